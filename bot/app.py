@@ -1,0 +1,193 @@
+"""Build the Bolt app and serve it: HTTP (`POST /slack/events`, `GET /healthz`) or Socket Mode.
+
+The HTTP front door checks what it can before Bolt sees a request: a body over 1 MB is refused
+(413), a request without a well-formed signature is refused (401) before its body is parsed, and
+a body that is not the form or JSON Slack sends is refused (400) rather than raising a 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+import time
+from dataclasses import dataclass
+from json import JSONDecodeError
+
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.signature import SignatureVerifier
+
+from bot.db import database_answers
+from bot.deps import Deps, slack_client
+from bot.handlers import register_all
+from bot.handlers.middleware import install_middleware
+from bot.logs import bind
+
+log = logging.getLogger("bot.app")
+
+MAX_BODY_BYTES = 1024 * 1024
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+
+
+def build_app(deps: Deps) -> AsyncApp:
+    """An AsyncApp wired to `deps`: its Web API client points at `SLACK_API_URL`."""
+    settings = deps.settings
+    # Interactive calls (views.open, views.publish) retry a dropped connection once and wait
+    # out a 429 once; the outbox has its own pacing and a client of its own.
+    client = slack_client(
+        settings,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=1),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=1),
+        ],
+    )
+    signing_secret = settings.slack_signing_secret
+    app = AsyncApp(
+        client=client,
+        signing_secret=signing_secret.get_secret_value() if signing_secret else "",
+        logger=logging.getLogger("bot.bolt"),
+        # Socket Mode requests carry no signature; Bolt skips verification for them itself.
+        request_verification_enabled=True,
+    )
+    install_middleware(app, deps)
+    register_all(app, settings)
+    return app
+
+
+@dataclass
+class RunningServer:
+    runner: web.AppRunner
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+
+
+class SlackHttpFrontDoor:
+    """The aiohttp side of the bot: Slack's request URL and the health check."""
+
+    def __init__(self, app: AsyncApp | None, deps: Deps) -> None:
+        self._app = app
+        self._deps = deps
+        secret = deps.settings.slack_signing_secret
+        self._verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
+
+    def web_app(self) -> web.Application:
+        web_app = web.Application(client_max_size=MAX_BODY_BYTES)
+        web_app.router.add_get(HEALTH_PATH, self.health)
+        if self._app is not None:
+            web_app.router.add_post(EVENTS_PATH, self.slack_events)
+        return web_app
+
+    async def health(self, _request: web.Request) -> web.Response:
+        if await database_answers(self._deps.engine):
+            return web.json_response({"ok": True, "db": "ok"})
+        return web.json_response({"ok": False, "db": "unavailable"}, status=503)
+
+    async def slack_events(self, request: web.Request) -> web.Response:
+        started = time.perf_counter()
+        response = await self._dispatch(request)
+        log.info(
+            "acknowledged",
+            extra={
+                "status": response.status,
+                "ack_ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
+        return response
+
+    async def _dispatch(self, request: web.Request) -> web.Response:
+        assert self._app is not None
+        assert self._verifier is not None
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            return web.Response(status=413, text="request body too large")
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        signature = request.headers.get("X-Slack-Signature", "")
+        if not timestamp.isascii() or not timestamp.isdigit() or not signature:
+            return web.Response(status=401, text="missing or malformed Slack signature headers")
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return web.Response(status=413, text="request body too large")
+        if not self._verifier.is_valid(raw, timestamp, signature):
+            return web.Response(status=401, text="invalid or expired Slack signature")
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=raw.decode("utf-8"),
+                query=request.query_string,
+                headers={key.lower(): [value] for key, value in request.headers.items()},
+            )
+        except (UnicodeDecodeError, JSONDecodeError, ValueError):
+            return web.Response(status=400, text="body is not a Slack request")
+        bind(request="slack")
+        bolt_response = await self._app.async_dispatch(bolt_request)
+        headers = {
+            key: values[0] for key, values in bolt_response.headers.items() if values and key
+        }
+        headers.pop("content-length", None)
+        return web.Response(
+            status=bolt_response.status, body=bolt_response.body.encode("utf-8"), headers=headers
+        )
+
+
+async def start_http(front_door: SlackHttpFrontDoor, *, host: str, port: int) -> RunningServer:
+    runner = web.AppRunner(front_door.web_app(), access_log=None, handle_signals=False)
+    await runner.setup()
+    # Bind the socket ourselves so port 0 (tests, benches) tells us which port it got.
+    sock = socket.create_server((host, port), reuse_port=False)
+    sock.setblocking(False)
+    await web.SockSite(runner, sock).start()
+    return RunningServer(runner=runner, port=sock.getsockname()[1])
+
+
+async def serve(deps: Deps, *, host: str = "0.0.0.0", stop: asyncio.Event | None = None) -> None:  # noqa: S104 - a server in a container listens on all interfaces
+    """Run until SIGTERM/SIGINT (or `stop`): serve Slack, deliver the outbox, tick every minute."""
+    from bot.scheduler import start_scheduler
+
+    settings = deps.settings
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+
+    app = build_app(deps)
+    socket_handler = None
+    if settings.socket_mode:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        assert settings.slack_app_token is not None
+        socket_handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
+        await socket_handler.connect_async()  # type: ignore[no-untyped-call]
+        # In Socket Mode the port serves only /healthz (for Docker and orchestrators).
+        server = await start_http(SlackHttpFrontDoor(None, deps), host=host, port=settings.port)
+        log.info("connected to Slack in Socket Mode", extra={"health_port": server.port})
+    else:
+        server = await start_http(SlackHttpFrontDoor(app, deps), host=host, port=settings.port)
+        log.info("listening for Slack", extra={"url": f"http://{host}:{server.port}{EVENTS_PATH}"})
+
+    delivery_task = asyncio.create_task(deps.delivery.run(stop))
+    scheduler = start_scheduler(deps)
+    await stop.wait()
+
+    log.info("shutting down: finishing work in flight")
+    await server.stop()
+    if socket_handler is not None:
+        await socket_handler.close_async()  # type: ignore[no-untyped-call]
+    scheduler.shutdown(wait=False)
+    if not await deps.inflight.wait_idle(timeout=25):
+        log.warning("gave up waiting for listeners", extra={"in_flight": len(deps.inflight)})
+    await delivery_task
+    await deps.close()
+    log.info("stopped")

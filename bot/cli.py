@@ -1,0 +1,169 @@
+"""The `partnerbot` command line: run, migrate, tick, tours, export."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.settings import Settings, SettingsError, get_settings
+
+EXIT_USAGE = 2
+
+
+def _parse_instant(value: str) -> datetime:
+    try:
+        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an ISO-8601 instant, e.g. 2026-03-02T10:00:00+00:00"
+        ) from None
+    if at.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{value!r} has no time zone; add Z or +HH:MM")
+    return at
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="partnerbot",
+        description="Partnerbot: listen to your team, report three themes, agree outcomes, "
+        "and track a few initiatives to quick wins, in Slack.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser(
+        "run",
+        help="start the bot (Socket Mode if SLACK_APP_TOKEN is set, else HTTP on $PORT)",
+        description="Start the bot. Applies pending migrations first.",
+    )
+    commands.add_parser("migrate", help="apply database migrations (alembic upgrade head)")
+    tick = commands.add_parser(
+        "tick",
+        help="run all scheduled work due now (or at --at) once, then exit",
+        description="Run reminders, auto-close, check-ins, digests and the outbox once.",
+    )
+    tick.add_argument(
+        "--at", type=_parse_instant, metavar="ISO-8601", help="pretend it is this instant"
+    )
+    commands.add_parser("tours", help="list tours (id, team, title, status, dates)")
+    export = commands.add_parser(
+        "export", help="print a tour's data as its leader may see it (anonymity rules apply)"
+    )
+    export.add_argument("tour_id", type=int, metavar="TOUR_ID")
+    export.add_argument("--format", choices=("json", "csv"), default="json")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = get_settings()
+        return _dispatch(args, settings)
+    except SettingsError as error:
+        print(f"partnerbot: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.logs import configure_logging
+    from bot.migrate import upgrade_to_head
+
+    configure_logging(settings.log_level, settings.log_format)
+    if args.command == "run":
+        settings.require_slack_credentials()
+        upgrade_to_head(settings.database_url)
+        asyncio.run(_run(settings))
+        return 0
+    upgrade_to_head(settings.database_url)
+    if args.command == "migrate":
+        from bot.migrate import current_revision
+
+        print(f"database is at revision {current_revision(settings.database_url)}")
+        return 0
+    if args.command == "tick":
+        return asyncio.run(_tick(settings, args.at))
+    if args.command == "tours":
+        return asyncio.run(_tours(settings))
+    if args.command == "export":
+        return asyncio.run(_export(settings, args.tour_id, args.format))
+    raise AssertionError(args.command)
+
+
+async def _run(settings: Settings) -> None:
+    from bot.app import serve
+    from bot.deps import build_deps
+
+    await serve(build_deps(settings))
+
+
+async def _tick(settings: Settings, at: datetime | None) -> int:
+    from bot.clock import Clock, FrozenClock, SystemClock
+    from bot.deps import build_deps
+    from bot.scheduler import run_tick
+
+    if settings.slack_bot_token is None:
+        raise SettingsError(
+            "missing setting SLACK_BOT_TOKEN: tick may send messages; set it as for `run`"
+        )
+    clock: Clock = FrozenClock(at) if at else SystemClock()
+    deps = build_deps(settings, clock=clock)
+    try:
+        report = await run_tick(deps)
+    finally:
+        await deps.close()
+    print(f"tick at {clock.now().isoformat()}: {report.summary()}")
+    return 0
+
+
+async def _tours(settings: Settings) -> int:
+    from bot.db import create_engine, create_session_factory
+    from bot.store.tours import list_tours
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            tours = await list_tours(session)
+    finally:
+        await engine.dispose()
+    if not tours:
+        print("no tours yet — start one in Slack with /partner tour")
+        return 0
+    header = ("ID", "TEAM", "STATUS", "CLOSES", "TITLE")
+    rows = [
+        (str(t.id), t.team_id, t.status.value, t.closes_at.date().isoformat(), t.title)
+        for t in tours
+    ]
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header) - 1)]
+    for row in (header, *rows):
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+            + "  "
+            + row[-1]
+        )
+    return 0
+
+
+async def _export(settings: Settings, tour_id: int, output_format: str) -> int:
+    from bot.db import create_engine, create_session_factory
+    from bot.export import to_json, tour_csv, tour_record
+    from bot.store.tours import get_tour
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            tour = await get_tour(session, tour_id=tour_id)
+    finally:
+        await engine.dispose()
+    if tour is None:
+        print(
+            f"partnerbot: no tour with id {tour_id}; `partnerbot tours` lists them", file=sys.stderr
+        )
+        return 1
+    if output_format == "json":
+        print(to_json(tour_record(tour)))
+    else:
+        sys.stdout.write(tour_csv(tour))
+    return 0

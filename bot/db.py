@@ -1,0 +1,80 @@
+"""Database engine and session factory for SQLite (aiosqlite) and PostgreSQL (psycopg 3).
+
+URLs are normalised to their async drivers; SQLite connections get WAL, a busy timeout and
+`BEGIN IMMEDIATE` transactions so the one process that writes never hits a lock-upgrade deadlock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def normalize_database_url(url: str) -> str:
+    """Map the spellings people paste (postgres://, sqlite:///) to the async drivers we ship."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    parsed = make_url(url)
+    if parsed.drivername in {"postgresql", "postgresql+psycopg", "postgresql+psycopg2"}:
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    if parsed.drivername in {"sqlite", "sqlite+aiosqlite", "sqlite+pysqlite"}:
+        return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+    raise ValueError(f"unsupported database URL scheme {parsed.drivername!r}")
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(normalize_database_url(url)).get_backend_name() == "sqlite"
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    # pysqlite's own transaction handling defers BEGIN and cannot do BEGIN IMMEDIATE; take it
+    # over, as SQLAlchemy's SQLite documentation recommends for aiosqlite.
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    normalized = normalize_database_url(url)
+    if make_url(normalized).get_backend_name() == "sqlite":
+        engine = create_async_engine(normalized, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_async_engine(normalized, **kwargs)
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def database_answers(engine: AsyncEngine, *, timeout: float = 2.0) -> bool:
+    """True when a trivial query succeeds in time; used by /healthz."""
+    try:
+        async with asyncio.timeout(timeout), engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except (SQLAlchemyError, OSError, TimeoutError):
+        return False
+    return True

@@ -1,0 +1,290 @@
+"""Reliable, rate-aware sending of outbox rows to Slack.
+
+A worker claims due rows, sends them concurrently, and records each outcome in its own
+transaction. 429 closes that method for the team for Retry-After; 5xx, timeouts and connection
+errors back off exponentially; errors Slack will repeat forever (`user_not_found`,
+`channel_not_found`, ...) fail the row at once. A crash between Slack's 200 and our commit can
+repeat the message a worker had in flight: at most one per concurrent send slot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.models import OutboxMessage
+from bot.store import outbox
+
+log = logging.getLogger(__name__)
+
+# Slack's own words for "try again later"; anything else with ok=false will not change on retry.
+TRANSIENT_ERRORS = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+# chat.postMessage allows about one message a second into one channel.
+CHANNEL_SPACING = timedelta(seconds=1)
+SPACED_METHODS = frozenset({"chat.postMessage"})
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+    def __iadd__(self, other: DeliveryReport) -> DeliveryReport:
+        self.sent += other.sent
+        self.retried += other.retried
+        self.failed += other.failed
+        return self
+
+
+class RateGate:
+    """What Slack has told us about pacing: Retry-After windows per (team, method), and the
+    next free slot per (team, channel) for methods Slack paces by channel."""
+
+    def __init__(self) -> None:
+        self._method_open_at: dict[tuple[str, str], datetime] = {}
+        self._channel_open_at: dict[tuple[str, str], datetime] = {}
+
+    def open_at(self, team_id: str, method: str, channel: str) -> datetime | None:
+        times = [self._method_open_at.get((team_id, method))]
+        if method in SPACED_METHODS:
+            times.append(self._channel_open_at.get((team_id, channel)))
+        known = [t for t in times if t is not None]
+        return max(known) if known else None
+
+    def is_open(self, team_id: str, method: str, channel: str, now: datetime) -> bool:
+        open_at = self.open_at(team_id, method, channel)
+        return open_at is None or open_at <= now
+
+    def close_method(self, team_id: str, method: str, until: datetime) -> None:
+        current = self._method_open_at.get((team_id, method))
+        if current is None or current < until:
+            self._method_open_at[(team_id, method)] = until
+
+    def note_send(self, team_id: str, method: str, channel: str, at: datetime) -> None:
+        if method in SPACED_METHODS:
+            self._channel_open_at[(team_id, channel)] = at + CHANNEL_SPACING
+
+    def earliest_reopening(self, after: datetime) -> datetime | None:
+        upcoming = [
+            t
+            for t in (*self._method_open_at.values(), *self._channel_open_at.values())
+            if t > after
+        ]
+        return min(upcoming) if upcoming else None
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    team_id: str
+    method: str
+    channel: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+class Delivery:
+    """The outbox sender. `deliver_due()` is one pass; `run()` is the long-lived worker."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        client: AsyncWebClient,
+        clock: Clock,
+        *,
+        concurrency: int = 16,
+        batch_size: int = 64,
+        lease_for: timedelta = timedelta(seconds=120),
+        max_attempts: int = 8,
+        base_backoff: timedelta = timedelta(seconds=2),
+        max_backoff: timedelta = timedelta(minutes=10),
+        rng: random.Random | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._client = client
+        self._clock = clock
+        self._slots = asyncio.Semaphore(concurrency)
+        self._batch_size = batch_size
+        self._lease_for = lease_for
+        self._max_attempts = max_attempts
+        self._base_backoff = base_backoff
+        self._max_backoff = max_backoff
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self.gate = RateGate()
+        self._wakeup = asyncio.Event()
+
+    def notify(self) -> None:
+        """Tell the worker new rows were committed, so it need not wait for its next poll."""
+        self._wakeup.set()
+
+    async def deliver_due(self) -> DeliveryReport:
+        """Send every row that is due and allowed by the gate now; return what happened."""
+        report = DeliveryReport()
+        while batch := await self._claim_batch():
+            results = await asyncio.gather(*(self._send(row) for row in batch))
+            for result in results:
+                report += result
+        return report
+
+    async def next_wakeup(self) -> datetime | None:
+        async with self._sessions() as session:
+            due = await outbox.next_due_at(session)
+        now = self._clock.now()
+        reopening = self.gate.earliest_reopening(now)
+        candidates = [t for t in (due, reopening) if t is not None]
+        return max(min(candidates), now) if candidates else None
+
+    async def run(self, stop: asyncio.Event, *, poll_every: float = 5.0) -> None:
+        """Deliver until `stop` is set; finishes the pass in progress before returning."""
+        while not stop.is_set():
+            self._wakeup.clear()
+            try:
+                await self.deliver_due()
+                wake_at = await self.next_wakeup()
+            except Exception:
+                # The database or Slack may be down for a while; log and keep the worker alive.
+                log.exception("outbox pass failed; retrying in %.0fs", poll_every)
+                wake_at = None
+            timeout = poll_every
+            if wake_at is not None:
+                timeout = min(poll_every, max((wake_at - self._clock.now()).total_seconds(), 0.0))
+            stop_wait = asyncio.ensure_future(stop.wait())
+            wake_wait = asyncio.ensure_future(self._wakeup.wait())
+            await asyncio.wait(
+                {stop_wait, wake_wait}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            stop_wait.cancel()
+            wake_wait.cancel()
+
+    async def _claim_batch(self) -> list[_Claimed]:
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            candidates = await outbox.claim_candidates(session, now=now, limit=self._batch_size * 4)
+            chosen = self._choose(candidates, now)
+            if chosen:
+                await outbox.lease(
+                    session, ids=[row.id for row in chosen], now=now, lease_for=self._lease_for
+                )
+        return chosen
+
+    def _choose(self, candidates: Sequence[OutboxMessage], now: datetime) -> list[_Claimed]:
+        """At most one row per channel per batch (keeps a channel's messages in order), and
+        only rows whose method and channel the gate allows now."""
+        chosen: list[_Claimed] = []
+        channels: set[tuple[str, str]] = set()
+        for row in candidates:
+            key = (row.team_id, row.channel)
+            if key in channels or not self.gate.is_open(row.team_id, row.method, row.channel, now):
+                channels.add(key)
+                continue
+            channels.add(key)
+            chosen.append(
+                _Claimed(row.id, row.team_id, row.method, row.channel, row.payload, row.attempts)
+            )
+            if len(chosen) == self._batch_size:
+                break
+        return chosen
+
+    async def _send(self, row: _Claimed) -> DeliveryReport:
+        async with self._slots:
+            started = self._clock.now()
+            self.gate.note_send(row.team_id, row.method, row.channel, started)
+            try:
+                response = await self._client.api_call(row.method, json=row.payload)
+            except SlackApiError as error:
+                return await self._record_api_error(row, error)
+            except (aiohttp.ClientError, TimeoutError, OSError) as error:
+                return await self._record_transient(row, type(error).__name__)
+            data = response.data if isinstance(response.data, dict) else {}
+            result = {key: data[key] for key in ("channel", "ts") if key in data}
+            async with self._sessions.begin() as session:
+                await outbox.mark_sent(
+                    session, message_id=row.id, now=self._clock.now(), result=result
+                )
+            return DeliveryReport(sent=1)
+
+    async def _record_api_error(self, row: _Claimed, error: SlackApiError) -> DeliveryReport:
+        status = error.response.status_code
+        code = _error_code(error)
+        if status == 429 or code == "ratelimited":
+            retry_after = _retry_after_seconds(error)
+            until = self._clock.now() + timedelta(seconds=retry_after)
+            self.gate.close_method(row.team_id, row.method, until)
+            log.warning(
+                "rate limited",
+                extra={"team": row.team_id, "method": row.method, "retry_after": retry_after},
+            )
+            async with self._sessions.begin() as session:
+                await outbox.mark_retry(
+                    session,
+                    message_id=row.id,
+                    at=until,
+                    error="ratelimited",
+                    counts_as_attempt=False,
+                )
+            return DeliveryReport(retried=1)
+        if status >= 500 or code in TRANSIENT_ERRORS:
+            return await self._record_transient(row, f"http_{status}" if status >= 500 else code)
+        log.warning(
+            "message failed permanently",
+            extra={"team": row.team_id, "method": row.method, "error": code},
+        )
+        async with self._sessions.begin() as session:
+            await outbox.mark_failed(session, message_id=row.id, error=code)
+        return DeliveryReport(failed=1)
+
+    async def _record_transient(self, row: _Claimed, error: str) -> DeliveryReport:
+        attempts = row.attempts + 1
+        async with self._sessions.begin() as session:
+            if attempts >= self._max_attempts:
+                log.warning(
+                    "message failed after retries",
+                    extra={"team": row.team_id, "method": row.method, "error": error},
+                )
+                await outbox.mark_failed(session, message_id=row.id, error=error)
+                return DeliveryReport(failed=1)
+            await outbox.mark_retry(
+                session,
+                message_id=row.id,
+                at=self._clock.now() + self._backoff(attempts),
+                error=error,
+                counts_as_attempt=True,
+            )
+        return DeliveryReport(retried=1)
+
+    def _backoff(self, attempts: int) -> timedelta:
+        ceiling = min(self._base_backoff * (2 ** (attempts - 1)), self._max_backoff)
+        # Full jitter spreads a burst of failures so the retries do not arrive together.
+        factor: float = 0.5 + self._rng.random() / 2
+        jittered: timedelta = ceiling * factor
+        return jittered
+
+
+def _error_code(error: SlackApiError) -> str:
+    data = error.response.data
+    if isinstance(data, dict):
+        return str(data.get("error") or "unknown_error")
+    return "non_json_response"
+
+
+def _retry_after_seconds(error: SlackApiError) -> float:
+    headers = error.response.headers or {}
+    raw = headers.get("Retry-After") or headers.get("retry-after")
+    try:
+        return max(float(raw), 1.0) if raw is not None else 30.0
+    except (TypeError, ValueError):
+        return 30.0

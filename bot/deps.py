@@ -1,0 +1,82 @@
+"""What handlers and jobs share: settings, the session factory, the clock, delivery, and a
+register of in-flight work. Handlers reach it through the Bolt context (`context["deps"]`)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.clock import Clock, SystemClock
+from bot.db import create_engine, create_session_factory
+from bot.delivery import Delivery
+from bot.settings import Settings
+
+
+class InFlight:
+    """The listener tasks still running, so shutdown (and tests) can wait for them to finish."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[object]] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def track(self, task: asyncio.Task[object]) -> None:
+        self._tasks.add(task)
+        self._idle.clear()
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[object]) -> None:
+        self._tasks.discard(task)
+        if not self._tasks:
+            self._idle.set()
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    async def wait_idle(self, timeout: float | None = None) -> bool:
+        """True when nothing is running (within `timeout` seconds, if given)."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self._idle.wait()
+        except TimeoutError:
+            return False
+        return True
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock
+    delivery: Delivery
+    inflight: InFlight = field(default_factory=InFlight)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def slack_client(
+    settings: Settings, *, retry_handlers: list[AsyncRetryHandler] | None = None
+) -> AsyncWebClient:
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    return AsyncWebClient(
+        token=token,
+        base_url=settings.api_url,
+        timeout=20,
+        retry_handlers=retry_handlers if retry_handlers is not None else [],
+    )
+
+
+def build_deps(settings: Settings, *, clock: Clock | None = None) -> Deps:
+    clock = clock or SystemClock()
+    engine = create_engine(settings.database_url)
+    sessions = create_session_factory(engine)
+    # The outbox paces itself (Retry-After per method, back-off per row), so its client has no
+    # retry handlers: a handler that slept on a 429 would hold a send slot and hide the signal.
+    delivery = Delivery(sessions, slack_client(settings), clock)
+    return Deps(settings=settings, engine=engine, sessions=sessions, clock=clock, delivery=delivery)

@@ -1,0 +1,91 @@
+"""What every listener needs from the Bolt context: the shared dependencies, in-flight tracking
+with a duration log line, and the event claim that makes retries harmless."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec, TypeVar
+
+from slack_bolt.context.async_context import AsyncBoltContext
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.deps import Deps
+from bot.errors import EventAlreadyProcessed
+from bot.store.events import record_event
+
+log = logging.getLogger("bot.handlers")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def deps_of(context: AsyncBoltContext) -> Deps:
+    deps = context.get("deps")
+    if not isinstance(deps, Deps):
+        raise RuntimeError("Partnerbot's dependencies are missing from the Bolt context")
+    return deps
+
+
+def listener(function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Wrap a Bolt listener: register its task as in flight and log how long it took.
+
+    Bolt injects arguments by the wrapped function's parameter names, and every Partnerbot
+    listener asks for `context`, which is where the wrapper finds the dependencies.
+    """
+    if "context" not in inspect.signature(function).parameters:
+        raise TypeError(f"listener {function.__qualname__} must accept a `context` argument")
+
+    @functools.wraps(function)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        deps = deps_of(kwargs["context"])  # type: ignore[arg-type]
+        task = asyncio.current_task()
+        if task is not None:
+            deps.inflight.track(task)
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            result = await function(*args, **kwargs)
+            outcome = "ok"
+            return result
+        except EventAlreadyProcessed:
+            outcome = "duplicate"
+            raise
+        finally:
+            log.info(
+                "handled",
+                extra={
+                    "listener": function.__name__,
+                    "outcome": outcome,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
+
+    return run
+
+
+async def claim_event(
+    session: AsyncSession, context: AsyncBoltContext, body: dict[str, Any]
+) -> None:
+    """Record this event's id in the caller's transaction, or raise EventAlreadyProcessed.
+
+    Claiming inside the same transaction as the event's effects means a crash before commit
+    leaves the event unclaimed, so Slack's retry still gets it done: exactly once, not at most.
+    """
+    event_id = body.get("event_id")
+    if not event_id:
+        return
+    deps = deps_of(context)
+    claimed = await record_event(
+        session,
+        event_id=str(event_id),
+        team_id=context.team_id or "",
+        event_type=str(body.get("event", {}).get("type", "unknown")),
+        now=deps.clock.now(),
+    )
+    if not claimed:
+        raise EventAlreadyProcessed(str(event_id))

@@ -1,0 +1,123 @@
+"""SQLAlchemy 2.0 typed models: one `Base` with a constraint naming convention and UTC datetimes.
+
+Every row carries the Slack `team_id`; queries filter by the team a request came from.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Dialect, Enum, Index, MetaData, String, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out, on Postgres (timestamptz) and SQLite (naive text) alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; pass an aware datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def enum_by_value(enum: type[StrEnum], length: int = 16) -> Enum:
+    """Store an enum by its value (stable across renames of the Python member), not its name."""
+    return Enum(
+        enum,
+        values_callable=lambda members: [member.value for member in members],
+        native_enum=False,
+        length=length,
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class ProcessedEvent(Base):
+    """One row per Slack `event_id` handled, written in the same transaction as its effects."""
+
+    __tablename__ = "processed_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    event_type: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class OutboxMessage(Base):
+    """A Web API call the bot has decided to make, sent later by the delivery worker."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index(None, "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    method: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[OutboxStatus] = mapped_column(enum_by_value(OutboxStatus))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(255))
+    result: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class TourStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Tour(Base):
+    """A listening tour (step 1). Its questions, participants and answers arrive with issue #3."""
+
+    __tablename__ = "tours"
+    __table_args__ = (Index(None, "team_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    enterprise_id: Mapped[str | None] = mapped_column(String(32))
+    leader_id: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(150))
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    anonymous: Mapped[bool] = mapped_column(default=True)
+    min_responses: Mapped[int] = mapped_column(default=3)
+    status: Mapped[TourStatus] = mapped_column(enum_by_value(TourStatus))
+    opens_at: Mapped[datetime]
+    closes_at: Mapped[datetime]
+    created_at: Mapped[datetime]

@@ -1,0 +1,132 @@
+"""Configuration from the environment (and `.env`), validated once at start-up.
+
+Every failure is turned into one line that names the setting and says how to fix it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+APP_CREATION_HELP = (
+    'create the Slack app from manifest.yml as README.md "Create the Slack app" explains, '
+    "then put the values in .env or the environment"
+)
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line meant for a person."""
+
+
+class LogFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: AnyHttpUrl = AnyHttpUrl("https://slack.com/api/")
+    database_url: str = "sqlite:///./partnerbot.db"
+    port: Annotated[int, Field(ge=0, le=65535)] = 3000
+    log_level: str = "INFO"
+    log_format: LogFormat = LogFormat.TEXT
+    partnerbot_command: str = "/partner"
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with xoxb-")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError(
+                "must be an app-level token starting with xapp- (scope connections:write)"
+            )
+        return value
+
+    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @field_validator("partnerbot_command")
+    @classmethod
+    def _slash_command(cls, value: str) -> str:
+        if not value.startswith("/") or len(value) < 2 or " " in value or len(value) > 32:
+            raise ValueError("must look like /partner (a slash, no spaces, at most 32 characters)")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        scheme = value.split(":", 1)[0].split("+", 1)[0]
+        if scheme not in {"sqlite", "postgres", "postgresql"}:
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return value
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    @property
+    def api_url(self) -> str:
+        url = str(self.slack_api_url)
+        return url if url.endswith("/") else url + "/"
+
+    def require_slack_credentials(self) -> None:
+        """Stop with one line when the bot cannot talk to Slack in the chosen mode."""
+        missing = []
+        if self.slack_bot_token is None:
+            missing.append("SLACK_BOT_TOKEN")
+        if not self.socket_mode and self.slack_signing_secret is None:
+            missing.append("SLACK_SIGNING_SECRET")
+        if missing:
+            names = " and ".join(missing)
+            mode = (
+                "Socket Mode"
+                if self.socket_mode
+                else "HTTP mode (set SLACK_APP_TOKEN for Socket Mode)"
+            )
+            raise SettingsError(f"missing setting {names} for {mode}: {APP_CREATION_HELP}")
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line naming the first bad setting, in its environment-variable spelling."""
+    first = error.errors()[0]
+    name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+    reason = str(first["msg"]).removeprefix("Value error, ")
+    return f"setting {name} is invalid: {reason}. Fix it in .env or the environment."
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise SettingsError(describe_validation_error(error)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

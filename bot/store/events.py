@@ -1,0 +1,34 @@
+"""Slack event de-duplication: an `event_id` counts as handled once its row commits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import ProcessedEvent
+from bot.store.inserts import insert_if_absent
+
+
+async def event_seen(session: AsyncSession, *, event_id: str) -> bool:
+    return bool(await session.scalar(select(exists().where(ProcessedEvent.event_id == event_id))))
+
+
+async def record_event(
+    session: AsyncSession, *, event_id: str, team_id: str, event_type: str, now: datetime
+) -> bool:
+    """Claim the event in the caller's transaction; False when another delivery already has."""
+    return await insert_if_absent(
+        session,
+        ProcessedEvent,
+        {"event_id": event_id, "team_id": team_id, "event_type": event_type, "received_at": now},
+    )
+
+
+async def prune_events(session: AsyncSession, *, older_than: datetime) -> int:
+    """Slack retries for minutes, never days: old event ids need not be kept."""
+    result = await session.execute(
+        delete(ProcessedEvent).where(ProcessedEvent.received_at < older_than)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,30 @@
+"""INSERT ... ON CONFLICT DO NOTHING on both backends: the building block of idempotency keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import DeclarativeBase
+
+
+async def insert_if_absent(
+    session: AsyncSession, model: type[DeclarativeBase], values: dict[str, Any]
+) -> bool:
+    """Insert one row unless a unique constraint already holds it; True when it was inserted.
+
+    On Postgres a concurrent insert of the same key waits for the other transaction and then
+    does nothing, so two replicas handling one Slack retry cannot both win.
+    """
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    table = model.__table__
+    assert isinstance(table, Table)
+    statement: Any
+    if dialect == "postgresql":
+        statement = postgresql.insert(table).values(values).on_conflict_do_nothing()
+    else:
+        statement = sqlite.insert(table).values(values).on_conflict_do_nothing()
+    result = await session.execute(statement)
+    return bool(getattr(result, "rowcount", 0) == 1)

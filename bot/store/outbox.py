@@ -1,0 +1,141 @@
+"""The outbox table: messages the bot has decided to send, written with the decision itself."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import OutboxMessage, OutboxStatus
+from bot.store.inserts import insert_if_absent
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    key: str,
+    method: str,
+    payload: dict[str, Any],
+    now: datetime,
+    not_before: datetime | None = None,
+) -> bool:
+    """Queue one Web API call; a key already queued is left alone (and False is returned)."""
+    channel = str(payload.get("channel") or payload.get("user_id") or payload.get("user") or "")
+    return await insert_if_absent(
+        session,
+        OutboxMessage,
+        {
+            "team_id": team_id,
+            "idempotency_key": key,
+            "method": method,
+            "channel": channel,
+            "payload": payload,
+            "status": OutboxStatus.PENDING,
+            "attempts": 0,
+            "next_attempt_at": not_before or now,
+            "created_at": now,
+        },
+    )
+
+
+def _claimable(now: datetime) -> Any:
+    return or_(
+        and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now),
+        # A worker that died mid-send leaves its rows leased; they come back when the lease ends.
+        and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.lease_until < now),
+    )
+
+
+async def claim_candidates(
+    session: AsyncSession, *, now: datetime, limit: int
+) -> Sequence[OutboxMessage]:
+    """Due rows, oldest first, locked against other replicas (SKIP LOCKED; a no-op on SQLite)."""
+    statement = (
+        select(OutboxMessage)
+        .where(_claimable(now))
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.scalars(statement)).all()
+
+
+async def lease(
+    session: AsyncSession, *, ids: Sequence[int], now: datetime, lease_for: timedelta
+) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids))
+        .values(status=OutboxStatus.SENDING, lease_until=now + lease_for)
+    )
+
+
+async def mark_sent(
+    session: AsyncSession, *, message_id: int, now: datetime, result: dict[str, Any]
+) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(status=OutboxStatus.SENT, sent_at=now, lease_until=None, result=result)
+    )
+
+
+async def mark_retry(
+    session: AsyncSession,
+    *,
+    message_id: int,
+    at: datetime,
+    error: str,
+    counts_as_attempt: bool,
+) -> None:
+    values: dict[str, Any] = {
+        "status": OutboxStatus.PENDING,
+        "next_attempt_at": at,
+        "lease_until": None,
+        "last_error": error[:255],
+    }
+    if counts_as_attempt:
+        values["attempts"] = OutboxMessage.attempts + 1
+    await session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values)
+    )
+
+
+async def mark_failed(session: AsyncSession, *, message_id: int, error: str) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(
+            status=OutboxStatus.FAILED,
+            lease_until=None,
+            last_error=error[:255],
+            attempts=OutboxMessage.attempts + 1,
+        )
+    )
+
+
+async def next_due_at(session: AsyncSession) -> datetime | None:
+    """When the earliest pending or leased row becomes claimable (for the worker's sleep)."""
+    pending = await session.scalar(
+        select(func.min(OutboxMessage.next_attempt_at)).where(
+            OutboxMessage.status == OutboxStatus.PENDING
+        )
+    )
+    leased = await session.scalar(
+        select(func.min(OutboxMessage.lease_until)).where(
+            OutboxMessage.status == OutboxStatus.SENDING
+        )
+    )
+    times = [t for t in (pending, leased) if t is not None]
+    return min(times) if times else None
+
+
+async def count_by_status(session: AsyncSession) -> dict[OutboxStatus, int]:
+    rows = await session.execute(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    )
+    return {status: count for status, count in rows.tuples()}

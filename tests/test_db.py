@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.db import create_engine, database_answers, is_sqlite, normalize_database_url
+from bot.models import ProcessedEvent
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("sqlite:///./partnerbot.db", "sqlite+aiosqlite:///./partnerbot.db"),
+        ("sqlite:////var/lib/pb.db", "sqlite+aiosqlite:////var/lib/pb.db"),
+        ("sqlite+aiosqlite:///x.db", "sqlite+aiosqlite:///x.db"),  # already normalised
+        ("postgres://u:p@db:5432/pb", "postgresql+psycopg://u:p@db:5432/pb"),  # Heroku style
+        ("postgresql://u:p@db/pb", "postgresql+psycopg://u:p@db/pb"),
+        ("postgresql+psycopg2://u@db/pb", "postgresql+psycopg://u@db/pb"),  # sync driver named
+        ("postgresql://u:p%40ss@db/pb", "postgresql+psycopg://u:p%40ss@db/pb"),  # escaped @ kept
+    ],
+)
+def test_urls_are_normalised_to_async_drivers(given: str, expected: str) -> None:
+    assert normalize_database_url(given) == expected
+
+
+def test_unsupported_scheme_is_refused() -> None:
+    with pytest.raises(ValueError, match="mysql"):
+        normalize_database_url("mysql://db/pb")
+
+
+async def test_datetimes_come_back_aware_utc(sessions: async_sessionmaker[AsyncSession]) -> None:
+    eastern = timezone(timedelta(hours=-5))
+    stored = datetime(2026, 3, 2, 4, 30, tzinfo=eastern)
+    async with sessions.begin() as session:
+        session.add(ProcessedEvent(event_id="Ev1", team_id="T1", event_type="x", received_at=stored))
+    async with sessions() as session:
+        loaded = await session.scalar(select(ProcessedEvent.received_at))
+    assert loaded == datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+    assert loaded is not None
+    assert loaded.tzinfo is UTC
+
+
+async def test_naive_datetimes_are_refused(sessions: async_sessionmaker[AsyncSession]) -> None:
+    with pytest.raises(Exception, match="naive datetime"):
+        async with sessions.begin() as session:
+            session.add(
+                ProcessedEvent(
+                    event_id="Ev2", team_id="T1", event_type="x", received_at=datetime(2026, 1, 1)
+                )
+            )
+
+
+async def test_sqlite_connections_use_wal_and_a_busy_timeout(
+    engine: AsyncEngine, database_url: str
+) -> None:
+    if not is_sqlite(database_url):
+        pytest.skip("SQLite pragmas")
+    async with engine.connect() as connection:
+        mode = (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar()
+        timeout = (await connection.exec_driver_sql("PRAGMA busy_timeout")).scalar()
+    assert mode == "wal"
+    assert timeout == 5000
+
+
+async def test_database_answers(engine: AsyncEngine) -> None:
+    assert await database_answers(engine)
+    dead = create_engine("postgresql://nobody:x@127.0.0.1:1/none")
+    assert not await database_answers(dead, timeout=5)
+    await dead.dispose()

@@ -1,0 +1,67 @@
+"""`alembic upgrade head` must build exactly the schema the models declare, on both backends."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect
+from sqlalchemy.engine import make_url
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from bot.db import normalize_database_url
+from bot.migrate import current_revision, upgrade_to_head
+from bot.models import Base
+
+
+def _sync_url(url: str) -> str:
+    parsed = make_url(normalize_database_url(url))
+    driver = "sqlite" if parsed.get_backend_name() == "sqlite" else "postgresql+psycopg"
+    return parsed.set(drivername=driver).render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def fresh_database_url(tmp_path: Path) -> Iterator[str]:
+    """An empty database of the backend under test."""
+    server = os.environ.get("TEST_DATABASE_URL")
+    if not server:
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    admin = create_engine(_sync_url(server), isolation_level="AUTOCOMMIT")
+    name = f"pb_schema_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(normalize_database_url(server)).set(database=name).render_as_string(
+            hide_password=False
+        )
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def test_upgrade_head_matches_the_models(fresh_database_url: str) -> None:
+    upgrade_to_head(fresh_database_url)
+    engine = create_engine(_sync_url(fresh_database_url))
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            differences = compare_metadata(context, Base.metadata)
+            tables = set(inspect(connection).get_table_names())
+    finally:
+        engine.dispose()
+    assert differences == []
+    assert {"outbox", "processed_events", "tours", "alembic_version"} <= tables
+
+
+def test_upgrade_is_idempotent(fresh_database_url: str) -> None:
+    upgrade_to_head(fresh_database_url)
+    first = current_revision(fresh_database_url)
+    upgrade_to_head(fresh_database_url)
+    assert current_revision(fresh_database_url) == first
+    assert first is not None

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.settings import SettingsError, load_settings
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_defaults_need_no_environment() -> None:
+    settings = load_settings()
+    assert settings.database_url == "sqlite:///./partnerbot.db"
+    assert settings.port == 3000
+    assert settings.partnerbot_command == "/partner"
+    assert settings.api_url == "https://slack.com/api/"
+    assert not settings.socket_mode
+
+
+def test_dotenv_is_read(clean_env: Path) -> None:
+    (clean_env / ".env").write_text("PORT=4321\nSLACK_BOT_TOKEN=xoxb-from-dotenv\n")
+    settings = load_settings()
+    assert settings.port == 4321
+    assert settings.slack_bot_token is not None
+    assert settings.slack_bot_token.get_secret_value() == "xoxb-from-dotenv"
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_secrets_never_print() -> None:
+    settings = load_settings(slack_bot_token="xoxb-secret-value", slack_signing_secret="shh")
+    assert "xoxb-secret-value" not in repr(settings)
+    assert "shh" not in str(settings)
+
+
+@pytest.mark.usefixtures("clean_env")
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("PORT", "eighty", "PORT"),  # not a number
+        ("PORT", "70000", "PORT"),  # out of range
+        ("SLACK_BOT_TOKEN", "xoxp-user-token", "SLACK_BOT_TOKEN"),  # a user token, not a bot's
+        ("SLACK_APP_TOKEN", "xoxb-wrong-kind", "SLACK_APP_TOKEN"),  # app tokens start xapp-
+        ("SLACK_API_URL", "not a url", "SLACK_API_URL"),
+        ("DATABASE_URL", "mysql://db/partnerbot", "DATABASE_URL"),  # unsupported backend
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL"),
+        ("LOG_FORMAT", "xml", "LOG_FORMAT"),
+        ("PARTNERBOT_COMMAND", "partner", "PARTNERBOT_COMMAND"),  # no leading slash
+    ],
+)
+def test_malformed_setting_is_named_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, named: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    message = str(raised.value)
+    assert named in message
+    assert "\n" not in message
+
+
+@pytest.mark.usefixtures("clean_env")
+@pytest.mark.parametrize(
+    ("overrides", "missing", "present"),
+    [
+        # HTTP mode needs both the token and the signing secret
+        ({}, ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"], []),
+        ({"slack_bot_token": "xoxb-1"}, ["SLACK_SIGNING_SECRET"], ["SLACK_BOT_TOKEN "]),
+        # Socket Mode does not verify signatures, so only the bot token is missing
+        ({"slack_app_token": "xapp-1"}, ["SLACK_BOT_TOKEN"], ["SLACK_SIGNING_SECRET"]),
+        # blank values count as unset
+        ({"slack_bot_token": "  ", "slack_signing_secret": "s"}, ["SLACK_BOT_TOKEN"], []),
+    ],
+)
+def test_missing_slack_credentials_are_named(
+    overrides: dict[str, str], missing: list[str], present: list[str]
+) -> None:
+    settings = load_settings(**overrides)
+    with pytest.raises(SettingsError) as raised:
+        settings.require_slack_credentials()
+    message = str(raised.value)
+    for name in missing:
+        assert name in message
+    for name in present:
+        assert name not in message
+    assert "manifest.yml" in message
+    assert "README.md" in message
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_complete_credentials_pass() -> None:
+    load_settings(slack_bot_token="xoxb-1", slack_signing_secret="s").require_slack_credentials()
+    load_settings(slack_bot_token="xoxb-1", slack_app_token="xapp-1").require_slack_credentials()
