@@ -19,8 +19,8 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(STAMP)
 
+# `partnerbot run` checks its settings, then applies pending migrations, then serves.
 run: $(STAMP)
-	$(BIN)/partnerbot migrate
 	$(BIN)/partnerbot run
 
 migrate: $(STAMP)

@@ -28,7 +28,7 @@ from bot.db import database_answers
 from bot.deps import Deps, slack_client
 from bot.handlers import register_all
 from bot.handlers.middleware import install_middleware
-from bot.logs import bind
+from bot.logs import UnhandledRequestFilter, bind
 
 log = logging.getLogger("bot.app")
 
@@ -50,10 +50,14 @@ def build_app(deps: Deps) -> AsyncApp:
         ],
     )
     signing_secret = settings.slack_signing_secret
+    bolt_logger = logging.getLogger("bot.bolt")
+    if not any(isinstance(f, UnhandledRequestFilter) for f in bolt_logger.filters):
+        bolt_logger.addFilter(UnhandledRequestFilter())
     app = AsyncApp(
         client=client,
         signing_secret=signing_secret.get_secret_value() if signing_secret else "",
-        logger=logging.getLogger("bot.bolt"),
+        # Bolt's framework messages go to this logger too, through the payload filter.
+        logger=bolt_logger,
         # Socket Mode requests carry no signature; Bolt skips verification for them itself.
         request_verification_enabled=True,
     )
@@ -121,15 +125,19 @@ class SlackHttpFrontDoor:
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return web.Response(status=413, text="request body too large")
-        if not self._verifier.is_valid(raw, timestamp, signature):
+        try:
+            body = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return web.Response(status=400, text="body is not UTF-8")
+        if not self._verifier.is_valid(body, timestamp, signature):
             return web.Response(status=401, text="invalid or expired Slack signature")
         try:
             bolt_request = AsyncBoltRequest(
-                body=raw.decode("utf-8"),
+                body=body,
                 query=request.query_string,
                 headers={key.lower(): [value] for key, value in request.headers.items()},
             )
-        except (UnicodeDecodeError, JSONDecodeError, ValueError):
+        except (JSONDecodeError, ValueError):
             return web.Response(status=400, text="body is not a Slack request")
         bind(request="slack")
         bolt_response = await self._app.async_dispatch(bolt_request)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -72,6 +73,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     from bot.migrate import upgrade_to_head
 
     configure_logging(settings.log_level, settings.log_format)
+    if args.command not in {"run", "migrate"}:
+        # Reading commands migrate quietly; their output is for people and scripts.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     if args.command == "run":
         settings.require_slack_credentials()
         upgrade_to_head(settings.database_url)

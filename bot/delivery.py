@@ -143,10 +143,13 @@ class Delivery:
     async def next_wakeup(self) -> datetime | None:
         async with self._sessions() as session:
             due = await outbox.next_due_at(session)
+        if due is None:
+            return None
         now = self._clock.now()
-        reopening = self.gate.earliest_reopening(now)
-        candidates = [t for t in (due, reopening) if t is not None]
-        return max(min(candidates), now) if candidates else None
+        if due > now:
+            return due
+        # Something is due but was held back by the gate: wake when the gate next opens.
+        return self.gate.earliest_reopening(now) or now
 
     async def run(self, stop: asyncio.Event, *, poll_every: float = 5.0) -> None:
         """Deliver until `stop` is set; finishes the pass in progress before returning."""

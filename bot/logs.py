@@ -83,7 +83,6 @@ def _quote(value: Any) -> str:
 def configure_logging(level: str, log_format: LogFormat = LogFormat.TEXT) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format is LogFormat.JSON else TextFormatter())
-    handler.addFilter(UnhandledRequestFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -8,14 +8,21 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import aiohttp
 import pytest
+from slack_bolt.async_app import AsyncApp
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.app import EVENTS_PATH, RunningServer, SlackHttpFrontDoor, build_app, start_http
 from bot.clock import FrozenClock
 from bot.db import create_engine, create_session_factory, is_sqlite
+from bot.deps import Deps, build_deps
 from bot.migrate import upgrade_to_head
 from bot.models import Base
+from bot.sandbox.fake_slack import FakeSlack
+from bot.sandbox.slack_requests import SignedSlack
+from bot.settings import Settings, load_settings
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday morning
 
@@ -81,3 +88,56 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]
     get_settings.cache_clear()
     yield tmp_path
     get_settings.cache_clear()
+
+
+# --- end to end: the fake Slack, the app serving over HTTP, and signed requests to it ---------
+
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # Slack's documentation example shape
+
+
+@pytest.fixture
+async def fake_slack(clock: FrozenClock) -> AsyncIterator[FakeSlack]:
+    # The fake judges trigger expiry and Retry-After windows by the same clock the bot uses.
+    async with FakeSlack(clock=lambda: clock.now().timestamp()) as fake:
+        fake.add_user("ULEAD", "dana", real_name="Dana Leader", tz="Europe/Berlin")
+        fake.add_user("UALICE", "alice", real_name="Alice Ng", tz="America/New_York")
+        fake.add_user("UBOB", "bob", real_name="Bob Diaz", tz="Asia/Kolkata")
+        fake.add_channel("CTEAM", "platform-team", members=["ULEAD", "UALICE", "UBOB"])
+        yield fake
+
+
+@pytest.fixture
+def settings(clean_env: Path, fake_slack: FakeSlack, database_url: str) -> Settings:
+    return load_settings(
+        slack_bot_token=fake_slack.bot_token,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake_slack.api_url,
+        database_url=database_url,
+    )
+
+
+@pytest.fixture
+async def deps(settings: Settings, engine: AsyncEngine, clock: FrozenClock) -> AsyncIterator[Deps]:
+    deps = build_deps(settings, clock=clock)
+    yield deps
+    await deps.close()
+
+
+@pytest.fixture
+def bolt_app(deps: Deps) -> AsyncApp:
+    return build_app(deps)
+
+
+@pytest.fixture
+async def app_server(bolt_app: AsyncApp, deps: Deps) -> AsyncIterator[RunningServer]:
+    server = await start_http(SlackHttpFrontDoor(bolt_app, deps), host="127.0.0.1", port=0)
+    yield server
+    assert await deps.inflight.wait_idle(timeout=10), "listeners still running at teardown"
+    await server.stop()
+
+
+@pytest.fixture
+async def slack(app_server: RunningServer, fake_slack: FakeSlack) -> AsyncIterator[SignedSlack]:
+    """Sends what Slack would send, signed, to the running app."""
+    async with aiohttp.ClientSession() as session:
+        yield SignedSlack(app_server.url + EVENTS_PATH, SIGNING_SECRET, fake_slack, session=session)

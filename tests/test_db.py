@@ -35,7 +35,9 @@ async def test_datetimes_come_back_aware_utc(sessions: async_sessionmaker[AsyncS
     eastern = timezone(timedelta(hours=-5))
     stored = datetime(2026, 3, 2, 4, 30, tzinfo=eastern)
     async with sessions.begin() as session:
-        session.add(ProcessedEvent(event_id="Ev1", team_id="T1", event_type="x", received_at=stored))
+        session.add(
+            ProcessedEvent(event_id="Ev1", team_id="T1", event_type="x", received_at=stored)
+        )
     async with sessions() as session:
         loaded = await session.scalar(select(ProcessedEvent.received_at))
     assert loaded == datetime(2026, 3, 2, 9, 30, tzinfo=UTC)

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import make_url
 
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 from bot.db import normalize_database_url
 from bot.migrate import current_revision, upgrade_to_head
 from bot.models import Base
@@ -36,8 +36,10 @@ def fresh_database_url(tmp_path: Path) -> Iterator[str]:
     with admin.connect() as connection:
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     try:
-        yield make_url(normalize_database_url(server)).set(database=name).render_as_string(
-            hide_password=False
+        yield (
+            make_url(normalize_database_url(server))
+            .set(database=name)
+            .render_as_string(hide_password=False)
         )
     finally:
         with admin.connect() as connection:

@@ -138,4 +138,4 @@ async def count_by_status(session: AsyncSession) -> dict[OutboxStatus, int]:
     rows = await session.execute(
         select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
     )
-    return {status: count for status, count in rows.tuples()}
+    return {status: count for status, count in rows.all()}

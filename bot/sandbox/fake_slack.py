@@ -1,0 +1,1004 @@
+"""A fake Slack Web API served over real HTTP on 127.0.0.1: it keeps a workspace's state and answers
+the methods Partnerbot uses the way Slack does, including Block Kit limits, expiring trigger_ids,
+response_urls and 429/5xx faults. Tests and `partnerbot demo` point slack_sdk's base_url at it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import copy
+import itertools
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from bot.sandbox.block_kit import validate_blocks, validate_message, validate_view
+from bot.sandbox.faults import Fault, FaultPlan, RateLimitViolation
+
+JsonDict = dict[str, Any]
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+# Slack lets an app use a response_url five times (within 30 minutes).
+RESPONSE_URL_USES = 5
+# A modal's view stack holds at most three views.
+MAX_VIEW_STACK = 3
+
+
+@dataclass
+class ApiCall:
+    """One Web API request the fake answered (faulted and refused calls included)."""
+
+    method: str
+    args: JsonDict
+    ok: bool
+    error: str | None
+    http_status: int
+    at: float
+
+
+@dataclass
+class _Trigger:
+    user_id: str
+    issued_at: float
+    used: bool = False
+
+
+class _Refusal(Exception):
+    """An API error Slack reports as HTTP 200 with ok:false."""
+
+    def __init__(self, error: str, messages: list[str] | None = None) -> None:
+        super().__init__(error)
+        self.error = error
+        self.messages = messages or []
+
+
+def _slack_messages(problems: list[str], prefix: str = "") -> list[str]:
+    """Problems in Slack's response_metadata.messages format."""
+    formatted = []
+    for problem in problems:
+        pointer, _, message = problem.partition(": ")
+        formatted.append(f"[ERROR] {message} [json-pointer:{prefix}{pointer}]")
+    return formatted
+
+
+def _flag(value: Any) -> bool:
+    # Form-encoded and query arguments arrive as strings; JSON ones as booleans.
+    return value is True or (isinstance(value, str) and value.lower() in ("true", "1"))
+
+
+class FakeSlack:
+    """A Slack workspace and its Web API. `async with FakeSlack() as fake:` serves it."""
+
+    def __init__(
+        self,
+        *,
+        team_id: str = "T00000001",
+        team_name: str = "Acme",
+        bot_token: str = "xoxb-fake-token",  # noqa: S107 - a fake, not a secret
+        bot_user_id: str = "UPARTNERBOT",
+        bot_id: str = "BPARTNERBOT",
+        clock: Callable[[], float] = time.time,
+        trigger_ttl: float = 3.0,
+        app_id: str = "APARTNERBOT",
+        app_token: str = "xapp-fake-token",  # noqa: S107 - a fake, not a secret
+    ) -> None:
+        self.team_id = team_id
+        self.team_name = team_name
+        self.team_domain = "".join(c for c in team_name.lower() if c.isalnum()) or "workspace"
+        self.bot_token = bot_token
+        self.bot_user_id = bot_user_id
+        self.bot_id = bot_id
+        self.app_id = app_id
+        self.app_token = app_token
+        self.verification_token = "fake-verification-token"
+        self.trigger_ttl = trigger_ttl
+        self.latency = 0.0
+        self._clock = clock
+
+        self.users: dict[str, JsonDict] = {}
+        self.channels: dict[str, JsonDict] = {}
+        self._members: dict[str, list[str]] = {}
+        self._dm_by_user: dict[str, str] = {}
+        self.messages: list[JsonDict] = []
+        self.deleted_messages: list[JsonDict] = []
+        self.ephemerals: list[JsonDict] = []
+        self.views: dict[str, JsonDict] = {}
+        self.home_views: dict[str, JsonDict] = {}
+        self._view_user: dict[str, str] = {}
+        self._view_stacks: dict[str, list[str]] = {}
+        self.responses: list[JsonDict] = []
+        self.warnings: list[str] = []
+        self.calls: list[ApiCall] = []
+        self._triggers: dict[str, _Trigger] = {}
+        self._response_url_uses: dict[str, int] = {}
+        self._faults = FaultPlan(clock)
+        self._serial = itertools.count(1)
+        self._arrivals = itertools.count(1)
+        self._latest_arrival = 0
+        self._last_ts_micros = 0
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+
+        self._methods: dict[str, Callable[[JsonDict], JsonDict]] = {
+            "auth.test": self._auth_test,
+            "team.info": self._team_info,
+            "chat.postMessage": self._chat_post_message,
+            "chat.postEphemeral": self._chat_post_ephemeral,
+            "chat.update": self._chat_update,
+            "chat.delete": self._chat_delete,
+            "conversations.open": self._conversations_open,
+            "conversations.info": self._conversations_info,
+            "conversations.members": self._conversations_members,
+            "conversations.list": self._conversations_list,
+            "users.info": self._users_info,
+            "users.list": self._users_list,
+            "views.open": self._views_open,
+            "views.push": self._views_push,
+            "views.update": self._views_update,
+            "views.publish": self._views_publish,
+            "apps.connections.open": self._apps_connections_open,
+        }
+
+        self.app = web.Application()
+        self.app.router.add_route("*", "/api/{method}", self._handle_api)
+        self.app.router.add_post("/response/{url_id}", self._handle_response_url)
+
+        # Slack lists the app's own bot user and Slackbot (which is *not* flagged is_bot) among
+        # a workspace's users; code that builds a team from users.list must skip both.
+        self.add_user(
+            bot_user_id, "partnerbot", real_name="Partnerbot", tz="America/Los_Angeles", is_bot=True
+        )
+        self.users[bot_user_id]["profile"]["bot_id"] = bot_id
+        self.add_user("USLACKBOT", "slackbot", real_name="Slackbot", tz="America/Los_Angeles")
+
+    # --- serving ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._runner is not None:
+            raise RuntimeError("FakeSlack is already started")
+        runner = web.AppRunner(self.app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        self._runner = runner
+        self._port = runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if self._port is None:
+            raise RuntimeError("FakeSlack is not started; call `await fake.start()` first")
+        return f"http://127.0.0.1:{self._port}/"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}api/"
+
+    # --- workspace ---------------------------------------------------------------------------
+
+    def add_user(
+        self,
+        user_id: str,
+        name: str,
+        *,
+        real_name: str | None = None,
+        tz: str = "America/New_York",
+        is_bot: bool = False,
+        deleted: bool = False,
+        is_admin: bool = False,
+        is_owner: bool = False,
+    ) -> JsonDict:
+        real = real_name if real_name is not None else name
+        user: JsonDict = {
+            "id": user_id,
+            "team_id": self.team_id,
+            "name": name,
+            "deleted": deleted,
+            "real_name": real,
+            "tz": tz,
+            "is_admin": is_admin,
+            "is_owner": is_owner,
+            "is_primary_owner": False,
+            "is_restricted": False,
+            "is_ultra_restricted": False,
+            "is_bot": is_bot,
+            "is_app_user": False,
+            "updated": int(self._clock()),
+            "profile": {
+                "real_name": real,
+                "real_name_normalized": real,
+                "display_name": name,
+                "display_name_normalized": name,
+                "email": f"{name}@{self.team_domain}.example.com",
+                "team": self.team_id,
+            },
+        }
+        self.users[user_id] = user
+        return self._user_view(user)
+
+    def add_channel(
+        self,
+        channel_id: str,
+        name: str,
+        *,
+        members: tuple[str, ...] | list[str] = (),
+        is_private: bool = False,
+        bot_is_member: bool = True,
+        is_archived: bool = False,
+    ) -> JsonDict:
+        channel: JsonDict = {
+            "id": channel_id,
+            "name": name,
+            "is_channel": not is_private,
+            "is_group": is_private,
+            "is_im": False,
+            "is_mpim": False,
+            "is_private": is_private,
+            "is_archived": is_archived,
+            "is_general": name == "general",
+            "created": int(self._clock()),
+            "context_team_id": self.team_id,
+        }
+        member_ids = list(members)
+        if bot_is_member and self.bot_user_id not in member_ids:
+            member_ids.append(self.bot_user_id)
+        self.channels[channel_id] = channel
+        self._members[channel_id] = member_ids
+        return self._channel_view(channel)
+
+    def dm_channel_id(self, user_id: str) -> str:
+        """The bot's DM channel with a user (created on first use, stable afterwards)."""
+        if user_id not in self.users:
+            raise KeyError(f"unknown user {user_id!r}")
+        existing = self._dm_by_user.get(user_id)
+        if existing is not None:
+            return existing
+        channel_id = f"D{user_id[1:]}" if len(user_id) > 1 else f"D{next(self._serial):08d}"
+        self.channels[channel_id] = {
+            "id": channel_id,
+            "is_im": True,
+            "is_org_shared": False,
+            "user": user_id,
+            "created": int(self._clock()),
+            "is_user_deleted": bool(self.users[user_id]["deleted"]),
+        }
+        self._members[channel_id] = [self.bot_user_id, user_id]
+        self._dm_by_user[user_id] = channel_id
+        return channel_id
+
+    def next_ts(self) -> str:
+        """A message timestamp from the fake clock, strictly increasing like Slack's."""
+        micros = max(int(self._clock() * 1_000_000), self._last_ts_micros + 1)
+        self._last_ts_micros = micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    # --- interaction helpers -----------------------------------------------------------------
+
+    def issue_trigger_id(self, user_id: str) -> str:
+        """A trigger_id as Slack puts in an interaction: single use, expires after trigger_ttl."""
+        trigger_id = f"{next(self._serial)}.{int(self._clock())}.{self.team_id.lower()}"
+        self._triggers[trigger_id] = _Trigger(user_id=user_id, issued_at=self._clock())
+        return trigger_id
+
+    def new_response_url(self) -> str:
+        """A response_url on this server; what is posted there lands in `responses`."""
+        url_id = f"R{next(self._serial):08d}"
+        self._response_url_uses[url_id] = 0
+        return f"{self.base_url}response/{url_id}"
+
+    def settle_view_submission(self, user_id: str, view_id: str, response: Any) -> list[str]:
+        """Apply an app's answer to a view_submission to the view stack, as Slack would.
+
+        Empty body closes the view; response_action update/push/clear act on the stack; errors
+        keep it. Returns the problems Slack would refuse (also recorded in `warnings`).
+        """
+        stack = self._view_stacks.setdefault(user_id, [])
+        action = response.get("response_action") if isinstance(response, Mapping) else None
+        if action is None:
+            self.close_view(user_id, view_id)
+            return []
+        if action == "clear":
+            stack.clear()
+            return []
+        if action == "errors":
+            errors = response.get("errors")
+            if not isinstance(errors, Mapping) or not errors:
+                return self._warn(["/errors: response_action errors needs an errors object"])
+            return []
+        if action not in ("update", "push"):
+            return self._warn([f"/response_action: unknown {action!r}"])
+        view = response.get("view")
+        if not isinstance(view, Mapping):
+            return self._warn([f"response_action {action}: /view: required"])
+        problems = validate_view(view)
+        if problems:
+            return self._warn([f"response_action {action}: {p}" for p in problems])
+        if action == "update":
+            current = self.views[view_id]
+            current.update(self._view_content(view))
+            current["hash"] = self._new_hash()
+        else:
+            if len(stack) >= MAX_VIEW_STACK:
+                return self._warn(["response_action push: push_limit_reached"])
+            self._push_view(user_id, view)
+        return []
+
+    def close_view(self, user_id: str, view_id: str) -> None:
+        """The user closed a modal view (or it was submitted): it and views above it go."""
+        stack = self._view_stacks.get(user_id, [])
+        if view_id in stack:
+            del stack[stack.index(view_id) :]
+
+    def _warn(self, problems: list[str]) -> list[str]:
+        self.warnings.extend(problems)
+        return problems
+
+    # --- inspection --------------------------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[ApiCall]:
+        return [call for call in self.calls if call.method == method]
+
+    def dms_to(self, user_id: str) -> list[JsonDict]:
+        return [m for m in self.messages if m["dm_user"] == user_id]
+
+    def messages_in(self, channel_id: str) -> list[JsonDict]:
+        return [m for m in self.messages if m["channel"] == channel_id]
+
+    def view_stack(self, user_id: str) -> list[str]:
+        """Ids of the modal views open for a user, root first."""
+        return list(self._view_stacks.get(user_id, []))
+
+    @property
+    def rate_limit_violations(self) -> list[RateLimitViolation]:
+        return self._faults.violations
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+        """Wait until predicate() holds, re-checking after every request the fake handles."""
+        async with self._changed:
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._changed.wait_for(predicate)
+            except TimeoutError:
+                recent = self.calls[-10:]
+                lines = [
+                    f"  {c.method} -> {'ok' if c.ok else c.error} (HTTP {c.http_status})"
+                    for c in recent
+                ]
+                summary = "\n".join(lines) if lines else "  (no API calls at all)"
+                raise TimeoutError(
+                    f"condition not met within {timeout}s; last {len(recent)} of "
+                    f"{len(self.calls)} calls:\n{summary}"
+                ) from None
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    # --- faults ------------------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int = 429,
+        error: str | None = None,
+        retry_after: int = 1,
+        times: int = 1,
+    ) -> None:
+        """Make the next `times` calls to `method` fail (429/5xx, or ok:false `error`)."""
+        self._faults.fail_next(
+            method, status=status, error=error, retry_after=retry_after, times=times
+        )
+
+    def inject_faults(
+        self,
+        method: str | None = None,
+        *,
+        rate_429: float = 0.0,
+        rate_5xx: float = 0.0,
+        retry_after: int = 1,
+        seed: int = 0,
+    ) -> None:
+        """Fail calls at random (reproducibly, by seed); method None means every method."""
+        self._faults.inject(
+            method, rate_429=rate_429, rate_5xx=rate_5xx, retry_after=retry_after, seed=seed
+        )
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+
+    # --- HTTP --------------------------------------------------------------------------------
+
+    async def _handle_api(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        # Numbered on arrival, before any await, so calls already in flight when a 429 goes
+        # out are not counted as ignoring it.
+        arrival = next(self._arrivals)
+        self._latest_arrival = arrival
+        if self.latency > 0:
+            await asyncio.sleep(self.latency)
+        args: JsonDict = {}
+        try:
+            args = await self._read_args(request)
+            token = args.pop("token", None) or self._bearer(request)
+            response, error = self._answer(method, args, token, arrival)
+        except _Refusal as refusal:
+            response = web.json_response({"ok": False, "error": refusal.error})
+            error = refusal.error
+        self.calls.append(
+            ApiCall(
+                method=method,
+                args=args,
+                ok=error is None,
+                error=error,
+                http_status=response.status,
+                at=self._clock(),
+            )
+        )
+        await self._notify()
+        return response
+
+    def _answer(
+        self, method: str, args: JsonDict, token: str | None, arrival: int
+    ) -> tuple[web.Response, str | None]:
+        handler = self._methods.get(method)
+        if handler is None:
+            return web.json_response({"ok": False, "error": "unknown_method"}), "unknown_method"
+        expected = self.app_token if method == "apps.connections.open" else self.bot_token
+        if not token:
+            return web.json_response({"ok": False, "error": "not_authed"}), "not_authed"
+        if token != expected:
+            return web.json_response({"ok": False, "error": "invalid_auth"}), "invalid_auth"
+        fault = self._faults.arrive(
+            method, args, arrival=arrival, latest_arrival=self._latest_arrival
+        )
+        if fault is not None:
+            return self._fault_response(fault)
+        try:
+            body = handler(args)
+        except _Refusal as refusal:
+            refused: JsonDict = {"ok": False, "error": refusal.error}
+            if refusal.messages:
+                refused["response_metadata"] = {"messages": refusal.messages}
+            return web.json_response(refused), refusal.error
+        return web.json_response({"ok": True, **body}), None
+
+    @staticmethod
+    def _fault_response(fault: Fault) -> tuple[web.Response, str | None]:
+        if fault.status == 200:
+            return web.json_response({"ok": False, "error": fault.error}), fault.error
+        if fault.status == 429:
+            return (
+                web.json_response(
+                    {"ok": False, "error": "ratelimited"},
+                    status=429,
+                    headers={"Retry-After": str(fault.retry_after)},
+                ),
+                "ratelimited",
+            )
+        # Slack's edge answers 5xx with an HTML/text page, not JSON.
+        return (
+            web.Response(status=fault.status, text="fake slack: server error"),
+            f"http_{fault.status}",
+        )
+
+    @staticmethod
+    def _bearer(request: web.Request) -> str | None:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+    @staticmethod
+    async def _read_args(request: web.Request) -> JsonDict:
+        # slack_sdk sends JSON bodies, form bodies and GET query strings depending on the method.
+        args: JsonDict = dict(request.query)
+        if request.method == "POST" and request.can_read_body:
+            if request.content_type == "application/json":
+                try:
+                    body = await request.json()
+                except json.JSONDecodeError:
+                    raise _Refusal("invalid_json") from None
+                if not isinstance(body, dict):
+                    raise _Refusal("invalid_json")
+                args.update(body)
+            elif request.content_type in (
+                "application/x-www-form-urlencoded",
+                "multipart/form-data",
+            ):
+                form = await request.post()
+                args.update({k: v for k, v in form.items() if isinstance(v, str)})
+        # Form-encoded calls carry structured arguments as JSON strings.
+        for key in ("blocks", "attachments", "view", "metadata"):
+            value = args.get(key)
+            if isinstance(value, str) and value:
+                # Undecodable values stay strings: the method reports them as malformed.
+                with contextlib.suppress(json.JSONDecodeError):
+                    args[key] = json.loads(value)
+        return args
+
+    async def _handle_response_url(self, request: web.Request) -> web.StreamResponse:
+        url_id = request.match_info["url_id"]
+        try:
+            uses = self._response_url_uses.get(url_id)
+            if uses is None:
+                return web.Response(status=404, text="no_service")
+            if uses >= RESPONSE_URL_USES:
+                self.warnings.append(f"response_url {url_id} used more than {RESPONSE_URL_USES}x")
+                return web.Response(status=404, text="used_url")
+            self._response_url_uses[url_id] = uses + 1
+            try:
+                body = json.loads(await request.text())
+            except json.JSONDecodeError:
+                return web.Response(status=400, text="invalid_payload")
+            if not isinstance(body, dict):
+                return web.Response(status=400, text="invalid_payload")
+            blocks = body.get("blocks")
+            if not body.get("delete_original") and not body.get("text") and not blocks:
+                return web.Response(status=400, text="no_text")
+            if validate_message(body.get("text"), blocks if isinstance(blocks, list) else None):
+                return web.Response(status=400, text="invalid_blocks")
+            self.responses.append({"url_id": url_id, "body": body})
+            return web.Response(text="ok")
+        finally:
+            await self._notify()
+
+    # --- views of stored objects ----------------------------------------------------------
+
+    def _user_view(self, user: JsonDict) -> JsonDict:
+        view = copy.deepcopy(user)
+        # Offsets follow the fake clock, so a test that moves the clock across DST sees Slack's
+        # new tz_offset just like a real workspace does.
+        local = datetime.fromtimestamp(self._clock(), ZoneInfo(user["tz"]))
+        offset = local.utcoffset()
+        view["tz_label"] = local.tzname()
+        view["tz_offset"] = int(offset.total_seconds()) if offset is not None else 0
+        return view
+
+    def _channel_view(self, channel: JsonDict) -> JsonDict:
+        view = copy.deepcopy(channel)
+        if not channel["is_im"]:
+            members = self._members[channel["id"]]
+            view["is_member"] = self.bot_user_id in members
+            view["num_members"] = len(members)
+        return view
+
+    def _visible_channel(self, channel_id: Any) -> JsonDict:
+        channel = self.channels.get(channel_id) if isinstance(channel_id, str) else None
+        # A bot cannot see private channels it is not in: Slack says channel_not_found.
+        if channel is None or (
+            channel.get("is_private") and self.bot_user_id not in self._members[channel["id"]]
+        ):
+            raise _Refusal("channel_not_found")
+        return channel
+
+    def _message_view(self, record: JsonDict) -> JsonDict:
+        message: JsonDict = {
+            "type": "message",
+            "user": record["user"],
+            "bot_id": record["bot_id"],
+            "app_id": self.app_id,
+            "text": record["text"],
+            "ts": record["ts"],
+            "team": self.team_id,
+        }
+        if record["blocks"] is not None:
+            message["blocks"] = copy.deepcopy(record["blocks"])
+        if record["thread_ts"] is not None:
+            message["thread_ts"] = record["thread_ts"]
+        if record.get("edited") is not None:
+            message["edited"] = record["edited"]
+        return message
+
+    # --- methods: auth, team -----------------------------------------------------------------
+
+    def _auth_test(self, args: JsonDict) -> JsonDict:
+        return {
+            "url": f"https://{self.team_domain}.slack.com/",
+            "team": self.team_name,
+            "user": self.users[self.bot_user_id]["name"],
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "is_enterprise_install": False,
+        }
+
+    def _team_info(self, args: JsonDict) -> JsonDict:
+        return {
+            "team": {
+                "id": self.team_id,
+                "name": self.team_name,
+                "domain": self.team_domain,
+                "email_domain": "",
+                "icon": {"image_default": True},
+            }
+        }
+
+    def _apps_connections_open(self, args: JsonDict) -> JsonDict:
+        return {"url": "ws://127.0.0.1:1/"}
+
+    # --- methods: chat -----------------------------------------------------------------------
+
+    def _post_target(self, channel_arg: Any) -> tuple[str, str | None]:
+        """(channel id, DM user) for a channel argument; a user id means that user's DM."""
+        if isinstance(channel_arg, str) and channel_arg in self.users:
+            user = self.users[channel_arg]
+            if user["deleted"]:
+                raise _Refusal("account_inactive")
+            if user["is_bot"]:
+                raise _Refusal("cannot_dm_bot")
+            return self.dm_channel_id(channel_arg), channel_arg
+        channel = self._visible_channel(channel_arg)
+        if channel["is_im"]:
+            if self.users[channel["user"]]["deleted"]:
+                raise _Refusal("account_inactive")
+            return channel["id"], channel["user"]
+        if channel["is_archived"]:
+            raise _Refusal("is_archived")
+        if self.bot_user_id not in self._members[channel["id"]]:
+            raise _Refusal("not_in_channel")
+        return channel["id"], None
+
+    def _message_content(
+        self, args: JsonDict, *, required: bool = True
+    ) -> tuple[str | None, list[Any] | None]:
+        text = args.get("text")
+        blocks = args.get("blocks")
+        if text is not None and not isinstance(text, str):
+            text = str(text)
+        if blocks is not None and not isinstance(blocks, list):
+            raise _Refusal("invalid_blocks_format")
+        if required and not text and not blocks and not args.get("attachments"):
+            raise _Refusal("no_text")
+        if text is not None and len(text) > 40_000:
+            raise _Refusal("msg_too_long")
+        if blocks:
+            problems = validate_blocks(blocks, surface="message")
+            if problems:
+                raise _Refusal("invalid_blocks", _slack_messages(problems))
+        return text, blocks
+
+    def _note_missing_text(
+        self, text: str | None, blocks: list[Any] | None, body: JsonDict
+    ) -> None:
+        # Slack accepts blocks without text but then notifications and screen readers get
+        # nothing; it answers with a warning, which we keep so tests can assert on it.
+        if blocks and not text:
+            self.warnings.append("missing_text")
+            body["warning"] = "missing_text"
+            body["response_metadata"] = {"warnings": ["missing_text"]}
+
+    def _chat_post_message(self, args: JsonDict) -> JsonDict:
+        channel_id, dm_user = self._post_target(args.get("channel"))
+        text, blocks = self._message_content(args)
+        record: JsonDict = {
+            "channel": channel_id,
+            "ts": self.next_ts(),
+            "text": text or "",
+            "blocks": blocks,
+            "thread_ts": args.get("thread_ts") or None,
+            "dm_user": dm_user,
+            "user": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "metadata": args.get("metadata"),
+        }
+        self.messages.append(record)
+        body: JsonDict = {
+            "channel": channel_id,
+            "ts": record["ts"],
+            "message": self._message_view(record),
+        }
+        self._note_missing_text(text, blocks, body)
+        return body
+
+    def _chat_post_ephemeral(self, args: JsonDict) -> JsonDict:
+        user_id = args.get("user")
+        if not isinstance(user_id, str) or user_id not in self.users:
+            raise _Refusal("user_not_found")
+        channel_id, dm_user = self._post_target(args.get("channel"))
+        members = self._members[channel_id]
+        if user_id not in members:
+            raise _Refusal("user_not_in_channel")
+        text, blocks = self._message_content(args)
+        message_ts = self.next_ts()
+        self.ephemerals.append(
+            {
+                "channel": channel_id,
+                "user": user_id,
+                "text": text or "",
+                "blocks": blocks,
+                "thread_ts": args.get("thread_ts") or None,
+                "message_ts": message_ts,
+                "dm_user": dm_user,
+            }
+        )
+        body: JsonDict = {"message_ts": message_ts}
+        self._note_missing_text(text, blocks, body)
+        return body
+
+    def _find_message(self, args: JsonDict) -> JsonDict:
+        channel_id = args.get("channel")
+        self._visible_channel(channel_id)
+        for record in self.messages:
+            if record["channel"] == channel_id and record["ts"] == args.get("ts"):
+                return record
+        raise _Refusal("message_not_found")
+
+    def _chat_update(self, args: JsonDict) -> JsonDict:
+        record = self._find_message(args)
+        text, blocks = self._message_content(args)
+        if "text" in args:
+            record["text"] = text or ""
+        # Slack keeps a message's blocks unless the update sends blocks (an empty list clears).
+        if "blocks" in args:
+            record["blocks"] = blocks
+        record["edited"] = {"user": self.bot_user_id, "ts": self.next_ts()}
+        body: JsonDict = {
+            "channel": record["channel"],
+            "ts": record["ts"],
+            "text": record["text"],
+            "message": self._message_view(record),
+        }
+        self._note_missing_text(record["text"], record["blocks"], body)
+        return body
+
+    def _chat_delete(self, args: JsonDict) -> JsonDict:
+        record = self._find_message(args)
+        self.messages.remove(record)
+        self.deleted_messages.append(record)
+        return {"channel": record["channel"], "ts": record["ts"]}
+
+    # --- methods: conversations and users ----------------------------------------------------
+
+    def _conversations_open(self, args: JsonDict) -> JsonDict:
+        if args.get("channel"):
+            channel = self._visible_channel(args["channel"])
+            return {"channel": self._channel_view(channel), "no_op": True, "already_open": True}
+        users = args.get("users")
+        user_ids = users if isinstance(users, list) else str(users or "").split(",")
+        user_ids = [u.strip() for u in user_ids if isinstance(u, str) and u.strip()]
+        if not user_ids:
+            raise _Refusal("users_list_not_supplied")
+        if len(user_ids) > 1:
+            # Partnerbot never opens group DMs; failing loudly beats pretending to support them.
+            raise _Refusal("fake_slack_mpim_not_implemented")
+        user_id = user_ids[0]
+        user = self.users.get(user_id)
+        if user is None:
+            raise _Refusal("user_not_found")
+        if user["is_bot"]:
+            raise _Refusal("cannot_dm_bot")
+        existed = user_id in self._dm_by_user
+        channel_id = self.dm_channel_id(user_id)
+        if _flag(args.get("return_im")):
+            opened = self._channel_view(self.channels[channel_id])
+        else:
+            opened = {"id": channel_id}
+        return {"channel": opened, "no_op": existed, "already_open": existed}
+
+    def _conversations_info(self, args: JsonDict) -> JsonDict:
+        return {"channel": self._channel_view(self._visible_channel(args.get("channel")))}
+
+    def _conversations_members(self, args: JsonDict) -> JsonDict:
+        channel = self._visible_channel(args.get("channel"))
+        page, next_cursor = self._page(self._members[channel["id"]], args)
+        return {"members": page, "response_metadata": {"next_cursor": next_cursor}}
+
+    def _conversations_list(self, args: JsonDict) -> JsonDict:
+        types = {t.strip() for t in str(args.get("types") or "public_channel").split(",")}
+        exclude_archived = _flag(args.get("exclude_archived"))
+        listed = []
+        for channel in self.channels.values():
+            if channel["is_im"]:
+                kind = "im"
+            elif channel["is_private"]:
+                kind = "private_channel"
+            else:
+                kind = "public_channel"
+            if kind not in types:
+                continue
+            if kind == "private_channel" and self.bot_user_id not in self._members[channel["id"]]:
+                continue
+            if exclude_archived and channel.get("is_archived"):
+                continue
+            listed.append(self._channel_view(channel))
+        page, next_cursor = self._page(listed, args)
+        return {"channels": page, "response_metadata": {"next_cursor": next_cursor}}
+
+    def _users_info(self, args: JsonDict) -> JsonDict:
+        user = self.users.get(args.get("user", ""))
+        if user is None:
+            raise _Refusal("user_not_found")
+        return {"user": self._user_view(user)}
+
+    def _users_list(self, args: JsonDict) -> JsonDict:
+        everyone = [self._user_view(user) for user in self.users.values()]
+        page, next_cursor = self._page(everyone, args)
+        return {
+            "members": page,
+            "cache_ts": int(self._clock()),
+            "response_metadata": {"next_cursor": next_cursor},
+        }
+
+    @staticmethod
+    def _page(items: list[Any], args: JsonDict) -> tuple[list[Any], str]:
+        """One page of items and the cursor of the next ("" after the last), Slack-style."""
+        raw_limit = args.get("limit")
+        try:
+            limit = int(raw_limit) if raw_limit not in (None, "") else DEFAULT_PAGE_SIZE
+        except (TypeError, ValueError):
+            raise _Refusal("invalid_limit") from None
+        limit = min(limit, MAX_PAGE_SIZE) if limit > 0 else DEFAULT_PAGE_SIZE
+        cursor = args.get("cursor") or ""
+        start = 0
+        if cursor:
+            try:
+                decoded = base64.b64decode(str(cursor), validate=True).decode()
+                prefix, _, offset = decoded.partition(":")
+                start = int(offset)
+            except (binascii.Error, UnicodeDecodeError, ValueError):
+                raise _Refusal("invalid_cursor") from None
+            if prefix != "offset" or not 0 <= start <= len(items):
+                raise _Refusal("invalid_cursor")
+        end = start + limit
+        next_cursor = (
+            base64.b64encode(f"offset:{end}".encode()).decode() if end < len(items) else ""
+        )
+        return items[start:end], next_cursor
+
+    # --- methods: views ----------------------------------------------------------------------
+
+    def _trigger(self, trigger_id: Any) -> _Trigger:
+        trigger = self._triggers.get(trigger_id) if isinstance(trigger_id, str) else None
+        if trigger is None:
+            raise _Refusal("invalid_trigger_id")
+        if trigger.used:
+            raise _Refusal("exchanged_trigger_id")
+        if self._clock() - trigger.issued_at > self.trigger_ttl:
+            raise _Refusal("expired_trigger_id")
+        return trigger
+
+    @staticmethod
+    def _view_arg(args: JsonDict, *, expected_type: str | None) -> JsonDict:
+        view = args.get("view")
+        if not isinstance(view, dict):
+            raise _Refusal("invalid_arguments", ["[ERROR] missing or malformed `view`"])
+        if expected_type is not None and view.get("type") != expected_type:
+            raise _Refusal(
+                "invalid_arguments",
+                [f"[ERROR] must be '{expected_type}' [json-pointer:/view/type]"],
+            )
+        problems = validate_view(view)
+        if problems:
+            raise _Refusal("invalid_arguments", _slack_messages(problems, "/view"))
+        return view
+
+    def _new_hash(self) -> str:
+        return f"{int(self._clock())}.{next(self._serial):08x}"
+
+    @staticmethod
+    def _view_content(view: Mapping[str, Any]) -> JsonDict:
+        content: JsonDict = {
+            "type": view["type"],
+            "blocks": copy.deepcopy(view.get("blocks", [])),
+            "private_metadata": view.get("private_metadata", ""),
+            "callback_id": view.get("callback_id", ""),
+            "external_id": view.get("external_id", ""),
+            "clear_on_close": bool(view.get("clear_on_close", False)),
+            "notify_on_close": bool(view.get("notify_on_close", False)),
+        }
+        for key in ("title", "submit", "close"):
+            if view.get(key) is not None:
+                content[key] = copy.deepcopy(view[key])
+        return content
+
+    def _store_view(
+        self, view: Mapping[str, Any], user_id: str, *, root: str | None, previous: str | None
+    ) -> JsonDict:
+        external_id = view.get("external_id")
+        if external_id and any(v["external_id"] == external_id for v in self.views.values()):
+            raise _Refusal("duplicate_external_id")
+        view_id = f"V{next(self._serial):08d}"
+        stored: JsonDict = {
+            "id": view_id,
+            "team_id": self.team_id,
+            **self._view_content(view),
+            "state": {"values": {}},
+            "hash": self._new_hash(),
+            "root_view_id": root or view_id,
+            "previous_view_id": previous,
+            "app_id": self.app_id,
+            "app_installed_team_id": self.team_id,
+            "bot_id": self.bot_id,
+        }
+        self.views[view_id] = stored
+        self._view_user[view_id] = user_id
+        return stored
+
+    def _push_view(self, user_id: str, view: Mapping[str, Any]) -> JsonDict:
+        stack = self._view_stacks.setdefault(user_id, [])
+        root = stack[0] if stack else None
+        previous = stack[-1] if stack else None
+        stored = self._store_view(view, user_id, root=root, previous=previous)
+        stack.append(stored["id"])
+        return stored
+
+    def _views_open(self, args: JsonDict) -> JsonDict:
+        trigger = self._trigger(args.get("trigger_id"))
+        view = self._view_arg(args, expected_type="modal")
+        # Opening a modal replaces whatever stack the user had.
+        self._view_stacks[trigger.user_id] = []
+        stored = self._push_view(trigger.user_id, view)
+        trigger.used = True
+        return {"view": stored}
+
+    def _views_push(self, args: JsonDict) -> JsonDict:
+        trigger = self._trigger(args.get("trigger_id"))
+        view = self._view_arg(args, expected_type="modal")
+        if len(self._view_stacks.get(trigger.user_id, [])) >= MAX_VIEW_STACK:
+            raise _Refusal("push_limit_reached")
+        stored = self._push_view(trigger.user_id, view)
+        trigger.used = True
+        return {"view": stored}
+
+    def _views_update(self, args: JsonDict) -> JsonDict:
+        view_id, external_id = args.get("view_id"), args.get("external_id")
+        if view_id:
+            current = self.views.get(view_id)
+        elif external_id:
+            current = next(
+                (v for v in self.views.values() if v["external_id"] == external_id), None
+            )
+        else:
+            raise _Refusal("invalid_arguments", ["[ERROR] view_id or external_id is required"])
+        if current is None:
+            raise _Refusal("not_found")
+        if args.get("hash") and args["hash"] != current["hash"]:
+            raise _Refusal("hash_conflict")
+        view = self._view_arg(args, expected_type=current["type"])
+        current.update(self._view_content(view))
+        current["hash"] = self._new_hash()
+        return {"view": current}
+
+    def _views_publish(self, args: JsonDict) -> JsonDict:
+        user_id = args.get("user_id")
+        if not isinstance(user_id, str) or user_id not in self.users:
+            raise _Refusal("user_not_found")
+        current = self.home_views.get(user_id)
+        if args.get("hash") and current is not None and args["hash"] != current["hash"]:
+            raise _Refusal("hash_conflict")
+        view = self._view_arg(args, expected_type="home")
+        if current is None:
+            current = self._store_view(view, user_id, root=None, previous=None)
+            self.home_views[user_id] = current
+        else:
+            current.update(self._view_content(view))
+            current["hash"] = self._new_hash()
+        return {"view": current}
