@@ -26,5 +26,7 @@ async def insert_if_absent(
         statement = postgresql.insert(table).values(values).on_conflict_do_nothing()
     else:
         statement = sqlite.insert(table).values(values).on_conflict_do_nothing()
-    result = await session.execute(statement)
-    return bool(getattr(result, "rowcount", 0) == 1)
+    # RETURNING says reliably whether a row went in; rowcount does not on every async driver.
+    primary_key = next(iter(table.primary_key.columns))
+    inserted = await session.scalar(statement.returning(primary_key))
+    return inserted is not None
