@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from json import JSONDecodeError
 
 from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -29,6 +30,7 @@ from bot.deps import Deps, slack_client
 from bot.handlers import register_all
 from bot.handlers.middleware import install_middleware
 from bot.logs import UnhandledRequestFilter, bind
+from bot.settings import Settings
 
 log = logging.getLogger("bot.app")
 
@@ -160,6 +162,18 @@ async def start_http(front_door: SlackHttpFrontDoor, *, host: str, port: int) ->
     return RunningServer(runner=runner, port=sock.getsockname()[1])
 
 
+def socket_mode_handler(app: AsyncApp, settings: Settings) -> AsyncSocketModeHandler:
+    """Bolt's Socket Mode adapter, asking apps.connections.open through `app.client` (so at
+    SLACK_API_URL). Its client logs whole envelopes at DEBUG, user text included, so it gets a
+    slack_sdk logger, which configure_logging holds at INFO."""
+    assert settings.slack_app_token is not None
+    return AsyncSocketModeHandler(
+        app,
+        settings.slack_app_token.get_secret_value(),
+        logger=logging.getLogger("slack_sdk.socket_mode"),
+    )
+
+
 async def serve(deps: Deps, *, host: str = "0.0.0.0", stop: asyncio.Event | None = None) -> None:  # noqa: S104 - a server in a container listens on all interfaces
     """Run until SIGTERM/SIGINT (or `stop`): serve Slack, deliver the outbox, tick every minute."""
     from bot.scheduler import start_scheduler
@@ -173,10 +187,7 @@ async def serve(deps: Deps, *, host: str = "0.0.0.0", stop: asyncio.Event | None
     app = build_app(deps)
     socket_handler = None
     if settings.socket_mode:
-        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-        assert settings.slack_app_token is not None
-        socket_handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
+        socket_handler = socket_mode_handler(app, settings)
         await socket_handler.connect_async()  # type: ignore[no-untyped-call]
         # In Socket Mode the port serves only /healthz (for Docker and orchestrators).
         server = await start_http(SlackHttpFrontDoor(None, deps), host=host, port=settings.port)

@@ -124,50 +124,65 @@ async def _tick(settings: Settings, at: datetime | None) -> int:
 
 async def _tours(settings: Settings) -> int:
     from bot.db import create_engine, create_session_factory
-    from bot.store.tours import list_tours
+    from bot.store.tours import counts, list_tours
 
     engine = create_engine(settings.database_url)
     try:
         async with create_session_factory(engine)() as session:
             tours = await list_tours(session)
+            tallies = [await counts(session, tour_id=tour.id) for tour in tours]
     finally:
         await engine.dispose()
     if not tours:
         print("no tours yet — start one in Slack with /partner tour")
         return 0
-    header = ("ID", "TEAM", "STATUS", "CLOSES", "TITLE")
+    header = ("ID", "TEAM", "STATUS", "CLOSES", "ASKED", "ANSWERED", "TITLE")
     rows = [
-        (str(t.id), t.team_id, t.status.value, t.closes_at.date().isoformat(), t.title)
-        for t in tours
+        (
+            str(tour.id),
+            tour.team_id,
+            tour.status.value,
+            tour.close_date.isoformat(),
+            str(tally.participants),
+            str(tally.respondents),
+            tour.title,
+        )
+        for tour, tally in zip(tours, tallies, strict=True)
     ]
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header) - 1)]
     for row in (header, *rows):
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
-            + "  "
-            + row[-1]
-        )
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        print("  ".join([*cells, row[-1]]))
     return 0
 
 
 async def _export(settings: Settings, tour_id: int, output_format: str) -> int:
     from bot.db import create_engine, create_session_factory
-    from bot.export import to_json, tour_csv, tour_record
+    from bot.export import to_csv, to_json
+    from bot.services.tour import export_tour
     from bot.store.tours import get_tour
 
     engine = create_engine(settings.database_url)
     try:
         async with create_session_factory(engine)() as session:
             tour = await get_tour(session, tour_id=tour_id)
+            export = await export_tour(session, tour=tour) if tour is not None else None
     finally:
         await engine.dispose()
-    if tour is None:
+    if export is None:
         print(
-            f"partnerbot: no tour with id {tour_id}; `partnerbot tours` lists them", file=sys.stderr
+            f"partnerbot: no tour with id {tour_id}; `partnerbot tours` lists them",
+            file=sys.stderr,
         )
         return 1
     if output_format == "json":
-        print(to_json(tour_record(tour)))
+        print(to_json(export.record()))
     else:
-        sys.stdout.write(tour_csv(tour))
+        sys.stdout.write(to_csv(export.rows()))
+    if not export.answers_visible:
+        print(
+            f"partnerbot: answers stay hidden until {export.tour.min_responses} people have "
+            f"answered ({export.respondents} so far)",
+            file=sys.stderr,
+        )
     return 0

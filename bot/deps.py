@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.clock import Clock, SystemClock
 from bot.db import create_engine, create_session_factory
 from bot.delivery import Delivery
+from bot.directory import Directory
 from bot.settings import Settings
 
 
@@ -55,6 +56,7 @@ class Deps:
     clock: Clock
     delivery: Delivery
     inflight: InFlight = field(default_factory=InFlight)
+    directory: Directory = field(default_factory=Directory)
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -5,11 +5,23 @@ Every row carries the Slack `team_id`; queries filter by the team a request came
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Dialect, Enum, Index, MetaData, String, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Dialect,
+    Enum,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -104,10 +116,10 @@ class TourStatus(StrEnum):
 
 
 class Tour(Base):
-    """A listening tour (step 1). Its questions, participants and answers arrive with issue #3."""
+    """A listening tour (step 1): who leads it, who is asked, when it closes."""
 
     __tablename__ = "tours"
-    __table_args__ = (Index(None, "team_id", "status"),)
+    __table_args__ = (Index(None, "team_id", "status"), Index(None, "status", "closes_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[str] = mapped_column(String(32))
@@ -121,3 +133,85 @@ class Tour(Base):
     opens_at: Mapped[datetime]
     closes_at: Mapped[datetime]
     created_at: Mapped[datetime]
+    # The close date as the leader picked it, and their time zone: the tour ends at 23:59 there.
+    close_date: Mapped[date]
+    leader_tz: Mapped[str] = mapped_column(String(64), default="UTC")
+    reminders: Mapped[bool] = mapped_column(default=True)
+    skipped_count: Mapped[int] = mapped_column(default=0)
+    last_manual_reminder_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+
+class Question(Base):
+    __tablename__ = "questions"
+    __table_args__ = (UniqueConstraint("tour_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tour_id: Mapped[int] = mapped_column(ForeignKey("tours.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    text: Mapped[str] = mapped_column(String(300))
+
+
+class ParticipantStatus(StrEnum):
+    INVITED = "invited"  # asked, nothing answered yet
+    ANSWERING = "answering"  # answered or skipped some questions
+    DONE = "done"  # went through every question (or used the form)
+
+
+class Participant(Base):
+    """Who was asked, and where they are in the conversation. Never which answers are theirs:
+    in an anonymous tour the answers carry only a keyed hash (see TourKey)."""
+
+    __tablename__ = "participants"
+    __table_args__ = (UniqueConstraint("tour_id", "user_id"), Index(None, "team_id", "user_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tour_id: Mapped[int] = mapped_column(ForeignKey("tours.id", ondelete="CASCADE"))
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    tz: Mapped[str] = mapped_column(String(64), default="UTC")
+    status: Mapped[ParticipantStatus] = mapped_column(enum_by_value(ParticipantStatus))
+    # 0-based position of the question this person is being asked; None once through them all.
+    current_position: Mapped[int | None]
+    responded: Mapped[bool] = mapped_column(default=False)
+    reminders_sent: Mapped[int] = mapped_column(default=0)
+
+
+class TourKey(Base):
+    """The secret that turns a user id into an anonymous tour's respondent key. Deleted when
+    the tour closes, after which nobody can tell whose answers are whose."""
+
+    __tablename__ = "tour_keys"
+
+    tour_id: Mapped[int] = mapped_column(
+        ForeignKey("tours.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret: Mapped[str] = mapped_column(String(64))
+
+
+class Answer(Base):
+    """One respondent's answer to one question. `respondent` is the Slack user id in a named
+    tour and an HMAC of it in an anonymous one. The id is random so row order says nothing
+    about who answered when."""
+
+    __tablename__ = "answers"
+    __table_args__ = (UniqueConstraint("question_id", "respondent"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tour_id: Mapped[int] = mapped_column(ForeignKey("tours.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"))
+    respondent: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    # Slack's timestamp of the last message joined into this answer (for the join window);
+    # never shown. Participants carry no times, so this cannot be matched to a person.
+    last_message_ts: Mapped[str | None] = mapped_column(String(32))
+
+
+class DmFocus(Base):
+    """Which tour a person's next DM reply belongs to: the one whose question was asked last."""
+
+    __tablename__ = "dm_focus"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tour_id: Mapped[int] = mapped_column(ForeignKey("tours.id", ondelete="CASCADE"))

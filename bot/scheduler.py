@@ -15,6 +15,7 @@ from datetime import timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.deps import Deps
+from bot.services import tour
 from bot.store.events import prune_events
 
 log = logging.getLogger("bot.scheduler")
@@ -31,7 +32,21 @@ async def prune_processed_events(deps: Deps) -> int:
 
 # Each job returns how many things it did. Later features add reminders, auto-close,
 # check-ins and digests here; each must be safe to run twice for the same instant.
-DUE_JOBS: tuple[tuple[str, DueJob], ...] = (("events pruned", prune_processed_events),)
+async def close_due_tours(deps: Deps) -> int:
+    async with deps.sessions.begin() as session:
+        return await tour.close_due_tours(session, now=deps.clock.now())
+
+
+async def queue_due_reminders(deps: Deps) -> int:
+    async with deps.sessions.begin() as session:
+        return await tour.queue_due_reminders(session, now=deps.clock.now())
+
+
+DUE_JOBS: tuple[tuple[str, DueJob], ...] = (
+    ("tours closed", close_due_tours),
+    ("reminders queued", queue_due_reminders),
+    ("events pruned", prune_processed_events),
+)
 
 
 @dataclass

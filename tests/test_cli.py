@@ -13,11 +13,22 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import func, select
 
 from bot.cli import main
 from bot.db import create_engine, create_session_factory
+from bot.flows.tour import respondent_key
+from bot.migrate import alembic_config
 from bot.models import ProcessedEvent, Tour, TourStatus
+from bot.store.tours import (
+    NewTour,
+    create_tour,
+    get_participant,
+    questions_of,
+    save_answer,
+    tour_secret,
+)
 from tests.conftest import START, empty_tables
 
 
@@ -46,6 +57,7 @@ def _add_tour(url: str, **fields: object) -> None:
                 "status": TourStatus.OPEN,
                 "opens_at": START,
                 "closes_at": START + timedelta(days=7),
+                "close_date": (START + timedelta(days=7)).date(),
                 "created_at": START,
             }
             values.update(fields)
@@ -116,8 +128,10 @@ def test_a_malformed_setting_stops_with_one_line(
 def test_migrate_is_idempotent(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["migrate"]) == 0
     assert main(["migrate"]) == 0
+    head = ScriptDirectory.from_config(alembic_config(cli_env)).get_current_head()
     out = capsys.readouterr().out.splitlines()
-    assert out == ["database is at revision 0001", "database is at revision 0001"]
+    assert out == [f"database is at revision {head}"] * 2
+    assert head == "0002"
 
 
 def test_tours_when_there_are_none(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -130,7 +144,7 @@ def test_tours_lists_every_tour(cli_env: str, capsys: pytest.CaptureFixture[str]
     _add_tour(cli_env, title="Autumn listening", team_id="T2", status=TourStatus.CLOSED)
     assert main(["tours"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["ID", "TEAM", "STATUS", "CLOSES", "TITLE"]
+    assert lines[0].split() == ["ID", "TEAM", "STATUS", "CLOSES", "ASKED", "ANSWERED", "TITLE"]
     assert "T1" in lines[1]
     assert "Spring listening" in lines[1]
     assert "open" in lines[1]
@@ -138,21 +152,96 @@ def test_tours_lists_every_tour(cli_env: str, capsys: pytest.CaptureFixture[str]
     assert "2026-03-09" in lines[2]
 
 
-def test_export_json(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
-    _add_tour(cli_env)
+def _add_answered_tour(url: str, *, anonymous: bool, answers: list[str]) -> None:
+    """A tour whose first question was answered by one person per text."""
+
+    async def add() -> None:
+        engine = create_engine(url)
+        users = [f"U{n:03d}" for n in range(len(answers) + 1)]  # the last one never answers
+        async with create_session_factory(engine).begin() as session:
+            tour = await create_tour(
+                session,
+                NewTour(
+                    team_id="T1",
+                    enterprise_id=None,
+                    leader_id="ULEAD",
+                    title="Spring listening",
+                    channel_id="CTEAM",
+                    anonymous=anonymous,
+                    min_responses=3,
+                    close_date=START.date() + timedelta(days=7),
+                    closes_at=START + timedelta(days=7),
+                    leader_tz="UTC",
+                    reminders=True,
+                    questions=["What's working well?", "What challenges?"],
+                    invitees=[(user, "UTC") for user in users],
+                    skipped=0,
+                ),
+                now=START,
+            )
+            [first, _] = await questions_of(session, tour_id=tour.id)
+            secret = await tour_secret(session, tour_id=tour.id)
+            for user, text in zip(users, answers, strict=False):
+                key = respondent_key(anonymous=anonymous, user_id=user, secret=secret)
+                await save_answer(
+                    session,
+                    tour_id=tour.id,
+                    question_id=first.id,
+                    respondent=key,
+                    text=text,
+                    message_ts=None,
+                )
+                participant = await get_participant(session, tour_id=tour.id, user_id=user)
+                assert participant is not None
+                participant.responded = True
+        await engine.dispose()
+
+    asyncio.run(add())
+
+
+def test_export_json_counts_and_hides_answers_below_the_minimum(
+    cli_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _add_answered_tour(cli_env, anonymous=True, answers=["fast deploys", "kind reviews"])
     assert main(["export", "1"]) == 0
-    record = json.loads(capsys.readouterr().out)
-    assert record["title"] == "Listening tour – March 2026"
-    assert record["anonymous"] is True
-    assert record["closes_at"] == "2026-03-09T09:00:00+00:00"
+    captured = capsys.readouterr()
+    record = json.loads(captured.out)
+    assert (record["participants"], record["respondents"]) == (3, 2)
+    assert record["answers_visible"] is False
+    assert all(question["answers"] == [] for question in record["questions"])
+    assert "fast deploys" not in captured.out
+    assert "hidden until 3 people have answered (2 so far)" in captured.err
 
 
-def test_export_csv_neutralises_formulas(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
-    _add_tour(cli_env, title='=HYPERLINK("http://evil","x")')
+def test_export_json_anonymous_answers_carry_no_user(
+    cli_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    texts = ["fast deploys", "kind reviews", "clear priorities"]
+    _add_answered_tour(cli_env, anonymous=True, answers=texts)
+    assert main(["export", "1"]) == 0
+    out = capsys.readouterr().out
+    record = json.loads(out)
+    assert record["respondents"] == 3
+    assert sorted(record["questions"][0]["answers"]) == sorted(texts)
+    assert record["questions"][1]["answers"] == []
+    assert "U000" not in out
+    assert "U001" not in out
+
+
+def test_export_csv_named_and_neutralises_formulas(
+    cli_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    texts = ['=HYPERLINK("http://evil","x")', "+1 for pairing", "plain"]
+    _add_answered_tour(cli_env, anonymous=False, answers=texts)
     assert main(["export", "1", "--format", "csv"]) == 0
-    rows = dict(csv.reader(io.StringIO(capsys.readouterr().out)))
-    assert rows["title"] == '\'=HYPERLINK("http://evil","x")'
-    assert rows["status"] == "open"
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0] == ["question", "user_id", "answer"]
+    by_user = {row[1]: row[2] for row in rows[1:]}
+    assert by_user == {
+        "U000": '\'=HYPERLINK("http://evil","x")',
+        "U001": "'+1 for pairing",
+        "U002": "plain",
+    }
 
 
 def test_export_unknown_tour(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:

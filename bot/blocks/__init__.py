@@ -21,3 +21,10 @@ class Message:
 def escape(text: str) -> str:
     """Escape the three characters Slack treats as markup, so user text never pings or links."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def unescape(text: str) -> str:
+    """Undo Slack's escaping of message text (`&amp;`, `&lt;`, `&gt;`) to get what was typed.
+
+    Mentions and links stay in Slack's `<...>` form; they are escaped again when shown."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

@@ -1,10 +1,14 @@
-"""The App Home tab."""
+"""The App Home tab: what Partnerbot is for, and the leader's listening tours."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 from slack_sdk.models.blocks import (
+    Block,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
@@ -13,11 +17,33 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.blocks.tour import clip, format_day, tour_actions_block
+
 
 class HomeId(StrEnum):
     WELCOME = "home.welcome"
     STEPS = "home.steps"
     HELP = "home.help"
+    TOURS = "home.tours"
+    MORE_TOURS = "home.tours.more"
+
+
+# The home tab holds 100 blocks; ten tours keep it readable and well inside that.
+MAX_HOME_TOURS = 10
+
+
+@dataclass(frozen=True)
+class TourCard:
+    """One of the user's tours as the home tab shows it (a count, never who answered)."""
+
+    tour_id: int
+    title: str
+    status: str  # "open" | "closed"
+    respondents: int
+    participants: int
+    days_left: int
+    close_date: date
+    anonymous: bool
 
 
 STEPS = (
@@ -31,31 +57,86 @@ STEPS = (
 )
 
 
-def render_home(*, user_id: str, command: str) -> View:
+def render_home(*, user_id: str, command: str, tours: Sequence[TourCard] = ()) -> View:
     steps = "\n".join(
         f"*{number}. {title}* — {summary}" for number, (title, summary) in enumerate(STEPS, 1)
     )
-    return View(
-        type="home",
-        blocks=[
-            HeaderBlock(text="Partnerbot"),
-            SectionBlock(
-                block_id=HomeId.WELCOME,
-                text=MarkdownTextObject(
-                    text=f"Hi <@{user_id}>! Partnerbot helps a team strengthen its partnership "
-                    "with the business, together: listen first, then agree what to do about it."
-                ),
+    blocks: list[Block] = [
+        HeaderBlock(text="Partnerbot"),
+        SectionBlock(
+            block_id=HomeId.WELCOME,
+            text=MarkdownTextObject(
+                text=f"Hi <@{user_id}>! Partnerbot helps a team strengthen its partnership "
+                "with the business, together: listen first, then agree what to do about it."
             ),
-            DividerBlock(),
-            SectionBlock(block_id=HomeId.STEPS, text=MarkdownTextObject(text=steps)),
-            DividerBlock(),
+        ),
+        DividerBlock(),
+        SectionBlock(block_id=HomeId.STEPS, text=MarkdownTextObject(text=steps)),
+        DividerBlock(),
+        HeaderBlock(block_id=HomeId.TOURS, text="Your listening tours"),
+        *_tour_blocks(tours, command=command),
+        DividerBlock(),
+        ContextBlock(
+            block_id=HomeId.HELP,
+            elements=[
+                MarkdownTextObject(
+                    text=f"Type `{command} help` in any channel to see what you can do."
+                )
+            ],
+        ),
+    ]
+    return View(type="home", blocks=blocks)
+
+
+def _tour_blocks(tours: Sequence[TourCard], *, command: str) -> list[Block]:
+    if not tours:
+        return [
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=f"No listening tours yet. Type `{command} tour` in any channel to ask "
+                    "your team what's working well and what's getting in the way."
+                )
+            )
+        ]
+    newest = sorted(tours, key=lambda tour: tour.tour_id, reverse=True)
+    blocks: list[Block] = []
+    for tour in newest[:MAX_HOME_TOURS]:
+        is_open = tour.status == "open"
+        blocks += [
+            SectionBlock(
+                block_id=f"home.tour.{tour.tour_id}",
+                text=MarkdownTextObject(text=tour_summary(tour)),
+            ),
+            tour_actions_block(
+                tour.tour_id, is_open=is_open, block_id=f"home.tour.{tour.tour_id}.actions"
+            ),
+        ]
+    if len(newest) > MAX_HOME_TOURS:
+        blocks.append(
             ContextBlock(
-                block_id=HomeId.HELP,
+                block_id=HomeId.MORE_TOURS,
                 elements=[
                     MarkdownTextObject(
-                        text=f"Type `{command} help` in any channel to see what you can do."
+                        text=f"Showing your {MAX_HOME_TOURS} most recent tours of {len(newest)}."
                     )
                 ],
-            ),
-        ],
+            )
+        )
+    return blocks
+
+
+def tour_summary(tour: TourCard) -> str:
+    """ "*Title* — 7 of 25 answered · 3 days left · anonymous"."""
+    if tour.status != "open":
+        when = f"closed on {format_day(tour.close_date)}"
+    elif tour.days_left > 1:
+        when = f"{tour.days_left} days left"
+    elif tour.days_left == 1:
+        when = f"last day ({format_day(tour.close_date)})"
+    else:
+        when = "closing now"
+    kind = "anonymous" if tour.anonymous else "named"
+    return (
+        f"*{clip(tour.title, 500)}* — {tour.respondents} of {tour.participants} answered"
+        f" · {when} · {kind}"
     )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.handlers import errors, help, home
+from bot.handlers import errors, help, home, tour
 from bot.settings import Settings
 
 
 def register_all(app: AsyncApp, settings: Settings) -> None:
     errors.register(app)
     home.register(app)
-    # Subcommands served by feature modules are listed here as they arrive (issue #3: "tour").
-    available: set[str] = set()
+    available = tour.register(app, command=settings.partnerbot_command)
+    # Last: the help listener answers every use of the command the features above left.
     help.register(app, command=settings.partnerbot_command, available=available)

@@ -1,4 +1,4 @@
-"""The App Home tab: published when a person opens it."""
+"""The App Home tab: published when a person opens it, and after a leader's tour changes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,16 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.home import render_home
+from bot.deps import Deps
 from bot.handlers.context import claim_event, deps_of, listener
+from bot.services.tour import tour_cards
+
+
+async def publish_home(deps: Deps, client: AsyncWebClient, *, team_id: str, user_id: str) -> None:
+    async with deps.sessions() as session:
+        cards = await tour_cards(session, team_id=team_id, leader_id=user_id, now=deps.clock.now())
+    view = render_home(user_id=user_id, command=deps.settings.partnerbot_command, tours=cards)
+    await client.views_publish(user_id=user_id, view=view.to_dict())
 
 
 @listener
@@ -21,8 +30,7 @@ async def handle_app_home_opened(
     deps = deps_of(context)
     async with deps.sessions.begin() as session:
         await claim_event(session, context, body)
-    view = render_home(user_id=event["user"], command=deps.settings.partnerbot_command)
-    await client.views_publish(user_id=event["user"], view=view.to_dict())
+    await publish_home(deps, client, team_id=context.team_id or "", user_id=event["user"])
 
 
 def register(app: AsyncApp) -> None:

@@ -1,6 +1,7 @@
 """A fake Slack Web API served over real HTTP on 127.0.0.1: it keeps a workspace's state and answers
 the methods Partnerbot uses the way Slack does, including Block Kit limits, expiring trigger_ids,
-response_urls and 429/5xx faults. Tests and `partnerbot demo` point slack_sdk's base_url at it.
+response_urls and 429/5xx faults, and serves Socket Mode on the URL apps.connections.open returns.
+Tests and `partnerbot demo` point slack_sdk's base_url at it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import copy
 import itertools
 import json
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +26,7 @@ from aiohttp import web
 
 from bot.sandbox.block_kit import validate_blocks, validate_message, validate_view
 from bot.sandbox.faults import Fault, FaultPlan, RateLimitViolation
+from bot.sandbox.socket_mode import DisconnectReason, EnvelopeType, SocketModeLink
 
 JsonDict = dict[str, Any]
 
@@ -154,6 +157,10 @@ class FakeSlack:
         self.app = web.Application()
         self.app.router.add_route("*", "/api/{method}", self._handle_api)
         self.app.router.add_post("/response/{url_id}", self._handle_response_url)
+        self._socket_mode = SocketModeLink(
+            app_id=app_id, warnings=self.warnings, notify=self._notify
+        )
+        self._socket_mode.route(self.app)
 
         # Slack lists the app's own bot user and Slackbot (which is *not* flagged is_bot) among
         # a workspace's users; code that builds a team from users.list must skip both.
@@ -177,6 +184,8 @@ class FakeSlack:
 
     async def stop(self) -> None:
         if self._runner is not None:
+            # Open websockets would hold up the runner's cleanup; close them first.
+            await self._socket_mode.close()
             await self._runner.cleanup()
             self._runner = None
 
@@ -401,6 +410,55 @@ class FakeSlack:
     async def _notify(self) -> None:
         async with self._changed:
             self._changed.notify_all()
+
+    # --- Socket Mode -------------------------------------------------------------------------
+
+    @property
+    def socket_clients(self) -> int:
+        """How many Socket Mode clients are connected (and have had their hello)."""
+        return self._socket_mode.client_count
+
+    @property
+    def socket_connections_opened(self) -> int:
+        """Socket Mode connections accepted since the fake started, closed ones included."""
+        return self._socket_mode.connections_opened
+
+    async def wait_for_socket_client(self, timeout: float = 5.0) -> None:
+        """Wait until a Socket Mode client is connected and greeted, so envelopes can go out."""
+        try:
+            await self.wait_for(lambda: self.socket_clients > 0, timeout)
+        except TimeoutError as error:
+            raise TimeoutError(f"no Socket Mode client connected: {error}") from None
+
+    async def socket_send(
+        self,
+        kind: EnvelopeType,
+        payload: JsonDict,
+        *,
+        timeout: float = 5.0,
+        retry_attempt: int = 0,
+        retry_reason: str = "",
+    ) -> JsonDict | None:
+        """Push `payload` to a connected client in a Socket Mode envelope and wait for the ack.
+
+        Returns the ack's payload (a slash command's or interaction's answer), None when the ack
+        carries none. Raises TimeoutError without an ack, ConnectionError if the client leaves
+        first. retry_attempt/retry_reason ride on events_api envelopes only, as on Slack's.
+        """
+        envelope: JsonDict = {
+            "envelope_id": str(uuid.uuid4()),
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": kind != "events_api",
+        }
+        if kind == "events_api":
+            envelope["retry_attempt"] = retry_attempt
+            envelope["retry_reason"] = retry_reason
+        return await self._socket_mode.push(envelope, timeout=timeout)
+
+    async def socket_disconnect(self, reason: DisconnectReason = "refresh_requested") -> None:
+        """Send every client Slack's `disconnect` message; a client then opens a new connection."""
+        await self._socket_mode.disconnect(reason)
 
     # --- faults ------------------------------------------------------------------------------
 
@@ -642,7 +700,8 @@ class FakeSlack:
         }
 
     def _apps_connections_open(self, args: JsonDict) -> JsonDict:
-        return {"url": "ws://127.0.0.1:1/"}
+        assert self._port is not None  # the fake answers requests only once started
+        return {"url": self._socket_mode.issue_url(self._port)}
 
     # --- methods: chat -----------------------------------------------------------------------
 

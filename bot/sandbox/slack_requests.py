@@ -1,24 +1,26 @@
-"""Send the app what Slack sends it: signed slash commands, Events API callbacks and interaction
-payloads over HTTP, carrying trigger_ids and response_urls that the fake Slack will honour.
+"""Send the app what Slack sends it: slash commands, Events API callbacks and interaction payloads,
+either signed over HTTP (SignedSlack) or in Socket Mode envelopes (SocketSlack), with one API so
+a test reads the same whichever way the app is connected.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import itertools
 import json
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Mapping
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
 
 import aiohttp
 
-from bot.sandbox.block_kit import SELECT_TYPES, iter_elements
 from bot.sandbox.fake_slack import FakeSlack
+from bot.sandbox.slack_payloads import SlackPayloads
+from bot.sandbox.socket_mode import EnvelopeType
 
 JsonDict = dict[str, Any]
 FORM = "application/x-www-form-urlencoded"
@@ -33,7 +35,10 @@ def sign(signing_secret: str, timestamp: int, body: bytes) -> str:
 
 @dataclass
 class Delivery:
-    """What the app answered to one request, plus the ids Slack attached to it."""
+    """What the app answered to one request, plus the ids Slack attached to it.
+
+    In Socket Mode an acknowledgement is status 200, its payload `json` (None without one).
+    """
 
     status: int
     text: str
@@ -46,7 +51,128 @@ class Delivery:
     problems: list[str] = field(default_factory=list)
 
 
-class SignedSlack:
+class SlackSender(ABC):
+    """What a user's actions make Slack send the app; subclasses carry it there."""
+
+    def __init__(self, fake: FakeSlack, *, clock: Callable[[], float] = time.time) -> None:
+        self.fake = fake
+        self.payloads = SlackPayloads(fake, clock=clock)
+
+    @property
+    def last_trigger_id(self) -> str | None:
+        return self.payloads.last_trigger_id
+
+    @property
+    def last_response_url(self) -> str | None:
+        return self.payloads.last_response_url
+
+    @abstractmethod
+    async def deliver(
+        self,
+        kind: EnvelopeType,
+        payload: Mapping[str, Any],
+        *,
+        retry_num: int | None = None,
+        retry_reason: str = "",
+    ) -> Delivery:
+        """Carry one payload to the app and return its answer."""
+
+    # --- slash commands and events -------------------------------------------------------------
+
+    async def slash_command(
+        self,
+        user_id: str,
+        text: str = "",
+        *,
+        command: str = "/partner",
+        channel_id: str = "CGENERAL",
+    ) -> Delivery:
+        fields = self.payloads.slash_command(user_id, text, command=command, channel_id=channel_id)
+        delivery = await self.deliver("slash_commands", fields)
+        delivery.trigger_id = fields["trigger_id"]
+        delivery.response_url = fields["response_url"]
+        return delivery
+
+    async def event(
+        self,
+        event: Mapping[str, Any],
+        *,
+        event_id: str | None = None,
+        retry_num: int | None = None,
+        retry_reason: str = "http_timeout",
+        event_time: int | None = None,
+    ) -> Delivery:
+        """An Events API callback; pass the same event_id with retry_num to replay a retry."""
+        envelope = self.payloads.event_callback(event, event_id=event_id, event_time=event_time)
+        delivery = await self.deliver(
+            "events_api", envelope, retry_num=retry_num, retry_reason=retry_reason
+        )
+        delivery.event_id = envelope["event_id"]
+        return delivery
+
+    async def app_home_opened(self, user_id: str, *, tab: str = "home") -> Delivery:
+        return await self.event(self.payloads.app_home_opened_event(user_id, tab=tab))
+
+    async def dm(self, user_id: str, text: str, *, thread_ts: str | None = None) -> Delivery:
+        """The user writes to the bot in their DM (a `message` event, channel_type im)."""
+        return await self.event(self.payloads.dm_event(user_id, text, thread_ts=thread_ts))
+
+    # --- interactions --------------------------------------------------------------------------
+
+    async def block_action(
+        self,
+        user_id: str,
+        action_id: str,
+        *,
+        value: str | None = None,
+        block_id: str | None = None,
+        message: Mapping[str, Any] | None = None,
+        view: Mapping[str, Any] | None = None,
+        channel_id: str | None = None,
+        selected_option: Mapping[str, Any] | str | None = None,
+    ) -> Delivery:
+        """A click on an element of a message or view (see SlackPayloads.block_actions)."""
+        payload = self.payloads.block_actions(
+            user_id,
+            action_id,
+            value=value,
+            block_id=block_id,
+            message=message,
+            view=view,
+            channel_id=channel_id,
+            selected_option=selected_option,
+        )
+        delivery = await self.deliver("interactive", payload)
+        delivery.trigger_id = payload["trigger_id"]
+        delivery.response_url = payload.get("response_url")
+        return delivery
+
+    async def view_submission(
+        self, user_id: str, view: Mapping[str, Any] | str, values: Mapping[str, Any]
+    ) -> Delivery:
+        """The user submits a modal. `values` is {block_id: {action_id: value}}, where a value is
+        Slack's state object or, for text inputs, just the text. The app's answer is applied to
+        the fake's view stack (close, update, push, errors) as Slack would.
+        """
+        payload = self.payloads.view_submission(user_id, view, values)
+        delivery = await self.deliver("interactive", payload)
+        delivery.trigger_id = payload["trigger_id"]
+        if delivery.status == 200:
+            answer = delivery.json if delivery.text.strip() else None
+            delivery.problems = self.fake.settle_view_submission(
+                user_id, payload["view"]["id"], answer
+            )
+        return delivery
+
+    async def view_closed(
+        self, user_id: str, view: Mapping[str, Any] | str, *, is_cleared: bool = False
+    ) -> Delivery:
+        """The user closes a modal; Slack only tells the app if the view set notify_on_close."""
+        payload = self.payloads.view_closed(user_id, view, is_cleared=is_cleared)
+        return await self.deliver("interactive", payload)
+
+
+class SignedSlack(SlackSender):
     """Posts signed requests to the app's /slack/events URL, as Slack would."""
 
     def __init__(
@@ -58,15 +184,12 @@ class SignedSlack:
         clock: Callable[[], float] = time.time,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
+        super().__init__(fake, clock=clock)
         self.app_url = app_url
         self.signing_secret = signing_secret
-        self.fake = fake
         self._clock = clock
         self._session = session
         self._owns_session = session is None
-        self._serial = itertools.count(1)
-        self.last_trigger_id: str | None = None
-        self.last_response_url: str | None = None
 
     async def __aenter__(self) -> Self:
         return self
@@ -84,8 +207,6 @@ class SignedSlack:
         if self._owns_session and self._session is not None:
             await self._session.close()
             self._session = None
-
-    # --- low level -----------------------------------------------------------------------------
 
     def signed_headers(self, body: bytes, timestamp: int | None = None) -> dict[str, str]:
         """The two headers Slack signs a request with; pass a timestamp to forge a stale one."""
@@ -111,281 +232,67 @@ class SignedSlack:
                 headers=dict(response.headers),
             )
 
-    async def _send(
-        self, body: bytes, content_type: str, extra_headers: Mapping[str, str] | None = None
+    async def deliver(
+        self,
+        kind: EnvelopeType,
+        payload: Mapping[str, Any],
+        *,
+        retry_num: int | None = None,
+        retry_reason: str = "",
     ) -> Delivery:
-        headers = {**self.signed_headers(body), **(extra_headers or {})}
+        headers: dict[str, str] = {}
+        if kind == "events_api":
+            body, content_type = json.dumps(payload).encode(), JSON
+            if retry_num is not None:
+                headers = {
+                    "X-Slack-Retry-Num": str(retry_num),
+                    "X-Slack-Retry-Reason": retry_reason,
+                }
+        elif kind == "slash_commands":
+            body, content_type = urllib.parse.urlencode(payload).encode(), FORM
+        else:
+            # Interactions arrive form-encoded, the JSON inside a single `payload` field.
+            body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+            content_type = FORM
+        headers.update(self.signed_headers(body))
         return await self.raw(body, headers=headers, content_type=content_type)
 
-    async def _send_payload(self, payload: JsonDict) -> Delivery:
-        # Interactions arrive form-encoded, the JSON inside a single `payload` field.
-        body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
-        return await self._send(body, FORM)
-
-    def _user(self, user_id: str) -> JsonDict:
-        user = self.fake.users.get(user_id)
-        name = user["name"] if user is not None else user_id
-        return {"id": user_id, "username": name, "name": name, "team_id": self.fake.team_id}
-
-    def _team(self) -> JsonDict:
-        return {"id": self.fake.team_id, "domain": self.fake.team_domain}
-
-    def _channel_name(self, channel_id: str) -> str:
-        channel = self.fake.channels.get(channel_id)
-        if channel is None or channel.get("is_im"):
-            return "directmessage" if channel_id.startswith("D") else "unknown"
-        return str(channel["name"]) if not channel["is_private"] else "privategroup"
-
-    def _new_trigger(self, user_id: str) -> str:
-        self.last_trigger_id = self.fake.issue_trigger_id(user_id)
-        return self.last_trigger_id
-
-    def _new_response_url(self) -> str:
-        self.last_response_url = self.fake.new_response_url()
-        return self.last_response_url
-
-    # --- slash commands and events -------------------------------------------------------------
-
-    async def slash_command(
-        self,
-        user_id: str,
-        text: str = "",
-        *,
-        command: str = "/partner",
-        channel_id: str = "CGENERAL",
-    ) -> Delivery:
-        trigger_id = self._new_trigger(user_id)
-        response_url = self._new_response_url()
-        form = {
-            "token": self.fake.verification_token,
-            "team_id": self.fake.team_id,
-            "team_domain": self.fake.team_domain,
-            "channel_id": channel_id,
-            "channel_name": self._channel_name(channel_id),
-            "user_id": user_id,
-            "user_name": self._user(user_id)["username"],
-            "command": command,
-            "text": text,
-            "api_app_id": self.fake.app_id,
-            "is_enterprise_install": "false",
-            "response_url": response_url,
-            "trigger_id": trigger_id,
-        }
-        delivery = await self._send(urllib.parse.urlencode(form).encode(), FORM)
-        delivery.trigger_id = trigger_id
-        delivery.response_url = response_url
-        return delivery
-
-    async def event(
-        self,
-        event: Mapping[str, Any],
-        *,
-        event_id: str | None = None,
-        retry_num: int | None = None,
-        retry_reason: str = "http_timeout",
-        event_time: int | None = None,
-    ) -> Delivery:
-        """An Events API callback; pass the same event_id with retry_num to replay a retry."""
-        event_id = event_id or f"Ev{int(self._clock())}{next(self._serial):06d}"
-        envelope = {
-            "token": self.fake.verification_token,
-            "team_id": self.fake.team_id,
-            "api_app_id": self.fake.app_id,
-            "event": dict(event),
-            "type": "event_callback",
-            "event_id": event_id,
-            "event_time": int(self._clock()) if event_time is None else event_time,
-            "authorizations": [
-                {
-                    "enterprise_id": None,
-                    "team_id": self.fake.team_id,
-                    "user_id": self.fake.bot_user_id,
-                    "is_bot": True,
-                    "is_enterprise_install": False,
-                }
-            ],
-            "is_ext_shared_channel": False,
-            "event_context": f"4-{event_id}",
-        }
-        headers = {}
-        if retry_num is not None:
-            headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
-        delivery = await self._send(json.dumps(envelope).encode(), JSON, headers)
-        delivery.event_id = event_id
-        return delivery
-
-    async def app_home_opened(self, user_id: str, *, tab: str = "home") -> Delivery:
-        event: JsonDict = {
-            "type": "app_home_opened",
-            "user": user_id,
-            "channel": self.fake.dm_channel_id(user_id),
-            "tab": tab,
-            "event_ts": self.fake.next_ts(),
-        }
-        home = self.fake.home_views.get(user_id)
-        if home is not None:
-            event["view"] = home
-        return await self.event(event)
-
-    async def dm(self, user_id: str, text: str, *, thread_ts: str | None = None) -> Delivery:
-        """The user writes to the bot in their DM (a `message` event, channel_type im)."""
-        ts = self.fake.next_ts()
-        event: JsonDict = {
-            "type": "message",
-            "channel": self.fake.dm_channel_id(user_id),
-            "user": user_id,
-            "text": text,
-            "ts": ts,
-            "event_ts": ts,
-            "channel_type": "im",
-            "team": self.fake.team_id,
-            "client_msg_id": f"00000000-0000-4000-8000-{next(self._serial):012d}",
-        }
-        if thread_ts is not None:
-            event["thread_ts"] = thread_ts
-        return await self.event(event)
-
     async def url_verification(self, challenge: str) -> Delivery:
-        body = {"token": self.fake.verification_token, "challenge": challenge}
-        return await self._send(json.dumps({**body, "type": "url_verification"}).encode(), JSON)
+        fields = {"token": self.fake.verification_token, "challenge": challenge}
+        body = json.dumps({**fields, "type": "url_verification"}).encode()
+        return await self.raw(body, headers=self.signed_headers(body))
 
-    # --- interactions --------------------------------------------------------------------------
 
-    async def block_action(
+class SocketSlack(SlackSender):
+    """Pushes the same payloads to the app over the fake's Socket Mode connection.
+
+    The app must be connected (`await fake.wait_for_socket_client()`); each call waits for the
+    acknowledgement, at most `timeout` seconds.
+    """
+
+    def __init__(
+        self, fake: FakeSlack, *, clock: Callable[[], float] = time.time, timeout: float = 5.0
+    ) -> None:
+        super().__init__(fake, clock=clock)
+        self.timeout = timeout
+
+    async def deliver(
         self,
-        user_id: str,
-        action_id: str,
+        kind: EnvelopeType,
+        payload: Mapping[str, Any],
         *,
-        value: str | None = None,
-        block_id: str | None = None,
-        message: Mapping[str, Any] | None = None,
-        view: Mapping[str, Any] | None = None,
-        channel_id: str | None = None,
-        selected_option: Mapping[str, Any] | str | None = None,
+        retry_num: int | None = None,
+        retry_reason: str = "",
     ) -> Delivery:
-        """A click on an element of a message or view.
-
-        With a message or view, the element must be in its blocks (a user can only click
-        what is shown), and its type, block_id and value are taken from there.
-        """
-        if message is not None and view is not None:
-            raise ValueError("an action comes from a message or a view, not both")
-        element: Mapping[str, Any] = {}
-        source = message if message is not None else view
-        if source is not None:
-            found_block_id, element = _find_element(source.get("blocks") or [], action_id, block_id)
-            block_id = block_id or found_block_id
-        kind = element.get("type") or ("static_select" if selected_option else "button")
-        action: JsonDict = {
-            "action_id": action_id,
-            "block_id": block_id or "b",
-            "type": kind,
-            "action_ts": f"{self._clock():.6f}",
-        }
-        if kind == "button":
-            action["value"] = value if value is not None else element.get("value")
-            if "text" in element:
-                action["text"] = element["text"]
-            if action["value"] is None:
-                del action["value"]
-        elif value is not None:
-            action["value"] = value
-        if selected_option is not None:
-            action["selected_option"] = _option(element, selected_option)
-
-        payload: JsonDict = {
-            "type": "block_actions",
-            "user": self._user(user_id),
-            "api_app_id": self.fake.app_id,
-            "token": self.fake.verification_token,
-            "trigger_id": self._new_trigger(user_id),
-            "team": self._team(),
-            "enterprise": None,
-            "is_enterprise_install": False,
-            "actions": [action],
-        }
-        response_url = None
-        if view is not None:
-            payload["container"] = {"type": "view", "view_id": view["id"]}
-            payload["view"] = dict(view)
-        else:
-            channel = channel_id or (message.get("channel") if message is not None else None)
-            if not isinstance(channel, str):
-                raise ValueError("an action from a message needs a channel (message or channel_id)")
-            response_url = self._new_response_url()
-            payload["channel"] = {"id": channel, "name": self._channel_name(channel)}
-            payload["response_url"] = response_url
-            payload["state"] = {"values": {}}
-            container: JsonDict = {"type": "message", "channel_id": channel, "is_ephemeral": False}
-            if message is not None:
-                container["message_ts"] = message["ts"]
-                payload["message"] = _slack_message(message, self.fake)
-            else:
-                # Without a stored message the click can only be on an ephemeral one.
-                container["is_ephemeral"] = True
-            payload["container"] = container
-        delivery = await self._send_payload(payload)
-        delivery.trigger_id = payload["trigger_id"]
-        delivery.response_url = response_url
-        return delivery
-
-    async def view_submission(
-        self, user_id: str, view: Mapping[str, Any] | str, values: Mapping[str, Any]
-    ) -> Delivery:
-        """The user submits a modal. `values` is {block_id: {action_id: value}}, where a value is
-        Slack's state object or, for text inputs, just the text. The app's answer is applied to
-        the fake's view stack (close, update, push, errors) as Slack would.
-        """
-        stored = self._stored_view(view)
-        state = _state_values(stored, values)
-        payload: JsonDict = {
-            "type": "view_submission",
-            "team": self._team(),
-            "user": self._user(user_id),
-            "api_app_id": self.fake.app_id,
-            "token": self.fake.verification_token,
-            "trigger_id": self._new_trigger(user_id),
-            "view": {**stored, "state": {"values": state}},
-            "response_urls": [],
-            "enterprise": None,
-            "is_enterprise_install": False,
-        }
-        delivery = await self._send_payload(payload)
-        delivery.trigger_id = payload["trigger_id"]
-        if delivery.status == 200:
-            answer = delivery.json if delivery.text.strip() else None
-            delivery.problems = self.fake.settle_view_submission(user_id, stored["id"], answer)
-        return delivery
-
-    async def view_closed(
-        self, user_id: str, view: Mapping[str, Any] | str, *, is_cleared: bool = False
-    ) -> Delivery:
-        """The user closes a modal; Slack only tells the app if the view set notify_on_close."""
-        stored = self._stored_view(view)
-        if not stored.get("notify_on_close"):
-            raise ValueError(
-                f"view {stored['id']} has notify_on_close false: Slack sends no view_closed"
-            )
-        self.fake.close_view(user_id, stored["id"])
-        payload: JsonDict = {
-            "type": "view_closed",
-            "team": self._team(),
-            "user": self._user(user_id),
-            "api_app_id": self.fake.app_id,
-            "token": self.fake.verification_token,
-            "view": stored,
-            "is_cleared": is_cleared,
-            "enterprise": None,
-            "is_enterprise_install": False,
-        }
-        return await self._send_payload(payload)
-
-    def _stored_view(self, view: Mapping[str, Any] | str) -> JsonDict:
-        view_id = view if isinstance(view, str) else view.get("id")
-        stored = self.fake.views.get(view_id) if isinstance(view_id, str) else None
-        if stored is None:
-            raise LookupError(f"the fake has no view {view_id!r}; was it opened through it?")
-        return dict(stored)
+        answer = await self.fake.socket_send(
+            kind,
+            dict(payload),
+            timeout=self.timeout,
+            retry_attempt=retry_num or 0,
+            retry_reason=retry_reason if retry_num else "",
+        )
+        text = json.dumps(answer) if answer is not None else ""
+        return Delivery(status=200, text=text, json=answer, headers={})
 
 
 def _parse_json(text: str) -> Any | None:
@@ -393,111 +300,3 @@ def _parse_json(text: str) -> Any | None:
         return json.loads(text) if text.strip() else None
     except json.JSONDecodeError:
         return None
-
-
-def _find_element(
-    blocks: Iterable[Any], action_id: str, block_id: str | None
-) -> tuple[str | None, Mapping[str, Any]]:
-    shown = []
-    for found_block_id, element in iter_elements(blocks):
-        shown.append(f"{found_block_id}/{element.get('action_id')}")
-        if element.get("action_id") == action_id and block_id in (None, found_block_id):
-            return found_block_id, element
-    raise LookupError(
-        f"no element with action_id {action_id!r}"
-        + (f" in block {block_id!r}" if block_id else "")
-        + f"; the user can only click one of: {', '.join(shown) or 'nothing'}"
-    )
-
-
-def _option(element: Mapping[str, Any], selected: Mapping[str, Any] | str) -> Any:
-    if not isinstance(selected, str):
-        return dict(selected)
-    options = list(element.get("options") or [])
-    for group in element.get("option_groups") or []:
-        options += group.get("options") or []
-    for option in options:
-        if option.get("value") == selected:
-            return option
-    raise LookupError(f"no option with value {selected!r} in {element.get('action_id')!r}")
-
-
-def _slack_message(message: Mapping[str, Any], fake: FakeSlack) -> JsonDict:
-    """A stored fake message as it appears inside an interaction payload."""
-    shaped: JsonDict = {
-        "type": "message",
-        "user": message.get("user", fake.bot_user_id),
-        "bot_id": message.get("bot_id", fake.bot_id),
-        "text": message.get("text", ""),
-        "ts": message["ts"],
-        "team": fake.team_id,
-    }
-    if message.get("blocks") is not None:
-        shaped["blocks"] = message["blocks"]
-    if message.get("thread_ts") is not None:
-        shaped["thread_ts"] = message["thread_ts"]
-    return shaped
-
-
-def _state_values(view: Mapping[str, Any], values: Mapping[str, Any]) -> JsonDict:
-    """view.state.values for a submission, checked against the view's input blocks.
-
-    Slack reports every input block, unfilled optional ones with a null value, and will not let
-    the user submit while a required input is empty.
-    """
-    inputs: dict[str, Mapping[str, Any]] = {}
-    optional: dict[str, bool] = {}
-    for block in view.get("blocks") or []:
-        if isinstance(block, Mapping) and block.get("type") == "input":
-            if not block.get("block_id"):
-                raise ValueError("input blocks without block_id get random ids: set one")
-            inputs[block["block_id"]] = block["element"]
-            optional[block["block_id"]] = bool(block.get("optional"))
-    state: JsonDict = {}
-    for block_id, by_action in values.items():
-        element = inputs.get(block_id)
-        if element is None:
-            raise LookupError(f"view {view['id']} has no input block {block_id!r}: {list(inputs)}")
-        for action_id, value in by_action.items():
-            if element.get("action_id") != action_id:
-                raise LookupError(
-                    f"input block {block_id!r} holds action_id {element.get('action_id')!r}, "
-                    f"not {action_id!r}"
-                )
-            if isinstance(value, str):
-                value = {"type": element.get("type"), "value": value}
-            state[block_id] = {action_id: value}
-    for block_id, element in inputs.items():
-        if block_id in state:
-            continue
-        if not optional[block_id]:
-            raise ValueError(f"required input {block_id!r} is empty; Slack would not submit")
-        state[block_id] = {element.get("action_id"): _empty_state(str(element.get("type")))}
-    return state
-
-
-# What Slack reports for an optional input the user left empty, by element type.
-_EMPTY_STATE_KEYS: dict[str, tuple[str, Any]] = {
-    "users_select": ("selected_user", None),
-    "conversations_select": ("selected_conversation", None),
-    "channels_select": ("selected_channel", None),
-    "datepicker": ("selected_date", None),
-    "timepicker": ("selected_time", None),
-    "multi_users_select": ("selected_users", []),
-    "multi_conversations_select": ("selected_conversations", []),
-    "multi_channels_select": ("selected_channels", []),
-    "checkboxes": ("selected_options", []),
-    "radio_buttons": ("selected_option", None),
-}
-
-
-def _empty_state(element_type: str) -> JsonDict:
-    if element_type in _EMPTY_STATE_KEYS:
-        key, empty = _EMPTY_STATE_KEYS[element_type]
-    elif element_type.startswith("multi_"):
-        key, empty = "selected_options", []
-    elif element_type in SELECT_TYPES:
-        key, empty = "selected_option", None
-    else:
-        key, empty = "value", None
-    return {"type": element_type, key: empty}

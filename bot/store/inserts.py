@@ -30,3 +30,24 @@ async def insert_if_absent(
     primary_key = next(iter(table.primary_key.columns))
     inserted = await session.scalar(statement.returning(primary_key))
     return inserted is not None
+
+
+async def upsert(
+    session: AsyncSession,
+    model: type[DeclarativeBase],
+    values: dict[str, Any],
+    *,
+    conflict: tuple[str, ...],
+    update: tuple[str, ...],
+) -> None:
+    """INSERT ... ON CONFLICT (conflict) DO UPDATE SET update-columns, on both backends."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).values(values)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(conflict),
+        set_={column: statement.excluded[column] for column in update},
+    )
+    await session.execute(statement)

@@ -1,13 +1,27 @@
-"""Tour queries."""
+"""Tour queries and writes: tours, their questions, participants, answers and keys."""
 
 from __future__ import annotations
 
+import secrets
+import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Tour
+from bot.models import (
+    Answer,
+    DmFocus,
+    Participant,
+    ParticipantStatus,
+    Question,
+    Tour,
+    TourKey,
+    TourStatus,
+)
+from bot.store.inserts import upsert
 
 
 async def list_tours(session: AsyncSession, *, team_id: str | None = None) -> Sequence[Tour]:
@@ -18,9 +32,265 @@ async def list_tours(session: AsyncSession, *, team_id: str | None = None) -> Se
 
 
 async def get_tour(
-    session: AsyncSession, *, tour_id: int, team_id: str | None = None
+    session: AsyncSession, *, tour_id: int, team_id: str | None = None, lock: bool = False
 ) -> Tour | None:
     statement = select(Tour).where(Tour.id == tour_id)
     if team_id is not None:
         statement = statement.where(Tour.team_id == team_id)
+    if lock:
+        statement = statement.with_for_update()
     return await session.scalar(statement)
+
+
+async def tours_led_by(
+    session: AsyncSession, *, team_id: str, leader_id: str, limit: int = 10
+) -> Sequence[Tour]:
+    statement = (
+        select(Tour)
+        .where(Tour.team_id == team_id, Tour.leader_id == leader_id)
+        .order_by(Tour.id.desc())
+        .limit(limit)
+    )
+    return (await session.scalars(statement)).all()
+
+
+@dataclass(frozen=True)
+class NewTour:
+    team_id: str
+    enterprise_id: str | None
+    leader_id: str
+    title: str
+    channel_id: str
+    anonymous: bool
+    min_responses: int
+    close_date: date
+    closes_at: datetime
+    leader_tz: str
+    reminders: bool
+    questions: Sequence[str]
+    invitees: Sequence[tuple[str, str]]  # (user id, time zone)
+    skipped: int
+
+
+async def create_tour(session: AsyncSession, new: NewTour, *, now: datetime) -> Tour:
+    """The tour, its questions and participants (each about to be asked question 1), and for
+    an anonymous tour the secret its respondent keys are made with."""
+    tour = Tour(
+        team_id=new.team_id,
+        enterprise_id=new.enterprise_id,
+        leader_id=new.leader_id,
+        title=new.title,
+        channel_id=new.channel_id,
+        anonymous=new.anonymous,
+        min_responses=new.min_responses,
+        status=TourStatus.OPEN,
+        opens_at=now,
+        closes_at=new.closes_at,
+        created_at=now,
+        close_date=new.close_date,
+        leader_tz=new.leader_tz,
+        reminders=new.reminders,
+        skipped_count=new.skipped,
+    )
+    session.add(tour)
+    await session.flush()
+    session.add_all(
+        Question(tour_id=tour.id, position=position, text=text)
+        for position, text in enumerate(new.questions)
+    )
+    session.add_all(
+        Participant(
+            tour_id=tour.id,
+            team_id=new.team_id,
+            user_id=user_id,
+            tz=tz,
+            status=ParticipantStatus.INVITED,
+            current_position=0,
+            responded=False,
+            reminders_sent=0,
+        )
+        for user_id, tz in new.invitees
+    )
+    if new.anonymous:
+        session.add(TourKey(tour_id=tour.id, secret=secrets.token_hex(32)))
+    await session.flush()
+    return tour
+
+
+async def questions_of(session: AsyncSession, *, tour_id: int) -> list[Question]:
+    statement = select(Question).where(Question.tour_id == tour_id).order_by(Question.position)
+    return list((await session.scalars(statement)).all())
+
+
+async def get_participant(
+    session: AsyncSession, *, tour_id: int, user_id: str, lock: bool = False
+) -> Participant | None:
+    statement = select(Participant).where(
+        Participant.tour_id == tour_id, Participant.user_id == user_id
+    )
+    if lock:
+        statement = statement.with_for_update()
+    return await session.scalar(statement)
+
+
+async def open_tours_for(session: AsyncSession, *, team_id: str, user_id: str) -> list[Tour]:
+    """Open tours this person was asked to answer, newest first."""
+    statement = (
+        select(Tour)
+        .join(Participant, Participant.tour_id == Tour.id)
+        .where(
+            Participant.team_id == team_id,
+            Participant.user_id == user_id,
+            Tour.status == TourStatus.OPEN,
+        )
+        .order_by(Tour.id.desc())
+    )
+    return list((await session.scalars(statement)).all())
+
+
+async def latest_tour_for(session: AsyncSession, *, team_id: str, user_id: str) -> Tour | None:
+    statement = (
+        select(Tour)
+        .join(Participant, Participant.tour_id == Tour.id)
+        .where(Participant.team_id == team_id, Participant.user_id == user_id)
+        .order_by(Tour.id.desc())
+        .limit(1)
+    )
+    return await session.scalar(statement)
+
+
+async def focused_tour_id(session: AsyncSession, *, team_id: str, user_id: str) -> int | None:
+    return await session.scalar(
+        select(DmFocus.tour_id).where(DmFocus.team_id == team_id, DmFocus.user_id == user_id)
+    )
+
+
+async def set_focus(session: AsyncSession, *, team_id: str, user_id: str, tour_id: int) -> None:
+    await upsert(
+        session,
+        DmFocus,
+        {"team_id": team_id, "user_id": user_id, "tour_id": tour_id},
+        conflict=("team_id", "user_id"),
+        update=("tour_id",),
+    )
+
+
+async def tour_secret(session: AsyncSession, *, tour_id: int) -> str | None:
+    return await session.scalar(select(TourKey.secret).where(TourKey.tour_id == tour_id))
+
+
+async def answers_of(
+    session: AsyncSession, *, tour_id: int, respondent: str, lock: bool = False
+) -> dict[int, Answer]:
+    """This respondent's answers, by question id."""
+    statement = select(Answer).where(Answer.tour_id == tour_id, Answer.respondent == respondent)
+    if lock:
+        statement = statement.with_for_update()
+    return {answer.question_id: answer for answer in (await session.scalars(statement)).all()}
+
+
+async def save_answer(
+    session: AsyncSession,
+    *,
+    tour_id: int,
+    question_id: int,
+    respondent: str,
+    text: str,
+    message_ts: str | None,
+) -> None:
+    """Insert or replace one answer (editing replaces; no history is kept)."""
+    await upsert(
+        session,
+        Answer,
+        {
+            "id": uuid.uuid4().hex,
+            "tour_id": tour_id,
+            "question_id": question_id,
+            "respondent": respondent,
+            "text": text,
+            "last_message_ts": message_ts,
+        },
+        conflict=("question_id", "respondent"),
+        update=("text", "last_message_ts"),
+    )
+
+
+async def delete_answer(session: AsyncSession, *, question_id: int, respondent: str) -> None:
+    await session.execute(
+        delete(Answer).where(Answer.question_id == question_id, Answer.respondent == respondent)
+    )
+
+
+@dataclass(frozen=True)
+class TourCounts:
+    participants: int
+    respondents: int
+    finished: int
+
+
+async def counts(session: AsyncSession, *, tour_id: int) -> TourCounts:
+    row = (
+        await session.execute(
+            select(
+                func.count(),
+                func.count().filter(Participant.responded.is_(True)),
+                func.count().filter(Participant.status == ParticipantStatus.DONE),
+            ).where(Participant.tour_id == tour_id)
+        )
+    ).one()
+    return TourCounts(participants=row[0], respondents=row[1], finished=row[2])
+
+
+async def tours_due_to_close(session: AsyncSession, *, now: datetime) -> list[int]:
+    statement = select(Tour.id).where(Tour.status == TourStatus.OPEN, Tour.closes_at <= now)
+    return list((await session.scalars(statement)).all())
+
+
+async def mark_closed(session: AsyncSession, *, tour_id: int, now: datetime) -> bool:
+    """Close an open tour and destroy its key; False when it was already closed."""
+    result = await session.execute(
+        update(Tour)
+        .where(Tour.id == tour_id, Tour.status == TourStatus.OPEN)
+        .values(status=TourStatus.CLOSED, closed_at=now)
+        .returning(Tour.id)
+    )
+    if result.scalar() is None:
+        return False
+    await session.execute(delete(TourKey).where(TourKey.tour_id == tour_id))
+    return True
+
+
+async def unfinished_participants(
+    session: AsyncSession, *, tour_id: int | None = None
+) -> Sequence[tuple[Tour, Participant]]:
+    """People in open tours who have not gone through every question: for one tour (the
+    leader's "Remind now"), or across every tour with reminders on."""
+    statement = (
+        select(Tour, Participant)
+        .join(Participant, Participant.tour_id == Tour.id)
+        .where(
+            Tour.status == TourStatus.OPEN,
+            Participant.status != ParticipantStatus.DONE,
+        )
+        .order_by(Tour.id, Participant.id)
+    )
+    if tour_id is not None:
+        statement = statement.where(Tour.id == tour_id)
+    else:
+        statement = statement.where(Tour.reminders.is_(True))
+    return [(tour, participant) for tour, participant in (await session.execute(statement)).all()]
+
+
+async def answers_for_export(
+    session: AsyncSession, *, tour_id: int
+) -> list[tuple[int, str, str, str]]:
+    """(question position, question, respondent, text), ordered by question then respondent:
+    for an anonymous tour the respondent is a keyed hash, so this order is not the order in
+    which people answered."""
+    statement = (
+        select(Question.position, Question.text, Answer.respondent, Answer.text)
+        .join(Answer, Answer.question_id == Question.id)
+        .where(Question.tour_id == tour_id)
+        .order_by(Question.position, Answer.respondent)
+    )
+    return [(row[0], row[1], row[2], row[3]) for row in (await session.execute(statement)).all()]

@@ -1,5 +1,5 @@
-"""The signer: requests reach the app signed and shaped as Slack sends them, with trigger_ids and
-response_urls the fake Slack honours."""
+"""The senders: requests reach the app signed and shaped as Slack sends them, with trigger_ids and
+response_urls the fake Slack honours, and Socket Mode envelopes carry the very same payloads."""
 
 from __future__ import annotations
 
@@ -13,12 +13,16 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.signature import Clock, SignatureVerifier
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.sandbox.fake_slack import FakeSlack
-from bot.sandbox.slack_requests import SignedSlack, sign
+from bot.sandbox.slack_requests import SignedSlack, SlackSender, SocketSlack, sign
 
 SIGNING_SECRET = "test-signing-secret"
 
@@ -64,6 +68,43 @@ async def recording_app() -> AsyncIterator[RecordingApp]:
     recorder.url = f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
     yield recorder
     await runner.cleanup()
+
+
+@dataclass
+class RecordingSocketApp:
+    """Stands in for Partnerbot in Socket Mode: records each envelope and acks it with `reply`."""
+
+    requests: list[SocketModeRequest] = field(default_factory=list)
+    reply: dict[str, Any] | None = None
+
+    async def handle(self, client: SocketModeClient, request: SocketModeRequest) -> None:
+        self.requests.append(request)
+        await client.send_socket_mode_response(
+            SocketModeResponse(request.envelope_id, payload=self.reply)
+        )
+
+
+@pytest.fixture
+async def recording_socket_app(fake_slack: FakeSlack) -> AsyncIterator[RecordingSocketApp]:
+    recorder = RecordingSocketApp()
+    client = SocketModeClient(
+        app_token=fake_slack.app_token,
+        web_client=AsyncWebClient(base_url=fake_slack.api_url, retry_handlers=[]),
+    )
+    client.socket_mode_request_listeners.append(recorder.handle)  # type: ignore[arg-type]
+    await client.connect()  # type: ignore[no-untyped-call]
+    await fake_slack.wait_for_socket_client()
+    yield recorder
+    await client.close()  # type: ignore[no-untyped-call]
+
+
+@pytest.fixture
+def socket_slack(
+    recording_socket_app: RecordingSocketApp,
+    fake_slack: FakeSlack,
+    fake_clock: Callable[[], float],
+) -> SocketSlack:
+    return SocketSlack(fake_slack, clock=fake_clock)
 
 
 class At(Clock):
@@ -432,13 +473,89 @@ async def test_view_closed_only_when_the_view_asks_for_it(
     assert fake_slack.view_stack("ULEAD") == []
 
 
+# --- Socket Mode --------------------------------------------------------------------------------
+
+
+def fresh_ids_removed(sent: dict[str, Any]) -> dict[str, Any]:
+    """A payload without what each delivery gets anew (its trigger_id and response_url)."""
+    return {k: v for k, v in sent.items() if k not in {"trigger_id", "response_url"}}
+
+
+async def test_socket_mode_carries_the_payloads_http_posts(
+    signed_slack: SignedSlack,
+    recording_app: RecordingApp,
+    socket_slack: SocketSlack,
+    recording_socket_app: RecordingSocketApp,
+    fake_slack: FakeSlack,
+    slack_client: AsyncWebClient,
+) -> None:
+    fake_slack.add_user("ULEAD", "lea")
+    fake_slack.add_channel("CGENERAL", "general", members=["ULEAD"])
+    vote = {"type": "button", "text": {"type": "plain_text", "text": "Vote"}, "action_id": "vote"}
+    await slack_client.chat_postMessage(
+        channel="ULEAD", text="Vote", blocks=[{"type": "actions", "elements": [vote]}]
+    )
+    message = fake_slack.messages[0]
+
+    sender: SlackSender
+    for sender in (signed_slack, socket_slack):
+        await sender.slash_command("ULEAD", "start")
+        await sender.event({"type": "app_mention", "text": "hi"}, event_id="Ev0SAME")
+        await sender.block_action("ULEAD", "vote", message=message)
+
+    command, event, action = recording_app.received
+    over_http = [form(command.body), json.loads(event.body), payload(action.body)]
+    kinds = [request.type for request in recording_socket_app.requests]
+    assert kinds == ["slash_commands", "events_api", "interactive"]
+    for posted, request in zip(over_http, recording_socket_app.requests, strict=True):
+        assert fresh_ids_removed(request.payload) == fresh_ids_removed(posted)
+
+
+async def test_socket_mode_retries_and_acks(
+    socket_slack: SocketSlack, recording_socket_app: RecordingSocketApp, fake_slack: FakeSlack
+) -> None:
+    fake_slack.add_user("U001", "ana")
+
+    first = await socket_slack.app_home_opened("U001")
+    event = recording_socket_app.requests[-1].payload["event"]
+    await socket_slack.event(event, event_id=first.event_id, retry_num=2, retry_reason="timeout")
+    recording_socket_app.reply = {"text": "an answer"}
+    answered = await socket_slack.slash_command("U001", "help")
+
+    original, retry, _ = recording_socket_app.requests
+    assert (original.retry_attempt, original.retry_reason) == (0, "")
+    assert (retry.retry_attempt, retry.retry_reason) == (2, "timeout")
+    assert retry.payload["event_id"] == first.event_id
+    assert (first.status, first.json, first.text) == (200, None, "")
+    assert answered.json == {"text": "an answer"}
+    assert answered.trigger_id == socket_slack.last_trigger_id
+
+
+async def test_socket_mode_settles_a_submission_by_its_ack(
+    socket_slack: SocketSlack,
+    recording_socket_app: RecordingSocketApp,
+    fake_slack: FakeSlack,
+    slack_client: AsyncWebClient,
+) -> None:
+    fake_slack.add_user("ULEAD", "lea")
+    view = await open_tour_modal(fake_slack, slack_client, "ULEAD")
+
+    recording_socket_app.reply = {"response_action": "errors", "errors": {"name": "Too short"}}
+    kept = await socket_slack.view_submission("ULEAD", view, {"name": {"text": "Q"}})
+    assert fake_slack.view_stack("ULEAD") == [view["id"]]
+    recording_socket_app.reply = None
+    closed = await socket_slack.view_submission("ULEAD", view, {"name": {"text": "Q3"}})
+
+    assert (kept.problems, closed.problems) == ([], [])
+    assert fake_slack.view_stack("ULEAD") == []
+
+
 # --- against a real Bolt app --------------------------------------------------------------------
 
 
-@pytest.fixture
-async def bolt_url(fake_slack: FakeSlack) -> AsyncIterator[str]:
+def tour_bolt_app(fake: FakeSlack) -> AsyncApp:
     """A Bolt app that opens a modal on /partner and DMs the leader when it is submitted."""
-    client = AsyncWebClient(token=fake_slack.bot_token, base_url=fake_slack.api_url)
+    client = AsyncWebClient(token=fake.bot_token, base_url=fake.api_url)
     bolt = AsyncApp(client=client, signing_secret=SIGNING_SECRET)
 
     @bolt.command("/partner")
@@ -453,7 +570,27 @@ async def bolt_url(fake_slack: FakeSlack) -> AsyncIterator[str]:
         name = view["state"]["values"]["name"]["text"]["value"]
         await client.chat_postMessage(channel=body["user"]["id"], text=f"Tour {name} launched")
 
-    runner = web.AppRunner(bolt.web_app(), access_log=None)
+    return bolt
+
+
+async def launch_a_tour(slack: SlackSender, fake: FakeSlack) -> None:
+    """/partner start, then submit the modal it opened, checking what the user sees."""
+    fake.add_user("ULEAD", "lea")
+    command = await slack.slash_command("ULEAD", "start")
+    await fake.wait_for(lambda: bool(fake.views and fake.responses))
+    view = next(iter(fake.views.values()))
+    submitted = await slack.view_submission("ULEAD", view, {"name": {"text": "Q3"}})
+    await fake.wait_for(lambda: bool(fake.dms_to("ULEAD")))
+
+    assert command.status == submitted.status == 200
+    assert fake.responses[0]["body"]["text"] == "Opening the tour form"
+    assert fake.dms_to("ULEAD")[0]["text"] == "Tour Q3 launched"
+    assert fake.view_stack("ULEAD") == []
+
+
+@pytest.fixture
+async def bolt_url(fake_slack: FakeSlack) -> AsyncIterator[str]:
+    runner = web.AppRunner(tour_bolt_app(fake_slack).web_app(), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -462,23 +599,24 @@ async def bolt_url(fake_slack: FakeSlack) -> AsyncIterator[str]:
 
 
 async def test_a_bolt_app_accepts_the_signed_requests(bolt_url: str, fake_slack: FakeSlack) -> None:
-    fake_slack.add_user("ULEAD", "lea")
     # Bolt checks signatures against the real time, so this signer uses it too.
     async with SignedSlack(bolt_url, SIGNING_SECRET, fake_slack, clock=time.time) as slack:
-        command = await slack.slash_command("ULEAD", "start")
-        await fake_slack.wait_for(lambda: bool(fake_slack.views and fake_slack.responses))
-        view = next(iter(fake_slack.views.values()))
-        submitted = await slack.view_submission("ULEAD", view, {"name": {"text": "Q3"}})
-        await fake_slack.wait_for(lambda: bool(fake_slack.dms_to("ULEAD")))
-
+        await launch_a_tour(slack, fake_slack)
         forged = await slack.raw(
             b"command=/partner",
             headers={"X-Slack-Signature": "v0=00", "X-Slack-Request-Timestamp": "1"},
             content_type="application/x-www-form-urlencoded",
         )
-
-    assert command.status == submitted.status == 200
-    assert fake_slack.responses[0]["body"]["text"] == "Opening the tour form"
-    assert fake_slack.dms_to("ULEAD")[0]["text"] == "Tour Q3 launched"
-    assert fake_slack.view_stack("ULEAD") == []
     assert forged.status == 401
+
+
+async def test_a_bolt_app_in_socket_mode_takes_the_same_requests(
+    fake_slack: FakeSlack, fake_clock: Callable[[], float]
+) -> None:
+    handler = AsyncSocketModeHandler(tour_bolt_app(fake_slack), fake_slack.app_token)
+    try:
+        await handler.connect_async()  # type: ignore[no-untyped-call]
+        await fake_slack.wait_for_socket_client()
+        await launch_a_tour(SocketSlack(fake_slack, clock=fake_clock), fake_slack)
+    finally:
+        await handler.close_async()  # type: ignore[no-untyped-call]

@@ -1,0 +1,696 @@
+"""The listening tour as people see it: the launch modal, the DMs a member gets, the answer form,
+and what the leader is told. Pure renderers; user text is escaped and cut to Slack's limits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date
+from enum import StrEnum
+from typing import Literal
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    CheckboxesElement,
+    ConfirmObject,
+    ContextBlock,
+    ConversationFilter,
+    ConversationSelectElement,
+    DatePickerElement,
+    DividerBlock,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    NumberInputElement,
+    Option,
+    PlainTextInputElement,
+    RadioButtonsElement,
+    SectionBlock,
+    UserMultiSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.blocks import Message, escape
+from bot.flows.tour import (
+    MAX_QUESTION_LENGTH,
+    MAX_QUESTIONS,
+    MAX_TITLE_LENGTH,
+    MIN_RESPONSES_FLOOR,
+    LaunchBlock,
+    question_block,
+)
+
+
+class TourAction(StrEnum):
+    """Action ids of the tour's buttons; each button's value is the tour id."""
+
+    ANSWER_FORM = "tour.answer_form"
+    EDIT = "tour.edit"
+    ADD_MORE = "tour.add_more"
+    REMIND = "tour.remind"
+    CLOSE = "tour.close"
+    EXPORT = "tour.export"
+
+
+class TourView(StrEnum):
+    """Callback ids of the tour's modals."""
+
+    LAUNCH = "tour.launch"
+    ANSWERS = "tour.answers"
+    NOTICE = "tour.notice"
+
+
+ANONYMOUS, NAMED = "anonymous", "named"
+REMINDERS_ON = "on"
+
+# Slack refuses a section over 3,000 characters; leave room for the question above the answer.
+MAX_ANSWER_IN_MESSAGE = 2_800
+SECTION_LIMIT = 3_000
+# A plain_text_input's initial_value may be at most 3,000 characters.
+MAX_INITIAL_VALUE = 3_000
+MAX_EXPORT_ANSWER = 300
+MAX_EXPORT_BLOCKS = 45
+MAX_MODAL_TITLE = 24
+MAX_LABEL = 2_000
+# A member cannot run the export, so their own copy says where the rest went.
+ANSWER_CUT_FOR_MEMBER = "… (cut short here; your full answer is saved)"
+SKIPPED = "_skipped_"
+
+
+def format_day(day: date) -> str:
+    """ "Friday 13 March": English names, no leading zero, no year (tours last days, not years)."""
+    return f"{day:%A} {day.day} {day:%B}"
+
+
+def clip(text: str, limit: int, suffix: str = "…") -> str:
+    """`text` escaped for mrkdwn, cut so the escaped result (suffix included) fits `limit`.
+
+    Cutting after escaping could split `&lt;` into a stray `&l`, so the cut is made on the raw
+    text, counting each character at its escaped width."""
+    escaped = escape(text)
+    if len(escaped) <= limit:
+        return escaped
+    room = limit - len(suffix)
+    used = 0
+    kept: list[str] = []
+    for char in text:
+        width = len(escape(char))
+        if used + width > room:
+            break
+        kept.append(char)
+        used += width
+    return escape("".join(kept).rstrip()) + suffix
+
+
+def _mrkdwn(text: str) -> MarkdownTextObject:
+    return MarkdownTextObject(text=text)
+
+
+def _section(text: str, *, block_id: str | None = None) -> SectionBlock:
+    return SectionBlock(block_id=block_id, text=_mrkdwn(text))
+
+
+def _context(text: str, *, block_id: str | None = None) -> ContextBlock:
+    return ContextBlock(block_id=block_id, elements=[_mrkdwn(text)])
+
+
+def _button(
+    action: TourAction, label: str, tour_id: int, *, style: str | None = None
+) -> ButtonElement:
+    confirm = _close_confirm() if action is TourAction.CLOSE else None
+    return ButtonElement(
+        text=label, action_id=action, value=str(tour_id), style=style, confirm=confirm
+    )
+
+
+def _close_confirm() -> ConfirmObject:
+    return ConfirmObject(
+        title="Close this tour now?",
+        text="Nobody will be able to answer or change their answers after this.",
+        confirm="Close it",
+        deny="Keep it open",
+        style="danger",
+    )
+
+
+def tour_actions_block(tour_id: int, *, is_open: bool, block_id: str | None = None) -> ActionsBlock:
+    """The leader's buttons for a tour: Remind, Close and Export while open; Export once closed."""
+    buttons = [_button(TourAction.EXPORT, "Export", tour_id)]
+    if is_open:
+        buttons = [
+            _button(TourAction.REMIND, "Remind now", tour_id),
+            _button(TourAction.CLOSE, "Close now", tour_id, style="danger"),
+            *buttons,
+        ]
+    return ActionsBlock(block_id=block_id, elements=buttons)
+
+
+def _question_text(position: int, question_count: int, question: str) -> str:
+    return f"*Question {position + 1} of {question_count}*\n{clip(question, 2_000)}"
+
+
+def _people(count: int) -> str:
+    return f"{count} person" if count == 1 else f"{count} people"
+
+
+# --- The launch modal --------------------------------------------------------------------------
+
+
+def _action_id(block_id: str) -> str:
+    return f"{block_id}.input"
+
+
+def render_launch_modal(
+    *,
+    title: str,
+    user_ids: Sequence[str],
+    channel_id: str | None,
+    results_channel_id: str | None,
+    questions: Sequence[str],
+    close_date: date,
+    today: date,
+    private_metadata: str,
+) -> View:
+    """What the leader fills in to start a tour. Initial values are raw text: they are what the
+    leader edits and submits back, and modals never notify anyone."""
+    anonymous = Option(
+        value=ANONYMOUS,
+        text="Anonymous",
+        description="Grouped, only once enough people answer, never with names",
+    )
+    named = Option(value=NAMED, text="Named", description="You see who said what")
+    reminders = Option(
+        value=REMINDERS_ON,
+        text="Remind people who haven't answered",
+        description="2 days before and on the last day, in their daytime",
+    )
+    question_inputs: list[Block] = []
+    for position in range(MAX_QUESTIONS):
+        block_id = question_block(position)
+        initial = questions[position][:MAX_QUESTION_LENGTH] if position < len(questions) else None
+        question_inputs.append(
+            InputBlock(
+                block_id=block_id,
+                label=f"Question {position + 1}",
+                optional=position > 0,
+                element=PlainTextInputElement(
+                    action_id=_action_id(block_id),
+                    initial_value=initial or None,
+                    max_length=MAX_QUESTION_LENGTH,
+                    placeholder=None if position == 0 else "Optional: another question",
+                ),
+            )
+        )
+    blocks: list[Block] = [
+        _context(
+            "Everyone you pick gets a direct message from Partnerbot with your questions and can "
+            "reply right there. Listen first: nothing is decided until you've heard them out."
+        ),
+        InputBlock(
+            block_id=LaunchBlock.TITLE,
+            label="Title",
+            element=PlainTextInputElement(
+                action_id=_action_id(LaunchBlock.TITLE),
+                initial_value=title[:MAX_TITLE_LENGTH] or None,
+                max_length=MAX_TITLE_LENGTH,
+            ),
+            hint="People see this in the message that asks them.",
+        ),
+        InputBlock(
+            block_id=LaunchBlock.PEOPLE,
+            label="People to ask",
+            optional=True,
+            element=UserMultiSelectElement(
+                action_id=_action_id(LaunchBlock.PEOPLE),
+                initial_users=list(user_ids) or None,
+                placeholder="Pick people",
+            ),
+        ),
+        InputBlock(
+            block_id=LaunchBlock.CHANNEL,
+            label="Also ask everyone in",
+            optional=True,
+            element=ConversationSelectElement(
+                action_id=_action_id(LaunchBlock.CHANNEL),
+                initial_conversation=channel_id,
+                filter=ConversationFilter(include=["public", "private"], exclude_bot_users=True),
+                placeholder="Pick a channel",
+            ),
+            hint="Bots and deactivated accounts are left out.",
+        ),
+        *question_inputs,
+        InputBlock(
+            block_id=LaunchBlock.ANONYMITY,
+            label="Answers",
+            element=RadioButtonsElement(
+                action_id=_action_id(LaunchBlock.ANONYMITY),
+                options=[anonymous, named],
+                initial_option=anonymous,
+            ),
+        ),
+        InputBlock(
+            block_id=LaunchBlock.MIN_RESPONSES,
+            label="Show answers once this many have answered",
+            element=NumberInputElement(
+                action_id=_action_id(LaunchBlock.MIN_RESPONSES),
+                is_decimal_allowed=False,
+                initial_value=str(MIN_RESPONSES_FLOOR),
+                min_value=str(MIN_RESPONSES_FLOOR),
+            ),
+            hint=f"At least {MIN_RESPONSES_FLOOR}: with fewer, you could tell who said what.",
+        ),
+        InputBlock(
+            block_id=LaunchBlock.CLOSE_DATE,
+            label="Closes on",
+            element=DatePickerElement(
+                action_id=_action_id(LaunchBlock.CLOSE_DATE),
+                initial_date=close_date.isoformat(),
+            ),
+            hint=f"Today is {format_day(today)}. The tour closes at the end of that day, "
+            "your time.",
+        ),
+        InputBlock(
+            block_id=LaunchBlock.RESULTS,
+            label="Team channel for the findings",
+            element=ConversationSelectElement(
+                action_id=_action_id(LaunchBlock.RESULTS),
+                initial_conversation=results_channel_id,
+                filter=ConversationFilter(include=["public", "private"], exclude_bot_users=True),
+                placeholder="Pick a channel",
+            ),
+            hint="Partnerbot must be in the channel: type /invite @Partnerbot there",
+        ),
+        InputBlock(
+            block_id=LaunchBlock.REMINDERS,
+            label="Reminders",
+            optional=True,
+            element=CheckboxesElement(
+                action_id=_action_id(LaunchBlock.REMINDERS),
+                options=[reminders],
+                initial_options=[reminders],
+            ),
+        ),
+    ]
+    return View(
+        type="modal",
+        callback_id=TourView.LAUNCH,
+        title="Listening tour",
+        submit="Start tour",
+        close="Cancel",
+        private_metadata=private_metadata,
+        blocks=blocks,
+    )
+
+
+# --- What a member sees ------------------------------------------------------------------------
+
+
+def render_invitation(
+    *,
+    tour_id: int,
+    leader_id: str,
+    title: str,
+    anonymous: bool,
+    min_responses: int,
+    close_date: date,
+    question: str,
+    position: int,
+    question_count: int,
+) -> Message:
+    """The first DM of a tour: who asks and why, what the leader will see, then question 1."""
+    safe_title = clip(title, 500)
+    notice = (
+        f":lock: <@{leader_id}> sees answers only once at least {min_responses} people have "
+        "answered, grouped together and never with your name."
+        if anonymous
+        else f":bust_in_silhouette: <@{leader_id}> will see your name next to your answers."
+    )
+    blocks: list[Block] = [
+        _section(
+            f"Hi! <@{leader_id}> is running a listening tour, *{safe_title}*, to hear what's "
+            "working well and what's getting in the way — before deciding anything."
+        ),
+        _section(notice),
+        _context(
+            f"Open until {format_day(close_date)}. Reply here, one message per question. "
+            "Type *skip* to skip a question."
+        ),
+        DividerBlock(),
+        _section(_question_text(position, question_count, question)),
+        ActionsBlock(
+            elements=[_button(TourAction.ANSWER_FORM, "Answer in a form", tour_id)],
+        ),
+    ]
+    return Message(
+        text=f"<@{leader_id}> would like your thoughts for the listening tour {safe_title}.",
+        blocks=blocks,
+    )
+
+
+def render_question(*, position: int, question_count: int, question: str) -> Message:
+    return Message(
+        text=f"Question {position + 1} of {question_count}: {clip(question, 500)}",
+        blocks=[
+            _section(_question_text(position, question_count, question)),
+            _context("Reply here, or type *skip*."),
+        ],
+    )
+
+
+def render_appended(*, question: str) -> Message:
+    text = f"Added that to your answer to “{clip(question, 500)}”."
+    return Message(text=text, blocks=[_context(text)])
+
+
+def _answer_section(question: str, answer: str | None, *, suffix: str) -> SectionBlock:
+    heading = f"*{clip(question, 1_000)}*\n"
+    if not answer or not answer.strip():
+        return _section(heading + SKIPPED)
+    room = min(MAX_ANSWER_IN_MESSAGE, SECTION_LIMIT - len(heading))
+    return _section(heading + clip(answer, room, suffix))
+
+
+def render_finished(
+    *,
+    tour_id: int,
+    title: str,
+    answers: Sequence[tuple[str, str | None]],
+    close_date: date,
+) -> Message:
+    """The thank-you at the end of the questions, with the member's own answers to check."""
+    blocks: list[Block] = [_section(f"Thank you! Here's what you said for *{clip(title, 500)}*:")]
+    blocks += [
+        _answer_section(question, answer, suffix=ANSWER_CUT_FOR_MEMBER)
+        for question, answer in answers[:MAX_QUESTIONS]
+    ]
+    blocks += [
+        _context(f"You can change your answers until {format_day(close_date)}."),
+        ActionsBlock(
+            elements=[
+                _button(TourAction.EDIT, "Edit answers", tour_id),
+                _button(TourAction.ADD_MORE, "Add more", tour_id),
+            ]
+        ),
+    ]
+    return Message(text="Thank you! Here's what you said.", blocks=blocks)
+
+
+def render_dm_help(
+    *,
+    title: str | None,
+    position: int | None,
+    question_count: int | None,
+    question: str | None,
+) -> Message:
+    if title is None:
+        text = (
+            "You have no open listening tour right now. When someone asks for your thoughts, "
+            "the question will appear here."
+        )
+        return Message(text=text, blocks=[_section(text)])
+    how = (
+        f"You're answering *{clip(title, 500)}*. Each message you send here answers the current "
+        "question, then I ask the next one. Type *skip* to skip a question. Prefer a form? Use "
+        "*Answer in a form* on my first message, or *Edit answers* once you're done."
+    )
+    blocks: list[Block] = [_section(how)]
+    if question is not None and position is not None and question_count is not None:
+        blocks.append(_section(_question_text(position, question_count, question)))
+    else:
+        blocks.append(
+            _context("You've answered everything. *Edit answers* or *Add more* lets you change it.")
+        )
+    return Message(text="How answering works", blocks=blocks)
+
+
+def render_tour_closed_for_member(*, title: str, closed_on: date) -> Message:
+    text = (
+        f"The listening tour “{clip(title, 500)}” closed on {format_day(closed_on)} — thank you. "
+        "Whatever you shared is in; there's nothing more to do."
+    )
+    return Message(text=text, blocks=[_section(text)])
+
+
+def render_answer_form(
+    *,
+    tour_id: int,
+    title: str,
+    questions: Sequence[str],
+    answers: Sequence[str | None],
+    mode: Literal["edit", "add"],
+) -> View:
+    """All questions in one modal. In "edit" mode an empty box clears the answer, except where
+    the answer was too long to put in the box (then empty keeps it); in "add" mode an empty box
+    adds nothing. Labels are plain text, which Slack never parses for mentions."""
+    blocks: list[Block] = [_context(f"*{clip(title, 500)}*")]
+    for index, question in enumerate(questions[:MAX_QUESTIONS]):
+        answer = answers[index] if index < len(answers) else None
+        block_id = f"answer.{index + 1}"
+        initial: str | None = None
+        label = question
+        note: str | None = None
+        if mode == "edit" and answer:
+            if len(answer) <= MAX_INITIAL_VALUE:
+                initial = answer
+            else:
+                note = (
+                    "Your answer is longer than this box; type here to replace it, or leave "
+                    "empty to keep it."
+                )
+        elif mode == "add" and answer:
+            label = f"Add to: {question}"
+            note = f"So far: “{clip(answer, 200)}”"
+        blocks.append(
+            InputBlock(
+                block_id=block_id,
+                label=label[:MAX_LABEL],
+                optional=True,
+                element=PlainTextInputElement(
+                    action_id=f"{block_id}.input", multiline=True, initial_value=initial
+                ),
+            )
+        )
+        if note:
+            blocks.append(_context(note))
+    return View(
+        type="modal",
+        callback_id=TourView.ANSWERS,
+        title="Your answers",
+        submit="Save",
+        close="Cancel",
+        private_metadata=json.dumps({"tour_id": tour_id, "mode": mode}),
+        blocks=blocks,
+    )
+
+
+def render_reminder(
+    *,
+    tour_id: int,
+    leader_id: str,
+    title: str,
+    close_date: date,
+    last_day: bool,
+    question: str | None,
+    position: int | None,
+    question_count: int,
+) -> Message:
+    when = "today" if last_day else f"on {format_day(close_date)}"
+    nudge = (
+        f"A gentle nudge: <@{leader_id}>'s listening tour *{clip(title, 500)}* closes {when}. "
+        "A few words are plenty."
+    )
+    blocks: list[Block] = [_section(nudge)]
+    if question is not None and position is not None:
+        blocks += [
+            _section(_question_text(position, question_count, question)),
+            _context("Reply here, or type *skip*."),
+        ]
+    else:
+        blocks.append(_context("Pick up where you left off: reply here, or use the form."))
+    blocks.append(
+        ActionsBlock(elements=[_button(TourAction.ANSWER_FORM, "Answer in a form", tour_id)])
+    )
+    return Message(
+        text=f"A gentle nudge: the listening tour {clip(title, 500)} closes {when}.",
+        blocks=blocks,
+    )
+
+
+# --- What the leader sees ----------------------------------------------------------------------
+
+
+def render_leader_confirmation(
+    *,
+    tour_id: int,
+    title: str,
+    invited: int,
+    skipped: int,
+    anonymous: bool,
+    min_responses: int,
+    close_date: date,
+    results_channel_id: str,
+) -> Message:
+    safe_title = clip(title, 500)
+    started = f"Your listening tour *{safe_title}* is under way: {_people(invited)} invited."
+    if skipped:
+        started += (
+            f"\nSkipped {skipped} (deactivated accounts, bots, or people Slack doesn't know)."
+        )
+    seen = (
+        f"Answers are anonymous: you'll see them grouped, never with names, and only once at "
+        f"least {min_responses} people have answered."
+        if anonymous
+        else "Answers are named: you'll see who said what."
+    )
+    blocks: list[Block] = [
+        _section(started),
+        _section(seen),
+        _context(
+            f"It closes at the end of {format_day(close_date)}. Then you review the findings "
+            f"before anything is shared in <#{results_channel_id}>."
+        ),
+        tour_actions_block(tour_id, is_open=True),
+    ]
+    return Message(
+        text=f"Your listening tour {safe_title} is under way: {_people(invited)} invited.",
+        blocks=blocks,
+    )
+
+
+def render_close_notice(
+    *, tour_id: int, title: str, respondents: int, participants: int, min_responses: int
+) -> Message:
+    counts = f"*{clip(title, 500)}* has closed: {respondents} of {participants} answered."
+    if respondents < min_responses:
+        blocks: list[Block] = [
+            _section(
+                f"{counts}\nThat's fewer than {min_responses}, so answers stay hidden to "
+                "protect people's anonymity."
+            )
+        ]
+    else:
+        blocks = [
+            _section(
+                f"{counts}\nNext: review the findings — suggested themes are coming with the "
+                "next step."
+            ),
+            tour_actions_block(tour_id, is_open=False),
+        ]
+    return Message(
+        text=f"{clip(title, 500)} has closed: {respondents} of {participants} answered.",
+        blocks=blocks,
+    )
+
+
+def render_notice_modal(*, title: str, text: str) -> View:
+    """A polite refusal or explanation. `text` is mrkdwn written by the caller, who escapes any
+    user text inside it (so it may carry `<@U…>` mentions on purpose)."""
+    return View(
+        type="modal",
+        callback_id=TourView.NOTICE,
+        title=(title or "Partnerbot")[:MAX_MODAL_TITLE],
+        close="OK",
+        blocks=[_section(text[:SECTION_LIMIT])],
+    )
+
+
+def _pack(lines: Sequence[str], heading: str, budget: int) -> tuple[list[str], int]:
+    """Lines into at most `budget` section texts under `heading`; how many lines did not fit."""
+    # Room for "…and N more" on the last section when some answers do not fit.
+    room = SECTION_LIMIT - 40
+    chunks: list[str] = []
+    current = heading
+    for index, line in enumerate(lines):
+        if len(current) + 1 + len(line) <= room:
+            current = f"{current}\n{line}"
+            continue
+        if len(chunks) + 1 >= budget:
+            chunks.append(current)
+            return chunks, len(lines) - index
+        chunks.append(current)
+        current = line
+    chunks.append(current)
+    return chunks, 0
+
+
+def render_export_message(
+    *,
+    title: str,
+    respondents: int,
+    participants: int,
+    questions: Sequence[tuple[str, Sequence[str]]],
+    named: Sequence[tuple[str, Sequence[tuple[str, str]]]] | None,
+    tour_id: int,
+) -> Message:
+    """The findings, question by question, in the given order. `named` (a named tour) replaces
+    the grouped answers with "<@U…>: answer" lines. Long answers are cut; when the message runs
+    out of blocks, each question gets a fair share and the rest are counted at the end."""
+    texts: list[tuple[str, list[tuple[str, str]]]] = (
+        [(question, [(f"<@{user}>: ", text) for user, text in rows]) for question, rows in named]
+        if named is not None
+        else [(question, [("", text) for text in answers]) for question, answers in questions]
+    )
+    cut = any(len(escape(text)) > MAX_EXPORT_ANSWER for _, rows in texts for _, text in rows)
+    grouped = [
+        (
+            f"*{clip(question, 1_000)}*",
+            [f"• {who}{clip(text, MAX_EXPORT_ANSWER)}" for who, text in rows],
+        )
+        for question, rows in texts
+    ]
+    safe_title = clip(title, 500)
+    blocks: list[Block] = [
+        HeaderBlock(text="Listening tour findings"),
+        _section(f"*{safe_title}* — {respondents} of {participants} answered."),
+    ]
+    # One block stays free for the closing note.
+    available = MAX_EXPORT_BLOCKS - len(blocks) - 1
+    needs = [len(_pack(lines, heading, available)[0]) for heading, lines in grouped]
+    omitted = 0
+    for (heading, lines), share in zip(grouped, _fair_shares(needs, available), strict=True):
+        if share == 0:
+            omitted += len(lines)
+            continue
+        if not lines:
+            blocks.append(_section(f"{heading}\n_No answers._"))
+            continue
+        chunks, left_out = _pack(lines, heading, share)
+        if left_out:
+            chunks[-1] += f"\n_…and {left_out} more_"
+        omitted += left_out
+        blocks += [_section(chunk) for chunk in chunks]
+    if omitted:
+        blocks.append(
+            _context(
+                f"…and {omitted} more answers — run `partnerbot export {tour_id}` for all of them."
+            )
+        )
+    elif cut:
+        blocks.append(
+            _context(
+                f"Long answers are cut at {MAX_EXPORT_ANSWER} characters here; "
+                f"`partnerbot export {tour_id}` has them in full."
+            )
+        )
+    return Message(
+        text=f"Findings from {safe_title}: {respondents} of {participants} answered.",
+        blocks=blocks,
+    )
+
+
+def _fair_shares(needs: Sequence[int], available: int) -> list[int]:
+    """Blocks per question: each gets what it needs if all fits; otherwise an equal share, and
+    what small questions leave over goes to the larger ones, earlier questions first."""
+    shares = [0] * len(needs)
+    remaining = available
+    pending = [index for index, need in enumerate(needs) if need > 0]
+    while pending and remaining > 0:
+        equal = max(remaining // len(pending), 1)
+        for index in pending:
+            give = min(needs[index] - shares[index], equal, remaining)
+            shares[index] += give
+            remaining -= give
+        pending = [index for index in pending if shares[index] < needs[index]]
+    return shares

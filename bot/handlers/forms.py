@@ -1,0 +1,45 @@
+"""Reading what people typed into a modal: `view.state.values` by block id, whatever the
+element type. Slack sends each kind of input under a different key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_VALUE_KEYS = (
+    "value",
+    "selected_users",
+    "selected_conversation",
+    "selected_channel",
+    "selected_date",
+    "selected_conversations",
+)
+
+
+def state_values(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    values = (view.get("state") or {}).get("values") or {}
+    return values if isinstance(values, dict) else {}
+
+
+def field(values: dict[str, dict[str, Any]], block_id: str) -> Any:
+    """The value of the one input in `block_id`: text, a list of users, an id, a date string,
+    the selected option's value, or the list of checked options' values. None when empty."""
+    block = values.get(block_id) or {}
+    for element in block.values():
+        if not isinstance(element, dict):
+            continue
+        if "selected_option" in element:
+            option = element["selected_option"]
+            return option.get("value") if isinstance(option, dict) else None
+        if "selected_options" in element:
+            return [
+                o.get("value") for o in element["selected_options"] or [] if isinstance(o, dict)
+            ]
+        for key in _VALUE_KEYS:
+            if key in element:
+                return element[key]
+    return None
+
+
+def text_field(values: dict[str, dict[str, Any]], block_id: str) -> str:
+    value = field(values, block_id)
+    return value if isinstance(value, str) else ""

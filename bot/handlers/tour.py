@@ -1,0 +1,458 @@
+"""The listening tour in Slack: `/partner tour` and its modal, members' DM replies and answer
+form, and the leader's Remind / Close / Export buttons."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ValidationError
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks import Message, unescape
+from bot.blocks.tour import (
+    TourAction,
+    TourView,
+    render_answer_form,
+    render_export_message,
+    render_launch_modal,
+    render_notice_modal,
+)
+from bot.deps import Deps
+from bot.flows.commands import parse_command_text
+from bot.flows.tour import (
+    DEFAULT_OPEN_DAYS,
+    DEFAULT_QUESTIONS,
+    MAX_QUESTIONS,
+    LaunchBlock,
+    LaunchForm,
+    choose_audience,
+    default_title,
+    local_today,
+    parse_prefill,
+    question_block,
+    validate_launch,
+)
+from bot.handlers.context import claim_event, deps_of, listener
+from bot.handlers.forms import field, state_values, text_field
+from bot.handlers.home import publish_home
+from bot.models import Tour
+from bot.services import tour as tours
+from bot.store.tours import get_tour
+
+log = logging.getLogger("bot.handlers.tour")
+
+
+class AnswerFormMetadata(BaseModel):
+    """What rides in the answer form's private_metadata."""
+
+    tour_id: int
+    mode: Literal["edit", "add"]
+
+
+async def is_tour_command(command: dict[str, Any]) -> bool:
+    return parse_command_text(command.get("text")).subcommand == "tour"
+
+
+# --- leader: launching ------------------------------------------------------------------------
+
+
+@listener
+async def handle_tour_command(
+    ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+) -> None:
+    await ack()
+    deps = deps_of(context)
+    prefill = parse_prefill(parse_command_text(command.get("text")).arguments)
+    typed_in = str(command.get("channel_id") or "")
+    results = prefill.channel_id or (typed_in if typed_in.startswith(("C", "G")) else None)
+    today = deps.clock.now().date()
+    view = render_launch_modal(
+        title=default_title(today),
+        user_ids=prefill.user_ids,
+        channel_id=prefill.channel_id,
+        results_channel_id=results,
+        questions=DEFAULT_QUESTIONS,
+        close_date=date.fromordinal(today.toordinal() + DEFAULT_OPEN_DAYS),
+        today=today,
+        private_metadata="",
+    )
+    # Open the modal before anything slow: the trigger_id expires about 3 s after the command.
+    await client.views_open(trigger_id=command["trigger_id"], view=view.to_dict())
+
+
+def read_launch_form(view: dict[str, Any]) -> LaunchForm:
+    values = state_values(view)
+    minimum = text_field(values, LaunchBlock.MIN_RESPONSES).strip()
+    picked_date = field(values, LaunchBlock.CLOSE_DATE)
+    try:
+        close_date = date.fromisoformat(picked_date) if picked_date else None
+    except ValueError:
+        close_date = None
+    return LaunchForm(
+        title=text_field(values, LaunchBlock.TITLE),
+        user_ids=tuple(field(values, LaunchBlock.PEOPLE) or ()),
+        channel_id=field(values, LaunchBlock.CHANNEL),
+        questions=tuple(text_field(values, question_block(i)) for i in range(MAX_QUESTIONS)),
+        anonymous=field(values, LaunchBlock.ANONYMITY) != "named",
+        min_responses=int(minimum) if minimum.isdigit() else None,
+        close_date=close_date,
+        results_channel_id=field(values, LaunchBlock.RESULTS),
+        reminders="on" in (field(values, LaunchBlock.REMINDERS) or []),
+    )
+
+
+async def results_channel_problem(client: AsyncWebClient, channel_id: str) -> str | None:
+    """Why the bot could not post in the results channel, or None if it can."""
+    invite = "Type `/invite @Partnerbot` in that channel, then submit again."
+    try:
+        info = await client.conversations_info(channel=channel_id)
+    except SlackApiError as error:
+        if error.response.get("error") == "channel_not_found":
+            return f"I can't see that channel (private channels need an invite). {invite}"
+        raise
+    channel = info.get("channel") or {}
+    if channel.get("is_archived"):
+        return "That channel is archived; pick one where the team talks."
+    if not channel.get("is_member"):
+        return f"I'm not a member of <#{channel_id}> yet. {invite}"
+    return None
+
+
+@listener
+async def handle_tour_launch_submission(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    deps = deps_of(context)
+    leader_id = body["user"]["id"]
+    team_id = context.team_id or ""
+    form = read_launch_form(view)
+    leader = await deps.directory.person(client, user_id=leader_id)
+    now = deps.clock.now()
+    errors = validate_launch(form, today=local_today(now, leader.tz))
+    if not errors and form.results_channel_id:
+        problem = await results_channel_problem(client, form.results_channel_id)
+        if problem:
+            errors[LaunchBlock.RESULTS] = problem
+    if errors:
+        await ack(response_action="errors", errors=errors)
+        return
+    await ack()
+    requested = list(form.user_ids)
+    if form.channel_id:
+        requested += await deps.directory.channel_members(client, channel_id=form.channel_id)
+    members = await deps.directory.members(client, team_id=team_id, now=now)
+    audience = choose_audience(
+        requested,
+        members,
+        leader_id=leader_id,
+        include_leader=leader_id in form.user_ids,
+        bot_user_id=context.bot_user_id,
+    )
+    if not audience.invitees:
+        await client.chat_postMessage(
+            channel=leader_id,
+            text="Nobody to ask: everyone you picked is a bot, deactivated, or unknown to "
+            "Slack. Type `/partner tour` to pick people again.",
+        )
+        return
+    async with deps.sessions.begin() as session:
+        tour = await tours.launch_tour(
+            session,
+            team_id=team_id,
+            enterprise_id=context.enterprise_id,
+            leader_id=leader_id,
+            leader_tz=leader.tz,
+            form=form,
+            audience=audience,
+            now=now,
+        )
+    deps.delivery.notify()
+    log.info(
+        "tour launched",
+        extra={"tour": tour.id, "invited": len(audience.invitees), "skipped": audience.skipped},
+    )
+    await publish_home(deps, client, team_id=team_id, user_id=leader_id)
+
+
+# --- members: replying ----------------------------------------------------------------------
+
+
+async def is_direct_message(event: dict[str, Any]) -> bool:
+    """A person's own new message in their DM with the bot (not an edit, join or bot post)."""
+    return (
+        event.get("channel_type") == "im"
+        and not event.get("subtype")
+        and not event.get("bot_id")
+        and bool(event.get("user"))
+    )
+
+
+@listener
+async def handle_dm_reply(
+    event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+) -> None:
+    deps = deps_of(context)
+    user_id = event["user"]
+    async with deps.sessions.begin() as session:
+        await claim_event(session, context, body)
+        reply = await tours.handle_dm_reply(
+            session,
+            team_id=context.team_id or "",
+            user_id=user_id,
+            text=unescape(str(event.get("text") or "")),
+            message_ts=str(event.get("ts") or "0"),
+        )
+    # A direct reply, not the outbox: it may quote the person's answers, and an outbox row
+    # would store them next to their user id.
+    await client.chat_postMessage(channel=user_id, **reply.to_dict())
+
+
+def tour_id_from(action: dict[str, Any]) -> int | None:
+    value = str(action.get("value") or "")
+    return int(value) if value.isdigit() else None
+
+
+@listener
+async def handle_answer_form_button(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    await ack()
+    deps = deps_of(context)
+    tour_id = tour_id_from(action)
+    mode: Literal["edit", "add"] = "add" if action["action_id"] == TourAction.ADD_MORE else "edit"
+    if tour_id is None:
+        await _notice(client, body, "Partnerbot", "That button no longer points at a tour.")
+        return
+    async with deps.sessions.begin() as session:
+        result = await tours.answer_form(
+            session, team_id=context.team_id or "", user_id=body["user"]["id"], tour_id=tour_id
+        )
+    if isinstance(result, Message):
+        await _notice(client, body, "Listening tour", result.text)
+        return
+    view = render_answer_form(
+        tour_id=result.tour.id,
+        title=result.tour.title,
+        questions=result.questions,
+        answers=result.answers,
+        mode=mode,
+    )
+    await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
+
+
+@listener
+async def handle_answer_form_submission(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    deps = deps_of(context)
+    try:
+        metadata = AnswerFormMetadata.model_validate_json(view.get("private_metadata") or "")
+    except ValidationError:
+        await ack(
+            response_action="update",
+            view=render_notice_modal(
+                title="Listening tour", text="This form is out of date; please open it again."
+            ).to_dict(),
+        )
+        return
+    values = state_values(view)
+    typed = {i: text_field(values, f"answer.{i + 1}") for i in range(MAX_QUESTIONS)}
+    user_id = body["user"]["id"]
+    async with deps.sessions.begin() as session:
+        tour = await get_tour(session, tour_id=metadata.tour_id, team_id=context.team_id or "")
+        still_open = tour is not None and tour.status.value == "open"
+        reply = await tours.save_answer_form(
+            session,
+            team_id=context.team_id or "",
+            user_id=user_id,
+            tour_id=metadata.tour_id,
+            mode=metadata.mode,
+            values=typed,
+        )
+    if not still_open:
+        await ack(
+            response_action="update",
+            view=render_notice_modal(title="Listening tour", text=reply.text).to_dict(),
+        )
+        return
+    await ack()
+    await client.chat_postMessage(channel=user_id, **reply.to_dict())
+
+
+# --- leader: Remind, Close, Export ----------------------------------------------------------
+
+
+async def _notice(client: AsyncWebClient, body: dict[str, Any], title: str, text: str) -> None:
+    """Tell the person who clicked, privately: an ephemeral reply under a message, or a small
+    modal when the click came from the App Home or a modal (which have no response_url)."""
+    if body.get("response_url"):
+        await client.chat_postEphemeral(
+            channel=body["channel"]["id"] if body.get("channel") else body["user"]["id"],
+            user=body["user"]["id"],
+            text=text,
+        )
+        return
+    await client.views_open(
+        trigger_id=body["trigger_id"], view=render_notice_modal(title=title, text=text).to_dict()
+    )
+
+
+async def _leader_tour(
+    deps: Deps,
+    client: AsyncWebClient,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    team_id: str,
+    verb: str,
+) -> Tour | None:
+    """The tour the button names, if the person who pressed it may act on it; otherwise tell
+    them why not and return None. Only the leader and workspace admins may."""
+    user_id = body["user"]["id"]
+    tour_id = tour_id_from(action)
+    tour = None
+    if tour_id is not None:
+        async with deps.sessions() as session:
+            tour = await get_tour(session, tour_id=tour_id, team_id=team_id)
+    if tour is None:
+        await _notice(client, body, "Partnerbot", "I can't find that tour any more.")
+        return None
+    if (
+        tour.leader_id != user_id
+        and not (await deps.directory.person(client, user_id=user_id)).is_admin
+    ):
+        await _notice(
+            client,
+            body,
+            "Listening tour",
+            f"Only <@{tour.leader_id}>, who leads this tour, or a workspace admin can {verb} it.",
+        )
+        return None
+    return tour
+
+
+@listener
+async def handle_remind_button(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    await ack()
+    deps = deps_of(context)
+    team_id = context.team_id or ""
+    tour = await _leader_tour(deps, client, body, action, team_id, "send reminders for")
+    if tour is None:
+        return
+    async with deps.sessions.begin() as session:
+        locked = await get_tour(session, tour_id=tour.id, team_id=team_id, lock=True)
+        assert locked is not None
+        if locked.status.value != "open":
+            queued: int | None = -1
+        else:
+            queued = await tours.remind_now(session, tour=locked, now=deps.clock.now())
+    deps.delivery.notify()
+    if queued == -1:
+        text = "This tour has closed, so there is nobody left to remind."
+    elif queued is None:
+        text = "A reminder already went out in the last day. You can send another tomorrow."
+    elif queued == 0:
+        text = "Everyone has already answered. Nobody needs a reminder."
+    else:
+        text = (
+            f"Reminder on its way to {queued} people who haven't finished, in their own "
+            "daytime. (Who they are stays private.)"
+        )
+    await _notice(client, body, "Reminders", text)
+
+
+@listener
+async def handle_close_button(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    await ack()
+    deps = deps_of(context)
+    team_id = context.team_id or ""
+    tour = await _leader_tour(deps, client, body, action, team_id, "close")
+    if tour is None:
+        return
+    async with deps.sessions.begin() as session:
+        locked = await get_tour(session, tour_id=tour.id, team_id=team_id, lock=True)
+        assert locked is not None
+        closed = await tours.close_tour(session, tour=locked, now=deps.clock.now())
+    deps.delivery.notify()
+    if not closed:
+        await _notice(client, body, "Listening tour", "This tour was already closed.")
+    await publish_home(deps, client, team_id=team_id, user_id=tour.leader_id)
+
+
+@listener
+async def handle_export_button(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    await ack()
+    deps = deps_of(context)
+    team_id = context.team_id or ""
+    tour = await _leader_tour(deps, client, body, action, team_id, "export")
+    if tour is None:
+        return
+    async with deps.sessions() as session:
+        export = await tours.export_tour(session, tour=tour)
+    if not export.answers_visible:
+        await _notice(
+            client,
+            body,
+            "Export",
+            f"{export.respondents} of {export.participants} have answered. Answers appear once "
+            f"at least {tour.min_responses} people have, so nobody can be singled out.",
+        )
+        return
+    message = render_export_message(
+        title=tour.title,
+        respondents=export.respondents,
+        participants=export.participants,
+        questions=export.questions,
+        named=export.named,
+        tour_id=tour.id,
+    )
+    await client.chat_postMessage(channel=body["user"]["id"], **message.to_dict())
+
+
+def register(app: AsyncApp, *, command: str) -> set[str]:
+    """Register the tour's listeners; returns the subcommands now served."""
+    app.command(command, matchers=[is_tour_command])(handle_tour_command)
+    app.view(TourView.LAUNCH.value)(handle_tour_launch_submission)
+    app.view(TourView.ANSWERS.value)(handle_answer_form_submission)
+    app.event("message", matchers=[is_direct_message])(handle_dm_reply)
+    for action_id in (TourAction.ANSWER_FORM, TourAction.EDIT, TourAction.ADD_MORE):
+        app.action(action_id.value)(handle_answer_form_button)
+    app.action(TourAction.REMIND.value)(handle_remind_button)
+    app.action(TourAction.CLOSE.value)(handle_close_button)
+    app.action(TourAction.EXPORT.value)(handle_export_button)
+    return {"tour"}

@@ -1,0 +1,544 @@
+"""The listening tour as units of work: launch, DM replies, the answer form, reminders, close,
+and what a leader may see."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.blocks import Message
+from bot.blocks.home import TourCard
+from bot.blocks.tour import (
+    render_appended,
+    render_close_notice,
+    render_dm_help,
+    render_finished,
+    render_invitation,
+    render_leader_confirmation,
+    render_question,
+    render_reminder,
+    render_tour_closed_for_member,
+)
+from bot.flows.tour import (
+    Audience,
+    LaunchForm,
+    ReplyKind,
+    cleaned_questions,
+    close_instant,
+    days_left,
+    interpret_reply,
+    join_answer,
+    manual_reminder_allowed,
+    next_daytime,
+    next_position,
+    reminder_due,
+    respondent_key,
+    zone,
+)
+from bot.models import Participant, ParticipantStatus, Question, Tour, TourStatus
+from bot.store import outbox
+from bot.store import tours as store
+
+# Slack caps a plain_text_input's initial value; longer answers are not prefilled in the form.
+PREFILL_LIMIT = 3000
+
+
+def _dm(user_id: str, message: Message) -> dict[str, Any]:
+    return {"channel": user_id, **message.to_dict()}
+
+
+async def launch_tour(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    enterprise_id: str | None,
+    leader_id: str,
+    leader_tz: str,
+    form: LaunchForm,
+    audience: Audience,
+    now: datetime,
+) -> Tour:
+    """Create the tour and queue one invitation per person plus the leader's confirmation."""
+    assert form.close_date is not None
+    assert form.results_channel_id is not None
+    assert form.min_responses is not None
+    questions = cleaned_questions(form.questions)
+    tour = await store.create_tour(
+        session,
+        store.NewTour(
+            team_id=team_id,
+            enterprise_id=enterprise_id,
+            leader_id=leader_id,
+            title=form.title.strip(),
+            channel_id=form.results_channel_id,
+            anonymous=form.anonymous,
+            min_responses=form.min_responses,
+            close_date=form.close_date,
+            closes_at=close_instant(form.close_date, leader_tz),
+            leader_tz=leader_tz,
+            reminders=form.reminders,
+            questions=questions,
+            invitees=[(invitee.user_id, invitee.tz) for invitee in audience.invitees],
+            skipped=audience.skipped,
+        ),
+        now=now,
+    )
+    for invitee in audience.invitees:
+        invitation = render_invitation(
+            tour_id=tour.id,
+            leader_id=leader_id,
+            title=tour.title,
+            anonymous=tour.anonymous,
+            min_responses=tour.min_responses,
+            close_date=tour.close_date,
+            question=questions[0],
+            position=0,
+            question_count=len(questions),
+        )
+        await outbox.enqueue(
+            session,
+            team_id=team_id,
+            key=f"tour:{tour.id}:invite:{invitee.user_id}",
+            method="chat.postMessage",
+            payload=_dm(invitee.user_id, invitation),
+            now=now,
+        )
+        await store.set_focus(session, team_id=team_id, user_id=invitee.user_id, tour_id=tour.id)
+    confirmation = render_leader_confirmation(
+        tour_id=tour.id,
+        title=tour.title,
+        invited=len(audience.invitees),
+        skipped=audience.skipped,
+        anonymous=tour.anonymous,
+        min_responses=tour.min_responses,
+        close_date=tour.close_date,
+        results_channel_id=form.results_channel_id,
+    )
+    await outbox.enqueue(
+        session,
+        team_id=team_id,
+        key=f"tour:{tour.id}:launched",
+        method="chat.postMessage",
+        payload=_dm(leader_id, confirmation),
+        now=now,
+    )
+    return tour
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A participant's place in one tour, with what is needed to answer as them."""
+
+    tour: Tour
+    participant: Participant
+    questions: list[Question]
+    respondent: str
+
+
+async def _conversation(session: AsyncSession, *, tour: Tour, user_id: str) -> Conversation | None:
+    participant = await store.get_participant(session, tour_id=tour.id, user_id=user_id, lock=True)
+    if participant is None:
+        return None
+    secret = await store.tour_secret(session, tour_id=tour.id) if tour.anonymous else None
+    return Conversation(
+        tour=tour,
+        participant=participant,
+        questions=await store.questions_of(session, tour_id=tour.id),
+        respondent=respondent_key(anonymous=tour.anonymous, user_id=user_id, secret=secret),
+    )
+
+
+async def _finished_message(session: AsyncSession, conversation: Conversation) -> Message:
+    answers = await store.answers_of(
+        session, tour_id=conversation.tour.id, respondent=conversation.respondent
+    )
+    return render_finished(
+        tour_id=conversation.tour.id,
+        title=conversation.tour.title,
+        answers=[
+            (q.text, answers[q.id].text if q.id in answers else None)
+            for q in conversation.questions
+        ],
+        close_date=conversation.tour.close_date,
+    )
+
+
+async def handle_dm_reply(
+    session: AsyncSession, *, team_id: str, user_id: str, text: str, message_ts: str
+) -> Message:
+    """Apply one DM message to the person's tour and return the bot's reply.
+
+    The reply goes to the open tour whose question was asked last (DmFocus); without one, to
+    the newest open tour the person is in."""
+    open_tours = await store.open_tours_for(session, team_id=team_id, user_id=user_id)
+    if not open_tours:
+        latest = await store.latest_tour_for(session, team_id=team_id, user_id=user_id)
+        if latest is not None and latest.status is TourStatus.CLOSED and latest.closed_at:
+            return render_tour_closed_for_member(
+                title=latest.title, closed_on=latest.closed_at.date()
+            )
+        return render_dm_help(title=None, position=None, question_count=None, question=None)
+    focus = await store.focused_tour_id(session, team_id=team_id, user_id=user_id)
+    tour = next((t for t in open_tours if t.id == focus), open_tours[0])
+    conversation = await _conversation(session, tour=tour, user_id=user_id)
+    assert conversation is not None  # open_tours_for only returns tours the person is in
+    participant, questions = conversation.participant, conversation.questions
+    position = participant.current_position
+    previous_ts: float | None = None
+    answers = await store.answers_of(
+        session, tour_id=tour.id, respondent=conversation.respondent, lock=True
+    )
+    if position is not None and position > 0:
+        previous = answers.get(questions[position - 1].id)
+        if previous is not None and previous.last_message_ts:
+            previous_ts = float(previous.last_message_ts)
+    reply = interpret_reply(
+        text,
+        current_position=position,
+        previous_answer_ts=previous_ts,
+        message_ts=float(message_ts),
+    )
+    await store.set_focus(session, team_id=team_id, user_id=user_id, tour_id=tour.id)
+    if reply.kind is ReplyKind.HELP:
+        current = questions[position] if position is not None else None
+        return render_dm_help(
+            title=tour.title,
+            position=position,
+            question_count=len(questions),
+            question=current.text if current else None,
+        )
+    if reply.kind is ReplyKind.FINISHED:
+        return await _finished_message(session, conversation)
+    assert reply.position is not None
+    question = questions[reply.position]
+    if reply.kind is ReplyKind.APPEND:
+        earlier = answers[question.id]
+        await store.save_answer(
+            session,
+            tour_id=tour.id,
+            question_id=question.id,
+            respondent=conversation.respondent,
+            text=join_answer(earlier.text, text),
+            message_ts=message_ts,
+        )
+        return render_appended(question=question.text)
+    if reply.kind is ReplyKind.ANSWER:
+        await store.save_answer(
+            session,
+            tour_id=tour.id,
+            question_id=question.id,
+            respondent=conversation.respondent,
+            text=text,
+            message_ts=message_ts,
+        )
+        participant.responded = True
+    following = next_position(reply.position, len(questions))
+    participant.current_position = following
+    if following is None:
+        participant.status = ParticipantStatus.DONE
+        return await _finished_message(session, conversation)
+    participant.status = ParticipantStatus.ANSWERING
+    return render_question(
+        position=following, question_count=len(questions), question=questions[following].text
+    )
+
+
+@dataclass(frozen=True)
+class FormView:
+    tour: Tour
+    questions: list[str]
+    answers: list[str | None]
+
+
+async def answer_form(
+    session: AsyncSession, *, team_id: str, user_id: str, tour_id: int
+) -> FormView | Message:
+    """The questions with this person's answers, or the message explaining why not."""
+    tour = await store.get_tour(session, tour_id=tour_id, team_id=team_id)
+    if tour is None:
+        return render_dm_help(title=None, position=None, question_count=None, question=None)
+    if tour.status is TourStatus.CLOSED:
+        closed_on = (tour.closed_at or tour.closes_at).date()
+        return render_tour_closed_for_member(title=tour.title, closed_on=closed_on)
+    conversation = await _conversation(session, tour=tour, user_id=user_id)
+    if conversation is None:
+        return render_dm_help(title=None, position=None, question_count=None, question=None)
+    answers = await store.answers_of(session, tour_id=tour.id, respondent=conversation.respondent)
+    return FormView(
+        tour=tour,
+        questions=[q.text for q in conversation.questions],
+        answers=[answers[q.id].text if q.id in answers else None for q in conversation.questions],
+    )
+
+
+async def save_answer_form(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    user_id: str,
+    tour_id: int,
+    mode: Literal["edit", "add"],
+    values: Mapping[int, str],
+) -> Message:
+    """Apply the form: edit replaces (an emptied box removes the answer, except an answer too
+    long to prefill, which an empty box keeps); add appends. Returns the DM to send."""
+    tour = await store.get_tour(session, tour_id=tour_id, team_id=team_id, lock=True)
+    if tour is None or tour.status is TourStatus.CLOSED:
+        if tour is None:
+            return render_dm_help(title=None, position=None, question_count=None, question=None)
+        closed_on = (tour.closed_at or tour.closes_at).date()
+        return render_tour_closed_for_member(title=tour.title, closed_on=closed_on)
+    conversation = await _conversation(session, tour=tour, user_id=user_id)
+    if conversation is None:
+        return render_dm_help(title=None, position=None, question_count=None, question=None)
+    existing = await store.answers_of(
+        session, tour_id=tour.id, respondent=conversation.respondent, lock=True
+    )
+    for position, question in enumerate(conversation.questions):
+        typed = values.get(position, "").strip()
+        before = existing.get(question.id)
+        if mode == "add":
+            if typed:
+                text = join_answer(before.text, typed) if before else typed
+                await _save(session, conversation, question, text)
+        elif typed:
+            await _save(session, conversation, question, typed)
+        elif before is not None and len(before.text) <= PREFILL_LIMIT:
+            await store.delete_answer(
+                session, question_id=question.id, respondent=conversation.respondent
+            )
+    remaining = await store.answers_of(session, tour_id=tour.id, respondent=conversation.respondent)
+    participant = conversation.participant
+    participant.responded = bool(remaining)
+    participant.current_position = None
+    participant.status = ParticipantStatus.DONE
+    return await _finished_message(session, conversation)
+
+
+async def _save(
+    session: AsyncSession, conversation: Conversation, question: Question, text: str
+) -> None:
+    await store.save_answer(
+        session,
+        tour_id=conversation.tour.id,
+        question_id=question.id,
+        respondent=conversation.respondent,
+        text=text,
+        message_ts=None,
+    )
+
+
+async def close_tour(session: AsyncSession, *, tour: Tour, now: datetime) -> bool:
+    """Close once: destroy the key, tell the leader how many answered. False if already closed."""
+    if not await store.mark_closed(session, tour_id=tour.id, now=now):
+        return False
+    tally = await store.counts(session, tour_id=tour.id)
+    notice = render_close_notice(
+        tour_id=tour.id,
+        title=tour.title,
+        respondents=tally.respondents,
+        participants=tally.participants,
+        min_responses=tour.min_responses,
+    )
+    await outbox.enqueue(
+        session,
+        team_id=tour.team_id,
+        key=f"tour:{tour.id}:closed",
+        method="chat.postMessage",
+        payload=_dm(tour.leader_id, notice),
+        now=now,
+    )
+    return True
+
+
+async def close_due_tours(session: AsyncSession, *, now: datetime) -> int:
+    closed = 0
+    for tour_id in await store.tours_due_to_close(session, now=now):
+        tour = await store.get_tour(session, tour_id=tour_id, lock=True)
+        if tour is not None and await close_tour(session, tour=tour, now=now):
+            closed += 1
+    return closed
+
+
+async def _queue_reminder(
+    session: AsyncSession,
+    *,
+    tour: Tour,
+    participant: Participant,
+    questions: Sequence[Question],
+    key: str,
+    now: datetime,
+    not_before: datetime | None = None,
+) -> bool:
+    position = participant.current_position
+    message = render_reminder(
+        tour_id=tour.id,
+        leader_id=tour.leader_id,
+        title=tour.title,
+        close_date=tour.close_date,
+        last_day=(not_before or now).astimezone(zone(participant.tz)).date() >= tour.close_date,
+        question=questions[position].text if position is not None else None,
+        position=position,
+        question_count=len(questions),
+    )
+    return await outbox.enqueue(
+        session,
+        team_id=tour.team_id,
+        key=key,
+        method="chat.postMessage",
+        payload=_dm(participant.user_id, message),
+        now=now,
+        not_before=not_before,
+    )
+
+
+async def queue_due_reminders(session: AsyncSession, *, now: datetime) -> int:
+    """Queue each reminder that is due now; the key makes a repeated tick queue nothing new."""
+    queued = 0
+    questions_by_tour: dict[int, list[Question]] = {}
+    for tour, participant in await store.unfinished_participants(session):
+        number = reminder_due(
+            now=now,
+            opens_at=tour.opens_at,
+            close_date=tour.close_date,
+            closes_at=tour.closes_at,
+            tz_name=participant.tz,
+            reminders_sent=participant.reminders_sent,
+        )
+        if number is None:
+            continue
+        if tour.id not in questions_by_tour:
+            questions_by_tour[tour.id] = await store.questions_of(session, tour_id=tour.id)
+        participant.reminders_sent = number
+        if await _queue_reminder(
+            session,
+            tour=tour,
+            participant=participant,
+            questions=questions_by_tour[tour.id],
+            key=f"tour:{tour.id}:remind:{number}:{participant.user_id}",
+            now=now,
+        ):
+            queued += 1
+    return queued
+
+
+async def remind_now(session: AsyncSession, *, tour: Tour, now: datetime) -> int | None:
+    """The leader's "Remind now": everyone who has not finished, each in their own daytime.
+    None when a manual reminder already went out in the last day."""
+    if not manual_reminder_allowed(tour.last_manual_reminder_at, now):
+        return None
+    tour.last_manual_reminder_at = now
+    questions = await store.questions_of(session, tour_id=tour.id)
+    queued = 0
+    for _, participant in await store.unfinished_participants(session, tour_id=tour.id):
+        if await _queue_reminder(
+            session,
+            tour=tour,
+            participant=participant,
+            questions=questions,
+            key=f"tour:{tour.id}:remind-now:{now.date().isoformat()}:{participant.user_id}",
+            now=now,
+            not_before=next_daytime(now, participant.tz),
+        ):
+            queued += 1
+    return queued
+
+
+async def tour_cards(
+    session: AsyncSession, *, team_id: str, leader_id: str, now: datetime
+) -> list[TourCard]:
+    cards = []
+    for tour in await store.tours_led_by(session, team_id=team_id, leader_id=leader_id):
+        tally = await store.counts(session, tour_id=tour.id)
+        cards.append(
+            TourCard(
+                tour_id=tour.id,
+                title=tour.title,
+                status=tour.status.value,
+                respondents=tally.respondents,
+                participants=tally.participants,
+                days_left=days_left(now, tour.close_date, tour.leader_tz),
+                close_date=tour.close_date,
+                anonymous=tour.anonymous,
+            )
+        )
+    return cards
+
+
+@dataclass(frozen=True)
+class TourExport:
+    """A tour as its leader may see it: counts always; answers only from min_responses on;
+    in an anonymous tour, answers without any respondent."""
+
+    tour: Tour
+    participants: int
+    respondents: int
+    answers_visible: bool
+    questions: list[tuple[str, list[str]]]
+    named: list[tuple[str, list[tuple[str, str]]]] | None
+
+    def record(self) -> dict[str, Any]:
+        tour = self.tour
+        record: dict[str, Any] = {
+            "id": tour.id,
+            "team_id": tour.team_id,
+            "title": tour.title,
+            "leader_id": tour.leader_id,
+            "channel_id": tour.channel_id,
+            "anonymous": tour.anonymous,
+            "min_responses": tour.min_responses,
+            "status": tour.status.value,
+            "opens_at": tour.opens_at.isoformat(),
+            "closes_at": tour.closes_at.isoformat(),
+            "participants": self.participants,
+            "respondents": self.respondents,
+            "answers_visible": self.answers_visible,
+        }
+        if self.named is not None:
+            record["questions"] = [
+                {"question": q, "answers": [{"user_id": u, "text": t} for u, t in answers]}
+                for q, answers in self.named
+            ]
+        else:
+            record["questions"] = [
+                {"question": q, "answers": answers if self.answers_visible else []}
+                for q, answers in self.questions
+            ]
+        return record
+
+    def rows(self) -> Sequence[Sequence[str]]:
+        """CSV rows: question, respondent (named tours only), answer."""
+        if self.named is not None:
+            header: tuple[str, ...] = ("question", "user_id", "answer")
+            return [header] + [(q, u, t) for q, answers in self.named for u, t in answers]
+        return [("question", "answer")] + [
+            (q, text) for q, answers in self.questions for text in answers
+        ]
+
+
+async def export_tour(session: AsyncSession, *, tour: Tour) -> TourExport:
+    tally = await store.counts(session, tour_id=tour.id)
+    visible = tally.respondents >= tour.min_responses
+    by_question: dict[int, tuple[str, list[tuple[str, str]]]] = {}
+    for question in await store.questions_of(session, tour_id=tour.id):
+        by_question[question.position] = (question.text, [])
+    if visible:
+        for position, _, respondent, text in await store.answers_for_export(
+            session, tour_id=tour.id
+        ):
+            by_question[position][1].append((respondent, text))
+    ordered = [by_question[position] for position in sorted(by_question)]
+    questions = [(q, [text for _, text in answers]) for q, answers in ordered]
+    named = ordered if (visible and not tour.anonymous) else None
+    return TourExport(
+        tour=tour,
+        participants=tally.participants,
+        respondents=tally.respondents,
+        answers_visible=visible,
+        questions=questions,
+        named=[(q, list(a)) for q, a in named] if named is not None else None,
+    )

@@ -1,0 +1,995 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import date
+from typing import Any, Literal
+
+import pytest
+from slack_sdk.models.views import View
+
+from bot.blocks import Message, escape
+from bot.blocks.home import TourCard, render_home
+from bot.blocks.tour import (
+    ANSWER_CUT_FOR_MEMBER,
+    MAX_EXPORT_BLOCKS,
+    TourAction,
+    TourView,
+    clip,
+    format_day,
+    render_answer_form,
+    render_appended,
+    render_close_notice,
+    render_dm_help,
+    render_export_message,
+    render_finished,
+    render_invitation,
+    render_launch_modal,
+    render_leader_confirmation,
+    render_notice_modal,
+    render_question,
+    render_reminder,
+    render_tour_closed_for_member,
+)
+from bot.flows.tour import DEFAULT_QUESTIONS, MAX_QUESTIONS, LaunchBlock, question_block
+from bot.sandbox.block_kit import validate_message, validate_view
+
+CLOSE = date(2026, 3, 13)  # a Friday
+TODAY = date(2026, 3, 6)
+EVIL = "<!channel> ping <@U999> & <#C1>"
+EVIL_ESCAPED = "&lt;!channel&gt; ping &lt;@U999&gt; &amp; &lt;#C1&gt;"
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def message_problems(message: Message) -> list[str]:
+    payload = message.to_dict()
+    return validate_message(payload["text"], payload["blocks"])
+
+
+def mrkdwn_texts(node: Any) -> Iterator[str]:
+    """Every mrkdwn string in a payload: the text Slack parses for mentions and links."""
+    if isinstance(node, dict):
+        if node.get("type") == "mrkdwn" and isinstance(node.get("text"), str):
+            yield node["text"]
+        for value in node.values():
+            yield from mrkdwn_texts(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from mrkdwn_texts(item)
+
+
+def all_text(message: Message) -> str:
+    """The notification text and every mrkdwn text of a message, one per line."""
+    payload = message.to_dict()
+    return "\n".join([payload["text"], *mrkdwn_texts(payload["blocks"])])
+
+
+def buttons(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        element
+        for block in payload["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+
+
+def section_texts(payload: dict[str, Any]) -> list[str]:
+    return [b["text"]["text"] for b in payload["blocks"] if b["type"] == "section"]
+
+
+def input_block(view: View, block_id: str) -> dict[str, Any]:
+    blocks: list[dict[str, Any]] = view.to_dict()["blocks"]
+    found = [b for b in blocks if b.get("block_id") == block_id]
+    assert len(found) == 1, f"{block_id}: {len(found)} blocks"
+    return found[0]
+
+
+def card(
+    tour_id: int, *, status: str = "open", title: str = "Tour", days_left: int = 3
+) -> TourCard:
+    return TourCard(
+        tour_id=tour_id,
+        title=title,
+        status=status,
+        respondents=7,
+        participants=25,
+        days_left=days_left,
+        close_date=CLOSE,
+        anonymous=True,
+    )
+
+
+# --- dates and clipping ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        (date(2026, 3, 13), "Friday 13 March"),  # the example from the brief
+        (date(2026, 3, 1), "Sunday 1 March"),  # no leading zero
+        (date(2025, 12, 31), "Wednesday 31 December"),  # long month name
+    ],
+)
+def test_format_day(day: date, expected: str) -> None:
+    assert format_day(day) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "suffix", "expected"),
+    [
+        ("short", 10, "…", "short"),  # fits: unchanged
+        ("exactly10!", 10, "…", "exactly10!"),  # exactly at the limit: unchanged
+        ("abcdefghijk", 10, "…", "abcdefghi…"),  # one over: cut, suffix included in the limit
+        ("<<<<", 10, "…", "&lt;&lt;…"),  # entities are never split into a stray "&l"
+        ("a & b", 5, "…", "a…"),  # escaped width counts; trailing space dropped before suffix
+        ("<!channel>", 100, "…", "&lt;!channel&gt;"),  # always escaped, even when short
+        (
+            "x" * 50,
+            30,
+            "… (full answer in the export)",
+            "x… (full answer in the export)",
+        ),  # long suffix
+    ],
+)
+def test_clip(text: str, limit: int, suffix: str, expected: str) -> None:
+    clipped = clip(text, limit, suffix)
+    assert clipped == expected
+    assert len(clipped) <= limit
+
+
+# --- anonymity wording -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("anonymous", "min_responses", "present", "absent"),
+    [
+        # anonymous: grouped, a threshold, and never the name
+        (True, 3, "sees answers only once at least 3 people have answered", "your name next"),
+        # the leader's own threshold is quoted, not the floor
+        (True, 5, "at least 5 people", "at least 3 people"),
+        (True, 3, "never with your name", "will see your name"),
+        # named: says plainly that the leader sees names
+        (False, 3, "<@UDANA> will see your name next to your answers.", "never with your name"),
+        (False, 3, "will see your name", "at least 3 people"),
+    ],
+)
+def test_invitation_anonymity_notice_is_honest(
+    anonymous: bool, min_responses: int, present: str, absent: str
+) -> None:
+    message = render_invitation(
+        tour_id=1,
+        leader_id="UDANA",
+        title="Spring tour",
+        anonymous=anonymous,
+        min_responses=min_responses,
+        close_date=CLOSE,
+        question=DEFAULT_QUESTIONS[0],
+        position=0,
+        question_count=2,
+    )
+    rendered = "\n".join(section_texts(message.to_dict()))
+    assert present in rendered
+    assert absent not in rendered
+
+
+@pytest.mark.parametrize(
+    ("anonymous", "present", "absent"),
+    [
+        (True, "never with names, and only once at least 4 people", "who said what"),  # anonymous
+        (False, "you'll see who said what", "never with names"),  # named
+    ],
+)
+def test_leader_confirmation_says_what_the_leader_will_see(
+    anonymous: bool, present: str, absent: str
+) -> None:
+    message = render_leader_confirmation(
+        tour_id=1,
+        title="T",
+        invited=12,
+        skipped=0,
+        anonymous=anonymous,
+        min_responses=4,
+        close_date=CLOSE,
+        results_channel_id="CTEAM",
+    )
+    rendered = json.dumps(message.to_dict())
+    assert present in rendered
+    assert absent not in rendered
+
+
+# --- escaping user text ------------------------------------------------------------------------
+
+MESSAGE_RENDERERS: dict[str, Callable[[str], Message]] = {
+    "invitation": lambda t: render_invitation(
+        tour_id=1,
+        leader_id="UL",
+        title=t,
+        anonymous=True,
+        min_responses=3,
+        close_date=CLOSE,
+        question=t,
+        position=0,
+        question_count=2,
+    ),
+    "question": lambda t: render_question(position=1, question_count=2, question=t),
+    "appended": lambda t: render_appended(question=t),
+    "finished": lambda t: render_finished(tour_id=1, title=t, answers=[(t, t)], close_date=CLOSE),
+    "dm_help": lambda t: render_dm_help(title=t, position=0, question_count=2, question=t),
+    "closed_for_member": lambda t: render_tour_closed_for_member(title=t, closed_on=CLOSE),
+    "reminder": lambda t: render_reminder(
+        tour_id=1,
+        leader_id="UL",
+        title=t,
+        close_date=CLOSE,
+        last_day=False,
+        question=t,
+        position=0,
+        question_count=2,
+    ),
+    "leader_confirmation": lambda t: render_leader_confirmation(
+        tour_id=1,
+        title=t,
+        invited=3,
+        skipped=0,
+        anonymous=True,
+        min_responses=3,
+        close_date=CLOSE,
+        results_channel_id="C2",
+    ),
+    "close_notice": lambda t: render_close_notice(
+        tour_id=1, title=t, respondents=5, participants=9, min_responses=3
+    ),
+    "export": lambda t: render_export_message(
+        title=t, respondents=5, participants=9, questions=[(t, [t, t])], named=None, tour_id=1
+    ),
+    "export_named": lambda t: render_export_message(
+        title=t, respondents=5, participants=9, questions=[], named=[(t, [("U5", t)])], tour_id=1
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "invitation",  # title and first question
+        "question",  # the next question
+        "appended",  # the question quoted back
+        "finished",  # title, question and the member's answer
+        "dm_help",  # title and the repeated question
+        "closed_for_member",  # title
+        "reminder",  # title and the current question
+        "leader_confirmation",  # title
+        "close_notice",  # title, in the blocks and the notification text
+        "export",  # title, questions and every answer
+        "export_named",  # answers next to names
+    ],
+)
+def test_user_text_never_pings_or_links(name: str) -> None:
+    payload = MESSAGE_RENDERERS[name](EVIL).to_dict()
+    rendered = json.dumps(payload, ensure_ascii=False)
+    # The fallback text is what notifications show, and Slack parses it too.
+    assert "<!channel>" not in rendered
+    assert "<@U999>" not in rendered
+    assert "<#C1>" not in rendered
+    assert EVIL_ESCAPED in rendered
+
+
+@pytest.mark.parametrize(
+    "view_factory",
+    [
+        # the answer form: tour title on top, the existing answer quoted in add mode
+        lambda: render_answer_form(
+            tour_id=1, title=EVIL, questions=[EVIL], answers=[EVIL], mode="add"
+        ),
+        # the home tab: every tour's title
+        lambda: render_home(user_id="U1", command="/partner", tours=[card(1, title=EVIL)]),
+    ],
+)
+def test_views_escape_user_text_wherever_slack_parses_it(view_factory: Callable[[], View]) -> None:
+    texts = list(mrkdwn_texts(view_factory().to_dict()))
+    assert any(EVIL_ESCAPED in text for text in texts)
+    assert not any("<!channel>" in text for text in texts)
+
+
+def test_named_export_mentions_people_with_slack_syntax() -> None:
+    message = render_export_message(
+        title="T",
+        respondents=3,
+        participants=3,
+        questions=[],
+        named=[("Q?", [("U1", "More focus"), ("U2", "Less noise")])],
+        tour_id=1,
+    )
+    sections = section_texts(message.to_dict())
+    assert "• <@U1>: More focus\n• <@U2>: Less noise" in sections[-1]
+
+
+# --- limits with worst-case input --------------------------------------------------------------
+
+FLAVOURS = {
+    # escaping grows "&" five-fold: the worst case for a 3,000-character section
+    "ampersands": "&<>" * 100,
+    # emoji with joiners and right-to-left text
+    "emoji_rtl": ("👩🏽‍💻 שלום عالم ") * 30,
+}
+
+
+def worst_questions(flavour: str) -> list[str]:
+    return [(f"{i} " + FLAVOURS[flavour])[:300] for i in range(MAX_QUESTIONS)]
+
+
+def worst_answer(flavour: str) -> str:
+    return (FLAVOURS[flavour] * 200)[:40_000]
+
+
+def worst_title(flavour: str) -> str:
+    return FLAVOURS[flavour][:150]
+
+
+def worst_message(name: str, flavour: str) -> Message:
+    qs, answer, title = worst_questions(flavour), worst_answer(flavour), worst_title(flavour)
+    if name == "invitation":
+        return render_invitation(
+            tour_id=2**31,
+            leader_id="U0123456789",
+            title=title,
+            anonymous=True,
+            min_responses=999,
+            close_date=CLOSE,
+            question=qs[0],
+            position=0,
+            question_count=5,
+        )
+    if name == "question":
+        return render_question(position=4, question_count=5, question=qs[4])
+    if name == "appended":
+        return render_appended(question=qs[0])
+    if name == "finished":
+        return render_finished(
+            tour_id=1, title=title, answers=[(q, answer) for q in qs], close_date=CLOSE
+        )
+    if name == "dm_help":
+        return render_dm_help(title=title, position=4, question_count=5, question=qs[4])
+    if name == "closed":
+        return render_tour_closed_for_member(title=title, closed_on=CLOSE)
+    if name == "reminder":
+        return render_reminder(
+            tour_id=1,
+            leader_id="UL",
+            title=title,
+            close_date=CLOSE,
+            last_day=True,
+            question=qs[2],
+            position=2,
+            question_count=5,
+        )
+    if name == "confirmation":
+        return render_leader_confirmation(
+            tour_id=1,
+            title=title,
+            invited=10_000,
+            skipped=10_000,
+            anonymous=True,
+            min_responses=3,
+            close_date=CLOSE,
+            results_channel_id="C1",
+        )
+    if name == "close_notice":
+        return render_close_notice(
+            tour_id=1, title=title, respondents=500, participants=10_000, min_responses=3
+        )
+    if name == "export":
+        return render_export_message(
+            title=title,
+            respondents=500,
+            participants=600,
+            questions=[(q, [answer] * 100) for q in qs],
+            named=None,
+            tour_id=1,
+        )
+    assert name == "export_named"
+    return render_export_message(
+        title=title,
+        respondents=500,
+        participants=600,
+        questions=[],
+        named=[(q, [(f"U{i}", answer) for i in range(100)]) for q in qs],
+        tour_id=1,
+    )
+
+
+@pytest.mark.parametrize("flavour", sorted(FLAVOURS))
+@pytest.mark.parametrize(
+    "name",
+    [
+        "invitation",  # longest title, question and min_responses
+        "question",  # last of five 300-character questions
+        "appended",  # a 300-character question quoted back
+        "finished",  # five 40,000-character answers under five long questions
+        "dm_help",  # help repeating a long question
+        "closed",  # long title
+        "reminder",  # last-day reminder with a long question
+        "confirmation",  # huge counts and a long title
+        "close_notice",  # answers visible: the export button is there too
+        "export",  # 500 long answers, grouped
+        "export_named",  # 500 long answers with names
+    ],
+)
+def test_messages_stay_within_slack_limits(name: str, flavour: str) -> None:
+    message = worst_message(name, flavour)
+    assert message_problems(message) == []
+    assert message.text
+
+
+@pytest.mark.parametrize("flavour", sorted(FLAVOURS))
+@pytest.mark.parametrize(
+    "name",
+    [
+        "launch",  # five 300-character questions, a 150-character title, 500 people
+        "answers_edit",  # answers too long for the box
+        "answers_edit_fits",  # answers that just fit in the box
+        "answers_add",  # add mode quoting a long answer
+        "notice",  # a title too long for a modal
+        "home",  # ten long tours, plus more than fit
+    ],
+)
+def test_views_stay_within_slack_limits(name: str, flavour: str) -> None:
+    qs, answer, title = worst_questions(flavour), worst_answer(flavour), worst_title(flavour)
+    views: dict[str, Callable[[], View]] = {
+        "launch": lambda: render_launch_modal(
+            title=title,
+            user_ids=[f"U{i:08d}" for i in range(500)],
+            channel_id="C1",
+            results_channel_id="C2",
+            questions=qs,
+            close_date=CLOSE,
+            today=TODAY,
+            private_metadata=json.dumps({"channel": "C1"}),
+        ),
+        "answers_edit": lambda: render_answer_form(
+            tour_id=1, title=title, questions=qs, answers=[answer] * 5, mode="edit"
+        ),
+        "answers_edit_fits": lambda: render_answer_form(
+            tour_id=1, title=title, questions=qs, answers=[answer[:3000]] * 5, mode="edit"
+        ),
+        "answers_add": lambda: render_answer_form(
+            tour_id=1, title=title, questions=qs, answers=[answer] * 5, mode="add"
+        ),
+        "notice": lambda: render_notice_modal(title=title, text=escape(answer)),
+        "home": lambda: render_home(
+            user_id="U1",
+            command="/partner",
+            tours=[card(i, title=title, status=("open", "closed")[i % 2]) for i in range(12)],
+        ),
+    }
+    assert validate_view(views[name]().to_dict()) == []
+
+
+# --- truncation --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("length", "cut"),
+    [
+        (100, False),  # a normal answer
+        (2_800, False),  # right at the limit: shown whole
+        (2_801, True),  # one over: cut
+        (40_000, True),  # the largest answer Slack delivers
+    ],
+)
+def test_finished_cuts_long_answers(length: int, cut: bool) -> None:
+    message = render_finished(
+        tour_id=1, title="T", answers=[("Q?", "y" * length)], close_date=CLOSE
+    )
+    answer_section = section_texts(message.to_dict())[1]
+    assert len(answer_section) <= 3_000
+    shown = answer_section.removeprefix("*Q?*\n")
+    if cut:
+        assert shown.endswith(ANSWER_CUT_FOR_MEMBER)
+        assert 2_000 < shown.count("y") < length
+    else:
+        assert shown == "y" * length
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (None, "*Q?*\n_skipped_"),  # skipped
+        ("", "*Q?*\n_skipped_"),  # empty counts as skipped
+        ("  \n", "*Q?*\n_skipped_"),  # so does whitespace
+        ("Fast reviews", "*Q?*\nFast reviews"),  # shown as given
+    ],
+)
+def test_finished_shows_skipped_questions(answer: str | None, expected: str) -> None:
+    message = render_finished(tour_id=1, title="T", answers=[("Q?", answer)], close_date=CLOSE)
+    assert section_texts(message.to_dict())[1] == expected
+
+
+# --- buttons -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        # the invitation offers the form
+        (
+            render_invitation(
+                tour_id=42,
+                leader_id="UL",
+                title="T",
+                anonymous=True,
+                min_responses=3,
+                close_date=CLOSE,
+                question="Q?",
+                position=0,
+                question_count=1,
+            ),
+            [TourAction.ANSWER_FORM],
+        ),
+        # the thank-you offers Edit and Add more
+        (
+            render_finished(tour_id=42, title="T", answers=[("Q?", "A")], close_date=CLOSE),
+            [TourAction.EDIT, TourAction.ADD_MORE],
+        ),
+        # a reminder offers the form
+        (
+            render_reminder(
+                tour_id=42,
+                leader_id="UL",
+                title="T",
+                close_date=CLOSE,
+                last_day=False,
+                question=None,
+                position=None,
+                question_count=2,
+            ),
+            [TourAction.ANSWER_FORM],
+        ),
+        # the leader can remind, close and export an open tour
+        (
+            render_leader_confirmation(
+                tour_id=42,
+                title="T",
+                invited=2,
+                skipped=0,
+                anonymous=False,
+                min_responses=3,
+                close_date=CLOSE,
+                results_channel_id="C1",
+            ),
+            [TourAction.REMIND, TourAction.CLOSE, TourAction.EXPORT],
+        ),
+        # a closed tour with enough answers can be exported
+        (
+            render_close_notice(
+                tour_id=42, title="T", respondents=3, participants=5, min_responses=3
+            ),
+            [TourAction.EXPORT],
+        ),
+        # too few answers: nothing to export
+        (
+            render_close_notice(
+                tour_id=42, title="T", respondents=2, participants=5, min_responses=3
+            ),
+            [],
+        ),
+    ],
+)
+def test_buttons_carry_the_tour_id(message: Message, expected: list[TourAction]) -> None:
+    found = buttons(message.to_dict())
+    assert [b["action_id"] for b in found] == expected
+    assert {b["value"] for b in found} <= {"42"}
+    for button in found:
+        assert ("confirm" in button) is (button["action_id"] == TourAction.CLOSE)
+
+
+@pytest.mark.parametrize(
+    ("respondents", "present", "absent"),
+    [
+        (2, "fewer than 3, so answers stay hidden", "review the findings"),  # below the minimum
+        (3, "review the findings", "stay hidden"),  # exactly the minimum: visible
+    ],
+)
+def test_close_notice_hides_answers_below_the_minimum(
+    respondents: int, present: str, absent: str
+) -> None:
+    message = render_close_notice(
+        tour_id=1, title="T", respondents=respondents, participants=9, min_responses=3
+    )
+    rendered = json.dumps(message.to_dict())
+    assert f"{respondents} of 9 answered" in rendered
+    assert present in rendered
+    assert absent not in rendered
+
+
+@pytest.mark.parametrize(
+    ("invited", "skipped", "present", "absent"),
+    [
+        (1, 0, "1 person invited", "Skipped"),  # singular, nobody skipped
+        (12, 3, "12 people invited.\nSkipped 3 (deactivated accounts", "1 person"),  # skipped
+    ],
+)
+def test_leader_confirmation_counts(invited: int, skipped: int, present: str, absent: str) -> None:
+    message = render_leader_confirmation(
+        tour_id=1,
+        title="T",
+        invited=invited,
+        skipped=skipped,
+        anonymous=True,
+        min_responses=3,
+        close_date=CLOSE,
+        results_channel_id="CTEAM",
+    )
+    rendered = all_text(message)
+    assert present in rendered
+    assert absent not in rendered
+    assert "<#CTEAM>" in rendered
+    assert "Friday 13 March" in rendered
+
+
+@pytest.mark.parametrize(
+    ("last_day", "question", "present"),
+    [
+        (True, "Q?", "closes today"),  # last day
+        (False, "Q?", "closes on Friday 13 March"),  # earlier reminder
+        (False, None, "Pick up where you left off"),  # no current question
+    ],
+)
+def test_reminder(last_day: bool, question: str | None, present: str) -> None:
+    message = render_reminder(
+        tour_id=1,
+        leader_id="UL",
+        title="T",
+        close_date=CLOSE,
+        last_day=last_day,
+        question=question,
+        position=0 if question else None,
+        question_count=2,
+    )
+    rendered = json.dumps(message.to_dict())
+    assert present in rendered
+    assert "<@UL>'s listening tour" in rendered
+    assert ("Question 1 of 2" in rendered) is (question is not None)
+
+
+@pytest.mark.parametrize(
+    ("title", "question", "present"),
+    [
+        (None, None, "You have no open listening tour right now."),  # nothing open
+        ("T", "What's working?", "*Question 2 of 3*\nWhat's working?"),  # repeats the question
+        ("T", None, "You've answered everything"),  # finished
+    ],
+)
+def test_dm_help(title: str | None, question: str | None, present: str) -> None:
+    message = render_dm_help(
+        title=title,
+        position=1 if question else None,
+        question_count=3 if question else None,
+        question=question,
+    )
+    assert present in all_text(message)
+
+
+def test_question_message() -> None:
+    payload = render_question(position=1, question_count=3, question="Q?").to_dict()
+    assert section_texts(payload) == ["*Question 2 of 3*\nQ?"]
+    assert "type *skip*" in json.dumps(payload)
+
+
+# --- the launch modal --------------------------------------------------------------------------
+
+
+def launch_modal(questions: tuple[str, ...] = DEFAULT_QUESTIONS) -> View:
+    return render_launch_modal(
+        title="Spring listening tour",
+        user_ids=["U1", "U2"],
+        channel_id="CTEAM",
+        results_channel_id="CRESULTS",
+        questions=questions,
+        close_date=CLOSE,
+        today=TODAY,
+        private_metadata='{"x": 1}',
+    )
+
+
+@pytest.mark.parametrize(
+    ("block_id", "key", "expected"),
+    [
+        (LaunchBlock.TITLE, "initial_value", "Spring listening tour"),  # the suggested title
+        (LaunchBlock.PEOPLE, "initial_users", ["U1", "U2"]),  # people from the command
+        (LaunchBlock.CHANNEL, "initial_conversation", "CTEAM"),  # channel from the command
+        (question_block(0), "initial_value", DEFAULT_QUESTIONS[0]),  # default question 1
+        (question_block(1), "initial_value", DEFAULT_QUESTIONS[1]),  # default question 2
+        (question_block(2), "initial_value", None),  # the spare ones start empty
+        (question_block(4), "initial_value", None),  # ...up to the fifth
+        (LaunchBlock.MIN_RESPONSES, "initial_value", "3"),  # the floor
+        (LaunchBlock.MIN_RESPONSES, "min_value", "3"),  # and Slack enforces it
+        (LaunchBlock.MIN_RESPONSES, "type", "number_input"),  # whole numbers only
+        (LaunchBlock.MIN_RESPONSES, "is_decimal_allowed", False),
+        (LaunchBlock.CLOSE_DATE, "initial_date", "2026-03-13"),  # the default close date
+        (LaunchBlock.RESULTS, "initial_conversation", "CRESULTS"),  # the team channel
+        (LaunchBlock.RESULTS, "type", "conversations_select"),
+        (
+            LaunchBlock.RESULTS,
+            "filter",
+            {"include": ["public", "private"], "exclude_bot_users": True},
+        ),
+        (LaunchBlock.PEOPLE, "type", "multi_users_select"),
+        (LaunchBlock.ANONYMITY, "type", "radio_buttons"),
+    ],
+)
+def test_launch_modal_initial_values(block_id: str, key: str, expected: object) -> None:
+    element = input_block(launch_modal(), block_id)["element"]
+    assert element.get(key) == expected
+
+
+@pytest.mark.parametrize(
+    ("block_id", "optional"),
+    [
+        (LaunchBlock.TITLE, False),  # a tour needs a title
+        (LaunchBlock.PEOPLE, True),  # people or a channel: the handler checks one is given
+        (LaunchBlock.CHANNEL, True),
+        (question_block(0), False),  # at least one question
+        (question_block(1), True),
+        (question_block(4), True),
+        (LaunchBlock.ANONYMITY, False),
+        (LaunchBlock.MIN_RESPONSES, False),
+        (LaunchBlock.CLOSE_DATE, False),
+        (LaunchBlock.RESULTS, False),  # findings need somewhere to go
+        (LaunchBlock.REMINDERS, True),  # unticking must still submit
+    ],
+)
+def test_launch_modal_block_ids_and_action_ids(block_id: str, optional: bool) -> None:
+    block = input_block(launch_modal(), block_id)
+    assert block["type"] == "input"
+    assert block["element"]["action_id"] == f"{block_id}.input"
+    assert bool(block.get("optional")) is optional
+
+
+def test_launch_modal_frame_and_choices() -> None:
+    view = launch_modal()
+    payload = view.to_dict()
+    assert payload["callback_id"] == TourView.LAUNCH
+    assert payload["title"]["text"] == "Listening tour"
+    assert payload["submit"]["text"] == "Start tour"
+    assert payload["close"]["text"] == "Cancel"
+    assert payload["private_metadata"] == '{"x": 1}'
+    radios = input_block(view, LaunchBlock.ANONYMITY)["element"]
+    assert [o["value"] for o in radios["options"]] == ["anonymous", "named"]
+    assert radios["initial_option"]["value"] == "anonymous"
+    checks = input_block(view, LaunchBlock.REMINDERS)["element"]
+    assert [o["value"] for o in checks["initial_options"]] == ["on"]
+    results = input_block(view, LaunchBlock.RESULTS)
+    assert "/invite @Partnerbot" in results["hint"]["text"]
+    question_ids = [b["block_id"] for b in payload["blocks"] if "question" in b.get("block_id", "")]
+    assert question_ids == [question_block(i) for i in range(MAX_QUESTIONS)]
+    assert validate_view(payload) == []
+
+
+def test_launch_modal_with_five_questions_fills_them_all() -> None:
+    questions = tuple(f"Question number {i}?" for i in range(MAX_QUESTIONS))
+    view = launch_modal(questions)
+    for position, question in enumerate(questions):
+        element = input_block(view, question_block(position))["element"]
+        assert element["initial_value"] == question
+
+
+# --- the answer form ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mode", "answer", "initial", "label", "note"),
+    [
+        ("edit", "Short answer", "Short answer", "Q?", None),  # editable in place
+        ("edit", None, None, "Q?", None),  # skipped: an empty box
+        ("edit", "z" * 3_000, "z" * 3_000, "Q?", None),  # just fits the box
+        ("edit", "z" * 3_001, None, "Q?", "longer than this box"),  # too long: kept, explained
+        ("add", "Short answer", None, "Add to: Q?", "So far: “Short answer”"),  # add to it
+        ("add", None, None, "Q?", None),  # nothing yet to add to
+    ],
+)
+def test_answer_form(
+    mode: Literal["edit", "add"],
+    answer: str | None,
+    initial: str | None,
+    label: str,
+    note: str | None,
+) -> None:
+    view = render_answer_form(
+        tour_id=9, title="T", questions=["Q?", "R?"], answers=[answer], mode=mode
+    )
+    payload = view.to_dict()
+    assert payload["callback_id"] == TourView.ANSWERS
+    assert json.loads(payload["private_metadata"]) == {"tour_id": 9, "mode": mode}
+    assert payload["title"]["text"] == "Your answers"
+    assert payload["submit"]["text"] == "Save"
+    first = input_block(view, "answer.1")
+    assert first["element"]["action_id"] == "answer.1.input"
+    assert first["element"]["multiline"] is True
+    assert first["optional"] is True
+    assert first["element"].get("initial_value") == initial
+    assert first["label"]["text"] == label
+    assert input_block(view, "answer.2")["element"]["action_id"] == "answer.2.input"
+    contexts = [b["elements"][0]["text"] for b in payload["blocks"] if b["type"] == "context"][
+        1:
+    ]  # the first is the tour's title
+    if note is None:
+        assert contexts == []
+    else:
+        assert len(contexts) == 1
+        assert note in contexts[0]
+    assert validate_view(payload) == []
+
+
+# --- the export --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question_count", "answers_each", "length", "omitted"),
+    [
+        (2, 3, 20, False),  # a small tour fits whole
+        (5, 20, 300, False),  # 100 full-length answers still fit
+        (1, 2_000, 300, True),  # one question with far too many answers
+        (5, 400, 300, True),  # every question overflows
+        (5, 2_000, 5, True),  # many short answers overflow too
+    ],
+)
+def test_export_summarises_past_45_blocks(
+    question_count: int, answers_each: int, length: int, omitted: bool
+) -> None:
+    questions = [
+        (f"Question {q}?", [f"{q}-{i} " + "w" * length for i in range(answers_each)])
+        for q in range(question_count)
+    ]
+    message = render_export_message(
+        title="T",
+        respondents=50,
+        participants=60,
+        questions=questions,
+        named=None,
+        tour_id=77,
+    )
+    payload = message.to_dict()
+    assert len(payload["blocks"]) <= MAX_EXPORT_BLOCKS
+    assert message_problems(message) == []
+    shown = sum(text.count("\n• ") + text.startswith("• ") for text in section_texts(payload))
+    total = question_count * answers_each
+    footer = payload["blocks"][-1]
+    if omitted:
+        summary = footer["elements"][0]["text"]
+        assert f"…and {total - shown} more answers" in summary
+        assert "`partnerbot export 77`" in summary
+        assert shown < total
+        # every question gets a share of the message
+        for q in range(question_count):
+            assert any(f"*Question {q}?*" in text for text in section_texts(payload))
+    else:
+        assert shown == total
+        assert footer["type"] != "context" or "more answers" not in json.dumps(footer)
+
+
+@pytest.mark.parametrize(
+    ("answer", "cut"),
+    [
+        ("w" * 300, False),  # exactly 300: whole
+        ("w" * 301, True),  # over 300: cut, and the note says where the rest is
+    ],
+)
+def test_export_cuts_each_answer_at_300(answer: str, cut: bool) -> None:
+    message = render_export_message(
+        title="T",
+        respondents=3,
+        participants=3,
+        questions=[("Q?", [answer])],
+        named=None,
+        tour_id=5,
+    )
+    payload = message.to_dict()
+    line = section_texts(payload)[-1].split("\n")[1]
+    assert len(line) <= len("• ") + 300
+    assert line.endswith("…") is cut
+    assert ("`partnerbot export 5`" in json.dumps(payload)) is cut
+
+
+def test_export_marks_questions_without_answers() -> None:
+    message = render_export_message(
+        title="T", respondents=3, participants=3, questions=[("Q?", [])], named=None, tour_id=5
+    )
+    assert section_texts(message.to_dict())[-1] == "*Q?*\n_No answers._"
+
+
+# --- the notice modal --------------------------------------------------------------------------
+
+
+def test_notice_modal() -> None:
+    view = render_notice_modal(
+        title="Only the leader can close", text="Only <@U1>, who leads this tour, can close it."
+    )
+    payload = view.to_dict()
+    assert payload["callback_id"] == TourView.NOTICE
+    assert payload["title"]["text"] == "Only the leader can clos"  # cut to Slack's 24
+    assert payload["close"]["text"] == "OK"
+    # the caller's mention is kept: the text is the caller's own mrkdwn
+    assert section_texts(payload) == ["Only <@U1>, who leads this tour, can close it."]
+    assert validate_view(payload) == []
+
+
+# --- the home tab ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tours", "sections", "more"),
+    [
+        ([], 0, False),  # no tours: an invitation to start one
+        ([card(1)], 1, False),  # one open tour
+        ([card(i, status=("open", "closed")[i % 2]) for i in range(10)], 10, False),  # ten
+        ([card(i) for i in range(12)], 10, True),  # twelve: the ten newest, and a note
+    ],
+)
+def test_home_lists_tours(tours: list[TourCard], sections: int, more: bool) -> None:
+    payload = render_home(user_id="U1", command="/partner", tours=tours).to_dict()
+    assert validate_view(payload) == []
+    tour_sections = [
+        b["block_id"]
+        for b in payload["blocks"]
+        if b.get("block_id", "").startswith("home.tour.") and b["type"] == "section"
+    ]
+    assert len(tour_sections) == sections
+    ids = sorted((t.tour_id for t in tours), reverse=True)[:sections]
+    assert tour_sections == [f"home.tour.{i}" for i in ids]  # newest first
+    rendered = json.dumps(payload)
+    assert ("`/partner tour`" in rendered) is (not tours)
+    assert ("most recent tours" in rendered) is more
+    assert "home.welcome" in rendered  # the welcome and steps stay
+
+
+@pytest.mark.parametrize(
+    ("tour", "summary", "actions"),
+    [
+        # open, several days to go
+        (
+            card(3, days_left=3),
+            "*Tour* — 7 of 25 answered · 3 days left · anonymous",
+            [TourAction.REMIND, TourAction.CLOSE, TourAction.EXPORT],
+        ),
+        # open, its last day
+        (
+            card(3, days_left=1),
+            "*Tour* — 7 of 25 answered · last day (Friday 13 March) · anonymous",
+            [TourAction.REMIND, TourAction.CLOSE, TourAction.EXPORT],
+        ),
+        # closed: only the export is left
+        (
+            card(3, status="closed", days_left=0),
+            "*Tour* — 7 of 25 answered · closed on Friday 13 March · anonymous",
+            [TourAction.EXPORT],
+        ),
+    ],
+)
+def test_home_tour_card(tour: TourCard, summary: str, actions: list[TourAction]) -> None:
+    payload = render_home(user_id="U1", command="/partner", tours=[tour]).to_dict()
+    blocks = {b.get("block_id"): b for b in payload["blocks"]}
+    assert blocks["home.tour.3"]["text"]["text"] == summary
+    row = blocks["home.tour.3.actions"]["elements"]
+    assert [b["action_id"] for b in row] == actions
+    assert {b["value"] for b in row} == {"3"}
+    close = [b for b in row if b["action_id"] == TourAction.CLOSE]
+    assert all(b["style"] == "danger" and "confirm" in b for b in close)
+
+
+def test_action_and_view_ids_are_the_agreed_ones() -> None:
+    assert {a.name: a.value for a in TourAction} == {
+        "ANSWER_FORM": "tour.answer_form",
+        "EDIT": "tour.edit",
+        "ADD_MORE": "tour.add_more",
+        "REMIND": "tour.remind",
+        "CLOSE": "tour.close",
+        "EXPORT": "tour.export",
+    }
+    assert {v.name: v.value for v in TourView} == {
+        "LAUNCH": "tour.launch",
+        "ANSWERS": "tour.answers",
+        "NOTICE": "tour.notice",
+    }

@@ -1,0 +1,293 @@
+"""The listening tour's rules, as tables."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from bot.flows.tour import (
+    Audience,
+    DirectoryEntry,
+    Invitee,
+    LaunchBlock,
+    LaunchForm,
+    Prefill,
+    Reply,
+    ReplyKind,
+    choose_audience,
+    close_instant,
+    days_left,
+    default_title,
+    interpret_reply,
+    manual_reminder_allowed,
+    next_daytime,
+    parse_prefill,
+    question_block,
+    reminder_due,
+    respondent_key,
+    validate_launch,
+)
+
+TODAY = date(2026, 3, 2)
+
+
+def form(**changes: object) -> LaunchForm:
+    values: dict[str, object] = {
+        "title": "Listening tour – March 2026",
+        "user_ids": ("UALICE",),
+        "channel_id": None,
+        "questions": ("What's working well?", "What challenges is your team experiencing?"),
+        "anonymous": True,
+        "min_responses": 3,
+        "close_date": date(2026, 3, 9),
+        "results_channel_id": "CTEAM",
+        "reminders": True,
+    }
+    values.update(changes)
+    return LaunchForm(**values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected_blocks"),
+    [
+        ({}, set()),  # the defaults are a valid tour
+        ({"user_ids": (), "channel_id": "CTEAM"}, set()),  # a channel alone is enough people
+        ({"user_ids": (), "channel_id": None}, {LaunchBlock.PEOPLE}),  # nobody to ask
+        ({"title": "   "}, {LaunchBlock.TITLE}),  # blank title
+        ({"title": "x" * 151}, {LaunchBlock.TITLE}),  # over 150 characters
+        ({"questions": ("", "  ")}, {question_block(0)}),  # no question at all
+        ({"questions": ("ok", "q" * 301)}, {question_block(1)}),  # the error lands on its box
+        ({"min_responses": 2}, {LaunchBlock.MIN_RESPONSES}),  # below the anonymity floor
+        ({"min_responses": None}, {LaunchBlock.MIN_RESPONSES}),  # not a number
+        ({"close_date": date(2026, 3, 1)}, {LaunchBlock.CLOSE_DATE}),  # in the past
+        ({"close_date": TODAY}, set()),  # today is allowed: it closes tonight
+        ({"close_date": None}, {LaunchBlock.CLOSE_DATE}),
+        ({"results_channel_id": None}, {LaunchBlock.RESULTS}),
+    ],
+)
+def test_validate_launch(changes: dict[str, object], expected_blocks: set[str]) -> None:
+    errors = validate_launch(form(**changes), today=TODAY)
+    assert set(errors) == expected_blocks
+    assert all(message.endswith(".") for message in errors.values())
+
+
+@pytest.mark.parametrize(
+    ("close_date", "tz", "expected_utc"),
+    [
+        (date(2026, 3, 9), "UTC", datetime(2026, 3, 9, 23, 59, tzinfo=UTC)),
+        (date(2026, 3, 9), "Europe/Berlin", datetime(2026, 3, 9, 22, 59, tzinfo=UTC)),  # CET
+        (date(2026, 7, 9), "Europe/Berlin", datetime(2026, 7, 9, 21, 59, tzinfo=UTC)),  # CEST
+        (date(2026, 3, 8), "America/New_York", datetime(2026, 3, 9, 3, 59, tzinfo=UTC)),  # DST day
+        (date(2026, 3, 9), "Asia/Kolkata", datetime(2026, 3, 9, 18, 29, tzinfo=UTC)),  # +5:30
+        (date(2026, 3, 9), "Not/AZone", datetime(2026, 3, 9, 23, 59, tzinfo=UTC)),  # unknown: UTC
+    ],
+)
+def test_a_tour_closes_at_23_59_in_the_leaders_zone(
+    close_date: date, tz: str, expected_utc: datetime
+) -> None:
+    assert close_instant(close_date, tz) == expected_utc
+
+
+def test_default_title_names_the_month() -> None:
+    assert default_title(TODAY) == "Listening tour – March 2026"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        ("", Prefill()),
+        ("<@U1|ana> <@W2>", Prefill(user_ids=("U1", "W2"))),  # enterprise users start with W
+        ("<@U1> <@U1|ana>", Prefill(user_ids=("U1",))),  # the same person twice
+        ("<#C9|team> <@U1>", Prefill(user_ids=("U1",), channel_id="C9")),
+        ("<#G7|private> <#C9|second>", Prefill(channel_id="G7")),  # the first channel wins
+        ("@ana #team", Prefill()),  # unescaped text is not a mention
+    ],
+)
+def test_parse_prefill(arguments: str, expected: Prefill) -> None:
+    assert parse_prefill(arguments) == expected
+
+
+DIRECTORY = {
+    "ULEAD": DirectoryEntry("ULEAD", deleted=False, is_bot=False, tz="Europe/Berlin"),
+    "UALICE": DirectoryEntry("UALICE", deleted=False, is_bot=False, tz="America/New_York"),
+    "UGONE": DirectoryEntry("UGONE", deleted=True, is_bot=False, tz="UTC"),
+    "UBOT": DirectoryEntry("UBOT", deleted=False, is_bot=True, tz=None),
+    "UNOTZ": DirectoryEntry("UNOTZ", deleted=False, is_bot=False, tz=None),
+}
+
+
+@pytest.mark.parametrize(
+    ("requested", "include_leader", "expected"),
+    [
+        (["UALICE"], False, Audience((Invitee("UALICE", "America/New_York"),), 0)),
+        (["UALICE", "UALICE"], False, Audience((Invitee("UALICE", "America/New_York"),), 0)),
+        # deactivated, bot, and unknown people are skipped and counted
+        (["UGONE", "UBOT", "UMYSTERY"], False, Audience((), 3)),
+        # the leader is not asked when a channel brings them in ...
+        (["ULEAD", "UALICE"], False, Audience((Invitee("UALICE", "America/New_York"),), 0)),
+        # ... but is when they picked themself
+        (["ULEAD"], True, Audience((Invitee("ULEAD", "Europe/Berlin"),), 0)),
+        (["UNOTZ"], False, Audience((Invitee("UNOTZ", "UTC"),), 0)),  # no tz: UTC
+        (["USLACKBOT"], False, Audience((), 1)),
+        (["UPARTNERBOT", "UALICE"], False, Audience((Invitee("UALICE", "America/New_York"),), 0)),
+    ],
+)
+def test_choose_audience(requested: list[str], include_leader: bool, expected: Audience) -> None:
+    directory = {**DIRECTORY, "USLACKBOT": DirectoryEntry("USLACKBOT", False, False, None)}
+    assert (
+        choose_audience(
+            requested,
+            directory,
+            leader_id="ULEAD",
+            include_leader=include_leader,
+            bot_user_id="UPARTNERBOT",
+        )
+        == expected
+    )
+
+
+def test_respondent_keys() -> None:
+    named = respondent_key(anonymous=False, user_id="UALICE", secret=None)
+    anonymous = respondent_key(anonymous=True, user_id="UALICE", secret="s1")
+    assert named == "UALICE"
+    assert "UALICE" not in anonymous
+    assert len(anonymous) == 64
+    assert anonymous == respondent_key(anonymous=True, user_id="UALICE", secret="s1")
+    assert anonymous != respondent_key(anonymous=True, user_id="UALICE", secret="s2")
+    with pytest.raises(ValueError, match="secret"):
+        respondent_key(anonymous=True, user_id="UALICE", secret=None)
+
+
+@pytest.mark.parametrize(
+    ("text", "position", "previous_ts", "ts", "expected"),
+    [
+        ("Deploys are fast", 0, None, 100.0, Reply(ReplyKind.ANSWER, 0)),
+        ("Deploys are fast", 1, 50.0, 100.0, Reply(ReplyKind.ANSWER, 1)),  # 50 s later: new answer
+        ("and reviews too", 1, 95.0, 100.0, Reply(ReplyKind.APPEND, 0)),  # 5 s later: same thought
+        ("and reviews too", 1, 90.0, 100.0, Reply(ReplyKind.APPEND, 0)),  # exactly the window
+        ("and reviews too", 1, 89.9, 100.0, Reply(ReplyKind.ANSWER, 1)),  # just past it
+        ("skip", 1, 99.0, 100.0, Reply(ReplyKind.SKIP, 1)),  # skip is never joined
+        ("Skip.", 0, None, 100.0, Reply(ReplyKind.SKIP, 0)),
+        ("help", 1, 99.0, 100.0, Reply(ReplyKind.HELP, 1)),
+        ("?", None, None, 100.0, Reply(ReplyKind.HELP, None)),
+        ("more thoughts", None, 99.0, 100.0, Reply(ReplyKind.FINISHED)),  # nothing left to ask
+        ("late", 1, 120.0, 100.0, Reply(ReplyKind.ANSWER, 1)),  # out-of-order ts: not joined
+    ],
+)
+def test_interpret_reply(
+    text: str, position: int | None, previous_ts: float | None, ts: float, expected: Reply
+) -> None:
+    assert (
+        interpret_reply(
+            text, current_position=position, previous_answer_ts=previous_ts, message_ts=ts
+        )
+        == expected
+    )
+
+
+OPENED = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # Monday; closes Monday 9 March (Berlin)
+CLOSE_DATE = date(2026, 3, 9)
+CLOSES_AT = close_instant(CLOSE_DATE, "Europe/Berlin")
+
+
+@pytest.mark.parametrize(
+    ("now", "tz", "sent", "expected"),
+    [
+        (datetime(2026, 3, 6, 12, 0, tzinfo=UTC), "UTC", 0, None),  # Friday: too early
+        (datetime(2026, 3, 7, 9, 59, tzinfo=UTC), "UTC", 0, None),  # Saturday, before 10:00
+        (datetime(2026, 3, 7, 10, 0, tzinfo=UTC), "UTC", 0, 1),  # 2 days before, 10:00 local
+        (datetime(2026, 3, 7, 10, 0, tzinfo=UTC), "UTC", 1, None),  # already sent
+        (datetime(2026, 3, 7, 20, 0, tzinfo=UTC), "UTC", 0, None),  # 20:00: quiet hours
+        (datetime(2026, 3, 8, 7, 59, tzinfo=UTC), "UTC", 0, None),  # 07:59: still night
+        (datetime(2026, 3, 8, 8, 0, tzinfo=UTC), "UTC", 0, 1),  # missed yesterday: next morning
+        (datetime(2026, 3, 9, 10, 0, tzinfo=UTC), "UTC", 1, 2),  # last day
+        (datetime(2026, 3, 9, 10, 0, tzinfo=UTC), "UTC", 0, 2),  # late first folds into last
+        (datetime(2026, 3, 9, 10, 0, tzinfo=UTC), "UTC", 2, None),  # both sent
+        # New York is 5 h behind: 10:00 UTC is 05:00 there (night); 15:00 UTC is 10:00
+        (datetime(2026, 3, 7, 10, 0, tzinfo=UTC), "America/New_York", 0, None),
+        (datetime(2026, 3, 7, 15, 0, tzinfo=UTC), "America/New_York", 0, 1),
+        # Kolkata is 5:30 ahead: 04:30 UTC is 10:00 there
+        (datetime(2026, 3, 7, 4, 30, tzinfo=UTC), "Asia/Kolkata", 0, 1),
+        (datetime(2026, 3, 9, 23, 0, tzinfo=UTC), "UTC", 1, None),  # tour has closed
+    ],
+)
+def test_reminder_due(now: datetime, tz: str, sent: int, expected: int | None) -> None:
+    assert (
+        reminder_due(
+            now=now,
+            opens_at=OPENED,
+            close_date=CLOSE_DATE,
+            closes_at=CLOSES_AT,
+            tz_name=tz,
+            reminders_sent=sent,
+        )
+        == expected
+    )
+
+
+def test_no_reminder_on_the_launch_day() -> None:
+    # A tour launched on Saturday closing Monday: the "2 days before" reminder would be today.
+    opened = datetime(2026, 3, 7, 9, 0, tzinfo=UTC)
+
+    def due(now: datetime) -> int | None:
+        return reminder_due(
+            now=now,
+            opens_at=opened,
+            close_date=CLOSE_DATE,
+            closes_at=CLOSES_AT,
+            tz_name="UTC",
+            reminders_sent=0,
+        )
+
+    assert due(datetime(2026, 3, 7, 12, tzinfo=UTC)) is None
+    assert due(datetime(2026, 3, 9, 12, tzinfo=UTC)) == 2
+
+
+@pytest.mark.parametrize(
+    ("now", "tz", "expected"),
+    [
+        (datetime(2026, 3, 2, 12, 0, tzinfo=UTC), "UTC", datetime(2026, 3, 2, 12, 0, tzinfo=UTC)),
+        (datetime(2026, 3, 2, 21, 0, tzinfo=UTC), "UTC", datetime(2026, 3, 3, 8, 0, tzinfo=UTC)),
+        (datetime(2026, 3, 2, 3, 0, tzinfo=UTC), "UTC", datetime(2026, 3, 2, 8, 0, tzinfo=UTC)),
+        # 12:00 UTC is 17:30 in Kolkata: daytime
+        (
+            datetime(2026, 3, 2, 12, 0, tzinfo=UTC),
+            "Asia/Kolkata",
+            datetime(2026, 3, 2, 12, 0, tzinfo=UTC),
+        ),
+        # 16:00 UTC is 21:30 in Kolkata: wait for 08:00 there (02:30 UTC)
+        (
+            datetime(2026, 3, 2, 16, 0, tzinfo=UTC),
+            "Asia/Kolkata",
+            datetime(2026, 3, 3, 2, 30, tzinfo=UTC),
+        ),
+    ],
+)
+def test_next_daytime(now: datetime, tz: str, expected: datetime) -> None:
+    assert next_daytime(now, tz) == expected
+
+
+@pytest.mark.parametrize(
+    ("last", "now", "allowed"),
+    [
+        (None, OPENED, True),
+        (OPENED, OPENED.replace(hour=20), False),  # the same day
+        (OPENED, OPENED.replace(day=3), True),  # 24 hours later
+    ],
+)
+def test_manual_reminder_once_a_day(last: datetime | None, now: datetime, allowed: bool) -> None:
+    assert manual_reminder_allowed(last, now) is allowed
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (OPENED, 7),  # Monday to next Monday
+        (datetime(2026, 3, 8, 23, 30, tzinfo=UTC), 0),  # already Monday 00:30 in Berlin
+        (datetime(2026, 3, 9, 12, 0, tzinfo=UTC), 0),  # the last day
+        (datetime(2026, 3, 12, 12, 0, tzinfo=UTC), 0),  # after: never negative
+    ],
+)
+def test_days_left(now: datetime, expected: int) -> None:
+    assert days_left(now, CLOSE_DATE, "Europe/Berlin") == expected

@@ -1,0 +1,287 @@
+"""Step 1 end to end: a leader launches a tour from the modal, members answer in DMs and in the
+form, reminders and close run on `tick`, and the export shows what the leader may see."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.blocks.tour import TourAction, TourView
+from bot.clock import FrozenClock
+from bot.deps import Deps
+from bot.flows.tour import DEFAULT_QUESTIONS, LaunchBlock, question_block
+from bot.models import Answer, Base, Participant, Tour, TourKey, TourStatus
+from bot.sandbox.fake_slack import FakeSlack
+from bot.sandbox.slack_requests import SignedSlack
+from bot.scheduler import run_tick
+from bot.services.tour import export_tour
+
+MEMBERS = [f"UM{n:03d}" for n in range(1, 26)]
+ZONES = ["America/New_York", "Europe/Berlin", "Asia/Kolkata", "America/Los_Angeles", "UTC"]
+
+
+@pytest.fixture
+def team(fake_slack: FakeSlack) -> list[str]:
+    """25 people in #platform-team across five time zones, plus a deactivated account and a
+    bot in the channel (which the tour must skip)."""
+    for number, user_id in enumerate(MEMBERS):
+        fake_slack.add_user(user_id, f"member{number}", tz=ZONES[number % len(ZONES)])
+    fake_slack.add_user("UGONE", "former", deleted=True)
+    fake_slack.add_user("UHELPER", "helperbot", is_bot=True)
+    fake_slack.add_channel(
+        "CPLATFORM", "platform", members=["ULEAD", *MEMBERS, "UGONE", "UHELPER"]
+    )
+    fake_slack.add_channel("CQUIET", "quiet", members=["ULEAD"], bot_is_member=False)
+    return MEMBERS
+
+
+def launch_values(
+    *,
+    users: Sequence[str] = (),
+    channel: str | None = None,
+    questions: Sequence[str] = DEFAULT_QUESTIONS,
+    anonymous: bool = True,
+    min_responses: str = "3",
+    close_date: str = "2026-03-09",
+    results: str | None = "CTEAM",
+    reminders: bool = True,
+    title: str = "Listening tour – March 2026",
+) -> dict[str, dict[str, Any]]:
+    def one(block: str, value: Any) -> dict[str, Any]:
+        return {block: {f"{block}.input": value}}
+
+    values: dict[str, dict[str, Any]] = {}
+    values |= one(LaunchBlock.TITLE, title)
+    values |= one(
+        LaunchBlock.PEOPLE, {"type": "multi_users_select", "selected_users": list(users)}
+    )
+    values |= one(
+        LaunchBlock.CHANNEL,
+        {"type": "conversations_select", "selected_conversation": channel},
+    )
+    for position in range(5):
+        typed = questions[position] if position < len(questions) else ""
+        values |= one(question_block(position), typed)
+    choice = "anonymous" if anonymous else "named"
+    values |= one(
+        LaunchBlock.ANONYMITY,
+        {"type": "radio_buttons", "selected_option": {"value": choice}},
+    )
+    values |= one(LaunchBlock.MIN_RESPONSES, {"type": "number_input", "value": min_responses})
+    values |= one(LaunchBlock.CLOSE_DATE, {"type": "datepicker", "selected_date": close_date})
+    values |= one(
+        LaunchBlock.RESULTS,
+        {"type": "conversations_select", "selected_conversation": results},
+    )
+    checked = [{"value": "on"}] if reminders else []
+    values |= one(LaunchBlock.REMINDERS, {"type": "checkboxes", "selected_options": checked})
+    return values
+
+
+async def open_launch_modal(slack: SignedSlack, fake: FakeSlack, text: str = "") -> dict[str, Any]:
+    answer = await slack.slash_command("ULEAD", f"tour {text}".strip(), channel_id="CTEAM")
+    assert answer.status == 200
+    [view_id] = fake.view_stack("ULEAD")
+    view: dict[str, Any] = fake.views[view_id]
+    return view
+
+
+async def launch(
+    slack: SignedSlack, fake: FakeSlack, deps: Deps, **values: Any
+) -> dict[str, Any] | None:
+    """Fill and submit the launch modal; returns Slack's view answer (errors) if any."""
+    view = await open_launch_modal(slack, fake)
+    answer = await slack.view_submission("ULEAD", view, launch_values(**values))
+    assert answer.status == 200
+    assert answer.problems == []
+    await deps.inflight.wait_idle(timeout=10)
+    await deps.delivery.deliver_due()
+    return answer.json
+
+
+async def reply(
+    slack: SignedSlack, deps: Deps, clock: FrozenClock, user_id: str, message: str
+) -> dict[str, Any]:
+    """A member writes in their DM a minute after their last message; returns the bot's reply."""
+    clock.advance(minutes=1)
+    before = len(slack.fake.dms_to(user_id))
+    assert (await slack.dm(user_id, message)).status == 200
+    await deps.inflight.wait_idle(timeout=10)
+    sent = slack.fake.dms_to(user_id)
+    assert len(sent) == before + 1, f"no reply to {user_id}"
+    return sent[-1]
+
+
+def rendered(message: Mapping[str, Any]) -> str:
+    return json.dumps(message.get("blocks") or [], ensure_ascii=False) + str(message.get("text"))
+
+
+async def the_tour(sessions: async_sessionmaker[AsyncSession]) -> Tour:
+    async with sessions() as session:
+        tour = await session.scalar(select(Tour))
+    assert tour is not None
+    return tour
+
+
+# --- launching -------------------------------------------------------------------------------
+
+
+async def test_the_command_opens_a_prefilled_launch_modal(
+    slack: SignedSlack, fake_slack: FakeSlack, team: list[str]
+) -> None:
+    view = await open_launch_modal(slack, fake_slack, "<@UM001|member0> <@UM002> <#CPLATFORM|platform>")
+    blocks = {block["block_id"]: block for block in view["blocks"] if "block_id" in block}
+    assert view["callback_id"] == TourView.LAUNCH
+    people = blocks[LaunchBlock.PEOPLE]["element"]
+    assert people["initial_users"] == ["UM001", "UM002"]
+    assert blocks[LaunchBlock.CHANNEL]["element"]["initial_conversation"] == "CPLATFORM"
+    assert blocks[LaunchBlock.TITLE]["element"]["initial_value"] == "Listening tour – March 2026"
+    assert blocks[question_block(0)]["element"]["initial_value"] == "What's working well?"
+    assert blocks[LaunchBlock.CLOSE_DATE]["element"]["initial_date"] == "2026-03-09"
+
+
+async def test_an_expired_trigger_is_reported_not_swallowed(
+    slack: SignedSlack, fake_slack: FakeSlack, deps: Deps
+) -> None:
+    fake_slack.fail_next("views.open", error="expired_trigger_id")
+    answer = await slack.slash_command("ULEAD", "tour")
+    await deps.inflight.wait_idle(timeout=5)
+    assert answer.status == 200
+    [told] = fake_slack.responses
+    assert "something went wrong" in told["body"]["text"]
+
+
+@pytest.mark.parametrize(
+    ("values", "block", "says"),
+    [
+        ({"users": (), "channel": None}, LaunchBlock.PEOPLE, "Pick the people"),
+        ({"close_date": "2026-03-01"}, LaunchBlock.CLOSE_DATE, "passed"),
+        ({"min_responses": "2"}, LaunchBlock.MIN_RESPONSES, "At least 3"),
+        ({"results": "CQUIET"}, LaunchBlock.RESULTS, "/invite @Partnerbot"),
+    ],
+)
+async def test_launch_problems_come_back_inline(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+    values: dict[str, Any],
+    block: str,
+    says: str,
+) -> None:
+    view = await open_launch_modal(slack, fake_slack)
+    filled = {"users": ("UM001", "UM002", "UM003"), **values}
+    answer = await slack.view_submission("ULEAD", view, launch_values(**filled))
+    assert answer.json is not None
+    assert answer.json["response_action"] == "errors"
+    assert says in answer.json["errors"][block]
+    assert fake_slack.view_stack("ULEAD")  # the modal stays open with the leader's input
+    async with sessions() as session:
+        assert await session.scalar(select(Tour)) is None
+
+
+# --- the whole tour --------------------------------------------------------------------------
+
+
+async def test_a_25_person_tour_from_launch_to_export(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+) -> None:
+    await launch(slack, fake_slack, deps, channel="CPLATFORM")
+
+    # Everyone gets exactly one invitation; the leader, the deactivated account and the bot don't.
+    for member in team:
+        [invitation] = fake_slack.dms_to(member)
+        shown = rendered(invitation)
+        assert "<@ULEAD>" in shown
+        assert "never with your name" in shown
+        assert "What's working well?" in shown
+    assert fake_slack.dms_to("UGONE") == []
+    assert fake_slack.dms_to("UHELPER") == []
+    [confirmation] = fake_slack.dms_to("ULEAD")
+    assert "25" in rendered(confirmation)
+    assert "Skipped 2" in rendered(confirmation)
+    assert "ULEAD" in fake_slack.home_views
+
+    special = {
+        "UM001": ("Pairing works 🧑🏽‍💻👍", "الاجتماعات طويلة جدًا"),  # emoji with ZWJ, RTL
+        "UM002": ("x" * 40_000, "<!channel> please fix the build"),  # huge, and a would-be ping
+        "UM003": ("Deploys\nare fast", "NUL\x00 and tabs\t"),
+    }
+    answered_in_dm = team[:20]
+    expected_texts: list[str] = []
+    for member in answered_in_dm:
+        first, second = special.get(member, (f"{member} likes the standups", f"{member}: CI is slow"))
+        question_two = await reply(slack, deps, clock, member, first)
+        assert "Question 2 of 2" in rendered(question_two)
+        thanks = await reply(slack, deps, clock, member, second)
+        assert "Edit" in rendered(thanks)
+        expected_texts += [first, second]
+    # the would-be ping comes back escaped
+    assert "<!channel>" not in rendered(fake_slack.dms_to("UM002")[-1])
+
+    for member in team[20:23]:  # three prefer the form
+        [invitation] = fake_slack.dms_to(member)
+        clicked = await slack.block_action(
+            member, TourAction.ANSWER_FORM, message=invitation, channel_id=invitation["channel"]
+        )
+        assert clicked.status == 200
+        await deps.inflight.wait_idle(timeout=5)
+        [form_id] = fake_slack.view_stack(member)
+        form = fake_slack.views[form_id]
+        typed = {"answer.1": {"answer.1.input": f"{member} form: docs"}, "answer.2": {"answer.2.input": f"{member} form: on-call"}}
+        submitted = await slack.view_submission(member, form, typed)
+        assert submitted.status == 200
+        await deps.inflight.wait_idle(timeout=5)
+        assert "Thank you" in rendered(fake_slack.dms_to(member)[-1])
+        expected_texts += [f"{member} form: docs", f"{member} form: on-call"]
+    silent = team[23:]
+
+    # Reminders: 2 days before close (Saturday 7 March) and on the last day, from 10:00 local,
+    # to those who have not answered, and never in their evening or night. Tick hourly.
+    closes_at = (await the_tour(sessions)).closes_at
+    while clock.now() + timedelta(hours=1) < closes_at:
+        clock.set(clock.now().replace(minute=0, second=0) + timedelta(hours=1))
+        await run_tick(deps)
+    dms = [c for c in fake_slack.calls_to("chat.postMessage") if c.ok]
+    for member in team:
+        received = [c for c in dms if c.args.get("channel") == member]
+        if member not in silent:
+            # invitation, question 2, thanks (DM) or invitation, thanks (form): no reminder
+            assert len(received) == (3 if member in answered_in_dm else 2), member
+            continue
+        reminders = received[1:]  # after the invitation
+        tz = ZoneInfo(fake_slack.users[member]["tz"])
+        local = [datetime.fromtimestamp(c.at, UTC).astimezone(tz) for c in reminders]
+        assert [moment.date() for moment in local] == [date(2026, 3, 7), date(2026, 3, 9)]
+        assert all(10 <= moment.hour < 20 for moment in local), (member, local)
+
+    # The tour closes at 23:59 Berlin time on its close date; the leader is told the count.
+    clock.set((await the_tour(sessions)).closes_at)
+    await run_tick(deps)
+    assert (await the_tour(sessions)).status is TourStatus.CLOSED
+    notice = fake_slack.dms_to("ULEAD")[-1]
+    assert "23 of 25" in rendered(notice)
+    await run_tick(deps)  # closing again does nothing
+    assert fake_slack.dms_to("ULEAD")[-1] == notice
+
+    async with sessions() as session:
+        export = await export_tour(session, tour=await the_tour(sessions))
+    assert (export.participants, export.respondents) == (25, 23)
+    exported = [text for _, answers in export.questions for text in answers]
+    assert sorted(exported) == sorted(expected_texts)
+    # after close a member is told kindly that it is over
+    late = await reply(slack, deps, clock, silent[0], "sorry I'm late")
+    assert "closed" in rendered(late)
