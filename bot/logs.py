@@ -21,7 +21,7 @@ request_context: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar
 )
 
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
-_CHATTY_LIBRARIES = ("slack_bolt", "slack_sdk", "aiohttp.access")
+_CHATTY_LIBRARIES = ("slack_bolt", "slack_sdk", "aiohttp.access", "aiosqlite")
 
 
 def bind(**fields: str | None) -> contextvars.Token[dict[str, str]]:

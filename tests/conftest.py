@@ -3,6 +3,7 @@ a frozen clock, and — for end-to-end tests — the fake Slack and the app serv
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -86,7 +87,11 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]
     from bot.settings import get_settings
 
     get_settings.cache_clear()
+    # The CLI configures logging for the process; put the test runner's back afterwards.
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
     yield tmp_path
+    root.handlers[:], root.level = handlers, level
     get_settings.cache_clear()
 
 

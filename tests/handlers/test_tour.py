@@ -4,20 +4,20 @@ form, reminders and close run on `tick`, and the export shows what the leader ma
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.blocks.tour import TourAction, TourView
 from bot.clock import FrozenClock
 from bot.deps import Deps
 from bot.flows.tour import DEFAULT_QUESTIONS, LaunchBlock, question_block
-from bot.models import Answer, Base, Participant, Tour, TourKey, TourStatus
+from bot.models import Tour, TourStatus
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 from bot.scheduler import run_tick
@@ -35,9 +35,7 @@ def team(fake_slack: FakeSlack) -> list[str]:
         fake_slack.add_user(user_id, f"member{number}", tz=ZONES[number % len(ZONES)])
     fake_slack.add_user("UGONE", "former", deleted=True)
     fake_slack.add_user("UHELPER", "helperbot", is_bot=True)
-    fake_slack.add_channel(
-        "CPLATFORM", "platform", members=["ULEAD", *MEMBERS, "UGONE", "UHELPER"]
-    )
+    fake_slack.add_channel("CPLATFORM", "platform", members=["ULEAD", *MEMBERS, "UGONE", "UHELPER"])
     fake_slack.add_channel("CQUIET", "quiet", members=["ULEAD"], bot_is_member=False)
     return MEMBERS
 
@@ -59,9 +57,7 @@ def launch_values(
 
     values: dict[str, dict[str, Any]] = {}
     values |= one(LaunchBlock.TITLE, title)
-    values |= one(
-        LaunchBlock.PEOPLE, {"type": "multi_users_select", "selected_users": list(users)}
-    )
+    values |= one(LaunchBlock.PEOPLE, {"type": "multi_users_select", "selected_users": list(users)})
     values |= one(
         LaunchBlock.CHANNEL,
         {"type": "conversations_select", "selected_conversation": channel},
@@ -136,7 +132,9 @@ async def the_tour(sessions: async_sessionmaker[AsyncSession]) -> Tour:
 async def test_the_command_opens_a_prefilled_launch_modal(
     slack: SignedSlack, fake_slack: FakeSlack, team: list[str]
 ) -> None:
-    view = await open_launch_modal(slack, fake_slack, "<@UM001|member0> <@UM002> <#CPLATFORM|platform>")
+    view = await open_launch_modal(
+        slack, fake_slack, "<@UM001|member0> <@UM002> <#CPLATFORM|platform>"
+    )
     blocks = {block["block_id"]: block for block in view["blocks"] if "block_id" in block}
     assert view["callback_id"] == TourView.LAUNCH
     people = blocks[LaunchBlock.PEOPLE]["element"]
@@ -223,7 +221,9 @@ async def test_a_25_person_tour_from_launch_to_export(
     answered_in_dm = team[:20]
     expected_texts: list[str] = []
     for member in answered_in_dm:
-        first, second = special.get(member, (f"{member} likes the standups", f"{member}: CI is slow"))
+        first, second = special.get(
+            member, (f"{member} likes the standups", f"{member}: CI is slow")
+        )
         question_two = await reply(slack, deps, clock, member, first)
         assert "Question 2 of 2" in rendered(question_two)
         thanks = await reply(slack, deps, clock, member, second)
@@ -241,7 +241,10 @@ async def test_a_25_person_tour_from_launch_to_export(
         await deps.inflight.wait_idle(timeout=5)
         [form_id] = fake_slack.view_stack(member)
         form = fake_slack.views[form_id]
-        typed = {"answer.1": {"answer.1.input": f"{member} form: docs"}, "answer.2": {"answer.2.input": f"{member} form: on-call"}}
+        typed = {
+            "answer.1": {"answer.1.input": f"{member} form: docs"},
+            "answer.2": {"answer.2.input": f"{member} form: on-call"},
+        }
         submitted = await slack.view_submission(member, form, typed)
         assert submitted.status == 200
         await deps.inflight.wait_idle(timeout=5)
