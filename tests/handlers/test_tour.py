@@ -4,20 +4,20 @@ form, reminders and close run on `tick`, and the export shows what the leader ma
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.blocks.tour import TourAction, TourView
 from bot.clock import FrozenClock
 from bot.deps import Deps
 from bot.flows.tour import DEFAULT_QUESTIONS, LaunchBlock, question_block
-from bot.models import Tour, TourStatus
+from bot.models import Answer, Base, Tour, TourKey, TourStatus
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 from bot.scheduler import run_tick
@@ -84,6 +84,7 @@ def launch_values(
 async def open_launch_modal(slack: SignedSlack, fake: FakeSlack, text: str = "") -> dict[str, Any]:
     answer = await slack.slash_command("ULEAD", f"tour {text}".strip(), channel_id="CTEAM")
     assert answer.status == 200
+    await fake.wait_for(lambda: bool(fake.view_stack("ULEAD")))  # views.open follows the ack
     [view_id] = fake.view_stack("ULEAD")
     view: dict[str, Any] = fake.views[view_id]
     return view
@@ -288,3 +289,287 @@ async def test_a_25_person_tour_from_launch_to_export(
     # after close a member is told kindly that it is over
     late = await reply(slack, deps, clock, silent[0], "sorry I'm late")
     assert "closed" in rendered(late)
+
+
+# --- replies, edits, retries -----------------------------------------------------------------
+
+
+async def answers_in_db(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
+    async with sessions() as session:
+        return sorted((await session.scalars(select(Answer.text))).all())
+
+
+async def test_retried_and_replayed_dm_events_store_one_answer(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+) -> None:
+    await launch(slack, fake_slack, deps, users=team[:3])
+    clock.advance(minutes=1)
+    event = slack.payloads.dm_event("UM001", "Retros are honest")
+    first = await slack.event(event, event_id="EvDM1")
+    await deps.inflight.wait_idle(timeout=5)
+    for retry in (1, 2, 3):  # Slack's retries, then a replay of the same signed request
+        await slack.event(event, event_id="EvDM1", retry_num=retry)
+        await deps.inflight.wait_idle(timeout=5)
+    await slack.event(event, event_id="EvDM1")
+    await deps.inflight.wait_idle(timeout=5)
+    assert first.status == 200
+    assert await answers_in_db(sessions) == ["Retros are honest"]
+    assert len(fake_slack.dms_to("UM001")) == 2  # the invitation and one "Question 2"
+
+
+async def test_the_form_edits_and_adds_to_answers(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+) -> None:
+    await launch(slack, fake_slack, deps, users=team[:3])
+    await reply(slack, deps, clock, "UM001", "Good tools")
+    thanks = await reply(slack, deps, clock, "UM001", "Slow reviews")
+    assert "Good tools" in rendered(thanks)
+
+    await slack.block_action("UM001", TourAction.EDIT, message=thanks, channel_id=thanks["channel"])
+    await deps.inflight.wait_idle(timeout=5)
+    form = fake_slack.views[fake_slack.view_stack("UM001")[-1]]
+    prefilled = [b["element"].get("initial_value") for b in form["blocks"] if b["type"] == "input"]
+    assert prefilled == ["Good tools", "Slow reviews"]
+    await slack.view_submission(
+        "UM001",
+        form,
+        {"answer.1": {"answer.1.input": "Great tools"}, "answer.2": {"answer.2.input": ""}},
+    )
+    await deps.inflight.wait_idle(timeout=5)
+    assert await answers_in_db(sessions) == ["Great tools"]  # replaced, and the emptied one gone
+
+    edited = fake_slack.dms_to("UM001")[-1]
+    await slack.block_action(
+        "UM001", TourAction.ADD_MORE, message=edited, channel_id=edited["channel"]
+    )
+    await deps.inflight.wait_idle(timeout=5)
+    form = fake_slack.views[fake_slack.view_stack("UM001")[-1]]
+    await slack.view_submission(
+        "UM001",
+        form,
+        {"answer.1": {"answer.1.input": "and docs"}, "answer.2": {"answer.2.input": "CI"}},
+    )
+    await deps.inflight.wait_idle(timeout=5)
+    assert await answers_in_db(sessions) == ["CI", "Great tools\nand docs"]
+
+
+async def test_split_messages_join_skip_and_help(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+) -> None:
+    await launch(slack, fake_slack, deps, users=team[:3])
+    help_reply = await reply(slack, deps, clock, "UM001", "help")
+    assert "What's working well?" in rendered(help_reply)  # repeats the current question
+    await reply(slack, deps, clock, "UM001", "The team is kind")
+    clock.advance(seconds=-55)  # the next message 5 s after the last one: the same thought
+    joined = await slack.dm("UM001", "and on-call is fair")
+    assert joined.status == 200
+    await deps.inflight.wait_idle(timeout=5)
+    assert "Added" in rendered(fake_slack.dms_to("UM001")[-1])
+    finished = await reply(slack, deps, clock, "UM001", "skip")
+    assert "_skipped_" in rendered(finished) or "skipped" in rendered(finished).lower()
+    assert await answers_in_db(sessions) == ["The team is kind\nand on-call is fair"]
+    again = await reply(slack, deps, clock, "UM001", "one more thing")
+    assert "Edit" in rendered(again)
+
+
+async def test_a_reply_goes_to_the_tour_whose_question_was_asked_last(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+) -> None:
+    await launch(slack, fake_slack, deps, users=team[:3], title="Platform tour")
+    await launch(slack, fake_slack, deps, users=team[:3], title="Ops tour", questions=["Ops?"])
+    await reply(slack, deps, clock, "UM001", "answer for ops")  # the Ops invitation came last
+    async with sessions() as session:
+        rows = (
+            await session.execute(
+                select(Tour.title, Answer.text).join(Answer, Answer.tour_id == Tour.id)
+            )
+        ).all()
+    assert [tuple(row) for row in rows] == [("Ops tour", "answer for ops")]
+
+
+async def test_replies_with_no_tour_get_help(
+    slack: SignedSlack, fake_slack: FakeSlack, deps: Deps, clock: FrozenClock
+) -> None:
+    answer = await reply(slack, deps, clock, "UALICE", "hello?")
+    assert "no open listening tour" in rendered(answer)
+
+
+# --- anonymity -------------------------------------------------------------------------------
+
+
+async def every_row(sessions: async_sessionmaker[AsyncSession]) -> Iterator[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    async with sessions() as session:
+        for table in Base.metadata.sorted_tables:
+            result = await session.execute(text(f'SELECT * FROM "{table.name}"'))  # noqa: S608
+            rows += [(table.name, json.dumps([str(v) for v in row])) for row in result.all()]
+    return iter(rows)
+
+
+async def test_no_row_links_a_member_to_an_answer_in_an_anonymous_tour(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+) -> None:
+    await launch(slack, fake_slack, deps, users=team[:4])
+    texts = {member: (f"secret-good-{n}", f"secret-bad-{n}") for n, member in enumerate(team[:3])}
+    for member, (good, bad) in texts.items():
+        await reply(slack, deps, clock, member, good)
+        await reply(slack, deps, clock, member, bad)
+    await deps.delivery.deliver_due()
+
+    all_texts = [t for pair in texts.values() for t in pair]
+    for table, row in await every_row(sessions):
+        if any(t in row for t in all_texts):
+            assert not any(member in row for member in team), (table, row)
+
+    tour = await the_tour(sessions)
+    async with sessions() as session:
+        export = await export_tour(session, tour=tour)
+    record = json.dumps(export.record())
+    assert not any(member in record for member in team)
+    assert export.named is None
+
+    # closing destroys the key: afterwards nobody can tell whose answers are whose
+    async with sessions.begin() as session:
+        assert await session.scalar(select(TourKey)) is not None
+    await slack.block_action("ULEAD", TourAction.CLOSE, view=fake_slack.home_views["ULEAD"])
+    await deps.inflight.wait_idle(timeout=5)
+    async with sessions() as session:
+        assert await session.scalar(select(TourKey)) is None
+        assert (await session.get(Tour, tour.id)).status is TourStatus.CLOSED  # type: ignore[union-attr]
+
+
+async def test_export_shows_counts_only_below_the_minimum(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+) -> None:
+    await launch(slack, fake_slack, deps, users=team[:5])
+    for member in team[:2]:
+        await reply(slack, deps, clock, member, f"only-{member}")
+    async with sessions() as session:
+        export = await export_tour(session, tour=await the_tour(sessions))
+    assert (export.participants, export.respondents, export.answers_visible) == (5, 2, False)
+    assert "only-" not in json.dumps(export.record())
+
+    await slack.block_action("ULEAD", TourAction.EXPORT, view=fake_slack.home_views["ULEAD"])
+    await deps.inflight.wait_idle(timeout=5)
+    [notice_id] = fake_slack.view_stack("ULEAD")
+    assert "2 of 5" in json.dumps(fake_slack.views[notice_id])
+
+
+async def test_named_tour_answers_carry_the_member(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+) -> None:
+    await launch(slack, fake_slack, deps, users=team[:3], anonymous=False)
+    assert "will see your name" in rendered(fake_slack.dms_to("UM001")[0])
+    for member in team[:3]:
+        await reply(slack, deps, clock, member, f"named-{member}")
+    await slack.block_action("ULEAD", TourAction.EXPORT, view=fake_slack.home_views["ULEAD"])
+    await deps.inflight.wait_idle(timeout=5)
+    export_dm = fake_slack.dms_to("ULEAD")[-1]
+    assert "<@UM001>" in rendered(export_dm)
+    assert "named-UM001" in rendered(export_dm)
+
+
+# --- the leader's buttons --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("action", [TourAction.CLOSE, TourAction.EXPORT, TourAction.REMIND])
+async def test_only_the_leader_may_act_on_a_tour(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+    action: TourAction,
+) -> None:
+    await launch(slack, fake_slack, deps, users=team[:3])
+    outbox_before = len(fake_slack.calls_to("chat.postMessage"))
+    # Someone else's click on the leader's buttons (Slack would need a forged payload, or a
+    # shared screen; either way the bot must refuse).
+    answer = await slack.block_action("UM001", action, view=fake_slack.home_views["ULEAD"])
+    await deps.inflight.wait_idle(timeout=5)
+    await deps.delivery.deliver_due()
+    assert answer.status == 200
+    [refusal] = fake_slack.view_stack("UM001")
+    assert "Only <@ULEAD>" in json.dumps(fake_slack.views[refusal])
+    assert (await the_tour(sessions)).status is TourStatus.OPEN
+    assert len(fake_slack.calls_to("chat.postMessage")) == outbox_before
+
+
+async def test_a_workspace_admin_may_close_a_tour(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+) -> None:
+    fake_slack.add_user("UADMIN", "admin", is_admin=True)
+    await launch(slack, fake_slack, deps, users=team[:3])
+    await slack.block_action("UADMIN", TourAction.CLOSE, view=fake_slack.home_views["ULEAD"])
+    await deps.inflight.wait_idle(timeout=5)
+    assert (await the_tour(sessions)).status is TourStatus.CLOSED
+
+
+async def test_remind_now_once_a_day_to_unfinished_people_in_their_daytime(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+) -> None:
+    await launch(slack, fake_slack, deps, users=team[:3])
+    await reply(slack, deps, clock, "UM001", "a")
+    await reply(slack, deps, clock, "UM001", "b")  # finished: not reminded
+    home = fake_slack.home_views["ULEAD"]
+    await slack.block_action("ULEAD", TourAction.REMIND, view=home)
+    await deps.inflight.wait_idle(timeout=5)
+    [notice] = fake_slack.view_stack("ULEAD")
+    assert "2 people" in json.dumps(fake_slack.views[notice])
+    fake_slack.close_view("ULEAD", notice)
+
+    # 09:04 UTC Monday: daytime in New York? No (04:04) — UM001 is finished; UM002 is in
+    # Berlin (10:04, now) and UM003 in Kolkata (14:34, now).
+    await deps.delivery.deliver_due()
+    assert len(fake_slack.dms_to("UM002")) == 2
+    assert len(fake_slack.dms_to("UM003")) == 2
+    assert len(fake_slack.dms_to("UM001")) == 3  # invitation, question 2, thanks
+
+    await slack.block_action("ULEAD", TourAction.REMIND, view=home)
+    await deps.inflight.wait_idle(timeout=5)
+    [notice] = fake_slack.view_stack("ULEAD")
+    assert "already went out" in json.dumps(fake_slack.views[notice])
