@@ -7,9 +7,13 @@ import secrets
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.blocks.tour import render_notice_modal
 from bot.errors import EventAlreadyProcessed, UserFacingError
 
 log = logging.getLogger("bot.errors")
@@ -28,6 +32,8 @@ async def handle_error(
     body: dict[str, Any],
     respond: AsyncRespond | None,
     response: BoltResponse | None,
+    client: AsyncWebClient | None,
+    context: AsyncBoltContext,
 ) -> BoltResponse | None:
     if isinstance(error, EventAlreadyProcessed):
         log.info("duplicate event dropped after a concurrent delivery")
@@ -39,15 +45,28 @@ async def handle_error(
         reference = secrets.token_hex(4)
         log.error("unhandled error", exc_info=error, extra={"reference": reference})
         text = unexpected_error_message(reference)
-    if response is not None and body.get("type") != "view_submission":
-        # Not acknowledged yet: the answer can ride on the acknowledgement itself.
+    if response is not None:
+        # Not acknowledged yet: the answer rides on the acknowledgement itself; a modal is
+        # replaced by a notice, anything else gets an ephemeral message.
+        answer: dict[str, Any] = (
+            {
+                "response_action": "update",
+                "view": render_notice_modal(title="Partnerbot", text=text).to_dict(),
+            }
+            if body.get("type") == "view_submission"
+            else {"response_type": "ephemeral", "text": text}
+        )
         return BoltResponse(
-            status=200,
-            body={"response_type": "ephemeral", "text": text},
-            headers={"content-type": "application/json;charset=utf-8"},
+            status=200, body=answer, headers={"content-type": "application/json;charset=utf-8"}
         )
     if respond is not None and _has_response_url(body):
         await respond(text=text, response_type="ephemeral", replace_original=False)
+    elif client is not None and context.user_id:
+        # No response_url (App Home clicks, submitted modals, DMs): tell them in their DM.
+        try:
+            await client.chat_postMessage(channel=context.user_id, text=text)
+        except SlackApiError as failure:
+            log.warning("could not tell the user", extra={"error": failure.response.get("error")})
     return None
 
 

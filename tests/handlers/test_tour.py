@@ -573,3 +573,32 @@ async def test_remind_now_once_a_day_to_unfinished_people_in_their_daytime(
     await deps.inflight.wait_idle(timeout=5)
     [notice] = fake_slack.view_stack("ULEAD")
     assert "already went out" in json.dumps(fake_slack.views[notice])
+
+
+# --- when Slack fails ------------------------------------------------------------------------
+
+
+async def test_a_slack_failure_during_launch_replaces_the_modal_with_a_reference(
+    slack: SignedSlack, fake_slack: FakeSlack, deps: Deps, team: list[str]
+) -> None:
+    view = await open_launch_modal(slack, fake_slack)
+    fake_slack.fail_next("users.info", status=500)
+    answer = await slack.view_submission("ULEAD", view, launch_values(users=team[:3]))
+    await deps.inflight.wait_idle(timeout=5)
+    assert answer.status == 200
+    assert answer.json is not None
+    assert answer.json["response_action"] == "update"
+    [shown] = fake_slack.view_stack("ULEAD")
+    assert "something went wrong" in json.dumps(fake_slack.views[shown])
+    assert "reference" in json.dumps(fake_slack.views[shown])
+
+
+async def test_a_failure_after_a_home_click_is_told_in_a_dm(
+    slack: SignedSlack, fake_slack: FakeSlack, deps: Deps, team: list[str]
+) -> None:
+    await launch(slack, fake_slack, deps, users=team[:3])
+    fake_slack.fail_next("users.info", status=500)  # checking whether UM001 is an admin
+    await slack.block_action("UM001", TourAction.CLOSE, view=fake_slack.home_views["ULEAD"])
+    await deps.inflight.wait_idle(timeout=5)
+    told = fake_slack.dms_to("UM001")[-1]
+    assert "something went wrong" in told["text"]
