@@ -5,16 +5,18 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from bot.db import normalize_database_url
-from bot.migrate import current_revision, upgrade_to_head
+from bot.migrate import alembic_config, current_revision, upgrade_to_head
 from bot.models import Base
 
 
@@ -67,3 +69,30 @@ def test_upgrade_is_idempotent(fresh_database_url: str) -> None:
     upgrade_to_head(fresh_database_url)
     assert current_revision(fresh_database_url) == first
     assert first is not None
+
+
+def test_tours_made_before_0002_survive_the_upgrade(fresh_database_url: str) -> None:
+    command.upgrade(alembic_config(fresh_database_url), "0001")
+    engine = create_engine(_sync_url(fresh_database_url))
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO tours (team_id, leader_id, title, anonymous, min_responses,"
+                    " status, opens_at, closes_at, created_at) VALUES ('T1', 'U1', 'Old',"
+                    " true, 3, 'open', :at, :closes, :at)"
+                ),
+                {
+                    "at": datetime(2026, 3, 2, 9, tzinfo=UTC),
+                    "closes": datetime(2026, 3, 9, 21, tzinfo=UTC),
+                },
+            )
+        upgrade_to_head(fresh_database_url)
+        with engine.connect() as connection:
+            row = connection.execute(
+                text("SELECT close_date, leader_tz, reminders, skipped_count FROM tours")
+            ).one()
+    finally:
+        engine.dispose()
+    assert str(row[0]) == "2026-03-09"
+    assert (row[1], bool(row[2]), row[3]) == ("UTC", True, 0)
