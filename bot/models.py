@@ -5,6 +5,7 @@ Every row carries the Slack `team_id`; queries filter by the team a request came
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
@@ -51,6 +52,27 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class NulSafeText(TypeDecorator[str]):
+    """Text that round-trips exactly on both backends. PostgreSQL text cannot hold NUL, so
+    there (only) NUL is stored as `\\0` and the backslash itself as `\\\\`."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None or dialect.name != "postgresql":
+            return value
+        return value.replace("\\", "\\\\").replace("\x00", "\\0")
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None or dialect.name != "postgresql" or "\\" not in value:
+            return value
+        return _ESCAPED.sub(lambda m: "\\" if m.group(1) == "\\" else "\x00", value)
+
+
+_ESCAPED = re.compile(r"\\(\\|0)")
 
 
 def enum_by_value(enum: type[StrEnum], length: int = 16) -> Enum:
@@ -201,7 +223,7 @@ class Answer(Base):
     tour_id: Mapped[int] = mapped_column(ForeignKey("tours.id", ondelete="CASCADE"), index=True)
     question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"))
     respondent: Mapped[str] = mapped_column(String(64))
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(NulSafeText)
     # Slack's timestamp of the last message joined into this answer (for the join window);
     # never shown. Participants carry no times, so this cannot be matched to a person.
     last_message_ts: Mapped[str | None] = mapped_column(String(32))

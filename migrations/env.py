@@ -13,7 +13,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from bot.db import create_engine, is_sqlite
-from bot.models import Base, UTCDateTime
+from bot.models import Base, NulSafeText, UTCDateTime
 
 config = context.config
 target_metadata = Base.metadata
@@ -33,6 +33,8 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[Fa
     # Migrations import only `op` and `sa`: write our UTC type as the column type it stores.
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, NulSafeText):
+        return "sa.Text()"
     return False
 
 

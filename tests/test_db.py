@@ -7,7 +7,19 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.db import create_engine, database_answers, is_sqlite, normalize_database_url
-from bot.models import ProcessedEvent
+from bot.models import Answer, ProcessedEvent, Question, Tour, TourStatus
+
+TOUR = {
+    "id": 1,
+    "team_id": "T1",
+    "leader_id": "U1",
+    "title": "t",
+    "status": TourStatus.OPEN,
+    "opens_at": datetime(2026, 3, 2, tzinfo=UTC),
+    "closes_at": datetime(2026, 3, 9, tzinfo=UTC),
+    "created_at": datetime(2026, 3, 2, tzinfo=UTC),
+    "close_date": datetime(2026, 3, 9, tzinfo=UTC).date(),
+}
 
 
 @pytest.mark.parametrize(
@@ -72,3 +84,27 @@ async def test_database_answers(engine: AsyncEngine) -> None:
     dead = create_engine("postgresql://nobody:x@127.0.0.1:1/none")
     assert not await database_answers(dead, timeout=5)
     await dead.dispose()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "plain",
+        "NUL\x00inside",  # PostgreSQL text cannot hold NUL as such
+        "back\\slash and \\0 written by hand",  # the escape character itself
+        "\\\x00\\\\0\x00",  # every combination at once
+        "🧑🏽‍💻 الاجتماعات \u202eRTL",  # emoji with ZWJ, Arabic, a right-to-left override
+        "x" * 40_000,
+    ],
+)
+async def test_answer_text_round_trips_exactly(
+    sessions: async_sessionmaker[AsyncSession], text: str
+) -> None:
+    async with sessions.begin() as session:
+        session.add(Tour(**TOUR))
+        await session.flush()
+        session.add(Question(tour_id=1, position=0, text="q"))
+        await session.flush()
+        session.add(Answer(id="a1", tour_id=1, question_id=1, respondent="r", text=text))
+    async with sessions() as session:
+        assert await session.scalar(select(Answer.text)) == text

@@ -88,6 +88,11 @@ async def handle_tour_command(
 
 def read_launch_form(view: dict[str, Any]) -> LaunchForm:
     values = state_values(view)
+
+    def typed(block_id: str) -> str:
+        # Titles and questions are shown everywhere; a stray NUL has no place in them.
+        return text_field(values, block_id).replace("\x00", "")
+
     minimum = text_field(values, LaunchBlock.MIN_RESPONSES).strip()
     picked_date = field(values, LaunchBlock.CLOSE_DATE)
     try:
@@ -95,10 +100,10 @@ def read_launch_form(view: dict[str, Any]) -> LaunchForm:
     except ValueError:
         close_date = None
     return LaunchForm(
-        title=text_field(values, LaunchBlock.TITLE),
+        title=typed(LaunchBlock.TITLE),
         user_ids=tuple(field(values, LaunchBlock.PEOPLE) or ()),
         channel_id=field(values, LaunchBlock.CHANNEL),
-        questions=tuple(text_field(values, question_block(i)) for i in range(MAX_QUESTIONS)),
+        questions=tuple(typed(question_block(i)) for i in range(MAX_QUESTIONS)),
         anonymous=field(values, LaunchBlock.ANONYMITY) != "named",
         min_responses=int(minimum) if minimum.isdigit() else None,
         close_date=close_date,
