@@ -410,5 +410,5 @@ def render_view(
         f"[ {plain(view[key], names=names)} ]" for key in ("close", "submit") if view.get(key)
     ]
     if footer:
-        lines.append(("  ".join(footer)).rjust(min(width, 40)))
+        lines.append("  ".join(footer))
     return "\n".join(lines)

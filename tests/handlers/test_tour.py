@@ -602,3 +602,50 @@ async def test_a_failure_after_a_home_click_is_told_in_a_dm(
     await deps.inflight.wait_idle(timeout=5)
     told = fake_slack.dms_to("UM001")[-1]
     assert "something went wrong" in told["text"]
+
+
+async def test_edits_and_other_message_events_are_acknowledged_and_ignored(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    edited = {
+        "type": "message",
+        "subtype": "message_changed",
+        "channel": fake_slack.dm_channel_id("UALICE"),
+        "channel_type": "im",
+        "message": {"user": "UALICE", "text": "changed my mind", "ts": "1.0"},
+        "ts": "2.0",
+    }
+    answer = await slack.event(edited)
+    await deps.inflight.wait_idle(timeout=5)
+    assert answer.status == 200
+    assert fake_slack.dms_to("UALICE") == []
+    assert await answers_in_db(sessions) == []
+
+
+async def test_the_form_after_close_says_so_kindly(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+) -> None:
+    await launch(slack, fake_slack, deps, users=team[:3])
+    [invitation] = fake_slack.dms_to("UM001")
+    await slack.block_action(
+        "UM001", TourAction.ANSWER_FORM, message=invitation, channel_id=invitation["channel"]
+    )
+    await deps.inflight.wait_idle(timeout=5)
+    [form_id] = fake_slack.view_stack("UM001")
+    clock.set((await the_tour(sessions)).closes_at)
+    await run_tick(deps)
+    answer = await slack.view_submission(
+        "UM001", fake_slack.views[form_id], {"answer.1": {"answer.1.input": "too late"}}
+    )
+    assert answer.json is not None
+    assert answer.json["response_action"] == "update"
+    assert "closed" in json.dumps(answer.json["view"])
+    assert await answers_in_db(sessions) == []
