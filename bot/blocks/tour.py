@@ -39,6 +39,8 @@ from bot.flows.tour import (
     MAX_TITLE_LENGTH,
     MIN_RESPONSES_FLOOR,
     LaunchBlock,
+    Reminded,
+    RemindOutcome,
     question_block,
 )
 
@@ -581,6 +583,21 @@ def render_close_notice(
     return Message(
         text=f"{clip(title, 500)} has closed: {respondents} of {participants} answered.",
         blocks=blocks,
+    )
+
+
+def render_remind_outcome(reminded: Reminded) -> str:
+    """What the leader is told after pressing Remind now (never who was reminded)."""
+    if reminded.outcome is RemindOutcome.CLOSED:
+        return "This tour has closed, so there is nobody left to remind."
+    if reminded.outcome is RemindOutcome.TOO_SOON:
+        return "A reminder already went out in the last day. You can send another tomorrow."
+    if reminded.outcome is RemindOutcome.NOBODY:
+        return "Everyone has already answered. Nobody needs a reminder."
+    people = "1 person" if reminded.people == 1 else f"{reminded.people} people"
+    return (
+        f"Reminder on its way to {people} who haven't finished, each in their own daytime. "
+        "(Who they are stays private.)"
     )
 
 

@@ -292,6 +292,21 @@ def next_daytime(now: datetime, tz_name: str) -> datetime:
     return datetime.combine(day, QUIET_UNTIL, zone(tz_name)).astimezone(UTC)
 
 
+class RemindOutcome(StrEnum):
+    QUEUED = "queued"
+    NOBODY = "nobody"  # everyone has finished
+    TOO_SOON = "too_soon"  # a manual reminder went out less than a day ago
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class Reminded:
+    """What the leader's "Remind now" did."""
+
+    outcome: RemindOutcome
+    people: int = 0
+
+
 def manual_reminder_allowed(last: datetime | None, now: datetime) -> bool:
     """ "Remind now" works at most once a day."""
     return last is None or now - last >= timedelta(days=1)

@@ -22,6 +22,7 @@ from bot.blocks.tour import (
     render_export_message,
     render_launch_modal,
     render_notice_modal,
+    render_remind_outcome,
 )
 from bot.deps import Deps
 from bot.flows.commands import parse_command_text
@@ -357,80 +358,51 @@ async def _leader_tour(
     return tour
 
 
+LEADER_VERBS = {
+    TourAction.REMIND: "send reminders for",
+    TourAction.CLOSE: "close",
+    TourAction.EXPORT: "export",
+}
+
+
 @listener
-async def handle_remind_button(
+async def handle_leader_button(
     ack: AsyncAck,
     action: dict[str, Any],
     body: dict[str, Any],
     context: AsyncBoltContext,
     client: AsyncWebClient,
 ) -> None:
+    """Remind now, Close now and Export, from the App Home or the leader's DM."""
     await ack()
     deps = deps_of(context)
     team_id = context.team_id or ""
-    tour = await _leader_tour(deps, client, body, action, team_id, "send reminders for")
+    kind = TourAction(action["action_id"])
+    tour = await _leader_tour(deps, client, body, action, team_id, LEADER_VERBS[kind])
     if tour is None:
+        return
+    if kind is TourAction.EXPORT:
+        await _send_export(deps, client, body, tour)
         return
     async with deps.sessions.begin() as session:
         locked = await get_tour(session, tour_id=tour.id, team_id=team_id, lock=True)
         assert locked is not None
-        if locked.status.value != "open":
-            queued: int | None = -1
+        if kind is TourAction.REMIND:
+            reminded = await tours.remind_now(session, tour=locked, now=deps.clock.now())
         else:
-            queued = await tours.remind_now(session, tour=locked, now=deps.clock.now())
+            closed = await tours.close_tour(session, tour=locked, now=deps.clock.now())
     deps.delivery.notify()
-    if queued == -1:
-        text = "This tour has closed, so there is nobody left to remind."
-    elif queued is None:
-        text = "A reminder already went out in the last day. You can send another tomorrow."
-    elif queued == 0:
-        text = "Everyone has already answered. Nobody needs a reminder."
-    else:
-        text = (
-            f"Reminder on its way to {queued} people who haven't finished, in their own "
-            "daytime. (Who they are stays private.)"
-        )
-    await _notice(client, body, "Reminders", text)
-
-
-@listener
-async def handle_close_button(
-    ack: AsyncAck,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    context: AsyncBoltContext,
-    client: AsyncWebClient,
-) -> None:
-    await ack()
-    deps = deps_of(context)
-    team_id = context.team_id or ""
-    tour = await _leader_tour(deps, client, body, action, team_id, "close")
-    if tour is None:
+    if kind is TourAction.REMIND:
+        await _notice(client, body, "Reminders", render_remind_outcome(reminded))
         return
-    async with deps.sessions.begin() as session:
-        locked = await get_tour(session, tour_id=tour.id, team_id=team_id, lock=True)
-        assert locked is not None
-        closed = await tours.close_tour(session, tour=locked, now=deps.clock.now())
-    deps.delivery.notify()
     if not closed:
         await _notice(client, body, "Listening tour", "This tour was already closed.")
     await publish_home(deps, client, team_id=team_id, user_id=tour.leader_id)
 
 
-@listener
-async def handle_export_button(
-    ack: AsyncAck,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    context: AsyncBoltContext,
-    client: AsyncWebClient,
+async def _send_export(
+    deps: Deps, client: AsyncWebClient, body: dict[str, Any], tour: Tour
 ) -> None:
-    await ack()
-    deps = deps_of(context)
-    team_id = context.team_id or ""
-    tour = await _leader_tour(deps, client, body, action, team_id, "export")
-    if tour is None:
-        return
     async with deps.sessions() as session:
         export = await tours.export_tour(session, tour=tour)
     if not export.answers_visible:
@@ -464,7 +436,6 @@ def register(app: AsyncApp, *, command: str) -> set[str]:
     app.event("message")(ignore_other_messages)
     for action_id in (TourAction.ANSWER_FORM, TourAction.EDIT, TourAction.ADD_MORE):
         app.action(action_id.value)(handle_answer_form_button)
-    app.action(TourAction.REMIND.value)(handle_remind_button)
-    app.action(TourAction.CLOSE.value)(handle_close_button)
-    app.action(TourAction.EXPORT.value)(handle_export_button)
+    for action_id in LEADER_VERBS:
+        app.action(action_id.value)(handle_leader_button)
     return {"tour"}

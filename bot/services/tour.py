@@ -26,6 +26,8 @@ from bot.blocks.tour import (
 from bot.flows.tour import (
     Audience,
     LaunchForm,
+    Reminded,
+    RemindOutcome,
     ReplyKind,
     cleaned_questions,
     close_instant,
@@ -426,11 +428,13 @@ async def queue_due_reminders(session: AsyncSession, *, now: datetime) -> int:
     return queued
 
 
-async def remind_now(session: AsyncSession, *, tour: Tour, now: datetime) -> int | None:
-    """The leader's "Remind now": everyone who has not finished, each in their own daytime.
-    None when a manual reminder already went out in the last day."""
+async def remind_now(session: AsyncSession, *, tour: Tour, now: datetime) -> Reminded:
+    """The leader's "Remind now": everyone who has not finished, each in their own daytime,
+    at most once a day, while the tour is open."""
+    if tour.status is TourStatus.CLOSED:
+        return Reminded(RemindOutcome.CLOSED)
     if not manual_reminder_allowed(tour.last_manual_reminder_at, now):
-        return None
+        return Reminded(RemindOutcome.TOO_SOON)
     tour.last_manual_reminder_at = now
     questions = await store.questions_of(session, tour_id=tour.id)
     queued = 0
@@ -445,7 +449,7 @@ async def remind_now(session: AsyncSession, *, tour: Tour, now: datetime) -> int
             not_before=next_daytime(now, participant.tz),
         ):
             queued += 1
-    return queued
+    return Reminded(RemindOutcome.QUEUED if queued else RemindOutcome.NOBODY, queued)
 
 
 async def tour_cards(
