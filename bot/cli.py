@@ -180,9 +180,11 @@ async def _export(settings: Settings, tour_id: int, output_format: str) -> int:
     else:
         sys.stdout.write(to_csv(export.rows()))
     if not export.answers_visible:
-        print(
-            f"partnerbot: answers stay hidden until {export.tour.min_responses} people have "
-            f"answered ({export.respondents} so far)",
-            file=sys.stderr,
+        tour = export.tour
+        why = (
+            f"until {tour.min_responses} people have answered ({export.respondents} so far)"
+            if export.respondents < tour.min_responses
+            else "until this anonymous tour closes"
         )
+        print(f"partnerbot: answers stay hidden {why}", file=sys.stderr)
     return 0

@@ -225,7 +225,8 @@ class Answer(Base):
     respondent: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(NulSafeText)
     # Slack's timestamp of the last message joined into this answer (for the join window);
-    # never shown. Participants carry no times, so this cannot be matched to a person.
+    # never shown, and cleared when the tour closes: with the bot token it would name the
+    # author, since it is the timestamp of their message in their DM.
     last_message_ts: Mapped[str | None] = mapped_column(String(32))
 
 

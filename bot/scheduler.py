@@ -34,7 +34,9 @@ async def prune_processed_events(deps: Deps) -> int:
 # check-ins and digests here; each must be safe to run twice for the same instant.
 async def close_due_tours(deps: Deps) -> int:
     async with deps.sessions.begin() as session:
-        return await tour.close_due_tours(session, now=deps.clock.now())
+        return await tour.close_due_tours(
+            session, now=deps.clock.now(), command=deps.settings.partnerbot_command
+        )
 
 
 async def queue_due_reminders(deps: Deps) -> int:

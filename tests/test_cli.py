@@ -25,6 +25,7 @@ from bot.store.tours import (
     NewTour,
     create_tour,
     get_participant,
+    mark_closed,
     questions_of,
     save_answer,
     tour_secret,
@@ -152,8 +153,11 @@ def test_tours_lists_every_tour(cli_env: str, capsys: pytest.CaptureFixture[str]
     assert "2026-03-09" in lines[2]
 
 
-def _add_answered_tour(url: str, *, anonymous: bool, answers: list[str]) -> None:
-    """A tour whose first question was answered by one person per text."""
+def _add_answered_tour(
+    url: str, *, anonymous: bool, answers: list[str], closed: bool = True
+) -> None:
+    """A tour whose first question was answered by one person per text (closed, by default:
+    an anonymous tour shows answers only then)."""
 
     async def add() -> None:
         engine = create_engine(url)
@@ -194,6 +198,8 @@ def _add_answered_tour(url: str, *, anonymous: bool, answers: list[str]) -> None
                 participant = await get_participant(session, tour_id=tour.id, user_id=user)
                 assert participant is not None
                 participant.responded = True
+            if closed:
+                await mark_closed(session, tour_id=tour.id, now=START + timedelta(days=7))
         await engine.dispose()
 
     asyncio.run(add())
@@ -211,6 +217,18 @@ def test_export_json_counts_and_hides_answers_below_the_minimum(
     assert all(question["answers"] == [] for question in record["questions"])
     assert "fast deploys" not in captured.out
     assert "hidden until 3 people have answered (2 so far)" in captured.err
+
+
+def test_export_of_an_open_anonymous_tour_hides_answers(
+    cli_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    texts = ["fast deploys", "kind reviews", "clear priorities"]
+    _add_answered_tour(cli_env, anonymous=True, answers=texts, closed=False)
+    assert main(["export", "1"]) == 0
+    captured = capsys.readouterr()
+    record = json.loads(captured.out)
+    assert (record["respondents"], record["answers_visible"]) == (3, False)
+    assert "until this anonymous tour closes" in captured.err
 
 
 def test_export_json_anonymous_answers_carry_no_user(

@@ -331,8 +331,8 @@ def render_invitation(
     )
     blocks: list[Block] = [
         _section(
-            f"Hi! <@{leader_id}> is running a listening tour, *{safe_title}*, to hear what's "
-            "working well and what's getting in the way — before deciding anything."
+            f"Hi! <@{leader_id}> would like to hear what's working well for the team and what's "
+            f"getting in the way — before deciding anything. *{safe_title}*"
         ),
         _section(notice),
         _context(
@@ -361,9 +361,38 @@ def render_question(*, position: int, question_count: int, question: str) -> Mes
     )
 
 
-def render_appended(*, question: str) -> Message:
+def render_appended(*, question: str, current: str | None = None) -> Message:
+    """A message sent right after an answer joined it; the question still waiting is repeated
+    so it stays the last thing in the conversation."""
     text = f"Added that to your answer to “{clip(question, 500)}”."
-    return Message(text=text, blocks=[_context(text)])
+    blocks: list[Block] = [_context(text)]
+    if current:
+        blocks.append(_section(f"Still waiting for you:\n*{clip(current, 1_000)}*"))
+    return Message(text=text, blocks=blocks)
+
+
+def render_already_finished(*, tour_id: int, title: str) -> Message:
+    """A message after the last question: not saved, and how to add it."""
+    text = (
+        f"You've answered every question of “{clip(title, 500)}”, so I haven't saved that "
+        "message. To add it to an answer, press *Add more*; to change one, *Edit answers*."
+    )
+    return Message(
+        text=text,
+        blocks=[
+            _section(text),
+            ActionsBlock(
+                elements=[
+                    ButtonElement(
+                        text="Add more", action_id=TourAction.ADD_MORE, value=str(tour_id)
+                    ),
+                    ButtonElement(
+                        text="Edit answers", action_id=TourAction.EDIT, value=str(tour_id)
+                    ),
+                ]
+            ),
+        ],
+    )
 
 
 def _answer_section(question: str, answer: str | None, *, suffix: str) -> SectionBlock:
@@ -429,8 +458,8 @@ def render_dm_help(
 
 def render_tour_closed_for_member(*, title: str, closed_on: date) -> Message:
     text = (
-        f"The listening tour “{clip(title, 500)}” closed on {format_day(closed_on)} — thank you. "
-        "Whatever you shared is in; there's nothing more to do."
+        f"The listening tour “{clip(title, 500)}” closed on {format_day(closed_on)}, so I "
+        "haven't saved that message. Thank you — there's nothing more to do."
     )
     return Message(text=text, blocks=[_section(text)])
 
@@ -574,10 +603,7 @@ def render_close_notice(
         ]
     else:
         blocks = [
-            _section(
-                f"{counts}\nNext: review the findings — suggested themes are coming with the "
-                "next step."
-            ),
+            _section(f"{counts}\nPress *Export* to read the answers, grouped by question."),
             tour_actions_block(tour_id, is_open=False),
         ]
     return Message(
@@ -591,7 +617,10 @@ def render_remind_outcome(reminded: Reminded) -> str:
     if reminded.outcome is RemindOutcome.CLOSED:
         return "This tour has closed, so there is nobody left to remind."
     if reminded.outcome is RemindOutcome.TOO_SOON:
-        return "A reminder already went out in the last day. You can send another tomorrow."
+        return (
+            "Everyone heard from Partnerbot less than a day ago (the invitation or a reminder). "
+            "You can remind them again tomorrow."
+        )
     if reminded.outcome is RemindOutcome.NOBODY:
         return "Everyone has already answered. Nobody needs a reminder."
     people = "1 person" if reminded.people == 1 else f"{reminded.people} people"
@@ -653,7 +682,11 @@ def render_export_message(
     grouped = [
         (
             f"*{clip(question, 1_000)}*",
-            [f"• {who}{clip(text, MAX_EXPORT_ANSWER)}" for who, text in rows],
+            # A joined answer keeps its lines under one bullet.
+            [
+                f"• {who}{clip(text, MAX_EXPORT_ANSWER)}".replace("\n", "\n    ")
+                for who, text in rows
+            ],
         )
         for question, rows in texts
     ]

@@ -208,28 +208,39 @@ def interpret_reply(
     text: str,
     *,
     current_position: int | None,
+    question_count: int,
     previous_answer_ts: float | None,
     message_ts: float,
 ) -> Reply:
     """What a DM message means, given where the person is in the conversation.
 
-    A message within JOIN_WINDOW_SECONDS of the one that answered the previous question is the
-    rest of that answer (people press Enter mid-thought); "skip" and "help" are never joined.
+    A message within JOIN_WINDOW_SECONDS of the one that answered the previous question (the
+    last one, once all are answered) is the rest of that answer: people press Enter
+    mid-thought. "skip" and "help" are never joined.
     """
     word = text.strip().lower().rstrip(".!")
     if word in HELP_WORDS:
         return Reply(ReplyKind.HELP, current_position)
+    previous = previous_position(current_position, question_count)
+    if (
+        word not in SKIP_WORDS
+        and previous is not None
+        and previous_answer_ts is not None
+        and 0 <= message_ts - previous_answer_ts <= JOIN_WINDOW_SECONDS
+    ):
+        return Reply(ReplyKind.APPEND, previous)
     if current_position is None:
         return Reply(ReplyKind.FINISHED)
     if word in SKIP_WORDS:
         return Reply(ReplyKind.SKIP, current_position)
-    if (
-        current_position > 0
-        and previous_answer_ts is not None
-        and 0 <= message_ts - previous_answer_ts <= JOIN_WINDOW_SECONDS
-    ):
-        return Reply(ReplyKind.APPEND, current_position - 1)
     return Reply(ReplyKind.ANSWER, current_position)
+
+
+def previous_position(current_position: int | None, question_count: int) -> int | None:
+    """The question answered just before this one (the last, once all are answered)."""
+    if current_position is None:
+        return question_count - 1 if question_count else None
+    return current_position - 1 if current_position > 0 else None
 
 
 def next_position(position: int, question_count: int) -> int | None:
@@ -307,9 +318,9 @@ class Reminded:
     people: int = 0
 
 
-def manual_reminder_allowed(last: datetime | None, now: datetime) -> bool:
-    """ "Remind now" works at most once a day."""
-    return last is None or now - last >= timedelta(days=1)
+def manual_reminder_allowed(last: datetime | None, opened: datetime, now: datetime) -> bool:
+    """Remind now works at most once a day, counting the invitation as the first nudge."""
+    return now - (last or opened) >= timedelta(days=1)
 
 
 def days_left(now: datetime, close_date: date, tz_name: str) -> int:

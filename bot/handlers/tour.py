@@ -390,14 +390,18 @@ async def handle_leader_button(
         if kind is TourAction.REMIND:
             reminded = await tours.remind_now(session, tour=locked, now=deps.clock.now())
         else:
-            closed = await tours.close_tour(session, tour=locked, now=deps.clock.now())
+            closed = await tours.close_tour(
+                session,
+                tour=locked,
+                now=deps.clock.now(),
+                command=deps.settings.partnerbot_command,
+            )
     deps.delivery.notify()
     if kind is TourAction.REMIND:
         await _notice(client, body, "Reminders", render_remind_outcome(reminded))
         return
     if not closed:
         await _notice(client, body, "Listening tour", "This tour was already closed.")
-    await publish_home(deps, client, team_id=team_id, user_id=tour.leader_id)
 
 
 async def _send_export(

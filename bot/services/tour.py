@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.blocks import Message
-from bot.blocks.home import TourCard
+from bot.blocks.home import TourCard, render_home
 from bot.blocks.tour import (
+    render_already_finished,
     render_appended,
     render_close_notice,
     render_dm_help,
@@ -34,9 +35,11 @@ from bot.flows.tour import (
     days_left,
     interpret_reply,
     join_answer,
+    local_today,
     manual_reminder_allowed,
     next_daytime,
     next_position,
+    previous_position,
     reminder_due,
     respondent_key,
     zone,
@@ -47,6 +50,11 @@ from bot.store import tours as store
 
 # Slack caps a plain_text_input's initial value; longer answers are not prefilled in the form.
 PREFILL_LIMIT = 3000
+
+
+def closed_on(tour: Tour) -> date:
+    """The day the tour closed, in its leader's time zone (the day people were told)."""
+    return local_today(tour.closed_at or tour.closes_at, tour.leader_tz)
 
 
 def _dm(user_id: str, message: Message) -> dict[str, Any]:
@@ -180,9 +188,7 @@ async def handle_dm_reply(
     if not open_tours:
         latest = await store.latest_tour_for(session, team_id=team_id, user_id=user_id)
         if latest is not None and latest.status is TourStatus.CLOSED and latest.closed_at:
-            return render_tour_closed_for_member(
-                title=latest.title, closed_on=latest.closed_at.date()
-            )
+            return render_tour_closed_for_member(title=latest.title, closed_on=closed_on(latest))
         return render_dm_help(title=None, position=None, question_count=None, question=None)
     focus = await store.focused_tour_id(session, team_id=team_id, user_id=user_id)
     tour = next((t for t in open_tours if t.id == focus), open_tours[0])
@@ -194,13 +200,15 @@ async def handle_dm_reply(
     answers = await store.answers_of(
         session, tour_id=tour.id, respondent=conversation.respondent, lock=True
     )
-    if position is not None and position > 0:
-        previous = answers.get(questions[position - 1].id)
+    before = previous_position(position, len(questions))
+    if before is not None:
+        previous = answers.get(questions[before].id)
         if previous is not None and previous.last_message_ts:
             previous_ts = float(previous.last_message_ts)
     reply = interpret_reply(
         text,
         current_position=position,
+        question_count=len(questions),
         previous_answer_ts=previous_ts,
         message_ts=float(message_ts),
     )
@@ -214,7 +222,7 @@ async def handle_dm_reply(
             question=current.text if current else None,
         )
     if reply.kind is ReplyKind.FINISHED:
-        return await _finished_message(session, conversation)
+        return render_already_finished(tour_id=tour.id, title=tour.title)
     assert reply.position is not None
     question = questions[reply.position]
     if reply.kind is ReplyKind.APPEND:
@@ -227,7 +235,8 @@ async def handle_dm_reply(
             text=join_answer(earlier.text, text),
             message_ts=message_ts,
         )
-        return render_appended(question=question.text)
+        waiting = questions[position].text if position is not None else None
+        return render_appended(question=question.text, current=waiting)
     if reply.kind is ReplyKind.ANSWER:
         await store.save_answer(
             session,
@@ -264,8 +273,7 @@ async def answer_form(
     if tour is None:
         return render_dm_help(title=None, position=None, question_count=None, question=None)
     if tour.status is TourStatus.CLOSED:
-        closed_on = (tour.closed_at or tour.closes_at).date()
-        return render_tour_closed_for_member(title=tour.title, closed_on=closed_on)
+        return render_tour_closed_for_member(title=tour.title, closed_on=closed_on(tour))
     conversation = await _conversation(session, tour=tour, user_id=user_id)
     if conversation is None:
         return render_dm_help(title=None, position=None, question_count=None, question=None)
@@ -292,8 +300,7 @@ async def save_answer_form(
     if tour is None or tour.status is TourStatus.CLOSED:
         if tour is None:
             return render_dm_help(title=None, position=None, question_count=None, question=None)
-        closed_on = (tour.closed_at or tour.closes_at).date()
-        return render_tour_closed_for_member(title=tour.title, closed_on=closed_on)
+        return render_tour_closed_for_member(title=tour.title, closed_on=closed_on(tour))
     conversation = await _conversation(session, tour=tour, user_id=user_id)
     if conversation is None:
         return render_dm_help(title=None, position=None, question_count=None, question=None)
@@ -334,8 +341,11 @@ async def _save(
     )
 
 
-async def close_tour(session: AsyncSession, *, tour: Tour, now: datetime) -> bool:
-    """Close once: destroy the key, tell the leader how many answered. False if already closed."""
+async def close_tour(
+    session: AsyncSession, *, tour: Tour, now: datetime, command: str = "/partner"
+) -> bool:
+    """Close once: destroy the key, tell the leader how many answered and refresh their App
+    Home. False if it was already closed."""
     if not await store.mark_closed(session, tour_id=tour.id, now=now):
         return False
     tally = await store.counts(session, tour_id=tour.id)
@@ -354,14 +364,24 @@ async def close_tour(session: AsyncSession, *, tour: Tour, now: datetime) -> boo
         payload=_dm(tour.leader_id, notice),
         now=now,
     )
+    cards = await tour_cards(session, team_id=tour.team_id, leader_id=tour.leader_id, now=now)
+    home = render_home(user_id=tour.leader_id, command=command, tours=cards)
+    await outbox.enqueue(
+        session,
+        team_id=tour.team_id,
+        key=f"tour:{tour.id}:closed:home",
+        method="views.publish",
+        payload={"user_id": tour.leader_id, "view": home.to_dict()},
+        now=now,
+    )
     return True
 
 
-async def close_due_tours(session: AsyncSession, *, now: datetime) -> int:
+async def close_due_tours(session: AsyncSession, *, now: datetime, command: str) -> int:
     closed = 0
     for tour_id in await store.tours_due_to_close(session, now=now):
         tour = await store.get_tour(session, tour_id=tour_id, lock=True)
-        if tour is not None and await close_tour(session, tour=tour, now=now):
+        if tour is not None and await close_tour(session, tour=tour, now=now, command=command):
             closed += 1
     return closed
 
@@ -386,6 +406,10 @@ async def _queue_reminder(
         question=questions[position].text if position is not None else None,
         position=position,
         question_count=len(questions),
+    )
+    # A reminder asks a question, so a reply to it belongs to this tour.
+    await store.set_focus(
+        session, team_id=tour.team_id, user_id=participant.user_id, tour_id=tour.id
     )
     return await outbox.enqueue(
         session,
@@ -433,7 +457,7 @@ async def remind_now(session: AsyncSession, *, tour: Tour, now: datetime) -> Rem
     at most once a day, while the tour is open."""
     if tour.status is TourStatus.CLOSED:
         return Reminded(RemindOutcome.CLOSED)
-    if not manual_reminder_allowed(tour.last_manual_reminder_at, now):
+    if not manual_reminder_allowed(tour.last_manual_reminder_at, tour.opens_at, now):
         return Reminded(RemindOutcome.TOO_SOON)
     tour.last_manual_reminder_at = now
     questions = await store.questions_of(session, tour_id=tour.id)
@@ -525,8 +549,12 @@ class TourExport:
 
 
 async def export_tour(session: AsyncSession, *, tour: Tour) -> TourExport:
+    """Answers are shown from min_responses on; in an anonymous tour only once it has closed,
+    since comparing two exports taken while answers arrive would single out the newest."""
     tally = await store.counts(session, tour_id=tour.id)
-    visible = tally.respondents >= tour.min_responses
+    visible = tally.respondents >= tour.min_responses and (
+        not tour.anonymous or tour.status is TourStatus.CLOSED
+    )
     by_question: dict[int, tuple[str, list[tuple[str, str]]]] = {}
     for question in await store.questions_of(session, tour_id=tour.id):
         by_question[question.position] = (question.text, [])

@@ -43,7 +43,7 @@ async def get_tour(
 
 
 async def tours_led_by(
-    session: AsyncSession, *, team_id: str, leader_id: str, limit: int = 10
+    session: AsyncSession, *, team_id: str, leader_id: str, limit: int = 50
 ) -> Sequence[Tour]:
     statement = (
         select(Tour)
@@ -257,6 +257,10 @@ async def mark_closed(session: AsyncSession, *, tour_id: int, now: datetime) -> 
     if result.scalar() is None:
         return False
     await session.execute(delete(TourKey).where(TourKey.tour_id == tour_id))
+    # The Slack timestamps of people's messages would say who wrote what; drop them too.
+    await session.execute(
+        update(Answer).where(Answer.tour_id == tour_id).values(last_message_ts=None)
+    )
     return True
 
 
@@ -284,13 +288,13 @@ async def unfinished_participants(
 async def answers_for_export(
     session: AsyncSession, *, tour_id: int
 ) -> list[tuple[int, str, str, str]]:
-    """(question position, question, respondent, text), ordered by question then respondent:
-    for an anonymous tour the respondent is a keyed hash, so this order is not the order in
-    which people answered."""
+    """(question position, question, respondent, text), by question, then by the answer's
+    random id: neither the order people answered in, nor the same person's place under every
+    question (which would line up one person's answers across questions)."""
     statement = (
         select(Question.position, Question.text, Answer.respondent, Answer.text)
         .join(Answer, Answer.question_id == Question.id)
         .where(Question.tour_id == tour_id)
-        .order_by(Question.position, Answer.respondent)
+        .order_by(Question.position, Answer.id)
     )
     return [(row[0], row[1], row[2], row[3]) for row in (await session.execute(statement)).all()]

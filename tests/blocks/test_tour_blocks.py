@@ -588,8 +588,8 @@ def test_buttons_carry_the_tour_id(message: Message, expected: list[TourAction])
 @pytest.mark.parametrize(
     ("respondents", "present", "absent"),
     [
-        (2, "fewer than 3, so answers stay hidden", "review the findings"),  # below the minimum
-        (3, "review the findings", "stay hidden"),  # exactly the minimum: visible
+        (2, "fewer than 3, so answers stay hidden", "Press *Export*"),  # below the minimum
+        (3, "Press *Export*", "stay hidden"),  # exactly the minimum: visible
     ],
 )
 def test_close_notice_hides_answers_below_the_minimum(

@@ -171,19 +171,23 @@ def test_respondent_keys() -> None:
         ("Skip.", 0, None, 100.0, Reply(ReplyKind.SKIP, 0)),
         ("help", 1, 99.0, 100.0, Reply(ReplyKind.HELP, 1)),
         ("?", None, None, 100.0, Reply(ReplyKind.HELP, None)),
-        ("more thoughts", None, 99.0, 100.0, Reply(ReplyKind.FINISHED)),  # nothing left to ask
+        ("more thoughts", None, 50.0, 100.0, Reply(ReplyKind.FINISHED)),  # nothing left to ask
+        ("and one more", None, 99.0, 100.0, Reply(ReplyKind.APPEND, 1)),  # the last answer's tail
+        ("skip", None, 99.0, 100.0, Reply(ReplyKind.FINISHED)),  # nothing to skip
         ("late", 1, 120.0, 100.0, Reply(ReplyKind.ANSWER, 1)),  # out-of-order ts: not joined
     ],
 )
 def test_interpret_reply(
     text: str, position: int | None, previous_ts: float | None, ts: float, expected: Reply
 ) -> None:
-    assert (
-        interpret_reply(
-            text, current_position=position, previous_answer_ts=previous_ts, message_ts=ts
-        )
-        == expected
+    reply = interpret_reply(
+        text,
+        current_position=position,
+        question_count=2,
+        previous_answer_ts=previous_ts,
+        message_ts=ts,
     )
+    assert reply == expected
 
 
 OPENED = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # Monday; closes Monday 9 March (Berlin)
@@ -271,13 +275,14 @@ def test_next_daytime(now: datetime, tz: str, expected: datetime) -> None:
 @pytest.mark.parametrize(
     ("last", "now", "allowed"),
     [
-        (None, OPENED, True),
-        (OPENED, OPENED.replace(hour=20), False),  # the same day
-        (OPENED, OPENED.replace(day=3), True),  # 24 hours later
+        (None, OPENED.replace(hour=12), False),  # hours after the invitations went out
+        (None, OPENED.replace(day=3), True),  # a day after launch
+        (OPENED.replace(day=3), OPENED.replace(day=3, hour=20), False),  # the same day again
+        (OPENED.replace(day=3), OPENED.replace(day=4), True),  # 24 hours later
     ],
 )
 def test_manual_reminder_once_a_day(last: datetime | None, now: datetime, allowed: bool) -> None:
-    assert manual_reminder_allowed(last, now) is allowed
+    assert manual_reminder_allowed(last, OPENED, now) is allowed
 
 
 @pytest.mark.parametrize(

@@ -556,14 +556,19 @@ async def test_remind_now_once_a_day_to_unfinished_people_in_their_daytime(
     await reply(slack, deps, clock, "UM001", "a")
     await reply(slack, deps, clock, "UM001", "b")  # finished: not reminded
     home = fake_slack.home_views["ULEAD"]
+    await slack.block_action("ULEAD", TourAction.REMIND, view=home)  # minutes after launch
+    await deps.inflight.wait_idle(timeout=5)
+    [notice] = fake_slack.view_stack("ULEAD")
+    assert "less than a day ago" in json.dumps(fake_slack.views[notice])
+    fake_slack.close_view("ULEAD", notice)
+    clock.advance(days=1)
     await slack.block_action("ULEAD", TourAction.REMIND, view=home)
     await deps.inflight.wait_idle(timeout=5)
     [notice] = fake_slack.view_stack("ULEAD")
     assert "2 people" in json.dumps(fake_slack.views[notice])
     fake_slack.close_view("ULEAD", notice)
 
-    # 09:04 UTC Monday: daytime in New York? No (04:04) — UM001 is finished; UM002 is in
-    # Berlin (10:04, now) and UM003 in Kolkata (14:34, now).
+    # 09:04 UTC Tuesday: UM002 is in Berlin (10:04) and UM003 in Kolkata (14:34): both daytime.
     await deps.delivery.deliver_due()
     assert len(fake_slack.dms_to("UM002")) == 2
     assert len(fake_slack.dms_to("UM003")) == 2
@@ -572,7 +577,7 @@ async def test_remind_now_once_a_day_to_unfinished_people_in_their_daytime(
     await slack.block_action("ULEAD", TourAction.REMIND, view=home)
     await deps.inflight.wait_idle(timeout=5)
     [notice] = fake_slack.view_stack("ULEAD")
-    assert "already went out" in json.dumps(fake_slack.views[notice])
+    assert "less than a day ago" in json.dumps(fake_slack.views[notice])
 
 
 # --- when Slack fails ------------------------------------------------------------------------
