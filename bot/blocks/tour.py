@@ -324,8 +324,8 @@ def render_invitation(
     """The first DM of a tour: who asks and why, what the leader will see, then question 1."""
     safe_title = clip(title, 500)
     notice = (
-        f":lock: <@{leader_id}> sees answers only once at least {min_responses} people have "
-        "answered, grouped together and never with your name."
+        f":lock: <@{leader_id}> sees answers only after the tour closes and only if at least "
+        f"{min_responses} people answered, grouped together and never with your name."
         if anonymous
         else f":bust_in_silhouette: <@{leader_id}> will see your name next to your answers."
     )
@@ -570,8 +570,8 @@ def render_leader_confirmation(
             f"\nSkipped {skipped} (deactivated accounts, bots, or people Slack doesn't know)."
         )
     seen = (
-        f"Answers are anonymous: you'll see them grouped, never with names, and only once at "
-        f"least {min_responses} people have answered."
+        "Answers are anonymous: you'll see them grouped, never with names, once the tour has "
+        f"closed and if at least {min_responses} people answered. Until then, a count."
         if anonymous
         else "Answers are named: you'll see who said what."
     )

@@ -146,7 +146,7 @@ def test_clip(text: str, limit: int, suffix: str, expected: str) -> None:
     ("anonymous", "min_responses", "present", "absent"),
     [
         # anonymous: grouped, a threshold, and never the name
-        (True, 3, "sees answers only once at least 3 people have answered", "your name next"),
+        (True, 3, "if at least 3 people answered, grouped together and never with your", "name next"),
         # the leader's own threshold is quoted, not the floor
         (True, 5, "at least 5 people", "at least 3 people"),
         (True, 3, "never with your name", "will see your name"),
@@ -177,7 +177,8 @@ def test_invitation_anonymity_notice_is_honest(
 @pytest.mark.parametrize(
     ("anonymous", "present", "absent"),
     [
-        (True, "never with names, and only once at least 4 people", "who said what"),  # anonymous
+        # anonymous
+        (True, "once the tour has closed and if at least 4 people answered", "who said what"),
         (False, "you'll see who said what", "never with names"),  # named
     ],
 )
