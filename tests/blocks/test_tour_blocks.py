@@ -146,7 +146,7 @@ def test_clip(text: str, limit: int, suffix: str, expected: str) -> None:
     ("anonymous", "min_responses", "present", "absent"),
     [
         # anonymous: grouped, a threshold, and never the name
-        (True, 3, "if at least 3 people answered, grouped together and never with your", "name next"),
+        (True, 3, "if at least 3 people answered, grouped together and never with", "name next"),
         # the leader's own threshold is quoted, not the floor
         (True, 5, "at least 5 people", "at least 3 people"),
         (True, 3, "never with your name", "will see your name"),
