@@ -55,6 +55,9 @@ class Deps:
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock
     delivery: Delivery
+    # For the rare Slack call that must happen before an acknowledgement: no retries (a retry
+    # handler that waits out a 429 would blow Slack's 3-second limit) and a short timeout.
+    quick_client: AsyncWebClient | None = None
     inflight: InFlight = field(default_factory=InFlight)
     directory: Directory = field(default_factory=Directory)
 
@@ -63,13 +66,16 @@ class Deps:
 
 
 def slack_client(
-    settings: Settings, *, retry_handlers: list[AsyncRetryHandler] | None = None
+    settings: Settings,
+    *,
+    retry_handlers: list[AsyncRetryHandler] | None = None,
+    timeout: int = 20,
 ) -> AsyncWebClient:
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     return AsyncWebClient(
         token=token,
         base_url=settings.api_url,
-        timeout=20,
+        timeout=timeout,
         retry_handlers=retry_handlers if retry_handlers is not None else [],
     )
 
@@ -81,4 +87,11 @@ def build_deps(settings: Settings, *, clock: Clock | None = None) -> Deps:
     # The outbox paces itself (Retry-After per method, back-off per row), so its client has no
     # retry handlers: a handler that slept on a 429 would hold a send slot and hide the signal.
     delivery = Delivery(sessions, slack_client(settings), clock)
-    return Deps(settings=settings, engine=engine, sessions=sessions, clock=clock, delivery=delivery)
+    return Deps(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        clock=clock,
+        delivery=delivery,
+        quick_client=slack_client(settings, timeout=2),
+    )

@@ -1,5 +1,6 @@
-"""What Slack knows about people: the workspace's members from `users.list` (Tier 2, so cached
-per team for a few minutes), a channel's members, and one person's profile."""
+"""What Slack knows about people and channels: the workspace's members from `users.list`
+(Tier 2), a channel's members, one person's profile and whether the bot is in a channel. The
+lookups that a modal submission needs are cached, so they can be answered before the ack."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.flows.tour import DirectoryEntry
@@ -23,6 +25,17 @@ class Person:
     is_bot: bool
 
 
+@dataclass(frozen=True)
+class ChannelAccess:
+    """Can the bot post in this channel? `visible` is False when Slack says channel_not_found
+    (a private channel the bot is not in looks exactly like a missing one)."""
+
+    channel_id: str
+    visible: bool
+    is_member: bool
+    is_archived: bool
+
+
 def _entry(member: dict[str, Any]) -> DirectoryEntry:
     return DirectoryEntry(
         user_id=str(member["id"]),
@@ -33,9 +46,16 @@ def _entry(member: dict[str, Any]) -> DirectoryEntry:
 
 
 class Directory:
-    def __init__(self, ttl: timedelta = timedelta(minutes=10)) -> None:
+    def __init__(
+        self,
+        ttl: timedelta = timedelta(minutes=10),
+        channel_ttl: timedelta = timedelta(minutes=5),
+    ) -> None:
         self._ttl = ttl
+        self._channel_ttl = channel_ttl
         self._members: dict[str, tuple[datetime, dict[str, DirectoryEntry]]] = {}
+        self._people: dict[str, tuple[datetime, Person]] = {}
+        self._channels: dict[str, tuple[datetime, ChannelAccess]] = {}
 
     async def members(
         self, client: AsyncWebClient, *, team_id: str, now: datetime
@@ -70,12 +90,38 @@ class Directory:
             if not cursor:
                 return members
 
-    async def person(self, client: AsyncWebClient, *, user_id: str) -> Person:
+    async def person(self, client: AsyncWebClient, *, user_id: str, now: datetime) -> Person:
+        cached = self._people.get(user_id)
+        if cached is not None and now - cached[0] < self._ttl:
+            return cached[1]
         user = (await client.users_info(user=user_id))["user"]
-        return Person(
+        person = Person(
             user_id=user_id,
             tz=str(user.get("tz") or "UTC"),
             is_admin=bool(user.get("is_admin") or user.get("is_owner")),
             deleted=bool(user.get("deleted")),
             is_bot=bool(user.get("is_bot")),
         )
+        self._people[user_id] = (now, person)
+        return person
+
+    async def channel(
+        self, client: AsyncWebClient, *, channel_id: str, now: datetime, refresh: bool = False
+    ) -> ChannelAccess:
+        cached = self._channels.get(channel_id)
+        if not refresh and cached is not None and now - cached[0] < self._channel_ttl:
+            return cached[1]
+        try:
+            info = (await client.conversations_info(channel=channel_id)).get("channel") or {}
+            access = ChannelAccess(
+                channel_id=channel_id,
+                visible=True,
+                is_member=bool(info.get("is_member")),
+                is_archived=bool(info.get("is_archived")),
+            )
+        except SlackApiError as error:
+            if error.response.get("error") != "channel_not_found":
+                raise
+            access = ChannelAccess(channel_id, visible=False, is_member=False, is_archived=False)
+        self._channels[channel_id] = (now, access)
+        return access

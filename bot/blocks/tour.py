@@ -276,6 +276,9 @@ def render_launch_modal(
         InputBlock(
             block_id=LaunchBlock.RESULTS,
             label="Team channel for the findings",
+            # Picking a channel tells the bot at once, so the submit can check membership
+            # without calling Slack before its acknowledgement.
+            dispatch_action=True,
             element=ConversationSelectElement(
                 action_id=_action_id(LaunchBlock.RESULTS),
                 initial_conversation=results_channel_id,

@@ -11,7 +11,6 @@ from pydantic import BaseModel, ValidationError
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import Message, unescape
@@ -56,6 +55,13 @@ class AnswerFormMetadata(BaseModel):
     mode: Literal["edit", "add"]
 
 
+class LaunchMetadata(BaseModel):
+    """What rides in the launch modal's private_metadata: the leader's time zone, looked up
+    when the command opened the modal, so the submission need not ask Slack again."""
+
+    leader_tz: str
+
+
 async def is_tour_command(command: dict[str, Any]) -> bool:
     return parse_command_text(command.get("text")).subcommand == "tour"
 
@@ -69,10 +75,12 @@ async def handle_tour_command(
 ) -> None:
     await ack()
     deps = deps_of(context)
+    now = deps.clock.now()
     prefill = parse_prefill(parse_command_text(command.get("text")).arguments)
     typed_in = str(command.get("channel_id") or "")
     results = prefill.channel_id or (typed_in if typed_in.startswith(("C", "G")) else None)
-    today = deps.clock.now().date()
+    leader = await deps.directory.person(client, user_id=command["user_id"], now=now)
+    today = local_today(now, leader.tz)
     view = render_launch_modal(
         title=default_title(today),
         user_ids=prefill.user_ids,
@@ -81,10 +89,27 @@ async def handle_tour_command(
         questions=DEFAULT_QUESTIONS,
         close_date=date.fromordinal(today.toordinal() + DEFAULT_OPEN_DAYS),
         today=today,
-        private_metadata="",
+        private_metadata=LaunchMetadata(leader_tz=leader.tz).model_dump_json(),
     )
-    # Open the modal before anything slow: the trigger_id expires about 3 s after the command.
+    # The trigger_id expires about 3 s after the command: open the modal first, then look up
+    # what the submission will need while the leader fills it in.
     await client.views_open(trigger_id=command["trigger_id"], view=view.to_dict())
+    if results:
+        await deps.directory.channel(client, channel_id=results, now=now)
+
+
+@listener
+async def handle_results_channel_picked(
+    ack: AsyncAck, action: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+) -> None:
+    """The leader picked the findings channel: learn now whether the bot is in it."""
+    await ack()
+    deps = deps_of(context)
+    channel_id = action.get("selected_conversation")
+    if channel_id:
+        await deps.directory.channel(
+            client, channel_id=str(channel_id), now=deps.clock.now(), refresh=True
+        )
 
 
 def read_launch_form(view: dict[str, Any]) -> LaunchForm:
@@ -113,19 +138,24 @@ def read_launch_form(view: dict[str, Any]) -> LaunchForm:
     )
 
 
-async def results_channel_problem(client: AsyncWebClient, channel_id: str) -> str | None:
-    """Why the bot could not post in the results channel, or None if it can."""
+async def results_channel_problem(deps: Deps, channel_id: str) -> str | None:
+    """Why the bot could not post in the results channel, or None if it can.
+
+    Usually answered from the cache the command and the channel pick filled; a cached "no" is
+    checked again (the leader may have just invited the bot) with the quick client."""
+    assert deps.quick_client is not None
+    now = deps.clock.now()
+    access = await deps.directory.channel(deps.quick_client, channel_id=channel_id, now=now)
+    if not access.is_member:
+        access = await deps.directory.channel(
+            deps.quick_client, channel_id=channel_id, now=now, refresh=True
+        )
     invite = "Type `/invite @Partnerbot` in that channel, then submit again."
-    try:
-        info = await client.conversations_info(channel=channel_id)
-    except SlackApiError as error:
-        if error.response.get("error") == "channel_not_found":
-            return f"I can't see that channel (private channels need an invite). {invite}"
-        raise
-    channel = info.get("channel") or {}
-    if channel.get("is_archived"):
+    if not access.visible:
+        return f"I can't see that channel (private channels need an invite). {invite}"
+    if access.is_archived:
         return "That channel is archived; pick one where the team talks."
-    if not channel.get("is_member"):
+    if not access.is_member:
         return f"I'm not a member of <#{channel_id}> yet. {invite}"
     return None
 
@@ -142,11 +172,14 @@ async def handle_tour_launch_submission(
     leader_id = body["user"]["id"]
     team_id = context.team_id or ""
     form = read_launch_form(view)
-    leader = await deps.directory.person(client, user_id=leader_id)
+    try:
+        leader_tz = LaunchMetadata.model_validate_json(view.get("private_metadata") or "").leader_tz
+    except ValidationError:
+        leader_tz = "UTC"  # a modal opened by an older version; the close date is checked in UTC
     now = deps.clock.now()
-    errors = validate_launch(form, today=local_today(now, leader.tz))
+    errors = validate_launch(form, today=local_today(now, leader_tz))
     if not errors and form.results_channel_id:
-        problem = await results_channel_problem(client, form.results_channel_id)
+        problem = await results_channel_problem(deps, form.results_channel_id)
         if problem:
             errors[LaunchBlock.RESULTS] = problem
     if errors:
@@ -177,7 +210,7 @@ async def handle_tour_launch_submission(
             team_id=team_id,
             enterprise_id=context.enterprise_id,
             leader_id=leader_id,
-            leader_tz=leader.tz,
+            leader_tz=leader_tz,
             form=form,
             audience=audience,
             now=now,
@@ -346,7 +379,9 @@ async def _leader_tour(
         return None
     if (
         tour.leader_id != user_id
-        and not (await deps.directory.person(client, user_id=user_id)).is_admin
+        and not (
+            await deps.directory.person(client, user_id=user_id, now=deps.clock.now())
+        ).is_admin
     ):
         await _notice(
             client,
@@ -433,6 +468,7 @@ def register(app: AsyncApp, *, command: str) -> set[str]:
     """Register the tour's listeners; returns the subcommands now served."""
     app.command(command, matchers=[is_tour_command])(handle_tour_command)
     app.view(TourView.LAUNCH.value)(handle_tour_launch_submission)
+    app.action(f"{LaunchBlock.RESULTS}.input")(handle_results_channel_picked)
     app.view(TourView.ANSWERS.value)(handle_answer_form_submission)
     app.event("message", matchers=[is_direct_message])(handle_dm_reply)
     # Edits, deletions and other message subtypes are acknowledged and left alone: an event

@@ -20,6 +20,7 @@ MAX_K = 8
 # k-means agrees with human topics better (bench ARI ~0.25 vs ~0.15) and the silhouette has a
 # usable slope. 8 to 12 components do about as well on the bench.
 PROJECTED_DIMENSIONS = 10
+SILHOUETTE_TOLERANCE = 0.01
 
 Vectors = NDArray[np.float32]
 Labels = NDArray[np.int64]
@@ -129,18 +130,17 @@ def k_candidates(n: int) -> range:
 
 
 def cluster_vectors(x: Vectors, *, k: int | None = None, seed: int = SEED) -> Clustering:
-    """Cluster unit rows (after `project`); with `k` None, try every k of `k_candidates` and
-    keep the one with the highest silhouette (the smaller k on a tie)."""
+    """Cluster unit rows (after `project`). With `k` None, try every k of `k_candidates` and keep
+    the smallest whose silhouette is within SILHOUETTE_TOLERANCE of the best: more clusters must
+    be clearly better, not better by noise (tiny answer sets otherwise split in two)."""
     projected = project(x)
     candidates: Iterable[int] = k_candidates(x.shape[0]) if k is None else (k,)
-    best: Clustering | None = None
+    tried = []
     for candidate in candidates:
         assignment, _ = spherical_kmeans(projected, candidate, seed=seed)
-        score = silhouette_cosine(projected, assignment)
-        if best is None or score > best.silhouette + 1e-9:
-            best = Clustering(assignment, candidate, score)
-    assert best is not None
-    return best
+        tried.append(Clustering(assignment, candidate, silhouette_cosine(projected, assignment)))
+    best = max(clustering.silhouette for clustering in tried)
+    return next(c for c in tried if c.silhouette >= best - SILHOUETTE_TOLERANCE)
 
 
 def adjusted_rand_index(truth: Sequence[object], predicted: Sequence[object]) -> float:

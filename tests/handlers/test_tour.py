@@ -587,8 +587,11 @@ async def test_a_slack_failure_during_launch_replaces_the_modal_with_a_reference
     slack: SignedSlack, fake_slack: FakeSlack, deps: Deps, team: list[str]
 ) -> None:
     view = await open_launch_modal(slack, fake_slack)
-    fake_slack.fail_next("users.info", status=500)
-    answer = await slack.view_submission("ULEAD", view, launch_values(users=team[:3]))
+    # #platform was not prefetched, so the submission must ask Slack whether the bot is in it
+    fake_slack.fail_next("conversations.info", status=500)
+    answer = await slack.view_submission(
+        "ULEAD", view, launch_values(users=team[:3], results="CPLATFORM")
+    )
     await deps.inflight.wait_idle(timeout=5)
     assert answer.status == 200
     assert answer.json is not None
@@ -654,3 +657,18 @@ async def test_the_form_after_close_says_so_kindly(
     assert answer.json["response_action"] == "update"
     assert "closed" in json.dumps(answer.json["view"])
     assert await answers_in_db(sessions) == []
+
+
+async def test_the_launch_submission_asks_slack_nothing_before_its_ack(
+    slack: SignedSlack, fake_slack: FakeSlack, deps: Deps, team: list[str]
+) -> None:
+    view = await open_launch_modal(slack, fake_slack)  # the command looked up what it needs
+    await deps.inflight.wait_idle(timeout=5)
+    # Any lookup before the ack would now fail and turn the answer into an error notice.
+    fake_slack.fail_next("users.info", status=500)
+    fake_slack.fail_next("conversations.info", status=500)
+    answer = await slack.view_submission("ULEAD", view, launch_values(users=team[:3]))
+    await deps.inflight.wait_idle(timeout=5)
+    assert answer.status == 200
+    assert answer.json is None  # a plain acknowledgement: the modal closes
+    assert fake_slack.view_stack("ULEAD") == []

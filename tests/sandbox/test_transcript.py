@@ -428,7 +428,9 @@ def test_the_tour_invitation_reads_as_a_member_sees_it() -> None:
         question_count=2,
     ).to_dict()
     shown = render_message(invitation, names=NAMES, width=200).splitlines()
-    assert shown[1].startswith("🔒 @Dana Fischer sees answers only once at least 3 people")
+    assert shown[1].startswith(
+        "🔒 @Dana Fischer sees answers only after the tour closes and only if at least 3 people"
+    )
     assert shown[2] == (
         "  · Open until Monday 9 March. Reply here, one message per question. "
         "Type *skip* to skip a question."

