@@ -75,8 +75,13 @@ class RateGate:
             self._method_open_at[(team_id, method)] = until
 
     def note_send(self, team_id: str, method: str, channel: str, at: datetime) -> None:
+        """Reserve the channel's next second for a message about to be sent."""
         if method in SPACED_METHODS:
             self._channel_open_at[(team_id, channel)] = at + CHANNEL_SPACING
+
+    def release(self, team_id: str, channel: str) -> None:
+        """The send failed, so nothing was posted: the channel's second is free again."""
+        self._channel_open_at.pop((team_id, channel), None)
 
     def earliest_reopening(self, after: datetime) -> datetime | None:
         upcoming = [
@@ -106,11 +111,11 @@ class Delivery:
         client: AsyncWebClient,
         clock: Clock,
         *,
-        concurrency: int = 16,
-        batch_size: int = 64,
+        concurrency: int = 64,
+        batch_size: int = 128,
         lease_for: timedelta = timedelta(seconds=120),
         max_attempts: int = 8,
-        base_backoff: timedelta = timedelta(seconds=2),
+        base_backoff: timedelta = timedelta(seconds=1),
         max_backoff: timedelta = timedelta(minutes=10),
         rng: random.Random | None = None,
     ) -> None:
@@ -205,12 +210,27 @@ class Delivery:
     async def _send(self, row: _Claimed) -> DeliveryReport:
         async with self._slots:
             started = self._clock.now()
+            # A 429 may have closed the method while this row waited for a slot: put it back
+            # until the window ends rather than call inside it.
+            open_at = self.gate.open_at(row.team_id, row.method, row.channel)
+            if open_at is not None and open_at > started:
+                async with self._sessions.begin() as session:
+                    await outbox.mark_retry(
+                        session,
+                        message_id=row.id,
+                        at=open_at,
+                        error="waiting out a rate limit",
+                        counts_as_attempt=False,
+                    )
+                return DeliveryReport(retried=1)
             self.gate.note_send(row.team_id, row.method, row.channel, started)
             try:
                 response = await self._client.api_call(row.method, json=row.payload)
             except SlackApiError as error:
+                self.gate.release(row.team_id, row.channel)
                 return await self._record_api_error(row, error)
             except (aiohttp.ClientError, TimeoutError, OSError) as error:
+                self.gate.release(row.team_id, row.channel)
                 return await self._record_transient(row, type(error).__name__)
             data = response.data if isinstance(response.data, dict) else {}
             result = {key: data[key] for key in ("channel", "ts") if key in data}

@@ -149,7 +149,7 @@ async def test_server_errors_back_off_then_give_up(
         clock.set(wake)
 
     assert gaps == sorted(gaps)  # exponential back-off: every wait at least as long
-    assert gaps[0] >= timedelta(seconds=1)
+    assert gaps[0] >= timedelta(seconds=0.5)  # half the base back-off at least (jitter)
     assert await statuses(sessions) == {OutboxStatus.FAILED: 1}
     assert len(fake_slack.calls_to("chat.postMessage")) == 8
 

@@ -5,6 +5,7 @@ Over HTTP they are signed and posted (SignedSlack); in Socket Mode they ride in 
 
 from __future__ import annotations
 
+import copy
 import itertools
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -199,9 +200,12 @@ class SlackPayloads:
     def view_submission(
         self, user_id: str, view: Mapping[str, Any] | str, values: Mapping[str, Any]
     ) -> JsonDict:
-        """The user submits a modal. `values` is {block_id: {action_id: value}}, where a value is
-        Slack's state object or, for text inputs, just the text; they are checked against the
-        view's input blocks. Apply the app's answer with `FakeSlack.settle_view_submission`.
+        """The user submits a modal. `values` is {block_id: {action_id: value}}, what the user
+        entered, where a value is Slack's state object or, for text inputs, just the text; they
+        are checked against the view's input blocks. Like Slack, every input block is submitted:
+        one left out carries its initial value (initial_value, initial_users, ...), or an empty
+        one; a required input with neither raises ValueError, as Slack would not submit. Apply
+        the app's answer with `FakeSlack.settle_view_submission`.
         """
         stored = self.stored_view(view)
         state = _state_values(stored, values)
@@ -321,8 +325,9 @@ def _slack_message(message: Mapping[str, Any], fake: FakeSlack) -> JsonDict:
 def _state_values(view: Mapping[str, Any], values: Mapping[str, Any]) -> JsonDict:
     """view.state.values for a submission, checked against the view's input blocks.
 
-    Slack reports every input block, unfilled optional ones with a null value, and will not let
-    the user submit while a required input is empty.
+    Slack reports the current value of every input block: what the user entered (`values`),
+    else the element's initial value, else an empty one (null, or an empty list). It will not
+    let the user submit while a required input is empty.
     """
     inputs: dict[str, Mapping[str, Any]] = {}
     optional: dict[str, bool] = {}
@@ -349,34 +354,71 @@ def _state_values(view: Mapping[str, Any], values: Mapping[str, Any]) -> JsonDic
     for block_id, element in inputs.items():
         if block_id in state:
             continue
-        if not optional[block_id]:
-            raise ValueError(f"required input {block_id!r} is empty; Slack would not submit")
-        state[block_id] = {element.get("action_id"): _empty_state(str(element.get("type")))}
+        current = _initial_state(element)
+        if current is None:
+            if not optional[block_id]:
+                raise ValueError(f"required input {block_id!r} is empty; Slack would not submit")
+            current = _empty_state(str(element.get("type")))
+        state[block_id] = {element.get("action_id"): current}
     return state
 
 
-# What Slack reports for an optional input the user left empty, by element type.
-_EMPTY_STATE_KEYS: dict[str, tuple[str, Any]] = {
+# The state key Slack reports an element's value under, and its value when nothing is entered.
+_STATE_KEYS: dict[str, tuple[str, Any]] = {
     "users_select": ("selected_user", None),
     "conversations_select": ("selected_conversation", None),
     "channels_select": ("selected_channel", None),
     "datepicker": ("selected_date", None),
     "timepicker": ("selected_time", None),
+    "datetimepicker": ("selected_date_time", None),
     "multi_users_select": ("selected_users", []),
     "multi_conversations_select": ("selected_conversations", []),
     "multi_channels_select": ("selected_channels", []),
     "checkboxes": ("selected_options", []),
     "radio_buttons": ("selected_option", None),
+    "rich_text_input": ("rich_text_value", None),
+    "file_input": ("files", []),
+}
+
+# The element field holding the value an input starts with, by state key.
+_INITIAL_KEYS: dict[str, str] = {
+    "value": "initial_value",
+    "selected_user": "initial_user",
+    "selected_users": "initial_users",
+    "selected_conversation": "initial_conversation",
+    "selected_conversations": "initial_conversations",
+    "selected_channel": "initial_channel",
+    "selected_channels": "initial_channels",
+    "selected_date": "initial_date",
+    "selected_time": "initial_time",
+    "selected_date_time": "initial_date_time",
+    "selected_option": "initial_option",
+    "selected_options": "initial_options",
+    "rich_text_value": "initial_value",
 }
 
 
+def _state_key(element_type: str) -> tuple[str, Any]:
+    if element_type in _STATE_KEYS:
+        return _STATE_KEYS[element_type]
+    if element_type.startswith("multi_"):
+        return "selected_options", []
+    if element_type in SELECT_TYPES:
+        return "selected_option", None
+    return "value", None
+
+
+def _initial_state(element: Mapping[str, Any]) -> JsonDict | None:
+    """What Slack submits for an input the user left alone: its initial value, if it has one."""
+    element_type = str(element.get("type"))
+    key, _ = _state_key(element_type)
+    initial = element.get(_INITIAL_KEYS.get(key, ""))  # file_input starts empty
+    if initial is None or initial == "" or initial == []:
+        return None
+    return {"type": element_type, key: copy.deepcopy(initial)}
+
+
 def _empty_state(element_type: str) -> JsonDict:
-    if element_type in _EMPTY_STATE_KEYS:
-        key, empty = _EMPTY_STATE_KEYS[element_type]
-    elif element_type.startswith("multi_"):
-        key, empty = "selected_options", []
-    elif element_type in SELECT_TYPES:
-        key, empty = "selected_option", None
-    else:
-        key, empty = "value", None
-    return {"type": element_type, key: empty}
+    """What Slack submits for an optional input left empty."""
+    key, empty = _state_key(element_type)
+    return {"type": element_type, key: list(empty) if isinstance(empty, list) else empty}

@@ -150,9 +150,11 @@ class SlackSender(ABC):
     async def view_submission(
         self, user_id: str, view: Mapping[str, Any] | str, values: Mapping[str, Any]
     ) -> Delivery:
-        """The user submits a modal. `values` is {block_id: {action_id: value}}, where a value is
-        Slack's state object or, for text inputs, just the text. The app's answer is applied to
-        the fake's view stack (close, update, push, errors) as Slack would.
+        """The user submits a modal. `values` is {block_id: {action_id: value}}, what the user
+        entered, where a value is Slack's state object or, for text inputs, just the text; inputs
+        left out are submitted with their initial value, as Slack does (see
+        `SlackPayloads.view_submission`). The app's answer is applied to the fake's view stack
+        (close, update, push, errors) as Slack would.
         """
         payload = self.payloads.view_submission(user_id, view, values)
         delivery = await self.deliver("interactive", payload)

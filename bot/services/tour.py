@@ -97,27 +97,37 @@ async def launch_tour(
         ),
         now=now,
     )
-    for invitee in audience.invitees:
-        invitation = render_invitation(
-            tour_id=tour.id,
-            leader_id=leader_id,
-            title=tour.title,
-            anonymous=tour.anonymous,
-            min_responses=tour.min_responses,
-            close_date=tour.close_date,
-            question=questions[0],
-            position=0,
-            question_count=len(questions),
-        )
-        await outbox.enqueue(
-            session,
-            team_id=team_id,
-            key=f"tour:{tour.id}:invite:{invitee.user_id}",
-            method="chat.postMessage",
-            payload=_dm(invitee.user_id, invitation),
-            now=now,
-        )
-        await store.set_focus(session, team_id=team_id, user_id=invitee.user_id, tour_id=tour.id)
+    # Everyone gets the same invitation; only the addressee differs.
+    invitation = render_invitation(
+        tour_id=tour.id,
+        leader_id=leader_id,
+        title=tour.title,
+        anonymous=tour.anonymous,
+        min_responses=tour.min_responses,
+        close_date=tour.close_date,
+        question=questions[0],
+        position=0,
+        question_count=len(questions),
+    )
+    await outbox.enqueue_many(
+        session,
+        [
+            outbox.Outgoing(
+                key=f"tour:{tour.id}:invite:{invitee.user_id}",
+                method="chat.postMessage",
+                payload=_dm(invitee.user_id, invitation),
+            )
+            for invitee in audience.invitees
+        ],
+        team_id=team_id,
+        now=now,
+    )
+    await store.set_focus_many(
+        session,
+        team_id=team_id,
+        user_ids=[invitee.user_id for invitee in audience.invitees],
+        tour_id=tour.id,
+    )
     confirmation = render_leader_confirmation(
         tour_id=tour.id,
         title=tour.title,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Table
@@ -51,3 +52,44 @@ async def upsert(
         set_={column: statement.excluded[column] for column in update},
     )
     await session.execute(statement)
+
+
+# Stay well under SQLite's limit on bound parameters in one statement.
+ROWS_PER_STATEMENT = 200
+
+
+async def insert_many_if_absent(
+    session: AsyncSession, model: type[DeclarativeBase], rows: Sequence[dict[str, Any]]
+) -> None:
+    """`insert_if_absent` for many rows, a few hundred per statement."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        chunk = list(rows[start : start + ROWS_PER_STATEMENT])
+        await session.execute(insert(table).values(chunk).on_conflict_do_nothing())
+
+
+async def upsert_many(
+    session: AsyncSession,
+    model: type[DeclarativeBase],
+    rows: Sequence[dict[str, Any]],
+    *,
+    conflict: tuple[str, ...],
+    update: tuple[str, ...],
+) -> None:
+    """`upsert` for many rows, a few hundred per statement."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        statement = insert(table).values(list(rows[start : start + ROWS_PER_STATEMENT]))
+        statement = statement.on_conflict_do_update(
+            index_elements=list(conflict),
+            set_={column: statement.excluded[column] for column in update},
+        )
+        await session.execute(statement)
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,7 +11,32 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import OutboxMessage, OutboxStatus
-from bot.store.inserts import insert_if_absent
+from bot.store.inserts import insert_if_absent, insert_many_if_absent
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One Web API call to queue, under a key that makes queueing it twice a no-op."""
+
+    key: str
+    method: str
+    payload: dict[str, Any]
+    not_before: datetime | None = None
+
+    def row(self, *, team_id: str, now: datetime) -> dict[str, Any]:
+        payload = self.payload
+        channel = payload.get("channel") or payload.get("user_id") or payload.get("user") or ""
+        return {
+            "team_id": team_id,
+            "idempotency_key": self.key,
+            "method": self.method,
+            "channel": str(channel),
+            "payload": payload,
+            "status": OutboxStatus.PENDING,
+            "attempts": 0,
+            "next_attempt_at": self.not_before or now,
+            "created_at": now,
+        }
 
 
 async def enqueue(
@@ -24,21 +50,16 @@ async def enqueue(
     not_before: datetime | None = None,
 ) -> bool:
     """Queue one Web API call; a key already queued is left alone (and False is returned)."""
-    channel = str(payload.get("channel") or payload.get("user_id") or payload.get("user") or "")
-    return await insert_if_absent(
-        session,
-        OutboxMessage,
-        {
-            "team_id": team_id,
-            "idempotency_key": key,
-            "method": method,
-            "channel": channel,
-            "payload": payload,
-            "status": OutboxStatus.PENDING,
-            "attempts": 0,
-            "next_attempt_at": not_before or now,
-            "created_at": now,
-        },
+    outgoing = Outgoing(key=key, method=method, payload=payload, not_before=not_before)
+    return await insert_if_absent(session, OutboxMessage, outgoing.row(team_id=team_id, now=now))
+
+
+async def enqueue_many(
+    session: AsyncSession, messages: Sequence[Outgoing], *, team_id: str, now: datetime
+) -> None:
+    """Queue many calls in a few statements (a tour's fan-out); keys already queued are kept."""
+    await insert_many_if_absent(
+        session, OutboxMessage, [message.row(team_id=team_id, now=now) for message in messages]
     )
 
 

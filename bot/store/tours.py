@@ -21,7 +21,7 @@ from bot.models import (
     TourKey,
     TourStatus,
 )
-from bot.store.inserts import upsert
+from bot.store.inserts import upsert, upsert_many
 
 
 async def list_tours(session: AsyncSession, *, team_id: str | None = None) -> Sequence[Tour]:
@@ -162,6 +162,18 @@ async def latest_tour_for(session: AsyncSession, *, team_id: str, user_id: str) 
 async def focused_tour_id(session: AsyncSession, *, team_id: str, user_id: str) -> int | None:
     return await session.scalar(
         select(DmFocus.tour_id).where(DmFocus.team_id == team_id, DmFocus.user_id == user_id)
+    )
+
+
+async def set_focus_many(
+    session: AsyncSession, *, team_id: str, user_ids: Sequence[str], tour_id: int
+) -> None:
+    await upsert_many(
+        session,
+        DmFocus,
+        [{"team_id": team_id, "user_id": user_id, "tour_id": tour_id} for user_id in user_ids],
+        conflict=("team_id", "user_id"),
+        update=("tour_id",),
     )
 
 

@@ -88,7 +88,12 @@ def _vectors(
         if method == "model":
             raise EncoderUnavailable(unavailable_reason() or "the model did not load")
         return TFIDF_ENGINE, tfidf_vectors(terms)
-    return MODEL_ENGINE, encoder.encode([text_for_encoder(text) for text in texts])
+    # Tours repeat themselves ("n/a", "Nothing", the same complaint pasted twice): encode each
+    # distinct text once.
+    distinct = list(dict.fromkeys(text_for_encoder(text) for text in texts))
+    row_of = {text: row for row, text in enumerate(distinct)}
+    encoded = encoder.encode(distinct)
+    return MODEL_ENGINE, encoded[[row_of[text_for_encoder(text)] for text in texts]]
 
 
 def cluster_answers(

@@ -587,6 +587,7 @@ async def test_a_slack_failure_during_launch_replaces_the_modal_with_a_reference
     slack: SignedSlack, fake_slack: FakeSlack, deps: Deps, team: list[str]
 ) -> None:
     view = await open_launch_modal(slack, fake_slack)
+    await deps.inflight.wait_idle(timeout=5)  # the command's own lookups are done
     # #platform was not prefetched, so the submission must ask Slack whether the bot is in it
     fake_slack.fail_next("conversations.info", status=500)
     answer = await slack.view_submission(
