@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint format migrate clean
+.PHONY: run test bench lint format migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ migrate: $(STAMP)
 
 test: $(DEV_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Every bench script with its defaults (results in bench/results/); fails if any script does.
+bench: $(DEV_STAMP)
+	@status=0; for script in bench/*.py; do \
+		echo "== $$script"; $(BIN)/python $$script || status=1; \
+	done; exit $$status
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
