@@ -162,6 +162,8 @@ class Tour(Base):
     skipped_count: Mapped[int] = mapped_column(default=0)
     last_manual_reminder_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # Set once the closed tour's answers have been grouped into suggested themes (step 2).
+    themes_suggested_at: Mapped[datetime | None]
 
 
 class Question(Base):
@@ -238,3 +240,98 @@ class DmFocus(Base):
     team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     tour_id: Mapped[int] = mapped_column(ForeignKey("tours.id", ondelete="CASCADE"))
+
+
+class ThemeSource(StrEnum):
+    SUGGESTED = "suggested"  # what the offline grouping proposed when the tour closed
+    FINAL = "final"  # what the leader kept, edited or wrote, and posted
+
+
+class Theme(Base):
+    """A theme of a closed tour (step 2): no more than three are final."""
+
+    __tablename__ = "themes"
+    __table_args__ = (UniqueConstraint("tour_id", "source", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tour_id: Mapped[int] = mapped_column(ForeignKey("tours.id", ondelete="CASCADE"))
+    source: Mapped[ThemeSource] = mapped_column(enum_by_value(ThemeSource))
+    position: Mapped[int]
+    label: Mapped[str] = mapped_column(String(150))
+    summary: Mapped[str] = mapped_column(NulSafeText)
+    kind: Mapped[str] = mapped_column(String(16))
+    answer_count: Mapped[int] = mapped_column(default=0)
+
+
+class ThemeQuote(Base):
+    """A representative answer of a theme, by id: the text is always the answer's own."""
+
+    __tablename__ = "theme_quotes"
+    __table_args__ = (UniqueConstraint("theme_id", "answer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    theme_id: Mapped[int] = mapped_column(ForeignKey("themes.id", ondelete="CASCADE"))
+    answer_id: Mapped[str] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"))
+    position: Mapped[int]
+
+
+class Reflection(Base):
+    """The leader's private answers to the article's three questions about the findings."""
+
+    __tablename__ = "reflections"
+
+    tour_id: Mapped[int] = mapped_column(
+        ForeignKey("tours.id", ondelete="CASCADE"), primary_key=True
+    )
+    insights: Mapped[str | None] = mapped_column(NulSafeText)
+    next_steps: Mapped[str | None] = mapped_column(NulSafeText)
+    involve: Mapped[str | None] = mapped_column(NulSafeText)
+
+
+class PollStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Poll(Base):
+    """The theme poll in the team channel: dot voting with a budget per person."""
+
+    __tablename__ = "polls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tour_id: Mapped[int] = mapped_column(ForeignKey("tours.id", ondelete="CASCADE"), unique=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    budget: Mapped[int] = mapped_column(default=3)
+    max_per_theme: Mapped[int] = mapped_column(default=2)
+    hide_results: Mapped[bool] = mapped_column(default=False)
+    allow_outsiders: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[PollStatus] = mapped_column(enum_by_value(PollStatus))
+    created_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+
+class Vote(Base):
+    """How many of one person's votes sit on one theme. Never shown per person, to anyone."""
+
+    __tablename__ = "votes"
+    __table_args__ = (UniqueConstraint("poll_id", "voter_id", "theme_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"))
+    voter_id: Mapped[str] = mapped_column(String(32))
+    theme_id: Mapped[int] = mapped_column(ForeignKey("themes.id", ondelete="CASCADE"))
+    count: Mapped[int] = mapped_column(default=0)
+
+
+class Insight(Base):
+    """A teammate's answer to "what insights do you have?", stored without their name."""
+
+    __tablename__ = "insights"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tour_id: Mapped[int] = mapped_column(ForeignKey("tours.id", ondelete="CASCADE"), index=True)
+    theme_id: Mapped[int | None] = mapped_column(ForeignKey("themes.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(NulSafeText)
+    created_at: Mapped[datetime]
