@@ -19,10 +19,6 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-)
 from slack_sdk.signature import SignatureVerifier
 
 from bot.db import database_answers
@@ -44,13 +40,7 @@ def build_app(deps: Deps) -> AsyncApp:
     settings = deps.settings
     # Interactive calls (views.open, views.publish) retry a dropped connection once and wait
     # out a 429 once; the outbox has its own pacing and a client of its own.
-    client = slack_client(
-        settings,
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=1),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=1),
-        ],
-    )
+    client = deps.client or slack_client(settings)
     signing_secret = settings.slack_signing_secret
     bolt_logger = logging.getLogger("bot.bolt")
     if not any(isinstance(f, UnhandledRequestFilter) for f in bolt_logger.filters):
@@ -207,6 +197,7 @@ async def serve(deps: Deps, *, host: str = "0.0.0.0", stop: asyncio.Event | None
     scheduler.shutdown(wait=False)
     if not await deps.inflight.wait_idle(timeout=25):
         log.warning("gave up waiting for listeners", extra={"in_flight": len(deps.inflight)})
+    await deps.coalescer.flush()  # redraw the polls people just voted on
     await delivery_task
     await deps.close()
     log.info("stopped")

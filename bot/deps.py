@@ -7,10 +7,15 @@ import asyncio
 from dataclasses import dataclass, field
 
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, SystemClock
+from bot.coalescer import Coalescer
 from bot.db import create_engine, create_session_factory
 from bot.delivery import Delivery
 from bot.directory import Directory
@@ -55,11 +60,14 @@ class Deps:
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock
     delivery: Delivery
+    # For work off the request path (scheduled jobs): retries a dropped connection and a 429.
+    client: AsyncWebClient | None = None
     # For the rare Slack call that must happen before an acknowledgement: no retries (a retry
     # handler that waits out a 429 would blow Slack's 3-second limit) and a short timeout.
     quick_client: AsyncWebClient | None = None
     inflight: InFlight = field(default_factory=InFlight)
     directory: Directory = field(default_factory=Directory)
+    coalescer: Coalescer = field(default_factory=Coalescer)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -93,5 +101,12 @@ def build_deps(settings: Settings, *, clock: Clock | None = None) -> Deps:
         sessions=sessions,
         clock=clock,
         delivery=delivery,
+        client=slack_client(
+            settings,
+            retry_handlers=[
+                AsyncConnectionErrorRetryHandler(max_retry_count=1),
+                AsyncRateLimitErrorRetryHandler(max_retry_count=1),
+            ],
+        ),
         quick_client=slack_client(settings, timeout=2),
     )

@@ -37,11 +37,19 @@ class ChannelAccess:
 
 
 def _entry(member: dict[str, Any]) -> DirectoryEntry:
+    profile = member.get("profile") or {}
+    names = (
+        member.get("name"),
+        member.get("real_name"),
+        profile.get("real_name"),
+        profile.get("display_name"),
+    )
     return DirectoryEntry(
         user_id=str(member["id"]),
         deleted=bool(member.get("deleted")),
         is_bot=bool(member.get("is_bot")) or bool(member.get("is_app_user")),
         tz=member.get("tz"),
+        names=tuple(dict.fromkeys(str(name) for name in names if name)),
     )
 
 

@@ -13,10 +13,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps
-from bot.services import tour
+from bot.services import findings, tour
 from bot.store.events import prune_events
+from bot.store.findings import tours_awaiting_suggestions
+from bot.store.tours import get_tour
+from bot.themes import suggest_themes_async
 
 log = logging.getLogger("bot.scheduler")
 
@@ -44,9 +48,53 @@ async def queue_due_reminders(deps: Deps) -> int:
         return await tour.queue_due_reminders(session, now=deps.clock.now())
 
 
+async def suggest_themes_for(deps: Deps, tour_id: int) -> bool:
+    """Group a closed tour's answers into suggested themes, off any request path: read,
+    compute (in a worker thread, outside any transaction), then store once."""
+    async with deps.sessions() as session:
+        closed = await get_tour(session, tour_id=tour_id)
+        inputs = await findings.grouping_input(session, tour=closed) if closed else None
+    if closed is None:
+        return False
+    suggestions = None
+    if inputs is not None:
+        names = await _member_names(deps, closed.team_id)
+        suggestions = await suggest_themes_async(inputs, names=names)
+    async with deps.sessions.begin() as session:
+        stored = await findings.store_suggestions(
+            session,
+            tour_id=tour_id,
+            suggestions=suggestions,
+            now=deps.clock.now(),
+            command=deps.settings.partnerbot_command,
+        )
+    deps.delivery.notify()
+    return stored
+
+
+async def _member_names(deps: Deps, team_id: str) -> list[str]:
+    """Everyone's names in the workspace, to keep them out of theme labels. Without Slack
+    (a token problem, an outage) the labels still drop @-mentions; log and go on."""
+    if deps.client is None:
+        return []
+    try:
+        members = await deps.directory.members(deps.client, team_id=team_id, now=deps.clock.now())
+    except SlackApiError as error:
+        log.warning("could not list members for theme labels", extra={"error": str(error)})
+        return []
+    return [name for entry in members.values() for name in entry.names]
+
+
+async def suggest_pending_themes(deps: Deps) -> int:
+    async with deps.sessions() as session:
+        pending = await tours_awaiting_suggestions(session)
+    return sum([await suggest_themes_for(deps, tour_id) for tour_id in pending])
+
+
 DUE_JOBS: tuple[tuple[str, DueJob], ...] = (
     ("tours closed", close_due_tours),
     ("reminders queued", queue_due_reminders),
+    ("themes suggested", suggest_pending_themes),
     ("events pruned", prune_processed_events),
 )
 

@@ -228,3 +228,19 @@ async def test_healthz_is_503_when_the_database_is_down(settings: Settings) -> N
     finally:
         await server.stop()
         await deps.close()
+
+
+async def test_a_listener_failing_right_after_its_ack_still_answers_200(
+    bolt_app: AsyncApp, slack: SignedSlack, fake_slack: FakeSlack, deps: Deps
+) -> None:
+    @listener
+    async def ack_then_explode(ack: AsyncAck, context: AsyncBoltContext) -> None:
+        await ack()
+        raise RuntimeError("boom after ack")
+
+    bolt_app.command("/late-boom")(ack_then_explode)
+    answer = await slack.slash_command("ULEAD", "", command="/late-boom")
+    await deps.inflight.wait_idle(timeout=5)
+    assert answer.status == 200  # Bolt would otherwise clear the ack and answer 404 after 3 s
+    [told] = fake_slack.responses
+    assert "something went wrong" in told["body"]["text"]

@@ -8,7 +8,9 @@ from datetime import date
 from enum import StrEnum
 
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     Block,
+    ButtonElement,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
@@ -17,6 +19,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.blocks.findings import FindingsAction
 from bot.blocks.tour import clip, format_day, tour_actions_block
 
 
@@ -44,6 +47,8 @@ class TourCard:
     days_left: int
     close_date: date
     anonymous: bool
+    # "listening" | "review" (closed, themes not posted) | "voting" (poll open) | "voted"
+    stage: str = "listening"
 
 
 STEPS = (
@@ -107,9 +112,7 @@ def _tour_blocks(tours: Sequence[TourCard], *, command: str) -> list[Block]:
                 block_id=f"home.tour.{tour.tour_id}",
                 text=MarkdownTextObject(text=tour_summary(tour)),
             ),
-            tour_actions_block(
-                tour.tour_id, is_open=is_open, block_id=f"home.tour.{tour.tour_id}.actions"
-            ),
+            _tour_actions(tour, is_open=is_open),
         ]
     if len(newest) > MAX_HOME_TOURS:
         blocks.append(
@@ -125,6 +128,28 @@ def _tour_blocks(tours: Sequence[TourCard], *, command: str) -> list[Block]:
     return blocks
 
 
+def _tour_actions(tour: TourCard, *, is_open: bool) -> ActionsBlock:
+    block_id = f"home.tour.{tour.tour_id}.actions"
+    actions = tour_actions_block(tour.tour_id, is_open=is_open, block_id=block_id)
+    if tour.stage != "review":
+        return actions
+    review = ButtonElement(
+        text="Review themes",
+        action_id=FindingsAction.REVIEW,
+        value=str(tour.tour_id),
+        style="primary",
+    )
+    actions.elements.append(review)
+    return actions
+
+
+STAGE_NOTES = {
+    "review": "themes to review",
+    "voting": "the team is voting",
+    "voted": "poll closed",
+}
+
+
 def tour_summary(tour: TourCard) -> str:
     """ "*Title* — 7 of 25 answered · 3 days left · anonymous"."""
     if tour.status != "open":
@@ -136,7 +161,8 @@ def tour_summary(tour: TourCard) -> str:
     else:
         when = "closing now"
     kind = "anonymous" if tour.anonymous else "named"
+    stage = f" · {STAGE_NOTES[tour.stage]}" if tour.stage in STAGE_NOTES else ""
     return (
         f"*{clip(tour.title, 500)}* — {tour.respondents} of {tour.participants} answered"
-        f" · {when} · {kind}"
+        f" · {when} · {kind}{stage}"
     )

@@ -152,6 +152,7 @@ class DirectoryEntry:
     deleted: bool
     is_bot: bool
     tz: str | None
+    names: tuple[str, ...] = ()  # what people call them: kept out of theme labels
 
 
 def choose_audience(

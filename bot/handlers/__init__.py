@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.handlers import errors, help, home, tour
+from bot.handlers import errors, findings, help, home, tour
 from bot.settings import Settings
 
 
@@ -12,5 +12,6 @@ def register_all(app: AsyncApp, settings: Settings) -> None:
     errors.register(app)
     home.register(app)
     available = tour.register(app, command=settings.partnerbot_command)
+    findings.register(app)
     # Last: the help listener answers every use of the command the features above left.
     help.register(app, command=settings.partnerbot_command, available=available)

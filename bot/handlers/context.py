@@ -20,6 +20,8 @@ from bot.store.events import record_event
 
 log = logging.getLogger("bot.handlers")
 
+ACK_GRACE_SECONDS = 0.05
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -55,6 +57,14 @@ def listener(function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         except EventAlreadyProcessed:
             outcome = "duplicate"
             raise
+        except Exception:
+            ack = kwargs.get("ack")
+            if ack is not None and getattr(ack, "response", None) is not None:
+                # Bolt clears the acknowledgement when a listener raises, and the request
+                # waiting for it then answers Slack with a 404 after 3 s. Give it time to send
+                # the acknowledgement it already has before the error is handled.
+                await asyncio.sleep(ACK_GRACE_SECONDS)
+            raise
         finally:
             log.info(
                 "handled",
@@ -66,6 +76,22 @@ def listener(function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             )
 
     return run
+
+
+async def claim_click(
+    session: AsyncSession, context: AsyncBoltContext, body: dict[str, Any], action: dict[str, Any]
+) -> bool:
+    """Record a button click (user and action_ts) in the caller's transaction; False when the
+    same click was already handled (Slack does not retry clicks, but a request can be replayed).
+    """
+    deps = deps_of(context)
+    return await record_event(
+        session,
+        event_id=f"click:{body['user']['id']}:{action.get('action_ts', '')}"[:64],
+        team_id=context.team_id or "",
+        event_type=f"click {action.get('action_id', '')}"[:64],
+        now=deps.clock.now(),
+    )
 
 
 async def claim_event(

@@ -42,6 +42,7 @@ from bot.handlers.context import claim_event, deps_of, listener
 from bot.handlers.forms import field, state_values, text_field
 from bot.handlers.home import publish_home
 from bot.models import Tour
+from bot.scheduler import suggest_themes_for
 from bot.services import tour as tours
 from bot.store.tours import get_tour
 
@@ -278,14 +279,14 @@ async def handle_answer_form_button(
     tour_id = tour_id_from(action)
     mode: Literal["edit", "add"] = "add" if action["action_id"] == TourAction.ADD_MORE else "edit"
     if tour_id is None:
-        await _notice(client, body, "Partnerbot", "That button no longer points at a tour.")
+        await notice(client, body, "Partnerbot", "That button no longer points at a tour.")
         return
     async with deps.sessions.begin() as session:
         result = await tours.answer_form(
             session, team_id=context.team_id or "", user_id=body["user"]["id"], tour_id=tour_id
         )
     if isinstance(result, Message):
-        await _notice(client, body, "Listening tour", result.text)
+        await notice(client, body, "Listening tour", result.text)
         return
     view = render_answer_form(
         tour_id=result.tour.id,
@@ -343,7 +344,7 @@ async def handle_answer_form_submission(
 # --- leader: Remind, Close, Export ----------------------------------------------------------
 
 
-async def _notice(client: AsyncWebClient, body: dict[str, Any], title: str, text: str) -> None:
+async def notice(client: AsyncWebClient, body: dict[str, Any], title: str, text: str) -> None:
     """Tell the person who clicked, privately: an ephemeral reply under a message, or a small
     modal when the click came from the App Home or a modal (which have no response_url)."""
     if body.get("response_url"):
@@ -358,7 +359,7 @@ async def _notice(client: AsyncWebClient, body: dict[str, Any], title: str, text
     )
 
 
-async def _leader_tour(
+async def leader_tour(
     deps: Deps,
     client: AsyncWebClient,
     body: dict[str, Any],
@@ -375,7 +376,7 @@ async def _leader_tour(
         async with deps.sessions() as session:
             tour = await get_tour(session, tour_id=tour_id, team_id=team_id)
     if tour is None:
-        await _notice(client, body, "Partnerbot", "I can't find that tour any more.")
+        await notice(client, body, "Partnerbot", "I can't find that tour any more.")
         return None
     if (
         tour.leader_id != user_id
@@ -383,7 +384,7 @@ async def _leader_tour(
             await deps.directory.person(client, user_id=user_id, now=deps.clock.now())
         ).is_admin
     ):
-        await _notice(
+        await notice(
             client,
             body,
             "Listening tour",
@@ -413,7 +414,7 @@ async def handle_leader_button(
     deps = deps_of(context)
     team_id = context.team_id or ""
     kind = TourAction(action["action_id"])
-    tour = await _leader_tour(deps, client, body, action, team_id, LEADER_VERBS[kind])
+    tour = await leader_tour(deps, client, body, action, team_id, LEADER_VERBS[kind])
     if tour is None:
         return
     if kind is TourAction.EXPORT:
@@ -433,10 +434,13 @@ async def handle_leader_button(
             )
     deps.delivery.notify()
     if kind is TourAction.REMIND:
-        await _notice(client, body, "Reminders", render_remind_outcome(reminded))
+        await notice(client, body, "Reminders", render_remind_outcome(reminded))
         return
     if not closed:
-        await _notice(client, body, "Listening tour", "This tour was already closed.")
+        await notice(client, body, "Listening tour", "This tour was already closed.")
+        return
+    # Group the answers now rather than at the next tick, so the review is ready at once.
+    await suggest_themes_for(deps, tour.id)
 
 
 async def _send_export(
@@ -445,7 +449,7 @@ async def _send_export(
     async with deps.sessions() as session:
         export = await tours.export_tour(session, tour=tour)
     if not export.answers_visible:
-        await _notice(
+        await notice(
             client,
             body,
             "Export",

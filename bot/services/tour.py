@@ -4,7 +4,7 @@ and what a leader may see."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -44,7 +44,16 @@ from bot.flows.tour import (
     respondent_key,
     zone,
 )
-from bot.models import Participant, ParticipantStatus, Question, Tour, TourStatus
+from bot.models import (
+    Participant,
+    ParticipantStatus,
+    PollStatus,
+    Question,
+    ThemeSource,
+    Tour,
+    TourStatus,
+)
+from bot.store import findings as findings_store
 from bot.store import outbox
 from bot.store import tours as store
 
@@ -502,9 +511,22 @@ async def tour_cards(
                 days_left=days_left(now, tour.close_date, tour.leader_tz),
                 close_date=tour.close_date,
                 anonymous=tour.anonymous,
+                stage=await _stage(session, tour=tour, respondents=tally.respondents),
             )
         )
     return cards
+
+
+async def _stage(session: AsyncSession, *, tour: Tour, respondents: int) -> str:
+    """Where the tour is in the process, for its App Home card."""
+    if tour.status is TourStatus.OPEN:
+        return "listening"
+    poll = await findings_store.poll_of_tour(session, tour_id=tour.id)
+    if poll is not None and poll.message_ts:
+        return "voting" if poll.status is PollStatus.OPEN else "voted"
+    if tour.themes_suggested_at is not None and respondents >= tour.min_responses:
+        return "review"
+    return "closed"
 
 
 @dataclass(frozen=True)
@@ -518,6 +540,9 @@ class TourExport:
     answers_visible: bool
     questions: list[tuple[str, list[str]]]
     named: list[tuple[str, list[tuple[str, str]]]] | None
+    # Step 2, once posted: (label, summary, kind, votes) per final theme, and insights.
+    themes: list[tuple[str, str, str, int]] = field(default_factory=list)
+    insights: list[tuple[str | None, str]] = field(default_factory=list)
 
     def record(self) -> dict[str, Any]:
         tour = self.tour
@@ -546,6 +571,11 @@ class TourExport:
                 {"question": q, "answers": answers if self.answers_visible else []}
                 for q, answers in self.questions
             ]
+        record["themes"] = [
+            {"label": label, "summary": summary, "kind": kind, "votes": votes}
+            for label, summary, kind, votes in self.themes
+        ]
+        record["insights"] = [{"theme": theme, "text": text} for theme, text in self.insights]
         return record
 
     def rows(self) -> Sequence[Sequence[str]]:
@@ -576,6 +606,7 @@ async def export_tour(session: AsyncSession, *, tour: Tour) -> TourExport:
     ordered = [by_question[position] for position in sorted(by_question)]
     questions = [(q, [text for _, text in answers]) for q, answers in ordered]
     named = ordered if (visible and not tour.anonymous) else None
+    themes, insights = await _findings(session, tour=tour)
     return TourExport(
         tour=tour,
         participants=tally.participants,
@@ -583,4 +614,25 @@ async def export_tour(session: AsyncSession, *, tour: Tour) -> TourExport:
         answers_visible=visible,
         questions=questions,
         named=[(q, list(a)) for q, a in named] if named is not None else None,
+        themes=themes,
+        insights=insights,
+    )
+
+
+async def _findings(
+    session: AsyncSession, *, tour: Tour
+) -> tuple[list[tuple[str, str, str, int]], list[tuple[str | None, str]]]:
+    """The posted themes with their vote totals, and the team's insights."""
+    poll = await findings_store.poll_of_tour(session, tour_id=tour.id)
+    if poll is None:
+        return [], []
+    themes = await findings_store.themes_of(session, tour_id=tour.id, source=ThemeSource.FINAL)
+    totals, _ = await findings_store.poll_totals(session, poll_id=poll.id)
+    labels = {theme.id: theme.label for theme in themes}
+    return (
+        [(t.label, t.summary, t.kind, totals.get(t.id, 0)) for t in themes],
+        [
+            (labels.get(theme_id) if theme_id else None, text)
+            for theme_id, text in await findings_store.insights_of(session, tour_id=tour.id)
+        ],
     )

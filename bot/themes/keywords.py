@@ -84,6 +84,8 @@ def stop_words() -> frozenset[str]:
 
 
 def _fold_accents(text: str) -> str:
+    if text.isascii():
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
@@ -94,27 +96,33 @@ def _words(text: str) -> list[str]:
     for word in WORD.findall(text):
         if word.endswith("'s"):
             word = word[:-2]
-        if any(char.isalpha() for char in word):
+        # Single letters ("n/a", "a/b testing", initials) never make a useful keyword.
+        if len(word) > 1 and any(char.isalpha() for char in word):
             words.append(word)
     return words
 
 
 def name_words(names: Iterable[str]) -> frozenset[str]:
     """Every word of every name, lower case and without accents, so that "Tomás Ortega" also
-    removes "tomas" and "ortega" on their own (first names, last names, display names)."""
+    removes "tomas" and "ortega" on their own (first names, last names, display names), and the
+    parts of a hyphenated name. Privacy wins over labels: a member called Page removes "page"."""
     found: set[str] = set()
     for name in names:
         for word in _words(name.replace("_", " ").replace(".", " ")):
-            if len(word) > 1:
-                found.add(word)
-                found.add(fold_plural(word))
+            found |= {word, fold_plural(word)}
+            found |= {part for part in re.split(r"['\-]", word) if len(part) > 1}
     return frozenset(found)
+
+
+def _unescape(text: str) -> str:
+    # Slack escapes these three in message text; answers may be stored either way.
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def answer_terms(text: str, removed: Collection[str]) -> list[str]:
     """The distinct terms of one answer: kept words (folded) and bigrams of kept words that stood
     next to each other; stop words, `removed` words (names) and Slack markup are gone."""
-    text = SLACK_MARKUP.sub(" | ", text)
+    text = _unescape(SLACK_MARKUP.sub(" | ", text))
     text = TYPED_AT_NAME.sub(" | ", EMOJI.sub(" ", text))
     stops = stop_words()
     terms: list[str] = []
@@ -123,7 +131,14 @@ def answer_terms(text: str, removed: Collection[str]) -> list[str]:
         previous = None
         for raw in _words(chunk):
             word = fold_plural(raw)
-            if raw in removed or word in removed or raw in stops or word in stops:
+            parts = re.split(r"['\-]", raw) if ("-" in raw or "'" in raw) else ()
+            if (
+                raw in removed
+                or word in removed
+                or any(part in removed for part in parts)
+                or raw in stops
+                or word in stops
+            ):
                 previous = None
                 continue
             terms.append(word)
@@ -141,7 +156,7 @@ def text_for_encoder(text: str) -> str:
         inner = match.group(0)[1:-1]
         return inner.split("|", 1)[1].lstrip("#@") if "|" in inner else ""
 
-    return SLACK_MARKUP.sub(label, text)
+    return _unescape(SLACK_MARKUP.sub(label, text))
 
 
 @dataclass(frozen=True)
@@ -225,14 +240,14 @@ def compose_phrases(keywords: Sequence[str], *, max_words: int, max_phrases: int
 
 
 def label_from_keywords(keywords: Sequence[str]) -> str:
-    """2-4 words: the leading distinctive phrases. A cluster with one usable word gets
-    "<word> answers"; one with none "other answers"."""
+    """2-3 words: the leading distinctive phrases. A cluster with one usable word gets
+    "<word> feedback"; one with none "general feedback" (both singular, like the keywords)."""
     words = " ".join(compose_phrases(keywords, max_words=3, max_phrases=3)).split()
     if len(words) >= 2:
         return " ".join(words)
-    if words and words[0] != "answer":
-        return f"{words[0]} answers"
-    return "other answers"
+    if words and words[0] != "feedback":
+        return f"{words[0]} feedback"
+    return "general feedback"
 
 
 def summary_from_keywords(count: int, keywords: Sequence[str]) -> str:

@@ -63,7 +63,7 @@ class SuggestedTheme:
 
 @dataclass(frozen=True)
 class AnswerClustering:
-    """All clusters of the non-blank answers (what the bench scores), before ranking."""
+    """All clusters of the answers with a content word (what the bench scores), before ranking."""
 
     engine: str
     positions: tuple[int, ...]  # positions in the input of the answers clustered
@@ -103,13 +103,15 @@ def cluster_answers(
     method: Method = "auto",
     k: int | None = None,
 ) -> AnswerClustering | None:
-    """Cluster the non-blank answers (k chosen by silhouette unless given); None when fewer than
-    four answers have text."""
-    positions = tuple(index for index, answer in enumerate(answers) if answer.text.strip())
+    """Cluster the answers that have a content word (k chosen by silhouette unless given); None
+    when fewer than four have one. Blank answers, "n/a", "nothing", emoji alone or a name alone
+    can make no theme, and a pile of them would otherwise be the tightest cluster of all."""
+    removed = name_words(names)
+    all_terms = [tuple(answer_terms(answer.text, removed)) for answer in answers]
+    positions = tuple(index for index, terms in enumerate(all_terms) if terms)
     if len(positions) < MIN_ANSWERS:
         return None
-    removed = name_words(names)
-    terms = tuple(tuple(answer_terms(answers[index].text, removed)) for index in positions)
+    terms = tuple(all_terms[index] for index in positions)
     engine, vectors = _vectors([answers[index].text for index in positions], terms, method)
     return AnswerClustering(engine, positions, vectors, cluster_vectors(vectors, k=k), terms)
 
@@ -130,7 +132,8 @@ def suggest_themes(
     max_themes: int = 3,
     method: Method = "auto",
 ) -> list[SuggestedTheme]:
-    """At most `max_themes` themes, strongest first; [] with fewer than four answers. `names`
+    """At most `max_themes` themes, strongest first; [] with fewer than four answers that have a
+    content word (see `cluster_answers`). `names`
     (display and real names) and <@U…> mentions never reach a label or summary. Deterministic
     for the same input. CPU-bound (≈1 s for 500 answers): from async code use
     `suggest_themes_async`. `method="model"` raises EncoderUnavailable if the model cannot load."""
@@ -141,8 +144,9 @@ def suggest_themes(
         return []
     assignment = clustered.clustering.assignment
     # Cohesion and quotes are measured in the full embedding (or TF-IDF) space.
-    sums = np.zeros((clustered.clustering.k, clustered.vectors.shape[1]), dtype=np.float64)
-    np.add.at(sums, assignment, clustered.vectors)
+    membership = np.zeros((len(assignment), clustered.clustering.k), dtype=np.float32)
+    membership[np.arange(len(assignment)), assignment] = 1.0
+    sums = membership.T @ clustered.vectors
     norms = np.linalg.norm(sums, axis=1, keepdims=True)
     centroids = sums / np.where(norms > 0, norms, 1.0)
     similarity = np.sum(clustered.vectors * centroids[assignment], axis=1)

@@ -64,6 +64,11 @@ def test_fold_plural(word: str, singular: str) -> None:
         ("<@U0PRIYA> owns the pager", [], {"u0priya", "priya"}, {"pager"}),
         ("<@U0PRIYA|priya> owns the pager", [], {"u0priya", "priya"}, {"pager"}),
         ("ping @priya.raman about the pager", [], {"priya", "raman"}, {"pager"}),
+        # a hyphenated name is caught whole, in parts, and inside a hyphenated word
+        ("Mary-Jane and Jane fixed it", ["Mary-Jane Doe"], {"mary-jane", "jane"}, {"fixed"}),
+        ("a jane-approved pager rota", ["Mary-Jane"], {"jane-approved"}, {"pager"}),
+        # Slack's HTML escapes are not words
+        ("docs &amp; wiki &lt;3", [], {"amp", "lt"}, {"doc", "wiki"}),
         # stop words are gone; bigrams only join words that stood side by side
         ("The code reviews are slow", [], {"the", "are"}, {"code review", "slow"}),
         # a mention breaks a bigram instead of bridging it
@@ -88,8 +93,9 @@ def test_answer_terms_drop_names_mentions_and_stop_words(
         (["review", "code review", "slow"], "code review slow"),  # a bigram extends a word
         (["pager", "night", "alert", "sleep"], "pager night alert"),  # three words at most
         (["pager", "pager rotation", "rotation"], "pager rotation"),  # no word twice
-        (["wiki"], "wiki answers"),  # one usable word still makes two
-        ([], "other answers"),  # nothing usable
+        (["wiki"], "wiki feedback"),  # one usable word still makes two
+        (["feedback"], "general feedback"),  # ... without repeating itself
+        ([], "general feedback"),  # nothing usable
     ],
 )
 def test_label_from_keywords(keywords: list[str], label: str) -> None:
@@ -119,6 +125,7 @@ def test_summary_from_keywords(count: int, keywords: list[str], summary: str) ->
         ("<@U123> reviews fast", "someone reviews fast"),  # a mention reads as a person
         ("see <#C1|general>", "see general"),  # a channel reads as its name
         ("docs at <https://x.example/a|the wiki>", "docs at the wiki"),  # a link as its label
+        ("docs &amp; wiki", "docs & wiki"),  # Slack's escapes read as the characters
         ("plain text", "plain text"),  # untouched
     ],
 )

@@ -61,12 +61,28 @@ def check_invariants(themes: list[SuggestedTheme], given: list[AnswerText], limi
     assert ranks == sorted(ranks, reverse=True)
 
 
-@pytest.mark.parametrize("limit", [1, 2, 3, 5])  # the caller's cap, and more than the default
-def test_invariants_on_the_bench_notes(method: Method, limit: int) -> None:
+def test_invariants_on_the_bench_notes(method: Method) -> None:
     given = notes()
-    themes = suggest_themes(given, method=method, max_themes=limit)
-    assert len(themes) == limit  # 200 answers always make enough clusters
-    check_invariants(themes, given, limit)
+    themes = suggest_themes(given, method=method, max_themes=5)
+    assert len(themes) == 5  # 200 answers always make enough clusters
+    check_invariants(themes, given, 5)
+
+
+@pytest.mark.parametrize(
+    ("limit", "expected"),
+    [
+        (1, 1),  # the strongest theme only
+        (2, 2),  # the two strongest
+        (3, 3),  # the default
+        (5, 3),  # more than there are groups: only the three real ones
+    ],
+)
+def test_max_themes_caps_the_count(
+    method: Method, three_groups: list[AnswerText], limit: int, expected: int
+) -> None:
+    themes = suggest_themes(three_groups, method=method, max_themes=limit)
+    assert len(themes) == expected
+    assert themes == suggest_themes(three_groups, method=method, max_themes=5)[:expected]
 
 
 def test_obvious_groups_become_the_themes(method: Method, three_groups: list[AnswerText]) -> None:
@@ -157,6 +173,24 @@ def test_four_answers_are_enough(method: Method) -> None:
     given = answers((1, COFFEE[:2]), (1, PARKING[:2]))
     themes = suggest_themes(given, method=method)
     assert groups_of(themes) == {frozenset({"g0-0", "g0-1"}), frozenset({"g1-0", "g1-1"})}
+
+
+NON_ANSWERS = ["n/a", "N/A", "Nothing.", "nothing to say", ":tada:", "🎉🎉", "-", "Priya", "ok"]
+
+
+def test_answers_without_a_content_word_make_no_theme(method: Method) -> None:
+    # nine non-answers (one of them only a name) would be the tightest cluster of all
+    given = answers((1, COFFEE[:3]), (1, PARKING[:3]), (1, NON_ANSWERS))
+    themes = suggest_themes(given, names=["Priya Raman"], method=method)
+    assert groups_of(themes) == {
+        frozenset({"g0-0", "g0-1", "g0-2"}),
+        frozenset({"g1-0", "g1-1", "g1-2"}),
+    }
+
+
+def test_non_answers_do_not_count_towards_four(method: Method) -> None:
+    given = answers((1, COFFEE[:3]), (1, NON_ANSWERS))
+    assert suggest_themes(given, names=["Priya Raman"], method=method) == []
 
 
 @pytest.mark.parametrize("limit", [0, -1])  # nonsense caps give nothing rather than everything

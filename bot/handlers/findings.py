@@ -1,0 +1,535 @@
+"""Step 2 in Slack: the leader reviews the suggested themes and posts them with a poll; the
+team votes, shares insights, and the leader closes the poll."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks.findings import (
+    REVIEW_MAX,
+    FindingsAction,
+    FindingsView,
+    render_answers_page,
+    render_final_ranking,
+    render_findings_post,
+    render_insight_modal,
+    render_preview_modal,
+    render_review_modal,
+    render_vote_ack,
+)
+from bot.blocks.tour import render_notice_modal
+from bot.deps import Deps
+from bot.flows.poll import (
+    DEFAULT_BUDGET,
+    DEFAULT_MAX_PER_THEME,
+    Change,
+    Refusal,
+    poll_settings_problems,
+)
+from bot.handlers.context import claim_click, deps_of, listener
+from bot.handlers.forms import field, state_values, text_field
+from bot.handlers.home import publish_home
+from bot.handlers.tour import leader_tour, notice, tour_id_from
+from bot.models import Poll, PollStatus, ThemeSource, Tour, TourStatus
+from bot.services import findings
+from bot.services.tour import export_tour
+from bot.store import findings as store
+from bot.store.tours import get_tour, questions_of
+
+log = logging.getLogger("bot.handlers.findings")
+
+ANSWERS_PER_PAGE = 40
+
+
+class TourMetadata(BaseModel):
+    tour_id: int
+
+
+class PollMetadata(BaseModel):
+    poll_id: int
+
+
+# --- the leader's review ----------------------------------------------------------------------
+
+
+async def _review_blocker(deps: Deps, tour: Tour) -> str | None:
+    if tour.status is not TourStatus.CLOSED:
+        return "Themes come once the tour has closed. Close it from your App Home when ready."
+    async with deps.sessions() as session:
+        poll = await store.poll_of_tour(session, tour_id=tour.id)
+        visible = (await export_tour(session, tour=tour)).answers_visible
+    if poll is not None and poll.message_ts:
+        return f"The findings are posted in <#{poll.channel_id}>; the team is voting there."
+    if not visible:
+        return (
+            f"Fewer than {tour.min_responses} people answered, so the answers stay hidden and "
+            "there is nothing to group into themes."
+        )
+    return None
+
+
+@listener
+async def handle_review_button(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    await ack()
+    deps = deps_of(context)
+    tour = await leader_tour(deps, client, body, action, context.team_id or "", "review")
+    if tour is None:
+        return
+    blocker = await _review_blocker(deps, tour)
+    if blocker:
+        await notice(client, body, "Review themes", blocker)
+        return
+    async with deps.sessions() as session:
+        review = await findings.review_of(session, tour=tour)
+        respondents = (await export_tour(session, tour=tour)).respondents
+    view = render_review_modal(
+        tour_id=tour.id,
+        title=tour.title,
+        respondents=respondents,
+        themes=review.drafts,
+        reflections=review.reflections,
+    )
+    await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
+
+
+def _metadata_tour_id(view: dict[str, Any]) -> int | None:
+    try:
+        return TourMetadata.model_validate_json(view.get("private_metadata") or "").tour_id
+    except ValidationError:
+        return None
+
+
+def read_review(view: dict[str, Any], based_on: list[int]) -> list[findings.ReviewedTheme]:
+    values = state_values(view)
+    reviewed = []
+    for index, theme_id in enumerate(based_on, start=1):
+        order = field(values, f"theme.{index}.order")
+        reviewed.append(
+            findings.ReviewedTheme(
+                label=text_field(values, f"theme.{index}.label"),
+                summary=text_field(values, f"theme.{index}.summary"),
+                order=int(order) if isinstance(order, str) and order.isdigit() else index,
+                kept="keep" in (field(values, f"theme.{index}.keep") or []),
+                based_on=theme_id,
+            )
+        )
+    own = text_field(values, "theme.new.label")
+    if own.strip():
+        order = field(values, "theme.new.order")
+        reviewed.append(
+            findings.ReviewedTheme(
+                label=own,
+                summary=text_field(values, "theme.new.summary"),
+                order=int(order) if isinstance(order, str) and order.isdigit() else REVIEW_MAX + 1,
+                kept=True,
+                based_on=None,
+            )
+        )
+    return reviewed
+
+
+@listener
+async def handle_review_submission(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    deps = deps_of(context)
+    tour_id = _metadata_tour_id(view)
+    async with deps.sessions.begin() as session:
+        tour = (
+            await get_tour(session, tour_id=tour_id, team_id=context.team_id or "", lock=True)
+            if tour_id is not None
+            else None
+        )
+        if tour is None or tour.leader_id != body["user"]["id"]:
+            await ack(
+                response_action="update",
+                view=render_notice_modal(
+                    title="Review themes", text="This review is out of date; open it again."
+                ).to_dict(),
+            )
+            return
+        review = await findings.review_of(session, tour=tour)
+        reviewed = read_review(view, [theme.id for theme in review.themes])
+        problem = findings.review_problems(reviewed)
+        if problem:
+            await ack(response_action="errors", errors={"theme.1.keep": problem})
+            return
+        values = state_values(view)
+        await findings.save_review(
+            session,
+            tour=tour,
+            reviewed=reviewed,
+            reflections=[
+                text_field(values, block)
+                for block in ("reflect.insights", "reflect.next", "reflect.involve")
+            ],
+        )
+        drafts = await findings.final_drafts(session, tour=tour)
+        export = await export_tour(session, tour=tour)
+        questions = [q.text for q in await questions_of(session, tour_id=tour.id)]
+    preview = render_preview_modal(
+        tour_id=tour.id,
+        title=tour.title,
+        questions=questions,
+        respondents=export.respondents,
+        participants=export.participants,
+        themes=drafts,
+        budget=DEFAULT_BUDGET,
+        max_per_theme=DEFAULT_MAX_PER_THEME,
+        hide_results=False,
+        allow_outsiders=False,
+    )
+    await ack(response_action="update", view=preview.to_dict())
+
+
+@listener
+async def handle_answers_page(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    """See all answers, a page at a time, as the export shows them (anonymity rules apply)."""
+    await ack()
+    deps = deps_of(context)
+    tour_part, _, page_part = str(action.get("value") or "").partition(":")
+    page = int(page_part) if page_part.isdigit() else 0
+    tour = await leader_tour(
+        deps, client, body, {"value": tour_part}, context.team_id or "", "read the answers of"
+    )
+    if tour is None:
+        return
+    async with deps.sessions() as session:
+        export = await export_tour(session, tour=tour)
+    rows = [(q, text) for q, answers in export.questions for text in answers]
+    pages = max(1, -(-len(rows) // ANSWERS_PER_PAGE))
+    page = min(page, pages - 1)
+    chunk = rows[page * ANSWERS_PER_PAGE : (page + 1) * ANSWERS_PER_PAGE]
+    grouped: dict[str, list[str]] = {}
+    for question, text in chunk:
+        grouped.setdefault(question, []).append(text)
+    view = render_answers_page(
+        tour_id=tour.id,
+        title=tour.title,
+        page=page,
+        page_count=pages,
+        questions=list(grouped.items()),
+    ).to_dict()
+    if action.get("action_id") == FindingsAction.ANSWERS_PAGE and body.get("view"):
+        await client.views_update(view_id=body["view"]["id"], view=view)
+    else:
+        await client.views_push(trigger_id=body["trigger_id"], view=view)
+
+
+# --- posting the findings and the poll --------------------------------------------------------
+
+
+def _number(values: dict[str, dict[str, Any]], block_id: str) -> int | None:
+    typed = text_field(values, block_id).strip()
+    return int(typed) if typed.isdigit() else None
+
+
+@listener
+async def handle_post_findings(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    deps = deps_of(context)
+    values = state_values(view)
+    budget = _number(values, "poll.budget")
+    cap = _number(values, "poll.max_per_theme")
+    problems = poll_settings_problems(budget, cap)
+    if problems:
+        blocks = {"budget": "poll.budget", "max_per_theme": "poll.max_per_theme"}
+        await ack(
+            response_action="errors",
+            errors={blocks[name]: message for name, message in problems.items()},
+        )
+        return
+    assert budget is not None
+    assert cap is not None
+    tour_id = _metadata_tour_id(view)
+    team_id = context.team_id or ""
+    options = field(values, "poll.options") or []
+    async with deps.sessions.begin() as session:
+        tour = (
+            await get_tour(session, tour_id=tour_id, team_id=team_id, lock=True)
+            if tour_id is not None
+            else None
+        )
+        if tour is None or tour.leader_id != body["user"]["id"]:
+            await ack(
+                response_action="update",
+                view=render_notice_modal(
+                    title="Post findings", text="Open the review again."
+                ).to_dict(),
+            )
+            return
+        poll = await findings.open_poll(
+            session,
+            tour=tour,
+            budget=budget,
+            max_per_theme=cap,
+            hide_results="hide" in options,
+            allow_outsiders="outsiders" in options,
+            now=deps.clock.now(),
+        )
+    await ack()
+    await post_or_refresh(deps, client, poll.id, team_id)
+    await publish_home(deps, client, team_id=team_id, user_id=body["user"]["id"])
+
+
+async def post_or_refresh(deps: Deps, client: AsyncWebClient, poll_id: int, team_id: str) -> None:
+    """Draw the poll message from the database: post it the first time, update it after."""
+    async with deps.sessions() as session:
+        poll = await store.get_poll(session, poll_id=poll_id, team_id=team_id)
+        assert poll is not None
+        state = await findings.poll_state(session, poll=poll)
+    message = render_findings_post(
+        poll_id=poll.id,
+        leader_id=state.tour.leader_id,
+        title=state.tour.title,
+        questions=state.questions,
+        respondents=state.respondents,
+        participants=state.participants,
+        themes=state.themes,
+        budget=poll.budget,
+        max_per_theme=poll.max_per_theme,
+        hide_results=poll.hide_results,
+        closed=poll.status is PollStatus.CLOSED,
+        voters=state.voters,
+    )
+    if poll.message_ts:
+        await client.chat_update(channel=poll.channel_id, ts=poll.message_ts, **message.to_dict())
+        return
+    posted = await client.chat_postMessage(channel=poll.channel_id, **message.to_dict())
+    async with deps.sessions.begin() as session:
+        locked = await store.get_poll(session, poll_id=poll_id, team_id=team_id, lock=True)
+        assert locked is not None
+        locked.message_ts = str(posted["ts"])
+
+
+def _poll_and_theme(action: dict[str, Any]) -> tuple[int, int] | None:
+    poll_part, _, theme_part = str(action.get("value") or "").partition(":")
+    if poll_part.isdigit() and theme_part.isdigit():
+        return int(poll_part), int(theme_part)
+    return None
+
+
+@listener
+async def handle_vote(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+) -> None:
+    await ack()
+    deps = deps_of(context)
+    team_id = context.team_id or ""
+    voter_id = body["user"]["id"]
+    target = _poll_and_theme(action)
+    if target is None:
+        await respond(
+            text="That button no longer points at a poll.",
+            response_type="ephemeral",
+            replace_original=False,
+        )
+        return
+    poll_id, theme_id = target
+    async with deps.sessions() as session:
+        poll = await store.get_poll(session, poll_id=poll_id, team_id=team_id)
+    if poll is None or poll.status is PollStatus.CLOSED:
+        text = render_vote_ack(votes_left=0, placed=[], refused=Refusal.CLOSED)
+    elif not poll.allow_outsiders and not await _in_channel(deps, client, poll, voter_id):
+        text = render_vote_ack(votes_left=0, placed=[], refused=Refusal.NOT_IN_CHANNEL)
+    else:
+        change = Change.ADD if action["action_id"] == FindingsAction.VOTE else Change.REMOVE
+        async with deps.sessions.begin() as session:
+            if not await claim_click(session, context, body, action):
+                return  # a replay of a click already counted (and answered)
+            locked = await store.get_poll(session, poll_id=poll_id, team_id=team_id, lock=True)
+            assert locked is not None
+            voted = await findings.cast_vote(
+                session, poll=locked, voter_id=voter_id, theme_id=theme_id, change=change
+            )
+        text = render_vote_ack(
+            votes_left=voted.result.left,
+            placed=voted.placed,
+            refused=voted.result.refused.value if voted.result.refused else None,
+            theme=voted.label,
+            change=change,
+        )
+        if voted.result.refused is None:
+            deps.coalescer.request(
+                f"poll:{poll_id}", lambda: post_or_refresh(deps, client, poll_id, team_id)
+            )
+    await respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+async def _in_channel(deps: Deps, client: AsyncWebClient, poll: Poll, user_id: str) -> bool:
+    members = await deps.directory.channel_members(client, channel_id=poll.channel_id)
+    return user_id in members
+
+
+# --- insights -------------------------------------------------------------------------------
+
+
+@listener
+async def handle_share_insight(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    await ack()
+    deps = deps_of(context)
+    poll_id = tour_id_from(action)
+    async with deps.sessions() as session:
+        poll = (
+            await store.get_poll(session, poll_id=poll_id, team_id=context.team_id or "")
+            if poll_id is not None
+            else None
+        )
+        themes = (
+            await store.themes_of(session, tour_id=poll.tour_id, source=ThemeSource.FINAL)
+            if poll is not None
+            else []
+        )
+    if poll is None:
+        await notice(client, body, "Share an insight", "I can't find those findings any more.")
+        return
+    view = render_insight_modal(
+        poll_id=poll.id, themes=[(theme.id, theme.label) for theme in themes]
+    )
+    await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
+
+
+@listener
+async def handle_insight_submission(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    deps = deps_of(context)
+    values = state_values(view)
+    text = text_field(values, "insight.text").strip()
+    if not text:
+        await ack(response_action="errors", errors={"insight.text": "Write your insight here."})
+        return
+    try:
+        poll_id = PollMetadata.model_validate_json(view.get("private_metadata") or "").poll_id
+    except ValidationError:
+        poll_id = None
+    chosen = field(values, "insight.theme")
+    async with deps.sessions.begin() as session:
+        poll = (
+            await store.get_poll(session, poll_id=poll_id, team_id=context.team_id or "")
+            if poll_id is not None
+            else None
+        )
+        if poll is None:
+            await ack(
+                response_action="update",
+                view=render_notice_modal(
+                    title="Share an insight", text="I can't find those findings any more."
+                ).to_dict(),
+            )
+            return
+        themes = {
+            theme.id
+            for theme in await store.themes_of(
+                session, tour_id=poll.tour_id, source=ThemeSource.FINAL
+            )
+        }
+        theme_id = int(chosen) if isinstance(chosen, str) and chosen.isdigit() else None
+        await store.add_insight(
+            session,
+            tour_id=poll.tour_id,
+            theme_id=theme_id if theme_id in themes else None,
+            text=text,
+            now=deps.clock.now(),
+        )
+    await ack(
+        response_action="update",
+        view=render_notice_modal(
+            title="Share an insight", text="Thank you — your insight is in, without your name."
+        ).to_dict(),
+    )
+
+
+# --- closing the poll -------------------------------------------------------------------------
+
+
+@listener
+async def handle_close_poll(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    await ack()
+    deps = deps_of(context)
+    team_id = context.team_id or ""
+    poll_id = tour_id_from(action)
+    async with deps.sessions() as session:
+        poll = (
+            await store.get_poll(session, poll_id=poll_id, team_id=team_id)
+            if poll_id is not None
+            else None
+        )
+    if poll is None:
+        await notice(client, body, "Close poll", "I can't find that poll any more.")
+        return
+    tour = await leader_tour(
+        deps, client, body, {"value": str(poll.tour_id)}, team_id, "close the poll of"
+    )
+    if tour is None:
+        return
+    async with deps.sessions.begin() as session:
+        locked = await store.get_poll(session, poll_id=poll.id, team_id=team_id, lock=True)
+        assert locked is not None
+        closed = await findings.close_poll(session, poll=locked, now=deps.clock.now())
+        state = await findings.poll_state(session, poll=locked)
+    if not closed:
+        await notice(client, body, "Close poll", "This poll was already closed.")
+        return
+    await deps.coalescer.flush()  # a redraw still pending would show the open poll again
+    await post_or_refresh(deps, client, poll.id, team_id)
+    final = render_final_ranking(poll_id=poll.id, title=tour.title, ranking=state.ranking)
+    await client.chat_postMessage(
+        channel=poll.channel_id, thread_ts=poll.message_ts, **final.to_dict()
+    )
+    await publish_home(deps, client, team_id=team_id, user_id=tour.leader_id)
+
+
+def register(app: AsyncApp) -> None:
+    app.action(FindingsAction.REVIEW.value)(handle_review_button)
+    app.view(FindingsView.REVIEW.value)(handle_review_submission)
+    for action_id in (FindingsAction.SEE_ANSWERS, FindingsAction.ANSWERS_PAGE):
+        app.action(action_id.value)(handle_answers_page)
+    app.view(FindingsView.PREVIEW.value)(handle_post_findings)
+    for action_id in (FindingsAction.VOTE, FindingsAction.UNVOTE):
+        app.action(action_id.value)(handle_vote)
+    app.action(FindingsAction.SHARE_INSIGHT.value)(handle_share_insight)
+    app.view(FindingsView.INSIGHT.value)(handle_insight_submission)
+    app.action(FindingsAction.CLOSE_POLL.value)(handle_close_poll)

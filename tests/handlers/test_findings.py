@@ -1,0 +1,331 @@
+"""Step 2 end to end: a closed tour's answers grouped into themes, the leader's review, the
+channel post with its poll, votes with budgets, insights, and the close of the poll."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.blocks import unescape
+from bot.blocks.findings import FindingsAction, FindingsView
+from bot.blocks.tour import TourAction
+from bot.clock import FrozenClock
+from bot.deps import Deps
+from bot.models import Poll, PollStatus, Theme, ThemeSource, Vote
+from bot.sandbox.block_kit import validate_message
+from bot.sandbox.fake_slack import FakeSlack
+from bot.sandbox.slack_requests import SignedSlack
+from bot.services.tour import export_tour
+from tests.handlers.test_tour import launch, rendered, reply, the_tour
+
+TEAM = [f"UT{n:02d}" for n in range(1, 16)]
+NAMES = ["Priya", "Marco", "Lena", "Tomás", "Aiko"]
+ANSWERS = {
+    0: [  # what's working well
+        "Code reviews are quick and kind, even for big pull requests.",
+        "Reviews come back within a day and the comments are helpful.",
+        "Pairing with Priya on reviews taught me a lot.",
+        "Our review culture is friendly: people explain instead of block.",
+        "The on-call rotation is fair and the runbooks help.",
+        "On-call is calm now that alerts are tuned.",
+        "Runbooks made my on-call week much less scary.",
+        "Standups are short and useful.",
+        "We celebrate releases together.",
+        "Marco keeps the on-call handover tidy.",
+        "Review turnaround is fast.",
+        "Friendly code review comments.",
+        "Alert noise dropped a lot on call.",
+        "Team lunches are great.",
+        "Retros lead to real changes.",
+    ],
+    1: [  # challenges
+        "Priorities change every week and nobody tells us why.",
+        "We learn about priority changes from other teams first.",
+        "Unclear priorities: three urgent projects at once.",
+        "The business never explains which project matters most.",
+        "Staging is down so often we wait half a day to test.",
+        "The staging environment breaks constantly.",
+        "Deploys to staging fail and block testing.",
+        "Lena can't test anything when staging is broken.",
+        "Priorities shift without warning from leadership.",
+        "Testing is blocked by flaky staging every sprint.",
+        "Nobody knows what the top priority is this quarter.",
+        "Staging outages waste hours every week.",
+        "Too many meetings on Thursdays.",
+        "Our roadmap priorities are a moving target.",
+        "Staging data is stale and breaks tests.",
+    ],
+}
+
+
+@pytest.fixture
+def team(fake_slack: FakeSlack) -> list[str]:
+    for user_id, n in zip(TEAM, range(len(TEAM)), strict=True):
+        name = NAMES[n % len(NAMES)]
+        fake_slack.add_user(user_id, name.lower(), real_name=f"{name} {n}", tz="Europe/Berlin")
+    fake_slack.add_channel("CSQUAD", "squad", members=["ULEAD", *TEAM])
+    fake_slack.add_user("UOUTSIDER", "outsider", tz="UTC")
+    return TEAM
+
+
+async def closed_tour(
+    slack: SignedSlack, fake_slack: FakeSlack, deps: Deps, clock: FrozenClock, team: list[str]
+) -> None:
+    """15 people answer both questions (30 answers), then the leader presses Close now."""
+    await launch(slack, fake_slack, deps, users=team, results="CSQUAD")
+    for index, member in enumerate(team):
+        await reply(slack, deps, clock, member, ANSWERS[0][index])
+        await reply(slack, deps, clock, member, ANSWERS[1][index])
+    await slack.block_action("ULEAD", TourAction.CLOSE, view=fake_slack.home_views["ULEAD"])
+    await deps.inflight.wait_idle(timeout=60)  # grouping 30 answers runs after the click
+    await drain_outbox(deps, clock)
+
+
+async def drain_outbox(deps: Deps, clock: FrozenClock) -> None:
+    """Deliver everything queued, letting the clock pass the one-a-second channel pacing."""
+    for _ in range(30):
+        await deps.delivery.deliver_due()
+        if await deps.delivery.next_wakeup() is None:
+            return
+        clock.advance(seconds=1)
+    raise AssertionError("the outbox did not drain")
+
+
+def view_blocks(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {block["block_id"]: block for block in view["blocks"] if "block_id" in block}
+
+
+async def open_review(slack: SignedSlack, fake_slack: FakeSlack, deps: Deps) -> dict[str, Any]:
+    prompt = fake_slack.dms_to("ULEAD")[-1]
+    assert "review" in rendered(prompt).lower()
+    await slack.block_action(
+        "ULEAD", FindingsAction.REVIEW, message=prompt, channel_id=prompt["channel"]
+    )
+    await deps.inflight.wait_idle(timeout=5)
+    view: dict[str, Any] = fake_slack.views[fake_slack.view_stack("ULEAD")[-1]]
+    assert view["callback_id"] == FindingsView.REVIEW
+    return view
+
+
+async def post_findings(slack: SignedSlack, fake_slack: FakeSlack, deps: Deps) -> dict[str, Any]:
+    """Review: rename theme 1, drop theme 3; preview; post with the default poll."""
+    review = await open_review(slack, fake_slack, deps)
+    answer = await slack.view_submission(
+        "ULEAD",
+        review,
+        {
+            "theme.1.label": {"theme.1.label.input": "Priorities change without a why"},
+            "theme.3.keep": {"theme.3.keep.input": {"type": "checkboxes", "selected_options": []}},
+            "reflect.next": {"reflect.next.input": "Ask Finance to our planning."},
+        },
+    )
+    assert answer.json is not None
+    assert answer.json["response_action"] == "update"
+    preview = fake_slack.views[fake_slack.view_stack("ULEAD")[-1]]
+    assert preview["callback_id"] == FindingsView.PREVIEW
+    posted = await slack.view_submission("ULEAD", preview, {})
+    assert posted.status == 200
+    await deps.inflight.wait_idle(timeout=5)
+    [message] = fake_slack.messages_in("CSQUAD")
+    return message
+
+
+async def vote(
+    slack: SignedSlack,
+    deps: Deps,
+    fake_slack: FakeSlack,
+    user: str,
+    theme_index: int,
+    *,
+    remove: bool = False,
+    message: dict[str, Any] | None = None,
+) -> str:
+    message = message or fake_slack.messages_in("CSQUAD")[0]
+    action = FindingsAction.UNVOTE if remove else FindingsAction.VOTE
+    buttons = [
+        element
+        for block in message["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element.get("action_id") == action
+    ]
+    answer = await slack.block_action(
+        user,
+        action,
+        value=buttons[theme_index]["value"],
+        message=message,
+        channel_id="CSQUAD",
+        block_id=None,
+    )
+    assert answer.status == 200
+    await deps.inflight.wait_idle(timeout=5)
+    said: str = slack.fake.responses[-1]["body"]["text"]
+    return said
+
+
+async def test_themes_are_suggested_reviewed_posted_voted_and_closed(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+) -> None:
+    await closed_tour(slack, fake_slack, deps, clock, team)
+
+    async with sessions() as session:
+        suggested = (
+            await session.scalars(select(Theme).where(Theme.source == ThemeSource.SUGGESTED))
+        ).all()
+    assert 1 <= len(suggested) <= 3
+    for theme in suggested:
+        assert not any(name.lower() in theme.label.lower() for name in NAMES), theme.label
+
+    review = await open_review(slack, fake_slack, deps)
+    all_answers = {text for texts in ANSWERS.values() for text in texts}
+    quotes = [
+        unescape(line).strip().strip("“”")
+        for block in review["blocks"]
+        if block["type"] == "context"
+        for element in block["elements"]
+        for line in element["text"].split("\n")
+        if line.strip().startswith("“")
+    ]
+    assert quotes, "the review shows the themes' quotes"
+    assert set(quotes) <= all_answers  # verbatim, whole answers
+
+    message = await post_findings(slack, fake_slack, deps)
+    assert validate_message(message.get("text"), message["blocks"]) == []
+    shown = rendered(message)
+    assert "Priorities change without a why" in shown
+    async with sessions() as session:
+        final = (
+            await session.scalars(select(Theme).where(Theme.source == ThemeSource.FINAL))
+        ).all()
+    assert len(final) == min(len(suggested), 3) - (1 if len(suggested) >= 3 else 0)
+
+    # Twelve people vote; each has 3 votes, at most 2 on one theme.
+    voters = team[:12]
+    for voter in voters:
+        assert "left" in await vote(slack, deps, fake_slack, voter, 0)
+        await vote(slack, deps, fake_slack, voter, 0)
+        capped = await vote(slack, deps, fake_slack, voter, 0)  # a third on one theme: refused
+        assert "2" in capped
+        await vote(slack, deps, fake_slack, voter, 1)
+    refused = await vote(slack, deps, fake_slack, voters[0], 1)  # the fourth vote
+    assert "used all your votes" in refused
+    moved = await vote(slack, deps, fake_slack, voters[0], 0, remove=True)  # move one vote
+    assert "left" in moved
+    await vote(slack, deps, fake_slack, voters[0], 1)
+    outsider = await vote(slack, deps, fake_slack, "UOUTSIDER", 0)
+    assert "Only people in the channel" in outsider
+
+    await deps.coalescer.flush()
+    updated = fake_slack.messages_in("CSQUAD")[0]
+    stale = json.loads(json.dumps(updated))  # what a voter's screen still shows after close
+    expected = {0: 12 * 2 - 1, 1: 12 + 1}
+    for index, count in expected.items():
+        assert f"` {count}" in rendered(updated), (index, count)
+    tour = await the_tour(sessions)
+    async with sessions() as session:
+        totals = {
+            theme_id: total
+            for theme_id, total in (await session.execute(select(Vote.theme_id, Vote.count))).all()
+            if total
+        }
+        export = await export_tour(session, tour=tour)
+    assert sorted(t[3] for t in export.themes if t[3]) == sorted(expected.values())
+    assert len(totals) >= 2
+
+    # Only the leader closes the poll; then the ranking is final and clicks are refused.
+    close = {"value": str((await _poll(sessions)).id)}
+    await slack.block_action(
+        "UT01",
+        FindingsAction.CLOSE_POLL,
+        value=close["value"],
+        message=updated,
+        channel_id="CSQUAD",
+    )
+    await deps.inflight.wait_idle(timeout=5)
+    assert (await _poll(sessions)).status is PollStatus.OPEN
+    await slack.block_action(
+        "ULEAD",
+        FindingsAction.CLOSE_POLL,
+        value=close["value"],
+        message=updated,
+        channel_id="CSQUAD",
+    )
+    await deps.inflight.wait_idle(timeout=5)
+    assert (await _poll(sessions)).status is PollStatus.CLOSED
+    final_message = fake_slack.messages_in("CSQUAD")[0]
+    assert not any(
+        e.get("action_id") == FindingsAction.VOTE
+        for b in final_message["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+    )
+    ranking = [m for m in fake_slack.messages if m.get("thread_ts") == final_message["ts"]]
+    assert ranking
+    assert "1." in rendered(ranking[-1])
+    late = await vote(slack, deps, fake_slack, team[12], 0, message=stale)
+    assert "closed" in late
+
+
+async def test_a_replayed_click_counts_once(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+) -> None:
+    await closed_tour(slack, fake_slack, deps, clock, team)
+    message = await post_findings(slack, fake_slack, deps)
+    button = next(
+        element
+        for block in message["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element.get("action_id") == FindingsAction.VOTE
+    )
+    payload = slack.payloads.block_actions(
+        "UT01", FindingsAction.VOTE, value=button["value"], message=message, channel_id="CSQUAD"
+    )
+    for _ in range(3):  # the same signed click, delivered three times
+        assert (await slack.deliver("interactive", payload)).status == 200
+        await deps.inflight.wait_idle(timeout=5)
+    async with sessions() as session:
+        counts = (await session.scalars(select(Vote.count))).all()
+    assert list(counts) == [1]
+
+
+@pytest.mark.parametrize("action", [FindingsAction.REVIEW, FindingsAction.SEE_ANSWERS])
+async def test_only_the_leader_reviews(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    team: list[str],
+    action: FindingsAction,
+) -> None:
+    await closed_tour(slack, fake_slack, deps, clock, team)
+    if action is FindingsAction.REVIEW:
+        screen = fake_slack.home_views["ULEAD"]  # the leader's Home now offers Review themes
+    else:
+        screen = await open_review(slack, fake_slack, deps)  # See all answers is in the review
+    # Someone else's click on the leader's buttons must be refused.
+    await slack.block_action("UT02", action, view=screen)
+    await deps.inflight.wait_idle(timeout=5)
+    [refusal] = fake_slack.view_stack("UT02")
+    assert "Only <@ULEAD>" in json.dumps(fake_slack.views[refusal])
+
+
+async def _poll(sessions: async_sessionmaker[AsyncSession]) -> Poll:
+    async with sessions() as session:
+        poll = await session.scalar(select(Poll))
+    assert poll is not None
+    return poll
