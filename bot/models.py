@@ -310,6 +310,7 @@ class Poll(Base):
     status: Mapped[PollStatus] = mapped_column(enum_by_value(PollStatus))
     created_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
+    closes_at: Mapped[datetime | None]  # the leader's chosen close, if any
 
 
 class Vote(Base):

@@ -85,6 +85,11 @@ async def _member_names(deps: Deps, team_id: str) -> list[str]:
     return [name for entry in members.values() for name in entry.names]
 
 
+async def close_due_polls(deps: Deps) -> int:
+    async with deps.sessions.begin() as session:
+        return await findings.close_due_polls(session, now=deps.clock.now())
+
+
 async def suggest_pending_themes(deps: Deps) -> int:
     async with deps.sessions() as session:
         pending = await tours_awaiting_suggestions(session)
@@ -95,6 +100,7 @@ DUE_JOBS: tuple[tuple[str, DueJob], ...] = (
     ("tours closed", close_due_tours),
     ("reminders queued", queue_due_reminders),
     ("themes suggested", suggest_pending_themes),
+    ("polls closed", close_due_polls),
     ("events pruned", prune_processed_events),
 )
 

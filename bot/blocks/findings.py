@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     CheckboxesElement,
     ConfirmObject,
+    DatePickerElement,
     DividerBlock,
     HeaderBlock,
     InputBlock,
@@ -74,6 +75,7 @@ class FindingsBlock(StrEnum):
     POLL_BUDGET = "poll.budget"
     POLL_MAX_PER_THEME = "poll.max_per_theme"
     POLL_OPTIONS = "poll.options"
+    POLL_CLOSES_ON = "poll.closes_on"
     INSIGHT_THEME = "insight.theme"
     INSIGHT_TEXT = "insight.text"
     SEE_ANSWERS = "findings.see_answers"
@@ -667,6 +669,16 @@ def render_preview_modal(
                 # Slack refuses an empty initial_options list.
                 initial_options=chosen or None,
             ),
+        ),
+        InputBlock(
+            block_id=FindingsBlock.POLL_CLOSES_ON,
+            label="Close the poll automatically on",
+            optional=True,
+            element=DatePickerElement(
+                action_id=_action_id(FindingsBlock.POLL_CLOSES_ON),
+                placeholder="No set day: close it yourself",
+            ),
+            hint="At the end of that day, your time. You can always close it earlier.",
         ),
     ]
     return View(

@@ -4,6 +4,7 @@ team votes, shares insights, and the leader closes the poll."""
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -18,8 +19,6 @@ from bot.blocks.findings import (
     FindingsAction,
     FindingsView,
     render_answers_page,
-    render_final_ranking,
-    render_findings_post,
     render_insight_modal,
     render_preview_modal,
     render_review_modal,
@@ -34,6 +33,7 @@ from bot.flows.poll import (
     Refusal,
     poll_settings_problems,
 )
+from bot.flows.tour import close_instant, local_today
 from bot.handlers.context import claim_click, deps_of, listener
 from bot.handlers.forms import field, state_values, text_field
 from bot.handlers.home import publish_home
@@ -269,6 +269,8 @@ async def handle_post_findings(
     tour_id = _metadata_tour_id(view)
     team_id = context.team_id or ""
     options = field(values, "poll.options") or []
+    picked = field(values, "poll.closes_on")
+    closes_on = date.fromisoformat(picked) if isinstance(picked, str) and picked else None
     async with deps.sessions.begin() as session:
         tour = (
             await get_tour(session, tour_id=tour_id, team_id=team_id, lock=True)
@@ -283,6 +285,12 @@ async def handle_post_findings(
                 ).to_dict(),
             )
             return
+        if closes_on is not None and closes_on < local_today(deps.clock.now(), tour.leader_tz):
+            await ack(
+                response_action="errors",
+                errors={"poll.closes_on": "That day has passed; pick today or a later day."},
+            )
+            return
         poll = await findings.open_poll(
             session,
             tour=tour,
@@ -290,6 +298,7 @@ async def handle_post_findings(
             max_per_theme=cap,
             hide_results="hide" in options,
             allow_outsiders="outsiders" in options,
+            closes_at=close_instant(closes_on, tour.leader_tz) if closes_on else None,
             now=deps.clock.now(),
         )
     await ack()
@@ -303,20 +312,7 @@ async def post_or_refresh(deps: Deps, client: AsyncWebClient, poll_id: int, team
         poll = await store.get_poll(session, poll_id=poll_id, team_id=team_id)
         assert poll is not None
         state = await findings.poll_state(session, poll=poll)
-    message = render_findings_post(
-        poll_id=poll.id,
-        leader_id=state.tour.leader_id,
-        title=state.tour.title,
-        questions=state.questions,
-        respondents=state.respondents,
-        participants=state.participants,
-        themes=state.themes,
-        budget=poll.budget,
-        max_per_theme=poll.max_per_theme,
-        hide_results=poll.hide_results,
-        closed=poll.status is PollStatus.CLOSED,
-        voters=state.voters,
-    )
+    message = findings.poll_message(state)
     if poll.message_ts:
         await client.chat_update(channel=poll.channel_id, ts=poll.message_ts, **message.to_dict())
         return
@@ -509,16 +505,10 @@ async def handle_close_poll(
         locked = await store.get_poll(session, poll_id=poll.id, team_id=team_id, lock=True)
         assert locked is not None
         closed = await findings.close_poll(session, poll=locked, now=deps.clock.now())
-        state = await findings.poll_state(session, poll=locked)
     if not closed:
         await notice(client, body, "Close poll", "This poll was already closed.")
         return
-    await deps.coalescer.flush()  # a redraw still pending would show the open poll again
-    await post_or_refresh(deps, client, poll.id, team_id)
-    final = render_final_ranking(poll_id=poll.id, title=tour.title, ranking=state.ranking)
-    await client.chat_postMessage(
-        channel=poll.channel_id, thread_ts=poll.message_ts, **final.to_dict()
-    )
+    deps.delivery.notify()
     await publish_home(deps, client, team_id=team_id, user_id=tour.leader_id)
 
 

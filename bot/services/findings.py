@@ -9,7 +9,14 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.blocks.findings import PollTheme, ThemeDraft, render_review_prompt
+from bot.blocks import Message
+from bot.blocks.findings import (
+    PollTheme,
+    ThemeDraft,
+    render_final_ranking,
+    render_findings_post,
+    render_review_prompt,
+)
 from bot.blocks.home import render_home
 from bot.flows.poll import Change, PollRules, Refusal, VoteResult, apply_vote, ranking
 from bot.models import Poll, PollStatus, Theme, ThemeSource, Tour, TourStatus
@@ -274,6 +281,7 @@ async def open_poll(
     max_per_theme: int,
     hide_results: bool,
     allow_outsiders: bool,
+    closes_at: datetime | None,
     now: datetime,
 ) -> Poll:
     """The poll for a tour, created once; posting again after a failed post reuses it."""
@@ -287,6 +295,7 @@ async def open_poll(
         max_per_theme=max_per_theme,
         hide_results=hide_results,
         allow_outsiders=allow_outsiders,
+        closes_at=closes_at,
         now=now,
     )
 
@@ -329,13 +338,71 @@ def _placed(votes: Mapping[int, int], labels: Mapping[int, str]) -> list[tuple[s
     return [(labels[theme], count) for theme, count in votes.items() if count and theme in labels]
 
 
+def poll_message(state: PollState) -> Message:
+    """The channel message for the poll as it stands."""
+    poll = state.poll
+    return render_findings_post(
+        poll_id=poll.id,
+        leader_id=state.tour.leader_id,
+        title=state.tour.title,
+        questions=state.questions,
+        respondents=state.respondents,
+        participants=state.participants,
+        themes=state.themes,
+        budget=poll.budget,
+        max_per_theme=poll.max_per_theme,
+        hide_results=poll.hide_results,
+        closed=poll.status is PollStatus.CLOSED,
+        voters=state.voters,
+    )
+
+
 async def close_poll(session: AsyncSession, *, poll: Poll, now: datetime) -> bool:
-    """Close once; the ranking is then final (votes are kept, clicks are refused)."""
+    """Close once: the votes freeze, the post is redrawn as the final ranking and the ranking
+    is replied in its thread (both through the outbox). False if it was already closed."""
     if poll.status is PollStatus.CLOSED:
         return False
     poll.status = PollStatus.CLOSED
     poll.closed_at = now
+    if poll.message_ts is None:  # never posted: nothing to redraw
+        return True
+    state = await poll_state(session, poll=poll)
+    await outbox.enqueue(
+        session,
+        team_id=poll.team_id,
+        key=f"poll:{poll.id}:final-post",
+        method="chat.update",
+        payload={
+            "channel": poll.channel_id,
+            "ts": poll.message_ts,
+            **poll_message(state).to_dict(),
+        },
+        now=now,
+    )
+    ranking_message = render_final_ranking(
+        poll_id=poll.id, title=state.tour.title, ranking=state.ranking
+    )
+    await outbox.enqueue(
+        session,
+        team_id=poll.team_id,
+        key=f"poll:{poll.id}:ranking",
+        method="chat.postMessage",
+        payload={
+            "channel": poll.channel_id,
+            "thread_ts": poll.message_ts,
+            **ranking_message.to_dict(),
+        },
+        now=now,
+    )
     return True
+
+
+async def close_due_polls(session: AsyncSession, *, now: datetime) -> int:
+    closed = 0
+    for poll in await store.polls_due_to_close(session, now=now):
+        if await close_poll(session, poll=poll, now=now):
+            closed += 1
+    return closed
 
 
 def tour_is_reviewable(tour: Tour) -> bool:

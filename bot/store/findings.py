@@ -153,6 +153,7 @@ async def create_poll(
     max_per_theme: int,
     hide_results: bool,
     allow_outsiders: bool,
+    closes_at: datetime | None,
     now: datetime,
 ) -> Poll:
     assert tour.channel_id is not None
@@ -166,10 +167,20 @@ async def create_poll(
         allow_outsiders=allow_outsiders,
         status=PollStatus.OPEN,
         created_at=now,
+        closes_at=closes_at,
     )
     session.add(poll)
     await session.flush()
     return poll
+
+
+async def polls_due_to_close(session: AsyncSession, *, now: datetime) -> list[Poll]:
+    statement = (
+        select(Poll)
+        .where(Poll.status == PollStatus.OPEN, Poll.closes_at <= now)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.scalars(statement)).all())
 
 
 async def votes_of(

@@ -35,6 +35,7 @@ def upgrade() -> None:
         ),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("closes_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["tour_id"], ["tours.id"], name=op.f("fk_polls_tour_id_tours"), ondelete="CASCADE"
         ),

@@ -4,6 +4,7 @@ channel post with its poll, votes with budgets, insights, and the close of the p
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from bot.models import Poll, PollStatus, Theme, ThemeSource, Vote
 from bot.sandbox.block_kit import validate_message
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
+from bot.scheduler import run_tick
 from bot.services.tour import export_tour
 from tests.handlers.test_tour import launch, rendered, reply, the_tour
 
@@ -260,6 +262,7 @@ async def test_themes_are_suggested_reviewed_posted_voted_and_closed(
         channel_id="CSQUAD",
     )
     await deps.inflight.wait_idle(timeout=5)
+    await drain_outbox(deps, clock)  # the final redraw and the ranking go through the outbox
     assert (await _poll(sessions)).status is PollStatus.CLOSED
     final_message = fake_slack.messages_in("CSQUAD")[0]
     assert not any(
@@ -329,3 +332,33 @@ async def _poll(sessions: async_sessionmaker[AsyncSession]) -> Poll:
         poll = await session.scalar(select(Poll))
     assert poll is not None
     return poll
+
+
+async def test_a_poll_closes_itself_on_the_day_the_leader_chose(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+) -> None:
+    await closed_tour(slack, fake_slack, deps, clock, team)
+    review = await open_review(slack, fake_slack, deps)
+    await slack.view_submission("ULEAD", review, {})
+    preview = fake_slack.views[fake_slack.view_stack("ULEAD")[-1]]
+    day = (clock.now() + timedelta(days=2)).date().isoformat()
+    answer = await slack.view_submission(
+        "ULEAD",
+        preview,
+        {"poll.closes_on": {"poll.closes_on.input": {"type": "datepicker", "selected_date": day}}},
+    )
+    assert answer.status == 200
+    await deps.inflight.wait_idle(timeout=5)
+    await run_tick(deps)
+    assert (await _poll(sessions)).status is PollStatus.OPEN  # not yet
+    clock.advance(days=3)
+    await run_tick(deps)
+    await drain_outbox(deps, clock)
+    assert (await _poll(sessions)).status is PollStatus.CLOSED
+    post = fake_slack.messages_in("CSQUAD")[0]
+    assert "Final ranking" in rendered(post) or "final" in rendered(post).lower()
