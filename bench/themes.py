@@ -167,7 +167,9 @@ def main() -> int:
         "notes": len(answers),
         "topics": len(set(topics)),
         "model_loaded": model_loaded,
-        "model_load_seconds": round(model_load_seconds() or first_call, 3),
+        "model_load_seconds": round(model_load_seconds() or first_call, 3)
+        if model_loaded
+        else None,
         "machine": {
             "python": platform.python_version(),
             "platform": platform.platform(),
@@ -204,9 +206,10 @@ def main() -> int:
                 f"  {name:<12} {theme['label']!r:<34} {theme['kind']:<9} {theme['answers']:>3}"
                 f" answers, {theme['purity']:.0%} {theme['main_topic']}"
             )
-    load = results["machine"]["load_average_before"][0]
-    if load > 0.5:
-        print(f"note: load average was {load} before the run; timings include that contention")
+    others = max(results["seconds"][name]["500"]["others_cpu_during_best"] or 0 for name in engines)
+    if others > 0.2:
+        print(f"note: other processes took {others:.2f} CPU-s during a best 500-answer run;")
+        print("      the timings include that contention (compare the cpu-s column)")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {RESULTS.relative_to(HERE.parent)}")

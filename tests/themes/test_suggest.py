@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
 import logging
 import sys
 import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import bot.themes.embeddings as embeddings
@@ -382,6 +384,14 @@ def test_model_vectors_are_unit_length_and_independent_of_batching(
     alone = encoder.encode(texts[:1])
     assert together[0] @ alone[0] == pytest.approx(1.0, abs=1e-4)
     assert [round(float(v @ v), 4) for v in together] == [1.0] * len(texts)
+
+
+def test_parallel_batches_give_the_same_vectors(encoder: SentenceEncoder) -> None:
+    texts = [f"{sentence} ({n})" for n in range(4) for row in PARAPHRASES for sentence in row]
+    one_at_a_time = dataclasses.replace(encoder, workers=1).encode(texts)
+    parallel = dataclasses.replace(encoder, workers=3).encode(texts)
+    assert len(texts) > 2 * embeddings.BATCH_SIZE  # several batches, so the pool is used
+    assert np.array_equal(one_at_a_time, parallel)
 
 
 def test_auto_uses_the_model_when_it_loads(encoder: SentenceEncoder) -> None:
