@@ -17,10 +17,12 @@ from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps
 from bot.services import findings, tour
+from bot.settings import Settings
 from bot.store.events import prune_events
 from bot.store.findings import tours_awaiting_suggestions
 from bot.store.tours import get_tour
 from bot.themes import suggest_themes_async
+from bot.themes.llm import LlmEndpoint, refine_with_llm
 
 log = logging.getLogger("bot.scheduler")
 
@@ -60,6 +62,9 @@ async def suggest_themes_for(deps: Deps, tour_id: int) -> bool:
     if inputs is not None:
         names = await _member_names(deps, closed.team_id)
         suggestions = await suggest_themes_async(inputs, names=names)
+        endpoint = llm_endpoint(deps.settings)
+        if endpoint is not None:
+            suggestions = await refine_with_llm(suggestions, inputs, endpoint=endpoint, names=names)
     async with deps.sessions.begin() as session:
         stored = await findings.store_suggestions(
             session,
@@ -70,6 +75,13 @@ async def suggest_themes_for(deps: Deps, tour_id: int) -> bool:
         )
     deps.delivery.notify()
     return stored
+
+
+def llm_endpoint(settings: Settings) -> LlmEndpoint | None:
+    if settings.llm_base_url is None or not settings.llm_model:
+        return None
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    return LlmEndpoint(base_url=str(settings.llm_base_url), api_key=key, model=settings.llm_model)
 
 
 async def _member_names(deps: Deps, team_id: str) -> list[str]:

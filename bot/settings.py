@@ -9,7 +9,14 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 APP_CREATION_HELP = (
@@ -41,6 +48,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.TEXT
     partnerbot_command: str = "/partner"
+    # Optional "bring your own LLM" for naming and merging themes: off unless the URL is set.
+    llm_base_url: AnyHttpUrl | None = None
+    llm_api_key: SecretStr | None = None
+    llm_model: str | None = None
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -86,6 +97,12 @@ class Settings(BaseSettings):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
         return value
 
+    @model_validator(mode="after")
+    def _llm_needs_a_model(self) -> Settings:
+        if self.llm_base_url is not None and not self.llm_model:
+            raise ValueError("LLM_MODEL is required when LLM_BASE_URL is set")
+        return self
+
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
@@ -115,8 +132,10 @@ class Settings(BaseSettings):
 def describe_validation_error(error: ValidationError) -> str:
     """One line naming the first bad setting, in its environment-variable spelling."""
     first = error.errors()[0]
-    name = str(first["loc"][0]).upper() if first["loc"] else "settings"
     reason = str(first["msg"]).removeprefix("Value error, ")
+    if not first["loc"]:  # a rule across settings: the message names them
+        return f"settings are inconsistent: {reason}. Fix it in .env or the environment."
+    name = str(first["loc"][0]).upper()
     return f"setting {name} is invalid: {reason}. Fix it in .env or the environment."
 
 

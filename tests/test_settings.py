@@ -90,3 +90,12 @@ def test_missing_slack_credentials_are_named(
 def test_complete_credentials_pass() -> None:
     load_settings(slack_bot_token="xoxb-1", slack_signing_secret="s").require_slack_credentials()
     load_settings(slack_bot_token="xoxb-1", slack_app_token="xapp-1").require_slack_credentials()
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_an_llm_url_needs_a_model() -> None:
+    with pytest.raises(SettingsError, match="LLM_MODEL"):
+        load_settings(llm_base_url="http://127.0.0.1:8080/v1")
+    settings = load_settings(llm_base_url="http://127.0.0.1:8080/v1", llm_model="local-7b")
+    assert settings.llm_model == "local-7b"
+    assert load_settings().llm_base_url is None  # off by default

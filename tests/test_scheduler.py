@@ -1,0 +1,147 @@
+"""The scheduled step-2 job: a closed tour's answers grouped into themes, once, with the
+optional LLM naming them when one is configured."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from aiohttp import web
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import FrozenClock
+from bot.deps import Deps, build_deps
+from bot.flows.tour import respondent_key
+from bot.models import Theme, ThemeSource
+from bot.sandbox.fake_slack import FakeSlack
+from bot.scheduler import suggest_pending_themes
+from bot.settings import Settings
+from bot.store.tours import (
+    NewTour,
+    create_tour,
+    get_participant,
+    mark_closed,
+    questions_of,
+    save_answer,
+    tour_secret,
+)
+from tests.conftest import START
+
+TEXTS = [
+    "Staging breaks every week.",
+    "We wait half a day for staging to test.",
+    "Staging data is stale and breaks tests.",
+    "Priorities change weekly and nobody says why.",
+    "Priorities shift without warning.",
+    "Nobody knows the top priority this quarter.",
+]
+
+
+async def closed_tour(deps: Deps) -> int:
+    async with deps.sessions.begin() as session:
+        users = [f"U{n}" for n in range(len(TEXTS))]
+        tour = await create_tour(
+            session,
+            NewTour(
+                team_id="T00000001",
+                enterprise_id=None,
+                leader_id="ULEAD",
+                title="Tour",
+                channel_id="CTEAM",
+                anonymous=True,
+                min_responses=3,
+                close_date=START.date(),
+                closes_at=START,
+                leader_tz="UTC",
+                reminders=False,
+                questions=["What's working well?", "What challenges?"],
+                invitees=[(user, "UTC") for user in users],
+                skipped=0,
+            ),
+            now=START - timedelta(days=7),
+        )
+        [_, challenges] = await questions_of(session, tour_id=tour.id)
+        secret = await tour_secret(session, tour_id=tour.id)
+        for user, text in zip(users, TEXTS, strict=True):
+            await save_answer(
+                session,
+                tour_id=tour.id,
+                question_id=challenges.id,
+                respondent=respondent_key(anonymous=True, user_id=user, secret=secret),
+                text=text,
+                message_ts=None,
+            )
+            participant = await get_participant(session, tour_id=tour.id, user_id=user)
+            assert participant is not None
+            participant.responded = True
+        await mark_closed(session, tour_id=tour.id, now=START)
+        return tour.id
+
+
+async def themes(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(Theme.label).where(Theme.source == ThemeSource.SUGGESTED).order_by(Theme.id)
+        )
+        return list(rows.all())
+
+
+async def test_a_closed_tour_is_grouped_once(
+    deps: Deps, sessions: async_sessionmaker[AsyncSession], fake_slack: FakeSlack
+) -> None:
+    await closed_tour(deps)
+    assert await suggest_pending_themes(deps) == 1
+    assert await suggest_pending_themes(deps) == 0  # the next tick finds nothing to do
+    labels = await themes(sessions)
+    assert 1 <= len(labels) <= 3
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Theme)) == len(labels)
+
+
+@pytest.fixture
+async def llm_stub() -> AsyncIterator[str]:
+    """An OpenAI-compatible endpoint that names every cluster of the first theme."""
+
+    async def completions(request: web.Request) -> web.Response:
+        body = await request.json()
+        clusters = json.loads(body["messages"][1]["content"])["clusters"]
+        first = clusters[0]
+        reply = {
+            "themes": [
+                {
+                    "label": "Named by the LLM",
+                    "summary": "One line from the model.",
+                    "clusters": [first["cluster"]],
+                    "quote_ids": [first["answers"][0]["id"]],
+                }
+            ]
+        }
+        return web.json_response({"choices": [{"message": {"content": json.dumps(reply)}}]})
+
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", completions)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    yield f"http://127.0.0.1:{runner.addresses[0][1]}/v1"
+    await runner.cleanup()
+
+
+async def test_a_configured_llm_names_the_themes(
+    settings: Settings,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    engine: object,
+    llm_stub: str,
+) -> None:
+    with_llm = settings.model_copy(update={"llm_base_url": llm_stub, "llm_model": "stub"})
+    deps = build_deps(with_llm, clock=clock)
+    try:
+        await closed_tour(deps)
+        assert await suggest_pending_themes(deps) == 1
+    finally:
+        await deps.close()
+    assert await themes(sessions) == ["Named by the LLM"]
