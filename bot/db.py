@@ -49,6 +49,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # A destroyed tour key or cleared timestamp must not linger in free pages of the file.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -57,6 +59,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    # A database error's message would otherwise carry the statement's values (answer text)
+    # into the logs, next to the user id every log line has.
+    kwargs.setdefault("hide_parameters", True)
     normalized = normalize_database_url(url)
     if make_url(normalized).get_backend_name() == "sqlite":
         engine = create_async_engine(normalized, **kwargs)

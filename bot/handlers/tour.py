@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import Message, unescape
@@ -189,7 +190,18 @@ async def handle_tour_launch_submission(
     await ack()
     requested = list(form.user_ids)
     if form.channel_id:
-        requested += await deps.directory.channel_members(client, channel_id=form.channel_id)
+        try:
+            requested += await deps.directory.channel_members(client, channel_id=form.channel_id)
+        except SlackApiError as error:
+            if error.response.get("error") != "channel_not_found":
+                raise
+            await client.chat_postMessage(
+                channel=leader_id,
+                text=f"I couldn't see who is in <#{form.channel_id}>: it is private and I'm not "
+                "in it. Type `/invite @Partnerbot` there, then `/partner tour` again — or pick "
+                "the people by name. No tour was started.",
+            )
+            return
     members = await deps.directory.members(client, team_id=team_id, now=now)
     audience = choose_audience(
         requested,
@@ -231,7 +243,8 @@ async def is_direct_message(event: dict[str, Any]) -> bool:
     """A person's own new message in their DM with the bot (not an edit, join or bot post)."""
     return (
         event.get("channel_type") == "im"
-        and not event.get("subtype")
+        # A message with a screenshot arrives as file_share; its text is still the answer.
+        and event.get("subtype") in (None, "file_share")
         and not event.get("bot_id")
         and bool(event.get("user"))
     )

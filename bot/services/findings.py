@@ -318,6 +318,10 @@ async def cast_vote(
     }
     current = await store.votes_of(session, poll_id=poll.id, voter_id=voter_id, lock=True)
     rules = PollRules(budget=poll.budget, max_per_theme=poll.max_per_theme)
+    if poll.status is PollStatus.CLOSED:  # closed while this click waited for the lock
+        left = rules.budget - sum(current.values())
+        closed = VoteResult(current, left, Refusal.CLOSED, theme_id)
+        return Voted(result=closed, placed=_placed(current, themes), label=themes.get(theme_id))
     if theme_id not in themes:  # a button value naming another poll's theme
         left = rules.budget - sum(current.values())
         refused = VoteResult(current, left, Refusal.UNKNOWN_THEME, theme_id)

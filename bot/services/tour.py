@@ -210,7 +210,12 @@ async def handle_dm_reply(
             return render_tour_closed_for_member(title=latest.title, closed_on=closed_on(latest))
         return render_dm_help(title=None, position=None, question_count=None, question=None)
     focus = await store.focused_tour_id(session, team_id=team_id, user_id=user_id)
-    tour = next((t for t in open_tours if t.id == focus), open_tours[0])
+    chosen = next((t for t in open_tours if t.id == focus), open_tours[0])
+    # Lock it: a Close now running at the same moment must not miss this answer's timestamp
+    # or destroy the key this answer is about to be filed under.
+    tour = await store.get_tour(session, tour_id=chosen.id, lock=True)
+    if tour is None or tour.status is TourStatus.CLOSED:
+        return render_tour_closed_for_member(title=chosen.title, closed_on=closed_on(chosen))
     conversation = await _conversation(session, tour=tour, user_id=user_id)
     assert conversation is not None  # open_tours_for only returns tours the person is in
     participant, questions = conversation.participant, conversation.questions
@@ -342,8 +347,13 @@ async def save_answer_form(
     remaining = await store.answers_of(session, tour_id=tour.id, respondent=conversation.respondent)
     participant = conversation.participant
     participant.responded = bool(remaining)
-    participant.current_position = None
-    participant.status = ParticipantStatus.DONE
+    if remaining:
+        participant.current_position = None
+        participant.status = ParticipantStatus.DONE
+    else:
+        # An empty form answers nothing: they are asked (and reminded) from the first question.
+        participant.current_position = 0
+        participant.status = ParticipantStatus.INVITED
     return await _finished_message(session, conversation)
 
 
@@ -426,10 +436,12 @@ async def _queue_reminder(
         position=position,
         question_count=len(questions),
     )
-    # A reminder asks a question, so a reply to it belongs to this tour.
-    await store.set_focus(
-        session, team_id=tour.team_id, user_id=participant.user_id, tour_id=tour.id
-    )
+    # A reminder asks a question, so a reply to it belongs to this tour — but only once it
+    # is sent: one held for the morning must not claim tonight's replies to another tour.
+    if not_before is None or not_before <= now:
+        await store.set_focus(
+            session, team_id=tour.team_id, user_id=participant.user_id, tour_id=tour.id
+        )
     return await outbox.enqueue(
         session,
         team_id=tour.team_id,

@@ -224,7 +224,9 @@ async def poll_totals(session: AsyncSession, *, poll_id: int) -> tuple[dict[int,
 async def add_insight(
     session: AsyncSession, *, tour_id: int, theme_id: int | None, text: str, now: datetime
 ) -> None:
-    session.add(Insight(tour_id=tour_id, theme_id=theme_id, text=text, created_at=now))
+    # The day only: a precise time could be matched with logs to tell who wrote it.
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    session.add(Insight(tour_id=tour_id, theme_id=theme_id, text=text, created_at=day))
     await session.flush()
 
 

@@ -195,7 +195,12 @@ async def answers_of(
     session: AsyncSession, *, tour_id: int, respondent: str, lock: bool = False
 ) -> dict[int, Answer]:
     """This respondent's answers, by question id."""
-    statement = select(Answer).where(Answer.tour_id == tour_id, Answer.respondent == respondent)
+    statement = (
+        select(Answer)
+        .where(Answer.tour_id == tour_id, Answer.respondent == respondent)
+        # Answers are written with Core upserts; refresh any already loaded in this session.
+        .execution_options(populate_existing=True)
+    )
     if lock:
         statement = statement.with_for_update()
     return {answer.question_id: answer for answer in (await session.scalars(statement)).all()}
