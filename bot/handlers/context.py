@@ -94,6 +94,21 @@ async def claim_click(
     )
 
 
+async def claim_view(
+    session: AsyncSession, context: AsyncBoltContext, view: dict[str, Any]
+) -> bool:
+    """Record a modal's successful submission in the caller's transaction; False when this
+    view was already submitted (a replayed request must not start a second tour)."""
+    deps = deps_of(context)
+    return await record_event(
+        session,
+        event_id=f"view:{view.get('id', '')}"[:64],
+        team_id=context.team_id or "",
+        event_type=f"view {view.get('callback_id', '')}"[:64],
+        now=deps.clock.now(),
+    )
+
+
 async def claim_event(
     session: AsyncSession, context: AsyncBoltContext, body: dict[str, Any]
 ) -> None:

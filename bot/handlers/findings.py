@@ -13,6 +13,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.blocks.findings import (
     REVIEW_MAX,
@@ -34,7 +35,7 @@ from bot.flows.poll import (
     poll_settings_problems,
 )
 from bot.flows.tour import close_instant, local_today
-from bot.handlers.context import claim_click, deps_of, listener
+from bot.handlers.context import claim_click, claim_view, deps_of, listener
 from bot.handlers.forms import field, state_values, text_field
 from bot.handlers.home import publish_home
 from bot.handlers.tour import leader_tour, notice, tour_id_from
@@ -58,6 +59,26 @@ class PollMetadata(BaseModel):
 
 
 # --- the leader's review ----------------------------------------------------------------------
+
+
+async def _steering_refusal(
+    deps: Deps, session: AsyncSession, tour: Tour | None, user_id: str
+) -> str | None:
+    """Why this person may not change this tour's findings now, or None if they may: the
+    leader or a workspace admin, before the findings are posted (votes hang on the themes)."""
+    if tour is None:
+        return "This review is out of date; open it again."
+    if tour.leader_id != user_id:
+        assert deps.quick_client is not None
+        person = await deps.directory.person(
+            deps.quick_client, user_id=user_id, now=deps.clock.now()
+        )  # cached when they opened the review
+        if not person.is_admin:
+            return f"Only <@{tour.leader_id}>, who leads this tour, or a workspace admin can."
+    poll = await store.poll_of_tour(session, tour_id=tour.id)
+    if poll is not None and poll.message_ts:
+        return f"The findings are already posted in <#{poll.channel_id}>; votes are coming in."
+    return None
 
 
 async def _review_blocker(deps: Deps, tour: Tour) -> str | None:
@@ -154,19 +175,21 @@ async def handle_review_submission(
             if tour_id is not None
             else None
         )
-        if tour is None or tour.leader_id != body["user"]["id"]:
+        refusal = await _steering_refusal(deps, session, tour, body["user"]["id"])
+        if refusal:
             await ack(
                 response_action="update",
-                view=render_notice_modal(
-                    title="Review themes", text="This review is out of date; open it again."
-                ).to_dict(),
+                view=render_notice_modal(title="Review themes", text=refusal).to_dict(),
             )
             return
+        assert tour is not None
         review = await findings.review_of(session, tour=tour)
         reviewed = read_review(view, [theme.id for theme in review.themes])
         problem = findings.review_problems(reviewed)
         if problem:
-            await ack(response_action="errors", errors={"theme.1.keep": problem})
+            # Shown next to the first theme, or next to "your own theme" when there are none.
+            where = "theme.1.keep" if review.themes else "theme.new.label"
+            await ack(response_action="errors", errors={where: problem})
             return
         values = state_values(view)
         await findings.save_review(
@@ -193,7 +216,8 @@ async def handle_review_submission(
         hide_results=False,
         allow_outsiders=False,
     )
-    await ack(response_action="update", view=preview.to_dict())
+    # Pushed, so the preview's Back returns to the review rather than closing everything.
+    await ack(response_action="push", view=preview.to_dict())
 
 
 @listener
@@ -277,14 +301,14 @@ async def handle_post_findings(
             if tour_id is not None
             else None
         )
-        if tour is None or tour.leader_id != body["user"]["id"]:
+        refusal = await _steering_refusal(deps, session, tour, body["user"]["id"])
+        if refusal:
             await ack(
                 response_action="update",
-                view=render_notice_modal(
-                    title="Post findings", text="Open the review again."
-                ).to_dict(),
+                view=render_notice_modal(title="Post findings", text=refusal).to_dict(),
             )
             return
+        assert tour is not None
         if closes_on is not None and closes_on < local_today(deps.clock.now(), tour.leader_tz):
             await ack(
                 response_action="errors",
@@ -301,9 +325,9 @@ async def handle_post_findings(
             closes_at=close_instant(closes_on, tour.leader_tz) if closes_on else None,
             now=deps.clock.now(),
         )
-    await ack()
+    await ack(response_action="clear")  # close the preview and the review under it
     await post_or_refresh(deps, client, poll.id, team_id)
-    await publish_home(deps, client, team_id=team_id, user_id=body["user"]["id"])
+    await publish_home(deps, client, team_id=team_id, user_id=tour.leader_id)
 
 
 async def post_or_refresh(deps: Deps, client: AsyncWebClient, poll_id: int, team_id: str) -> None:
@@ -457,6 +481,9 @@ async def handle_insight_submission(
             )
         }
         theme_id = int(chosen) if isinstance(chosen, str) and chosen.isdigit() else None
+        if not await claim_view(session, context, view):
+            await ack()  # a replay of an insight already stored
+            return
         await store.add_insight(
             session,
             tour_id=poll.tour_id,

@@ -39,7 +39,7 @@ from bot.flows.tour import (
     question_block,
     validate_launch,
 )
-from bot.handlers.context import claim_event, deps_of, listener
+from bot.handlers.context import claim_event, claim_view, deps_of, listener
 from bot.handlers.forms import field, state_values, text_field
 from bot.handlers.home import publish_home
 from bot.models import Tour
@@ -218,6 +218,9 @@ async def handle_tour_launch_submission(
         )
         return
     async with deps.sessions.begin() as session:
+        if not await claim_view(session, context, view):
+            log.info("replayed launch submission ignored")
+            return
         tour = await tours.launch_tour(
             session,
             team_id=team_id,

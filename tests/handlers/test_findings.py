@@ -126,7 +126,7 @@ async def post_findings(slack: SignedSlack, fake_slack: FakeSlack, deps: Deps) -
         },
     )
     assert answer.json is not None
-    assert answer.json["response_action"] == "update"
+    assert answer.json["response_action"] == "push"  # Back returns to the review
     preview = fake_slack.views[fake_slack.view_stack("ULEAD")[-1]]
     assert preview["callback_id"] == FindingsView.PREVIEW
     posted = await slack.view_submission("ULEAD", preview, {})
@@ -362,3 +362,26 @@ async def test_a_poll_closes_itself_on_the_day_the_leader_chose(
     assert (await _poll(sessions)).status is PollStatus.CLOSED
     post = fake_slack.messages_in("CSQUAD")[0]
     assert "Final ranking" in rendered(post) or "final" in rendered(post).lower()
+
+
+async def test_a_stale_review_after_posting_changes_nothing(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+) -> None:
+    await closed_tour(slack, fake_slack, deps, clock, team)
+    other_device = await open_review(slack, fake_slack, deps)  # the same review, left open
+    fake_slack.close_view("ULEAD", other_device["id"])
+    await post_findings(slack, fake_slack, deps)
+    assert fake_slack.view_stack("ULEAD") == []  # posting closed the preview and the review
+    await vote(slack, deps, fake_slack, "UT01", 0)
+
+    answer = await slack.view_submission("ULEAD", other_device, {})
+    assert answer.json is not None
+    assert answer.json["response_action"] == "update"
+    assert "already posted" in json.dumps(answer.json["view"])
+    async with sessions() as session:
+        assert list((await session.scalars(select(Vote.count))).all()) == [1]  # votes kept
