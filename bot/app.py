@@ -195,6 +195,8 @@ async def serve(deps: Deps, *, host: str = "0.0.0.0", stop: asyncio.Event | None
     if socket_handler is not None:
         await socket_handler.close_async()  # type: ignore[no-untyped-call]
     scheduler.shutdown(wait=False)
+    async with deps.tick_lock:  # let a tick in progress finish its sends and bookkeeping
+        pass
     if not await deps.inflight.wait_idle(timeout=25):
         log.warning("gave up waiting for listeners", extra={"in_flight": len(deps.inflight)})
     await deps.coalescer.flush()  # redraw the polls people just voted on

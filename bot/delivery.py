@@ -131,18 +131,23 @@ class Delivery:
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self.gate = RateGate()
         self._wakeup = asyncio.Event()
+        self._pass = asyncio.Lock()
 
     def notify(self) -> None:
         """Tell the worker new rows were committed, so it need not wait for its next poll."""
         self._wakeup.set()
 
     async def deliver_due(self) -> DeliveryReport:
-        """Send every row that is due and allowed by the gate now; return what happened."""
+        """Send every row that is due and allowed by the gate now; return what happened.
+
+        One pass at a time per process: the worker and a tick would otherwise each pick a
+        row for the same channel, and two DMs to one person could arrive out of order."""
         report = DeliveryReport()
-        while batch := await self._claim_batch():
-            results = await asyncio.gather(*(self._send(row) for row in batch))
-            for result in results:
-                report += result
+        async with self._pass:
+            while batch := await self._claim_batch():
+                results = await asyncio.gather(*(self._send(row) for row in batch))
+                for result in results:
+                    report += result
         return report
 
     async def next_wakeup(self) -> datetime | None:

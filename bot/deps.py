@@ -68,6 +68,7 @@ class Deps:
     inflight: InFlight = field(default_factory=InFlight)
     directory: Directory = field(default_factory=Directory)
     coalescer: Coalescer = field(default_factory=Coalescer)
+    tick_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -64,6 +64,8 @@ class Directory:
         self._members: dict[str, tuple[datetime, dict[str, DirectoryEntry]]] = {}
         self._people: dict[str, tuple[datetime, Person]] = {}
         self._channels: dict[str, tuple[datetime, ChannelAccess]] = {}
+        self._channel_members: dict[str, tuple[datetime, frozenset[str]]] = {}
+        self._member_list_ttl = timedelta(minutes=1)
 
     async def members(
         self, client: AsyncWebClient, *, team_id: str, now: datetime
@@ -97,6 +99,17 @@ class Directory:
             cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
             if not cursor:
                 return members
+
+    async def is_member(
+        self, client: AsyncWebClient, *, channel_id: str, user_id: str, now: datetime
+    ) -> bool:
+        """Whether someone is in a channel, from a member list kept for a minute (a burst of
+        votes would otherwise page through conversations.members on every click)."""
+        cached = self._channel_members.get(channel_id)
+        if cached is None or now - cached[0] >= self._member_list_ttl:
+            cached = (now, frozenset(await self.channel_members(client, channel_id=channel_id)))
+            self._channel_members[channel_id] = cached
+        return user_id in cached[1]
 
     async def person(self, client: AsyncWebClient, *, user_id: str, now: datetime) -> Person:
         cached = self._people.get(user_id)

@@ -105,7 +105,14 @@ async def close_due_polls(deps: Deps) -> int:
 async def suggest_pending_themes(deps: Deps) -> int:
     async with deps.sessions() as session:
         pending = await tours_awaiting_suggestions(session)
-    return sum([await suggest_themes_for(deps, tour_id) for tour_id in pending])
+    done = 0
+    for tour_id in pending:
+        try:
+            done += await suggest_themes_for(deps, tour_id)
+        except Exception:
+            # One tour's trouble (a Slack timeout listing names) must not hold up the others.
+            log.exception("grouping a tour's answers failed", extra={"tour": tour_id})
+    return done
 
 
 DUE_JOBS: tuple[tuple[str, DueJob], ...] = (
@@ -120,16 +127,25 @@ DUE_JOBS: tuple[tuple[str, DueJob], ...] = (
 @dataclass
 class TickReport:
     counts: dict[str, int] = field(default_factory=dict)
+    failed: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        return ", ".join(f"{count} {name}" for name, count in self.counts.items())
+        done = ", ".join(f"{count} {name}" for name, count in self.counts.items())
+        return done + "".join(f", {name} FAILED (see the log)" for name in self.failed)
 
 
 async def run_tick(deps: Deps) -> TickReport:
+    """Every due job, each on its own: one that fails is logged and the rest still run (a
+    broken tour must not hold up reminders, closing or the outbox for everyone else)."""
     report = TickReport()
-    for name, job in DUE_JOBS:
-        report.counts[name] = await job(deps)
-    delivered = await deps.delivery.deliver_due()
+    async with deps.tick_lock:  # shutdown waits for a tick in progress
+        for name, job in DUE_JOBS:
+            try:
+                report.counts[name] = await job(deps)
+            except Exception:
+                log.exception("scheduled job failed", extra={"job": name})
+                report.failed.append(name)
+        delivered = await deps.delivery.deliver_due()
     report.counts["messages sent"] = delivered.sent
     report.counts["messages failed"] = delivered.failed
     report.counts["messages to retry"] = delivered.retried

@@ -145,3 +145,25 @@ async def test_a_configured_llm_names_the_themes(
     finally:
         await deps.close()
     assert await themes(sessions) == ["Named by the LLM"]
+
+
+async def test_a_failing_job_does_not_stop_the_others(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import bot.scheduler as scheduler
+
+    ran: list[str] = []
+
+    async def broken(_deps: Deps) -> int:
+        raise RuntimeError("a tour that cannot be grouped")
+
+    async def fine(_deps: Deps) -> int:
+        ran.append("fine")
+        return 1
+
+    monkeypatch.setattr(scheduler, "DUE_JOBS", (("broken", broken), ("fine", fine)))
+    report = await scheduler.run_tick(deps)
+    assert ran == ["fine"]
+    assert report.failed == ["broken"]
+    assert "broken FAILED" in report.summary()
+    assert "scheduled job failed" in caplog.text

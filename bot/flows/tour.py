@@ -258,11 +258,19 @@ class ReminderPlan:
     send_at: datetime
 
 
+def last_day(closes_at: datetime, tz_name: str) -> date:
+    """The person's own last day to answer: the day the tour closes in their zone, or the day
+    before if it closes there before the reminder hour (a leader in Tokyo, a member in LA)."""
+    local_close = closes_at.astimezone(zone(tz_name))
+    if local_close.time() >= time(REMINDER_HOUR):
+        return local_close.date()
+    return local_close.date() - timedelta(days=1)
+
+
 def reminder_due(
     *,
     now: datetime,
     opens_at: datetime,
-    close_date: date,
     closes_at: datetime,
     tz_name: str,
     reminders_sent: int,
@@ -281,9 +289,10 @@ def reminder_due(
     if not _daytime(local_now.time()):
         return None
     launch_day = opens_at.astimezone(local).date()
+    final_day = last_day(closes_at, tz_name)
     due: int | None = None
     for number, days_before in enumerate(REMINDER_DAYS_BEFORE, start=1):
-        day = close_date - timedelta(days=days_before)
+        day = final_day - timedelta(days=days_before)
         if number <= reminders_sent or day <= launch_day:
             continue
         if local_now >= datetime.combine(day, time(REMINDER_HOUR), local):

@@ -407,8 +407,9 @@ async def handle_vote(
 
 
 async def _in_channel(deps: Deps, client: AsyncWebClient, poll: Poll, user_id: str) -> bool:
-    members = await deps.directory.channel_members(client, channel_id=poll.channel_id)
-    return user_id in members
+    return await deps.directory.is_member(
+        client, channel_id=poll.channel_id, user_id=user_id, now=deps.clock.now()
+    )
 
 
 # --- insights -------------------------------------------------------------------------------

@@ -461,7 +461,6 @@ async def queue_due_reminders(session: AsyncSession, *, now: datetime) -> int:
         number = reminder_due(
             now=now,
             opens_at=tour.opens_at,
-            close_date=tour.close_date,
             closes_at=tour.closes_at,
             tz_name=participant.tz,
             reminders_sent=participant.reminders_sent,

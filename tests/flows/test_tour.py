@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -221,7 +221,6 @@ def test_reminder_due(now: datetime, tz: str, sent: int, expected: int | None) -
         reminder_due(
             now=now,
             opens_at=OPENED,
-            close_date=CLOSE_DATE,
             closes_at=CLOSES_AT,
             tz_name=tz,
             reminders_sent=sent,
@@ -238,7 +237,6 @@ def test_no_reminder_on_the_launch_day() -> None:
         return reminder_due(
             now=now,
             opens_at=opened,
-            close_date=CLOSE_DATE,
             closes_at=CLOSES_AT,
             tz_name="UTC",
             reminders_sent=0,
@@ -296,3 +294,24 @@ def test_manual_reminder_once_a_day(last: datetime | None, now: datetime, allowe
 )
 def test_days_left(now: datetime, expected: int) -> None:
     assert days_left(now, CLOSE_DATE, "Europe/Berlin") == expected
+
+
+def test_the_last_day_reminder_reaches_people_west_of_the_leader() -> None:
+    # A leader in Tokyo closes on Monday 9 March: 23:59 there is 06:59 in Los Angeles, before
+    # anyone's 10:00. The LA member's last day is Sunday, and that is when they are reminded.
+    closes_at = close_instant(date(2026, 3, 9), "Asia/Tokyo")
+    reminded = [
+        number
+        for hour in range(24 * 9)
+        if (
+            number := reminder_due(
+                now=OPENED + timedelta(hours=hour),
+                opens_at=OPENED,
+                closes_at=closes_at,
+                tz_name="America/Los_Angeles",
+                reminders_sent=0,
+            )
+        )
+        == 2
+    ]
+    assert reminded, "the last-day reminder never became due"
