@@ -8,10 +8,18 @@ from bot.handlers import errors, findings, help, home, tour
 from bot.settings import Settings
 
 
+async def ignore_other_messages() -> None:
+    return None
+
+
 def register_all(app: AsyncApp, settings: Settings) -> None:
     errors.register(app)
     home.register(app)
     available = tour.register(app, command=settings.partnerbot_command)
     findings.register(app)
+    # Any other message event (edits, deletions, channel chatter) is acknowledged and left
+    # alone: an event nobody handles gets a 404, and Slack retries it (and may turn the
+    # subscription off). Registered after every feature's own message listeners.
+    app.event("message")(ignore_other_messages)
     # Last: the help listener answers every use of the command the features above left.
     help.register(app, command=settings.partnerbot_command, available=available)

@@ -15,6 +15,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.blocks import unescape
 from bot.blocks.findings import (
     REVIEW_MAX,
     FindingsAction,
@@ -35,7 +36,7 @@ from bot.flows.poll import (
     poll_settings_problems,
 )
 from bot.flows.tour import close_instant, local_today
-from bot.handlers.context import claim_click, claim_view, deps_of, listener
+from bot.handlers.context import claim_click, claim_event, claim_view, deps_of, listener
 from bot.handlers.forms import field, state_values, text_field
 from bot.handlers.home import publish_home
 from bot.handlers.tour import leader_tour, notice, tour_id_from
@@ -540,6 +541,49 @@ async def handle_close_poll(
     await publish_home(deps, client, team_id=team_id, user_id=tour.leader_id)
 
 
+# --- insights from thread replies ------------------------------------------------------------
+
+
+async def is_thread_reply(event: dict[str, Any]) -> bool:
+    """Someone's reply in a thread of a channel message (the findings post, if it is one)."""
+    return (
+        event.get("channel_type") in ("channel", "group")
+        and bool(event.get("thread_ts"))
+        and event.get("thread_ts") != event.get("ts")
+        and event.get("subtype") in (None, "file_share")
+        and not event.get("bot_id")
+        and bool(event.get("user"))
+    )
+
+
+@listener
+async def handle_thread_insight(
+    event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+) -> None:
+    """A reply under the findings post answers "what insights do you have?": keep it with the
+    findings (without the writer's name); replies in any other thread are none of our business."""
+    deps = deps_of(context)
+    text = unescape(str(event.get("text") or "")).strip()
+    async with deps.sessions.begin() as session:
+        await claim_event(session, context, body)
+        poll = await store.poll_by_message(
+            session,
+            team_id=context.team_id or "",
+            channel_id=str(event.get("channel") or ""),
+            message_ts=str(event.get("thread_ts") or ""),
+        )
+        if poll is None or not text:
+            return
+        await store.add_insight(
+            session, tour_id=poll.tour_id, theme_id=None, text=text, now=deps.clock.now()
+        )
+    await client.chat_postEphemeral(
+        channel=poll.channel_id,
+        user=event["user"],
+        text="Thanks — your reply is kept with these findings as an insight, without your name.",
+    )
+
+
 def register(app: AsyncApp) -> None:
     app.action(FindingsAction.REVIEW.value)(handle_review_button)
     app.view(FindingsView.REVIEW.value)(handle_review_submission)
@@ -551,3 +595,4 @@ def register(app: AsyncApp) -> None:
     app.action(FindingsAction.SHARE_INSIGHT.value)(handle_share_insight)
     app.view(FindingsView.INSIGHT.value)(handle_insight_submission)
     app.action(FindingsAction.CLOSE_POLL.value)(handle_close_poll)
+    app.event("message", matchers=[is_thread_reply])(handle_thread_insight)

@@ -273,10 +273,6 @@ async def handle_dm_reply(
     await client.chat_postMessage(channel=user_id, **reply.to_dict())
 
 
-async def ignore_other_messages() -> None:
-    return None
-
-
 def tour_id_from(action: dict[str, Any]) -> int | None:
     value = str(action.get("value") or "")
     return int(value) if value.isdigit() else None
@@ -491,9 +487,6 @@ def register(app: AsyncApp, *, command: str) -> set[str]:
     app.action(f"{LaunchBlock.RESULTS}.input")(handle_results_channel_picked)
     app.view(TourView.ANSWERS.value)(handle_answer_form_submission)
     app.event("message", matchers=[is_direct_message])(handle_dm_reply)
-    # Edits, deletions and other message subtypes are acknowledged and left alone: an event
-    # nobody handles gets a 404, and Slack retries it (and may turn the subscription off).
-    app.event("message")(ignore_other_messages)
     for action_id in (TourAction.ANSWER_FORM, TourAction.EDIT, TourAction.ADD_MORE):
         app.action(action_id.value)(handle_answer_form_button)
     for action_id in LEADER_VERBS:

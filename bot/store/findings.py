@@ -136,6 +136,15 @@ async def poll_of_tour(session: AsyncSession, *, tour_id: int) -> Poll | None:
     return await session.scalar(select(Poll).where(Poll.tour_id == tour_id))
 
 
+async def poll_by_message(
+    session: AsyncSession, *, team_id: str, channel_id: str, message_ts: str
+) -> Poll | None:
+    statement = select(Poll).where(
+        Poll.team_id == team_id, Poll.channel_id == channel_id, Poll.message_ts == message_ts
+    )
+    return await session.scalar(statement)
+
+
 async def get_poll(
     session: AsyncSession, *, poll_id: int, team_id: str, lock: bool = False
 ) -> Poll | None:

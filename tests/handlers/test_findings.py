@@ -385,3 +385,63 @@ async def test_a_stale_review_after_posting_changes_nothing(
     assert "already posted" in json.dumps(answer.json["view"])
     async with sessions() as session:
         assert list((await session.scalars(select(Vote.count))).all()) == [1]  # votes kept
+
+
+async def test_thread_replies_and_the_form_collect_insights(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+) -> None:
+    await closed_tour(slack, fake_slack, deps, clock, team)
+    post = await post_findings(slack, fake_slack, deps)
+
+    def reply_in(thread_ts: str, text: str, user: str = "UT03") -> dict[str, Any]:
+        return {
+            "type": "message",
+            "channel": "CSQUAD",
+            "channel_type": "channel",
+            "user": user,
+            "text": text,
+            "ts": fake_slack.next_ts(),
+            "thread_ts": thread_ts,
+        }
+
+    await slack.event(reply_in(post["ts"], "We could pair on staging fixes &amp; rotate."))
+    await slack.event(reply_in("1.000001", "An unrelated thread about lunch."))  # not ours
+    await deps.inflight.wait_idle(timeout=5)
+    [thanks] = fake_slack.ephemerals
+    assert thanks["user"] == "UT03"
+
+    share = next(
+        element
+        for block in post["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element.get("action_id") == FindingsAction.SHARE_INSIGHT
+    )
+    await slack.block_action(
+        "UT04",
+        FindingsAction.SHARE_INSIGHT,
+        value=share["value"],
+        message=post,
+        channel_id="CSQUAD",
+    )
+    await deps.inflight.wait_idle(timeout=5)
+    form = fake_slack.views[fake_slack.view_stack("UT04")[-1]]
+    await slack.view_submission(
+        "UT04", form, {"insight.text": {"insight.text.input": "Ask Finance to planning."}}
+    )
+    await deps.inflight.wait_idle(timeout=5)
+
+    async with sessions() as session:
+        export = await export_tour(session, tour=await _tour(sessions))
+    texts = sorted(text for _, text in export.insights)
+    assert texts == ["Ask Finance to planning.", "We could pair on staging fixes & rotate."]
+    assert "UT03" not in json.dumps(export.record())  # stored without the writer
+
+
+async def _tour(sessions: async_sessionmaker[AsyncSession]) -> Any:
+    return await the_tour(sessions)
