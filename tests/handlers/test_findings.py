@@ -445,3 +445,24 @@ async def test_thread_replies_and_the_form_collect_insights(
 
 async def _tour(sessions: async_sessionmaker[AsyncSession]) -> Any:
     return await the_tour(sessions)
+
+
+async def test_only_the_leader_posts_the_findings(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+) -> None:
+    await closed_tour(slack, fake_slack, deps, clock, team)
+    review = await open_review(slack, fake_slack, deps)
+    await slack.view_submission("ULEAD", review, {})
+    preview = fake_slack.views[fake_slack.view_stack("ULEAD")[-1]]
+    answer = await slack.view_submission("UT05", preview, {})  # someone else's submission
+    await deps.inflight.wait_idle(timeout=5)
+    assert answer.json is not None
+    assert "Only <@ULEAD>" in json.dumps(answer.json)
+    assert fake_slack.messages_in("CSQUAD") == []
+    async with sessions() as session:
+        assert await session.scalar(select(Poll)) is None
