@@ -130,3 +130,13 @@ async def claim_event(
     )
     if not claimed:
         raise EventAlreadyProcessed(str(event_id))
+
+
+def written_by_a_person(event: dict[str, Any]) -> bool:
+    """A person's own new message: not an edit, a deletion, a join or a bot's post. A message
+    with a screenshot arrives as file_share; its text still counts."""
+    return (
+        event.get("subtype") in (None, "file_share")
+        and not event.get("bot_id")
+        and bool(event.get("user"))
+    )

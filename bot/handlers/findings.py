@@ -36,7 +36,14 @@ from bot.flows.poll import (
     poll_settings_problems,
 )
 from bot.flows.tour import close_instant, local_today
-from bot.handlers.context import claim_click, claim_event, claim_view, deps_of, listener
+from bot.handlers.context import (
+    claim_click,
+    claim_event,
+    claim_view,
+    deps_of,
+    listener,
+    written_by_a_person,
+)
 from bot.handlers.forms import field, state_values, text_field
 from bot.handlers.home import publish_home
 from bot.handlers.tour import leader_tour, notice, tour_id_from
@@ -60,6 +67,33 @@ class PollMetadata(BaseModel):
 
 
 # --- the leader's review ----------------------------------------------------------------------
+
+
+async def _steerable_tour(
+    deps: Deps,
+    session: AsyncSession,
+    ack: AsyncAck,
+    view: dict[str, Any],
+    context: AsyncBoltContext,
+    body: dict[str, Any],
+    title: str,
+) -> Tour | None:
+    """The tour a review or preview submission is about, locked, if the person may still
+    change its findings; otherwise the modal shows why and None is returned."""
+    tour_id = _metadata_tour_id(view)
+    tour = (
+        await get_tour(session, tour_id=tour_id, team_id=context.team_id or "", lock=True)
+        if tour_id is not None
+        else None
+    )
+    refusal = await _steering_refusal(deps, session, tour, body["user"]["id"])
+    if refusal:
+        await ack(
+            response_action="update",
+            view=render_notice_modal(title=title, text=refusal).to_dict(),
+        )
+        return None
+    return tour
 
 
 async def _steering_refusal(
@@ -169,21 +203,10 @@ async def handle_review_submission(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
 ) -> None:
     deps = deps_of(context)
-    tour_id = _metadata_tour_id(view)
     async with deps.sessions.begin() as session:
-        tour = (
-            await get_tour(session, tour_id=tour_id, team_id=context.team_id or "", lock=True)
-            if tour_id is not None
-            else None
-        )
-        refusal = await _steering_refusal(deps, session, tour, body["user"]["id"])
-        if refusal:
-            await ack(
-                response_action="update",
-                view=render_notice_modal(title="Review themes", text=refusal).to_dict(),
-            )
+        tour = await _steerable_tour(deps, session, ack, view, context, body, "Review themes")
+        if tour is None:
             return
-        assert tour is not None
         review = await findings.review_of(session, tour=tour)
         reviewed = read_review(view, [theme.id for theme in review.themes])
         problem = findings.review_problems(reviewed)
@@ -291,25 +314,14 @@ async def handle_post_findings(
         return
     assert budget is not None
     assert cap is not None
-    tour_id = _metadata_tour_id(view)
     team_id = context.team_id or ""
     options = field(values, "poll.options") or []
     picked = field(values, "poll.closes_on")
     closes_on = date.fromisoformat(picked) if isinstance(picked, str) and picked else None
     async with deps.sessions.begin() as session:
-        tour = (
-            await get_tour(session, tour_id=tour_id, team_id=team_id, lock=True)
-            if tour_id is not None
-            else None
-        )
-        refusal = await _steering_refusal(deps, session, tour, body["user"]["id"])
-        if refusal:
-            await ack(
-                response_action="update",
-                view=render_notice_modal(title="Post findings", text=refusal).to_dict(),
-            )
+        tour = await _steerable_tour(deps, session, ack, view, context, body, "Post findings")
+        if tour is None:
             return
-        assert tour is not None
         if closes_on is not None and closes_on < local_today(deps.clock.now(), tour.leader_tz):
             await ack(
                 response_action="errors",
@@ -550,9 +562,7 @@ async def is_thread_reply(event: dict[str, Any]) -> bool:
         event.get("channel_type") in ("channel", "group")
         and bool(event.get("thread_ts"))
         and event.get("thread_ts") != event.get("ts")
-        and event.get("subtype") in (None, "file_share")
-        and not event.get("bot_id")
-        and bool(event.get("user"))
+        and written_by_a_person(event)
     )
 
 

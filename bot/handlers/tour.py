@@ -39,7 +39,13 @@ from bot.flows.tour import (
     question_block,
     validate_launch,
 )
-from bot.handlers.context import claim_event, claim_view, deps_of, listener
+from bot.handlers.context import (
+    claim_event,
+    claim_view,
+    deps_of,
+    listener,
+    written_by_a_person,
+)
 from bot.handlers.forms import field, state_values, text_field
 from bot.handlers.home import publish_home
 from bot.models import Tour
@@ -244,13 +250,7 @@ async def handle_tour_launch_submission(
 
 async def is_direct_message(event: dict[str, Any]) -> bool:
     """A person's own new message in their DM with the bot (not an edit, join or bot post)."""
-    return (
-        event.get("channel_type") == "im"
-        # A message with a screenshot arrives as file_share; its text is still the answer.
-        and event.get("subtype") in (None, "file_share")
-        and not event.get("bot_id")
-        and bool(event.get("user"))
-    )
+    return event.get("channel_type") == "im" and written_by_a_person(event)
 
 
 @listener
