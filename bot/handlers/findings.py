@@ -46,7 +46,7 @@ from bot.handlers.context import (
 )
 from bot.handlers.forms import field, state_values, text_field
 from bot.handlers.home import publish_home
-from bot.handlers.tour import leader_tour, notice, tour_id_from
+from bot.handlers.tour import leader_tour, notice, number_from_value
 from bot.models import Poll, PollStatus, ThemeSource, Tour, TourStatus
 from bot.services import findings
 from bot.services.tour import export_tour
@@ -438,7 +438,7 @@ async def handle_share_insight(
 ) -> None:
     await ack()
     deps = deps_of(context)
-    poll_id = tour_id_from(action)
+    poll_id = number_from_value(action)
     async with deps.sessions() as session:
         poll = (
             await store.get_poll(session, poll_id=poll_id, team_id=context.team_id or "")
@@ -527,7 +527,7 @@ async def handle_close_poll(
     await ack()
     deps = deps_of(context)
     team_id = context.team_id or ""
-    poll_id = tour_id_from(action)
+    poll_id = number_from_value(action)
     async with deps.sessions() as session:
         poll = (
             await store.get_poll(session, poll_id=poll_id, team_id=team_id)

@@ -273,7 +273,9 @@ async def handle_dm_reply(
     await client.chat_postMessage(channel=user_id, **reply.to_dict())
 
 
-def tour_id_from(action: dict[str, Any]) -> int | None:
+def number_from_value(action: dict[str, Any]) -> int | None:
+    """The tour or poll id a button carries; None for anything else (it is checked against
+    the team's own rows before use)."""
     value = str(action.get("value") or "")
     return int(value) if value.isdigit() else None
 
@@ -288,7 +290,7 @@ async def handle_answer_form_button(
 ) -> None:
     await ack()
     deps = deps_of(context)
-    tour_id = tour_id_from(action)
+    tour_id = number_from_value(action)
     mode: Literal["edit", "add"] = "add" if action["action_id"] == TourAction.ADD_MORE else "edit"
     if tour_id is None:
         await notice(client, body, "Partnerbot", "That button no longer points at a tour.")
@@ -382,7 +384,7 @@ async def leader_tour(
     """The tour the button names, if the person who pressed it may act on it; otherwise tell
     them why not and return None. Only the leader and workspace admins may."""
     user_id = body["user"]["id"]
-    tour_id = tour_id_from(action)
+    tour_id = number_from_value(action)
     tour = None
     if tour_id is not None:
         async with deps.sessions() as session:
