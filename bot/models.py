@@ -25,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from bot.flows.outcomes import InitiativeStatus
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -286,6 +288,11 @@ class Reflection(Base):
     insights: Mapped[str | None] = mapped_column(NulSafeText)
     next_steps: Mapped[str | None] = mapped_column(NulSafeText)
     involve: Mapped[str | None] = mapped_column(NulSafeText)
+    # Step 3's "letting go" questions, offered once (issue #5).
+    outcomes_matter: Mapped[str | None] = mapped_column(NulSafeText)
+    ways: Mapped[str | None] = mapped_column(NulSafeText)
+    possible: Mapped[str | None] = mapped_column(NulSafeText)
+    letting_go_offered_at: Mapped[datetime | None]
 
 
 class PollStatus(StrEnum):
@@ -336,3 +343,96 @@ class Insight(Base):
     theme_id: Mapped[int | None] = mapped_column(ForeignKey("themes.id", ondelete="SET NULL"))
     text: Mapped[str] = mapped_column(NulSafeText)
     created_at: Mapped[datetime]
+
+
+class OutcomeShaper(Base):
+    """A direct report the leader asked to shape outcomes (step 3); not anonymous."""
+
+    __tablename__ = "outcome_shapers"
+    __table_args__ = (UniqueConstraint("tour_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tour_id: Mapped[int] = mapped_column(ForeignKey("tours.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(32))
+    asked_at: Mapped[datetime]
+
+
+class OutcomeProposal(Base):
+    """A direct report's proposal for how to respond to a theme; editable until committed."""
+
+    __tablename__ = "outcome_proposals"
+    __table_args__ = (Index(None, "theme_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tour_id: Mapped[int] = mapped_column(ForeignKey("tours.id", ondelete="CASCADE"))
+    theme_id: Mapped[int] = mapped_column(ForeignKey("themes.id", ondelete="CASCADE"))
+    author_id: Mapped[str] = mapped_column(String(32))
+    statement: Mapped[str] = mapped_column(NulSafeText)
+    measure: Mapped[str] = mapped_column(NulSafeText)
+    created_at: Mapped[datetime]
+
+
+class Outcome(Base):
+    """The partner-focused outcome the leader committed for one theme."""
+
+    __tablename__ = "outcomes"
+    __table_args__ = (UniqueConstraint("theme_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tour_id: Mapped[int] = mapped_column(ForeignKey("tours.id", ondelete="CASCADE"))
+    theme_id: Mapped[int] = mapped_column(ForeignKey("themes.id", ondelete="CASCADE"))
+    statement: Mapped[str] = mapped_column(NulSafeText)
+    partner: Mapped[str] = mapped_column(String(150))
+    measure: Mapped[str] = mapped_column(NulSafeText)
+    target_date: Mapped[date]
+    committed_at: Mapped[datetime]
+
+
+class Initiative(Base):
+    """A piece of work towards an outcome (step 4): proposed by anyone, committed by the
+    leader to an owner, tracked by check-ins."""
+
+    __tablename__ = "initiatives"
+    __table_args__ = (Index(None, "tour_id", "status"), Index(None, "owner_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tour_id: Mapped[int] = mapped_column(ForeignKey("tours.id", ondelete="CASCADE"))
+    outcome_id: Mapped[int] = mapped_column(ForeignKey("outcomes.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(150))
+    implications: Mapped[str] = mapped_column(NulSafeText)
+    tracking: Mapped[str] = mapped_column(NulSafeText)
+    first_quick_win: Mapped[str | None] = mapped_column(NulSafeText)
+    proposer_id: Mapped[str] = mapped_column(String(32))
+    suggested_owner_id: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[InitiativeStatus] = mapped_column(enum_by_value(InitiativeStatus))
+    owner_id: Mapped[str | None] = mapped_column(String(32))
+    due_date: Mapped[date | None]
+    cadence_weeks: Mapped[int] = mapped_column(default=1)
+    decline_reason: Mapped[str | None] = mapped_column(NulSafeText)
+    progress: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime]
+    committed_at: Mapped[datetime | None]
+
+
+class InitiativeBacking(Base):
+    """A teammate's one-click support for a proposed initiative."""
+
+    __tablename__ = "initiative_backings"
+    __table_args__ = (UniqueConstraint("initiative_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiatives.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(32))
+
+
+class QuickWin(Base):
+    """Something that visibly got better, logged against an initiative."""
+
+    __tablename__ = "quick_wins"
+    __table_args__ = (Index(None, "initiative_id", "logged_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiatives.id", ondelete="CASCADE"))
+    author_id: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(NulSafeText)
+    logged_at: Mapped[datetime]
