@@ -49,6 +49,8 @@ class TourCard:
     anonymous: bool
     # "listening" | "review" (closed, themes not posted) | "voting" (poll open) | "voted"
     stage: str = "listening"
+    # The day it actually closed, in the leader's zone: earlier than close_date if closed early.
+    closed_on: date | None = None
 
 
 STEPS = (
@@ -153,7 +155,7 @@ STAGE_NOTES = {
 def tour_summary(tour: TourCard) -> str:
     """ "*Title* — 7 of 25 answered · 3 days left · anonymous"."""
     if tour.status != "open":
-        when = f"closed on {format_day(tour.close_date)}"
+        when = f"closed on {format_day(tour.closed_on or tour.close_date)}"
     elif tour.days_left > 1:
         when = f"{tour.days_left} days left"
     elif tour.days_left == 1:

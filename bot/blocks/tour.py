@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal
 
@@ -42,6 +42,7 @@ from bot.flows.tour import (
     Reminded,
     RemindOutcome,
     question_block,
+    zone,
 )
 
 
@@ -84,6 +85,37 @@ SKIPPED = "_skipped_"
 def format_day(day: date) -> str:
     """ "Friday 13 March": English names, no leading zero, no year (tours last days, not years)."""
     return f"{day:%A} {day.day} {day:%B}"
+
+
+# Slack's date token: a long date ("today", "tomorrow" when it is), then the time, both in the
+# reader's own time zone and clock format.
+CLOSE_STYLE = "{date_long_pretty} at {time}"
+
+
+def slack_time(at: datetime, *, fallback: str, style: str = CLOSE_STYLE) -> str:
+    """`at` as Slack's date token, which each reader sees in their own time zone; `fallback`
+    (escaped here) shows wherever the token cannot render, such as notifications.
+
+    Slack parses the token only in mrkdwn text: never put it in plain_text or in a message's
+    top-level `text`, which carry the fallback wording instead."""
+    if at.utcoffset() is None:
+        raise ValueError("slack_time needs a timezone-aware datetime")
+    if any(char in style for char in "^|<>"):
+        raise ValueError(f"a date token's style cannot contain ^, |, < or >: {style!r}")
+    return f"<!date^{int(at.timestamp())}^{style}|{escape(fallback)}>"
+
+
+def leader_time(at: datetime, tz_name: str) -> str:
+    """ "Monday 9 March, 23:59 Asia/Tokyo": `at` on the leader's clock, with the zone named, for
+    text that Slack shows as typed. An unknown zone is read, and named, as UTC."""
+    tz = zone(tz_name)
+    local = at.astimezone(tz)
+    return f"{format_day(local.date())}, {local:%H:%M} {tz.key}"
+
+
+def _closing(closes_at: datetime, leader_tz: str) -> str:
+    """When the tour closes, for mrkdwn: in the reader's zone, the leader's as the fallback."""
+    return slack_time(closes_at, fallback=leader_time(closes_at, leader_tz))
 
 
 def clip(text: str, limit: int, suffix: str = "…") -> str:
@@ -319,12 +351,14 @@ def render_invitation(
     title: str,
     anonymous: bool,
     min_responses: int,
-    close_date: date,
+    closes_at: datetime,
+    leader_tz: str,
     question: str,
     position: int,
     question_count: int,
 ) -> Message:
-    """The first DM of a tour: who asks and why, what the leader will see, then question 1."""
+    """The first DM of a tour: who asks and why, what the leader will see, then question 1.
+    `closes_at` is shown in each member's own time zone; `leader_tz` names the fallback's."""
     safe_title = clip(title, 500)
     notice = (
         f":lock: <@{leader_id}> sees answers only after the tour closes and only if at least "
@@ -339,7 +373,7 @@ def render_invitation(
         ),
         _section(notice),
         _context(
-            f"Open until {format_day(close_date)}. Reply here, one message per question. "
+            f"Open until {_closing(closes_at, leader_tz)}. Reply here, one message per question. "
             "Type *skip* to skip a question."
         ),
         DividerBlock(),
@@ -411,7 +445,8 @@ def render_finished(
     tour_id: int,
     title: str,
     answers: Sequence[tuple[str, str | None]],
-    close_date: date,
+    closes_at: datetime,
+    leader_tz: str,
 ) -> Message:
     """The thank-you at the end of the questions, with the member's own answers to check."""
     blocks: list[Block] = [_section(f"Thank you! Here's what you said for *{clip(title, 500)}*:")]
@@ -420,7 +455,7 @@ def render_finished(
         for question, answer in answers[:MAX_QUESTIONS]
     ]
     blocks += [
-        _context(f"You can change your answers until {format_day(close_date)}."),
+        _context(f"You can change your answers until {_closing(closes_at, leader_tz)}."),
         ActionsBlock(
             elements=[
                 _button(TourAction.EDIT, "Edit answers", tour_id),
@@ -524,16 +559,18 @@ def render_reminder(
     tour_id: int,
     leader_id: str,
     title: str,
-    close_date: date,
-    last_day: bool,
+    closes_at: datetime,
+    leader_tz: str,
     question: str | None,
     position: int | None,
     question_count: int,
 ) -> Message:
-    when = "today" if last_day else f"on {format_day(close_date)}"
+    """A nudge to someone who hasn't finished. The close is shown in their own time zone (the
+    token says "today" or "tomorrow" when it is, for them); the notification names the leader's
+    zone, since a bare "today" could be the wrong day for the reader."""
     nudge = (
-        f"A gentle nudge: <@{leader_id}>'s listening tour *{clip(title, 500)}* closes {when}. "
-        "A few words are plenty."
+        f"A gentle nudge: <@{leader_id}>'s listening tour *{clip(title, 500)}* closes "
+        f"{_closing(closes_at, leader_tz)}. A few words are plenty."
     )
     blocks: list[Block] = [_section(nudge)]
     if question is not None and position is not None:
@@ -547,7 +584,8 @@ def render_reminder(
         ActionsBlock(elements=[_button(TourAction.ANSWER_FORM, "Answer in a form", tour_id)])
     )
     return Message(
-        text=f"A gentle nudge: the listening tour {clip(title, 500)} closes {when}.",
+        text=f"A gentle nudge: the listening tour {clip(title, 500)} closes "
+        f"{leader_time(closes_at, leader_tz)}.",
         blocks=blocks,
     )
 
@@ -563,7 +601,8 @@ def render_leader_confirmation(
     skipped: int,
     anonymous: bool,
     min_responses: int,
-    close_date: date,
+    closes_at: datetime,
+    leader_tz: str,
     results_channel_id: str,
 ) -> Message:
     safe_title = clip(title, 500)
@@ -582,7 +621,7 @@ def render_leader_confirmation(
         _section(started),
         _section(seen),
         _context(
-            f"It closes at the end of {format_day(close_date)}. Then you review the findings "
+            f"It closes {_closing(closes_at, leader_tz)}. Then you review the findings "
             f"before anything is shared in <#{results_channel_id}>."
         ),
         tour_actions_block(tour_id, is_open=True),

@@ -42,7 +42,6 @@ from bot.flows.tour import (
     previous_position,
     reminder_due,
     respondent_key,
-    zone,
 )
 from bot.models import (
     Participant,
@@ -62,8 +61,9 @@ PREFILL_LIMIT = 3000
 
 
 def closed_on(tour: Tour) -> date:
-    """The day the tour closed, in its leader's time zone (the day people were told)."""
-    return local_today(tour.closed_at or tour.closes_at, tour.leader_tz)
+    """The day the tour closed, in its leader's time zone: the day it was closed early, or the
+    close date people were told (even if the closing tick ran just after midnight)."""
+    return min(local_today(tour.closed_at or tour.closes_at, tour.leader_tz), tour.close_date)
 
 
 def _dm(user_id: str, message: Message) -> dict[str, Any]:
@@ -113,7 +113,8 @@ async def launch_tour(
         title=tour.title,
         anonymous=tour.anonymous,
         min_responses=tour.min_responses,
-        close_date=tour.close_date,
+        closes_at=tour.closes_at,
+        leader_tz=tour.leader_tz,
         question=questions[0],
         position=0,
         question_count=len(questions),
@@ -144,7 +145,8 @@ async def launch_tour(
         skipped=audience.skipped,
         anonymous=tour.anonymous,
         min_responses=tour.min_responses,
-        close_date=tour.close_date,
+        closes_at=tour.closes_at,
+        leader_tz=tour.leader_tz,
         results_channel_id=form.results_channel_id,
     )
     await outbox.enqueue(
@@ -192,7 +194,8 @@ async def _finished_message(session: AsyncSession, conversation: Conversation) -
             (q.text, answers[q.id].text if q.id in answers else None)
             for q in conversation.questions
         ],
-        close_date=conversation.tour.close_date,
+        closes_at=conversation.tour.closes_at,
+        leader_tz=conversation.tour.leader_tz,
     )
 
 
@@ -430,8 +433,8 @@ async def _queue_reminder(
         tour_id=tour.id,
         leader_id=tour.leader_id,
         title=tour.title,
-        close_date=tour.close_date,
-        last_day=(not_before or now).astimezone(zone(participant.tz)).date() >= tour.close_date,
+        closes_at=tour.closes_at,
+        leader_tz=tour.leader_tz,
         question=questions[position].text if position is not None else None,
         position=position,
         question_count=len(questions),
@@ -523,6 +526,7 @@ async def tour_cards(
                 close_date=tour.close_date,
                 anonymous=tour.anonymous,
                 stage=await _stage(session, tour=tour, respondents=tally.respondents),
+                closed_on=closed_on(tour) if tour.closed_at is not None else None,
             )
         )
     return cards

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import pytest
 from slack_sdk.models.views import View
@@ -17,6 +19,7 @@ from bot.blocks.tour import (
     TourView,
     clip,
     format_day,
+    leader_time,
     render_answer_form,
     render_appended,
     render_close_notice,
@@ -30,12 +33,19 @@ from bot.blocks.tour import (
     render_question,
     render_reminder,
     render_tour_closed_for_member,
+    slack_time,
 )
 from bot.flows.tour import DEFAULT_QUESTIONS, MAX_QUESTIONS, LaunchBlock, question_block
 from bot.sandbox.block_kit import validate_message, validate_view
 
 CLOSE = date(2026, 3, 13)  # a Friday
 TODAY = date(2026, 3, 6)
+LEADER_TZ = "Europe/Berlin"
+# The tour closes at 23:59 on CLOSE in the leader's zone: 22:59 UTC in Berlin's winter.
+CLOSES_AT = datetime(2026, 3, 13, 22, 59, tzinfo=UTC)
+CLOSE_FALLBACK = "Friday 13 March, 23:59 Europe/Berlin"
+# Slack's date token: <!date^unix_ts^style|fallback>
+DATE_TOKEN = re.compile(r"<!date\^(\d+)\^([^^|<>]+)\|([^<>]*)>")
 EVIL = "<!channel> ping <@U999> & <#C1>"
 EVIL_ESCAPED = "&lt;!channel&gt; ping &lt;@U999&gt; &amp; &lt;#C1&gt;"
 
@@ -66,6 +76,16 @@ def all_text(message: Message) -> str:
     return "\n".join([payload["text"], *mrkdwn_texts(payload["blocks"])])
 
 
+def date_tokens(message: Message) -> list[tuple[int, str, str]]:
+    """(timestamp, style, fallback) of every date token in the message's mrkdwn."""
+    texts = mrkdwn_texts(message.to_dict()["blocks"])
+    return [
+        (int(ts), style, fallback)
+        for text in texts
+        for ts, style, fallback in DATE_TOKEN.findall(text)
+    ]
+
+
 def buttons(payload: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         element
@@ -87,7 +107,12 @@ def input_block(view: View, block_id: str) -> dict[str, Any]:
 
 
 def card(
-    tour_id: int, *, status: str = "open", title: str = "Tour", days_left: int = 3
+    tour_id: int,
+    *,
+    status: str = "open",
+    title: str = "Tour",
+    days_left: int = 3,
+    closed_on: date | None = None,
 ) -> TourCard:
     return TourCard(
         tour_id=tour_id,
@@ -98,6 +123,7 @@ def card(
         days_left=days_left,
         close_date=CLOSE,
         anonymous=True,
+        closed_on=closed_on,
     )
 
 
@@ -114,6 +140,96 @@ def card(
 )
 def test_format_day(day: date, expected: str) -> None:
     assert format_day(day) == expected
+
+
+@pytest.mark.parametrize(
+    ("at", "fallback", "style", "expected"),
+    [
+        # the tour's close, in UTC: the token carries its unix time and the default style
+        (
+            CLOSES_AT,
+            CLOSE_FALLBACK,
+            None,
+            "<!date^1773442740^{date_long_pretty} at {time}|Friday 13 March, 23:59 Europe/Berlin>",
+        ),
+        # the same instant written in another zone gives the same token: only the instant counts
+        (
+            CLOSES_AT.astimezone(timezone(timedelta(hours=9))),
+            "x",
+            None,
+            "<!date^1773442740^{date_long_pretty} at {time}|x>",
+        ),
+        # a caller's own style is used as given
+        (CLOSES_AT, "13 March", "{date_short}", "<!date^1773442740^{date_short}|13 March>"),
+        # the fallback is escaped, so it can never close the token early or ping anyone
+        (
+            CLOSES_AT,
+            "<!channel> & co",
+            "{date}",
+            "<!date^1773442740^{date}|&lt;!channel&gt; &amp; co>",
+        ),
+        # fractions of a second are dropped, never rounded up past the moment
+        (
+            datetime(2026, 3, 13, 22, 59, 59, 999_999, tzinfo=UTC),
+            "x",
+            "{time}",
+            "<!date^1773442799^{time}|x>",
+        ),
+    ],
+)
+def test_slack_time(at: datetime, fallback: str, style: str | None, expected: str) -> None:
+    token = (
+        slack_time(at, fallback=fallback)
+        if style is None
+        else slack_time(at, fallback=fallback, style=style)
+    )
+    assert token == expected
+    parsed = DATE_TOKEN.fullmatch(token)
+    assert parsed is not None
+    assert int(parsed.group(1)) == int(at.timestamp())
+
+
+@pytest.mark.parametrize(
+    ("at", "style", "problem"),
+    [
+        # a naive datetime would be read in the server's own zone: refused
+        (datetime(2026, 3, 13, 22, 59), "{time}", "timezone-aware"),
+        # "|" would end the style early and turn the rest into the fallback
+        (CLOSES_AT, "{date}|{time}", "cannot contain"),
+        # "^" would start the token's optional link
+        (CLOSES_AT, "{date}^https://x.io", "cannot contain"),
+    ],
+)
+def test_slack_time_refuses_what_slack_would_misread(
+    at: datetime, style: str, problem: str
+) -> None:
+    with pytest.raises(ValueError, match=problem):
+        slack_time(at, fallback="x", style=style)
+
+
+@pytest.mark.parametrize(
+    ("at", "tz_name", "expected"),
+    [
+        # the leader's 23:59 in Berlin's winter (UTC+1)
+        (CLOSES_AT, "Europe/Berlin", "Friday 13 March, 23:59 Europe/Berlin"),
+        # a leader in Tokyo: 23:59 on Monday 9 March there is 14:59 UTC
+        (
+            datetime(2026, 3, 9, 14, 59, tzinfo=UTC),
+            "Asia/Tokyo",
+            "Monday 9 March, 23:59 Asia/Tokyo",
+        ),
+        # Los Angeles in summer time (UTC-7 since 8 March): the date can differ from UTC's
+        (
+            datetime(2026, 3, 14, 6, 59, tzinfo=UTC),
+            "America/Los_Angeles",
+            "Friday 13 March, 23:59 America/Los_Angeles",
+        ),
+        # an unknown zone is read as UTC, and says so rather than naming the bad zone
+        (CLOSES_AT, "Mars/Olympus", "Friday 13 March, 22:59 UTC"),
+    ],
+)
+def test_leader_time(at: datetime, tz_name: str, expected: str) -> None:
+    assert leader_time(at, tz_name) == expected
 
 
 @pytest.mark.parametrize(
@@ -164,7 +280,8 @@ def test_invitation_anonymity_notice_is_honest(
         title="Spring tour",
         anonymous=anonymous,
         min_responses=min_responses,
-        close_date=CLOSE,
+        closes_at=CLOSES_AT,
+        leader_tz=LEADER_TZ,
         question=DEFAULT_QUESTIONS[0],
         position=0,
         question_count=2,
@@ -192,12 +309,91 @@ def test_leader_confirmation_says_what_the_leader_will_see(
         skipped=0,
         anonymous=anonymous,
         min_responses=4,
-        close_date=CLOSE,
+        closes_at=CLOSES_AT,
+        leader_tz=LEADER_TZ,
         results_channel_id="CTEAM",
     )
     rendered = json.dumps(message.to_dict())
     assert present in rendered
     assert absent not in rendered
+
+
+# --- when the tour closes, in each reader's own time zone ---------------------------------------
+
+CLOSING: dict[str, Callable[[datetime, str], Message]] = {
+    "invitation": lambda at, tz: render_invitation(
+        tour_id=1,
+        leader_id="UL",
+        title="T",
+        anonymous=True,
+        min_responses=3,
+        closes_at=at,
+        leader_tz=tz,
+        question="Q?",
+        position=0,
+        question_count=2,
+    ),
+    "finished": lambda at, tz: render_finished(
+        tour_id=1, title="T", answers=[("Q?", "A")], closes_at=at, leader_tz=tz
+    ),
+    "reminder": lambda at, tz: render_reminder(
+        tour_id=1,
+        leader_id="UL",
+        title="T",
+        closes_at=at,
+        leader_tz=tz,
+        question="Q?",
+        position=0,
+        question_count=2,
+    ),
+    "confirmation": lambda at, tz: render_leader_confirmation(
+        tour_id=1,
+        title="T",
+        invited=3,
+        skipped=0,
+        anonymous=True,
+        min_responses=3,
+        closes_at=at,
+        leader_tz=tz,
+        results_channel_id="C2",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "before", "after"),
+    [
+        ("invitation", "Open until ", ". Reply here, one message per question."),  # context
+        ("finished", "You can change your answers until ", "."),  # under the answers
+        ("reminder", "*T* closes ", ". A few words are plenty."),  # the nudge itself
+        ("confirmation", "It closes ", ". Then you review the findings"),  # the leader's own
+    ],
+)
+def test_the_close_is_a_date_token_in_mrkdwn_only(name: str, before: str, after: str) -> None:
+    message = CLOSING[name](CLOSES_AT, LEADER_TZ)
+    payload = message.to_dict()
+    # one token, at the close instant, with the leader's date and zone as its fallback
+    assert date_tokens(message) == [
+        (int(CLOSES_AT.timestamp()), "{date_long_pretty} at {time}", CLOSE_FALLBACK)
+    ]
+    token = slack_time(CLOSES_AT, fallback=CLOSE_FALLBACK)
+    assert any(f"{before}{token}{after}" in text for text in mrkdwn_texts(payload["blocks"]))
+    # nowhere else: Slack would show a token in `text` or plain_text as raw markup
+    assert json.dumps(payload).count("<!date^") == 1
+    assert "<!date" not in payload["text"]
+    assert message_problems(message) == []
+
+
+@pytest.mark.parametrize("name", sorted(CLOSING))
+def test_a_member_west_of_the_leader_sees_the_close_on_their_own_clock(name: str) -> None:
+    # The review's case: a leader in Tokyo closes on Monday 9 March, which is 23:59 there
+    # and 07:59 that morning in Los Angeles (on summer time since 8 March; 06:59 in winter).
+    # The token carries that instant, so the member sees their own morning, not "9 March".
+    closes_at = datetime(2026, 3, 9, 14, 59, tzinfo=UTC)
+    [(timestamp, _, fallback)] = date_tokens(CLOSING[name](closes_at, "Asia/Tokyo"))
+    in_los_angeles = datetime.fromtimestamp(timestamp, ZoneInfo("America/Los_Angeles"))
+    assert in_los_angeles.replace(tzinfo=None) == datetime(2026, 3, 9, 7, 59)
+    assert fallback == "Monday 9 March, 23:59 Asia/Tokyo"
 
 
 # --- escaping user text ------------------------------------------------------------------------
@@ -209,22 +405,25 @@ MESSAGE_RENDERERS: dict[str, Callable[[str], Message]] = {
         title=t,
         anonymous=True,
         min_responses=3,
-        close_date=CLOSE,
+        closes_at=CLOSES_AT,
+        leader_tz=LEADER_TZ,
         question=t,
         position=0,
         question_count=2,
     ),
     "question": lambda t: render_question(position=1, question_count=2, question=t),
     "appended": lambda t: render_appended(question=t),
-    "finished": lambda t: render_finished(tour_id=1, title=t, answers=[(t, t)], close_date=CLOSE),
+    "finished": lambda t: render_finished(
+        tour_id=1, title=t, answers=[(t, t)], closes_at=CLOSES_AT, leader_tz=LEADER_TZ
+    ),
     "dm_help": lambda t: render_dm_help(title=t, position=0, question_count=2, question=t),
     "closed_for_member": lambda t: render_tour_closed_for_member(title=t, closed_on=CLOSE),
     "reminder": lambda t: render_reminder(
         tour_id=1,
         leader_id="UL",
         title=t,
-        close_date=CLOSE,
-        last_day=False,
+        closes_at=CLOSES_AT,
+        leader_tz=LEADER_TZ,
         question=t,
         position=0,
         question_count=2,
@@ -236,7 +435,8 @@ MESSAGE_RENDERERS: dict[str, Callable[[str], Message]] = {
         skipped=0,
         anonymous=True,
         min_responses=3,
-        close_date=CLOSE,
+        closes_at=CLOSES_AT,
+        leader_tz=LEADER_TZ,
         results_channel_id="C2",
     ),
     "close_notice": lambda t: render_close_notice(
@@ -338,7 +538,8 @@ def worst_message(name: str, flavour: str) -> Message:
             title=title,
             anonymous=True,
             min_responses=999,
-            close_date=CLOSE,
+            closes_at=CLOSES_AT,
+            leader_tz=LEADER_TZ,
             question=qs[0],
             position=0,
             question_count=5,
@@ -349,7 +550,11 @@ def worst_message(name: str, flavour: str) -> Message:
         return render_appended(question=qs[0])
     if name == "finished":
         return render_finished(
-            tour_id=1, title=title, answers=[(q, answer) for q in qs], close_date=CLOSE
+            tour_id=1,
+            title=title,
+            answers=[(q, answer) for q in qs],
+            closes_at=CLOSES_AT,
+            leader_tz=LEADER_TZ,
         )
     if name == "dm_help":
         return render_dm_help(title=title, position=4, question_count=5, question=qs[4])
@@ -360,8 +565,8 @@ def worst_message(name: str, flavour: str) -> Message:
             tour_id=1,
             leader_id="UL",
             title=title,
-            close_date=CLOSE,
-            last_day=True,
+            closes_at=CLOSES_AT,
+            leader_tz=LEADER_TZ,
             question=qs[2],
             position=2,
             question_count=5,
@@ -374,7 +579,8 @@ def worst_message(name: str, flavour: str) -> Message:
             skipped=10_000,
             anonymous=True,
             min_responses=3,
-            close_date=CLOSE,
+            closes_at=CLOSES_AT,
+            leader_tz=LEADER_TZ,
             results_channel_id="C1",
         )
     if name == "close_notice":
@@ -482,7 +688,11 @@ def test_views_stay_within_slack_limits(name: str, flavour: str) -> None:
 )
 def test_finished_cuts_long_answers(length: int, cut: bool) -> None:
     message = render_finished(
-        tour_id=1, title="T", answers=[("Q?", "y" * length)], close_date=CLOSE
+        tour_id=1,
+        title="T",
+        answers=[("Q?", "y" * length)],
+        closes_at=CLOSES_AT,
+        leader_tz=LEADER_TZ,
     )
     answer_section = section_texts(message.to_dict())[1]
     assert len(answer_section) <= 3_000
@@ -504,7 +714,9 @@ def test_finished_cuts_long_answers(length: int, cut: bool) -> None:
     ],
 )
 def test_finished_shows_skipped_questions(answer: str | None, expected: str) -> None:
-    message = render_finished(tour_id=1, title="T", answers=[("Q?", answer)], close_date=CLOSE)
+    message = render_finished(
+        tour_id=1, title="T", answers=[("Q?", answer)], closes_at=CLOSES_AT, leader_tz=LEADER_TZ
+    )
     assert section_texts(message.to_dict())[1] == expected
 
 
@@ -522,7 +734,8 @@ def test_finished_shows_skipped_questions(answer: str | None, expected: str) -> 
                 title="T",
                 anonymous=True,
                 min_responses=3,
-                close_date=CLOSE,
+                closes_at=CLOSES_AT,
+                leader_tz=LEADER_TZ,
                 question="Q?",
                 position=0,
                 question_count=1,
@@ -531,7 +744,13 @@ def test_finished_shows_skipped_questions(answer: str | None, expected: str) -> 
         ),
         # the thank-you offers Edit and Add more
         (
-            render_finished(tour_id=42, title="T", answers=[("Q?", "A")], close_date=CLOSE),
+            render_finished(
+                tour_id=42,
+                title="T",
+                answers=[("Q?", "A")],
+                closes_at=CLOSES_AT,
+                leader_tz=LEADER_TZ,
+            ),
             [TourAction.EDIT, TourAction.ADD_MORE],
         ),
         # a reminder offers the form
@@ -540,8 +759,8 @@ def test_finished_shows_skipped_questions(answer: str | None, expected: str) -> 
                 tour_id=42,
                 leader_id="UL",
                 title="T",
-                close_date=CLOSE,
-                last_day=False,
+                closes_at=CLOSES_AT,
+                leader_tz=LEADER_TZ,
                 question=None,
                 position=None,
                 question_count=2,
@@ -557,7 +776,8 @@ def test_finished_shows_skipped_questions(answer: str | None, expected: str) -> 
                 skipped=0,
                 anonymous=False,
                 min_responses=3,
-                close_date=CLOSE,
+                closes_at=CLOSES_AT,
+                leader_tz=LEADER_TZ,
                 results_channel_id="C1",
             ),
             [TourAction.REMIND, TourAction.CLOSE, TourAction.EXPORT],
@@ -620,7 +840,8 @@ def test_leader_confirmation_counts(invited: int, skipped: int, present: str, ab
         skipped=skipped,
         anonymous=True,
         min_responses=3,
-        close_date=CLOSE,
+        closes_at=CLOSES_AT,
+        leader_tz=LEADER_TZ,
         results_channel_id="CTEAM",
     )
     rendered = all_text(message)
@@ -631,28 +852,32 @@ def test_leader_confirmation_counts(invited: int, skipped: int, present: str, ab
 
 
 @pytest.mark.parametrize(
-    ("last_day", "question", "present"),
+    ("question", "present"),
     [
-        (True, "Q?", "closes today"),  # last day
-        (False, "Q?", "closes on Friday 13 March"),  # earlier reminder
-        (False, None, "Pick up where you left off"),  # no current question
+        ("Q?", "*Question 1 of 2*\nQ?"),  # repeats the current question
+        (None, "Pick up where you left off"),  # no current question
     ],
 )
-def test_reminder(last_day: bool, question: str | None, present: str) -> None:
+def test_reminder(question: str | None, present: str) -> None:
     message = render_reminder(
         tour_id=1,
         leader_id="UL",
         title="T",
-        close_date=CLOSE,
-        last_day=last_day,
+        closes_at=CLOSES_AT,
+        leader_tz=LEADER_TZ,
         question=question,
         position=0 if question else None,
         question_count=2,
     )
-    rendered = json.dumps(message.to_dict())
+    rendered = all_text(message)
     assert present in rendered
-    assert "<@UL>'s listening tour" in rendered
+    assert "<@UL>'s listening tour *T* closes <!date^1773442740^" in rendered
     assert ("Question 1 of 2" in rendered) is (question is not None)
+    # The notification can't show a token: it names the leader's date, time and zone, and
+    # never a bare "today", which may be another day where the member is.
+    assert message.text == (
+        "A gentle nudge: the listening tour T closes Friday 13 March, 23:59 Europe/Berlin."
+    )
 
 
 @pytest.mark.parametrize(
@@ -965,6 +1190,12 @@ def test_home_lists_tours(tours: list[TourCard], sections: int, more: bool) -> N
         (
             card(3, status="closed", days_left=0),
             "*Tour* — 7 of 25 answered · closed on Friday 13 March · anonymous",
+            [TourAction.EXPORT],
+        ),
+        # closed early with Close now: the day it closed, not the day it was planned to
+        (
+            card(3, status="closed", days_left=3, closed_on=date(2026, 3, 10)),
+            "*Tour* — 7 of 25 answered · closed on Tuesday 10 March · anonymous",
             [TourAction.EXPORT],
         ),
     ],

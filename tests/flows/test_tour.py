@@ -297,7 +297,7 @@ def test_days_left(now: datetime, expected: int) -> None:
 
 
 def test_the_last_day_reminder_reaches_people_west_of_the_leader() -> None:
-    # A leader in Tokyo closes on Monday 9 March: 23:59 there is 06:59 in Los Angeles, before
+    # A leader in Tokyo closes on Monday 9 March: 23:59 there is 07:59 in Los Angeles, before
     # anyone's 10:00. The LA member's last day is Sunday, and that is when they are reminded.
     closes_at = close_instant(date(2026, 3, 9), "Asia/Tokyo")
     reminded = [

@@ -673,3 +673,66 @@ async def test_the_launch_submission_asks_slack_nothing_before_its_ack(
     assert answer.status == 200
     assert answer.json is None  # a plain acknowledgement: the modal closes
     assert fake_slack.view_stack("ULEAD") == []
+
+
+# --- when it closes, as each person sees it --------------------------------------------------
+
+
+async def test_the_close_reaches_everyone_as_a_date_in_their_own_zone(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+) -> None:
+    await launch(slack, fake_slack, deps, users=team[:3])
+    closes_at = (await the_tour(sessions)).closes_at
+    # Slack shows the token in each reader's zone; the fallback is the leader's (Berlin) time.
+    token = (
+        f"<!date^{int(closes_at.timestamp())}^{{date_long_pretty}} at {{time}}"
+        "|Monday 9 March, 23:59 Europe/Berlin>"
+    )
+    [invitation] = fake_slack.dms_to("UM001")
+    [confirmation] = fake_slack.dms_to("ULEAD")
+    for message in (invitation, confirmation):
+        assert token in json.dumps(message["blocks"], ensure_ascii=False)
+        assert "<!date" not in message["text"]  # Slack does not parse it there
+
+
+@pytest.mark.parametrize(
+    ("closed_late_by", "shown"),
+    [
+        # Close now on the launch day: the card says that day, not the planned Monday 9 March
+        (None, "closed on Monday 2 March"),
+        # the closing tick ran just after midnight: still the day people were told
+        (timedelta(minutes=2), "closed on Monday 9 March"),
+    ],
+)
+async def test_the_home_card_shows_the_day_the_tour_closed(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+    closed_late_by: timedelta | None,
+    shown: str,
+) -> None:
+    await launch(slack, fake_slack, deps, users=team[:3])
+    tour = await the_tour(sessions)
+    if closed_late_by is None:
+        await slack.block_action("ULEAD", TourAction.CLOSE, view=fake_slack.home_views["ULEAD"])
+        await deps.inflight.wait_idle(timeout=5)
+        clock.advance(minutes=1)  # past the rate gate that spaces one person's home updates
+    else:
+        clock.set(tour.closes_at + closed_late_by)
+        await run_tick(deps)
+    await deps.delivery.deliver_due()
+    assert (await the_tour(sessions)).status is TourStatus.CLOSED
+    cards = [
+        block["text"]["text"]
+        for block in fake_slack.home_views["ULEAD"]["blocks"]
+        if block.get("block_id") == f"home.tour.{tour.id}"
+    ]
+    assert len(cards) == 1
+    assert shown in cards[0]

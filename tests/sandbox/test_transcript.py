@@ -3,7 +3,7 @@ person reading the transcript should see."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -83,6 +83,13 @@ MARKUP = [
     pytest.param("<mailto:a@b.io|a@b.io>", "a@b.io", id="mailto"),
     # a date token shows its fallback text
     pytest.param("<!date^1392734382^{date}|Feb 18>", "Feb 18", id="date-token"),
+    # ...also the tour's close: a style with spaces, and a fallback with a comma and a zone
+    pytest.param(
+        "Open until <!date^1773097140^{date_long_pretty} at {time}|Monday 9 March, 23:59 "
+        "Europe/Berlin>.",
+        "Open until Monday 9 March, 23:59 Europe/Berlin.",
+        id="date-token-close",
+    ),
     # a user group shows its handle
     pytest.param("<!subteam^S1|@oncall> paged", "@oncall paged", id="subteam"),
     # bold, italic, strike and code read fine as typed: kept
@@ -422,7 +429,9 @@ def test_the_tour_invitation_reads_as_a_member_sees_it() -> None:
         title="Listening tour – March 2026",
         anonymous=True,
         min_responses=3,
-        close_date=date(2026, 3, 9),
+        # 23:59 on Monday 9 March in Berlin, Dana's zone
+        closes_at=datetime(2026, 3, 9, 22, 59, tzinfo=UTC),
+        leader_tz="Europe/Berlin",
         question="What's working well?",
         position=0,
         question_count=2,
@@ -432,7 +441,7 @@ def test_the_tour_invitation_reads_as_a_member_sees_it() -> None:
         "🔒 @Dana Fischer sees answers only after the tour closes and only if at least 3 people"
     )
     assert shown[2] == (
-        "  · Open until Monday 9 March. Reply here, one message per question. "
+        "  · Open until Monday 9 March, 23:59 Europe/Berlin. Reply here, one message per question. "
         "Type *skip* to skip a question."
     )
     assert shown[3:] == [
