@@ -20,6 +20,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blocks.findings import FindingsAction
+from bot.blocks.outcomes import OutcomeAction
 from bot.blocks.tour import clip, format_day, tour_actions_block
 
 
@@ -47,7 +48,8 @@ class TourCard:
     days_left: int
     close_date: date
     anonymous: bool
-    # "listening" | "review" (closed, themes not posted) | "voting" (poll open) | "voted"
+    # "listening" | "review" (closed, themes not posted) | "voting" (poll open) | "voted" (poll
+    # closed) | "outcomes" (direct reports asked for outcomes)
     stage: str = "listening"
     # The day it actually closed, in the leader's zone: earlier than close_date if closed early.
     closed_on: date | None = None
@@ -133,22 +135,28 @@ def _tour_blocks(tours: Sequence[TourCard], *, command: str) -> list[Block]:
 def _tour_actions(tour: TourCard, *, is_open: bool) -> ActionsBlock:
     block_id = f"home.tour.{tour.tour_id}.actions"
     actions = tour_actions_block(tour.tour_id, is_open=is_open, block_id=block_id)
-    if tour.stage != "review":
-        return actions
-    review = ButtonElement(
-        text="Review themes",
-        action_id=FindingsAction.REVIEW,
-        value=str(tour.tour_id),
-        style="primary",
-    )
-    actions.elements.append(review)
+    next_step = NEXT_STEPS.get(tour.stage)
+    if next_step is not None:
+        label, action_id = next_step
+        actions.elements.append(
+            ButtonElement(text=label, action_id=action_id, value=str(tour.tour_id), style="primary")
+        )
     return actions
+
+
+# The leader's next step by stage, as a primary button next to Export.
+NEXT_STEPS: dict[str, tuple[str, str]] = {
+    "review": ("Review themes", FindingsAction.REVIEW),
+    "voted": ("Set outcomes", OutcomeAction.SET_OUTCOMES),
+    "outcomes": ("Review proposals", OutcomeAction.REVIEW),
+}
 
 
 STAGE_NOTES = {
     "review": "themes to review",
     "voting": "the team is voting",
     "voted": "poll closed",
+    "outcomes": "outcomes being proposed",
 }
 
 

@@ -4,13 +4,19 @@ owner's answer, quick wins, and the chain back to the theme for the export."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.blocks.outcomes import (
+    CommittedOutcome,
+    render_letting_go_offer,
+    render_outcome_request,
+    render_outcomes_announcement,
+)
 from bot.flows.outcomes import (
     ACTIVE,
     DEFAULT_ACTIVE_CAP,
@@ -28,11 +34,14 @@ from bot.models import (
     InitiativeBacking,
     Outcome,
     OutcomeProposal,
+    OutcomeShaper,
     QuickWin,
+    Reflection,
     Theme,
     ThemeSource,
     Tour,
 )
+from bot.store import outbox
 from bot.store.inserts import insert_if_absent
 
 
@@ -292,3 +301,136 @@ async def chain(session: AsyncSession, *, tour: Tour) -> Sequence[ChainLink]:
         )
         for label, outcome, initiative in rows.all()
     ]
+
+
+# --- step 3 in Slack: asking direct reports, and committing ------------------------------------
+
+
+async def shaper_ids(session: AsyncSession, *, tour_id: int) -> list[str]:
+    rows = await session.scalars(
+        select(OutcomeShaper.user_id)
+        .where(OutcomeShaper.tour_id == tour_id)
+        .order_by(OutcomeShaper.id)
+    )
+    return list(rows.all())
+
+
+async def ask_shapers(
+    session: AsyncSession,
+    *,
+    tour: Tour,
+    user_ids: Sequence[str],
+    theme_ids: Sequence[int],
+    now: datetime,
+) -> int:
+    """Ask each direct report, by DM, for outcomes on the chosen themes; returns how many
+    were newly asked (asking someone again sends nothing twice)."""
+    themes = {
+        theme.id: theme.label
+        for theme in await session.scalars(
+            select(Theme).where(Theme.tour_id == tour.id, Theme.source == ThemeSource.FINAL)
+        )
+    }
+    chosen = [(theme_id, themes[theme_id]) for theme_id in theme_ids if theme_id in themes]
+    if not chosen:
+        raise OutcomeError({"themes": "Pick at least one of the themes."})
+    asked = 0
+    for user_id in dict.fromkeys(user_ids):
+        if not await insert_if_absent(
+            session, OutcomeShaper, {"tour_id": tour.id, "user_id": user_id, "asked_at": now}
+        ):
+            continue
+        asked += 1
+        request = render_outcome_request(tour_id=tour.id, leader_id=tour.leader_id, themes=chosen)
+        await outbox.enqueue(
+            session,
+            team_id=tour.team_id,
+            key=f"tour:{tour.id}:outcome-request:{user_id}",
+            method="chat.postMessage",
+            payload={"channel": user_id, **request.to_dict()},
+            now=now,
+        )
+    return asked
+
+
+async def commit_outcomes(
+    session: AsyncSession,
+    *,
+    tour: Tour,
+    drafts: Mapping[int, OutcomeDraft],
+    today: date,
+    now: datetime,
+) -> list[Outcome]:
+    """Commit the outcomes the leader filled in (a theme left blank is skipped), announce them
+    in the team channel with thanks to the people who proposed, and offer the leader the
+    article's "letting go" questions once. Problems come back keyed `{theme_id}.{field}`."""
+    problems: dict[str, str] = {}
+    for theme_id, draft in drafts.items():
+        for field_name, problem in outcome_problems(draft, today=today).items():
+            problems[f"{theme_id}.{field_name}"] = problem
+    if not drafts:
+        problems["any"] = "Fill in at least one outcome."
+    if problems:
+        raise OutcomeError(problems)
+    committed = [
+        await commit_outcome(
+            session, tour=tour, theme_id=theme_id, draft=draft, today=today, now=now
+        )
+        for theme_id, draft in drafts.items()
+    ]
+    labels = {
+        theme.id: theme.label
+        for theme in await session.scalars(select(Theme).where(Theme.tour_id == tour.id))
+    }
+    proposals = await proposals_by_theme(session, tour=tour)
+    announcement = render_outcomes_announcement(
+        leader_id=tour.leader_id,
+        title=tour.title,
+        outcomes=[
+            CommittedOutcome(
+                theme_label=labels.get(outcome.theme_id, ""),
+                statement=outcome.statement,
+                partner=outcome.partner,
+                measure=outcome.measure,
+                target_date=outcome.target_date,
+                proposer_ids=[p.author_id for p in proposals.get(outcome.theme_id, [])],
+            )
+            for outcome in committed
+        ],
+    )
+    if tour.channel_id:
+        await outbox.enqueue(
+            session,
+            team_id=tour.team_id,
+            key=f"tour:{tour.id}:outcomes-announced:{now.isoformat()}",
+            method="chat.postMessage",
+            payload={"channel": tour.channel_id, **announcement.to_dict()},
+            now=now,
+        )
+    reflection = await session.get(Reflection, tour.id)
+    if reflection is None:
+        reflection = Reflection(tour_id=tour.id)
+        session.add(reflection)
+    if reflection.letting_go_offered_at is None:
+        reflection.letting_go_offered_at = now
+        offer = render_letting_go_offer(tour_id=tour.id)
+        await outbox.enqueue(
+            session,
+            team_id=tour.team_id,
+            key=f"tour:{tour.id}:letting-go",
+            method="chat.postMessage",
+            payload={"channel": tour.leader_id, **offer.to_dict()},
+            now=now,
+        )
+    return committed
+
+
+async def save_letting_go(
+    session: AsyncSession, *, tour: Tour, answers: Sequence[str | None]
+) -> None:
+    reflection = await session.get(Reflection, tour.id)
+    if reflection is None:
+        reflection = Reflection(tour_id=tour.id)
+        session.add(reflection)
+    cleaned = [(answer or "").strip() or None for answer in answers]
+    reflection.outcomes_matter, reflection.ways, reflection.possible = cleaned[:3]

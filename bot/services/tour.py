@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.blocks import Message
@@ -44,6 +45,7 @@ from bot.flows.tour import (
     respondent_key,
 )
 from bot.models import (
+    OutcomeShaper,
     Participant,
     ParticipantStatus,
     PollStatus,
@@ -538,7 +540,10 @@ async def _stage(session: AsyncSession, *, tour: Tour, respondents: int) -> str:
         return "listening"
     poll = await findings_store.poll_of_tour(session, tour_id=tour.id)
     if poll is not None and poll.message_ts:
-        return "voting" if poll.status is PollStatus.OPEN else "voted"
+        if poll.status is PollStatus.OPEN:
+            return "voting"
+        asked = await session.scalar(select(func.count()).where(OutcomeShaper.tour_id == tour.id))
+        return "outcomes" if asked else "voted"
     if tour.themes_suggested_at is not None and respondents >= tour.min_responses:
         return "review"
     return "closed"

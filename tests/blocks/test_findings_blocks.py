@@ -29,6 +29,7 @@ from bot.blocks.findings import (
     render_vote_ack,
 )
 from bot.blocks.home import TourCard, render_home
+from bot.blocks.outcomes import OutcomeAction
 from bot.blocks.tour import TourAction
 from bot.flows.poll import Change, Refusal
 from bot.flows.tour import MAX_QUESTIONS
@@ -912,7 +913,7 @@ def home_card(stage: str) -> TourCard:
         # the poll is open: nothing new to press here
         ("voting", [TourAction.EXPORT], " · the team is voting"),
         # the poll has closed
-        ("voted", [TourAction.EXPORT], " · poll closed"),
+        ("voted", [TourAction.EXPORT, OutcomeAction.SET_OUTCOMES], " · poll closed"),
         # the default: as before step 2 existed
         ("listening", [TourAction.EXPORT], ""),
     ],

@@ -1,0 +1,396 @@
+"""Step 3 in Slack: the leader asks direct reports for partner-focused outcomes, they propose
+(not anonymously), and the leader commits one outcome per theme and announces them."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import select
+
+from bot.blocks.outcomes import (
+    OutcomeAction,
+    OutcomeView,
+    ProposalView,
+    ThemeChoice,
+    ThemeProposals,
+    render_commit_modal,
+    render_letting_go_modal,
+    render_proposal_modal,
+    render_proposal_thanks,
+    render_setup_modal,
+)
+from bot.blocks.tour import render_notice_modal
+from bot.flows.outcomes import OutcomeDraft
+from bot.flows.poll import ranking
+from bot.flows.tour import local_today
+from bot.handlers.context import claim_view, deps_of, listener
+from bot.handlers.forms import field, state_values, text_field
+from bot.handlers.home import publish_home
+from bot.handlers.tour import leader_tour, notice
+from bot.models import Outcome, Reflection, ThemeSource, Tour
+from bot.services import outcomes
+from bot.store import findings as findings_store
+from bot.store.tours import get_tour
+
+log = logging.getLogger("bot.handlers.outcomes")
+
+MAX_OUTCOME_THEMES = 3
+
+
+class TourMetadata(BaseModel):
+    tour_id: int
+
+
+class ProposalMetadata(BaseModel):
+    tour_id: int
+    theme_id: int
+
+
+def _tour_id(view: dict[str, Any]) -> int | None:
+    try:
+        return TourMetadata.model_validate_json(view.get("private_metadata") or "").tour_id
+    except ValidationError:
+        return None
+
+
+async def _errors_or_notice(ack: AsyncAck, title: str, text: str) -> None:
+    await ack(response_action="update", view=render_notice_modal(title=title, text=text).to_dict())
+
+
+@listener
+async def handle_set_outcomes(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    await ack()
+    deps = deps_of(context)
+    tour = await leader_tour(deps, client, body, action, context.team_id or "", "set outcomes for")
+    if tour is None:
+        return
+    async with deps.sessions() as session:
+        themes = await findings_store.themes_of(session, tour_id=tour.id, source=ThemeSource.FINAL)
+        poll = await findings_store.poll_of_tour(session, tour_id=tour.id)
+        totals = (await findings_store.poll_totals(session, poll_id=poll.id))[0] if poll else {}
+    if not themes:
+        await notice(client, body, "Set outcomes", "Post the findings first: outcomes answer them.")
+        return
+    ranked = ranking([theme.id for theme in themes], totals)
+    view = render_setup_modal(
+        tour_id=tour.id,
+        title=tour.title,
+        themes=[
+            ThemeChoice(theme_id=theme.id, label=theme.label, votes=totals.get(theme.id, 0))
+            for theme in themes
+        ],
+        preselected=[theme_id for theme_id, _ in ranked[:MAX_OUTCOME_THEMES]],
+    )
+    await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
+
+
+async def _leaders_tour(
+    deps: Any, ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext, user_id: str
+) -> Tour | None:
+    """The tour a leader's modal is about, if the submitter leads it; else a notice."""
+    tour_id = _tour_id(view)
+    async with deps.sessions() as session:
+        tour = (
+            await get_tour(session, tour_id=tour_id, team_id=context.team_id or "")
+            if tour_id is not None
+            else None
+        )
+    if tour is None or tour.leader_id != user_id:
+        await _errors_or_notice(ack, "Outcomes", "Only the tour's leader can do this.")
+        return None
+    return tour
+
+
+@listener
+async def handle_setup_submission(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    deps = deps_of(context)
+    tour = await _leaders_tour(deps, ack, view, context, body["user"]["id"])
+    if tour is None:
+        return
+    values = state_values(view)
+    shapers = [str(user) for user in field(values, "outcomes.shapers") or []]
+    themes = [int(t) for t in field(values, "outcomes.themes") or [] if str(t).isdigit()]
+    if not shapers or not themes:
+        await ack(
+            response_action="errors",
+            errors={
+                "outcomes.shapers" if not shapers else "outcomes.themes": (
+                    "Pick at least one person." if not shapers else "Pick at least one theme."
+                )
+            },
+        )
+        return
+    async with deps.sessions.begin() as session:
+        if not await claim_view(session, context, view):
+            await ack()
+            return
+        asked = await outcomes.ask_shapers(
+            session, tour=tour, user_ids=shapers, theme_ids=themes, now=deps.clock.now()
+        )
+    await ack()
+    deps.delivery.notify()
+    log.info("outcome requests sent", extra={"tour": tour.id, "asked": asked})
+    await publish_home(deps, client, team_id=tour.team_id, user_id=tour.leader_id)
+
+
+@listener
+async def handle_propose_button(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    await ack()
+    deps = deps_of(context)
+    tour_part, _, theme_part = str(action.get("value") or "").partition(":")
+    if not (tour_part.isdigit() and theme_part.isdigit()):
+        await notice(client, body, "Outcomes", "That button no longer points at a theme.")
+        return
+    async with deps.sessions() as session:
+        tour = await get_tour(session, tour_id=int(tour_part), team_id=context.team_id or "")
+        themes = (
+            await findings_store.themes_of(session, tour_id=tour.id, source=ThemeSource.FINAL)
+            if tour
+            else []
+        )
+        asked = await outcomes.shaper_ids(session, tour_id=tour.id) if tour else []
+    theme = next((t for t in themes if t.id == int(theme_part)), None)
+    if tour is None or theme is None or body["user"]["id"] not in asked:
+        await notice(client, body, "Outcomes", "Only the people the leader asked can propose.")
+        return
+    view = render_proposal_modal(tour_id=tour.id, theme_id=theme.id, theme_label=theme.label)
+    await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
+
+
+@listener
+async def handle_proposal_submission(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    deps = deps_of(context)
+    user_id = body["user"]["id"]
+    try:
+        metadata = ProposalMetadata.model_validate_json(view.get("private_metadata") or "")
+    except ValidationError:
+        await _errors_or_notice(ack, "Outcomes", "This form is out of date; open it again.")
+        return
+    values = state_values(view)
+    draft = OutcomeDraft(
+        statement=text_field(values, "proposal.statement"),
+        partner="",
+        measure=text_field(values, "proposal.measure"),
+        target_date=None,
+    )
+    async with deps.sessions.begin() as session:
+        tour = await get_tour(session, tour_id=metadata.tour_id, team_id=context.team_id or "")
+        if tour is None or user_id not in await outcomes.shaper_ids(session, tour_id=tour.id):
+            await _errors_or_notice(ack, "Outcomes", "Only the people the leader asked can.")
+            return
+        try:
+            await outcomes.propose_outcome(
+                session,
+                tour=tour,
+                theme_id=metadata.theme_id,
+                author_id=user_id,
+                draft=draft,
+                now=deps.clock.now(),
+            )
+        except outcomes.OutcomeError as refused:
+            blocks = {"statement": "proposal.statement", "measure": "proposal.measure"}
+            errors = {blocks[k]: v for k, v in refused.problems.items() if k in blocks}
+            await ack(
+                response_action="errors", errors=errors or {"proposal.statement": str(refused)}
+            )
+            return
+        label = next(
+            theme.label
+            for theme in await findings_store.themes_of(
+                session, tour_id=tour.id, source=ThemeSource.FINAL
+            )
+            if theme.id == metadata.theme_id
+        )
+    await ack()
+    await client.chat_postMessage(
+        channel=user_id, text=render_proposal_thanks(theme_label=label, leader_id=tour.leader_id)
+    )
+
+
+@listener
+async def handle_review_proposals(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    await ack()
+    deps = deps_of(context)
+    tour = await leader_tour(
+        deps, client, body, action, context.team_id or "", "commit outcomes for"
+    )
+    if tour is None:
+        return
+    async with deps.sessions() as session:
+        themes = await findings_store.themes_of(session, tour_id=tour.id, source=ThemeSource.FINAL)
+        proposals = await outcomes.proposals_by_theme(session, tour=tour)
+        committed = {
+            outcome.theme_id: outcome
+            for outcome in await session.scalars(select(Outcome).where(Outcome.tour_id == tour.id))
+        }
+    view = render_commit_modal(
+        tour_id=tour.id,
+        title=tour.title,
+        themes=[
+            ThemeProposals(
+                theme_id=theme.id,
+                label=theme.label,
+                proposals=[
+                    ProposalView(author_id=p.author_id, statement=p.statement, measure=p.measure)
+                    for p in proposals.get(theme.id, [])
+                ],
+                statement=committed[theme.id].statement if theme.id in committed else None,
+                partner=committed[theme.id].partner if theme.id in committed else None,
+                measure=committed[theme.id].measure if theme.id in committed else None,
+                target_date=committed[theme.id].target_date if theme.id in committed else None,
+            )
+            for theme in themes[:MAX_OUTCOME_THEMES]
+        ],
+    )
+    await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
+
+
+def read_commitments(view: dict[str, Any], theme_ids: list[int]) -> dict[int, OutcomeDraft]:
+    """The outcomes the leader filled in; a theme whose boxes are all empty is skipped."""
+    values = state_values(view)
+    drafts: dict[int, OutcomeDraft] = {}
+    for theme_id in theme_ids:
+        prefix = f"outcome.{theme_id}"
+        statement = text_field(values, f"{prefix}.statement")
+        partner = text_field(values, f"{prefix}.partner")
+        measure = text_field(values, f"{prefix}.measure")
+        picked = field(values, f"{prefix}.target")
+        if not (statement.strip() or partner.strip() or measure.strip() or picked):
+            continue
+        drafts[theme_id] = OutcomeDraft(
+            statement=statement,
+            partner=partner,
+            measure=measure,
+            target_date=date.fromisoformat(picked) if isinstance(picked, str) else None,
+        )
+    return drafts
+
+
+@listener
+async def handle_commit_submission(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    deps = deps_of(context)
+    tour = await _leaders_tour(deps, ack, view, context, body["user"]["id"])
+    if tour is None:
+        return
+    now = deps.clock.now()
+    async with deps.sessions.begin() as session:
+        themes = await findings_store.themes_of(session, tour_id=tour.id, source=ThemeSource.FINAL)
+        drafts = read_commitments(view, [theme.id for theme in themes])
+        try:
+            await outcomes.commit_outcomes(
+                session, tour=tour, drafts=drafts, today=local_today(now, tour.leader_tz), now=now
+            )
+        except outcomes.OutcomeError as refused:
+            first = themes[0].id if themes else 0
+            errors = {
+                (f"outcome.{key}" if key != "any" else f"outcome.{first}.statement").replace(
+                    ".target_date", ".target"
+                ): problem
+                for key, problem in refused.problems.items()
+            }
+            await ack(response_action="errors", errors=errors)
+            return
+        if not await claim_view(session, context, view):
+            await ack()
+            return
+    await ack()
+    deps.delivery.notify()
+    await publish_home(deps, client, team_id=tour.team_id, user_id=tour.leader_id)
+
+
+@listener
+async def handle_letting_go_button(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    await ack()
+    deps = deps_of(context)
+    tour = await leader_tour(deps, client, body, action, context.team_id or "", "reflect on")
+    if tour is None:
+        return
+    async with deps.sessions() as session:
+        reflection = await session.get(Reflection, tour.id)
+    answers = (
+        [reflection.outcomes_matter, reflection.ways, reflection.possible]
+        if reflection
+        else [None, None, None]
+    )
+    view = render_letting_go_modal(tour_id=tour.id, answers=answers)
+    await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
+
+
+@listener
+async def handle_letting_go_submission(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    deps = deps_of(context)
+    tour = await _leaders_tour(deps, ack, view, context, body["user"]["id"])
+    if tour is None:
+        return
+    values = state_values(view)
+    async with deps.sessions.begin() as session:
+        await outcomes.save_letting_go(
+            session,
+            tour=tour,
+            answers=[
+                text_field(values, b) for b in ("letgo.matter", "letgo.ways", "letgo.possible")
+            ],
+        )
+    await ack()
+
+
+def register(app: AsyncApp) -> None:
+    app.action(OutcomeAction.SET_OUTCOMES.value)(handle_set_outcomes)
+    app.view(OutcomeView.SETUP.value)(handle_setup_submission)
+    app.action(OutcomeAction.PROPOSE.value)(handle_propose_button)
+    app.view(OutcomeView.PROPOSE.value)(handle_proposal_submission)
+    app.action(OutcomeAction.REVIEW.value)(handle_review_proposals)
+    app.view(OutcomeView.COMMIT.value)(handle_commit_submission)
+    app.action(OutcomeAction.LETTING_GO.value)(handle_letting_go_button)
+    app.view(OutcomeView.LETTING_GO.value)(handle_letting_go_submission)
