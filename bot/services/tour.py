@@ -45,15 +45,18 @@ from bot.flows.tour import (
     respondent_key,
 )
 from bot.models import (
+    Outcome,
     OutcomeShaper,
     Participant,
     ParticipantStatus,
     PollStatus,
     Question,
+    Theme,
     ThemeSource,
     Tour,
     TourStatus,
 )
+from bot.services.outcomes import ChainLink, chain
 from bot.store import findings as findings_store
 from bot.store import outbox
 from bot.store import tours as store
@@ -563,6 +566,9 @@ class TourExport:
     # Step 2, once posted: (label, summary, kind, votes) per final theme, and insights.
     themes: list[tuple[str, str, str, int]] = field(default_factory=list)
     insights: list[tuple[str | None, str]] = field(default_factory=list)
+    # Steps 3 and 4: (theme, outcome, partner, measure, target date) and the initiatives chain.
+    outcomes: list[tuple[str, str, str, str, date]] = field(default_factory=list)
+    initiatives: list[ChainLink] = field(default_factory=list)
 
     def record(self) -> dict[str, Any]:
         tour = self.tour
@@ -596,6 +602,28 @@ class TourExport:
             for label, summary, kind, votes in self.themes
         ]
         record["insights"] = [{"theme": theme, "text": text} for theme, text in self.insights]
+        record["outcomes"] = [
+            {
+                "theme": theme,
+                "outcome": statement,
+                "partner": partner,
+                "measure": measure,
+                "target_date": target.isoformat(),
+            }
+            for theme, statement, partner, measure, target in self.outcomes
+        ]
+        record["initiatives"] = [
+            {
+                "theme": link.theme,
+                "outcome": link.outcome,
+                "initiative": link.initiative,
+                "status": link.status,
+                "owner_id": link.owner_id,
+                "due_date": link.due_date.isoformat() if link.due_date else None,
+                "implications": link.implications,
+            }
+            for link in self.initiatives
+        ]
         return record
 
     def rows(self) -> Sequence[Sequence[str]]:
@@ -627,6 +655,12 @@ async def export_tour(session: AsyncSession, *, tour: Tour) -> TourExport:
     questions = [(q, [text for _, text in answers]) for q, answers in ordered]
     named = ordered if (visible and not tour.anonymous) else None
     themes, insights = await _findings(session, tour=tour)
+    committed = await session.execute(
+        select(Theme.label, Outcome)
+        .join(Outcome, Outcome.theme_id == Theme.id)
+        .where(Theme.tour_id == tour.id)
+        .order_by(Theme.position)
+    )
     return TourExport(
         tour=tour,
         participants=tally.participants,
@@ -636,6 +670,11 @@ async def export_tour(session: AsyncSession, *, tour: Tour) -> TourExport:
         named=[(q, list(a)) for q, a in named] if named is not None else None,
         themes=themes,
         insights=insights,
+        outcomes=[
+            (label, o.statement, o.partner, o.measure, o.target_date)
+            for label, o in committed.all()
+        ],
+        initiatives=list(await chain(session, tour=tour)),
     )
 
 

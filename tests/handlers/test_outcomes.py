@@ -162,3 +162,24 @@ async def test_outcomes_are_proposed_committed_and_announced(
     async with sessions() as session:
         partners = await session.scalars(select(Outcome.partner).order_by(Outcome.theme_id))
         assert list(partners.all()) == ["Finance", "Sales"]
+
+
+async def test_the_export_carries_the_outcomes(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],  # noqa: F811 - the fixture imported above
+) -> None:
+    from bot.services.tour import export_tour
+    from tests.handlers.test_tour import the_tour
+
+    await test_outcomes_are_proposed_committed_and_announced(
+        slack, fake_slack, deps, clock, sessions, team
+    )
+    async with sessions() as session:
+        record = (await export_tour(session, tour=await the_tour(sessions))).record()
+    assert [o["partner"] for o in record["outcomes"]] == ["Finance", "Sales"]
+    assert record["outcomes"][0]["outcome"] == "Finance hears about slips the day we know"
+    assert record["initiatives"] == []  # step 4 comes next
