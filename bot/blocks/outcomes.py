@@ -22,14 +22,13 @@ from slack_sdk.models.blocks import (
     InputBlock,
     MarkdownTextObject,
     Option,
-    PlainTextInputElement,
     SectionBlock,
     UserMultiSelectElement,
 )
 from slack_sdk.models.views import View
 
 from bot.blocks import Message
-from bot.blocks.findings import REVIEW_MAX, _count, _one_line, _plain
+from bot.blocks.findings import REVIEW_MAX, _count, _one_line, _plain, _text_input
 from bot.blocks.tour import _action_id, _context, _section, clip, format_day
 
 
@@ -141,30 +140,6 @@ def outcome_block(theme_id: int, field: str) -> str:
 
 
 # --- small pieces ------------------------------------------------------------------------------
-
-
-def _text_input(
-    block_id: str,
-    label: str,
-    *,
-    initial: str | None,
-    max_length: int,
-    optional: bool,
-    multiline: bool = False,
-) -> InputBlock:
-    # An input's initial value is edited and submitted back raw: input values are never parsed
-    # for mentions, so they are cut to the input's max_length (≤ Slack's 3,000) but not escaped.
-    return InputBlock(
-        block_id=block_id,
-        label=label,
-        optional=optional,
-        element=PlainTextInputElement(
-            action_id=_action_id(block_id),
-            initial_value=(initial or "")[:max_length] or None,
-            max_length=max_length,
-            multiline=multiline,
-        ),
-    )
 
 
 def _mentions(user_ids: Sequence[str]) -> str:

@@ -44,9 +44,9 @@ from bot.handlers.context import (
     listener,
     written_by_a_person,
 )
-from bot.handlers.forms import field, state_values, text_field
+from bot.handlers.forms import field, metadata_tour_id, state_values, text_field
 from bot.handlers.home import publish_home
-from bot.handlers.tour import leader_tour, notice, number_from_value
+from bot.handlers.tour import leader_tour, may_lead, notice, number_from_value
 from bot.models import Poll, PollStatus, ThemeSource, Tour, TourStatus
 from bot.services import findings
 from bot.services.tour import export_tour
@@ -56,10 +56,6 @@ from bot.store.tours import get_tour, questions_of
 log = logging.getLogger("bot.handlers.findings")
 
 ANSWERS_PER_PAGE = 40
-
-
-class TourMetadata(BaseModel):
-    tour_id: int
 
 
 class PollMetadata(BaseModel):
@@ -80,7 +76,7 @@ async def _steerable_tour(
 ) -> Tour | None:
     """The tour a review or preview submission is about, locked, if the person may still
     change its findings; otherwise the modal shows why and None is returned."""
-    tour_id = _metadata_tour_id(view)
+    tour_id = metadata_tour_id(view)
     tour = (
         await get_tour(session, tour_id=tour_id, team_id=context.team_id or "", lock=True)
         if tour_id is not None
@@ -103,13 +99,9 @@ async def _steering_refusal(
     leader or a workspace admin, before the findings are posted (votes hang on the themes)."""
     if tour is None:
         return "This review is out of date; open it again."
-    if tour.leader_id != user_id:
-        assert deps.quick_client is not None
-        person = await deps.directory.person(
-            deps.quick_client, user_id=user_id, now=deps.clock.now()
-        )  # cached when they opened the review
-        if not person.is_admin:
-            return f"Only <@{tour.leader_id}>, who leads this tour, or a workspace admin can."
+    assert deps.quick_client is not None
+    if not await may_lead(deps, deps.quick_client, tour, user_id):
+        return f"Only <@{tour.leader_id}>, who leads this tour, or a workspace admin can."
     poll = await store.poll_of_tour(session, tour_id=tour.id)
     if poll is not None and poll.message_ts:
         return f"The findings are already posted in <#{poll.channel_id}>; votes are coming in."
@@ -160,13 +152,6 @@ async def handle_review_button(
         reflections=review.reflections,
     )
     await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
-
-
-def _metadata_tour_id(view: dict[str, Any]) -> int | None:
-    try:
-        return TourMetadata.model_validate_json(view.get("private_metadata") or "").tour_id
-    except ValidationError:
-        return None
 
 
 def read_review(view: dict[str, Any], based_on: list[int]) -> list[findings.ReviewedTheme]:

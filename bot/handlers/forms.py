@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
+
 _VALUE_KEYS = (
     "value",
     "selected_users",
@@ -43,3 +45,17 @@ def field(values: dict[str, dict[str, Any]], block_id: str) -> Any:
 def text_field(values: dict[str, dict[str, Any]], block_id: str) -> str:
     value = field(values, block_id)
     return value if isinstance(value, str) else ""
+
+
+class TourMetadata(BaseModel):
+    """What rides in the private_metadata of a leader's modal about one tour."""
+
+    tour_id: int
+
+
+def metadata_tour_id(view: dict[str, Any]) -> int | None:
+    """The tour a modal is about, or None for metadata that is missing or was tampered with."""
+    try:
+        return TourMetadata.model_validate_json(view.get("private_metadata") or "").tour_id
+    except ValidationError:
+        return None

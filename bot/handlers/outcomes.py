@@ -27,13 +27,14 @@ from bot.blocks.outcomes import (
     render_setup_modal,
 )
 from bot.blocks.tour import render_notice_modal
+from bot.deps import Deps
 from bot.flows.outcomes import OutcomeDraft
 from bot.flows.poll import ranking
 from bot.flows.tour import local_today
 from bot.handlers.context import claim_view, deps_of, listener
-from bot.handlers.forms import field, state_values, text_field
+from bot.handlers.forms import field, metadata_tour_id, state_values, text_field
 from bot.handlers.home import publish_home
-from bot.handlers.tour import leader_tour, notice
+from bot.handlers.tour import leader_tour, may_lead, notice
 from bot.models import Outcome, Reflection, ThemeSource, Tour
 from bot.services import outcomes
 from bot.store import findings as findings_store
@@ -44,20 +45,9 @@ log = logging.getLogger("bot.handlers.outcomes")
 MAX_OUTCOME_THEMES = 3
 
 
-class TourMetadata(BaseModel):
-    tour_id: int
-
-
 class ProposalMetadata(BaseModel):
     tour_id: int
     theme_id: int
-
-
-def _tour_id(view: dict[str, Any]) -> int | None:
-    try:
-        return TourMetadata.model_validate_json(view.get("private_metadata") or "").tour_id
-    except ValidationError:
-        return None
 
 
 async def _errors_or_notice(ack: AsyncAck, title: str, text: str) -> None:
@@ -98,18 +88,21 @@ async def handle_set_outcomes(
 
 
 async def _leaders_tour(
-    deps: Any, ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext, user_id: str
+    deps: Deps, ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext, user_id: str
 ) -> Tour | None:
     """The tour a leader's modal is about, if the submitter leads it; else a notice."""
-    tour_id = _tour_id(view)
+    tour_id = metadata_tour_id(view)
     async with deps.sessions() as session:
         tour = (
             await get_tour(session, tour_id=tour_id, team_id=context.team_id or "")
             if tour_id is not None
             else None
         )
-    if tour is None or tour.leader_id != user_id:
-        await _errors_or_notice(ack, "Outcomes", "Only the tour's leader can do this.")
+    assert deps.quick_client is not None
+    if tour is None or not await may_lead(deps, deps.quick_client, tour, user_id):
+        await _errors_or_notice(
+            ack, "Outcomes", "Only the tour's leader or a workspace admin can do this."
+        )
         return None
     return tour
 

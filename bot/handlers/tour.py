@@ -373,6 +373,14 @@ async def notice(client: AsyncWebClient, body: dict[str, Any], title: str, text:
     )
 
 
+async def may_lead(deps: Deps, client: AsyncWebClient, tour: Tour, user_id: str) -> bool:
+    """Whether someone may act for a tour: its leader, or a workspace admin (the profile is
+    cached, so a modal submission can ask before its acknowledgement)."""
+    if tour.leader_id == user_id:
+        return True
+    return (await deps.directory.person(client, user_id=user_id, now=deps.clock.now())).is_admin
+
+
 async def leader_tour(
     deps: Deps,
     client: AsyncWebClient,
@@ -392,12 +400,7 @@ async def leader_tour(
     if tour is None:
         await notice(client, body, "Partnerbot", "I can't find that tour any more.")
         return None
-    if (
-        tour.leader_id != user_id
-        and not (
-            await deps.directory.person(client, user_id=user_id, now=deps.clock.now())
-        ).is_admin
-    ):
+    if not await may_lead(deps, client, tour, user_id):
         await notice(
             client,
             body,
