@@ -53,6 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("tour_id", type=int, metavar="TOUR_ID")
     export.add_argument("--format", choices=("json", "csv"), default="json")
+    export.add_argument(
+        "--table",
+        choices=("answers", "initiatives"),
+        default="answers",
+        help="which table --format csv prints: the answers (default), or each initiative "
+        "with its theme and outcome",
+    )
     return parser
 
 
@@ -92,7 +99,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "tours":
         return asyncio.run(_tours(settings))
     if args.command == "export":
-        return asyncio.run(_export(settings, args.tour_id, args.format))
+        return asyncio.run(_export(settings, args.tour_id, args.format, args.table))
     raise AssertionError(args.command)
 
 
@@ -156,7 +163,7 @@ async def _tours(settings: Settings) -> int:
     return 0
 
 
-async def _export(settings: Settings, tour_id: int, output_format: str) -> int:
+async def _export(settings: Settings, tour_id: int, output_format: str, table: str) -> int:
     from bot.db import create_engine, create_session_factory
     from bot.export import to_csv, to_json
     from bot.services.tour import export_tour
@@ -178,7 +185,7 @@ async def _export(settings: Settings, tour_id: int, output_format: str) -> int:
     if output_format == "json":
         print(to_json(export.record()))
     else:
-        sys.stdout.write(to_csv(export.rows()))
+        sys.stdout.write(to_csv(export.rows(table)))
     if not export.answers_visible:
         tour = export.tour
         why = (

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.TEXT
     partnerbot_command: str = "/partner"
+    # Step 4: how many initiatives a tour may have on the go at once (offered or accepted).
+    initiative_cap: Annotated[int, Field(ge=1, le=10)] = 3
     # Optional "bring your own LLM" for naming and merging themes: off unless the URL is set.
     llm_base_url: AnyHttpUrl | None = None
     llm_api_key: SecretStr | None = None

@@ -18,9 +18,18 @@ from sqlalchemy import func, select
 
 from bot.cli import main
 from bot.db import create_engine, create_session_factory
+from bot.flows.outcomes import InitiativeStatus
 from bot.flows.tour import respondent_key
 from bot.migrate import alembic_config
-from bot.models import ProcessedEvent, Tour, TourStatus
+from bot.models import (
+    Initiative,
+    Outcome,
+    ProcessedEvent,
+    Theme,
+    ThemeSource,
+    Tour,
+    TourStatus,
+)
 from bot.store.tours import (
     NewTour,
     create_tour,
@@ -260,6 +269,79 @@ def test_export_csv_named_and_neutralises_formulas(
         "U001": "'+1 for pairing",
         "U002": "plain",
     }
+
+
+def _add_initiative(url: str) -> None:
+    """Tour 1 gets a posted theme, an outcome for it, and a committed initiative."""
+
+    async def add() -> None:
+        engine = create_engine(url)
+        async with create_session_factory(engine).begin() as session:
+            theme = Theme(
+                tour_id=1,
+                source=ThemeSource.FINAL,
+                position=0,
+                label="Releases slip quietly",
+                summary="",
+                kind="challenge",
+            )
+            session.add(theme)
+            await session.flush()
+            outcome = Outcome(
+                tour_id=1,
+                theme_id=theme.id,
+                statement="Finance hears about slips the day we know",
+                partner="Finance",
+                measure="90% told within a day",
+                target_date=START.date() + timedelta(days=90),
+                committed_at=START,
+            )
+            session.add(outcome)
+            await session.flush()
+            session.add(
+                Initiative(
+                    tour_id=1,
+                    outcome_id=outcome.id,
+                    title="=Slip alerts",
+                    implications="We tell partners first",
+                    tracking="Escalations per month",
+                    first_quick_win=None,
+                    proposer_id="U001",
+                    suggested_owner_id=None,
+                    status=InitiativeStatus.ACCEPTED,
+                    owner_id="U002",
+                    due_date=START.date() + timedelta(days=60),
+                    cadence_weeks=2,
+                    created_at=START,
+                    committed_at=START,
+                )
+            )
+        await engine.dispose()
+
+    asyncio.run(add())
+
+
+def test_export_csv_initiatives_table_shows_the_chain(
+    cli_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _add_answered_tour(cli_env, anonymous=True, answers=["a", "b", "c"])
+    _add_initiative(cli_env)
+    assert main(["export", "1", "--format", "csv", "--table", "initiatives"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["theme"] == "Releases slip quietly"
+    assert row["outcome"] == "Finance hears about slips the day we know"
+    assert row["initiative"] == "'=Slip alerts"  # neutralised for spreadsheets
+    assert (row["owner_id"], row["due_date"], row["cadence_weeks"]) == (
+        "U002",
+        (START.date() + timedelta(days=60)).isoformat(),
+        "2",
+    )
+    assert row["implications"] == "We tell partners first"
+    assert main(["export", "1"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["initiatives"][0]["status"] == "accepted"
 
 
 def test_export_unknown_tour(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:

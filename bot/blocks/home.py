@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -20,6 +20,12 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blocks.findings import FindingsAction
+from bot.blocks.initiatives import (
+    InitiativeCard,
+    PipelineOutcome,
+    render_commitments,
+    render_pipeline,
+)
 from bot.blocks.outcomes import OutcomeAction
 from bot.blocks.tour import clip, format_day, tour_actions_block
 
@@ -29,6 +35,7 @@ class HomeId(StrEnum):
     STEPS = "home.steps"
     HELP = "home.help"
     TOURS = "home.tours"
+    COMMITMENTS = "home.commitments"
     MORE_TOURS = "home.tours.more"
 
 
@@ -49,7 +56,8 @@ class TourCard:
     close_date: date
     anonymous: bool
     # "listening" | "review" (closed, themes not posted) | "voting" (poll open) | "voted" (poll
-    # closed) | "outcomes" (direct reports asked for outcomes)
+    # closed) | "outcomes" (direct reports asked for outcomes) | "committed" (outcomes agreed:
+    # initiatives are proposed and committed)
     stage: str = "listening"
     # The day it actually closed, in the leader's zone: earlier than close_date if closed early.
     closed_on: date | None = None
@@ -66,7 +74,17 @@ STEPS = (
 )
 
 
-def render_home(*, user_id: str, command: str, tours: Sequence[TourCard] = ()) -> View:
+def render_home(
+    *,
+    user_id: str,
+    command: str,
+    tours: Sequence[TourCard] = (),
+    commitments: Sequence[InitiativeCard] = (),
+    pipelines: Mapping[int, Sequence[PipelineOutcome]] | None = None,
+) -> View:
+    """Everyone's Home: what Partnerbot is for and the initiatives they own; a leader's also
+    lists their tours with each one's next step and, once outcomes are agreed, its pipeline
+    (themes → outcomes → initiatives)."""
     steps = "\n".join(
         f"*{number}. {title}* — {summary}" for number, (title, summary) in enumerate(STEPS, 1)
     )
@@ -82,8 +100,11 @@ def render_home(*, user_id: str, command: str, tours: Sequence[TourCard] = ()) -
         DividerBlock(),
         SectionBlock(block_id=HomeId.STEPS, text=MarkdownTextObject(text=steps)),
         DividerBlock(),
+        HeaderBlock(block_id=HomeId.COMMITMENTS, text="My commitments"),
+        *render_commitments(commitments),
+        DividerBlock(),
         HeaderBlock(block_id=HomeId.TOURS, text="Your listening tours"),
-        *_tour_blocks(tours, command=command),
+        *_tour_blocks(tours, command=command, pipelines=pipelines or {}),
         DividerBlock(),
         ContextBlock(
             block_id=HomeId.HELP,
@@ -97,7 +118,12 @@ def render_home(*, user_id: str, command: str, tours: Sequence[TourCard] = ()) -
     return View(type="home", blocks=blocks)
 
 
-def _tour_blocks(tours: Sequence[TourCard], *, command: str) -> list[Block]:
+def _tour_blocks(
+    tours: Sequence[TourCard],
+    *,
+    command: str,
+    pipelines: Mapping[int, Sequence[PipelineOutcome]],
+) -> list[Block]:
     if not tours:
         return [
             SectionBlock(
@@ -118,6 +144,8 @@ def _tour_blocks(tours: Sequence[TourCard], *, command: str) -> list[Block]:
             ),
             _tour_actions(tour, is_open=is_open),
         ]
+        if pipelines.get(tour.tour_id):
+            blocks += render_pipeline(tour_id=tour.tour_id, outcomes=pipelines[tour.tour_id])
     if len(newest) > MAX_HOME_TOURS:
         blocks.append(
             ContextBlock(
@@ -157,6 +185,7 @@ STAGE_NOTES = {
     "voting": "the team is voting",
     "voted": "poll closed",
     "outcomes": "outcomes being proposed",
+    "committed": "outcomes agreed",
 }
 
 

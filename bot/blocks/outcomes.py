@@ -29,6 +29,7 @@ from slack_sdk.models.views import View
 
 from bot.blocks import Message
 from bot.blocks.findings import REVIEW_MAX, _count, _one_line, _plain, _text_input
+from bot.blocks.initiatives import InitiativeAction
 from bot.blocks.tour import _action_id, _context, _section, clip, format_day
 
 
@@ -39,6 +40,10 @@ class OutcomeAction(StrEnum):
     PROPOSE = "outcomes.propose"  # f"{tour_id}:{theme_id}"; in a direct report's DM
     REVIEW = "outcomes.review"  # str(tour_id); leader's Home / DM
     LETTING_GO = "outcomes.letting_go"  # str(tour_id); leader's DM, offered once
+    EDIT_PROPOSAL = "outcomes.edit_proposal"  # str(proposal_id); under a saved proposal
+    # A proposal written as a DM reply, when the person was asked about several themes: one
+    # button per theme, carrying JSON {"tour": id, "theme": id, "text": the reply}.
+    PICK_THEME = "outcomes.pick_theme"
 
 
 class OutcomeView(StrEnum):
@@ -278,14 +283,26 @@ def render_outcome_request(
     return Message(text=intro, blocks=blocks)
 
 
-def render_proposal_modal(*, tour_id: int, theme_id: int, theme_label: str) -> View:
+def render_proposal_modal(
+    *,
+    tour_id: int,
+    theme_id: int,
+    theme_label: str,
+    proposal_id: int | None = None,
+    statement: str | None = None,
+    measure: str | None = None,
+) -> View:
+    """A new proposal, or (with `proposal_id`) an earlier one to change."""
+    metadata: dict[str, int] = {"tour_id": tour_id, "theme_id": theme_id}
+    if proposal_id is not None:
+        metadata["proposal_id"] = proposal_id
     return View(
         type="modal",
         callback_id=OutcomeView.PROPOSE,
-        title="Propose an outcome",
-        submit="Send",
+        title="Propose an outcome" if proposal_id is None else "Change your proposal",
+        submit="Send" if proposal_id is None else "Save",
         close="Cancel",
-        private_metadata=json.dumps({"tour_id": tour_id, "theme_id": theme_id}),
+        private_metadata=json.dumps(metadata),
         blocks=[
             _context(
                 f"Theme: *{clip(_one_line(theme_label), 400)}*. Your name is shown with your "
@@ -294,7 +311,7 @@ def render_proposal_modal(*, tour_id: int, theme_id: int, theme_label: str) -> V
             _text_input(
                 OutcomeBlock.PROPOSAL_STATEMENT,
                 STATEMENT_LABEL,
-                initial=None,
+                initial=statement,
                 max_length=MAX_STATEMENT,
                 optional=False,
                 multiline=True,
@@ -302,7 +319,7 @@ def render_proposal_modal(*, tour_id: int, theme_id: int, theme_label: str) -> V
             _text_input(
                 OutcomeBlock.PROPOSAL_MEASURE,
                 "How will we measure it? Include a target.",
-                initial=None,
+                initial=measure,
                 max_length=MAX_MEASURE,
                 optional=False,
             ),
@@ -315,6 +332,81 @@ def render_proposal_thanks(*, theme_label: str, leader_id: str) -> str:
     return (
         f"Thanks — <@{leader_id}> will see your proposal for *{clip(_one_line(theme_label), 400)}*"
         " with your name. Send another any time with the button above."
+    )
+
+
+def render_proposal_saved(
+    *, theme_label: str, leader_id: str, proposal_id: int, statement: str, edited: bool = False
+) -> Message:
+    """The DM after a proposal is saved: what was saved, and an Edit button (until the leader
+    decides the theme's outcome)."""
+    text = (
+        f"Changed your proposal for *{clip(_one_line(theme_label), 400)}*."
+        if edited
+        else render_proposal_thanks(theme_label=theme_label, leader_id=leader_id)
+    )
+    return Message(
+        text=text,
+        blocks=[
+            SectionBlock(
+                text=MarkdownTextObject(text=f"{text}\n> {clip(_one_line(statement), 1_500)}"),
+                accessory=ButtonElement(
+                    text="Edit", action_id=OutcomeAction.EDIT_PROPOSAL, value=str(proposal_id)
+                ),
+            )
+        ],
+    )
+
+
+def render_proposal_closed(*, theme_label: str, leader_id: str) -> str:
+    return (
+        f"<@{leader_id}> has already decided the outcome for "
+        f"*{clip(_one_line(theme_label), 400)}*, so proposals for it can no longer change."
+    )
+
+
+BUTTON_VALUE_LIMIT = 2_000
+
+
+def pick_value(tour_id: int, theme_id: int, text: str) -> str:
+    """A theme button's value: the reply rides along, cut until the JSON fits Slack's 2,000
+    characters (a 500-character reply of quotes or newlines doubles when escaped)."""
+    keep = text.replace("\x00", "")[:MAX_STATEMENT]
+    while True:
+        value = json.dumps({"tour": tour_id, "theme": theme_id, "text": keep}, ensure_ascii=False)
+        if len(value) <= BUTTON_VALUE_LIMIT:
+            return value
+        keep = keep[: len(keep) - (len(value) - BUTTON_VALUE_LIMIT) // 6 - 1]
+
+
+def render_pick_theme(*, text: str, themes: Sequence[tuple[int, int, str]]) -> Message:
+    """A DM reply from someone asked about several themes: which one is it for? `themes` are
+    (tour_id, theme_id, label). Each button carries the reply, so nothing is stored until the
+    person chooses."""
+    intro = "Thanks! Which theme is this proposal for?"
+    return Message(
+        text=intro,
+        blocks=[
+            _section(f"{intro}\n> {clip(_one_line(text), 1_500)}"),
+            ActionsBlock(
+                elements=[
+                    ButtonElement(
+                        text=_plain(label, 75),
+                        action_id=f"{OutcomeAction.PICK_THEME}.{theme_id}",
+                        value=pick_value(tour_id, theme_id, text),
+                    )
+                    for tour_id, theme_id, label in themes[:MAX_OUTCOMES]
+                ]
+            ),
+            _context("Not anonymous: the leader sees your name next to your proposal."),
+        ],
+    )
+
+
+def render_proposal_too_long() -> str:
+    return (
+        f"That's longer than a proposal can be ({MAX_STATEMENT} characters). Shorten it, or use "
+        "the *Propose an outcome* button for a form."
     )
 
 
@@ -397,9 +489,10 @@ def _outcome_text(outcome: CommittedOutcome) -> str:
 
 
 def render_outcomes_announcement(
-    *, leader_id: str, title: str, outcomes: Sequence[CommittedOutcome]
+    *, tour_id: int, leader_id: str, title: str, outcomes: Sequence[CommittedOutcome]
 ) -> Message:
-    """The team channel post: the committed outcomes and a thank-you to who proposed them."""
+    """The team channel post: the committed outcomes, a thank-you to who proposed them, and
+    the invitation to step 4: anyone may propose an initiative."""
     shown = outcomes[:MAX_OUTCOMES]
     leader = f"<@{leader_id}>"
     blocks: list[Block] = [
@@ -416,6 +509,22 @@ def render_outcomes_announcement(
         if len(proposers) > MAX_THANKED:
             thanked += f" and {len(proposers) - MAX_THANKED} more"
         blocks.append(_context(f"Thank you {thanked} for your proposals."))
+    blocks += [
+        _section(
+            "*What should we do about them?* Propose an initiative — a small piece of work "
+            "that moves one of these outcomes. Back the ones you believe in."
+        ),
+        ActionsBlock(
+            elements=[
+                ButtonElement(
+                    text="Propose an initiative",
+                    action_id=InitiativeAction.PROPOSE,
+                    value=str(tour_id),
+                    style="primary",
+                )
+            ]
+        ),
+    ]
     return Message(
         text=f"Our partner-focused outcomes: {leader} and the team agreed "
         f"{_count(len(shown), 'outcome', 'outcomes')}.",

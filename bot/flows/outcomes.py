@@ -5,7 +5,7 @@ Plain Python; dates come in as arguments. (Issue #5 builds the Slack side on the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 
 DEFAULT_ACTIVE_CAP = 3
@@ -127,3 +127,19 @@ def next_status(status: InitiativeStatus, event: InitiativeEvent, *, active: int
     if event is InitiativeEvent.REASSIGN and status is InitiativeStatus.DECLINED and active >= cap:
         return Step(status, Refused.CAP_REACHED)
     return Step(target)
+
+
+CHECKIN_WEEKDAY = 0  # Monday: the default check-in day (issue #6 makes the slot configurable)
+
+
+def next_checkin_day(
+    *, committed_on: date, today: date, cadence_weeks: int, weekday: int = CHECKIN_WEEKDAY
+) -> date:
+    """The day of an owner's next check-in, shown on their App Home: the first `weekday` after
+    the day they were committed to, then every `cadence_weeks` weeks; the next one from today."""
+    first = committed_on + timedelta(days=(weekday - committed_on.weekday() - 1) % 7 + 1)
+    if today <= first:
+        return first
+    period = 7 * max(cadence_weeks, 1)
+    behind = (today - first).days
+    return first + timedelta(days=-(-behind // period) * period)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.handlers import errors, findings, help, home, outcomes, tour
+from bot.handlers import errors, findings, help, home, initiatives, outcomes, tour
 from bot.settings import Settings
 
 
@@ -18,6 +18,7 @@ def register_all(app: AsyncApp, settings: Settings) -> None:
     available = tour.register(app, command=settings.partnerbot_command)
     findings.register(app)
     outcomes.register(app)
+    available |= initiatives.register(app, command=settings.partnerbot_command)
     # Any other message event (edits, deletions, channel chatter) is acknowledged and left
     # alone: an event nobody handles gets a 404, and Slack retries it (and may turn the
     # subscription off). Registered after every feature's own message listeners.

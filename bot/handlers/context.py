@@ -109,6 +109,11 @@ async def claim_view(
     )
 
 
+class Replayed(Exception):
+    """Raised inside a unit of work to roll it back: the request (a modal submission whose
+    claim is recorded only once its effects are) was handled before."""
+
+
 async def claim_event(
     session: AsyncSession, context: AsyncBoltContext, body: dict[str, Any]
 ) -> None:

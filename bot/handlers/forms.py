@@ -9,6 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 _VALUE_KEYS = (
     "value",
+    "selected_user",
     "selected_users",
     "selected_conversation",
     "selected_channel",

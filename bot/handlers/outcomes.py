@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date
 from typing import Any
 
@@ -11,9 +12,12 @@ from pydantic import BaseModel, ValidationError
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.blocks import Message
 from bot.blocks.outcomes import (
     OutcomeAction,
     OutcomeView,
@@ -22,8 +26,9 @@ from bot.blocks.outcomes import (
     ThemeProposals,
     render_commit_modal,
     render_letting_go_modal,
+    render_proposal_closed,
     render_proposal_modal,
-    render_proposal_thanks,
+    render_proposal_saved,
     render_setup_modal,
 )
 from bot.blocks.tour import render_notice_modal
@@ -31,11 +36,11 @@ from bot.deps import Deps
 from bot.flows.outcomes import OutcomeDraft
 from bot.flows.poll import ranking
 from bot.flows.tour import local_today
-from bot.handlers.context import claim_view, deps_of, listener
+from bot.handlers.context import Replayed, claim_click, claim_view, deps_of, listener
 from bot.handlers.forms import field, metadata_tour_id, state_values, text_field
 from bot.handlers.home import publish_home
-from bot.handlers.tour import leader_tour, may_lead, notice
-from bot.models import Outcome, Reflection, ThemeSource, Tour
+from bot.handlers.tour import leader_tour, may_lead, notice, number_from_value
+from bot.models import Outcome, OutcomeProposal, Reflection, ThemeSource, Tour
 from bot.services import outcomes
 from bot.store import findings as findings_store
 from bot.store.tours import get_tour
@@ -48,6 +53,7 @@ MAX_OUTCOME_THEMES = 3
 class ProposalMetadata(BaseModel):
     tour_id: int
     theme_id: int
+    proposal_id: int | None = None  # set when changing an earlier proposal
 
 
 async def _errors_or_notice(ack: AsyncAck, title: str, text: str) -> None:
@@ -203,32 +209,142 @@ async def handle_proposal_submission(
             await _errors_or_notice(ack, "Outcomes", "Only the people the leader asked can.")
             return
         try:
-            await outcomes.propose_outcome(
-                session,
-                tour=tour,
-                theme_id=metadata.theme_id,
-                author_id=user_id,
-                draft=draft,
-                now=deps.clock.now(),
-            )
+            if metadata.proposal_id is None:
+                proposal = await outcomes.propose_outcome(
+                    session,
+                    tour=tour,
+                    theme_id=metadata.theme_id,
+                    author_id=user_id,
+                    draft=draft,
+                    now=deps.clock.now(),
+                )
+            else:
+                proposal = await outcomes.edit_proposal(
+                    session,
+                    tour=tour,
+                    proposal_id=metadata.proposal_id,
+                    author_id=user_id,
+                    draft=draft,
+                    now=deps.clock.now(),
+                )
         except outcomes.OutcomeError as refused:
             blocks = {"statement": "proposal.statement", "measure": "proposal.measure"}
             errors = {blocks[k]: v for k, v in refused.problems.items() if k in blocks}
-            await ack(
-                response_action="errors", errors=errors or {"proposal.statement": str(refused)}
-            )
+            if not errors:  # decided meanwhile, or not theirs: nothing to fix in the form
+                await _errors_or_notice(ack, "Outcomes", str(refused))
+                return
+            await ack(response_action="errors", errors=errors)
             return
-        label = next(
-            theme.label
-            for theme in await findings_store.themes_of(
-                session, tour_id=tour.id, source=ThemeSource.FINAL
-            )
-            if theme.id == metadata.theme_id
+        label = await _theme_label(session, tour_id=tour.id, theme_id=proposal.theme_id)
+        saved = render_proposal_saved(
+            theme_label=label,
+            leader_id=tour.leader_id,
+            proposal_id=proposal.id,
+            statement=proposal.statement,
+            edited=metadata.proposal_id is not None,
         )
     await ack()
-    await client.chat_postMessage(
-        channel=user_id, text=render_proposal_thanks(theme_label=label, leader_id=tour.leader_id)
+    await client.chat_postMessage(channel=user_id, **saved.to_dict())
+
+
+async def _theme_label(session: AsyncSession, *, tour_id: int, theme_id: int) -> str:
+    themes = await findings_store.themes_of(session, tour_id=tour_id, source=ThemeSource.FINAL)
+    return next((theme.label for theme in themes if theme.id == theme_id), "")
+
+
+@listener
+async def handle_edit_proposal(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    """Edit under a saved proposal: the form again, filled in, until the leader decides."""
+    await ack()
+    deps = deps_of(context)
+    proposal_id = number_from_value(action)
+    async with deps.sessions() as session:
+        proposal = await session.get(OutcomeProposal, proposal_id) if proposal_id else None
+        tour = (
+            await get_tour(session, tour_id=proposal.tour_id, team_id=context.team_id or "")
+            if proposal
+            else None
+        )
+        if proposal is None or tour is None or proposal.author_id != body["user"]["id"]:
+            await notice(client, body, "Outcomes", "You can change only your own proposals.")
+            return
+        label = await _theme_label(session, tour_id=tour.id, theme_id=proposal.theme_id)
+        if await outcomes.decided(session, theme_id=proposal.theme_id):
+            closed = render_proposal_closed(theme_label=label, leader_id=tour.leader_id)
+            await notice(client, body, "Outcomes", closed)
+            return
+    view = render_proposal_modal(
+        tour_id=tour.id,
+        theme_id=proposal.theme_id,
+        theme_label=label,
+        proposal_id=proposal.id,
+        statement=proposal.statement,
+        measure=proposal.measure,
     )
+    await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
+
+
+class PickedTheme(BaseModel):
+    tour: int
+    theme: int
+    text: str
+
+
+@listener
+async def handle_pick_theme(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    respond: AsyncRespond,
+) -> None:
+    """A DM reply's theme chosen: save it as a proposal and turn the question into the saved
+    proposal (with its Edit button)."""
+    await ack()
+    deps = deps_of(context)
+    user_id = body["user"]["id"]
+    try:
+        picked = PickedTheme.model_validate_json(str(action.get("value") or ""))
+    except ValidationError:
+        await respond(text="That button no longer points at a theme.", replace_original=False)
+        return
+    async with deps.sessions.begin() as session:
+        if not await claim_click(session, context, body, action):
+            return
+        tour = await get_tour(session, tour_id=picked.tour, team_id=context.team_id or "")
+        if tour is None or user_id not in await outcomes.shaper_ids(session, tour_id=tour.id):
+            message = Message(text="Only the people the leader asked can propose outcomes.")
+        else:
+            try:
+                proposal = await outcomes.propose_outcome(
+                    session,
+                    tour=tour,
+                    theme_id=picked.theme,
+                    author_id=user_id,
+                    draft=OutcomeDraft(
+                        statement=picked.text, partner="", measure="", target_date=None
+                    ),
+                    now=deps.clock.now(),
+                    require_measure=False,
+                )
+            except outcomes.OutcomeError as refused:
+                message = Message(text=str(refused))
+            else:
+                message = render_proposal_saved(
+                    theme_label=await _theme_label(
+                        session, tour_id=tour.id, theme_id=proposal.theme_id
+                    ),
+                    leader_id=tour.leader_id,
+                    proposal_id=proposal.id,
+                    statement=proposal.statement,
+                )
+    await respond(replace_original=True, **message.to_dict())
 
 
 @listener
@@ -309,26 +425,35 @@ async def handle_commit_submission(
     if tour is None:
         return
     now = deps.clock.now()
-    async with deps.sessions.begin() as session:
-        themes = await findings_store.themes_of(session, tour_id=tour.id, source=ThemeSource.FINAL)
-        drafts = read_commitments(view, [theme.id for theme in themes])
-        try:
-            await outcomes.commit_outcomes(
-                session, tour=tour, drafts=drafts, today=local_today(now, tour.leader_tz), now=now
+    try:
+        async with deps.sessions.begin() as session:
+            themes = await findings_store.themes_of(
+                session, tour_id=tour.id, source=ThemeSource.FINAL
             )
-        except outcomes.OutcomeError as refused:
-            first = themes[0].id if themes else 0
-            errors = {
-                (f"outcome.{key}" if key != "any" else f"outcome.{first}.statement").replace(
-                    ".target_date", ".target"
-                ): problem
-                for key, problem in refused.problems.items()
-            }
-            await ack(response_action="errors", errors=errors)
-            return
-        if not await claim_view(session, context, view):
-            await ack()
-            return
+            drafts = read_commitments(view, [theme.id for theme in themes])
+            try:
+                await outcomes.commit_outcomes(
+                    session,
+                    tour=tour,
+                    drafts=drafts,
+                    today=local_today(now, tour.leader_tz),
+                    now=now,
+                )
+            except outcomes.OutcomeError as refused:
+                first = themes[0].id if themes else 0
+                errors = {
+                    (f"outcome.{key}" if key != "any" else f"outcome.{first}.statement").replace(
+                        ".target_date", ".target"
+                    ): problem
+                    for key, problem in refused.problems.items()
+                }
+                await ack(response_action="errors", errors=errors)
+                return
+            if not await claim_view(session, context, view):
+                raise Replayed  # a replay: roll back, so nothing is announced twice
+    except Replayed:
+        await ack()
+        return
     await ack()
     deps.delivery.notify()
     await publish_home(deps, client, team_id=tour.team_id, user_id=tour.leader_id)
@@ -386,4 +511,6 @@ def register(app: AsyncApp) -> None:
     app.action(OutcomeAction.REVIEW.value)(handle_review_proposals)
     app.view(OutcomeView.COMMIT.value)(handle_commit_submission)
     app.action(OutcomeAction.LETTING_GO.value)(handle_letting_go_button)
+    app.action(OutcomeAction.EDIT_PROPOSAL.value)(handle_edit_proposal)
+    app.action(re.compile(rf"^{re.escape(OutcomeAction.PICK_THEME)}\.\d+$"))(handle_pick_theme)
     app.view(OutcomeView.LETTING_GO.value)(handle_letting_go_submission)

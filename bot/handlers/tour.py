@@ -267,6 +267,7 @@ async def handle_dm_reply(
             user_id=user_id,
             text=unescape(str(event.get("text") or "")),
             message_ts=str(event.get("ts") or "0"),
+            now=deps.clock.now(),
         )
     # A direct reply, not the outbox: it may quote the person's answers, and an outbox row
     # would store them next to their user id.

@@ -11,11 +11,17 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.blocks import Message
 from bot.blocks.outcomes import (
+    MAX_STATEMENT,
     CommittedOutcome,
     render_letting_go_offer,
     render_outcome_request,
     render_outcomes_announcement,
+    render_pick_theme,
+    render_proposal_closed,
+    render_proposal_saved,
+    render_proposal_too_long,
 )
 from bot.flows.outcomes import (
     ACTIVE,
@@ -64,6 +70,11 @@ async def _final_theme(session: AsyncSession, *, tour: Tour, theme_id: int) -> T
     return theme
 
 
+async def decided(session: AsyncSession, *, theme_id: int) -> bool:
+    """Whether the leader has committed this theme's outcome (proposals then stay as they are)."""
+    return await session.scalar(select(Outcome.id).where(Outcome.theme_id == theme_id)) is not None
+
+
 async def propose_outcome(
     session: AsyncSession,
     *,
@@ -72,9 +83,18 @@ async def propose_outcome(
     author_id: str,
     draft: OutcomeDraft,
     now: datetime,
+    require_measure: bool = True,
 ) -> OutcomeProposal:
-    await _final_theme(session, tour=tour, theme_id=theme_id)
+    """A direct report's proposal for a theme not yet decided. A DM reply is one piece of text,
+    so it may leave the measure to the statement (`require_measure=False`)."""
+    theme = await _final_theme(session, tour=tour, theme_id=theme_id)
+    if await decided(session, theme_id=theme_id):
+        raise OutcomeError(
+            {"theme": render_proposal_closed(theme_label=theme.label, leader_id=tour.leader_id)}
+        )
     problems = outcome_problems(draft, today=now.date(), proposal=True)
+    if not require_measure:
+        problems.pop("measure", None)
     if problems:
         raise OutcomeError(problems)
     proposal = OutcomeProposal(
@@ -88,6 +108,97 @@ async def propose_outcome(
     session.add(proposal)
     await session.flush()
     return proposal
+
+
+async def edit_proposal(
+    session: AsyncSession,
+    *,
+    tour: Tour,
+    proposal_id: int,
+    author_id: str,
+    draft: OutcomeDraft,
+    now: datetime,
+) -> OutcomeProposal:
+    """Change one's own proposal, until the leader decides its theme."""
+    proposal = await session.scalar(
+        select(OutcomeProposal)
+        .where(OutcomeProposal.id == proposal_id, OutcomeProposal.tour_id == tour.id)
+        .with_for_update()
+    )
+    if proposal is None or proposal.author_id != author_id:
+        raise OutcomeError({"proposal": "You can change only your own proposals."})
+    theme = await _final_theme(session, tour=tour, theme_id=proposal.theme_id)
+    if await decided(session, theme_id=proposal.theme_id):
+        raise OutcomeError(
+            {"theme": render_proposal_closed(theme_label=theme.label, leader_id=tour.leader_id)}
+        )
+    problems = outcome_problems(draft, today=now.date(), proposal=True)
+    if problems:
+        raise OutcomeError(problems)
+    proposal.statement = draft.statement.strip()
+    proposal.measure = draft.measure.strip()
+    return proposal
+
+
+async def open_requests(
+    session: AsyncSession, *, team_id: str, user_id: str
+) -> list[tuple[Tour, Theme]]:
+    """The themes someone was asked to propose outcomes for and the leader has not decided
+    yet: those of the newest tour that still has any."""
+    tours = await session.scalars(
+        select(Tour)
+        .join(OutcomeShaper, OutcomeShaper.tour_id == Tour.id)
+        .where(Tour.team_id == team_id, OutcomeShaper.user_id == user_id)
+        .order_by(Tour.id.desc())
+        .limit(5)
+    )
+    for tour in tours.all():
+        undecided = await session.scalars(
+            select(Theme)
+            .where(
+                Theme.tour_id == tour.id,
+                Theme.source == ThemeSource.FINAL,
+                Theme.id.not_in(select(Outcome.theme_id).where(Outcome.tour_id == tour.id)),
+            )
+            .order_by(Theme.position)
+        )
+        themes = list(undecided.all())
+        if themes:
+            return [(tour, theme) for theme in themes]
+    return []
+
+
+async def dm_proposal(
+    session: AsyncSession, *, team_id: str, user_id: str, text: str, now: datetime
+) -> Message | None:
+    """A DM from someone asked for outcomes (and not answering a listening tour): saved as a
+    proposal when one theme is open, else the question which theme it is for. None when the
+    person has no open request."""
+    requests = await open_requests(session, team_id=team_id, user_id=user_id)
+    if not requests:
+        return None
+    if len(text) > MAX_STATEMENT:
+        return Message(text=render_proposal_too_long())
+    if len(requests) > 1:
+        return render_pick_theme(
+            text=text, themes=[(tour.id, theme.id, theme.label) for tour, theme in requests]
+        )
+    tour, theme = requests[0]
+    proposal = await propose_outcome(
+        session,
+        tour=tour,
+        theme_id=theme.id,
+        author_id=user_id,
+        draft=OutcomeDraft(statement=text, partner="", measure="", target_date=None),
+        now=now,
+        require_measure=False,
+    )
+    return render_proposal_saved(
+        theme_label=theme.label,
+        leader_id=tour.leader_id,
+        proposal_id=proposal.id,
+        statement=proposal.statement,
+    )
 
 
 async def proposals_by_theme(
@@ -273,18 +384,50 @@ class ChainLink:
     theme: str
     outcome: str
     partner: str
+    measure: str
     initiative: str
     status: str
     owner_id: str | None
     due_date: date | None
+    cadence_weeks: int
     implications: str
+    tracking: str
+    first_quick_win: str | None
+    proposer_id: str
+    backers: int
+    progress: int
+
+    def record(self) -> dict[str, object]:
+        return {
+            "theme": self.theme,
+            "outcome": self.outcome,
+            "partner": self.partner,
+            "measure": self.measure,
+            "initiative": self.initiative,
+            "status": self.status,
+            "owner_id": self.owner_id,
+            "due_date": self.due_date.isoformat() if self.due_date else None,
+            "cadence_weeks": self.cadence_weeks,
+            "implications": self.implications,
+            "tracking": self.tracking,
+            "first_quick_win": self.first_quick_win,
+            "proposer_id": self.proposer_id,
+            "backers": self.backers,
+            "progress": self.progress,
+        }
 
 
 async def chain(session: AsyncSession, *, tour: Tour) -> Sequence[ChainLink]:
+    backers = (
+        select(InitiativeBacking.initiative_id, func.count().label("backers"))
+        .group_by(InitiativeBacking.initiative_id)
+        .subquery()
+    )
     rows = await session.execute(
-        select(Theme.label, Outcome, Initiative)
+        select(Theme.label, Outcome, Initiative, func.coalesce(backers.c.backers, 0))
         .join(Outcome, Outcome.theme_id == Theme.id)
         .join(Initiative, Initiative.outcome_id == Outcome.id)
+        .outerjoin(backers, backers.c.initiative_id == Initiative.id)
         .where(Theme.tour_id == tour.id)
         .order_by(Theme.position, Initiative.id)
     )
@@ -293,13 +436,20 @@ async def chain(session: AsyncSession, *, tour: Tour) -> Sequence[ChainLink]:
             theme=label,
             outcome=outcome.statement,
             partner=outcome.partner,
+            measure=outcome.measure,
             initiative=initiative.title,
             status=initiative.status.value,
             owner_id=initiative.owner_id,
             due_date=initiative.due_date,
+            cadence_weeks=initiative.cadence_weeks,
             implications=initiative.implications,
+            tracking=initiative.tracking,
+            first_quick_win=initiative.first_quick_win,
+            proposer_id=initiative.proposer_id,
+            backers=int(count),
+            progress=initiative.progress,
         )
-        for label, outcome, initiative in rows.all()
+        for label, outcome, initiative, count in rows.all()
     ]
 
 
@@ -384,6 +534,7 @@ async def commit_outcomes(
     }
     proposals = await proposals_by_theme(session, tour=tour)
     announcement = render_outcomes_announcement(
+        tour_id=tour.id,
         leader_id=tour.leader_id,
         title=tour.title,
         outcomes=[

@@ -56,6 +56,7 @@ from bot.models import (
     Tour,
     TourStatus,
 )
+from bot.services import outcomes as outcome_services
 from bot.services.outcomes import ChainLink, chain
 from bot.store import findings as findings_store
 from bot.store import outbox
@@ -205,7 +206,13 @@ async def _finished_message(session: AsyncSession, conversation: Conversation) -
 
 
 async def handle_dm_reply(
-    session: AsyncSession, *, team_id: str, user_id: str, text: str, message_ts: str
+    session: AsyncSession,
+    *,
+    team_id: str,
+    user_id: str,
+    text: str,
+    message_ts: str,
+    now: datetime,
 ) -> Message:
     """Apply one DM message to the person's tour and return the bot's reply.
 
@@ -213,6 +220,15 @@ async def handle_dm_reply(
     the newest open tour the person is in."""
     open_tours = await store.open_tours_for(session, team_id=team_id, user_id=user_id)
     if not open_tours:
+        # No tour to answer: perhaps a proposal for the outcomes the leader asked for (step 3).
+        try:
+            proposal = await outcome_services.dm_proposal(
+                session, team_id=team_id, user_id=user_id, text=text, now=now
+            )
+        except outcome_services.OutcomeError as refused:
+            return Message(text=str(refused))
+        if proposal is not None:
+            return proposal
         latest = await store.latest_tour_for(session, team_id=team_id, user_id=user_id)
         if latest is not None and latest.status is TourStatus.CLOSED and latest.closed_at:
             return render_tour_closed_for_member(title=latest.title, closed_on=closed_on(latest))
@@ -545,11 +561,33 @@ async def _stage(session: AsyncSession, *, tour: Tour, respondents: int) -> str:
     if poll is not None and poll.message_ts:
         if poll.status is PollStatus.OPEN:
             return "voting"
+        committed = await session.scalar(select(func.count()).where(Outcome.tour_id == tour.id))
+        if committed:
+            return "committed"
         asked = await session.scalar(select(func.count()).where(OutcomeShaper.tour_id == tour.id))
         return "outcomes" if asked else "voted"
     if tour.themes_suggested_at is not None and respondents >= tour.min_responses:
         return "review"
     return "closed"
+
+
+INITIATIVE_COLUMNS = (
+    "theme",
+    "outcome",
+    "partner",
+    "measure",
+    "initiative",
+    "status",
+    "owner_id",
+    "due_date",
+    "cadence_weeks",
+    "implications",
+    "tracking",
+    "first_quick_win",
+    "proposer_id",
+    "backers",
+    "progress",
+)
 
 
 @dataclass(frozen=True)
@@ -612,22 +650,17 @@ class TourExport:
             }
             for theme, statement, partner, measure, target in self.outcomes
         ]
-        record["initiatives"] = [
-            {
-                "theme": link.theme,
-                "outcome": link.outcome,
-                "initiative": link.initiative,
-                "status": link.status,
-                "owner_id": link.owner_id,
-                "due_date": link.due_date.isoformat() if link.due_date else None,
-                "implications": link.implications,
-            }
-            for link in self.initiatives
-        ]
+        record["initiatives"] = [link.record() for link in self.initiatives]
         return record
 
-    def rows(self) -> Sequence[Sequence[str]]:
-        """CSV rows: question, respondent (named tours only), answer."""
+    def rows(self, table: str = "answers") -> Sequence[Sequence[object]]:
+        """CSV rows. "answers": question, respondent (named tours only), answer.
+        "initiatives": each initiative with its chain back to the theme."""
+        if table == "initiatives":
+            return [list(INITIATIVE_COLUMNS)] + [
+                [link.record()[column] for column in INITIATIVE_COLUMNS]
+                for link in self.initiatives
+            ]
         if self.named is not None:
             header: tuple[str, ...] = ("question", "user_id", "answer")
             return [header] + [(q, u, t) for q, answers in self.named for u, t in answers]

@@ -10,6 +10,7 @@ from slack_sdk.models.views import View
 
 from bot.blocks import Message
 from bot.blocks.home import TourCard, render_home
+from bot.blocks.initiatives import InitiativeAction
 from bot.blocks.outcomes import (
     MAX_MEASURE,
     MAX_STATEMENT,
@@ -21,12 +22,15 @@ from bot.blocks.outcomes import (
     ThemeChoice,
     ThemeProposals,
     outcome_block,
+    pick_value,
     render_commit_modal,
     render_letting_go_modal,
     render_letting_go_offer,
     render_outcome_request,
     render_outcomes_announcement,
+    render_pick_theme,
     render_proposal_modal,
+    render_proposal_saved,
     render_proposal_thanks,
     render_setup_modal,
 )
@@ -69,6 +73,8 @@ def test_ids_are_the_agreed_ones() -> None:
         "PROPOSE": "outcomes.propose",
         "REVIEW": "outcomes.review",
         "LETTING_GO": "outcomes.letting_go",
+        "EDIT_PROPOSAL": "outcomes.edit_proposal",
+        "PICK_THEME": "outcomes.pick_theme",
     }
     assert {v.name: v.value for v in OutcomeView} == {
         "SETUP": "outcomes.setup",
@@ -351,7 +357,7 @@ def test_announcement_thanks_each_proposer_once(
     outcomes: list[CommittedOutcome], thanks: str | None
 ) -> None:
     payload = message_dict(
-        render_outcomes_announcement(leader_id="UL", title="T", outcomes=outcomes)
+        render_outcomes_announcement(tour_id=1, leader_id="UL", title="T", outcomes=outcomes)
     )
     contexts = [b for b in payload["blocks"] if b["type"] == "context"]
     if thanks is None:
@@ -362,7 +368,9 @@ def test_announcement_thanks_each_proposer_once(
 
 def test_announcement_text() -> None:
     payload = message_dict(
-        render_outcomes_announcement(leader_id="UL", title="Tour", outcomes=[outcome(EVIL)])
+        render_outcomes_announcement(
+            tour_id=1, leader_id="UL", title="Tour", outcomes=[outcome(EVIL)]
+        )
     )
     header, intro, section = payload["blocks"][:3]
     assert header["text"]["text"] == "Our partner-focused outcomes"
@@ -387,9 +395,21 @@ def test_announcement_worst_case_fits() -> None:
         [f"U{n:010}" for n in range(400)],
     )
     payload = message_dict(
-        render_outcomes_announcement(leader_id="UL", title=AMPERSANDS, outcomes=[big] * 60)
+        render_outcomes_announcement(
+            tour_id=1, leader_id="UL", title=AMPERSANDS, outcomes=[big] * 60
+        )
     )
-    assert len([b for b in payload["blocks"] if b["type"] == "section"]) == 1 + 3
+    # the intro, three outcomes, and the invitation to propose initiatives
+    assert len([b for b in payload["blocks"] if b["type"] == "section"]) == 1 + 3 + 1
+
+
+def test_announcement_invites_initiatives() -> None:
+    payload = message_dict(
+        render_outcomes_announcement(tour_id=42, leader_id="UL", title="T", outcomes=[outcome()])
+    )
+    (button,) = [e for b in payload["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert button["action_id"] == InitiativeAction.PROPOSE
+    assert button["value"] == "42"
 
 
 # --- letting go --------------------------------------------------------------------------------
@@ -464,3 +484,52 @@ def test_home_buttons_by_stage(stage: str, actions: list[str], note: str) -> Non
     assert [b["action_id"] for b in row] == actions
     assert {b["value"] for b in row} == {"3"}
     assert [b.get("style") for b in row[1:]] == ["primary"] * (len(actions) - 1)
+
+
+# --- proposals by DM, and edits -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "plain reply",
+        '"' * 500,  # each quote escapes to two characters
+        "\n" * 500,
+        "\x01" * 500,  # control characters escape to six
+        "😀" * 500,
+        "x" * 2_000,  # longer than a statement: cut to one
+    ],
+)
+def test_pick_value_fits_a_button_and_round_trips(text: str) -> None:
+    value = pick_value(7, 3, text)
+    assert len(value) <= 2_000
+    decoded = json.loads(value)
+    assert (decoded["tour"], decoded["theme"]) == (7, 3)
+    assert text.startswith(decoded["text"])
+    assert len(decoded["text"]) >= min(len(text), 300)
+
+
+def test_pick_theme_offers_one_button_per_theme() -> None:
+    payload = message_dict(
+        render_pick_theme(text=EVIL, themes=[(7, 3, "Slips"), (7, 4, AMPERSANDS)])
+    )
+    assert validate_message(payload.get("text"), payload["blocks"]) == []
+    actions = [e for b in payload["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [a["action_id"] for a in actions] == ["outcomes.pick_theme.3", "outcomes.pick_theme.4"]
+    assert json.loads(actions[0]["value"])["text"] == EVIL  # raw: it is stored, not shown
+    assert_no_raw_markup({"shown": [b for b in payload["blocks"] if b["type"] != "actions"]})
+
+
+@pytest.mark.parametrize("edited", [False, True])
+def test_proposal_saved_has_an_edit_button(edited: bool) -> None:
+    payload = message_dict(
+        render_proposal_saved(
+            theme_label=EVIL, leader_id="UL", proposal_id=9, statement=EVIL, edited=edited
+        )
+    )
+    assert validate_message(payload.get("text"), payload["blocks"]) == []
+    [section] = payload["blocks"]
+    assert section["accessory"]["action_id"] == "outcomes.edit_proposal"
+    assert section["accessory"]["value"] == "9"
+    assert ("Changed your proposal" in section["text"]["text"]) is edited
+    assert_no_raw_markup(payload)

@@ -14,6 +14,7 @@ from bot.flows.outcomes import (
     Refused,
     Step,
     initiative_problems,
+    next_checkin_day,
     next_status,
     outcome_problems,
 )
@@ -100,3 +101,56 @@ def test_next_status(
     status: InitiativeStatus, event: InitiativeEvent, active: int, expected: Step
 ) -> None:
     assert next_status(status, event, active=active, cap=3) == expected
+
+
+MON, WED, SUN = date(2026, 3, 16), date(2026, 3, 18), date(2026, 3, 22)
+
+
+@pytest.mark.parametrize(
+    ("committed_on", "today", "cadence_weeks", "weekday", "expected"),
+    [
+        # committed on a Monday: the following Monday, never the same day
+        (MON, MON, 1, 0, date(2026, 3, 23)),
+        # committed mid-week or on a Sunday: the next Monday
+        (WED, WED, 1, 0, date(2026, 3, 23)),
+        (SUN, SUN, 1, 0, date(2026, 3, 23)),
+        # today is before the first check-in: still the first one
+        (WED, date(2026, 3, 20), 2, 0, date(2026, 3, 23)),
+        # today is the first check-in: that day
+        (WED, date(2026, 3, 23), 1, 0, date(2026, 3, 23)),
+        # past the first, weekly: the next Monday
+        (WED, date(2026, 3, 24), 1, 0, date(2026, 3, 30)),
+        # on a later check-in day: that day
+        (WED, date(2026, 3, 30), 1, 0, date(2026, 3, 30)),
+        # every two weeks: the Monday in between is skipped
+        (WED, date(2026, 3, 24), 2, 0, date(2026, 4, 6)),
+        (WED, date(2026, 3, 30), 2, 0, date(2026, 4, 6)),
+        (WED, date(2026, 4, 6), 2, 0, date(2026, 4, 6)),
+        (WED, date(2026, 4, 7), 2, 0, date(2026, 4, 20)),
+        # a cadence of 0 (or less) is treated as weekly
+        (WED, date(2026, 3, 24), 0, 0, date(2026, 3, 30)),
+        (WED, date(2026, 3, 24), -2, 0, date(2026, 3, 30)),
+        # another check-in weekday: Friday
+        (WED, WED, 1, 4, date(2026, 3, 20)),
+        (date(2026, 3, 20), date(2026, 3, 20), 1, 4, date(2026, 3, 27)),
+        (WED, date(2026, 3, 28), 2, 4, date(2026, 4, 3)),
+        # across a month and a year
+        (date(2026, 12, 30), date(2026, 12, 30), 1, 0, date(2027, 1, 4)),
+        (date(2026, 12, 30), date(2027, 1, 5), 1, 0, date(2027, 1, 11)),
+        (date(2026, 12, 30), date(2027, 1, 5), 2, 0, date(2027, 1, 18)),
+        (date(2026, 1, 28), date(2026, 2, 3), 1, 0, date(2026, 2, 9)),
+    ],
+)
+def test_next_checkin_day(
+    committed_on: date, today: date, cadence_weeks: int, weekday: int, expected: date
+) -> None:
+    assert (
+        next_checkin_day(
+            committed_on=committed_on, today=today, cadence_weeks=cadence_weeks, weekday=weekday
+        )
+        == expected
+    )
+
+
+def test_next_checkin_day_defaults_to_monday() -> None:
+    assert next_checkin_day(committed_on=WED, today=WED, cadence_weeks=1) == date(2026, 3, 23)

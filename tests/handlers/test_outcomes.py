@@ -60,16 +60,15 @@ async def poll_closed(
     return post
 
 
-async def test_outcomes_are_proposed_committed_and_announced(
+async def shapers_asked(
     slack: SignedSlack,
     fake_slack: FakeSlack,
     deps: Deps,
     clock: FrozenClock,
-    sessions: async_sessionmaker[AsyncSession],
     team: list[str],  # noqa: F811
 ) -> None:
+    """The poll closed; the leader asked UT01 to UT03 for outcomes on the top themes."""
     await poll_closed(slack, fake_slack, deps, clock, team)
-
     home = fake_slack.home_views["ULEAD"]
     await slack.block_action("ULEAD", OutcomeAction.SET_OUTCOMES, view=home)
     await deps.inflight.wait_idle(timeout=5)
@@ -82,6 +81,17 @@ async def test_outcomes_are_proposed_committed_and_announced(
     assert answer.status == 200
     await deps.inflight.wait_idle(timeout=5)
     await drain_outbox(deps, clock)
+
+
+async def test_outcomes_are_proposed_committed_and_announced(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],  # noqa: F811
+) -> None:
+    await shapers_asked(slack, fake_slack, deps, clock, team)
 
     proposals = [("UT01", 0), ("UT01", 1), ("UT02", 0), ("UT03", 0), ("UT03", 1)]
     for author, theme_index in proposals:
@@ -183,3 +193,128 @@ async def test_the_export_carries_the_outcomes(
     assert [o["partner"] for o in record["outcomes"]] == ["Finance", "Sales"]
     assert record["outcomes"][0]["outcome"] == "Finance hears about slips the day we know"
     assert record["initiatives"] == []  # step 4 comes next
+
+
+async def test_proposals_by_dm_reply_and_edits_until_the_leader_decides(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],  # noqa: F811
+) -> None:
+    await shapers_asked(slack, fake_slack, deps, clock, team)
+    reply = "Finance hears about every slip within a day; 9 in 10 by June"
+
+    # Asked about two themes, a DM reply asks which one it is for; nothing is stored yet.
+    await slack.dm("UT03", reply)
+    await deps.inflight.wait_idle(timeout=5)
+    question = fake_slack.dms_to("UT03")[-1]
+    picks = [
+        element
+        for block in question["blocks"]
+        for element in block.get("elements") or []
+        if str(element.get("action_id", "")).startswith(OutcomeAction.PICK_THEME)
+    ]
+    assert len(picks) == 2
+    async with sessions() as session:
+        assert (await session.scalars(select(OutcomeProposal))).all() == []
+    await slack.block_action(
+        "UT03",
+        picks[1]["action_id"],
+        value=picks[1]["value"],
+        message=question,
+        channel_id=question["channel"],
+    )
+    await deps.inflight.wait_idle(timeout=5)
+    async with sessions() as session:
+        [stored] = (await session.scalars(select(OutcomeProposal))).all()
+    assert (stored.author_id, stored.statement, stored.measure) == ("UT03", reply, "")
+    # The question is replaced (through the response_url) by the saved proposal.
+    saved = {
+        **fake_slack.responses[-1]["body"],
+        "channel": question["channel"],
+        "ts": question["ts"],
+    }
+    assert saved["replace_original"] is True
+    assert reply in rendered(saved)
+    [edit] = buttons(saved, OutcomeAction.EDIT_PROPOSAL)
+
+    # Someone else cannot edit it; its author can.
+    await slack.block_action(
+        "UT01",
+        OutcomeAction.EDIT_PROPOSAL,
+        value=edit["value"],
+        channel_id=fake_slack.dm_channel_id("UT01"),
+    )
+    await deps.inflight.wait_idle(timeout=5)
+    assert "only your own" in fake_slack.ephemerals[-1]["text"]
+    await slack.block_action(
+        "UT03",
+        OutcomeAction.EDIT_PROPOSAL,
+        value=edit["value"],
+        message=saved,
+        channel_id=saved["channel"],
+    )
+    await deps.inflight.wait_idle(timeout=5)
+    form = fake_slack.views[fake_slack.view_stack("UT03")[-1]]
+    assert form["title"]["text"] == "Change your proposal"
+    answer = await slack.view_submission(
+        "UT03",
+        form,
+        {
+            "proposal.statement": {"proposal.statement.input": "Slips told the same day"},
+            "proposal.measure": {"proposal.measure.input": "9 in 10 by June"},
+        },
+    )
+    assert answer.json is None, answer.json
+    await deps.inflight.wait_idle(timeout=5)
+    async with sessions() as session:
+        [stored] = (await session.scalars(select(OutcomeProposal))).all()
+    assert (stored.statement, stored.measure) == ("Slips told the same day", "9 in 10 by June")
+    assert "Changed your proposal" in rendered(fake_slack.dms_to("UT03")[-1])
+
+    # Once the leader decides that theme, the proposal stays as it is.
+    async with sessions.begin() as session:
+        session.add(
+            Outcome(
+                tour_id=stored.tour_id,
+                theme_id=stored.theme_id,
+                statement="Decided",
+                partner="Finance",
+                measure="m",
+                target_date=clock.now().date(),
+                committed_at=clock.now(),
+            )
+        )
+    await slack.block_action(
+        "UT03",
+        OutcomeAction.EDIT_PROPOSAL,
+        value=edit["value"],
+        message=saved,
+        channel_id=saved["channel"],
+    )
+    await deps.inflight.wait_idle(timeout=5)
+    assert "already decided" in fake_slack.ephemerals[-1]["text"]
+    stale = await slack.view_submission(
+        "UT03",
+        form,
+        {
+            "proposal.statement": {"proposal.statement.input": "Too late"},
+            "proposal.measure": {"proposal.measure.input": "x"},
+        },
+    )
+    assert stale.json is not None
+    assert stale.json["response_action"] == "update"
+    # One theme is left undecided: a DM reply now goes straight to it.
+    await slack.dm("UT02", "Sales sees the roadmap before the quarter starts")
+    await deps.inflight.wait_idle(timeout=5)
+    assert "will see your proposal" in rendered(fake_slack.dms_to("UT02")[-1])
+    async with sessions() as session:
+        statements = (
+            await session.scalars(select(OutcomeProposal.statement).order_by(OutcomeProposal.id))
+        ).all()
+    assert list(statements) == [
+        "Slips told the same day",
+        "Sales sees the roadmap before the quarter starts",
+    ]

@@ -1,0 +1,871 @@
+"""Step 4 in Slack: anyone on the team proposes an initiative for an agreed outcome and teammates
+back it; the leader commits a few to owners under the tour's cap; owners accept or decline (the
+leader reassigns); owners log quick wins with `/partner win`."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.blocks.initiatives import (
+    InitiativeAction,
+    InitiativeBlock,
+    InitiativeView,
+    OwnedInitiative,
+    render_back_ack,
+    render_cap_reached,
+    render_commit_modal,
+    render_decline_modal,
+    render_initiative_card,
+    render_no_initiatives,
+    render_no_outcomes,
+    render_offer_answered,
+    render_propose_modal,
+    render_win_logged,
+    render_win_modal,
+)
+from bot.blocks.tour import render_notice_modal
+from bot.deps import Deps
+from bot.flows.commands import parse_command_text
+from bot.flows.outcomes import InitiativeDraft, InitiativeStatus, Refused
+from bot.flows.tour import local_today
+from bot.handlers.context import Replayed, claim_click, claim_view, deps_of, listener
+from bot.handlers.forms import field, state_values, text_field
+from bot.handlers.home import publish_home
+from bot.handlers.tour import may_lead, notice, number_from_value
+from bot.models import Initiative, Outcome, Tour
+from bot.services import initiatives, outcomes
+from bot.store.tours import get_tour
+
+log = logging.getLogger("bot.handlers.initiatives")
+
+DEFAULT_DUE_WEEKS = 6
+
+
+class InitiativeMetadata(BaseModel):
+    """What rides in a step-4 modal's private_metadata: the initiative, and for a decline the
+    offer message to redraw once answered."""
+
+    initiative_id: int
+    channel: str | None = None
+    ts: str | None = None
+
+
+def _metadata(view: dict[str, Any]) -> InitiativeMetadata | None:
+    try:
+        return InitiativeMetadata.model_validate_json(view.get("private_metadata") or "")
+    except ValidationError:
+        return None
+
+
+async def _refuse(ack: AsyncAck, title: str, text: str) -> None:
+    """Answer a modal submission by replacing the modal with a notice."""
+    await ack(response_action="update", view=render_notice_modal(title=title, text=text).to_dict())
+
+
+async def on_team(
+    deps: Deps, client: AsyncWebClient, tour: Tour, user_id: str, *, channel_id: str | None
+) -> bool:
+    """Whether someone is on the tour's team: they led it, were asked in it, shape its
+    outcomes, or are in its team channel (where its proposals are posted)."""
+    if tour.channel_id and channel_id == tour.channel_id:
+        return True
+    async with deps.sessions() as session:
+        if await initiatives.took_part(session, tour=tour, user_id=user_id):
+            return True
+    if not tour.channel_id:
+        return False
+    return await deps.directory.is_member(
+        client, channel_id=tour.channel_id, user_id=user_id, now=deps.clock.now()
+    )
+
+
+# --- proposing ---------------------------------------------------------------------------------
+
+
+async def _open_propose(
+    deps: Deps,
+    client: AsyncWebClient,
+    *,
+    team_id: str,
+    user_id: str,
+    trigger_id: str,
+    channel_id: str | None,
+    tour_id: int | None,
+) -> bool:
+    """Open the proposal modal with the outcomes this person may propose for; False when
+    there are none."""
+    async with deps.sessions() as session:
+        tours = await initiatives.tours_with_outcomes(session, team_id=team_id)
+    if tour_id is not None:
+        tours = [tour for tour in tours if tour.id == tour_id]
+    allowed = [
+        tour.id
+        for tour in tours
+        if await on_team(deps, client, tour, user_id, channel_id=channel_id)
+    ]
+    async with deps.sessions() as session:
+        options = await initiatives.outcome_options(session, tour_ids=allowed)
+    if not options:
+        return False
+    view = render_propose_modal(outcomes=options)
+    await client.views_open(trigger_id=trigger_id, view=view.to_dict())
+    return True
+
+
+async def is_initiative_command(command: dict[str, Any]) -> bool:
+    return parse_command_text(command.get("text")).subcommand == "initiative"
+
+
+@listener
+async def handle_initiative_command(
+    ack: AsyncAck,
+    command: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+) -> None:
+    await ack()
+    deps = deps_of(context)
+    opened = await _open_propose(
+        deps,
+        client,
+        team_id=context.team_id or "",
+        user_id=command["user_id"],
+        trigger_id=command["trigger_id"],
+        channel_id=command.get("channel_id"),
+        tour_id=None,
+    )
+    if not opened:
+        await respond(
+            text=render_no_outcomes(command["command"]),
+            response_type="ephemeral",
+            replace_original=False,
+        )
+
+
+@listener
+async def handle_propose_button(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    await ack()
+    deps = deps_of(context)
+    opened = await _open_propose(
+        deps,
+        client,
+        team_id=context.team_id or "",
+        user_id=body["user"]["id"],
+        trigger_id=body["trigger_id"],
+        channel_id=(body.get("channel") or {}).get("id"),
+        tour_id=number_from_value(action),
+    )
+    if not opened:
+        await notice(
+            client,
+            body,
+            "Propose an initiative",
+            "Initiatives are proposed by the team that agreed the outcomes, and you're not on "
+            "it. Ask the tour's leader to add you.",
+        )
+
+
+PROPOSAL_FIELDS: dict[str, str] = {
+    "outcome": InitiativeBlock.OUTCOME,
+    "title": InitiativeBlock.TITLE,
+    "implications": InitiativeBlock.IMPLICATIONS,
+    "tracking": InitiativeBlock.TRACKING,
+}
+
+
+@listener
+async def handle_propose_submission(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    context: AsyncBoltContext,
+) -> None:
+    deps = deps_of(context)
+    user_id = body["user"]["id"]
+    team_id = context.team_id or ""
+    values = state_values(view)
+    picked = field(values, InitiativeBlock.OUTCOME)
+    outcome_id = int(picked) if isinstance(picked, str) and picked.isdigit() else -1
+    draft = InitiativeDraft(
+        title=text_field(values, InitiativeBlock.TITLE),
+        implications=text_field(values, InitiativeBlock.IMPLICATIONS),
+        tracking=text_field(values, InitiativeBlock.TRACKING),
+        first_quick_win=text_field(values, InitiativeBlock.QUICK_WIN),
+    )
+    suggested = field(values, InitiativeBlock.SUGGESTED_OWNER)
+    async with deps.sessions() as session:
+        outcome = await session.get(Outcome, outcome_id)
+        tour = (
+            await get_tour(session, tour_id=outcome.tour_id, team_id=team_id) if outcome else None
+        )
+    assert deps.quick_client is not None
+    if tour is not None and not await on_team(
+        deps, deps.quick_client, tour, user_id, channel_id=None
+    ):
+        await _refuse(ack, "Propose an initiative", "Only the tour's team can propose for it.")
+        return
+    try:
+        async with deps.sessions.begin() as session:
+            try:
+                initiative, tour = await initiatives.propose(
+                    session,
+                    team_id=team_id,
+                    outcome_id=outcome_id,
+                    proposer_id=user_id,
+                    draft=draft,
+                    suggested_owner_id=str(suggested) if suggested else None,
+                    now=deps.clock.now(),
+                )
+            except outcomes.OutcomeError as refused:
+                errors = {
+                    PROPOSAL_FIELDS[key]: problem
+                    for key, problem in refused.problems.items()
+                    if key in PROPOSAL_FIELDS
+                }
+                await ack(response_action="errors", errors=errors)
+                return
+            if not await claim_view(session, context, view):
+                raise Replayed
+    except Replayed:
+        await ack()
+        return
+    await ack()
+    deps.delivery.notify()
+    log.info("initiative proposed", extra={"tour": tour.id, "initiative": initiative.id})
+
+
+# --- backing -----------------------------------------------------------------------------------
+
+
+async def redraw_card(
+    deps: Deps, client: AsyncWebClient, *, initiative_id: int, team_id: str
+) -> None:
+    """Redraw a proposal's card in the team channel from what is stored now."""
+    async with deps.sessions() as session:
+        found = await initiatives.get_initiative(
+            session, initiative_id=initiative_id, team_id=team_id
+        )
+        where = await initiatives.card_message(session, initiative_id=initiative_id)
+        if found is None or where is None:
+            return
+        card = await initiatives.card_of(session, found[0])
+    channel, ts = where
+    await client.chat_update(channel=channel, ts=ts, **render_initiative_card(card).to_dict())
+
+
+def request_redraw(deps: Deps, client: AsyncWebClient, initiative_id: int, team_id: str) -> None:
+    deps.coalescer.request(
+        f"initiative:{initiative_id}",
+        lambda: redraw_card(deps, client, initiative_id=initiative_id, team_id=team_id),
+    )
+
+
+@listener
+async def handle_back(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+) -> None:
+    await ack()
+    deps = deps_of(context)
+    team_id = context.team_id or ""
+    user_id = body["user"]["id"]
+    initiative_id = number_from_value(action)
+
+    async def tell(text: str) -> None:
+        await respond(text=text, response_type="ephemeral", replace_original=False)
+
+    async with deps.sessions() as session:
+        found = (
+            await initiatives.get_initiative(session, initiative_id=initiative_id, team_id=team_id)
+            if initiative_id is not None
+            else None
+        )
+    if found is None:
+        await tell("I can't find that initiative any more.")
+        return
+    initiative, tour = found
+    if initiative.proposer_id == user_id:
+        await tell(render_back_ack(backed=False, title=initiative.title, own=True))
+        return
+    if initiative.status is not InitiativeStatus.PROPOSED:
+        await tell("The leader has already decided on this one, so backing is closed.")
+        return
+    channel_id = (body.get("channel") or {}).get("id")
+    if not await on_team(deps, client, tour, user_id, channel_id=channel_id):
+        await tell("Only the tour's team can back its initiatives.")
+        return
+    backed: bool | None = None
+    async with deps.sessions.begin() as session:
+        if not await claim_click(session, context, body, action):
+            return
+        locked = await initiatives.get_initiative(
+            session, initiative_id=initiative.id, team_id=team_id, lock=True
+        )
+        assert locked is not None
+        if locked[0].status is InitiativeStatus.PROPOSED:
+            backed, _ = await initiatives.toggle_backing(
+                session, initiative=locked[0], user_id=user_id
+            )
+    if backed is None:
+        await tell("The leader has already decided on this one, so backing is closed.")
+        return
+    request_redraw(deps, client, initiative.id, team_id)
+    await tell(render_back_ack(backed=backed, title=initiative.title))
+
+
+# --- the leader commits ------------------------------------------------------------------------
+
+
+async def _led_initiative(
+    deps: Deps, client: AsyncWebClient, body: dict[str, Any], action: dict[str, Any], team_id: str
+) -> tuple[Initiative, Tour] | None:
+    initiative_id = number_from_value(action)
+    async with deps.sessions() as session:
+        found = (
+            await initiatives.get_initiative(session, initiative_id=initiative_id, team_id=team_id)
+            if initiative_id is not None
+            else None
+        )
+    if found is None:
+        await notice(client, body, "Initiatives", "I can't find that initiative any more.")
+        return None
+    if not await may_lead(deps, client, found[1], body["user"]["id"]):
+        await notice(
+            client,
+            body,
+            "Initiatives",
+            f"Only <@{found[1].leader_id}>, who leads this tour, or a workspace admin can "
+            "commit initiatives.",
+        )
+        return None
+    return found
+
+
+@listener
+async def handle_commit_button(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    await ack()
+    deps = deps_of(context)
+    found = await _led_initiative(deps, client, body, action, context.team_id or "")
+    if found is None:
+        return
+    initiative, tour = found
+    cap = deps.settings.initiative_cap
+    async with deps.sessions() as session:
+        active = await initiatives.active_count(session, tour_id=tour.id)
+        card = await initiatives.card_of(session, initiative)
+        target = await session.scalar(
+            select(Outcome.target_date).where(Outcome.id == initiative.outcome_id)
+        )
+    if initiative.status not in (InitiativeStatus.PROPOSED, InitiativeStatus.DECLINED):
+        owner = f"<@{initiative.owner_id}>" if initiative.owner_id else "an owner"
+        await notice(client, body, "Initiatives", f"This one is already committed to {owner}.")
+        return
+    if initiative.status is InitiativeStatus.PROPOSED and active >= cap:
+        await notice(client, body, "Initiatives", render_cap_reached(cap))
+        return
+    today = local_today(deps.clock.now(), tour.leader_tz)
+    fallback = today + timedelta(weeks=DEFAULT_DUE_WEEKS)
+    default_due = min(target, fallback) if target and target > today else fallback
+    view = render_commit_modal(
+        card=card, active=active, cap=cap, today=today, default_due=default_due
+    )
+    await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
+
+
+COMMIT_FIELDS: dict[str, str] = {
+    "title": InitiativeBlock.TITLE,
+    "implications": InitiativeBlock.IMPLICATIONS,
+    "due": InitiativeBlock.DUE,
+    "cadence": InitiativeBlock.CADENCE,
+    "owner": InitiativeBlock.OWNER,
+}
+
+
+@listener
+async def handle_commit_submission(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    deps = deps_of(context)
+    team_id = context.team_id or ""
+    metadata = _metadata(view)
+    async with deps.sessions() as session:
+        found = (
+            await initiatives.get_initiative(
+                session, initiative_id=metadata.initiative_id, team_id=team_id
+            )
+            if metadata
+            else None
+        )
+    assert deps.quick_client is not None
+    if found is None or not await may_lead(deps, deps.quick_client, found[1], body["user"]["id"]):
+        await _refuse(
+            ack,
+            "Initiatives",
+            "Only the tour's leader or a workspace admin can commit initiatives.",
+        )
+        return
+    tour = found[1]
+    values = state_values(view)
+    owner_id = str(field(values, InitiativeBlock.OWNER) or "")
+    picked_due = field(values, InitiativeBlock.DUE)
+    cadence = field(values, InitiativeBlock.CADENCE)
+    errors: dict[str, str] = {}
+    if not owner_id:
+        errors[InitiativeBlock.OWNER] = "Choose who owns it."
+    else:
+        owner = await deps.directory.person(
+            deps.quick_client, user_id=owner_id, now=deps.clock.now()
+        )
+        if owner.is_bot or owner.deleted:
+            errors[InitiativeBlock.OWNER] = "Choose a person who is still in the workspace."
+    try:
+        due = date.fromisoformat(picked_due) if isinstance(picked_due, str) else None
+    except ValueError:
+        due = None
+    if due is None:
+        errors[InitiativeBlock.DUE] = "Pick a due date."
+    if errors:
+        await ack(response_action="errors", errors=errors)
+        return
+    assert due is not None
+    now = deps.clock.now()
+    commitment = initiatives.Commitment(
+        owner_id=owner_id,
+        due_date=due,
+        cadence_weeks=int(cadence) if isinstance(cadence, str) and cadence.isdigit() else 0,
+        title=text_field(values, InitiativeBlock.TITLE),
+        implications=text_field(values, InitiativeBlock.IMPLICATIONS),
+    )
+    cap = deps.settings.initiative_cap
+    try:
+        async with deps.sessions.begin() as session:
+            locked = await initiatives.get_initiative(
+                session, initiative_id=found[0].id, team_id=team_id, lock=True
+            )
+            assert locked is not None
+            try:
+                moved = await initiatives.commit(
+                    session,
+                    initiative=locked[0],
+                    tour=tour,
+                    commitment=commitment,
+                    today=local_today(now, tour.leader_tz),
+                    now=now,
+                    cap=cap,
+                )
+            except outcomes.OutcomeError as refused:
+                await ack(
+                    response_action="errors",
+                    errors={
+                        COMMIT_FIELDS[k]: v
+                        for k, v in refused.problems.items()
+                        if k in COMMIT_FIELDS
+                    },
+                )
+                return
+            if moved.refused is Refused.CAP_REACHED:
+                await _refuse(ack, "Initiatives", render_cap_reached(cap))
+                return
+            if moved.refused is not None:
+                await _refuse(ack, "Initiatives", "This one is already committed to an owner.")
+                return
+            if not await claim_view(session, context, view):
+                raise Replayed
+    except Replayed:
+        await ack()
+        return
+    await ack()
+    deps.delivery.notify()
+    log.info("initiative committed", extra={"tour": tour.id, "initiative": found[0].id})
+    request_redraw(deps, client, found[0].id, team_id)
+    await publish_home(deps, client, team_id=team_id, user_id=tour.leader_id)
+
+
+# --- the owner answers -------------------------------------------------------------------------
+
+
+async def _offered(
+    deps: Deps,
+    client: AsyncWebClient,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    team_id: str,
+) -> tuple[Initiative, Tour] | None:
+    """The initiative offered to the person who clicked; otherwise tell them why not."""
+    initiative_id = number_from_value(action)
+    async with deps.sessions() as session:
+        found = (
+            await initiatives.get_initiative(session, initiative_id=initiative_id, team_id=team_id)
+            if initiative_id is not None
+            else None
+        )
+    if found is None:
+        await notice(client, body, "Initiatives", "I can't find that initiative any more.")
+        return None
+    initiative = found[0]
+    if initiative.owner_id != body["user"]["id"]:
+        await notice(
+            client,
+            body,
+            "Initiatives",
+            "Only the person it was offered to can accept or decline it.",
+        )
+        return None
+    if initiative.status is not InitiativeStatus.OFFERED:
+        await notice(client, body, "Initiatives", "You've already answered this one.")
+        return None
+    return found
+
+
+async def _after_answer(
+    deps: Deps,
+    client: AsyncWebClient,
+    *,
+    initiative_id: int,
+    tour: Tour,
+    owner_id: str,
+    accepted: bool,
+    message: tuple[str, str] | None,
+) -> None:
+    """Redraw the offer (its buttons gone), the channel card, and both Homes."""
+    deps.delivery.notify()
+    async with deps.sessions() as session:
+        found = await initiatives.get_initiative(
+            session, initiative_id=initiative_id, team_id=tour.team_id
+        )
+        assert found is not None
+        card = await initiatives.card_of(session, found[0])
+    if message is not None:
+        answered = render_offer_answered(
+            card=card, accepted=accepted, command=deps.settings.partnerbot_command
+        )
+        await client.chat_update(channel=message[0], ts=message[1], **answered.to_dict())
+    request_redraw(deps, client, initiative_id, tour.team_id)
+    await publish_home(deps, client, team_id=tour.team_id, user_id=owner_id)
+    await publish_home(deps, client, team_id=tour.team_id, user_id=tour.leader_id)
+
+
+def _offer_message(body: dict[str, Any]) -> tuple[str, str] | None:
+    """The DM holding the offer, when the click came from it (not from the App Home)."""
+    channel = (body.get("channel") or {}).get("id")
+    ts = (body.get("message") or {}).get("ts")
+    return (str(channel), str(ts)) if channel and ts else None
+
+
+@listener
+async def handle_accept(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    await ack()
+    deps = deps_of(context)
+    team_id = context.team_id or ""
+    found = await _offered(deps, client, body, action, team_id)
+    if found is None:
+        return
+    initiative, tour = found
+    user_id = body["user"]["id"]
+    async with deps.sessions.begin() as session:
+        if not await claim_click(session, context, body, action):
+            return
+        locked = await initiatives.get_initiative(
+            session, initiative_id=initiative.id, team_id=team_id, lock=True
+        )
+        assert locked is not None
+        moved = await initiatives.answer(
+            session,
+            initiative=locked[0],
+            tour=tour,
+            user_id=user_id,
+            accept=True,
+            reason=None,
+            now=deps.clock.now(),
+        )
+    if moved.refused is not None:
+        await notice(client, body, "Initiatives", "You've already answered this one.")
+        return
+    await _after_answer(
+        deps,
+        client,
+        initiative_id=initiative.id,
+        tour=tour,
+        owner_id=user_id,
+        accepted=True,
+        message=_offer_message(body),
+    )
+
+
+@listener
+async def handle_decline_button(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    await ack()
+    deps = deps_of(context)
+    found = await _offered(deps, client, body, action, context.team_id or "")
+    if found is None:
+        return
+    message = _offer_message(body)
+    view = render_decline_modal(initiative_id=found[0].id, title=found[0].title)
+    view.private_metadata = InitiativeMetadata(
+        initiative_id=found[0].id,
+        channel=message[0] if message else None,
+        ts=message[1] if message else None,
+    ).model_dump_json()
+    await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
+
+
+@listener
+async def handle_decline_submission(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    deps = deps_of(context)
+    team_id = context.team_id or ""
+    user_id = body["user"]["id"]
+    metadata = _metadata(view)
+    reason = text_field(state_values(view), InitiativeBlock.REASON)
+    if not reason.strip():
+        await ack(
+            response_action="errors",
+            errors={InitiativeBlock.REASON: "Say why, so the leader can find a better fit."},
+        )
+        return
+    try:
+        async with deps.sessions.begin() as session:
+            found = (
+                await initiatives.get_initiative(
+                    session, initiative_id=metadata.initiative_id, team_id=team_id, lock=True
+                )
+                if metadata
+                else None
+            )
+            if found is None:
+                await _refuse(ack, "Initiatives", "I can't find that initiative any more.")
+                return
+            moved = await initiatives.answer(
+                session,
+                initiative=found[0],
+                tour=found[1],
+                user_id=user_id,
+                accept=False,
+                reason=reason,
+                now=deps.clock.now(),
+            )
+            if moved.refused is not None:
+                text = (
+                    "Only the person it was offered to can decline it."
+                    if found[0].owner_id != user_id
+                    else "You've already answered this one."
+                )
+                await _refuse(ack, "Initiatives", text)
+                return
+            if not await claim_view(session, context, view):
+                raise Replayed
+    except Replayed:
+        await ack()
+        return
+    await ack()
+    assert metadata is not None
+    assert found is not None
+    await _after_answer(
+        deps,
+        client,
+        initiative_id=metadata.initiative_id,
+        tour=found[1],
+        owner_id=user_id,
+        accepted=False,
+        message=(metadata.channel, metadata.ts) if metadata.channel and metadata.ts else None,
+    )
+
+
+# --- quick wins --------------------------------------------------------------------------------
+
+
+async def is_win_command(command: dict[str, Any]) -> bool:
+    return parse_command_text(command.get("text")).subcommand == "win"
+
+
+async def _owned(deps: Deps, team_id: str, user_id: str) -> list[Initiative]:
+    async with deps.sessions() as session:
+        return await initiatives.owned(session, team_id=team_id, user_id=user_id)
+
+
+async def _log_win(
+    session: AsyncSession,
+    deps: Deps,
+    *,
+    team_id: str,
+    user_id: str,
+    initiative_id: int,
+    text: str,
+) -> Initiative | None:
+    """Log a win on an initiative the person owns and has taken on; None if they don't."""
+    found = await initiatives.get_initiative(session, initiative_id=initiative_id, team_id=team_id)
+    if (
+        found is None
+        or found[0].owner_id != user_id
+        or found[0].status is not InitiativeStatus.ACCEPTED
+    ):
+        return None
+    await outcomes.log_win(
+        session, initiative=found[0], author_id=user_id, text=text, now=deps.clock.now()
+    )
+    return found[0]
+
+
+@listener
+async def handle_win_command(
+    ack: AsyncAck,
+    command: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+) -> None:
+    await ack()
+    deps = deps_of(context)
+    team_id = context.team_id or ""
+    user_id = command["user_id"]
+    text = parse_command_text(command.get("text")).arguments.replace("\x00", "")
+    mine = await _owned(deps, team_id, user_id)
+
+    async def tell(message: str) -> None:
+        await respond(text=message, response_type="ephemeral", replace_original=False)
+
+    if not mine:
+        await tell(render_no_initiatives(command["command"]))
+        return
+    if len(mine) == 1 and text.strip():
+        async with deps.sessions.begin() as session:
+            logged = await _log_win(
+                session, deps, team_id=team_id, user_id=user_id, initiative_id=mine[0].id, text=text
+            )
+        if logged is not None:
+            await tell(render_win_logged(title=logged.title))
+            return
+    view = render_win_modal(initiatives=[OwnedInitiative(i.id, i.title) for i in mine], text=text)
+    await client.views_open(trigger_id=command["trigger_id"], view=view.to_dict())
+
+
+@listener
+async def handle_win_button(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    await ack()
+    deps = deps_of(context)
+    mine = await _owned(deps, context.team_id or "", body["user"]["id"])
+    if not mine:
+        await notice(
+            client, body, "Quick wins", render_no_initiatives(deps.settings.partnerbot_command)
+        )
+        return
+    view = render_win_modal(
+        initiatives=[OwnedInitiative(i.id, i.title) for i in mine],
+        text="",
+        preselected=number_from_value(action),
+    )
+    await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
+
+
+@listener
+async def handle_win_submission(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    deps = deps_of(context)
+    user_id = body["user"]["id"]
+    values = state_values(view)
+    picked = field(values, InitiativeBlock.WIN_FOR)
+    text = text_field(values, InitiativeBlock.WIN_TEXT)
+    if not text.strip():
+        await ack(response_action="errors", errors={InitiativeBlock.WIN_TEXT: "Say what happened."})
+        return
+    if not (isinstance(picked, str) and picked.isdigit()):
+        await ack(response_action="errors", errors={InitiativeBlock.WIN_FOR: "Choose one."})
+        return
+    try:
+        async with deps.sessions.begin() as session:
+            logged = await _log_win(
+                session,
+                deps,
+                team_id=context.team_id or "",
+                user_id=user_id,
+                initiative_id=int(picked),
+                text=text,
+            )
+            if logged is None:
+                await _refuse(ack, "Quick wins", "You can log wins only on initiatives you own.")
+                return
+            if not await claim_view(session, context, view):
+                raise Replayed
+    except Replayed:
+        await ack()
+        return
+    await ack()
+    await client.chat_postMessage(channel=user_id, text=render_win_logged(title=logged.title))
+
+
+def register(app: AsyncApp, *, command: str) -> set[str]:
+    """Register step 4's listeners; returns the subcommands now served."""
+    app.command(command, matchers=[is_initiative_command])(handle_initiative_command)
+    app.command(command, matchers=[is_win_command])(handle_win_command)
+    app.action(InitiativeAction.PROPOSE.value)(handle_propose_button)
+    app.view(InitiativeView.PROPOSE.value)(handle_propose_submission)
+    app.action(InitiativeAction.BACK.value)(handle_back)
+    app.action(re.compile(rf"^{re.escape(InitiativeAction.COMMIT)}(\.\d+)?$"))(handle_commit_button)
+    app.view(InitiativeView.COMMIT.value)(handle_commit_submission)
+    app.action(InitiativeAction.ACCEPT.value)(handle_accept)
+    app.action(InitiativeAction.DECLINE.value)(handle_decline_button)
+    app.view(InitiativeView.DECLINE.value)(handle_decline_submission)
+    app.action(InitiativeAction.LOG_WIN.value)(handle_win_button)
+    app.view(InitiativeView.WIN.value)(handle_win_submission)
+    return {"initiative", "win"}

@@ -1,0 +1,427 @@
+"""Step 4 in Slack, as units of work: proposals with their channel card, backing, the leader's
+commitment under the cap with the owner's DM, the owner's answer back to the leader, quick wins,
+and what the App Home shows (my commitments; the leader's pipeline). The caller owns the
+transaction; Slack calls go through the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.blocks.initiatives import (
+    InitiativeCard,
+    OutcomeOption,
+    PipelineOutcome,
+    render_accepted_for_leader,
+    render_declined_for_leader,
+    render_initiative_card,
+    render_offer,
+)
+from bot.flows.outcomes import (
+    ACTIVE,
+    InitiativeDraft,
+    InitiativeStatus,
+    next_checkin_day,
+)
+from bot.flows.tour import local_today
+from bot.models import (
+    Initiative,
+    InitiativeBacking,
+    OutboxMessage,
+    Outcome,
+    OutcomeShaper,
+    Participant,
+    Theme,
+    Tour,
+)
+from bot.services import outcomes
+from bot.services.outcomes import Moved, OutcomeError
+from bot.store import outbox
+
+__all__ = ["Moved", "OutcomeError"]
+
+# Tours older than the newest few are not offered for new proposals (the select stays short).
+RECENT_TOURS = 20
+
+
+async def get_initiative(
+    session: AsyncSession, *, initiative_id: int, team_id: str, lock: bool = False
+) -> tuple[Initiative, Tour] | None:
+    """An initiative and its tour, only if the tour belongs to `team_id`."""
+    query = (
+        select(Initiative, Tour)
+        .join(Tour, Tour.id == Initiative.tour_id)
+        .where(Initiative.id == initiative_id, Tour.team_id == team_id)
+    )
+    if lock:
+        query = query.with_for_update(of=Initiative)
+    row = (await session.execute(query)).first()
+    return (row[0], row[1]) if row else None
+
+
+async def _backers(session: AsyncSession, initiative_ids: Sequence[int]) -> dict[int, int]:
+    if not initiative_ids:
+        return {}
+    rows = await session.execute(
+        select(InitiativeBacking.initiative_id, func.count())
+        .where(InitiativeBacking.initiative_id.in_(initiative_ids))
+        .group_by(InitiativeBacking.initiative_id)
+    )
+    return {initiative_id: int(count) for initiative_id, count in rows.all()}
+
+
+def _card(
+    initiative: Initiative, *, theme_label: str, outcome: str, backers: int
+) -> InitiativeCard:
+    return InitiativeCard(
+        initiative_id=initiative.id,
+        tour_id=initiative.tour_id,
+        title=initiative.title,
+        theme_label=theme_label,
+        outcome=outcome,
+        implications=initiative.implications,
+        tracking=initiative.tracking,
+        first_quick_win=initiative.first_quick_win,
+        proposer_id=initiative.proposer_id,
+        suggested_owner_id=initiative.suggested_owner_id,
+        status=initiative.status,
+        backers=backers,
+        owner_id=initiative.owner_id,
+        due_date=initiative.due_date,
+        cadence_weeks=initiative.cadence_weeks,
+        decline_reason=initiative.decline_reason,
+        progress=initiative.progress,
+    )
+
+
+async def card_of(session: AsyncSession, initiative: Initiative) -> InitiativeCard:
+    row = (
+        await session.execute(
+            select(Theme.label, Outcome.statement)
+            .join(Outcome, Outcome.theme_id == Theme.id)
+            .where(Outcome.id == initiative.outcome_id)
+        )
+    ).one()
+    backers = (await _backers(session, [initiative.id])).get(initiative.id, 0)
+    return _card(initiative, theme_label=row[0], outcome=row[1], backers=backers)
+
+
+# --- who may propose, and for what ------------------------------------------------------------
+
+
+async def tours_with_outcomes(session: AsyncSession, *, team_id: str) -> list[Tour]:
+    """The team's tours that have committed outcomes, newest first."""
+    with_outcomes = select(Outcome.tour_id).distinct()
+    rows = await session.scalars(
+        select(Tour)
+        .where(Tour.team_id == team_id, Tour.id.in_(with_outcomes))
+        .order_by(Tour.id.desc())
+        .limit(RECENT_TOURS)
+    )
+    return list(rows.all())
+
+
+async def took_part(session: AsyncSession, *, tour: Tour, user_id: str) -> bool:
+    """Whether someone led, was asked in, or shaped outcomes for a tour (without Slack)."""
+    if tour.leader_id == user_id:
+        return True
+    for model in (Participant, OutcomeShaper):
+        found = await session.scalar(
+            select(model.id).where(model.tour_id == tour.id, model.user_id == user_id).limit(1)
+        )
+        if found is not None:
+            return True
+    return False
+
+
+async def outcome_options(session: AsyncSession, *, tour_ids: Sequence[int]) -> list[OutcomeOption]:
+    if not tour_ids:
+        return []
+    rows = await session.execute(
+        select(Outcome.id, Theme.label, Outcome.statement)
+        .join(Theme, Theme.id == Outcome.theme_id)
+        .where(Outcome.tour_id.in_(tour_ids))
+        .order_by(Outcome.tour_id.desc(), Theme.position)
+    )
+    return [OutcomeOption(outcome_id=i, theme_label=label, statement=s) for i, label, s in rows]
+
+
+async def propose(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    outcome_id: int,
+    proposer_id: str,
+    draft: InitiativeDraft,
+    suggested_owner_id: str | None,
+    now: datetime,
+) -> tuple[Initiative, Tour]:
+    """Store a proposal for an outcome of this team's tours, and queue its card for the team
+    channel (the outbox keeps Slack's timestamp, to redraw it as people back it)."""
+    row = (
+        await session.execute(
+            select(Tour)
+            .join(Outcome, Outcome.tour_id == Tour.id)
+            .where(Outcome.id == outcome_id, Tour.team_id == team_id)
+        )
+    ).first()
+    if row is None:
+        raise OutcomeError({"outcome": "Pick one of the outcomes the team agreed."})
+    tour = row[0]
+    initiative = await outcomes.propose_initiative(
+        session,
+        tour=tour,
+        outcome_id=outcome_id,
+        proposer_id=proposer_id,
+        draft=draft,
+        suggested_owner_id=suggested_owner_id,
+        now=now,
+    )
+    if tour.channel_id:
+        card = render_initiative_card(await card_of(session, initiative))
+        await outbox.enqueue(
+            session,
+            team_id=tour.team_id,
+            key=card_key(initiative.id),
+            method="chat.postMessage",
+            payload={"channel": tour.channel_id, **card.to_dict()},
+            now=now,
+        )
+    return initiative, tour
+
+
+def card_key(initiative_id: int) -> str:
+    """The outbox key of a proposal's card in the team channel; its result holds the ts."""
+    return f"initiative:{initiative_id}:card"
+
+
+async def card_message(session: AsyncSession, *, initiative_id: int) -> tuple[str, str] | None:
+    """(channel, ts) of the proposal's card, once Slack has it."""
+    result = await session.scalar(
+        select(OutboxMessage.result).where(OutboxMessage.idempotency_key == card_key(initiative_id))
+    )
+    if not result or not result.get("ts"):
+        return None
+    return str(result["channel"]), str(result["ts"])
+
+
+async def toggle_backing(
+    session: AsyncSession, *, initiative: Initiative, user_id: str
+) -> tuple[bool, int]:
+    """Back a proposal, or take the backing back; (backs it now, how many do)."""
+    removed = await session.execute(
+        delete(InitiativeBacking).where(
+            InitiativeBacking.initiative_id == initiative.id, InitiativeBacking.user_id == user_id
+        )
+    )
+    if getattr(removed, "rowcount", 0):
+        count = (await _backers(session, [initiative.id])).get(initiative.id, 0)
+        return False, count
+    return True, await outcomes.back(session, initiative=initiative, user_id=user_id)
+
+
+async def active_count(session: AsyncSession, *, tour_id: int) -> int:
+    count = await session.scalar(
+        select(func.count()).where(Initiative.tour_id == tour_id, Initiative.status.in_(ACTIVE))
+    )
+    return int(count or 0)
+
+
+# --- the leader commits; the owner answers ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Commitment:
+    owner_id: str
+    due_date: date
+    cadence_weeks: int
+    title: str
+    implications: str
+
+
+async def commit(
+    session: AsyncSession,
+    *,
+    initiative: Initiative,
+    tour: Tour,
+    commitment: Commitment,
+    today: date,
+    now: datetime,
+    cap: int,
+) -> Moved:
+    """Offer a proposal (or a declined initiative) to an owner under the tour's cap, and DM
+    them the offer. Problems by field raise OutcomeError."""
+    problems: dict[str, str] = {}
+    if not commitment.title.strip():
+        problems["title"] = "Give the initiative a short title."
+    if not commitment.implications.strip():
+        problems["implications"] = "Say what the team will do differently."
+    if commitment.due_date < today:
+        problems["due"] = "That day has passed; pick a later one."
+    if commitment.cadence_weeks not in (1, 2):
+        problems["cadence"] = "Choose weekly or every two weeks."
+    if problems:
+        raise OutcomeError(problems)
+    moved = await outcomes.commit_initiative(
+        session,
+        initiative=initiative,
+        owner_id=commitment.owner_id,
+        due_date=commitment.due_date,
+        cadence_weeks=commitment.cadence_weeks,
+        now=now,
+        cap=cap,
+    )
+    if moved.refused is not None:
+        return moved
+    initiative.title = commitment.title.strip()
+    initiative.implications = commitment.implications.strip()
+    card = await card_of(session, initiative)
+    offer = render_offer(card=card, leader_id=tour.leader_id)
+    await outbox.enqueue(
+        session,
+        team_id=tour.team_id,
+        key=f"initiative:{initiative.id}:offer:{now.isoformat()}",
+        method="chat.postMessage",
+        payload={"channel": commitment.owner_id, **offer.to_dict()},
+        now=now,
+    )
+    return moved
+
+
+async def answer(
+    session: AsyncSession,
+    *,
+    initiative: Initiative,
+    tour: Tour,
+    user_id: str,
+    accept: bool,
+    reason: str | None,
+    now: datetime,
+) -> Moved:
+    """The owner accepts or declines; the leader hears either way (a decline with a button to
+    reassign). Only the owner can answer."""
+    moved = await outcomes.answer_offer(
+        session, initiative=initiative, user_id=user_id, accept=accept, reason=reason
+    )
+    if moved.refused is not None:
+        return moved
+    card = await card_of(session, initiative)
+    payload: dict[str, object]
+    if accept:
+        payload = {"text": render_accepted_for_leader(card=card)}
+    else:
+        payload = render_declined_for_leader(card=card).to_dict()
+    await outbox.enqueue(
+        session,
+        team_id=tour.team_id,
+        key=f"initiative:{initiative.id}:answer:{now.isoformat()}",
+        method="chat.postMessage",
+        payload={"channel": tour.leader_id, **payload},
+        now=now,
+    )
+    return moved
+
+
+# --- quick wins and the App Home -------------------------------------------------------------
+
+
+async def owned(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    user_id: str,
+    statuses: Sequence[InitiativeStatus] = (InitiativeStatus.ACCEPTED,),
+) -> list[Initiative]:
+    rows = await session.scalars(
+        select(Initiative)
+        .join(Tour, Tour.id == Initiative.tour_id)
+        .where(
+            Tour.team_id == team_id,
+            Initiative.owner_id == user_id,
+            Initiative.status.in_(statuses),
+        )
+        .order_by(Initiative.due_date, Initiative.id)
+    )
+    return list(rows.all())
+
+
+async def _cards(session: AsyncSession, initiatives: Sequence[Initiative]) -> list[InitiativeCard]:
+    if not initiatives:
+        return []
+    outcome_ids = {i.outcome_id for i in initiatives}
+    rows = await session.execute(
+        select(Outcome.id, Theme.label, Outcome.statement)
+        .join(Theme, Theme.id == Outcome.theme_id)
+        .where(Outcome.id.in_(outcome_ids))
+    )
+    answers = {outcome_id: (label, statement) for outcome_id, label, statement in rows}
+    backers = await _backers(session, [i.id for i in initiatives])
+    return [
+        _card(
+            i,
+            theme_label=answers[i.outcome_id][0],
+            outcome=answers[i.outcome_id][1],
+            backers=backers.get(i.id, 0),
+        )
+        for i in initiatives
+    ]
+
+
+async def commitments(
+    session: AsyncSession, *, team_id: str, user_id: str, now: datetime, tz: str
+) -> list[InitiativeCard]:
+    """What someone owns or is offered, with the day of each next check-in in their zone."""
+    mine = await owned(
+        session,
+        team_id=team_id,
+        user_id=user_id,
+        statuses=(InitiativeStatus.OFFERED, InitiativeStatus.ACCEPTED),
+    )
+    today = local_today(now, tz)
+    next_checkins = {
+        i.id: next_checkin_day(
+            committed_on=local_today(i.committed_at, tz),
+            today=today,
+            cadence_weeks=i.cadence_weeks,
+        )
+        for i in mine
+        if i.status is InitiativeStatus.ACCEPTED and i.committed_at is not None
+    }
+    return [
+        replace(card, next_checkin=next_checkins.get(card.initiative_id))
+        for card in await _cards(session, mine)
+    ]
+
+
+async def pipeline(session: AsyncSession, *, tour: Tour) -> list[PipelineOutcome]:
+    """Themes → committed outcomes → initiatives, for the leader's Home."""
+    rows = await session.execute(
+        select(Theme.label, Outcome)
+        .join(Outcome, Outcome.theme_id == Theme.id)
+        .where(Theme.tour_id == tour.id)
+        .order_by(Theme.position)
+    )
+    committed = rows.all()
+    if not committed:
+        return []
+    initiatives = (
+        await session.scalars(
+            select(Initiative).where(Initiative.tour_id == tour.id).order_by(Initiative.id)
+        )
+    ).all()
+    cards = await _cards(session, initiatives)
+    by_outcome: dict[int, list[InitiativeCard]] = {}
+    for initiative, card in zip(initiatives, cards, strict=True):
+        by_outcome.setdefault(initiative.outcome_id, []).append(card)
+    return [
+        PipelineOutcome(
+            theme_label=label,
+            statement=outcome.statement,
+            initiatives=by_outcome.get(outcome.id, []),
+        )
+        for label, outcome in committed
+    ]
