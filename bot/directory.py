@@ -23,6 +23,7 @@ class Person:
     is_admin: bool
     deleted: bool
     is_bot: bool
+    has_tz: bool = True  # False when Slack knows no zone for them (tz is then "UTC")
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,7 @@ class Directory:
             is_admin=bool(user.get("is_admin") or user.get("is_owner")),
             deleted=bool(user.get("deleted")),
             is_bot=bool(user.get("is_bot")),
+            has_tz=bool(user.get("tz")),
         )
         self._people[user_id] = (now, person)
         return person

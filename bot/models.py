@@ -166,6 +166,11 @@ class Tour(Base):
     closed_at: Mapped[datetime | None]
     # Set once the closed tour's answers have been grouped into suggested themes (step 2).
     themes_suggested_at: Mapped[datetime | None]
+    # The weekly quick-wins update (issue #6): when the next one is due (UTC; NULL until an
+    # initiative is taken on), and its slot on the leader's clock.
+    next_digest_at: Mapped[datetime | None] = mapped_column(index=True)
+    digest_weekday: Mapped[int] = mapped_column(default=4, server_default="4")  # Friday
+    digest_minute: Mapped[int] = mapped_column(default=900, server_default="900")  # 15:00
 
 
 class Question(Base):
@@ -393,7 +398,12 @@ class Initiative(Base):
     leader to an owner, tracked by check-ins."""
 
     __tablename__ = "initiatives"
-    __table_args__ = (Index(None, "tour_id", "status"), Index(None, "owner_id"))
+    __table_args__ = (
+        Index(None, "tour_id", "status"),
+        Index(None, "owner_id"),
+        Index(None, "next_checkin_at"),
+        Index(None, "status", "due_date"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tour_id: Mapped[int] = mapped_column(ForeignKey("tours.id", ondelete="CASCADE"))
@@ -412,6 +422,16 @@ class Initiative(Base):
     progress: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime]
     committed_at: Mapped[datetime | None]
+    # Check-ins (issue #6). The next one is due at `next_checkin_at` (UTC; NULL when none is
+    # scheduled), for the period starting on the owner's local Monday `next_period`.
+    next_checkin_at: Mapped[datetime | None]
+    next_period: Mapped[date | None]
+    owner_tz: Mapped[str | None] = mapped_column(String(64))  # from users.info, refreshed daily
+    owner_tz_checked_at: Mapped[datetime | None]
+    last_status: Mapped[str | None] = mapped_column(String(16))  # a CheckinStatus value
+    on_leave_until: Mapped[date | None]  # the day the owner is back: no check-ins before it
+    overdue_asked_for: Mapped[date | None]  # the due date the owner was asked to extend or close
+    done_at: Mapped[datetime | None]
 
 
 class InitiativeBacking(Base):
@@ -436,3 +456,59 @@ class QuickWin(Base):
     author_id: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(NulSafeText)
     logged_at: Mapped[datetime]
+
+
+class CheckinState(StrEnum):
+    SENT = "sent"  # asked; no answer yet
+    NUDGED = "nudged"  # no answer by the next day's slot: nudged once
+    ANSWERED = "answered"
+    MISSED = "missed"  # no answer after the nudge either; shown in the weekly update
+    SKIPPED = "skipped"  # the bot was down past the grace: not sent late
+    SNOOZED = "snoozed"  # the owner snoozed this week
+    ON_LEAVE = "on_leave"
+
+
+class Checkin(Base):
+    """One period's check-in of one initiative: exactly one row per (initiative, period)."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (
+        UniqueConstraint("initiative_id", "period"),
+        Index(None, "state", "nudge_at"),
+        Index(None, "state", "missed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiatives.id", ondelete="CASCADE"))
+    period: Mapped[date]  # the local Monday the period starts on
+    due_at: Mapped[datetime]
+    state: Mapped[CheckinState] = mapped_column(enum_by_value(CheckinState))
+    nudge_at: Mapped[datetime | None]
+    missed_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    status: Mapped[str | None] = mapped_column(String(16))  # a CheckinStatus value
+    progress: Mapped[int | None]
+    note: Mapped[str | None] = mapped_column(NulSafeText)
+
+
+class Digest(Base):
+    """One week's quick-wins update of one tour: sent, quiet (one line) or skipped."""
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("tour_id", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tour_id: Mapped[int] = mapped_column(ForeignKey("tours.id", ondelete="CASCADE"))
+    period: Mapped[date]
+    state: Mapped[str] = mapped_column(String(16))  # "sent" | "quiet" | "skipped"
+    created_at: Mapped[datetime]
+
+
+class LoopOptOut(Base):
+    """Someone who asked not to get "you said → we did" DMs when initiatives are done."""
+
+    __tablename__ = "loop_opt_outs"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime]

@@ -16,7 +16,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps
-from bot.services import findings, tour
+from bot.models import Initiative
+from bot.services import checkin_schedule, checkins, findings, tour
 from bot.settings import Settings
 from bot.store.events import prune_events
 from bot.store.findings import tours_awaiting_suggestions
@@ -97,6 +98,74 @@ async def _member_names(deps: Deps, team_id: str) -> list[str]:
     return [name for entry in members.values() for name in entry.names]
 
 
+async def refresh_owner_zones(deps: Deps) -> int:
+    """Owners' Slack time zones, refreshed at most daily before their check-ins: the slot is
+    10:00 on their clock, wherever they are now."""
+    if deps.client is None:
+        return 0
+    async with deps.sessions() as session:
+        stale = [
+            (i.id, i.owner_id)
+            for i in await checkins.zones_to_refresh(session, now=deps.clock.now())
+        ]
+    zones: dict[int, str | None] = {}
+    for initiative_id, owner_id in stale:
+        if owner_id is None:
+            continue
+        try:
+            person = await deps.directory.person(
+                deps.client, user_id=owner_id, now=deps.clock.now()
+            )
+        except SlackApiError as error:
+            log.warning("could not read an owner's time zone", extra={"error": str(error)})
+            continue
+        zones[initiative_id] = person.tz if person.has_tz else None
+    async with deps.sessions.begin() as session:
+        for initiative_id, tz_name in zones.items():
+            initiative = await session.get(Initiative, initiative_id, with_for_update=True)
+            if initiative is not None:
+                checkin_schedule.move_to_zone(
+                    initiative,
+                    tz_name,
+                    now=deps.clock.now(),
+                    default_tz=deps.settings.default_timezone,
+                )
+    return len(zones)
+
+
+async def send_due_checkins(deps: Deps) -> int:
+    async with deps.sessions.begin() as session:
+        return await checkins.send_due_checkins(
+            session, now=deps.clock.now(), default_tz=deps.settings.default_timezone
+        )
+
+
+async def send_due_nudges(deps: Deps) -> int:
+    async with deps.sessions.begin() as session:
+        return await checkins.send_due_nudges(
+            session, now=deps.clock.now(), default_tz=deps.settings.default_timezone
+        )
+
+
+async def mark_missed_checkins(deps: Deps) -> int:
+    async with deps.sessions.begin() as session:
+        return await checkins.mark_missed(session, now=deps.clock.now())
+
+
+async def ask_about_overdue(deps: Deps) -> int:
+    async with deps.sessions.begin() as session:
+        return await checkins.ask_overdue(
+            session, now=deps.clock.now(), default_tz=deps.settings.default_timezone
+        )
+
+
+async def post_weekly_updates(deps: Deps) -> int:
+    async with deps.sessions.begin() as session:
+        return await checkins.post_due_digests(
+            session, now=deps.clock.now(), default_tz=deps.settings.default_timezone
+        )
+
+
 async def close_due_polls(deps: Deps) -> int:
     async with deps.sessions.begin() as session:
         return await findings.close_due_polls(session, now=deps.clock.now())
@@ -120,6 +189,12 @@ DUE_JOBS: tuple[tuple[str, DueJob], ...] = (
     ("reminders queued", queue_due_reminders),
     ("themes suggested", suggest_pending_themes),
     ("polls closed", close_due_polls),
+    ("owner time zones refreshed", refresh_owner_zones),
+    ("check-ins sent", send_due_checkins),
+    ("nudges sent", send_due_nudges),
+    ("check-ins missed", mark_missed_checkins),
+    ("overdue initiatives asked about", ask_about_overdue),
+    ("weekly updates posted", post_weekly_updates),
     ("events pruned", prune_processed_events),
 )
 

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     partnerbot_command: str = "/partner"
     # Step 4: how many initiatives a tour may have on the go at once (offered or accepted).
     initiative_cap: Annotated[int, Field(ge=1, le=10)] = 3
+    # The time zone for people whose Slack profile has none (check-ins run on their clock).
+    default_timezone: str = "UTC"
     # Optional "bring your own LLM" for naming and merging themes: off unless the URL is set.
     llm_base_url: AnyHttpUrl | None = None
     llm_api_key: SecretStr | None = None
@@ -83,6 +85,17 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone such as Europe/Berlin") from None
+        return value
 
     @field_validator("partnerbot_command")
     @classmethod

@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.blocks.checkins import CheckinAction
 from bot.blocks.findings import FindingsAction
 from bot.blocks.initiatives import (
     InitiativeCard,
@@ -145,7 +146,14 @@ def _tour_blocks(
             _tour_actions(tour, is_open=is_open),
         ]
         if pipelines.get(tour.tour_id):
-            blocks += render_pipeline(tour_id=tour.tour_id, outcomes=pipelines[tour.tour_id])
+            weekly = ButtonElement(
+                text="Weekly update…",
+                action_id=CheckinAction.DIGEST_SETTINGS,
+                value=str(tour.tour_id),
+            )
+            blocks += render_pipeline(
+                tour_id=tour.tour_id, outcomes=pipelines[tour.tour_id], extra=[weekly]
+            )
     if len(newest) > MAX_HOME_TOURS:
         blocks.append(
             ContextBlock(
@@ -177,6 +185,8 @@ NEXT_STEPS: dict[str, tuple[str, str]] = {
     "review": ("Review themes", FindingsAction.REVIEW),
     "voted": ("Set outcomes", OutcomeAction.SET_OUTCOMES),
     "outcomes": ("Review proposals", OutcomeAction.REVIEW),
+    # Outcomes agreed: themes left blank can still be committed, and outcomes rewritten.
+    "committed": ("Review outcomes", OutcomeAction.REVIEW),
 }
 
 

@@ -120,6 +120,7 @@ class InitiativeCard:
     decline_reason: str | None = None
     progress: int = 0
     next_checkin: date | None = None  # the owner's next check-in day, in their zone
+    last_status: str | None = None  # the latest check-in's CheckinStatus value
 
 
 def cadence_text(weeks: int) -> str:
@@ -162,6 +163,8 @@ def _state_line(card: InitiativeCard) -> str:
 def render_propose_modal(
     *, outcomes: Sequence[OutcomeOption], preselected: int | None = None
 ) -> View:
+    """The proposal form. Its private_metadata lists the outcomes offered (Slack returns it
+    as sent), so the submission is checked without asking Slack again before its ack."""
     options = [
         Option(
             value=str(o.outcome_id),
@@ -178,6 +181,7 @@ def render_propose_modal(
         title="Propose an initiative",
         submit="Propose",
         close="Cancel",
+        private_metadata=json.dumps({"outcomes": [o.outcome_id for o in outcomes[:MAX_OPTIONS]]}),
         blocks=[
             _context(
                 "A small piece of work that moves one of our outcomes. Your proposal is posted "
@@ -322,7 +326,7 @@ def render_commit_modal(
             label="Due date",
             element=DatePickerElement(
                 action_id=_action_id(InitiativeBlock.DUE),
-                initial_date=(card.due_date or max(default_due, today)).isoformat(),
+                initial_date=max(card.due_date or default_due, today).isoformat(),
             ),
         ),
         InputBlock(
@@ -343,10 +347,9 @@ def render_commit_modal(
             multiline=True,
         ),
     ]
-    taken = active if card.status is InitiativeStatus.PROPOSED else max(active - 1, 0)
     blocks.append(
         _context(
-            f"{taken} of {cap} initiatives are on the go for this tour. A few, done well, "
+            f"{active} of {cap} initiatives are on the go for this tour. A few, done well, "
             "beat many started."
         )
     )
@@ -363,8 +366,8 @@ def render_commit_modal(
 
 def render_cap_reached(cap: int) -> str:
     return (
-        f"This tour already has {cap} initiatives on the go, its limit. Finish or close one "
-        "before committing another — a few done well beat many started."
+        f"This tour already has {cap} initiatives on the go, its limit. A new one can start "
+        "when one of them is done or closed — a few done well beat many started."
     )
 
 
@@ -560,7 +563,12 @@ SECTION_TEXT = 3_000
 MAX_COMMIT_BUTTONS = 5
 
 
-def render_pipeline(*, tour_id: int, outcomes: Sequence[PipelineOutcome]) -> list[Block]:
+def render_pipeline(
+    *,
+    tour_id: int,
+    outcomes: Sequence[PipelineOutcome],
+    extra: Sequence[ButtonElement] = (),
+) -> list[Block]:
     """Themes → outcomes → initiatives for one tour, and a button per proposal waiting on the
     leader (at most a handful, so the Home tab stays inside its 100 blocks)."""
     blocks: list[Block] = []
@@ -608,6 +616,7 @@ def render_pipeline(*, tour_id: int, outcomes: Sequence[PipelineOutcome]) -> lis
             text="Propose an initiative", action_id=InitiativeAction.PROPOSE, value=str(tour_id)
         )
     )
+    buttons += extra
     blocks.append(ActionsBlock(block_id=f"home.pipeline.{tour_id}", elements=buttons))
     return blocks
 

@@ -380,18 +380,24 @@ def pick_value(tour_id: int, theme_id: int, text: str) -> str:
 
 
 def render_pick_theme(*, text: str, themes: Sequence[tuple[int, int, str]]) -> Message:
-    """A DM reply from someone asked about several themes: which one is it for? `themes` are
-    (tour_id, theme_id, label). Each button carries the reply, so nothing is stored until the
-    person chooses."""
-    intro = "Thanks! Which theme is this proposal for?"
+    """A DM reply from someone asked for outcomes: save it as a proposal, for which theme?
+    `themes` are (tour_id, theme_id, label). Each button carries the reply, so nothing is
+    stored until the person chooses ("ok, thanks!" does not become a proposal)."""
+    if len(themes) == 1:
+        intro = (
+            f"Save this as your proposal for *{clip(_one_line(themes[0][2]), 400)}*? "
+            "Press the button to send it."
+        )
+    else:
+        intro = "Thanks! Which theme is this proposal for?"
     return Message(
-        text=intro,
+        text="Save this as your proposal?",
         blocks=[
             _section(f"{intro}\n> {clip(_one_line(text), 1_500)}"),
             ActionsBlock(
                 elements=[
                     ButtonElement(
-                        text=_plain(label, 75),
+                        text="Save as my proposal" if len(themes) == 1 else _plain(label, 75),
                         action_id=f"{OutcomeAction.PICK_THEME}.{theme_id}",
                         value=pick_value(tour_id, theme_id, text),
                     )

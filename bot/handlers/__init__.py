@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.handlers import errors, findings, help, home, initiatives, outcomes, tour
+from bot.handlers import checkins, errors, findings, help, home, initiatives, outcomes, tour
 from bot.settings import Settings
 
 
@@ -19,6 +19,7 @@ def register_all(app: AsyncApp, settings: Settings) -> None:
     findings.register(app)
     outcomes.register(app)
     available |= initiatives.register(app, command=settings.partnerbot_command)
+    checkins.register(app)
     # Any other message event (edits, deletions, channel chatter) is acknowledged and left
     # alone: an event nobody handles gets a 404, and Slack retries it (and may turn the
     # subscription off). Registered after every feature's own message listeners.

@@ -53,6 +53,10 @@ log = logging.getLogger("bot.handlers.initiatives")
 DEFAULT_DUE_WEEKS = 6
 
 
+class ProposeMetadata(BaseModel):
+    outcomes: list[int]
+
+
 class InitiativeMetadata(BaseModel):
     """What rides in a step-4 modal's private_metadata: the initiative, and for a decline the
     offer message to redraw once answered."""
@@ -212,15 +216,13 @@ async def handle_propose_submission(
         first_quick_win=text_field(values, InitiativeBlock.QUICK_WIN),
     )
     suggested = field(values, InitiativeBlock.SUGGESTED_OWNER)
-    async with deps.sessions() as session:
-        outcome = await session.get(Outcome, outcome_id)
-        tour = (
-            await get_tour(session, tour_id=outcome.tour_id, team_id=team_id) if outcome else None
-        )
-    assert deps.quick_client is not None
-    if tour is not None and not await on_team(
-        deps, deps.quick_client, tour, user_id, channel_id=None
-    ):
+    # The outcomes this person was offered when the form opened (after the team check), as
+    # Slack returns them: no Slack call before the ack.
+    try:
+        offered = ProposeMetadata.model_validate_json(view.get("private_metadata") or "").outcomes
+    except ValidationError:
+        offered = []
+    if outcome_id not in offered:
         await _refuse(ack, "Propose an initiative", "Only the tour's team can propose for it.")
         return
     try:
@@ -389,7 +391,7 @@ async def handle_commit_button(
         owner = f"<@{initiative.owner_id}>" if initiative.owner_id else "an owner"
         await notice(client, body, "Initiatives", f"This one is already committed to {owner}.")
         return
-    if initiative.status is InitiativeStatus.PROPOSED and active >= cap:
+    if active >= cap:
         await notice(client, body, "Initiatives", render_cap_reached(cap))
         return
     today = local_today(deps.clock.now(), tour.leader_tz)
@@ -472,6 +474,8 @@ async def handle_commit_submission(
     cap = deps.settings.initiative_cap
     try:
         async with deps.sessions.begin() as session:
+            # The tour row first: two commits at once must not both fit under the cap.
+            await get_tour(session, tour_id=tour.id, team_id=team_id, lock=True)
             locked = await initiatives.get_initiative(
                 session, initiative_id=found[0].id, team_id=team_id, lock=True
             )
@@ -601,6 +605,8 @@ async def handle_accept(
         return
     initiative, tour = found
     user_id = body["user"]["id"]
+    # Check-ins run on the owner's clock: look it up now, outside the transaction.
+    person = await deps.directory.person(client, user_id=user_id, now=deps.clock.now())
     async with deps.sessions.begin() as session:
         if not await claim_click(session, context, body, action):
             return
@@ -616,6 +622,8 @@ async def handle_accept(
             accept=True,
             reason=None,
             now=deps.clock.now(),
+            owner_tz=person.tz if person.has_tz else None,
+            default_tz=deps.settings.default_timezone,
         )
     if moved.refused is not None:
         await notice(client, body, "Initiatives", "You've already answered this one.")

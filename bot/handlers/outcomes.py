@@ -264,6 +264,7 @@ async def handle_edit_proposal(
     await ack()
     deps = deps_of(context)
     proposal_id = number_from_value(action)
+    refusal = None
     async with deps.sessions() as session:
         proposal = await session.get(OutcomeProposal, proposal_id) if proposal_id else None
         tour = (
@@ -272,13 +273,17 @@ async def handle_edit_proposal(
             else None
         )
         if proposal is None or tour is None or proposal.author_id != body["user"]["id"]:
-            await notice(client, body, "Outcomes", "You can change only your own proposals.")
-            return
-        label = await _theme_label(session, tour_id=tour.id, theme_id=proposal.theme_id)
-        if await outcomes.decided(session, theme_id=proposal.theme_id):
-            closed = render_proposal_closed(theme_label=label, leader_id=tour.leader_id)
-            await notice(client, body, "Outcomes", closed)
-            return
+            refusal = "You can change only your own proposals."
+        else:
+            label = await _theme_label(session, tour_id=tour.id, theme_id=proposal.theme_id)
+            if await outcomes.decided(session, theme_id=proposal.theme_id):
+                refusal = render_proposal_closed(theme_label=label, leader_id=tour.leader_id)
+    # Told after the session ends: a Slack call must not hold the database meanwhile.
+    if refusal is not None:
+        await notice(client, body, "Outcomes", refusal)
+        return
+    assert proposal is not None
+    assert tour is not None
     view = render_proposal_modal(
         tour_id=tour.id,
         theme_id=proposal.theme_id,

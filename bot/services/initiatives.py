@@ -39,6 +39,7 @@ from bot.models import (
     Tour,
 )
 from bot.services import outcomes
+from bot.services.checkin_schedule import schedule_first
 from bot.services.outcomes import Moved, OutcomeError
 from bot.store import outbox
 
@@ -95,6 +96,7 @@ def _card(
         cadence_weeks=initiative.cadence_weeks,
         decline_reason=initiative.decline_reason,
         progress=initiative.progress,
+        last_status=initiative.last_status,
     )
 
 
@@ -301,14 +303,19 @@ async def answer(
     accept: bool,
     reason: str | None,
     now: datetime,
+    owner_tz: str | None = None,
+    default_tz: str = "UTC",
 ) -> Moved:
-    """The owner accepts or declines; the leader hears either way (a decline with a button to
+    """The owner accepts (their check-ins start, on their clock: `owner_tz`, or `default_tz`
+    when Slack has none) or declines; the leader hears either way (a decline with a button to
     reassign). Only the owner can answer."""
     moved = await outcomes.answer_offer(
         session, initiative=initiative, user_id=user_id, accept=accept, reason=reason
     )
     if moved.refused is not None:
         return moved
+    if accept:
+        schedule_first(initiative, tour, owner_tz=owner_tz, now=now, default_tz=default_tz)
     card = await card_of(session, initiative)
     payload: dict[str, object]
     if accept:
@@ -383,10 +390,14 @@ async def commitments(
     )
     today = local_today(now, tz)
     next_checkins = {
-        i.id: next_checkin_day(
-            committed_on=local_today(i.committed_at, tz),
-            today=today,
-            cadence_weeks=i.cadence_weeks,
+        i.id: (
+            local_today(i.next_checkin_at, tz)
+            if i.next_checkin_at is not None
+            else next_checkin_day(
+                committed_on=local_today(i.committed_at, tz),
+                today=today,
+                cadence_weeks=i.cadence_weeks,
+            )
         )
         for i in mine
         if i.status is InitiativeStatus.ACCEPTED and i.committed_at is not None

@@ -20,7 +20,6 @@ from bot.blocks.outcomes import (
     render_outcomes_announcement,
     render_pick_theme,
     render_proposal_closed,
-    render_proposal_saved,
     render_proposal_too_long,
 )
 from bot.flows.outcomes import (
@@ -171,33 +170,16 @@ async def open_requests(
 async def dm_proposal(
     session: AsyncSession, *, team_id: str, user_id: str, text: str, now: datetime
 ) -> Message | None:
-    """A DM from someone asked for outcomes (and not answering a listening tour): saved as a
-    proposal when one theme is open, else the question which theme it is for. None when the
-    person has no open request."""
+    """A DM from someone asked for outcomes (and not answering a listening tour): the offer to
+    save it as a proposal, for which theme (nothing is stored until they press a button). None
+    when the person has no open request."""
     requests = await open_requests(session, team_id=team_id, user_id=user_id)
     if not requests:
         return None
     if len(text) > MAX_STATEMENT:
         return Message(text=render_proposal_too_long())
-    if len(requests) > 1:
-        return render_pick_theme(
-            text=text, themes=[(tour.id, theme.id, theme.label) for tour, theme in requests]
-        )
-    tour, theme = requests[0]
-    proposal = await propose_outcome(
-        session,
-        tour=tour,
-        theme_id=theme.id,
-        author_id=user_id,
-        draft=OutcomeDraft(statement=text, partner="", measure="", target_date=None),
-        now=now,
-        require_measure=False,
-    )
-    return render_proposal_saved(
-        theme_label=theme.label,
-        leader_id=tour.leader_id,
-        proposal_id=proposal.id,
-        statement=proposal.statement,
+    return render_pick_theme(
+        text=text, themes=[(tour.id, theme.id, theme.label) for tour, theme in requests]
     )
 
 
@@ -333,11 +315,14 @@ async def commit_initiative(
     cap: int = DEFAULT_ACTIVE_CAP,
 ) -> Moved:
     """The leader commits a proposal (or re-offers a declined one) to an owner."""
-    event = (
-        InitiativeEvent.COMMIT
-        if initiative.status is InitiativeStatus.PROPOSED
-        else InitiativeEvent.REASSIGN
-    )
+    # Only a proposal is committed, and only a declined one reassigned: an offer still waiting
+    # for its owner is not silently moved to someone else by a second, older form.
+    if initiative.status is InitiativeStatus.PROPOSED:
+        event = InitiativeEvent.COMMIT
+    elif initiative.status is InitiativeStatus.DECLINED:
+        event = InitiativeEvent.REASSIGN
+    else:
+        return Moved(initiative, Refused.NOT_ALLOWED)
     moved = await move(session, initiative=initiative, event=event, cap=cap)
     if moved.refused is None:
         initiative.owner_id = owner_id

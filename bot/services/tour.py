@@ -56,6 +56,7 @@ from bot.models import (
     Tour,
     TourStatus,
 )
+from bot.services import checkins as checkin_services
 from bot.services import outcomes as outcome_services
 from bot.services.outcomes import ChainLink, chain
 from bot.store import findings as findings_store
@@ -220,7 +221,13 @@ async def handle_dm_reply(
     the newest open tour the person is in."""
     open_tours = await store.open_tours_for(session, team_id=team_id, user_id=user_id)
     if not open_tours:
-        # No tour to answer: perhaps a proposal for the outcomes the leader asked for (step 3).
+        # No tour to answer: perhaps a check-in on an initiative they own (step 4), or a
+        # proposal for the outcomes the leader asked for (step 3).
+        checkin = await checkin_services.dm_checkin(
+            session, team_id=team_id, user_id=user_id, text=text, now=now
+        )
+        if checkin is not None:
+            return checkin
         try:
             proposal = await outcome_services.dm_proposal(
                 session, team_id=team_id, user_id=user_id, text=text, now=now

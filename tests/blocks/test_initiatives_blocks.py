@@ -518,9 +518,10 @@ def test_commit_modal_cadence(cadence_weeks: int, initial: tuple[str, str]) -> N
         (None, date(2026, 4, 13), TODAY, "2026-04-13"),
         # a default already past: today
         (None, date(2026, 3, 1), TODAY, "2026-03-16"),
-        # the card's own date wins over both
+        # the card's own date wins over the default
         (date(2026, 5, 1), date(2026, 4, 13), TODAY, "2026-05-01"),
-        (date(2026, 3, 2), date(2026, 4, 13), TODAY, "2026-03-02"),
+        # ...unless it has passed (a declined one reassigned later): today
+        (date(2026, 3, 2), date(2026, 4, 13), TODAY, "2026-03-16"),
     ],
 )
 def test_commit_modal_due_date(
@@ -537,10 +538,10 @@ def test_commit_modal_due_date(
     [
         (P, 0, 3, 0),
         (P, 2, 3, 2),
-        # reassigning: its own slot is among the active ones
-        (D, 3, 3, 2),
-        (D, 0, 3, 0),  # never below zero
-        (OFFERED, 3, 5, 2),
+        # reassigning: a declined one holds no slot, so the count is the others'
+        (D, 3, 3, 3),
+        (D, 0, 3, 0),
+        (OFFERED, 3, 5, 3),
     ],
 )
 def test_commit_modal_cap_line(status: InitiativeStatus, active: int, cap: int, taken: int) -> None:

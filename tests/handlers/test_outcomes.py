@@ -306,10 +306,22 @@ async def test_proposals_by_dm_reply_and_edits_until_the_leader_decides(
     )
     assert stale.json is not None
     assert stale.json["response_action"] == "update"
-    # One theme is left undecided: a DM reply now goes straight to it.
+    # One theme is left undecided: a DM reply is offered for it alone, and saved on the click.
     await slack.dm("UT02", "Sales sees the roadmap before the quarter starts")
     await deps.inflight.wait_idle(timeout=5)
-    assert "will see your proposal" in rendered(fake_slack.dms_to("UT02")[-1])
+    offer = fake_slack.dms_to("UT02")[-1]
+    [save] = [
+        element
+        for block in offer["blocks"]
+        for element in block.get("elements") or []
+        if str(element.get("action_id", "")).startswith(OutcomeAction.PICK_THEME)
+    ]
+    assert save["text"]["text"] == "Save as my proposal"
+    await slack.block_action(
+        "UT02", save["action_id"], value=save["value"], message=offer, channel_id=offer["channel"]
+    )
+    await deps.inflight.wait_idle(timeout=5)
+    assert "will see your proposal" in rendered(fake_slack.responses[-1]["body"])
     async with sessions() as session:
         statements = (
             await session.scalars(select(OutcomeProposal.statement).order_by(OutcomeProposal.id))

@@ -1,0 +1,498 @@
+"""Step 4's rhythm as people see it: the owner's check-in DM and its form, the nudge, the
+overdue question, the celebration when an initiative is done, the "you said → we did" DM to the
+people who answered the tour, and the weekly quick-wins update in the team channel. Pure
+renderers; user text is escaped and cut to Slack's limits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DatePickerElement,
+    DividerBlock,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    RadioButtonsElement,
+    StaticSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.blocks import Message
+from bot.blocks.findings import _count, _one_line, _text_input
+from bot.blocks.initiatives import InitiativeAction, InitiativeCard, progress_bar
+from bot.blocks.tour import _action_id, _context, _section, clip, format_day
+from bot.flows.checkins import WEEKDAYS, CheckinStatus
+
+
+class CheckinAction(StrEnum):
+    """Action ids; the comment says what rides in the button's value."""
+
+    # One button per status, "checkins.status.on_track" etc.; value str(checkin_id).
+    STATUS = "checkins.status"
+    SNOOZE = "checkins.snooze"  # str(checkin_id)
+    LEAVE = "checkins.leave"  # str(initiative_id)
+    EXTEND = "checkins.extend"  # str(initiative_id)
+    FINISH = "checkins.finish"  # str(initiative_id): mark done from the overdue question
+    STOP = "checkins.stop"  # str(initiative_id): close it without it being done
+    LOOP_OPT_OUT = "checkins.loop_opt_out"  # "" (the person who clicks)
+    DIGEST_SETTINGS = "checkins.digest_settings"  # str(tour_id)
+
+
+class CheckinView(StrEnum):
+    ANSWER = "checkins.answer"
+    LEAVE = "checkins.leave"
+    EXTEND = "checkins.extend"
+    DIGEST = "checkins.digest"
+
+
+class CheckinBlock(StrEnum):
+    STATUS = "checkin.status"
+    PROGRESS = "checkin.progress"
+    NOTE = "checkin.note"
+    WIN = "checkin.win"
+    LEAVE_UNTIL = "checkin.leave_until"
+    NEW_DUE = "checkin.new_due"
+    DIGEST_DAY = "digest.day"
+    DIGEST_TIME = "digest.time"
+
+
+STATUS_LABELS = {
+    CheckinStatus.ON_TRACK: "On track",
+    CheckinStatus.AT_RISK: "At risk",
+    CheckinStatus.OFF_TRACK: "Off track",
+    CheckinStatus.DONE: "Done",
+}
+STATUS_EMOJI = {
+    CheckinStatus.ON_TRACK: "🟢",
+    CheckinStatus.AT_RISK: "🟠",
+    CheckinStatus.OFF_TRACK: "🔴",
+    CheckinStatus.DONE: "✅",
+}
+MAX_NOTE = 500
+MAX_WIN = 1_000
+MAX_DIGEST_WINS = 20  # more are summarised in one line
+MAX_DIGEST_INITIATIVES = 10
+DIGEST_HOURS = range(7, 20)  # 07:00 to 19:00, on the hour
+
+
+def status_action(status: CheckinStatus) -> str:
+    return f"{CheckinAction.STATUS}.{status.value}"
+
+
+def status_text(status: str | None, progress: int) -> str:
+    """ "🟢 On track · `▓▓▓▓░░░░░░` 40%", or "no check-in yet · …"."""
+    try:
+        known = CheckinStatus(status) if status else None
+    except ValueError:
+        known = None
+    label = f"{STATUS_EMOJI[known]} {STATUS_LABELS[known]}" if known else "No check-in yet"
+    return f"{label} · {progress_bar(progress)}"
+
+
+def _title(card: InitiativeCard, limit: int = 300) -> str:
+    return clip(_one_line(card.title), limit)
+
+
+# --- the owner's check-in ----------------------------------------------------------------------
+
+
+def render_checkin(
+    *, card: InitiativeCard, checkin_id: int, period: date, nudge: bool = False
+) -> Message:
+    """The owner's DM at their slot (or the one nudge the next day)."""
+    title = _title(card)
+    intro = (
+        f"A reminder: how is *{title}* going this week?"
+        if nudge
+        else f"Check-in for *{title}* — week of {format_day(period)}."
+    )
+    due = f"due {format_day(card.due_date)}" if card.due_date else "no due date"
+    blocks: list[Block] = [
+        _section(
+            f"{intro}\n*For* {clip(_one_line(card.theme_label), 200)} → "
+            f"{clip(_one_line(card.outcome), 500)}\n"
+            f"Last time: {status_text(card.last_status, card.progress)} · {due}"
+        ),
+        ActionsBlock(
+            elements=[
+                ButtonElement(
+                    text=f"{STATUS_EMOJI[status]} {label}",
+                    action_id=status_action(status),
+                    value=str(checkin_id),
+                    style="primary" if status is CheckinStatus.ON_TRACK else None,
+                )
+                for status, label in STATUS_LABELS.items()
+            ]
+        ),
+        ActionsBlock(
+            elements=[
+                ButtonElement(
+                    text="Log a quick win",
+                    action_id=InitiativeAction.LOG_WIN,
+                    value=str(card.initiative_id),
+                ),
+                ButtonElement(
+                    text="Snooze a week", action_id=CheckinAction.SNOOZE, value=str(checkin_id)
+                ),
+                ButtonElement(
+                    text="On leave…",
+                    action_id=CheckinAction.LEAVE,
+                    value=str(card.initiative_id),
+                ),
+            ]
+        ),
+        _context(
+            "Or just reply here, e.g. _on track, 40% — win: Finance saw the first alert_. "
+            + ("No more reminders this week after this one." if nudge else "")
+        ),
+    ]
+    return Message(
+        text=f"{'Reminder: ' if nudge else ''}check-in for {title}",
+        blocks=blocks,
+    )
+
+
+def render_checkin_modal(
+    *,
+    checkin_id: int,
+    title: str,
+    status: CheckinStatus,
+    progress: int,
+    note: str | None = None,
+) -> View:
+    statuses = [Option(value=s.value, text=label) for s, label in STATUS_LABELS.items()]
+    steps = [Option(value=str(n), text=f"{n}%") for n in range(0, 101, 10)]
+    nearest = min(100, max(0, round(progress / 10) * 10))
+    return View(
+        type="modal",
+        callback_id=CheckinView.ANSWER,
+        title="Check-in",
+        submit="Send",
+        close="Cancel",
+        private_metadata=json.dumps({"checkin_id": checkin_id}),
+        blocks=[
+            _context(f"*{clip(_one_line(title), 300)}*"),
+            InputBlock(
+                block_id=CheckinBlock.STATUS,
+                label="How is it going?",
+                element=RadioButtonsElement(
+                    action_id=_action_id(CheckinBlock.STATUS),
+                    options=statuses,
+                    initial_option=next(o for o in statuses if o.value == status.value),
+                ),
+            ),
+            InputBlock(
+                block_id=CheckinBlock.PROGRESS,
+                label="Progress",
+                element=StaticSelectElement(
+                    action_id=_action_id(CheckinBlock.PROGRESS),
+                    options=steps,
+                    initial_option=steps[nearest // 10],
+                ),
+            ),
+            _text_input(
+                CheckinBlock.NOTE,
+                "A short note for the team",
+                initial=note,
+                max_length=MAX_NOTE,
+                optional=True,
+                multiline=True,
+            ),
+            _text_input(
+                CheckinBlock.WIN,
+                "Any quick win this week?",
+                initial=None,
+                max_length=MAX_WIN,
+                optional=True,
+            ),
+        ],
+    )
+
+
+def render_checkin_thanks(*, title: str, status: str, progress: int, win: bool) -> str:
+    text = f"Thanks — *{clip(_one_line(title), 300)}*: {status_text(status, progress)}."
+    if win:
+        text += " Your quick win goes into Friday's update."
+    return text
+
+
+def render_checkin_unclear(*, title: str) -> str:
+    return (
+        f"I couldn't tell how *{clip(_one_line(title), 300)}* is going from that. Use the buttons "
+        "above, or reply with a status — _on track_, _at risk_, _off track_ or _done_ — and a "
+        "percentage, e.g. _at risk, 30% — waiting on Finance_."
+    )
+
+
+def render_snoozed(*, title: str, next_day: date | None) -> str:
+    text = f"Snoozed. No more reminders for *{clip(_one_line(title), 300)}* this week"
+    return text + (f"; the next check-in comes on {format_day(next_day)}." if next_day else ".")
+
+
+def render_leave_modal(*, initiative_id: int, today: date) -> View:
+    return View(
+        type="modal",
+        callback_id=CheckinView.LEAVE,
+        title="On leave",
+        submit="Save",
+        close="Cancel",
+        private_metadata=json.dumps({"initiative_id": initiative_id}),
+        blocks=[
+            InputBlock(
+                block_id=CheckinBlock.LEAVE_UNTIL,
+                label="Back on (no check-ins or reminders until then)",
+                element=DatePickerElement(
+                    action_id=_action_id(CheckinBlock.LEAVE_UNTIL), initial_date=today.isoformat()
+                ),
+            ),
+        ],
+    )
+
+
+def render_on_leave(*, title: str, back_on: date) -> str:
+    return (
+        f"Enjoy your time off. Check-ins for *{clip(_one_line(title), 300)}* resume the week of "
+        f"{format_day(back_on)}."
+    )
+
+
+# --- past its due date -------------------------------------------------------------------------
+
+
+def render_overdue(*, card: InitiativeCard) -> Message:
+    assert card.due_date is not None
+    text = (
+        f"*{_title(card)}* was due on {format_day(card.due_date)} and isn't marked done. "
+        "Give it a new date, mark it done, or close it?"
+    )
+    return Message(
+        text=f"{clip(_one_line(card.title), 300)} is past its due date",
+        blocks=[
+            _section(text),
+            ActionsBlock(
+                elements=[
+                    ButtonElement(
+                        text="New date…",
+                        action_id=CheckinAction.EXTEND,
+                        value=str(card.initiative_id),
+                        style="primary",
+                    ),
+                    ButtonElement(
+                        text="Mark done",
+                        action_id=CheckinAction.FINISH,
+                        value=str(card.initiative_id),
+                    ),
+                    ButtonElement(
+                        text="Close it", action_id=CheckinAction.STOP, value=str(card.initiative_id)
+                    ),
+                ]
+            ),
+        ],
+    )
+
+
+def render_overdue_for_leader(*, card: InitiativeCard) -> str:
+    assert card.due_date is not None
+    return (
+        f"*{_title(card)}*, owned by <@{card.owner_id}>, was due on {format_day(card.due_date)}. "
+        "I've asked them to give it a new date, mark it done or close it."
+    )
+
+
+def render_extend_modal(*, initiative_id: int, due: date, today: date) -> View:
+    return View(
+        type="modal",
+        callback_id=CheckinView.EXTEND,
+        title="New due date",
+        submit="Save",
+        close="Cancel",
+        private_metadata=json.dumps({"initiative_id": initiative_id}),
+        blocks=[
+            InputBlock(
+                block_id=CheckinBlock.NEW_DUE,
+                label="When will it be done?",
+                element=DatePickerElement(
+                    action_id=_action_id(CheckinBlock.NEW_DUE),
+                    initial_date=max(due, today).isoformat(),
+                ),
+            ),
+        ],
+    )
+
+
+def render_new_due_for_leader(*, card: InitiativeCard) -> str:
+    assert card.due_date is not None
+    return f"<@{card.owner_id}> moved *{_title(card)}* to {format_day(card.due_date)}."
+
+
+def render_closed_for_leader(*, card: InitiativeCard) -> str:
+    return f"<@{card.owner_id}> closed *{_title(card)}* without finishing it."
+
+
+# --- done: celebrate and close the loop -------------------------------------------------------
+
+
+def render_celebration(*, card: InitiativeCard) -> Message:
+    text = (
+        f"🎉 *{_title(card)}* is done! Thank you <@{card.owner_id}>.\n"
+        f"You said: *{clip(_one_line(card.theme_label), 300)}* → we did: "
+        f"{clip(_one_line(card.outcome), 600)}"
+    )
+    return Message(text=f"Done: {clip(_one_line(card.title), 300)}", blocks=[_section(text)])
+
+
+def render_loop_closed(*, card: InitiativeCard, tour_title: str) -> Message:
+    """The one-time DM to people who answered the listening tour."""
+    text = (
+        f"You answered the listening tour *{clip(_one_line(tour_title), 300)}*. The team raised "
+        f"*{clip(_one_line(card.theme_label), 300)}* — and *{_title(card)}* is now done, towards "
+        f"this outcome: {clip(_one_line(card.outcome), 600)}. Thank you for speaking up."
+    )
+    return Message(
+        text="You said → we did",
+        blocks=[
+            _section(text),
+            ActionsBlock(
+                elements=[
+                    ButtonElement(
+                        text="Don't send me these", action_id=CheckinAction.LOOP_OPT_OUT, value=""
+                    )
+                ]
+            ),
+        ],
+    )
+
+
+# --- the weekly quick-wins update --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WinLine:
+    author_id: str
+    text: str
+    initiative: str
+    theme_label: str
+
+
+@dataclass(frozen=True)
+class MissedLine:
+    owner_id: str
+    initiative: str
+
+
+def _win_line(win: WinLine) -> str:
+    initiative = clip(_one_line(win.initiative), 120)
+    return (
+        f"• <@{win.author_id}>: {clip(_one_line(win.text), 400)} — _{initiative}_"
+        f" · you said *{clip(_one_line(win.theme_label), 120)}* → we did"
+    )
+
+
+def render_digest(
+    *,
+    tour_title: str,
+    week_of: date,
+    wins: Sequence[WinLine],
+    initiatives: Sequence[InitiativeCard],
+    missed: Sequence[MissedLine],
+    overdue: Sequence[InitiativeCard],
+    today: date,
+) -> Message:
+    """The week's update in the team channel: wins with the theme each answers, every
+    initiative's status and progress, and what is overdue or missed; at most ~45 blocks."""
+    blocks: list[Block] = [
+        HeaderBlock(text="This week's quick wins"),
+        _context(f"*{clip(_one_line(tour_title), 300)}* · week of {format_day(week_of)}"),
+    ]
+    if wins:
+        shown = list(wins[:MAX_DIGEST_WINS])
+        for start in range(0, len(shown), 5):  # five wins per section stay inside 3,000
+            blocks.append(_section("\n".join(_win_line(w) for w in shown[start : start + 5])))
+        if len(wins) > MAX_DIGEST_WINS:
+            blocks.append(_context(f"…and {len(wins) - MAX_DIGEST_WINS} more wins this week."))
+    else:
+        blocks.append(_section("No quick wins logged this week."))
+    blocks.append(DividerBlock())
+    lines = [
+        f"*{_title(card, 150)}* — <@{card.owner_id}> · "
+        f"{status_text(card.last_status, card.progress)}"
+        + (f" · due {format_day(card.due_date)}" if card.due_date else "")
+        for card in initiatives[:MAX_DIGEST_INITIATIVES]
+    ]
+    if len(initiatives) > MAX_DIGEST_INITIATIVES:
+        lines.append(f"…and {len(initiatives) - MAX_DIGEST_INITIATIVES} more.")
+    blocks.append(_section("*Initiatives*\n" + "\n".join(lines) if lines else "*Initiatives*\n—"))
+    attention: list[str] = []
+    attention += [
+        f"⏰ *{_title(card, 150)}* was due {format_day(card.due_date)} (<@{card.owner_id}>)"
+        for card in overdue[:MAX_DIGEST_INITIATIVES]
+        if card.due_date is not None
+    ]
+    attention += [
+        f"• No check-in this week for *{clip(_one_line(m.initiative), 150)}* (<@{m.owner_id}>)"
+        for m in missed[:MAX_DIGEST_INITIATIVES]
+    ]
+    if attention:
+        blocks.append(_section("*Needs attention*\n" + "\n".join(attention)))
+    blocks.append(
+        ActionsBlock(
+            elements=[ButtonElement(text="Log a win", action_id=InitiativeAction.LOG_WIN, value="")]
+        )
+    )
+    return Message(
+        text=f"This week's quick wins: {_count(len(wins), 'win', 'wins')} for "
+        f"{clip(_one_line(tour_title), 300)}",
+        blocks=blocks,
+    )
+
+
+def render_quiet_week(*, tour_title: str, under_way: int) -> Message:
+    text = (
+        f"A quiet week for *{clip(_one_line(tour_title), 300)}*: no quick wins logged and no "
+        f"check-ins changed; {_count(under_way, 'initiative is', 'initiatives are')} under way."
+    )
+    return Message(text=text, blocks=[ContextBlock(elements=[MarkdownTextObject(text=text)])])
+
+
+def render_digest_modal(*, tour_id: int, weekday: int, minute: int) -> View:
+    days = [Option(value=str(n), text=name) for n, name in enumerate(WEEKDAYS[:5])]
+    hours = [Option(value=str(h * 60), text=f"{h:02d}:00") for h in DIGEST_HOURS]
+    return View(
+        type="modal",
+        callback_id=CheckinView.DIGEST,
+        title="Weekly update",
+        submit="Save",
+        close="Cancel",
+        private_metadata=json.dumps({"tour_id": tour_id}),
+        blocks=[
+            _context("When the team channel gets the week's quick wins (on your clock)."),
+            InputBlock(
+                block_id=CheckinBlock.DIGEST_DAY,
+                label="Day",
+                element=StaticSelectElement(
+                    action_id=_action_id(CheckinBlock.DIGEST_DAY),
+                    options=days,
+                    initial_option=next((o for o in days if o.value == str(weekday)), days[-1]),
+                ),
+            ),
+            InputBlock(
+                block_id=CheckinBlock.DIGEST_TIME,
+                label="Time",
+                element=StaticSelectElement(
+                    action_id=_action_id(CheckinBlock.DIGEST_TIME),
+                    options=hours,
+                    initial_option=next((o for o in hours if o.value == str(minute)), hours[8]),
+                ),
+            ),
+        ],
+    )

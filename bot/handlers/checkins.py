@@ -1,0 +1,505 @@
+"""Step 4's rhythm in Slack: the owner answers a check-in (buttons and a short form, or a DM
+reply, which the DM listener routes here), snoozes a week or goes on leave, answers the overdue
+question; people opt out of "you said → we did" DMs; the leader moves the weekly update."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks.checkins import (
+    CheckinAction,
+    CheckinBlock,
+    CheckinView,
+    render_checkin_modal,
+    render_checkin_thanks,
+    render_digest_modal,
+    render_extend_modal,
+    render_leave_modal,
+    render_on_leave,
+    render_snoozed,
+)
+from bot.blocks.tour import render_notice_modal
+from bot.deps import Deps
+from bot.flows.checkins import CheckinStatus
+from bot.flows.tour import local_today
+from bot.handlers.context import Replayed, claim_view, deps_of, listener
+from bot.handlers.forms import field, state_values, text_field
+from bot.handlers.home import publish_home
+from bot.handlers.tour import leader_tour, may_lead, notice, number_from_value
+from bot.models import LoopOptOut
+from bot.services import checkins
+from bot.services.checkin_schedule import owner_zone, reschedule_digest
+from bot.services.initiatives import get_initiative
+from bot.store.inserts import insert_if_absent
+from bot.store.tours import get_tour
+
+STATUS_ACTION = re.compile(
+    rf"^{re.escape(CheckinAction.STATUS)}\.({'|'.join(s.value for s in CheckinStatus)})$"
+)
+
+
+class CheckinMetadata(BaseModel):
+    checkin_id: int
+
+
+class InitiativeMetadata(BaseModel):
+    initiative_id: int
+
+
+async def _refuse(ack: AsyncAck, text: str) -> None:
+    await ack(
+        response_action="update",
+        view=render_notice_modal(title="Check-in", text=text).to_dict(),
+    )
+
+
+# --- answering ---------------------------------------------------------------------------------
+
+
+@listener
+async def handle_status_button(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    """On track / At risk / Off track / Done: the short form, with that status chosen."""
+    await ack()
+    deps = deps_of(context)
+    matched = STATUS_ACTION.match(str(action.get("action_id")))
+    checkin_id = number_from_value(action)
+    async with deps.sessions() as session:
+        found = (
+            await checkins.get_checkin(
+                session, checkin_id=checkin_id, team_id=context.team_id or ""
+            )
+            if checkin_id is not None
+            else None
+        )
+    if matched is None or found is None:
+        await notice(client, body, "Check-in", "I can't find that check-in any more.")
+        return
+    checkin, initiative, _ = found
+    if initiative.owner_id != body["user"]["id"]:
+        await notice(client, body, "Check-in", checkins.NOT_YOURS)
+        return
+    view = render_checkin_modal(
+        checkin_id=checkin.id,
+        title=initiative.title,
+        status=CheckinStatus(matched.group(1)),
+        progress=100 if matched.group(1) == CheckinStatus.DONE else initiative.progress,
+        note=checkin.note,
+    )
+    await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
+
+
+@listener
+async def handle_checkin_submission(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    deps = deps_of(context)
+    user_id = body["user"]["id"]
+    try:
+        metadata = CheckinMetadata.model_validate_json(view.get("private_metadata") or "")
+    except ValidationError:
+        await _refuse(ack, "This form is out of date; use the buttons in the check-in again.")
+        return
+    values = state_values(view)
+    try:
+        status = CheckinStatus(str(field(values, CheckinBlock.STATUS)))
+    except ValueError:
+        await ack(response_action="errors", errors={CheckinBlock.STATUS: "Choose one."})
+        return
+    picked = str(field(values, CheckinBlock.PROGRESS) or "")
+    progress = int(picked) if picked.isdigit() else 0
+    win = text_field(values, CheckinBlock.WIN).replace("\x00", "")
+    try:
+        async with deps.sessions.begin() as session:
+            found = await checkins.get_checkin(
+                session, checkin_id=metadata.checkin_id, team_id=context.team_id or "", lock=True
+            )
+            if found is None:
+                await _refuse(ack, "I can't find that check-in any more.")
+                return
+            checkin, initiative, tour = found
+            answered = await checkins.answer_checkin(
+                session,
+                checkin=checkin,
+                initiative=initiative,
+                tour=tour,
+                user_id=user_id,
+                status=status,
+                progress=progress,
+                note=text_field(values, CheckinBlock.NOTE),
+                win=win,
+                now=deps.clock.now(),
+            )
+            if answered.refused:
+                await _refuse(ack, answered.refused)
+                return
+            if not await claim_view(session, context, view):
+                raise Replayed
+            title = initiative.title
+    except Replayed:
+        await ack()
+        return
+    await ack()
+    deps.delivery.notify()
+    thanks = render_checkin_thanks(
+        title=title, status=status.value, progress=progress, win=bool(win.strip())
+    )
+    await client.chat_postMessage(channel=user_id, text=thanks)
+    await publish_home(deps, client, team_id=tour.team_id, user_id=user_id)
+
+
+# --- snooze and leave --------------------------------------------------------------------------
+
+
+@listener
+async def handle_snooze(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+) -> None:
+    await ack()
+    deps = deps_of(context)
+    checkin_id = number_from_value(action)
+    async with deps.sessions.begin() as session:
+        found = (
+            await checkins.get_checkin(
+                session, checkin_id=checkin_id, team_id=context.team_id or "", lock=True
+            )
+            if checkin_id is not None
+            else None
+        )
+        refused = (
+            checkins.snooze(found[0], found[1], user_id=body["user"]["id"])
+            if found
+            else "I can't find that check-in any more."
+        )
+        text = ""
+        if found is not None and refused is None:
+            initiative = found[1]
+            tz_name = owner_zone(initiative, deps.settings.default_timezone)
+            upcoming = initiative.next_checkin_at
+            text = render_snoozed(
+                title=initiative.title,
+                next_day=local_today(upcoming, tz_name) if upcoming else None,
+            )
+    if refused is not None:
+        await notice(client, body, "Check-in", refused)
+        return
+    await respond(replace_original=True, text=text)
+
+
+@listener
+async def handle_leave_button(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    await ack()
+    deps = deps_of(context)
+    found = await _owned(deps, client, body, action, context.team_id or "")
+    if found is None:
+        return
+    today = local_today(deps.clock.now(), owner_zone(found, deps.settings.default_timezone))
+    view = render_leave_modal(initiative_id=found.id, today=today)
+    await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
+
+
+async def _owned(
+    deps: Deps, client: AsyncWebClient, body: dict[str, Any], action: dict[str, Any], team_id: str
+) -> Any:
+    """The initiative the button names, if the person who clicked owns it."""
+    initiative_id = number_from_value(action)
+    async with deps.sessions() as session:
+        found = (
+            await get_initiative(session, initiative_id=initiative_id, team_id=team_id)
+            if initiative_id is not None
+            else None
+        )
+    if found is None:
+        await notice(client, body, "Initiative", "I can't find that initiative any more.")
+        return None
+    if found[0].owner_id != body["user"]["id"]:
+        await notice(client, body, "Initiative", "Only the initiative's owner can do this.")
+        return None
+    return found[0]
+
+
+def _date(values: dict[str, dict[str, Any]], block_id: str) -> date | None:
+    picked = field(values, block_id)
+    try:
+        return date.fromisoformat(picked) if isinstance(picked, str) else None
+    except ValueError:
+        return None
+
+
+@listener
+async def handle_leave_submission(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    deps = deps_of(context)
+    user_id = body["user"]["id"]
+    back_on = _date(state_values(view), CheckinBlock.LEAVE_UNTIL)
+    try:
+        metadata = InitiativeMetadata.model_validate_json(view.get("private_metadata") or "")
+    except ValidationError:
+        await _refuse(ack, "This form is out of date; open it again.")
+        return
+    if back_on is None:
+        await ack(response_action="errors", errors={CheckinBlock.LEAVE_UNTIL: "Pick a day."})
+        return
+    async with deps.sessions.begin() as session:
+        found = await get_initiative(
+            session, initiative_id=metadata.initiative_id, team_id=context.team_id or "", lock=True
+        )
+        refused = (
+            await checkins.go_on_leave(
+                session, initiative=found[0], user_id=user_id, back_on=back_on
+            )
+            if found
+            else "I can't find that initiative any more."
+        )
+        if refused is not None:
+            await _refuse(ack, refused)
+            return
+        assert found is not None
+        title = found[0].title
+    await ack(
+        response_action="update",
+        view=render_notice_modal(
+            title="On leave", text=render_on_leave(title=title, back_on=back_on)
+        ).to_dict(),
+    )
+
+
+# --- past the due date -------------------------------------------------------------------------
+
+
+@listener
+async def handle_extend_button(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    await ack()
+    deps = deps_of(context)
+    found = await _owned(deps, client, body, action, context.team_id or "")
+    if found is None:
+        return
+    today = local_today(deps.clock.now(), owner_zone(found, deps.settings.default_timezone))
+    view = render_extend_modal(initiative_id=found.id, due=found.due_date or today, today=today)
+    await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
+
+
+@listener
+async def handle_extend_submission(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    deps = deps_of(context)
+    new_due = _date(state_values(view), CheckinBlock.NEW_DUE)
+    try:
+        metadata = InitiativeMetadata.model_validate_json(view.get("private_metadata") or "")
+    except ValidationError:
+        await _refuse(ack, "This form is out of date; open it again.")
+        return
+    if new_due is None:
+        await ack(response_action="errors", errors={CheckinBlock.NEW_DUE: "Pick a day."})
+        return
+    now = deps.clock.now()
+    async with deps.sessions.begin() as session:
+        found = await get_initiative(
+            session, initiative_id=metadata.initiative_id, team_id=context.team_id or "", lock=True
+        )
+        if found is None:
+            await _refuse(ack, "I can't find that initiative any more.")
+            return
+        initiative, tour = found
+        refused = await checkins.extend(
+            session,
+            initiative=initiative,
+            tour=tour,
+            user_id=body["user"]["id"],
+            new_due=new_due,
+            today=local_today(now, owner_zone(initiative, deps.settings.default_timezone)),
+            now=now,
+        )
+        if refused == "Pick a day after today.":
+            await ack(response_action="errors", errors={CheckinBlock.NEW_DUE: refused})
+            return
+        if refused is not None:
+            await _refuse(ack, refused)
+            return
+    await ack()
+    deps.delivery.notify()
+
+
+@listener
+async def handle_finish_or_stop(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+) -> None:
+    """From the overdue question: Mark done, or Close it."""
+    await ack()
+    deps = deps_of(context)
+    team_id = context.team_id or ""
+    owned = await _owned(deps, client, body, action, team_id)
+    if owned is None:
+        return
+    finishing = action["action_id"] == CheckinAction.FINISH
+    async with deps.sessions.begin() as session:
+        found = await get_initiative(session, initiative_id=owned.id, team_id=team_id, lock=True)
+        assert found is not None
+        initiative, tour = found
+        if finishing:
+            done = await checkins.finish(
+                session, initiative=initiative, tour=tour, now=deps.clock.now()
+            )
+            refused = None if done else checkins.NOT_UNDER_WAY
+        else:
+            refused = await checkins.close(
+                session,
+                initiative=initiative,
+                tour=tour,
+                user_id=body["user"]["id"],
+                now=deps.clock.now(),
+            )
+        title = initiative.title
+    if refused is not None:
+        await notice(client, body, "Initiative", refused)
+        return
+    deps.delivery.notify()
+    text = (
+        f"*{title}* is done. Congratulations — the team channel will hear about it."
+        if finishing
+        else f"Closed *{title}*. The leader knows."
+    )
+    await respond(replace_original=True, text=text)
+
+
+# --- opting out, and the leader's weekly update settings --------------------------------------
+
+
+@listener
+async def handle_loop_opt_out(
+    ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond
+) -> None:
+    await ack()
+    deps = deps_of(context)
+    async with deps.sessions.begin() as session:
+        await insert_if_absent(
+            session,
+            LoopOptOut,
+            {
+                "team_id": context.team_id or "",
+                "user_id": body["user"]["id"],
+                "created_at": deps.clock.now(),
+            },
+        )
+    await respond(
+        replace_original=False,
+        response_type="ephemeral",
+        text="Done: you won't get these messages any more.",
+    )
+
+
+@listener
+async def handle_digest_settings(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    await ack()
+    deps = deps_of(context)
+    tour = await leader_tour(
+        deps, client, body, action, context.team_id or "", "change the weekly update of"
+    )
+    if tour is None:
+        return
+    view = render_digest_modal(
+        tour_id=tour.id, weekday=tour.digest_weekday, minute=tour.digest_minute
+    )
+    await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
+
+
+class DigestMetadata(BaseModel):
+    tour_id: int
+
+
+@listener
+async def handle_digest_submission(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    deps = deps_of(context)
+    values = state_values(view)
+    day = str(field(values, CheckinBlock.DIGEST_DAY) or "")
+    minute = str(field(values, CheckinBlock.DIGEST_TIME) or "")
+    try:
+        metadata = DigestMetadata.model_validate_json(view.get("private_metadata") or "")
+    except ValidationError:
+        await _refuse(ack, "This form is out of date; open it again.")
+        return
+    if not (day.isdigit() and int(day) < 7 and minute.isdigit() and int(minute) < 24 * 60):
+        await ack(response_action="errors", errors={CheckinBlock.DIGEST_DAY: "Choose a day."})
+        return
+    assert deps.quick_client is not None
+    async with deps.sessions() as session:
+        tour = await get_tour(session, tour_id=metadata.tour_id, team_id=context.team_id or "")
+    if tour is None or not await may_lead(deps, deps.quick_client, tour, body["user"]["id"]):
+        await _refuse(ack, "Only the tour's leader or a workspace admin can change this.")
+        return
+    async with deps.sessions.begin() as session:
+        locked = await get_tour(session, tour_id=tour.id, team_id=tour.team_id, lock=True)
+        assert locked is not None
+        locked.digest_weekday, locked.digest_minute = int(day), int(minute)
+        reschedule_digest(locked, now=deps.clock.now())
+    await ack()
+    await publish_home(deps, client, team_id=tour.team_id, user_id=body["user"]["id"])
+
+
+def register(app: AsyncApp) -> None:
+    app.action(STATUS_ACTION)(handle_status_button)
+    app.view(CheckinView.ANSWER.value)(handle_checkin_submission)
+    app.action(CheckinAction.SNOOZE.value)(handle_snooze)
+    app.action(CheckinAction.LEAVE.value)(handle_leave_button)
+    app.view(CheckinView.LEAVE.value)(handle_leave_submission)
+    app.action(CheckinAction.EXTEND.value)(handle_extend_button)
+    app.view(CheckinView.EXTEND.value)(handle_extend_submission)
+    app.action(CheckinAction.FINISH.value)(handle_finish_or_stop)
+    app.action(CheckinAction.STOP.value)(handle_finish_or_stop)
+    app.action(CheckinAction.LOOP_OPT_OUT.value)(handle_loop_opt_out)
+    app.action(CheckinAction.DIGEST_SETTINGS.value)(handle_digest_settings)
+    app.view(CheckinView.DIGEST.value)(handle_digest_submission)

@@ -1,0 +1,663 @@
+"""Step 4's rhythm as units of work: scheduling an owner's check-ins, the tick jobs that send
+what is due (check-ins, the one nudge, the "missed" mark, overdue questions, the weekly update),
+the owner's answers (by form or DM), snoozing and leave, and finishing an initiative with a
+celebration and a "you said → we did" DM to the people who answered the tour.
+
+All schedule state is in our tables. Each due item is claimed with FOR UPDATE SKIP LOCKED (on
+PostgreSQL; SQLite serialises writers anyway) and carries an idempotency key made of its local
+period, so repeated, concurrent or late ticks send it exactly once. The caller owns the
+transaction; messages go through the outbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.blocks import Message
+from bot.blocks.checkins import (
+    MissedLine,
+    WinLine,
+    render_celebration,
+    render_checkin,
+    render_checkin_thanks,
+    render_checkin_unclear,
+    render_closed_for_leader,
+    render_digest,
+    render_loop_closed,
+    render_new_due_for_leader,
+    render_overdue,
+    render_overdue_for_leader,
+    render_quiet_week,
+)
+from bot.flows.checkins import (
+    CheckinStatus,
+    Slot,
+    Timing,
+    following,
+    next_day_slot,
+    read_checkin_reply,
+    timing,
+    week_start,
+)
+from bot.flows.outcomes import InitiativeEvent, InitiativeStatus, Refused
+from bot.flows.tour import local_today, zone
+from bot.models import (
+    Checkin,
+    CheckinState,
+    Digest,
+    Initiative,
+    LoopOptOut,
+    Outcome,
+    Participant,
+    QuickWin,
+    Theme,
+    Tour,
+)
+from bot.services import outcomes
+from bot.services.checkin_schedule import (
+    digest_time,
+    next_slot,
+    owner_zone,
+)
+from bot.services.initiatives import card_of
+from bot.store import outbox
+from bot.store.inserts import insert_if_absent
+from bot.store.outbox import Outgoing
+
+# How many due items one tick takes per job; the rest wait for the next minute.
+BATCH = 500
+WEEK = timedelta(days=7)
+PENDING = (CheckinState.SENT, CheckinState.NUDGED)
+
+
+async def zones_to_refresh(
+    session: AsyncSession, *, now: datetime, limit: int = 50
+) -> list[Initiative]:
+    """Owners whose zone was last checked over a day ago, with a check-in in the next two days."""
+    rows = await session.scalars(
+        select(Initiative)
+        .where(
+            Initiative.status == InitiativeStatus.ACCEPTED,
+            Initiative.next_checkin_at <= now + timedelta(days=2),
+            or_(
+                Initiative.owner_tz_checked_at.is_(None),
+                Initiative.owner_tz_checked_at < now - timedelta(days=1),
+            ),
+        )
+        .order_by(Initiative.next_checkin_at)
+        .limit(limit)
+    )
+    return list(rows.all())
+
+
+# --- the tick: check-ins, nudges, missed -------------------------------------------------------
+
+
+async def _checkin_row(session: AsyncSession, *, initiative_id: int, period: date) -> Checkin:
+    row = await session.scalar(
+        select(Checkin).where(Checkin.initiative_id == initiative_id, Checkin.period == period)
+    )
+    assert row is not None
+    return row
+
+
+def _state_for(initiative: Initiative, slot: Slot, *, now: datetime, tz_name: str) -> CheckinState:
+    local_day = slot.due_at.astimezone(zone(tz_name)).date()
+    if initiative.on_leave_until is not None and local_day < initiative.on_leave_until:
+        return CheckinState.ON_LEAVE
+    if timing(slot.due_at, now) is Timing.STALE:
+        return CheckinState.SKIPPED
+    return CheckinState.SENT
+
+
+async def send_due_checkins(
+    session: AsyncSession, *, now: datetime, default_tz: str, limit: int = BATCH
+) -> int:
+    """Every check-in due by `now`: sent once per period (late within the grace), else recorded
+    as skipped or on leave; each initiative then moves to its next period. Returns how many
+    were sent."""
+    due = await session.scalars(
+        select(Initiative)
+        .where(
+            Initiative.status == InitiativeStatus.ACCEPTED,
+            Initiative.next_checkin_at <= now,
+        )
+        .order_by(Initiative.next_checkin_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    sent = 0
+    for initiative in due.all():
+        tz_name = owner_zone(initiative, default_tz)
+        while initiative.next_checkin_at is not None and initiative.next_checkin_at <= now:
+            slot = next_slot(initiative)
+            state = _state_for(initiative, slot, now=now, tz_name=tz_name)
+            fresh = await insert_if_absent(
+                session,
+                Checkin,
+                {
+                    "initiative_id": initiative.id,
+                    "period": slot.period,
+                    "due_at": slot.due_at,
+                    "state": state,
+                    "nudge_at": next_day_slot(slot.due_at, tz_name=tz_name)
+                    if state is CheckinState.SENT
+                    else None,
+                },
+            )
+            if fresh and state is CheckinState.SENT:
+                checkin = await _checkin_row(
+                    session, initiative_id=initiative.id, period=slot.period
+                )
+                await _send_checkin(session, initiative=initiative, checkin=checkin, now=now)
+                sent += 1
+            nxt = following(slot, cadence_weeks=initiative.cadence_weeks, tz_name=tz_name)
+            initiative.next_period, initiative.next_checkin_at = nxt.period, nxt.due_at
+    return sent
+
+
+async def _team_of(session: AsyncSession, initiative: Initiative) -> str:
+    team = await session.scalar(select(Tour.team_id).where(Tour.id == initiative.tour_id))
+    return str(team)
+
+
+async def _send_checkin(
+    session: AsyncSession,
+    *,
+    initiative: Initiative,
+    checkin: Checkin,
+    now: datetime,
+    nudge: bool = False,
+) -> None:
+    assert initiative.owner_id is not None
+    card = await card_of(session, initiative)
+    message = render_checkin(card=card, checkin_id=checkin.id, period=checkin.period, nudge=nudge)
+    await outbox.enqueue(
+        session,
+        team_id=await _team_of(session, initiative),
+        key=f"checkin:{initiative.id}:{checkin.period.isoformat()}:{'nudge' if nudge else 'ask'}",
+        method="chat.postMessage",
+        payload={"channel": initiative.owner_id, **message.to_dict()},
+        now=now,
+    )
+
+
+async def send_due_nudges(
+    session: AsyncSession, *, now: datetime, default_tz: str, limit: int = BATCH
+) -> int:
+    """No answer by the next day's slot: one nudge (or, past the grace, none), then the period
+    waits one more day before it counts as missed."""
+    rows = await session.execute(
+        select(Checkin, Initiative)
+        .join(Initiative, Initiative.id == Checkin.initiative_id)
+        .where(Checkin.state == CheckinState.SENT, Checkin.nudge_at <= now)
+        .order_by(Checkin.nudge_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=Checkin)
+    )
+    nudged = 0
+    for checkin, initiative in rows.all():
+        assert checkin.nudge_at is not None
+        if initiative.status is not InitiativeStatus.ACCEPTED:
+            checkin.state = CheckinState.SKIPPED
+            continue
+        tz_name = owner_zone(initiative, default_tz)
+        checkin.state = CheckinState.NUDGED
+        checkin.missed_at = next_day_slot(checkin.nudge_at, tz_name=tz_name)
+        if timing(checkin.nudge_at, now) is Timing.ON_TIME:
+            await _send_checkin(
+                session, initiative=initiative, checkin=checkin, now=now, nudge=True
+            )
+            nudged += 1
+    return nudged
+
+
+async def mark_missed(session: AsyncSession, *, now: datetime) -> int:
+    """Still no answer a day after the nudge: the period is missed; no further nagging."""
+    result = await session.execute(
+        update(Checkin)
+        .where(Checkin.state == CheckinState.NUDGED, Checkin.missed_at <= now)
+        .values(state=CheckinState.MISSED)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# --- the owner answers -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answered:
+    refused: str | None = None  # a sentence for the person, when nothing was recorded
+    finished: bool = False
+
+
+async def get_checkin(
+    session: AsyncSession, *, checkin_id: int, team_id: str, lock: bool = False
+) -> tuple[Checkin, Initiative, Tour] | None:
+    query = (
+        select(Checkin, Initiative, Tour)
+        .join(Initiative, Initiative.id == Checkin.initiative_id)
+        .join(Tour, Tour.id == Initiative.tour_id)
+        .where(Checkin.id == checkin_id, Tour.team_id == team_id)
+    )
+    if lock:
+        query = query.with_for_update(of=Checkin)
+    row = (await session.execute(query)).first()
+    return (row[0], row[1], row[2]) if row else None
+
+
+NOT_YOURS = "Only the initiative's owner can check in on it."
+NOT_UNDER_WAY = "This initiative isn't under way any more, so there's nothing to check in."
+
+
+async def answer_checkin(
+    session: AsyncSession,
+    *,
+    checkin: Checkin,
+    initiative: Initiative,
+    tour: Tour,
+    user_id: str,
+    status: CheckinStatus,
+    progress: int,
+    note: str | None,
+    win: str | None,
+    now: datetime,
+) -> Answered:
+    """Record the period's check-in (answering again overwrites it), update the initiative's
+    status and progress, keep the quick win, and finish the initiative on Done."""
+    if initiative.owner_id != user_id:
+        return Answered(NOT_YOURS)
+    if initiative.status is not InitiativeStatus.ACCEPTED:
+        return Answered(NOT_UNDER_WAY)
+    progress = max(0, min(100, progress))
+    checkin.state = CheckinState.ANSWERED
+    checkin.answered_at = now
+    checkin.status = status.value
+    checkin.progress = progress
+    checkin.note = (note or "").strip() or None
+    initiative.last_status = status.value
+    initiative.progress = progress
+    if win and win.strip():
+        await outcomes.log_win(session, initiative=initiative, author_id=user_id, text=win, now=now)
+    if status is CheckinStatus.DONE:
+        await finish(session, initiative=initiative, tour=tour, now=now)
+        return Answered(finished=True)
+    return Answered()
+
+
+async def pending_checkin(
+    session: AsyncSession, *, team_id: str, user_id: str
+) -> tuple[Checkin, Initiative, Tour] | None:
+    """The owner's newest unanswered check-in, if any (what a DM reply answers)."""
+    row = (
+        await session.execute(
+            select(Checkin, Initiative, Tour)
+            .join(Initiative, Initiative.id == Checkin.initiative_id)
+            .join(Tour, Tour.id == Initiative.tour_id)
+            .where(
+                Tour.team_id == team_id,
+                Initiative.owner_id == user_id,
+                Initiative.status == InitiativeStatus.ACCEPTED,
+                Checkin.state.in_(PENDING),
+            )
+            .order_by(Checkin.due_at.desc())
+            .limit(1)
+            .with_for_update(of=Checkin)
+        )
+    ).first()
+    return (row[0], row[1], row[2]) if row else None
+
+
+async def dm_checkin(
+    session: AsyncSession, *, team_id: str, user_id: str, text: str, now: datetime
+) -> Message | None:
+    """A DM from an owner with a check-in waiting: read as the check-in. None when nothing
+    waits (the DM is then something else)."""
+    pending = await pending_checkin(session, team_id=team_id, user_id=user_id)
+    if pending is None:
+        return None
+    checkin, initiative, tour = pending
+    reply = read_checkin_reply(text)
+    if reply.status is None:
+        return Message(text=render_checkin_unclear(title=initiative.title))
+    progress = reply.progress if reply.progress is not None else initiative.progress
+    answered = await answer_checkin(
+        session,
+        checkin=checkin,
+        initiative=initiative,
+        tour=tour,
+        user_id=user_id,
+        status=reply.status,
+        progress=progress,
+        note=reply.note,
+        win=reply.win,
+        now=now,
+    )
+    if answered.refused:
+        return Message(text=answered.refused)
+    return Message(
+        text=render_checkin_thanks(
+            title=initiative.title,
+            status=reply.status.value,
+            progress=progress,
+            win=bool(reply.win),
+        )
+    )
+
+
+def snooze(checkin: Checkin, initiative: Initiative, *, user_id: str) -> str | None:
+    """No check-in or nudge this week; None when done, else why not."""
+    if initiative.owner_id != user_id:
+        return NOT_YOURS
+    if checkin.state in PENDING or checkin.state is CheckinState.MISSED:
+        checkin.state = CheckinState.SNOOZED
+    return None
+
+
+async def go_on_leave(
+    session: AsyncSession, *, initiative: Initiative, user_id: str, back_on: date
+) -> str | None:
+    """No check-ins or nudges before `back_on`; the one waiting now is set aside too."""
+    if initiative.owner_id != user_id:
+        return NOT_YOURS
+    initiative.on_leave_until = back_on
+    await session.execute(
+        update(Checkin)
+        .where(Checkin.initiative_id == initiative.id, Checkin.state.in_(PENDING))
+        .values(state=CheckinState.ON_LEAVE)
+        .execution_options(synchronize_session=False)
+    )
+    return None
+
+
+# --- finishing, extending, closing --------------------------------------------------------------
+
+
+async def finish(
+    session: AsyncSession, *, initiative: Initiative, tour: Tour, now: datetime
+) -> bool:
+    """Done: celebrate in the team channel, and tell the people who answered the tour (once,
+    unless they opted out). False if it was not under way."""
+    moved = await outcomes.move(session, initiative=initiative, event=InitiativeEvent.FINISH)
+    if moved.refused is not None:
+        return False
+    initiative.done_at = now
+    initiative.progress = 100
+    initiative.last_status = CheckinStatus.DONE.value
+    initiative.next_checkin_at = None
+    await _stop_pending(session, initiative)
+    card = await card_of(session, initiative)
+    if tour.channel_id:
+        await outbox.enqueue(
+            session,
+            team_id=tour.team_id,
+            key=f"initiative:{initiative.id}:done",
+            method="chat.postMessage",
+            payload={"channel": tour.channel_id, **render_celebration(card=card).to_dict()},
+            now=now,
+        )
+    opted_out = select(LoopOptOut.user_id).where(LoopOptOut.team_id == tour.team_id)
+    respondents = await session.scalars(
+        select(Participant.user_id).where(
+            Participant.tour_id == tour.id,
+            Participant.responded.is_(True),
+            Participant.user_id.not_in(opted_out),
+        )
+    )
+    loop = render_loop_closed(card=card, tour_title=tour.title).to_dict()
+    await outbox.enqueue_many(
+        session,
+        [
+            Outgoing(
+                key=f"initiative:{initiative.id}:loop:{user_id}",
+                method="chat.postMessage",
+                payload={"channel": user_id, **loop},
+            )
+            for user_id in respondents.all()
+        ],
+        team_id=tour.team_id,
+        now=now,
+    )
+    return True
+
+
+async def _stop_pending(session: AsyncSession, initiative: Initiative) -> None:
+    """Nothing more to nudge about: a waiting check-in is closed as skipped."""
+    await session.execute(
+        update(Checkin)
+        .where(Checkin.initiative_id == initiative.id, Checkin.state.in_(PENDING))
+        .values(state=CheckinState.SKIPPED)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def _tell_leader(
+    session: AsyncSession, *, tour: Tour, key: str, text: str, now: datetime
+) -> None:
+    await outbox.enqueue(
+        session,
+        team_id=tour.team_id,
+        key=key,
+        method="chat.postMessage",
+        payload={"channel": tour.leader_id, "text": text},
+        now=now,
+    )
+
+
+async def extend(
+    session: AsyncSession,
+    *,
+    initiative: Initiative,
+    tour: Tour,
+    user_id: str,
+    new_due: date,
+    today: date,
+    now: datetime,
+) -> str | None:
+    if initiative.owner_id != user_id:
+        return "Only the initiative's owner can change its due date."
+    if initiative.status is not InitiativeStatus.ACCEPTED:
+        return NOT_UNDER_WAY
+    if new_due <= today:
+        return "Pick a day after today."
+    initiative.due_date = new_due
+    card = await card_of(session, initiative)
+    await _tell_leader(
+        session,
+        tour=tour,
+        key=f"initiative:{initiative.id}:due:{new_due.isoformat()}",
+        text=render_new_due_for_leader(card=card),
+        now=now,
+    )
+    return None
+
+
+async def close(
+    session: AsyncSession, *, initiative: Initiative, tour: Tour, user_id: str, now: datetime
+) -> str | None:
+    """The owner stops it without it being done; the leader is told."""
+    if initiative.owner_id != user_id:
+        return NOT_YOURS
+    moved = await outcomes.move(session, initiative=initiative, event=InitiativeEvent.STOP)
+    if moved.refused is Refused.NOT_ALLOWED:
+        return NOT_UNDER_WAY
+    initiative.next_checkin_at = None
+    await _stop_pending(session, initiative)
+    card = await card_of(session, initiative)
+    await _tell_leader(
+        session,
+        tour=tour,
+        key=f"initiative:{initiative.id}:closed",
+        text=render_closed_for_leader(card=card),
+        now=now,
+    )
+    return None
+
+
+async def ask_overdue(
+    session: AsyncSession, *, now: datetime, default_tz: str, limit: int = BATCH
+) -> int:
+    """Past its due date (in the owner's zone) and not done: ask the owner, once per due date,
+    to set a new date, finish or close it; tell the leader."""
+    rows = await session.execute(
+        select(Initiative, Tour)
+        .join(Tour, Tour.id == Initiative.tour_id)
+        .where(
+            Initiative.status == InitiativeStatus.ACCEPTED,
+            Initiative.due_date < (now + timedelta(days=1)).date(),
+            or_(
+                Initiative.overdue_asked_for.is_(None),
+                Initiative.overdue_asked_for != Initiative.due_date,
+            ),
+        )
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=Initiative)
+    )
+    asked = 0
+    for initiative, tour in rows.all():
+        assert initiative.due_date is not None
+        assert initiative.owner_id is not None
+        if local_today(now, owner_zone(initiative, default_tz)) <= initiative.due_date:
+            continue
+        initiative.overdue_asked_for = initiative.due_date
+        card = await card_of(session, initiative)
+        due = initiative.due_date.isoformat()
+        await outbox.enqueue(
+            session,
+            team_id=tour.team_id,
+            key=f"initiative:{initiative.id}:overdue:{due}",
+            method="chat.postMessage",
+            payload={"channel": initiative.owner_id, **render_overdue(card=card).to_dict()},
+            now=now,
+        )
+        await _tell_leader(
+            session,
+            tour=tour,
+            key=f"initiative:{initiative.id}:overdue-leader:{due}",
+            text=render_overdue_for_leader(card=card),
+            now=now,
+        )
+        asked += 1
+    return asked
+
+
+# --- the weekly update -------------------------------------------------------------------------
+
+
+async def post_due_digests(
+    session: AsyncSession, *, now: datetime, default_tz: str, limit: int = BATCH
+) -> int:
+    """Each tour's weekly update, once per local week: sent, a one-line quiet week, or (past
+    the grace) recorded as skipped. Returns how many were posted."""
+    due = await session.scalars(
+        select(Tour)
+        .where(Tour.next_digest_at <= now)
+        .order_by(Tour.next_digest_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    posted = 0
+    for tour in due.all():
+        at = digest_time(tour)
+        while tour.next_digest_at is not None and tour.next_digest_at <= now:
+            local_day = tour.next_digest_at.astimezone(zone(tour.leader_tz)).date()
+            slot = Slot(week_start(local_day), tour.next_digest_at)
+            stale = timing(slot.due_at, now) is Timing.STALE
+            message = None if stale else await _digest(session, tour=tour, slot=slot, now=now)
+            state = "skipped" if stale else ("quiet" if message and message[1] else "sent")
+            fresh = await insert_if_absent(
+                session,
+                Digest,
+                {"tour_id": tour.id, "period": slot.period, "state": state, "created_at": now},
+            )
+            if fresh and message is not None and tour.channel_id:
+                await outbox.enqueue(
+                    session,
+                    team_id=tour.team_id,
+                    key=f"tour:{tour.id}:digest:{slot.key}",
+                    method="chat.postMessage",
+                    payload={"channel": tour.channel_id, **message[0].to_dict()},
+                    now=now,
+                )
+                posted += 1
+            nxt = following(
+                slot, cadence_weeks=1, tz_name=tour.leader_tz, weekday=tour.digest_weekday, at=at
+            )
+            tour.next_digest_at = nxt.due_at
+    return posted
+
+
+async def _digest(
+    session: AsyncSession, *, tour: Tour, slot: Slot, now: datetime
+) -> tuple[Message, bool] | None:
+    """The week's update and whether it is a quiet one; None when the tour has nothing under
+    way or done (its update stops)."""
+    since = slot.due_at - WEEK
+    initiatives = (
+        await session.scalars(
+            select(Initiative)
+            .where(
+                Initiative.tour_id == tour.id,
+                or_(
+                    Initiative.status == InitiativeStatus.ACCEPTED,
+                    and_(Initiative.status == InitiativeStatus.DONE, Initiative.done_at > since),
+                ),
+            )
+            .order_by(Initiative.id)
+        )
+    ).all()
+    if not initiatives:
+        return None
+    ids = [i.id for i in initiatives]
+    wins = (
+        await session.execute(
+            select(QuickWin, Initiative.title, Theme.label)
+            .join(Initiative, Initiative.id == QuickWin.initiative_id)
+            .join(Outcome, Outcome.id == Initiative.outcome_id)
+            .join(Theme, Theme.id == Outcome.theme_id)
+            .where(Initiative.tour_id == tour.id, QuickWin.logged_at > since)
+            .order_by(QuickWin.logged_at)
+        )
+    ).all()
+    answered = await session.scalar(
+        select(func.count()).where(Checkin.initiative_id.in_(ids), Checkin.answered_at > since)
+    )
+    missed = (
+        await session.execute(
+            select(Initiative.owner_id, Initiative.title)
+            .join(Checkin, Checkin.initiative_id == Initiative.id)
+            .where(
+                Initiative.id.in_(ids),
+                Checkin.state == CheckinState.MISSED,
+                Checkin.missed_at > since,
+            )
+        )
+    ).all()
+    today = local_today(now, tour.leader_tz)
+    cards = [await card_of(session, i) for i in initiatives]
+    overdue = [
+        card
+        for card, i in zip(cards, initiatives, strict=True)
+        if i.status is InitiativeStatus.ACCEPTED and i.due_date is not None and i.due_date < today
+    ]
+    done = any(i.status is InitiativeStatus.DONE for i in initiatives)
+    if not wins and not answered and not missed and not overdue and not done:
+        under_way = sum(i.status is InitiativeStatus.ACCEPTED for i in initiatives)
+        return render_quiet_week(tour_title=tour.title, under_way=under_way), True
+    message = render_digest(
+        tour_title=tour.title,
+        week_of=slot.period,
+        wins=[
+            WinLine(author_id=win.author_id, text=win.text, initiative=title, theme_label=label)
+            for win, title, label in wins
+        ],
+        initiatives=cards,
+        missed=[MissedLine(owner_id=str(owner), initiative=title) for owner, title in missed],
+        overdue=overdue,
+        today=today,
+    )
+    return message, False
