@@ -617,7 +617,7 @@ async def handle_accept(
         moved = await initiatives.answer(
             session,
             initiative=locked[0],
-            tour=tour,
+            tour=locked[1],  # this session's copy: accepting may schedule its weekly update
             user_id=user_id,
             accept=True,
             reason=None,
