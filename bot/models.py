@@ -401,7 +401,9 @@ class Initiative(Base):
     __table_args__ = (
         Index(None, "tour_id", "status"),
         Index(None, "owner_id"),
-        Index(None, "next_checkin_at"),
+        # A tick reads only what is due: each job's query is a range on one of these.
+        Index(None, "status", "next_checkin_at"),
+        Index(None, "status", "zone_check_at"),
         Index(None, "status", "due_date"),
     )
 
@@ -426,8 +428,10 @@ class Initiative(Base):
     # scheduled), for the period starting on the owner's local Monday `next_period`.
     next_checkin_at: Mapped[datetime | None]
     next_period: Mapped[date | None]
-    owner_tz: Mapped[str | None] = mapped_column(String(64))  # from users.info, refreshed daily
+    owner_tz: Mapped[str | None] = mapped_column(String(64))  # from users.info
     owner_tz_checked_at: Mapped[datetime | None]
+    # When to re-read the owner's zone: a day before each check-in (so at most daily).
+    zone_check_at: Mapped[datetime | None]
     last_status: Mapped[str | None] = mapped_column(String(16))  # a CheckinStatus value
     on_leave_until: Mapped[date | None]  # the day the owner is back: no check-ins before it
     overdue_asked_for: Mapped[date | None]  # the due date the owner was asked to extend or close

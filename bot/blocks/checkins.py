@@ -81,6 +81,8 @@ STATUS_EMOJI = {
 MAX_NOTE = 500
 MAX_WIN = 1_000
 MAX_DIGEST_WINS = 20  # more are summarised in one line
+WINS_PER_SECTION = 4
+SECTION_BUDGET = 2_900
 MAX_DIGEST_INITIATIVES = 10
 DIGEST_HOURS = range(7, 20)  # 07:00 to 19:00, on the hour
 
@@ -416,10 +418,13 @@ def render_digest(
     ]
     if wins:
         shown = list(wins[:MAX_DIGEST_WINS])
-        for start in range(0, len(shown), 5):  # five wins per section stay inside 3,000
-            blocks.append(_section("\n".join(_win_line(w) for w in shown[start : start + 5])))
+        # A win's line is at most ~690 characters: four stay inside a section's 3,000.
+        for start in range(0, len(shown), WINS_PER_SECTION):
+            chunk = shown[start : start + WINS_PER_SECTION]
+            blocks.append(_section("\n".join(_win_line(w) for w in chunk)))
         if len(wins) > MAX_DIGEST_WINS:
-            blocks.append(_context(f"…and {len(wins) - MAX_DIGEST_WINS} more wins this week."))
+            more = _count(len(wins) - MAX_DIGEST_WINS, "more win", "more wins")
+            blocks.append(_context(f"…and {more} this week."))
     else:
         blocks.append(_section("No quick wins logged this week."))
     blocks.append(DividerBlock())
@@ -442,8 +447,20 @@ def render_digest(
         f"• No check-in this week for *{clip(_one_line(m.initiative), 150)}* (<@{m.owner_id}>)"
         for m in missed[:MAX_DIGEST_INITIATIVES]
     ]
+    hidden = max(len(overdue) - MAX_DIGEST_INITIATIVES, 0)
+    hidden += max(len(missed) - MAX_DIGEST_INITIATIVES, 0)
+    if hidden:
+        attention.append(f"…and {hidden} more.")
+    # Up to twenty lines of ~200 characters: as many sections as it takes to stay under 3,000.
+    section = "*Needs attention*"
+    for line in attention:
+        if len(section) + 1 + len(line) > SECTION_BUDGET:
+            blocks.append(_section(section))
+            section = line
+        else:
+            section += "\n" + line
     if attention:
-        blocks.append(_section("*Needs attention*\n" + "\n".join(attention)))
+        blocks.append(_section(section))
     blocks.append(
         ActionsBlock(
             elements=[ButtonElement(text="Log a win", action_id=InitiativeAction.LOG_WIN, value="")]

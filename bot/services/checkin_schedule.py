@@ -5,7 +5,7 @@ schedule without an import cycle.)"""
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from bot.flows.checkins import (
     CHECKIN_TIME,
@@ -44,6 +44,7 @@ def schedule_first(
     initiative.owner_tz_checked_at = now
     slot = first_checkin(now, tz_name=owner_zone(initiative, default_tz))
     initiative.next_period, initiative.next_checkin_at = slot.period, slot.due_at
+    initiative.zone_check_at = zone_check(slot)
     if tour.next_digest_at is None:
         tour.next_digest_at = first_digest(
             now, tz_name=tour.leader_tz, weekday=tour.digest_weekday, at=digest_time(tour)
@@ -58,12 +59,22 @@ def reschedule_digest(tour: Tour, *, now: datetime) -> None:
         ).due_at
 
 
+ZONE_LEAD = timedelta(days=1)
+
+
+def zone_check(slot: Slot) -> datetime:
+    """When to re-read the owner's zone before `slot`: a day ahead, so a move is caught in time
+    and Slack is asked at most once a period."""
+    return slot.due_at - ZONE_LEAD
+
+
 def move_to_zone(
     initiative: Initiative, tz_name: str | None, *, now: datetime, default_tz: str
 ) -> None:
     """The owner's Slack time zone, refreshed: the next check-in keeps its local period and
     time, on the new clock."""
     initiative.owner_tz_checked_at = now
+    initiative.zone_check_at = None  # read for this period; set again when the next one is due
     if tz_name == initiative.owner_tz:
         return
     initiative.owner_tz = tz_name

@@ -10,6 +10,7 @@ transaction; messages go through the outbox."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -32,6 +33,7 @@ from bot.blocks.checkins import (
     render_overdue_for_leader,
     render_quiet_week,
 )
+from bot.blocks.initiatives import InitiativeCard
 from bot.flows.checkins import (
     CheckinStatus,
     Slot,
@@ -61,10 +63,11 @@ from bot.services.checkin_schedule import (
     digest_time,
     next_slot,
     owner_zone,
+    zone_check,
 )
-from bot.services.initiatives import card_of
+from bot.services.initiatives import card_from, card_of
 from bot.store import outbox
-from bot.store.inserts import insert_if_absent
+from bot.store.inserts import insert_if_absent, insert_returning_id
 from bot.store.outbox import Outgoing
 
 # How many due items one tick takes per job; the rest wait for the next minute.
@@ -76,32 +79,20 @@ PENDING = (CheckinState.SENT, CheckinState.NUDGED)
 async def zones_to_refresh(
     session: AsyncSession, *, now: datetime, limit: int = 50
 ) -> list[Initiative]:
-    """Owners whose zone was last checked over a day ago, with a check-in in the next two days."""
+    """Owners whose zone is due to be re-read (a day before each check-in)."""
     rows = await session.scalars(
         select(Initiative)
         .where(
             Initiative.status == InitiativeStatus.ACCEPTED,
-            Initiative.next_checkin_at <= now + timedelta(days=2),
-            or_(
-                Initiative.owner_tz_checked_at.is_(None),
-                Initiative.owner_tz_checked_at < now - timedelta(days=1),
-            ),
+            Initiative.zone_check_at <= now,
         )
-        .order_by(Initiative.next_checkin_at)
+        .order_by(Initiative.zone_check_at)
         .limit(limit)
     )
     return list(rows.all())
 
 
 # --- the tick: check-ins, nudges, missed -------------------------------------------------------
-
-
-async def _checkin_row(session: AsyncSession, *, initiative_id: int, period: date) -> Checkin:
-    row = await session.scalar(
-        select(Checkin).where(Checkin.initiative_id == initiative_id, Checkin.period == period)
-    )
-    assert row is not None
-    return row
 
 
 def _state_for(initiative: Initiative, slot: Slot, *, now: datetime, tz_name: str) -> CheckinState:
@@ -129,13 +120,16 @@ async def send_due_checkins(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    initiatives = list(due.all())
+    # What every check-in DM needs, read once for the batch (a tick's cost follows what is due).
+    context = await _checkin_context(session, initiatives)
     sent = 0
-    for initiative in due.all():
+    for initiative in initiatives:
         tz_name = owner_zone(initiative, default_tz)
         while initiative.next_checkin_at is not None and initiative.next_checkin_at <= now:
             slot = next_slot(initiative)
             state = _state_for(initiative, slot, now=now, tz_name=tz_name)
-            fresh = await insert_if_absent(
+            checkin_id = await insert_returning_id(
                 session,
                 Checkin,
                 {
@@ -148,39 +142,64 @@ async def send_due_checkins(
                     else None,
                 },
             )
-            if fresh and state is CheckinState.SENT:
-                checkin = await _checkin_row(
-                    session, initiative_id=initiative.id, period=slot.period
+            if checkin_id is not None and state is CheckinState.SENT:
+                team_id, card = context[initiative.id]
+                await _enqueue_checkin(
+                    session,
+                    team_id=team_id,
+                    card=card,
+                    checkin_id=int(checkin_id),
+                    period=slot.period,
+                    now=now,
                 )
-                await _send_checkin(session, initiative=initiative, checkin=checkin, now=now)
                 sent += 1
             nxt = following(slot, cadence_weeks=initiative.cadence_weeks, tz_name=tz_name)
             initiative.next_period, initiative.next_checkin_at = nxt.period, nxt.due_at
+            initiative.zone_check_at = zone_check(nxt)
     return sent
 
 
-async def _team_of(session: AsyncSession, initiative: Initiative) -> str:
-    team = await session.scalar(select(Tour.team_id).where(Tour.id == initiative.tour_id))
-    return str(team)
+async def _checkin_context(
+    session: AsyncSession, initiatives: Sequence[Initiative]
+) -> dict[int, tuple[str, InitiativeCard]]:
+    """Per initiative: its team and its card (theme and outcome), in one query."""
+    if not initiatives:
+        return {}
+    rows = await session.execute(
+        select(Initiative.id, Tour.team_id, Theme.label, Outcome.statement)
+        .join(Tour, Tour.id == Initiative.tour_id)
+        .join(Outcome, Outcome.id == Initiative.outcome_id)
+        .join(Theme, Theme.id == Outcome.theme_id)
+        .where(Initiative.id.in_([i.id for i in initiatives]))
+    )
+    found = {row[0]: (str(row[1]), str(row[2]), str(row[3])) for row in rows.all()}
+    return {
+        i.id: (
+            found[i.id][0],
+            card_from(i, theme_label=found[i.id][1], outcome=found[i.id][2], backers=0),
+        )
+        for i in initiatives
+    }
 
 
-async def _send_checkin(
+async def _enqueue_checkin(
     session: AsyncSession,
     *,
-    initiative: Initiative,
-    checkin: Checkin,
+    team_id: str,
+    card: InitiativeCard,
+    checkin_id: int,
+    period: date,
     now: datetime,
     nudge: bool = False,
 ) -> None:
-    assert initiative.owner_id is not None
-    card = await card_of(session, initiative)
-    message = render_checkin(card=card, checkin_id=checkin.id, period=checkin.period, nudge=nudge)
+    assert card.owner_id is not None
+    message = render_checkin(card=card, checkin_id=checkin_id, period=period, nudge=nudge)
     await outbox.enqueue(
         session,
-        team_id=await _team_of(session, initiative),
-        key=f"checkin:{initiative.id}:{checkin.period.isoformat()}:{'nudge' if nudge else 'ask'}",
+        team_id=team_id,
+        key=f"checkin:{card.initiative_id}:{period.isoformat()}:{'nudge' if nudge else 'ask'}",
         method="chat.postMessage",
-        payload={"channel": initiative.owner_id, **message.to_dict()},
+        payload={"channel": card.owner_id, **message.to_dict()},
         now=now,
     )
 
@@ -199,7 +218,9 @@ async def send_due_nudges(
         .with_for_update(skip_locked=True, of=Checkin)
     )
     nudged = 0
-    for checkin, initiative in rows.all():
+    found = rows.all()
+    context = await _checkin_context(session, [initiative for _, initiative in found])
+    for checkin, initiative in found:
         assert checkin.nudge_at is not None
         if initiative.status is not InitiativeStatus.ACCEPTED:
             checkin.state = CheckinState.SKIPPED
@@ -208,8 +229,15 @@ async def send_due_nudges(
         checkin.state = CheckinState.NUDGED
         checkin.missed_at = next_day_slot(checkin.nudge_at, tz_name=tz_name)
         if timing(checkin.nudge_at, now) is Timing.ON_TIME:
-            await _send_checkin(
-                session, initiative=initiative, checkin=checkin, now=now, nudge=True
+            team_id, card = context[initiative.id]
+            await _enqueue_checkin(
+                session,
+                team_id=team_id,
+                card=card,
+                checkin_id=checkin.id,
+                period=checkin.period,
+                now=now,
+                nudge=True,
             )
             nudged += 1
     return nudged

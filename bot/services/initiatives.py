@@ -75,7 +75,7 @@ async def _backers(session: AsyncSession, initiative_ids: Sequence[int]) -> dict
     return {initiative_id: int(count) for initiative_id, count in rows.all()}
 
 
-def _card(
+def card_from(
     initiative: Initiative, *, theme_label: str, outcome: str, backers: int
 ) -> InitiativeCard:
     return InitiativeCard(
@@ -109,7 +109,7 @@ async def card_of(session: AsyncSession, initiative: Initiative) -> InitiativeCa
         )
     ).one()
     backers = (await _backers(session, [initiative.id])).get(initiative.id, 0)
-    return _card(initiative, theme_label=row[0], outcome=row[1], backers=backers)
+    return card_from(initiative, theme_label=row[0], outcome=row[1], backers=backers)
 
 
 # --- who may propose, and for what ------------------------------------------------------------
@@ -368,7 +368,7 @@ async def _cards(session: AsyncSession, initiatives: Sequence[Initiative]) -> li
     answers = {outcome_id: (label, statement) for outcome_id, label, statement in rows}
     backers = await _backers(session, [i.id for i in initiatives])
     return [
-        _card(
+        card_from(
             i,
             theme_label=answers[i.outcome_id][0],
             outcome=answers[i.outcome_id][1],

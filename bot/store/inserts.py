@@ -33,6 +33,19 @@ async def insert_if_absent(
     return inserted is not None
 
 
+async def insert_returning_id(
+    session: AsyncSession, model: type[DeclarativeBase], values: dict[str, Any]
+) -> Any | None:
+    """`insert_if_absent` that returns the new row's primary key (None when it was there)."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    table = model.__table__
+    assert isinstance(table, Table)
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    primary_key = next(iter(table.primary_key.columns))
+    statement = insert(table).values(values).on_conflict_do_nothing().returning(primary_key)
+    return await session.scalar(statement)
+
+
 async def upsert(
     session: AsyncSession,
     model: type[DeclarativeBase],

@@ -91,12 +91,20 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("owner_tz_checked_at", sa.DateTime(timezone=True), nullable=True)
         )
+        batch_op.add_column(sa.Column("zone_check_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("last_status", sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column("on_leave_until", sa.Date(), nullable=True))
         batch_op.add_column(sa.Column("overdue_asked_for", sa.Date(), nullable=True))
         batch_op.add_column(sa.Column("done_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index(
-            batch_op.f("ix_initiatives_next_checkin_at"), ["next_checkin_at"], unique=False
+            batch_op.f("ix_initiatives_status_next_checkin_at"),
+            ["status", "next_checkin_at"],
+            unique=False,
+        )
+        batch_op.create_index(
+            batch_op.f("ix_initiatives_status_zone_check_at"),
+            ["status", "zone_check_at"],
+            unique=False,
         )
         batch_op.create_index(
             batch_op.f("ix_initiatives_status_due_date"), ["status", "due_date"], unique=False
@@ -124,11 +132,13 @@ def downgrade() -> None:
 
     with op.batch_alter_table("initiatives", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_initiatives_status_due_date"))
-        batch_op.drop_index(batch_op.f("ix_initiatives_next_checkin_at"))
+        batch_op.drop_index(batch_op.f("ix_initiatives_status_zone_check_at"))
+        batch_op.drop_index(batch_op.f("ix_initiatives_status_next_checkin_at"))
         batch_op.drop_column("done_at")
         batch_op.drop_column("overdue_asked_for")
         batch_op.drop_column("on_leave_until")
         batch_op.drop_column("last_status")
+        batch_op.drop_column("zone_check_at")
         batch_op.drop_column("owner_tz_checked_at")
         batch_op.drop_column("owner_tz")
         batch_op.drop_column("next_period")

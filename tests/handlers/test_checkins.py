@@ -450,9 +450,12 @@ async def test_an_owner_who_moves_is_asked_at_ten_on_their_new_clock(
 ) -> None:
     await accepted(slack, fake_slack, deps, sessions)
     fake_slack.users["UBERLIN"]["tz"] = "America/Los_Angeles"
-    # A day before the check-in (and more than a day after the zone was read) it is re-read.
+    # A day before each check-in the owner's zone is read again: Tokyo's and Berlin's by now,
+    # New York's (due at 14:00 UTC) later today.
     counts = await tick_at(deps, clock, datetime(2026, 3, 8, 9, 0, tzinfo=UTC))
-    assert counts["owner time zones refreshed"] == 3
+    assert counts["owner time zones refreshed"] == 2
+    counts = await tick_at(deps, clock, datetime(2026, 3, 8, 9, 1, tzinfo=UTC))
+    assert counts["owner time zones refreshed"] == 0  # once a period
     async with sessions() as session:
         moved = await session.scalar(
             select(Initiative.next_checkin_at).where(Initiative.owner_id == "UBERLIN")
