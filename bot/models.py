@@ -505,6 +505,7 @@ class Digest(Base):
     tour_id: Mapped[int] = mapped_column(ForeignKey("tours.id", ondelete="CASCADE"))
     period: Mapped[date]
     state: Mapped[str] = mapped_column(String(16))  # "sent" | "quiet" | "skipped"
+    until: Mapped[datetime | None]  # the slot it covered up to; the next one starts there
     created_at: Mapped[datetime]
 
 

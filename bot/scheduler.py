@@ -28,6 +28,7 @@ from bot.themes.llm import LlmEndpoint, refine_with_llm
 log = logging.getLogger("bot.scheduler")
 
 EVENT_RETENTION = timedelta(days=7)
+ZONE_RETRY = timedelta(hours=1)
 
 DueJob = Callable[[Deps], Awaitable[int]]
 
@@ -109,27 +110,30 @@ async def refresh_owner_zones(deps: Deps) -> int:
             for i in await checkins.zones_to_refresh(session, now=deps.clock.now())
         ]
     zones: dict[int, str | None] = {}
+    failed: list[int] = []
     for initiative_id, owner_id in stale:
-        if owner_id is None:
-            continue
         try:
+            assert owner_id is not None
             person = await deps.directory.person(
                 deps.client, user_id=owner_id, now=deps.clock.now()
             )
-        except SlackApiError as error:
+        except (SlackApiError, AssertionError) as error:
             log.warning("could not read an owner's time zone", extra={"error": str(error)})
+            failed.append(initiative_id)
             continue
         zones[initiative_id] = person.tz if person.has_tz else None
+    now = deps.clock.now()
     async with deps.sessions.begin() as session:
         for initiative_id, tz_name in zones.items():
             initiative = await session.get(Initiative, initiative_id, with_for_update=True)
             if initiative is not None:
                 checkin_schedule.move_to_zone(
-                    initiative,
-                    tz_name,
-                    now=deps.clock.now(),
-                    default_tz=deps.settings.default_timezone,
+                    initiative, tz_name, now=now, default_tz=deps.settings.default_timezone
                 )
+        for initiative_id in failed:  # try again in an hour; the others go first meanwhile
+            initiative = await session.get(Initiative, initiative_id, with_for_update=True)
+            if initiative is not None:
+                initiative.zone_check_at = now + ZONE_RETRY
     return len(zones)
 
 

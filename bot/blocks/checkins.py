@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 
 from slack_sdk.models.blocks import (
@@ -224,8 +224,31 @@ def render_checkin_modal(
 def render_checkin_thanks(*, title: str, status: str, progress: int, win: bool) -> str:
     text = f"Thanks — *{clip(_one_line(title), 300)}*: {status_text(status, progress)}."
     if win:
-        text += " Your quick win goes into Friday's update."
+        text += " Your quick win goes into the team's weekly update."
     return text
+
+
+def render_confirm_done(*, title: str, checkin_id: int) -> Message:
+    text = (
+        f"Is *{clip(_one_line(title), 300)}* done? Confirm it, and the team channel gets to "
+        "celebrate."
+    )
+    return Message(
+        text=text,
+        blocks=[
+            _section(text),
+            ActionsBlock(
+                elements=[
+                    ButtonElement(
+                        text="✅ Yes, it's done",
+                        action_id=status_action(CheckinStatus.DONE),
+                        value=str(checkin_id),
+                        style="primary",
+                    )
+                ]
+            ),
+        ],
+    )
 
 
 def render_checkin_unclear(*, title: str) -> str:
@@ -254,7 +277,8 @@ def render_leave_modal(*, initiative_id: int, today: date) -> View:
                 block_id=CheckinBlock.LEAVE_UNTIL,
                 label="Back on (no check-ins or reminders until then)",
                 element=DatePickerElement(
-                    action_id=_action_id(CheckinBlock.LEAVE_UNTIL), initial_date=today.isoformat()
+                    action_id=_action_id(CheckinBlock.LEAVE_UNTIL),
+                    initial_date=(today + timedelta(days=7)).isoformat(),
                 ),
             ),
         ],
@@ -263,8 +287,8 @@ def render_leave_modal(*, initiative_id: int, today: date) -> View:
 
 def render_on_leave(*, title: str, back_on: date) -> str:
     return (
-        f"Enjoy your time off. Check-ins for *{clip(_one_line(title), 300)}* resume the week of "
-        f"{format_day(back_on)}."
+        f"Enjoy your time off. No check-ins for *{clip(_one_line(title), 300)}* before "
+        f"{format_day(back_on)}; they start again with the first one after that."
     )
 
 
@@ -395,8 +419,8 @@ class MissedLine:
 def _win_line(win: WinLine) -> str:
     initiative = clip(_one_line(win.initiative), 120)
     return (
-        f"• <@{win.author_id}>: {clip(_one_line(win.text), 400)} — _{initiative}_"
-        f" · you said *{clip(_one_line(win.theme_label), 120)}* → we did"
+        f"• <@{win.author_id}>: {clip(_one_line(win.text), 400)} — you said "
+        f"*{clip(_one_line(win.theme_label), 120)}* → we did _{initiative}_"
     )
 
 
@@ -444,7 +468,7 @@ def render_digest(
         if card.due_date is not None
     ]
     attention += [
-        f"• No check-in this week for *{clip(_one_line(m.initiative), 150)}* (<@{m.owner_id}>)"
+        f"• Missed check-in: *{clip(_one_line(m.initiative), 150)}* (<@{m.owner_id}>)"
         for m in missed[:MAX_DIGEST_INITIATIVES]
     ]
     hidden = max(len(overdue) - MAX_DIGEST_INITIATIVES, 0)

@@ -138,11 +138,13 @@ class CheckinStatus(StrEnum):
     DONE = "done"
 
 
+# A DM is read as a check-in only when it starts with a status: "on track, 40%". Anywhere else
+# in a sentence the words mislead ("not done yet", "50% done", "should be done by Friday").
 STATUS_WORDS: tuple[tuple[CheckinStatus, re.Pattern[str]], ...] = (
-    (CheckinStatus.OFF_TRACK, re.compile(r"\b(off[ -]?track|blocked|stuck)\b", re.I)),
-    (CheckinStatus.AT_RISK, re.compile(r"\b(at[ -]?risk|risky|slipping)\b", re.I)),
-    (CheckinStatus.DONE, re.compile(r"\b(done|finished|completed?)\b", re.I)),
-    (CheckinStatus.ON_TRACK, re.compile(r"\b(on[ -]?track|good|fine|ok(ay)?)\b", re.I)),
+    (CheckinStatus.ON_TRACK, re.compile(r"^\W*on[ -]?track\b", re.I)),
+    (CheckinStatus.AT_RISK, re.compile(r"^\W*at[ -]?risk\b", re.I)),
+    (CheckinStatus.OFF_TRACK, re.compile(r"^\W*(off[ -]?track|blocked|stuck)\b", re.I)),
+    (CheckinStatus.DONE, re.compile(r"^\W*(done|finished|completed?)\b", re.I)),
 )
 PERCENT = re.compile(r"(?<![\d.])(\d{1,3})\s?%")
 WIN = re.compile(r"\bwin\s*[:\-–—]\s*(?P<win>.+)$", re.I | re.S)
@@ -159,8 +161,9 @@ class CheckinReply:
 
 
 def read_checkin_reply(text: str) -> CheckinReply:
-    """The status (first matching word; "off track" before "on track"), a percentage (0 to 100),
-    an optional "win: …" at the end, and the rest as the note."""
+    """The status it starts with (None when it starts with none), a percentage (0 to 100), an
+    optional "win: …" at the end, and the rest as the note. "Done" is read but never acted on
+    from text alone: the owner confirms it with a button."""
     body = text.strip()
     win = None
     found_win = WIN.search(body)

@@ -267,8 +267,12 @@ async def handle_leave_submission(
     except ValidationError:
         await _refuse(ack, "This form is out of date; open it again.")
         return
-    if back_on is None:
-        await ack(response_action="errors", errors={CheckinBlock.LEAVE_UNTIL: "Pick a day."})
+    if back_on is None or back_on <= local_today(deps.clock.now(), "Pacific/Kiritimati"):
+        # The latest "today" anywhere: a day that has come nowhere yet is surely ahead.
+        await ack(
+            response_action="errors",
+            errors={CheckinBlock.LEAVE_UNTIL: "Pick the day you're back, after today."},
+        )
         return
     async with deps.sessions.begin() as session:
         found = await get_initiative(

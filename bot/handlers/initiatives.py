@@ -14,6 +14,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -605,8 +606,14 @@ async def handle_accept(
         return
     initiative, tour = found
     user_id = body["user"]["id"]
-    # Check-ins run on the owner's clock: look it up now, outside the transaction.
-    person = await deps.directory.person(client, user_id=user_id, now=deps.clock.now())
+    # Check-ins run on the owner's clock: look it up now, outside the transaction. If Slack
+    # cannot say, the default zone stands in until the re-read before the first check-in.
+    owner_tz: str | None = None
+    try:
+        person = await deps.directory.person(client, user_id=user_id, now=deps.clock.now())
+        owner_tz = person.tz if person.has_tz else None
+    except SlackApiError as error:
+        log.warning("could not read an owner's time zone", extra={"error": str(error)})
     async with deps.sessions.begin() as session:
         if not await claim_click(session, context, body, action):
             return
@@ -622,7 +629,7 @@ async def handle_accept(
             accept=True,
             reason=None,
             now=deps.clock.now(),
-            owner_tz=person.tz if person.has_tz else None,
+            owner_tz=owner_tz,
             default_tz=deps.settings.default_timezone,
         )
     if moved.refused is not None:

@@ -10,6 +10,7 @@ transaction; messages go through the outbox."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.blocks import Message
 from bot.blocks.checkins import (
+    MAX_NOTE,
     MissedLine,
     WinLine,
     render_celebration,
@@ -26,6 +28,7 @@ from bot.blocks.checkins import (
     render_checkin_thanks,
     render_checkin_unclear,
     render_closed_for_leader,
+    render_confirm_done,
     render_digest,
     render_loop_closed,
     render_new_due_for_leader,
@@ -69,6 +72,8 @@ from bot.services.initiatives import card_from, card_of
 from bot.store import outbox
 from bot.store.inserts import insert_if_absent, insert_returning_id
 from bot.store.outbox import Outgoing
+
+log = logging.getLogger("bot.services.checkins")
 
 # How many due items one tick takes per job; the rest wait for the next minute.
 BATCH = 500
@@ -343,15 +348,19 @@ async def pending_checkin(
 async def dm_checkin(
     session: AsyncSession, *, team_id: str, user_id: str, text: str, now: datetime
 ) -> Message | None:
-    """A DM from an owner with a check-in waiting: read as the check-in. None when nothing
-    waits (the DM is then something else)."""
+    """A DM that starts with a status ("on track, 40% — win: …") from an owner with a check-in
+    waiting: recorded as the check-in. "Done" only asks for confirmation with a button: from
+    text alone, finishing (a channel celebration, DMs to the whole tour) is too easy to trigger.
+    None when nothing waits or the DM does not start with a status."""
+    reply = read_checkin_reply(text)
+    if reply.status is None:
+        return None
     pending = await pending_checkin(session, team_id=team_id, user_id=user_id)
     if pending is None:
         return None
     checkin, initiative, tour = pending
-    reply = read_checkin_reply(text)
-    if reply.status is None:
-        return Message(text=render_checkin_unclear(title=initiative.title))
+    if reply.status is CheckinStatus.DONE:
+        return render_confirm_done(title=initiative.title, checkin_id=checkin.id)
     progress = reply.progress if reply.progress is not None else initiative.progress
     answered = await answer_checkin(
         session,
@@ -361,7 +370,7 @@ async def dm_checkin(
         user_id=user_id,
         status=reply.status,
         progress=progress,
-        note=reply.note,
+        note=reply.note[:MAX_NOTE],
         win=reply.win,
         now=now,
     )
@@ -377,11 +386,19 @@ async def dm_checkin(
     )
 
 
+async def unclear_checkin(session: AsyncSession, *, team_id: str, user_id: str) -> Message | None:
+    """For a DM nothing else understood, from an owner with a check-in waiting: how to answer."""
+    pending = await pending_checkin(session, team_id=team_id, user_id=user_id)
+    if pending is None:
+        return None
+    return Message(text=render_checkin_unclear(title=pending[1].title))
+
+
 def snooze(checkin: Checkin, initiative: Initiative, *, user_id: str) -> str | None:
     """No check-in or nudge this week; None when done, else why not."""
     if initiative.owner_id != user_id:
         return NOT_YOURS
-    if checkin.state in PENDING or checkin.state is CheckinState.MISSED:
+    if checkin.state in PENDING:  # a missed week stays missed
         checkin.state = CheckinState.SNOOZED
     return None
 
@@ -542,6 +559,7 @@ async def ask_overdue(
                 Initiative.overdue_asked_for != Initiative.due_date,
             ),
         )
+        .order_by(Initiative.due_date)
         .limit(limit)
         .with_for_update(skip_locked=True, of=Initiative)
     )
@@ -590,32 +608,54 @@ async def post_due_digests(
     )
     posted = 0
     for tour in due.all():
-        at = digest_time(tour)
-        while tour.next_digest_at is not None and tour.next_digest_at <= now:
-            local_day = tour.next_digest_at.astimezone(zone(tour.leader_tz)).date()
-            slot = Slot(week_start(local_day), tour.next_digest_at)
-            stale = timing(slot.due_at, now) is Timing.STALE
-            message = None if stale else await _digest(session, tour=tour, slot=slot, now=now)
-            state = "skipped" if stale else ("quiet" if message and message[1] else "sent")
-            fresh = await insert_if_absent(
+        # One tour's trouble must not hold up every other tour's update in this tick.
+        try:
+            async with session.begin_nested():
+                posted += await _post_digests_of(session, tour=tour, now=now)
+        except Exception:
+            log.exception("weekly update failed", extra={"tour": tour.id})
+    return posted
+
+
+async def _post_digests_of(session: AsyncSession, *, tour: Tour, now: datetime) -> int:
+    posted = 0
+    at = digest_time(tour)
+    while tour.next_digest_at is not None and tour.next_digest_at <= now:
+        local_day = tour.next_digest_at.astimezone(zone(tour.leader_tz)).date()
+        slot = Slot(week_start(local_day), tour.next_digest_at)
+        if timing(slot.due_at, now) is Timing.STALE:
+            message, state = None, "skipped"
+        else:
+            composed = await _digest(session, tour=tour, slot=slot, now=now)
+            if composed is None:  # nothing under way any more: updates stop until there is
+                tour.next_digest_at = None
+                break
+            message, state = composed[0], "quiet" if composed[1] else "sent"
+        fresh = await insert_if_absent(
+            session,
+            Digest,
+            {
+                "tour_id": tour.id,
+                "period": slot.period,
+                "state": state,
+                "until": slot.due_at if message is not None else None,
+                "created_at": now,
+            },
+        )
+        if fresh and message is not None and tour.channel_id:
+            await outbox.enqueue(
                 session,
-                Digest,
-                {"tour_id": tour.id, "period": slot.period, "state": state, "created_at": now},
+                team_id=tour.team_id,
+                key=f"tour:{tour.id}:digest:{slot.key}",
+                method="chat.postMessage",
+                payload={"channel": tour.channel_id, **message.to_dict()},
+                now=now,
             )
-            if fresh and message is not None and tour.channel_id:
-                await outbox.enqueue(
-                    session,
-                    team_id=tour.team_id,
-                    key=f"tour:{tour.id}:digest:{slot.key}",
-                    method="chat.postMessage",
-                    payload={"channel": tour.channel_id, **message[0].to_dict()},
-                    now=now,
-                )
-                posted += 1
-            nxt = following(
-                slot, cadence_weeks=1, tz_name=tour.leader_tz, weekday=tour.digest_weekday, at=at
-            )
-            tour.next_digest_at = nxt.due_at
+            posted += 1
+        nxt = following(
+            slot, cadence_weeks=1, tz_name=tour.leader_tz, weekday=tour.digest_weekday, at=at
+        )
+        tour.next_digest_at = nxt.due_at
     return posted
 
 
@@ -623,8 +663,11 @@ async def _digest(
     session: AsyncSession, *, tour: Tour, slot: Slot, now: datetime
 ) -> tuple[Message, bool] | None:
     """The week's update and whether it is a quiet one; None when the tour has nothing under
-    way or done (its update stops)."""
-    since = slot.due_at - WEEK
+    way or done (its update stops). It covers what happened since the last update posted (a
+    week, if none was), up to this slot: late, moved or skipped updates count nothing twice."""
+    last = await session.scalar(select(func.max(Digest.until)).where(Digest.tour_id == tour.id))
+    since = last if last is not None else slot.due_at - WEEK
+    until = slot.due_at
     initiatives = (
         await session.scalars(
             select(Initiative)
@@ -632,7 +675,11 @@ async def _digest(
                 Initiative.tour_id == tour.id,
                 or_(
                     Initiative.status == InitiativeStatus.ACCEPTED,
-                    and_(Initiative.status == InitiativeStatus.DONE, Initiative.done_at > since),
+                    and_(
+                        Initiative.status == InitiativeStatus.DONE,
+                        Initiative.done_at > since,
+                        Initiative.done_at <= until,
+                    ),
                 ),
             )
             .order_by(Initiative.id)
@@ -647,7 +694,11 @@ async def _digest(
             .join(Initiative, Initiative.id == QuickWin.initiative_id)
             .join(Outcome, Outcome.id == Initiative.outcome_id)
             .join(Theme, Theme.id == Outcome.theme_id)
-            .where(Initiative.tour_id == tour.id, QuickWin.logged_at > since)
+            .where(
+                Initiative.tour_id == tour.id,
+                QuickWin.logged_at > since,
+                QuickWin.logged_at <= until,
+            )
             .order_by(QuickWin.logged_at)
         )
     ).all()
@@ -662,6 +713,7 @@ async def _digest(
                 Initiative.id.in_(ids),
                 Checkin.state == CheckinState.MISSED,
                 Checkin.missed_at > since,
+                Checkin.missed_at <= until,
             )
         )
     ).all()

@@ -220,14 +220,17 @@ async def handle_dm_reply(
     The reply goes to the open tour whose question was asked last (DmFocus); without one, to
     the newest open tour the person is in."""
     open_tours = await store.open_tours_for(session, team_id=team_id, user_id=user_id)
-    if not open_tours:
-        # No tour to answer: perhaps a check-in on an initiative they own (step 4), or a
-        # proposal for the outcomes the leader asked for (step 3).
+    # A check-in reply ("on track, 40%") to an initiative they own (step 4), unless a listening
+    # tour is waiting for this person's next answer: that comes first.
+    if not await store.awaiting_answer(session, team_id=team_id, user_id=user_id):
         checkin = await checkin_services.dm_checkin(
             session, team_id=team_id, user_id=user_id, text=text, now=now
         )
         if checkin is not None:
             return checkin
+    if not open_tours:
+        # No tour to answer: perhaps a proposal for the outcomes the leader asked for (step 3),
+        # or a check-in reply the bot could not read.
         try:
             proposal = await outcome_services.dm_proposal(
                 session, team_id=team_id, user_id=user_id, text=text, now=now
@@ -236,6 +239,9 @@ async def handle_dm_reply(
             return Message(text=str(refused))
         if proposal is not None:
             return proposal
+        unclear = await checkin_services.unclear_checkin(session, team_id=team_id, user_id=user_id)
+        if unclear is not None:
+            return unclear
         latest = await store.latest_tour_for(session, team_id=team_id, user_id=user_id)
         if latest is not None and latest.status is TourStatus.CLOSED and latest.closed_at:
             return render_tour_closed_for_member(title=latest.title, closed_on=closed_on(latest))

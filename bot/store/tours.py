@@ -148,6 +148,22 @@ async def open_tours_for(session: AsyncSession, *, team_id: str, user_id: str) -
     return list((await session.scalars(statement)).all())
 
 
+async def awaiting_answer(session: AsyncSession, *, team_id: str, user_id: str) -> bool:
+    """Whether an open tour is in the middle of asking this person its questions."""
+    found = await session.scalar(
+        select(Participant.id)
+        .join(Tour, Tour.id == Participant.tour_id)
+        .where(
+            Participant.team_id == team_id,
+            Participant.user_id == user_id,
+            Participant.current_position.is_not(None),
+            Tour.status == TourStatus.OPEN,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 async def latest_tour_for(session: AsyncSession, *, team_id: str, user_id: str) -> Tour | None:
     statement = (
         select(Tour)

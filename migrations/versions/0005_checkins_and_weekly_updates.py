@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("tour_id", sa.Integer(), nullable=False),
         sa.Column("period", sa.Date(), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["tour_id"], ["tours.id"], name=op.f("fk_digests_tour_id_tours"), ondelete="CASCADE"

@@ -339,7 +339,7 @@ def test_checkin_modal_worst_case_fits() -> None:
             100,
             True,
             "Thanks — *Slip alerts*: ✅ Done · `▓▓▓▓▓▓▓▓▓▓` 100%. "
-            "Your quick win goes into Friday's update.",
+            "Your quick win goes into the team's weekly update.",
         ),
     ],
 )
@@ -485,7 +485,7 @@ WIN = WinLine(
     initiative="Slip alerts",
     theme_label="Speed",
 )
-WIN_TEXT = "• <@U3>: Finance saw the first alert — _Slip alerts_ · you said *Speed* → we did"
+WIN_TEXT = "• <@U3>: Finance saw the first alert — you said *Speed* → we did _Slip alerts_"
 HUGE_WIN = WinLine(author_id=LONG_ID, text=WIN_1000, initiative=TITLE_150, theme_label=TITLE_150)
 MISSED = MissedLine(owner_id="U4", initiative="Escalation log")
 
@@ -580,7 +580,7 @@ def test_digest_layout() -> None:
         "*Initiatives*\n*Slip alerts* — <@U2> · 🟢 On track · `▓▓▓▓░░░░░░` 40% · "
         "due Friday 3 April",
         "*Needs attention*\n⏰ *Slip alerts* was due Friday 3 April (<@U2>)\n"
-        "• No check-in this week for *Escalation log* (<@U4>)",
+        "• Missed check-in: *Escalation log* (<@U4>)",
     ]
 
 
@@ -621,8 +621,8 @@ def test_digest_without_initiatives() -> None:
         (
             [MISSED, MissedLine("U6", "Weekly call")],
             [],
-            "*Needs attention*\n• No check-in this week for *Escalation log* (<@U4>)\n"
-            "• No check-in this week for *Weekly call* (<@U6>)",
+            "*Needs attention*\n• Missed check-in: *Escalation log* (<@U4>)\n"
+            "• Missed check-in: *Weekly call* (<@U6>)",
         ),
     ],
 )
@@ -646,13 +646,13 @@ def test_digest_escapes_user_text() -> None:
         )
     )
     texts = mrkdwn_texts(payload["blocks"])
-    assert f"• <@U3>: {EVIL_ESCAPED} — _{EVIL_ESCAPED}_ · you said *{EVIL_ESCAPED}* → we did" in (
+    assert f"• <@U3>: {EVIL_ESCAPED} — you said *{EVIL_ESCAPED}* → we did _{EVIL_ESCAPED}_" in (
         section_texts(payload["blocks"])[0].splitlines()
     )
     assert f"*{EVIL_ESCAPED}* · week of Monday 16 March" in texts
     assert any(f"*Initiatives*\n**bold* {EVIL_ESCAPED}* — <@U2>" in t for t in texts)
     assert any(f"⏰ **bold* {EVIL_ESCAPED}* was due" in t for t in texts)
-    assert any(f"No check-in this week for *{EVIL_ESCAPED}* (<@U4>)" in t for t in texts)
+    assert any(f"Missed check-in: *{EVIL_ESCAPED}* (<@U4>)" in t for t in texts)
     assert payload["text"] == f"This week's quick wins: 6 wins for {EVIL_ESCAPED}"
     assert_escaped_everywhere(payload)
 

@@ -448,13 +448,26 @@ ON, RISK, OFF, DONE = (
         ("At Risk, 100%", CheckinReply(RISK, 100, "At Risk, 100%", None)),
         ("done, 101%", CheckinReply(DONE, 100, "done, 101%", None)),  # 101 is no progress
         ("150%", CheckinReply(None, None, "150%", None)),  # over 100: no progress
-        ("slipping, 1000%", CheckinReply(RISK, None, "slipping, 1000%", None)),
+        # only a status the reply starts with counts: words later in a sentence mislead
+        ("slipping, 1000%", CheckinReply(None, None, "slipping, 1000%", None)),
+        ("at risk, 1000%", CheckinReply(RISK, None, "at risk, 1000%", None)),
+        (
+            "on track, 60% - should be done by Friday",
+            CheckinReply(ON, 60, "on track, 60% - should be done by Friday", None),
+        ),
+        ("not done yet, about 60%", CheckinReply(None, 60, "not done yet, about 60%", None)),
+        ("50% done", CheckinReply(None, 50, "50% done", None)),
+        (
+            "Is it ok if I send the deck later?",
+            CheckinReply(None, None, "Is it ok if I send the deck later?", None),
+        ),
         ("about 12.5%", CheckinReply(None, None, "about 12.5%", None)),  # not "5%"
         (
-            "good, 50% win: finance saw the first alert",
-            CheckinReply(ON, 50, "good, 50%", "finance saw the first alert"),
+            "on track, 50% win: finance saw the first alert",
+            CheckinReply(ON, 50, "on track, 50%", "finance saw the first alert"),
         ),
-        ("it's fine – win – shipped", CheckinReply(ON, None, "it's fine –", "shipped")),
+        ("it's fine – win – shipped", CheckinReply(None, None, "it's fine –", "shipped")),
+        ("On-track – win – shipped", CheckinReply(ON, None, "On-track –", "shipped")),
         ("WIN: shipped the template", CheckinReply(None, None, "", "shipped the template")),
         # a win on its own line, and one that spans lines
         (
@@ -471,14 +484,15 @@ ON, RISK, OFF, DONE = (
         ("  \n\t ", CheckinReply(None, None, "", None)),
         ("on track\x00 40%", CheckinReply(ON, 40, "on track\x00 40%", None)),
         ("🚀 on track 🎉 60 %", CheckinReply(ON, 60, "🚀 on track 🎉 60 %", None)),
-        ("  ok  ", CheckinReply(ON, None, "ok", None)),
+        ("  ok  ", CheckinReply(None, None, "ok", None)),  # too loose to read as a status
         ("book club", CheckinReply(None, None, "book club", None)),  # "ok" only as a word
-        # precedence: off track before at risk before done before on track
+        # the first words decide
         (
             "not on track, off track really",
-            CheckinReply(OFF, None, "not on track, off track really", None),
+            CheckinReply(None, None, "not on track, off track really", None),
         ),
-        ("good, but at risk", CheckinReply(RISK, None, "good, but at risk", None)),
+        ("good, but at risk", CheckinReply(None, None, "good, but at risk", None)),
+        ("*Off track*: legal", CheckinReply(OFF, None, "*Off track*: legal", None)),
         ("blocked, otherwise fine", CheckinReply(OFF, None, "blocked, otherwise fine", None)),
     ],
 )

@@ -28,6 +28,7 @@ from bot.models import (
     QuickWin,
     ThemeSource,
     Tour,
+    TourStatus,
 )
 from bot.sandbox.block_kit import validate_message
 from bot.sandbox.fake_slack import FakeSlack
@@ -286,9 +287,9 @@ async def test_checkins_run_on_each_owners_clock_and_the_week_ends_in_an_update(
     assert validate_message(update.get("text"), update["blocks"]) == []
     shown = rendered(update)
     assert "Finance replied to the first alert" in shown
-    assert f"you said *{THEME}* → we did" in shown
+    assert f"you said *{THEME}* → we did _Initiative of UTOKYO_" in shown
     assert "`▓▓▓▓░░░░░░` 40%" in shown
-    assert "No check-in this week for *Initiative of UNEWYORK*" in shown
+    assert "Missed check-in: *Initiative of UNEWYORK*" in shown
 
     # The same instant again, and a minute later: nothing is sent twice.
     sent = len(fake_slack.calls_to("chat.postMessage"))
@@ -315,6 +316,34 @@ async def test_done_celebrates_and_closes_the_loop_once(
     async with sessions.begin() as session:
         session.add(LoopOptOut(team_id="T00000001", user_id="UMEMBER", created_at=START))
     await slack.dm("UBERLIN", "done! win: Finance signed off the new process")
+    await deps.inflight.wait_idle(timeout=5)
+    # Text alone never finishes an initiative: the owner confirms with the button.
+    confirm = fake_slack.dms_to("UBERLIN")[-1]
+    assert "Is *Initiative of UBERLIN* done?" in rendered(confirm)
+    async with sessions() as session:
+        still = await session.scalar(
+            select(Initiative.status).where(Initiative.owner_id == "UBERLIN")
+        )
+    assert still is InitiativeStatus.ACCEPTED
+    [yes] = [
+        element
+        for block in confirm["blocks"]
+        for element in block.get("elements") or []
+        if element.get("action_id") == "checkins.status.done"
+    ]
+    await slack.block_action(
+        "UBERLIN",
+        "checkins.status.done",
+        value=yes["value"],
+        message=confirm,
+        channel_id=confirm["channel"],
+    )
+    await deps.inflight.wait_idle(timeout=5)
+    form = fake_slack.views[fake_slack.view_stack("UBERLIN")[-1]]
+    answer = await slack.view_submission(
+        "UBERLIN", form, {"checkin.win": {"checkin.win.input": "Finance signed off"}}
+    )
+    assert answer.json is None, answer.json
     await deps.inflight.wait_idle(timeout=5)
     await tick_at(deps, clock, LOCAL_TEN["UBERLIN"] + timedelta(minutes=1))
     celebration = fake_slack.messages_in("CSQUAD")[-1]
@@ -535,3 +564,56 @@ async def test_past_the_due_date_the_owner_is_asked_once_and_can_move_it(
             select(Initiative.status).where(Initiative.owner_id == "UNEWYORK")
         )
     assert status is InitiativeStatus.CLOSED
+
+
+async def test_a_win_logged_around_a_late_update_is_reported_exactly_once(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    squad: list[str],
+) -> None:
+    await accepted(slack, fake_slack, deps, sessions)
+    await tick_at(deps, clock, datetime(2026, 3, 12, 12, 0, tzinfo=UTC))
+    # Due at 14:00; a win comes in at 14:30; the update only goes out at 15:00 (the bot was
+    # down): the win belongs to next week's update, not to both.
+    clock.set(FRIDAY_UPDATE + timedelta(minutes=30))
+    await slack.slash_command("UTOKYO", "win Finance replied within the hour")
+    await deps.inflight.wait_idle(timeout=5)
+    await tick_at(deps, clock, FRIDAY_UPDATE + timedelta(hours=1))
+    await tick_at(deps, clock, FRIDAY_UPDATE + timedelta(days=7))
+    updates = [
+        rendered(m) for m in fake_slack.messages_in("CSQUAD") if "quick wins" in str(m.get("text"))
+    ]
+    assert len(updates) == 2
+    assert ["Finance replied within the hour" in update for update in updates] == [False, True]
+
+
+async def test_a_checkin_reply_reaches_the_owner_who_finished_an_open_tour(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    squad: list[str],
+) -> None:
+    await accepted(slack, fake_slack, deps, sessions)
+    async with sessions.begin() as session:
+        tour = await session.scalar(select(Tour))
+        assert tour is not None
+        tour.status = TourStatus.OPEN  # still open, and Berlin has answered every question
+        tour.closes_at = LOCAL_TEN["UBERLIN"] + timedelta(days=3)
+        tour.close_date = tour.closes_at.date()
+        tour.closed_at = None
+        for participant in await session.scalars(select(Participant)):
+            participant.current_position = None  # through every question
+    await tick_at(deps, clock, LOCAL_TEN["UBERLIN"])
+    await slack.dm("UBERLIN", "at risk, 20% — waiting on legal")
+    await deps.inflight.wait_idle(timeout=5)
+    assert "At risk" in rendered(fake_slack.dms_to("UBERLIN")[-1])
+    async with sessions() as session:
+        status = await session.scalar(
+            select(Initiative.last_status).where(Initiative.owner_id == "UBERLIN")
+        )
+    assert status == "at_risk"
