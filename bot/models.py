@@ -420,6 +420,7 @@ class Initiative(Base):
     owner_id: Mapped[str | None] = mapped_column(String(32))
     due_date: Mapped[date | None]
     cadence_weeks: Mapped[int] = mapped_column(default=1)
+    checkin_weekday: Mapped[int] = mapped_column(default=0, server_default="0")  # 0 = Monday
     decline_reason: Mapped[str | None] = mapped_column(NulSafeText)
     progress: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime]

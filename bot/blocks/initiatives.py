@@ -62,6 +62,7 @@ class InitiativeBlock(StrEnum):
     OWNER = "initiative.owner"
     DUE = "initiative.due"
     CADENCE = "initiative.cadence"
+    CHECKIN_DAY = "initiative.checkin_day"
     REASON = "initiative.reason"
     WIN_FOR = "win.initiative"
     WIN_TEXT = "win.text"
@@ -121,10 +122,20 @@ class InitiativeCard:
     progress: int = 0
     next_checkin: date | None = None  # the owner's next check-in day, in their zone
     last_status: str | None = None  # the latest check-in's CheckinStatus value
+    checkin_weekday: int = 0  # Monday
 
 
 def cadence_text(weeks: int) -> str:
     return CADENCE_LABELS.get(weeks, f"Every {weeks} weeks").lower()
+
+
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
+
+
+def checkin_text(card: InitiativeCard) -> str:
+    """ "every week, on Mondays at 10:00 your time", for the owner."""
+    day = WEEKDAY_NAMES[card.checkin_weekday] if 0 <= card.checkin_weekday < 5 else "Monday"
+    return f"{cadence_text(card.cadence_weeks)}, on {day}s at 10:00 your time"
 
 
 def _answers(card: InitiativeCard) -> str:
@@ -294,6 +305,7 @@ def render_commit_modal(
     owner = None if reassign else (card.owner_id or card.suggested_owner_id)
     cadence_options = [Option(value=str(w), text=label) for w, label in CADENCE_LABELS.items()]
     cadence = next((o for o in cadence_options if o.value == str(card.cadence_weeks)), None)
+    day_options = [Option(value=str(n), text=name) for n, name in enumerate(WEEKDAY_NAMES)]
     blocks: list[Block] = []
     if reassign and card.owner_id:
         reason = f": “{clip(_one_line(card.decline_reason), 600)}”" if card.decline_reason else "."
@@ -338,6 +350,17 @@ def render_commit_modal(
                 initial_option=cadence or cadence_options[0],
             ),
         ),
+        InputBlock(
+            block_id=InitiativeBlock.CHECKIN_DAY,
+            label="Check-in day (10:00 on the owner's clock)",
+            element=StaticSelectElement(
+                action_id=_action_id(InitiativeBlock.CHECKIN_DAY),
+                options=day_options,
+                initial_option=day_options[card.checkin_weekday]
+                if 0 <= card.checkin_weekday < len(day_options)
+                else day_options[0],
+            ),
+        ),
         _text_input(
             InitiativeBlock.IMPLICATIONS,
             IMPLICATIONS_LABEL,
@@ -380,8 +403,8 @@ def render_offer(*, card: InitiativeCard, leader_id: str) -> Message:
         blocks=[
             _section(f"{intro}\n*{clip(_one_line(card.title), 300)}*\n{_answers(card)}"),
             _context(
-                f"Due {due} · check-ins {cadence_text(card.cadence_weeks)}, in a DM like this "
-                "one · you can log quick wins any time"
+                f"Due {due} · check-ins {checkin_text(card)}, in a DM like this one · you can "
+                "log quick wins any time"
             ),
             ActionsBlock(
                 elements=[
@@ -407,7 +430,7 @@ def render_offer_answered(*, card: InitiativeCard, accepted: bool, command: str)
     name = clip(_one_line(card.title), 300)
     if accepted:
         text = (
-            f"You own *{name}*. Thank you! Check-ins come {cadence_text(card.cadence_weeks)}; "
+            f"You own *{name}*. Thank you! Check-ins come {checkin_text(card)}; "
             f"log a quick win any time with `{command} win <what happened>`."
         )
     else:

@@ -409,6 +409,7 @@ COMMIT_FIELDS: dict[str, str] = {
     "implications": InitiativeBlock.IMPLICATIONS,
     "due": InitiativeBlock.DUE,
     "cadence": InitiativeBlock.CADENCE,
+    "checkin_day": InitiativeBlock.CHECKIN_DAY,
     "owner": InitiativeBlock.OWNER,
 }
 
@@ -445,6 +446,7 @@ async def handle_commit_submission(
     owner_id = str(field(values, InitiativeBlock.OWNER) or "")
     picked_due = field(values, InitiativeBlock.DUE)
     cadence = field(values, InitiativeBlock.CADENCE)
+    day = str(field(values, InitiativeBlock.CHECKIN_DAY) or "0")
     errors: dict[str, str] = {}
     if not owner_id:
         errors[InitiativeBlock.OWNER] = "Choose who owns it."
@@ -471,6 +473,7 @@ async def handle_commit_submission(
         cadence_weeks=int(cadence) if isinstance(cadence, str) and cadence.isdigit() else 0,
         title=text_field(values, InitiativeBlock.TITLE),
         implications=text_field(values, InitiativeBlock.IMPLICATIONS),
+        checkin_weekday=int(day) if day.isdigit() else -1,
     )
     cap = deps.settings.initiative_cap
     try:

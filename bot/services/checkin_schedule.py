@@ -9,7 +9,6 @@ from datetime import datetime, time, timedelta
 
 from bot.flows.checkins import (
     CHECKIN_TIME,
-    CHECKIN_WEEKDAY,
     Slot,
     first_checkin,
     first_digest,
@@ -42,7 +41,9 @@ def schedule_first(
     first initiative under way."""
     initiative.owner_tz = owner_tz
     initiative.owner_tz_checked_at = now
-    slot = first_checkin(now, tz_name=owner_zone(initiative, default_tz))
+    slot = first_checkin(
+        now, tz_name=owner_zone(initiative, default_tz), weekday=initiative.checkin_weekday
+    )
     initiative.next_period, initiative.next_checkin_at = slot.period, slot.due_at
     initiative.zone_check_at = zone_check(slot)
     if tour.next_digest_at is None:
@@ -81,7 +82,7 @@ def move_to_zone(
     if initiative.next_period is not None and initiative.next_checkin_at is not None:
         initiative.next_checkin_at = slot_in(
             initiative.next_period,
-            weekday=CHECKIN_WEEKDAY,
+            weekday=initiative.checkin_weekday,
             at=CHECKIN_TIME,
             tz_name=owner_zone(initiative, default_tz),
         ).due_at

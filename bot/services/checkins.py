@@ -158,7 +158,12 @@ async def send_due_checkins(
                     now=now,
                 )
                 sent += 1
-            nxt = following(slot, cadence_weeks=initiative.cadence_weeks, tz_name=tz_name)
+            nxt = following(
+                slot,
+                cadence_weeks=initiative.cadence_weeks,
+                tz_name=tz_name,
+                weekday=initiative.checkin_weekday,
+            )
             initiative.next_period, initiative.next_checkin_at = nxt.period, nxt.due_at
             initiative.zone_check_at = zone_check(nxt)
     return sent

@@ -97,6 +97,7 @@ def card_from(
         decline_reason=initiative.decline_reason,
         progress=initiative.progress,
         last_status=initiative.last_status,
+        checkin_weekday=initiative.checkin_weekday,
     )
 
 
@@ -243,6 +244,7 @@ class Commitment:
     cadence_weeks: int
     title: str
     implications: str
+    checkin_weekday: int = 0  # Monday
 
 
 async def commit(
@@ -266,6 +268,8 @@ async def commit(
         problems["due"] = "That day has passed; pick a later one."
     if commitment.cadence_weeks not in (1, 2):
         problems["cadence"] = "Choose weekly or every two weeks."
+    if not 0 <= commitment.checkin_weekday <= 4:
+        problems["checkin_day"] = "Choose a weekday."
     if problems:
         raise OutcomeError(problems)
     moved = await outcomes.commit_initiative(
@@ -280,6 +284,7 @@ async def commit(
     if moved.refused is not None:
         return moved
     initiative.title = commitment.title.strip()
+    initiative.checkin_weekday = commitment.checkin_weekday
     initiative.implications = commitment.implications.strip()
     card = await card_of(session, initiative)
     offer = render_offer(card=card, leader_id=tour.leader_id)
@@ -397,6 +402,7 @@ async def commitments(
                 committed_on=local_today(i.committed_at, tz),
                 today=today,
                 cadence_weeks=i.cadence_weeks,
+                weekday=i.checkin_weekday,
             )
         )
         for i in mine

@@ -88,6 +88,9 @@ def upgrade() -> None:
     with op.batch_alter_table("initiatives", schema=None) as batch_op:
         batch_op.add_column(sa.Column("next_checkin_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("next_period", sa.Date(), nullable=True))
+        batch_op.add_column(
+            sa.Column("checkin_weekday", sa.Integer(), server_default="0", nullable=False)
+        )
         batch_op.add_column(sa.Column("owner_tz", sa.String(length=64), nullable=True))
         batch_op.add_column(
             sa.Column("owner_tz_checked_at", sa.DateTime(timezone=True), nullable=True)
@@ -142,6 +145,7 @@ def downgrade() -> None:
         batch_op.drop_column("zone_check_at")
         batch_op.drop_column("owner_tz_checked_at")
         batch_op.drop_column("owner_tz")
+        batch_op.drop_column("checkin_weekday")
         batch_op.drop_column("next_period")
         batch_op.drop_column("next_checkin_at")
 

@@ -301,7 +301,8 @@ def test_offer() -> None:
         "<@UL> would like you to own an initiative.\n*Slip alerts*\n*For* Speed → Weekly releases"
     )
     assert context["elements"][0]["text"] == (
-        "Due Friday 3 April · check-ins every two weeks, in a DM like this one · you can log "
+        "Due Friday 3 April · check-ins every two weeks, on Mondays at 10:00 your time, in a DM "
+        "like this one · you can log "
         "quick wins any time"
     )
     assert [(b["action_id"], b["value"], b["text"]["text"]) for b in actions["elements"]] == [
@@ -563,6 +564,7 @@ def test_commit_modal_ids_and_prefills() -> None:
         "initiative.owner",
         "initiative.due",
         "initiative.cadence",
+        "initiative.checkin_day",
         "initiative.implications",
     ]
     for block_id, block in blocks.items():

@@ -64,7 +64,9 @@ def squad(fake_slack: FakeSlack) -> list[str]:
     return list(OWNERS)
 
 
-async def offered_initiatives(sessions: async_sessionmaker[AsyncSession]) -> dict[str, int]:
+async def offered_initiatives(
+    sessions: async_sessionmaker[AsyncSession], *, weekday: int = 0
+) -> dict[str, int]:
     """A closed tour whose outcome has one initiative offered to each owner."""
     async with sessions.begin() as session:
         tour = await create_tour(
@@ -125,6 +127,7 @@ async def offered_initiatives(sessions: async_sessionmaker[AsyncSession]) -> dic
                 owner_id=owner,
                 due_date=date(2026, 5, 29),
                 cadence_weeks=1,
+                checkin_weekday=weekday,
                 created_at=START,
                 committed_at=START,
             )
@@ -156,8 +159,10 @@ async def accepted(
     fake_slack: FakeSlack,
     deps: Deps,
     sessions: async_sessionmaker[AsyncSession],
+    *,
+    weekday: int = 0,
 ) -> dict[str, int]:
-    ids = await offered_initiatives(sessions)
+    ids = await offered_initiatives(sessions, weekday=weekday)
     for owner, initiative_id in ids.items():
         await slack.block_action(
             owner,
@@ -617,3 +622,27 @@ async def test_a_checkin_reply_reaches_the_owner_who_finished_an_open_tour(
             select(Initiative.last_status).where(Initiative.owner_id == "UBERLIN")
         )
     assert status == "at_risk"
+
+
+async def test_the_leader_may_choose_another_checkin_day(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    squad: list[str],
+) -> None:
+    await accepted(slack, fake_slack, deps, sessions, weekday=2)  # Wednesdays
+    wednesday = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)  # 10:00 in Berlin
+    async with sessions() as session:
+        due = await session.scalar(
+            select(Initiative.next_checkin_at).where(Initiative.owner_id == "UBERLIN")
+        )
+    assert due == wednesday
+    await tick_at(deps, clock, wednesday)
+    assert len(checkins_to(fake_slack, "UBERLIN")) == 1
+    async with sessions() as session:
+        following = await session.scalar(
+            select(Initiative.next_checkin_at).where(Initiative.owner_id == "UBERLIN")
+        )
+    assert following == wednesday + timedelta(weeks=1)
