@@ -248,8 +248,9 @@ def render_propose_modal(
 
 def render_no_outcomes(command: str) -> str:
     return (
-        "There are no agreed outcomes to propose an initiative for yet. Once your leader commits "
-        f"the team's outcomes, use `{command} initiative` or the button on the announcement."
+        "I couldn't find agreed outcomes you can propose an initiative for. Initiatives are "
+        "proposed by the team of a listening tour once its leader has committed the outcomes; "
+        f"then `{command} initiative`, or the button on the announcement, opens the form."
     )
 
 
@@ -542,7 +543,12 @@ def render_win_logged(*, title: str) -> str:
     )
 
 
-def render_no_initiatives(command: str) -> str:
+def render_no_initiatives(command: str, *, offered: int = 0) -> str:
+    if offered:
+        return (
+            "You've been offered an initiative but haven't accepted it yet: accept it from the "
+            f"DM (or your App Home), then `{command} win <what happened>` logs a win."
+        )
     return (
         "You don't own an initiative yet, so there's nothing to log a win against. When your "
         f"leader offers you one and you accept it, `{command} win <what happened>` logs a win."

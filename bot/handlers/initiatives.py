@@ -19,7 +19,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.blocks import unescape
 from bot.blocks.initiatives import (
+    MAX_WIN,
     InitiativeAction,
     InitiativeBlock,
     InitiativeView,
@@ -786,16 +788,25 @@ async def handle_win_command(
     deps = deps_of(context)
     team_id = context.team_id or ""
     user_id = command["user_id"]
-    text = parse_command_text(command.get("text")).arguments.replace("\x00", "")
+    # Slack escapes &, < and > in what was typed; the win is stored as the person wrote it.
+    typed = unescape(parse_command_text(command.get("text")).arguments).replace("\x00", "")
+    text = typed[:MAX_WIN]
     mine = await _owned(deps, team_id, user_id)
 
     async def tell(message: str) -> None:
         await respond(text=message, response_type="ephemeral", replace_original=False)
 
     if not mine:
-        await tell(render_no_initiatives(command["command"]))
+        async with deps.sessions() as session:
+            offered = await initiatives.owned(
+                session,
+                team_id=team_id,
+                user_id=user_id,
+                statuses=(InitiativeStatus.OFFERED,),
+            )
+        await tell(render_no_initiatives(command["command"], offered=len(offered)))
         return
-    if len(mine) == 1 and text.strip():
+    if len(mine) == 1 and text.strip() and len(typed) <= MAX_WIN:
         async with deps.sessions.begin() as session:
             logged = await _log_win(
                 session, deps, team_id=team_id, user_id=user_id, initiative_id=mine[0].id, text=text

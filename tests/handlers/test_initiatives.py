@@ -185,7 +185,7 @@ async def test_initiatives_are_proposed_backed_committed_and_reassigned(
     # Someone outside the team has nothing to propose for.
     await slack.slash_command("UOUTSIDER", "initiative", channel_id="CGENERAL")
     await deps.inflight.wait_idle(timeout=5)
-    assert "no agreed outcomes" in last_response(fake_slack)
+    assert "couldn't find agreed outcomes" in last_response(fake_slack)
 
     # A proposal that says nothing about what changes is sent back, not stored.
     refused = await propose(
@@ -319,10 +319,14 @@ async def test_initiatives_are_proposed_backed_committed_and_reassigned(
     await slack.slash_command("UT01", "win I did a thing")
     await deps.inflight.wait_idle(timeout=5)
     assert "don't own an initiative" in last_response(fake_slack)
+    # Slack escapes what was typed; the win is kept as written.
+    await slack.slash_command("UT06", "win R&amp;D saw the &lt;new&gt; page")
+    await deps.inflight.wait_idle(timeout=5)
     async with sessions() as session:
         wins = (await session.scalars(select(QuickWin))).all()
     assert [(w.author_id, w.text) for w in wins] == [
-        ("UT07", "Sales found the roadmap page on their own")
+        ("UT07", "Sales found the roadmap page on their own"),
+        ("UT06", "R&D saw the <new> page"),
     ]
 
     # The Homes: the owner's commitments, the leader's pipeline.
