@@ -111,7 +111,7 @@ class Delivery:
         client: AsyncWebClient,
         clock: Clock,
         *,
-        concurrency: int = 64,
+        concurrency: int = 128,
         batch_size: int = 128,
         lease_for: timedelta = timedelta(seconds=120),
         max_attempts: int = 8,
@@ -122,7 +122,9 @@ class Delivery:
         self._sessions = sessions
         self._client = client
         self._clock = clock
+        self._concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
+        self._http: aiohttp.ClientSession | None = None
         self._batch_size = batch_size
         self._lease_for = lease_for
         self._max_attempts = max_attempts
@@ -132,6 +134,20 @@ class Delivery:
         self.gate = RateGate()
         self._wakeup = asyncio.Event()
         self._pass = asyncio.Lock()
+
+    def _use_shared_session(self) -> None:
+        """One HTTP session (its connections kept alive) for every send, opened inside the
+        event loop on first use: a new TLS connection per message would cost more than the
+        message. slack_sdk uses the session it is given."""
+        if self._http is None or self._http.closed:
+            connector = aiohttp.TCPConnector(limit=self._concurrency)
+            self._http = aiohttp.ClientSession(connector=connector)
+            self._client.session = self._http
+
+    async def close(self) -> None:
+        if self._http is not None and not self._http.closed:
+            await self._http.close()
+        self._http = None
 
     def notify(self) -> None:
         """Tell the worker new rows were committed, so it need not wait for its next poll."""
@@ -143,6 +159,7 @@ class Delivery:
         One pass at a time per process: the worker and a tick would otherwise each pick a
         row for the same channel, and two DMs to one person could arrive out of order."""
         report = DeliveryReport()
+        self._use_shared_session()
         async with self._pass:
             while batch := await self._claim_batch():
                 results = await asyncio.gather(*(self._send(row) for row in batch))

@@ -71,6 +71,7 @@ class Deps:
     tick_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def close(self) -> None:
+        await self.delivery.close()
         await self.engine.dispose()
 
 

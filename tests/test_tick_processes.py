@@ -21,7 +21,7 @@ from bot.sandbox.fake_slack import FakeSlack
 
 DUE = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)  # a Monday, 10:00 in Berlin
 OWNERS = [f"UOWNER{n:04d}" for n in range(300)]
-SEND_SLOTS = 64  # the delivery worker's concurrent sends (bot/delivery.py)
+SEND_SLOTS = 128  # the delivery worker's concurrent sends (bot/delivery.py)
 
 
 async def seed(sessions: async_sessionmaker[AsyncSession], fake: FakeSlack) -> None:
