@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.models import OutboxMessage
 from bot.store import outbox
+from bot.store.notices import tell_leaders_about_channel
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,14 @@ log = logging.getLogger(__name__)
 TRANSIENT_ERRORS = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
+# The token no longer works for the team: every call would fail the same way until someone
+# reinstalls the app or fixes the token, so the team's messages wait instead of failing.
+AUTH_ERRORS = frozenset(
+    {"invalid_auth", "token_revoked", "token_expired", "account_inactive_token", "not_authed"}
+)
+AUTH_HOLD = timedelta(hours=1)
+# A channel post Slack refuses for good: the leader who chose the channel is told once.
+CHANNEL_ERRORS = frozenset({"channel_not_found", "is_archived", "not_in_channel"})
 # chat.postMessage allows about one message a second into one channel.
 CHANNEL_SPACING = timedelta(seconds=1)
 SPACED_METHODS = frozenset({"chat.postMessage"})
@@ -57,9 +66,10 @@ class RateGate:
     def __init__(self) -> None:
         self._method_open_at: dict[tuple[str, str], datetime] = {}
         self._channel_open_at: dict[tuple[str, str], datetime] = {}
+        self._team_open_at: dict[str, datetime] = {}
 
     def open_at(self, team_id: str, method: str, channel: str) -> datetime | None:
-        times = [self._method_open_at.get((team_id, method))]
+        times = [self._method_open_at.get((team_id, method)), self._team_open_at.get(team_id)]
         if method in SPACED_METHODS:
             times.append(self._channel_open_at.get((team_id, channel)))
         known = [t for t in times if t is not None]
@@ -74,6 +84,12 @@ class RateGate:
         if current is None or current < until:
             self._method_open_at[(team_id, method)] = until
 
+    def close_team(self, team_id: str, until: datetime) -> bool:
+        """Stop calling Slack for a team until `until`; True if it was open (log once)."""
+        current = self._team_open_at.get(team_id)
+        self._team_open_at[team_id] = until
+        return current is None or current <= until - AUTH_HOLD
+
     def note_send(self, team_id: str, method: str, channel: str, at: datetime) -> None:
         """Reserve the channel's next second for a message about to be sent."""
         if method in SPACED_METHODS:
@@ -86,7 +102,11 @@ class RateGate:
     def earliest_reopening(self, after: datetime) -> datetime | None:
         upcoming = [
             t
-            for t in (*self._method_open_at.values(), *self._channel_open_at.values())
+            for t in (
+                *self._method_open_at.values(),
+                *self._channel_open_at.values(),
+                *self._team_open_at.values(),
+            )
             if t > after
         ]
         return min(upcoming) if upcoming else None
@@ -284,13 +304,36 @@ class Delivery:
             return DeliveryReport(retried=1)
         if status >= 500 or code in TRANSIENT_ERRORS:
             return await self._record_transient(row, f"http_{status}" if status >= 500 else code)
+        if code in AUTH_ERRORS:
+            return await self._hold_team(row, code)
         log.warning(
             "message failed permanently",
             extra={"team": row.team_id, "method": row.method, "error": code},
         )
         async with self._sessions.begin() as session:
             await outbox.mark_failed(session, message_id=row.id, error=code)
+            if code in CHANNEL_ERRORS and row.channel.startswith(("C", "G")):
+                await tell_leaders_about_channel(
+                    session,
+                    team_id=row.team_id,
+                    channel=row.channel,
+                    error=code,
+                    now=self._clock.now(),
+                )
         return DeliveryReport(failed=1)
+
+    async def _hold_team(self, row: _Claimed, code: str) -> DeliveryReport:
+        """The team's token was refused: no more calls for the team for a while (logged once),
+        and its messages wait rather than fail."""
+        until = self._clock.now() + AUTH_HOLD
+        if self.gate.close_team(row.team_id, until):
+            log.error(
+                "Slack refused the bot token; holding this team's messages",
+                extra={"team": row.team_id, "error": code, "retry_at": until.isoformat()},
+            )
+        async with self._sessions.begin() as session:
+            held = await outbox.hold_team(session, team_id=row.team_id, until=until, error=code)
+        return DeliveryReport(retried=held)
 
     async def _record_transient(self, row: _Claimed, error: str) -> DeliveryReport:
         attempts = row.attempts + 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -19,10 +20,12 @@ from bot.store import outbox
 
 
 @pytest.fixture
-def delivery(
+async def delivery(
     sessions: async_sessionmaker[AsyncSession], settings: Settings, clock: FrozenClock
-) -> Delivery:
-    return Delivery(sessions, slack_client(settings), clock, rng=random.Random(7))
+) -> AsyncIterator[Delivery]:
+    sender = Delivery(sessions, slack_client(settings), clock, rng=random.Random(7))
+    yield sender
+    await sender.close()
 
 
 async def queue_dms(
@@ -205,3 +208,78 @@ async def test_a_row_leased_by_a_dead_worker_is_sent_after_its_lease(
     clock.advance(minutes=2, seconds=1)
     assert (await delivery.deliver_due()).sent == 1
     assert len(fake_slack.dms_to("UALICE")) == 1
+
+
+@pytest.mark.parametrize("error", ["token_revoked", "invalid_auth"])
+async def test_a_refused_token_holds_the_teams_messages_and_is_logged_once(
+    delivery: Delivery,
+    fake_slack: FakeSlack,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    caplog: pytest.LogCaptureFixture,
+    error: str,
+) -> None:
+    people = [f"U{n:03d}" for n in range(20)]
+    for person in people:
+        fake_slack.add_user(person, person.lower())
+    await queue_dms(sessions, clock, people)
+    async with sessions.begin() as session:  # another workspace's message, due as well
+        await outbox.enqueue(
+            session,
+            team_id="T2",
+            key="other-team",
+            method="chat.postMessage",
+            payload={"channel": "UALICE", "text": "Hello from T2"},
+            now=clock.now(),
+        )
+    fake_slack.fail_next("chat.postMessage", error=error, times=1_000)
+    with caplog.at_level("ERROR", logger="bot.delivery"):
+        await delivery.deliver_due()
+        clock.advance(minutes=10)
+        await delivery.deliver_due()
+    calls = len(fake_slack.calls_to("chat.postMessage"))
+    refused = [r for r in caplog.records if "refused the bot token" in r.getMessage()]
+    print(f"\n{error}: {calls} calls for 21 messages, {len(refused)} log line(s)")
+    # Only the calls already in flight when the first refusal came back; none after.
+    assert calls <= 21
+    assert len({r.__dict__.get("team") for r in refused}) == len(refused)
+    async with sessions() as session:
+        rows = (await session.scalars(select(OutboxMessage))).all()
+    assert {row.status for row in rows} == {OutboxStatus.PENDING}  # kept, not failed
+    # A fixed token (the refusals stop): an hour later every message goes out once.
+    fake_slack.clear_faults()
+    clock.advance(hours=1)
+    await drain(delivery, clock, step=timedelta(seconds=1))
+    assert await statuses(sessions) == {OutboxStatus.SENT: 21}
+
+
+@pytest.mark.parametrize("error", ["is_archived", "channel_not_found", "not_in_channel"])
+async def test_a_refused_team_channel_is_not_retried_and_its_leader_is_told_once(
+    delivery: Delivery,
+    fake_slack: FakeSlack,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    error: str,
+) -> None:
+    from tests.services.test_outcomes import closed_tour_with_themes
+
+    await closed_tour_with_themes(sessions)  # a tour of T1 posting in CTEAM, led by ULEAD
+    async with sessions.begin() as session:
+        for n in range(2):
+            await outbox.enqueue(
+                session,
+                team_id="T1",
+                key=f"post:{n}",
+                method="chat.postMessage",
+                payload={"channel": "CTEAM", "text": f"post {n}"},
+                now=clock.now(),
+            )
+    fake_slack.fail_next("chat.postMessage", error=error, times=2)
+    await drain(delivery, clock, step=timedelta(seconds=1))
+    async with sessions() as session:
+        rows = (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+    posts = [r for r in rows if r.channel == "CTEAM"]
+    notices = [r for r in rows if r.channel == "ULEAD"]
+    assert [(r.status, r.attempts) for r in posts] == [(OutboxStatus.FAILED, 1)] * 2
+    assert len(notices) == 1  # once, however many posts failed
+    assert "<#CTEAM>" in notices[0].payload["text"]

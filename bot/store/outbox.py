@@ -139,6 +139,26 @@ async def mark_failed(session: AsyncSession, *, message_id: int, error: str) -> 
     )
 
 
+async def hold_team(session: AsyncSession, *, team_id: str, until: datetime, error: str) -> int:
+    """Put every waiting row of a team back until `until` (its token stopped working): kept,
+    not failed, so a fixed token delivers them; and out of the way of the other teams' rows."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.team_id == team_id,
+            OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
+        )
+        .values(
+            status=OutboxStatus.PENDING,
+            next_attempt_at=until,
+            lease_until=None,
+            last_error=error[:255],
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def next_due_at(session: AsyncSession) -> datetime | None:
     """When the earliest pending or leased row becomes claimable (for the worker's sleep)."""
     pending = await session.scalar(
