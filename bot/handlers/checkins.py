@@ -34,8 +34,9 @@ from bot.flows.tour import local_today
 from bot.handlers.context import Replayed, claim_view, deps_of, listener
 from bot.handlers.forms import field, state_values, text_field
 from bot.handlers.home import publish_home
+from bot.handlers.initiatives import initiative_from_button
 from bot.handlers.tour import leader_tour, may_lead, notice, number_from_value
-from bot.models import LoopOptOut
+from bot.models import Initiative, LoopOptOut
 from bot.services import checkins
 from bot.services.checkin_schedule import owner_zone, reschedule_digest
 from bot.services.initiatives import get_initiative
@@ -210,36 +211,33 @@ async def handle_snooze(
 
 
 @listener
-async def handle_leave_button(
+async def handle_date_button(
     ack: AsyncAck,
     action: dict[str, Any],
     body: dict[str, Any],
     context: AsyncBoltContext,
     client: AsyncWebClient,
 ) -> None:
+    """On leave… and New date…: the owner picks a day, on their own calendar."""
     await ack()
     deps = deps_of(context)
     found = await _owned(deps, client, body, action, context.team_id or "")
     if found is None:
         return
     today = local_today(deps.clock.now(), owner_zone(found, deps.settings.default_timezone))
-    view = render_leave_modal(initiative_id=found.id, today=today)
+    if action["action_id"] == CheckinAction.LEAVE:
+        view = render_leave_modal(initiative_id=found.id, today=today)
+    else:
+        view = render_extend_modal(initiative_id=found.id, due=found.due_date or today, today=today)
     await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
 
 
 async def _owned(
     deps: Deps, client: AsyncWebClient, body: dict[str, Any], action: dict[str, Any], team_id: str
-) -> Any:
+) -> Initiative | None:
     """The initiative the button names, if the person who clicked owns it."""
-    initiative_id = number_from_value(action)
-    async with deps.sessions() as session:
-        found = (
-            await get_initiative(session, initiative_id=initiative_id, team_id=team_id)
-            if initiative_id is not None
-            else None
-        )
+    found = await initiative_from_button(deps, client, body, action, team_id)
     if found is None:
-        await notice(client, body, "Initiative", "I can't find that initiative any more.")
         return None
     if found[0].owner_id != body["user"]["id"]:
         await notice(client, body, "Initiative", "Only the initiative's owner can do this.")
@@ -299,24 +297,6 @@ async def handle_leave_submission(
 
 
 # --- past the due date -------------------------------------------------------------------------
-
-
-@listener
-async def handle_extend_button(
-    ack: AsyncAck,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    context: AsyncBoltContext,
-    client: AsyncWebClient,
-) -> None:
-    await ack()
-    deps = deps_of(context)
-    found = await _owned(deps, client, body, action, context.team_id or "")
-    if found is None:
-        return
-    today = local_today(deps.clock.now(), owner_zone(found, deps.settings.default_timezone))
-    view = render_extend_modal(initiative_id=found.id, due=found.due_date or today, today=today)
-    await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
 
 
 @listener
@@ -498,9 +478,9 @@ def register(app: AsyncApp) -> None:
     app.action(STATUS_ACTION)(handle_status_button)
     app.view(CheckinView.ANSWER.value)(handle_checkin_submission)
     app.action(CheckinAction.SNOOZE.value)(handle_snooze)
-    app.action(CheckinAction.LEAVE.value)(handle_leave_button)
+    app.action(CheckinAction.LEAVE.value)(handle_date_button)
     app.view(CheckinView.LEAVE.value)(handle_leave_submission)
-    app.action(CheckinAction.EXTEND.value)(handle_extend_button)
+    app.action(CheckinAction.EXTEND.value)(handle_date_button)
     app.view(CheckinView.EXTEND.value)(handle_extend_submission)
     app.action(CheckinAction.FINISH.value)(handle_finish_or_stop)
     app.action(CheckinAction.STOP.value)(handle_finish_or_stop)

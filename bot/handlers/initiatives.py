@@ -344,9 +344,10 @@ async def handle_back(
 # --- the leader commits ------------------------------------------------------------------------
 
 
-async def _led_initiative(
+async def initiative_from_button(
     deps: Deps, client: AsyncWebClient, body: dict[str, Any], action: dict[str, Any], team_id: str
 ) -> tuple[Initiative, Tour] | None:
+    """The initiative (of this team) a button names; else the person is told it is gone."""
     initiative_id = number_from_value(action)
     async with deps.sessions() as session:
         found = (
@@ -356,6 +357,14 @@ async def _led_initiative(
         )
     if found is None:
         await notice(client, body, "Initiatives", "I can't find that initiative any more.")
+    return found
+
+
+async def _led_initiative(
+    deps: Deps, client: AsyncWebClient, body: dict[str, Any], action: dict[str, Any], team_id: str
+) -> tuple[Initiative, Tour] | None:
+    found = await initiative_from_button(deps, client, body, action, team_id)
+    if found is None:
         return None
     if not await may_lead(deps, client, found[1], body["user"]["id"]):
         await notice(
@@ -535,15 +544,8 @@ async def _offered(
     team_id: str,
 ) -> tuple[Initiative, Tour] | None:
     """The initiative offered to the person who clicked; otherwise tell them why not."""
-    initiative_id = number_from_value(action)
-    async with deps.sessions() as session:
-        found = (
-            await initiatives.get_initiative(session, initiative_id=initiative_id, team_id=team_id)
-            if initiative_id is not None
-            else None
-        )
+    found = await initiative_from_button(deps, client, body, action, team_id)
     if found is None:
-        await notice(client, body, "Initiatives", "I can't find that initiative any more.")
         return None
     initiative = found[0]
     if initiative.owner_id != body["user"]["id"]:
