@@ -146,6 +146,8 @@ STATUS_WORDS: tuple[tuple[CheckinStatus, re.Pattern[str]], ...] = (
     (CheckinStatus.OFF_TRACK, re.compile(r"^\W*(off[ -]?track|blocked|stuck)\b", re.I)),
     (CheckinStatus.DONE, re.compile(r"^\W*(done|finished|completed?)\b", re.I)),
 )
+# What separates the status, the percentage and the note: "on track, 40% — waiting on legal".
+NOTE_JOINERS = " \t\n,.;:!-–—*_"
 PERCENT = re.compile(r"(?<![\d.])(\d{1,3})\s?%")
 WIN = re.compile(r"\bwin\s*[:\-–—]\s*(?P<win>.+)$", re.I | re.S)
 
@@ -162,19 +164,29 @@ class CheckinReply:
 
 def read_checkin_reply(text: str) -> CheckinReply:
     """The status it starts with (None when it starts with none), a percentage (0 to 100), an
-    optional "win: …" at the end, and the rest as the note. "Done" is read but never acted on
-    from text alone: the owner confirms it with a button."""
+    optional "win: …" at the end, and what follows the status and percentage as the note.
+    "Done" is read but never acted on from text alone: the owner confirms it with a button."""
     body = text.strip()
     win = None
     found_win = WIN.search(body)
     if found_win:
         win = found_win.group("win").strip() or None
         body = body[: found_win.start()].strip()
-    status = next((status for status, words in STATUS_WORDS if words.search(body)), None)
+    status, note = None, body
+    for candidate, words in STATUS_WORDS:
+        found_status = words.search(body)
+        if found_status:
+            status, note = candidate, body[found_status.end() :]
+            break
     progress = None
-    found_percent = PERCENT.search(body)
+    found_percent = PERCENT.search(note)
     if found_percent and int(found_percent.group(1)) <= 100:
         progress = int(found_percent.group(1))
+        if status is not None and not note[: found_percent.start()].strip(NOTE_JOINERS):
+            note = note[found_percent.end() :]  # "on track, 40% — …": the rest is the note
     if status is CheckinStatus.DONE and progress is None:
         progress = 100
-    return CheckinReply(status=status, progress=progress, note=body, win=win)
+    if status is None:
+        return CheckinReply(status=None, progress=progress, note=body, win=win)
+    note = note.lstrip(NOTE_JOINERS).rstrip(" \t\n,;:-–—")
+    return CheckinReply(status=status, progress=progress, note=note, win=win)
