@@ -360,6 +360,8 @@ class OutcomeShaper(Base):
     tour_id: Mapped[int] = mapped_column(ForeignKey("tours.id", ondelete="CASCADE"))
     user_id: Mapped[str] = mapped_column(String(32))
     asked_at: Mapped[datetime]
+    # The themes they were asked about, as "12,13" (NULL for rows from before it was kept).
+    theme_ids: Mapped[str | None] = mapped_column(String(200))
 
 
 class OutcomeProposal(Base):

@@ -370,6 +370,7 @@ async def handle_review_proposals(
     async with deps.sessions() as session:
         themes = await findings_store.themes_of(session, tour_id=tour.id, source=ThemeSource.FINAL)
         proposals = await outcomes.proposals_by_theme(session, tour=tour)
+        asked = await outcomes.asked_theme_ids(session, tour_id=tour.id)
         committed = {
             outcome.theme_id: outcome
             for outcome in await session.scalars(select(Outcome).where(Outcome.tour_id == tour.id))
@@ -390,7 +391,7 @@ async def handle_review_proposals(
                 measure=committed[theme.id].measure if theme.id in committed else None,
                 target_date=committed[theme.id].target_date if theme.id in committed else None,
             )
-            for theme in themes[:MAX_OUTCOME_THEMES]
+            for theme in [t for t in themes if asked is None or t.id in asked][:MAX_OUTCOME_THEMES]
         ],
     )
     await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())

@@ -144,14 +144,14 @@ async def open_requests(
 ) -> list[tuple[Tour, Theme]]:
     """The themes someone was asked to propose outcomes for and the leader has not decided
     yet: those of the newest tour that still has any."""
-    tours = await session.scalars(
-        select(Tour)
+    asked = await session.execute(
+        select(Tour, OutcomeShaper.theme_ids)
         .join(OutcomeShaper, OutcomeShaper.tour_id == Tour.id)
         .where(Tour.team_id == team_id, OutcomeShaper.user_id == user_id)
         .order_by(Tour.id.desc())
         .limit(5)
     )
-    for tour in tours.all():
+    for tour, theme_ids in asked.all():
         undecided = await session.scalars(
             select(Theme)
             .where(
@@ -161,10 +161,26 @@ async def open_requests(
             )
             .order_by(Theme.position)
         )
-        themes = list(undecided.all())
+        themes = [theme for theme in undecided.all() if _was_asked(theme.id, theme_ids)]
         if themes:
             return [(tour, theme) for theme in themes]
     return []
+
+
+def _was_asked(theme_id: int, theme_ids: str | None) -> bool:
+    return theme_ids is None or str(theme_id) in theme_ids.split(",")
+
+
+async def asked_theme_ids(session: AsyncSession, *, tour_id: int) -> set[int] | None:
+    """Every theme the leader asked direct reports about (None: unknown, so all of them)."""
+    rows = (
+        await session.scalars(
+            select(OutcomeShaper.theme_ids).where(OutcomeShaper.tour_id == tour_id)
+        )
+    ).all()
+    if not rows or any(row is None for row in rows):
+        return None
+    return {int(part) for row in rows if row for part in row.split(",") if part.isdigit()}
 
 
 async def dm_proposal(
@@ -472,7 +488,14 @@ async def ask_shapers(
     asked = 0
     for user_id in dict.fromkeys(user_ids):
         if not await insert_if_absent(
-            session, OutcomeShaper, {"tour_id": tour.id, "user_id": user_id, "asked_at": now}
+            session,
+            OutcomeShaper,
+            {
+                "tour_id": tour.id,
+                "user_id": user_id,
+                "asked_at": now,
+                "theme_ids": ",".join(str(theme_id) for theme_id, _ in chosen),
+            },
         ):
             continue
         asked += 1

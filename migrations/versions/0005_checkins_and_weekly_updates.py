@@ -114,6 +114,9 @@ def upgrade() -> None:
             batch_op.f("ix_initiatives_status_due_date"), ["status", "due_date"], unique=False
         )
 
+    with op.batch_alter_table("outcome_shapers", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("theme_ids", sa.String(length=200), nullable=True))
+
     with op.batch_alter_table("tours", schema=None) as batch_op:
         batch_op.add_column(sa.Column("next_digest_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(
@@ -128,6 +131,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("outcome_shapers", schema=None) as batch_op:
+        batch_op.drop_column("theme_ids")
+
     with op.batch_alter_table("tours", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_tours_next_digest_at"))
         batch_op.drop_column("digest_minute")

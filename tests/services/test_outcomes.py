@@ -182,3 +182,18 @@ async def test_initiatives_under_the_cap_with_an_owner_who_declines(
     ]
     assert links[0].owner_id == "UO9"
     assert links[0].due_date == START.date() + timedelta(days=60)
+
+
+async def test_only_the_themes_asked_about_are_open_for_proposals(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    tour, (slips, priorities) = await closed_tour_with_themes(sessions)
+    async with sessions.begin() as session:
+        await outcomes.ask_shapers(
+            session, tour=tour, user_ids=["UA"], theme_ids=[priorities], now=START
+        )
+        open_themes = await outcomes.open_requests(session, team_id="T1", user_id="UA")
+        assert [theme.id for _, theme in open_themes] == [priorities]
+        assert await outcomes.asked_theme_ids(session, tour_id=tour.id) == {priorities}
+        assert await outcomes.open_requests(session, team_id="T1", user_id="UB") == []
+    assert slips != priorities
