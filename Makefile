@@ -1,11 +1,11 @@
-# The two commands a newcomer needs (make run, make test) plus the ones contributors use.
+# What a newcomer needs (make demo, make test, then make run), and what contributors use.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test bench lint format migrate clean
+.PHONY: demo run test bench lint format migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(STAMP)
+
+# The four steps played by a simulated team against the built-in Slack emulator, on a new
+# SQLite file; needs no Slack app. DEMO_ARGS="--fast --seed 2" skips the pauses, picks other
+# answers.
+demo: $(STAMP)
+	$(BIN)/partnerbot demo $(DEMO_ARGS)
 
 # `partnerbot run` checks its settings, then applies pending migrations, then serves.
 run: $(STAMP)

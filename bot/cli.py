@@ -1,4 +1,4 @@
-"""The `partnerbot` command line: run, migrate, tick, tours, export."""
+"""The `partnerbot` command line: run, migrate, tick, tours, export, demo."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 
 from bot.settings import Settings, SettingsError, get_settings
 
@@ -60,11 +61,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="which table --format csv prints: the answers (default), or each initiative "
         "with its theme and outcome",
     )
+    demo = commands.add_parser(
+        "demo",
+        help="play the four steps with a simulated team against a built-in Slack emulator",
+        description="Start the bot against a simulated Slack workspace on a new SQLite file, "
+        "play the four steps as a leader and eight teammates would, and print what each saw. "
+        "Needs no Slack app and no settings.",
+    )
+    demo.add_argument(
+        "--seed", type=int, default=1, help="which answers and choices the team makes (default 1)"
+    )
+    demo.add_argument("--fast", action="store_true", help="no pauses between the steps")
+    demo.add_argument(
+        "--keep-db",
+        type=Path,
+        metavar="PATH",
+        help="write the demo's database to PATH, a new file (default: a new temporary folder)",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "demo":
+        return _demo(args)
     try:
         settings = get_settings()
         return _dispatch(args, settings)
@@ -101,6 +121,19 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "export":
         return asyncio.run(_export(settings, args.tour_id, args.format, args.table))
     raise AssertionError(args.command)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """The demo brings its own settings (the emulator's token, a new database) and reads none
+    from the environment, so it runs the same on any machine."""
+    from bot.logs import configure_logging
+    from bot.sandbox.demo import run_demo
+
+    configure_logging("WARNING")
+    try:
+        return run_demo(seed=args.seed, fast=args.fast, keep_db=args.keep_db)
+    except KeyboardInterrupt:
+        return 130
 
 
 async def _run(settings: Settings) -> None:

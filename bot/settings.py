@@ -21,7 +21,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 APP_CREATION_HELP = (
     'create the Slack app from manifest.yml as README.md "Create the Slack app" explains, '
-    "then put the values in .env or the environment"
+    "then put the values in .env or the environment. To see Partnerbot work first, without "
+    "Slack: make demo"
 )
 
 

@@ -122,6 +122,7 @@ def test_run_without_credentials_says_what_to_set(clean_env: Path) -> None:
     assert "SLACK_BOT_TOKEN" in lines[0]
     assert "SLACK_SIGNING_SECRET" in lines[0]
     assert 'README.md "Create the Slack app"' in lines[0]
+    assert "make demo" in lines[0]  # a newcomer without a Slack app yet can still see it work
     assert "Traceback" not in result.stderr
 
 

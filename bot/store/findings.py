@@ -34,12 +34,14 @@ async def tours_awaiting_suggestions(session: AsyncSession) -> list[int]:
 
 
 async def answers_to_group(session: AsyncSession, *, tour_id: int) -> list[tuple[str, int, str]]:
-    """(answer id, question position, text) of a tour's answers."""
+    """(answer id, question position, text) of a tour's answers, by question and then by text:
+    the grouping depends on the order it is given, and answer ids are random, so ordering by
+    them would give the same answers different themes from one run to the next."""
     statement = (
         select(Answer.id, Question.position, Answer.text)
         .join(Question, Question.id == Answer.question_id)
         .where(Answer.tour_id == tour_id)
-        .order_by(Question.position, Answer.id)
+        .order_by(Question.position, Answer.text, Answer.id)
     )
     return [(row[0], row[1], row[2]) for row in (await session.execute(statement)).all()]
 
