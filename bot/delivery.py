@@ -326,14 +326,21 @@ class Delivery:
         """The team's token was refused: no more calls for the team for a while (logged once),
         and its messages wait rather than fail."""
         until = self._clock.now() + AUTH_HOLD
-        if self.gate.close_team(row.team_id, until):
+        first = self.gate.close_team(row.team_id, until)
+        if first:
             log.error(
                 "Slack refused the bot token; holding this team's messages",
                 extra={"team": row.team_id, "error": code, "retry_at": until.isoformat()},
             )
         async with self._sessions.begin() as session:
-            held = await outbox.hold_team(session, team_id=row.team_id, until=until, error=code)
-        return DeliveryReport(retried=held)
+            # The first refusal puts the team's whole queue back; the ones in flight with it
+            # (refused too) only their own row.
+            await outbox.mark_retry(
+                session, message_id=row.id, at=until, error=code, counts_as_attempt=False
+            )
+            if first:
+                await outbox.hold_team(session, team_id=row.team_id, until=until, error=code)
+        return DeliveryReport(retried=1)
 
     async def _record_transient(self, row: _Claimed, error: str) -> DeliveryReport:
         attempts = row.attempts + 1

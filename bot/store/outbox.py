@@ -142,12 +142,23 @@ async def mark_failed(session: AsyncSession, *, message_id: int, error: str) -> 
 async def hold_team(session: AsyncSession, *, team_id: str, until: datetime, error: str) -> int:
     """Put every waiting row of a team back until `until` (its token stopped working): kept,
     not failed, so a fixed token delivers them; and out of the way of the other teams' rows."""
-    result = await session.execute(
-        update(OutboxMessage)
+    # Rows another transaction holds (a send finishing right now) are skipped, and taken in id
+    # order: two holds at once, on two replicas, must not wait on each other in a cycle.
+    waiting = (
+        select(OutboxMessage.id)
         .where(
             OutboxMessage.team_id == team_id,
             OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
         )
+        .order_by(OutboxMessage.id)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list((await session.scalars(waiting)).all())
+    if not ids:
+        return 0
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids))
         .values(
             status=OutboxStatus.PENDING,
             next_attempt_at=until,
