@@ -7,11 +7,12 @@ URLs are normalised to their async drivers; SQLite connections get WAL, a busy t
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -55,7 +56,13 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the lock up front, so a transaction never fails half-way trying to
+        # upgrade a read lock; a session made for reading only (see `create_read_session_factory`)
+        # begins deferred and, with WAL, never waits for the writers.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -73,6 +80,31 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+READ_ONLY = "partnerbot_read_only"
+LOCKED_ATTEMPTS = 3
+
+T = TypeVar("T")
+
+
+async def retry_when_locked(unit: Callable[[], Awaitable[T]]) -> T:
+    """Run a unit of work again when SQLite said "database is locked": its busy handler is not
+    fair, so under a burst of writers one can lose the race for the whole busy timeout. The
+    unit must be a whole transaction (it is rolled back before the next attempt)."""
+    for attempt in range(1, LOCKED_ATTEMPTS + 1):
+        try:
+            return await unit()
+        except OperationalError as error:
+            if "database is locked" not in str(error.orig) or attempt == LOCKED_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def create_read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for reads that must not queue behind writers (work done before Slack's ack).
+    On SQLite they begin deferred; never write through them."""
+    return async_sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
 
 async def database_answers(engine: AsyncEngine, *, timeout: float = 2.0) -> bool:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, SystemClock
 from bot.coalescer import Coalescer
-from bot.db import create_engine, create_session_factory
+from bot.db import create_engine, create_read_session_factory, create_session_factory
 from bot.delivery import Delivery
 from bot.directory import Directory
 from bot.settings import Settings
@@ -69,6 +69,11 @@ class Deps:
     directory: Directory = field(default_factory=Directory)
     coalescer: Coalescer = field(default_factory=Coalescer)
     tick_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Reads that must not wait for writers (before an acknowledgement); see `bot.db`.
+    reads: async_sessionmaker[AsyncSession] | None = None
+
+    def read_sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self.reads or self.sessions
 
     async def close(self) -> None:
         await self.delivery.close()
@@ -101,6 +106,7 @@ def build_deps(settings: Settings, *, clock: Clock | None = None) -> Deps:
         settings=settings,
         engine=engine,
         sessions=sessions,
+        reads=create_read_session_factory(engine),
         clock=clock,
         delivery=delivery,
         client=slack_client(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -108,3 +109,47 @@ async def test_answer_text_round_trips_exactly(
         session.add(Answer(id="a1", tour_id=1, question_id=1, respondent="r", text=text))
     async with sessions() as session:
         assert await session.scalar(select(Answer.text)) == text
+
+
+async def test_a_unit_of_work_is_run_again_while_sqlite_says_locked() -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from bot.db import LOCKED_ATTEMPTS, retry_when_locked
+
+    calls: list[int] = []
+
+    async def flaky() -> str:
+        calls.append(1)
+        if len(calls) < LOCKED_ATTEMPTS:
+            raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+        return "done"
+
+    assert await retry_when_locked(flaky) == "done"
+    assert len(calls) == LOCKED_ATTEMPTS
+
+    async def broken() -> str:
+        raise OperationalError("SELECT", {}, Exception("no such table: x"))
+
+    with pytest.raises(OperationalError):  # only "locked" is worth another try
+        await retry_when_locked(broken)
+
+
+async def test_read_sessions_begin_deferred_and_write_sessions_immediate(tmp_path: Path) -> None:
+    from sqlalchemy import event, text
+
+    from bot.db import create_engine, create_read_session_factory, create_session_factory
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'begin.db'}")
+    begun: list[str] = []
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def note(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.startswith("BEGIN"):
+            begun.append(statement)
+
+    async with create_read_session_factory(engine)() as session:
+        await session.execute(text("SELECT 1"))
+    async with create_session_factory(engine).begin() as session:
+        await session.execute(text("SELECT 1"))
+    await engine.dispose()
+    assert begun == ["BEGIN", "BEGIN IMMEDIATE"]

@@ -45,6 +45,10 @@ async def handle_error(
         reference = secrets.token_hex(4)
         log.error("unhandled error", exc_info=error, extra={"reference": reference})
         text = unexpected_error_message(reference)
+    if response is not None and body.get("type") == "event_callback":
+        # An event not yet acknowledged (the database was busy or down): a 503 makes Slack
+        # deliver it again later, rather than drop the person's message.
+        return BoltResponse(status=503, body="")
     if response is not None:
         # Not acknowledged yet: the answer rides on the acknowledgement itself; a modal is
         # replaced by a notice, anything else gets an ephemeral message.

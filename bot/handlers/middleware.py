@@ -54,7 +54,8 @@ def install_middleware(app: AsyncApp, deps: Deps) -> None:
     ) -> BoltResponse | None:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id:
-            async with deps.sessions() as session:
+            # Before the acknowledgement: a read that does not queue behind the writers.
+            async with deps.read_sessions()() as session:
                 seen = await event_seen(session, event_id=str(event_id))
             if seen:
                 retry = req.headers.get("x-slack-retry-num", ["0"])[0]

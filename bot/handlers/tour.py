@@ -24,6 +24,7 @@ from bot.blocks.tour import (
     render_notice_modal,
     render_remind_outcome,
 )
+from bot.db import retry_when_locked
 from bot.deps import Deps
 from bot.flows.commands import parse_command_text
 from bot.flows.tour import (
@@ -259,16 +260,21 @@ async def handle_dm_reply(
 ) -> None:
     deps = deps_of(context)
     user_id = event["user"]
-    async with deps.sessions.begin() as session:
-        await claim_event(session, context, body)
-        reply = await tours.handle_dm_reply(
-            session,
-            team_id=context.team_id or "",
-            user_id=user_id,
-            text=unescape(str(event.get("text") or "")),
-            message_ts=str(event.get("ts") or "0"),
-            now=deps.clock.now(),
-        )
+
+    async def answer() -> Message:
+        async with deps.sessions.begin() as session:
+            await claim_event(session, context, body)
+            return await tours.handle_dm_reply(
+                session,
+                team_id=context.team_id or "",
+                user_id=user_id,
+                text=unescape(str(event.get("text") or "")),
+                message_ts=str(event.get("ts") or "0"),
+                now=deps.clock.now(),
+            )
+
+    # Already acknowledged: Slack will not send it again, so a busy database must not lose it.
+    reply = await retry_when_locked(answer)
     # A direct reply, not the outbox: it may quote the person's answers, and an outbox row
     # would store them next to their user id.
     await client.chat_postMessage(channel=user_id, **reply.to_dict())
