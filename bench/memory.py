@@ -1,0 +1,381 @@
+"""Memory bench: peak resident memory of a `partnerbot run` process, idle and after launching a
+listening tour to 1,000 people, next to a bare Bolt app's process.
+Usage: python bench/memory.py [--members 1000] [--latency 0.05] [--settle 2]; see
+bench/README.md.
+
+`partnerbot run` (`python -m bot run`) starts as a child process in HTTP mode with PORT=0 (it
+logs the port it got: "listening for Slack"), SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET set,
+SLACK_API_URL pointing at the fake Slack served by this process (`--members` people in #bench,
+`--latency` seconds added to every call) and DATABASE_URL a fresh SQLite file in a temp dir
+(the process migrates it on start, as `run` does). Readings come from /proc/<pid>/status:
+VmRSS (resident now) and VmHWM (the peak resident so far, what `ru_maxrss` reports once the
+process has exited, which is read too).
+
+1. idle: once /healthz answers 200, then `--settle` seconds later.
+2. after the tour: the leader types `/partner tour #bench` and submits the launch modal as
+   prefilled (signed requests over HTTP, as in bench/launch.py), the bot's own delivery worker
+   sends the invitations; read once every member and the leader has a DM (the outbox is
+   drained), then `--settle` seconds later.
+
+Baseline: a bare Bolt `AsyncApp` with no-op listeners served by Bolt's own aiohttp server, as a
+child process of the same Python, read the same way once it answers; the ratios are Partnerbot
+over it. Linux only (/proc). Fails (exit 1) if the bot does not start or stop cleanly, or an
+invitation is lost or sent twice; never on the size."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import platform
+import resource
+import secrets
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from ack import DmWatch
+from launch import CHANNEL, LEADER
+
+from bot.app import EVENTS_PATH, HEALTH_PATH
+from bot.sandbox.fake_slack import FakeSlack
+from bot.sandbox.slack_requests import SignedSlack
+
+RESULTS = Path(__file__).resolve().parent / "results" / "memory.json"
+MB = 1024 * 1024
+# Settings the bot would otherwise read from this shell or a .env (it runs in a temp dir).
+OWN_SETTINGS = ("SLACK_", "PARTNERBOT_", "LLM_")
+OWN_NAMES = {"DATABASE_URL", "PORT", "LOG_LEVEL", "LOG_FORMAT", "INITIATIVE_CAP"}
+
+BARE_BOLT = """
+import os
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+client = AsyncWebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"])
+app = AsyncApp(client=client, signing_secret=os.environ["SLACK_SIGNING_SECRET"])
+
+async def just_ack(ack):
+    await ack()
+
+async def no_op(event):
+    pass
+
+app.command("/partner")(just_ack)
+app.action("tour.answer_form")(just_ack)
+app.view("tour.launch")(just_ack)
+app.event("message")(no_op)
+
+async def health(request):
+    return web.json_response({"ok": True})
+
+server = app.web_app(path="/slack/events")
+server.router.add_get("/healthz", health)
+web.run_app(server, host="127.0.0.1", port=int(os.environ["PORT"]), print=None)
+"""
+
+
+def status(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM of a live process, in bytes."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            fields[name] = int(value.split()[0]) * 1024
+    return fields
+
+
+@dataclass
+class Child:
+    """A server process: its pid, port and what it has logged."""
+
+    process: asyncio.subprocess.Process
+    port: int | None = None
+    lines: list[str] = field(default_factory=list)
+    reader: asyncio.Task[None] | None = None
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def reading(self, name: str) -> dict[str, Any]:
+        now = status(self.pid)
+        return {
+            "at": name,
+            "seconds": round(time.perf_counter() - self.started, 2),
+            "rss_mb": round(now["VmRSS"] / MB, 1),
+            "peak_mb": round(now["VmHWM"] / MB, 1),
+        }
+
+
+async def read_lines(
+    child: Child, stream: asyncio.StreamReader, port: asyncio.Future[int] | None = None
+) -> None:
+    """Keep the child's log drained (a full pipe would stall it); note the port it reports."""
+    while line := await stream.readline():
+        text = line.decode(errors="replace").rstrip()
+        child.lines.append(text)
+        if port is None or port.done() or not text.startswith("{"):
+            continue
+        with contextlib.suppress(ValueError, KeyError, IndexError):
+            entry = json.loads(text)
+            if entry["message"] == "listening for Slack":
+                port.set_result(int(entry["url"].rsplit(":", 1)[1].split("/")[0]))
+    if port is not None and not port.done():
+        port.set_exception(RuntimeError("the process ended before it was listening"))
+
+
+def child_env(fake: FakeSlack, secret: str, database: str, port: int) -> dict[str, str]:
+    inherited = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(OWN_SETTINGS) and key not in OWN_NAMES
+    }
+    return {
+        **inherited,
+        "SLACK_BOT_TOKEN": fake.bot_token,
+        "SLACK_SIGNING_SECRET": secret,
+        "SLACK_API_URL": fake.api_url,
+        "DATABASE_URL": database,
+        "PORT": str(port),
+        "LOG_FORMAT": "json",
+        "LOG_LEVEL": "INFO",
+    }
+
+
+@contextlib.asynccontextmanager
+async def spawn(argv: list[str], env: dict[str, str], cwd: Path) -> AsyncIterator[Child]:
+    """Start a server process; on the way out SIGTERM it and wait (SIGKILL after 30 s)."""
+    process = await asyncio.create_subprocess_exec(
+        *argv,
+        cwd=cwd,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    child = Child(process)
+    try:
+        yield child
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 30)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        if child.reader is not None:
+            await child.reader
+
+
+async def wait_healthy(http: aiohttp.ClientSession, child: Child, url: str) -> float:
+    """Seconds from the start until GET /healthz answers 200."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and child.process.returncode is None:
+        with contextlib.suppress(aiohttp.ClientError):
+            async with http.get(url) as response:
+                if response.status == 200:
+                    return time.perf_counter() - child.started
+        await asyncio.sleep(0.05)  # waiting for a process to start, not for time to pass
+    tail = "\n".join(child.lines[-20:])
+    raise RuntimeError(f"{url} never answered 200; the process said:\n{tail}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# --- the two processes ------------------------------------------------------------------------
+
+
+async def measure_bare(
+    fake: FakeSlack, http: aiohttp.ClientSession, args: argparse.Namespace, directory: Path
+) -> dict[str, Any]:
+    port = free_port()  # Bolt's server cannot report a port it was given as 0
+    env = child_env(fake, secrets.token_hex(16), "sqlite://", port)
+    async with spawn([sys.executable, "-c", BARE_BOLT], env, directory) as child:
+        assert child.process.stdout is not None
+        child.reader = asyncio.create_task(read_lines(child, child.process.stdout))
+        startup = await wait_healthy(http, child, f"http://127.0.0.1:{port}/healthz")
+        await asyncio.sleep(args.settle)
+        idle = child.reading("idle")
+    return {"startup_seconds": round(startup, 2), "readings": [idle]}
+
+
+async def measure_partnerbot(
+    fake: FakeSlack, http: aiohttp.ClientSession, args: argparse.Namespace, directory: Path
+) -> dict[str, Any]:
+    secret = secrets.token_hex(16)
+    database = f"sqlite:///{directory / 'partnerbot.db'}"
+    env = child_env(fake, secret, database, 0)
+    problems: list[str] = []
+    readings = []
+    async with spawn([sys.executable, "-m", "bot", "run"], env, directory) as child:
+        assert child.process.stdout is not None
+        port: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        child.reader = asyncio.create_task(read_lines(child, child.process.stdout, port))
+        child.port = await asyncio.wait_for(port, 60)
+        base = f"http://127.0.0.1:{child.port}"
+        startup = await wait_healthy(http, child, base + HEALTH_PATH)
+        readings.append(child.reading("healthy"))
+        await asyncio.sleep(args.settle)
+        readings.append(child.reading("idle"))
+
+        # The leader launches a tour to #bench; the bot's delivery worker sends the invitations.
+        slack = SignedSlack(base + EVENTS_PATH, secret, fake, session=http)
+        watch = DmWatch(fake)
+        expected = [LEADER, *(f"U{n:06d}" for n in range(args.members))]
+        command = await slack.slash_command(LEADER, f"tour <#{CHANNEL}|bench>", channel_id=CHANNEL)
+        if command.status != 200:
+            raise RuntimeError(f"/partner tour: HTTP {command.status} {command.text[:300]}")
+        await fake.wait_for(lambda: bool(fake.view_stack(LEADER)), timeout=30)
+        view = fake.views[fake.view_stack(LEADER)[-1]]
+        submitted = time.perf_counter()
+        answer = await slack.view_submission(LEADER, view, {})
+        if answer.status != 200 or answer.json is not None or answer.problems:
+            raise RuntimeError(f"launch refused: HTTP {answer.status} {answer.text[:300]}")
+        with contextlib.suppress(TimeoutError):
+            await fake.wait_for(
+                lambda: all(watch.update()[u] >= 1 for u in expected), timeout=args.timeout
+            )
+        delivered = time.perf_counter() - submitted
+        readings.append(child.reading("tour delivered"))
+        await asyncio.sleep(args.settle)
+        readings.append(child.reading("after the tour"))
+        counts = watch.update()
+        lost = [u for u in expected if counts[u] == 0]
+        duplicated = [u for u in expected if counts[u] > 1]
+        if lost or duplicated:
+            problems.append(f"{len(lost)} invitations lost, {len(duplicated)} sent twice")
+        child.process.terminate()
+        code = await asyncio.wait_for(child.process.wait(), 30)
+    if code != 0:
+        problems.append(f"partnerbot run exited with {code} on SIGTERM")
+    messages = []
+    for line in child.lines:
+        with contextlib.suppress(ValueError, KeyError):
+            messages.append(json.loads(line)["message"])
+    if not messages or messages[-1] != "stopped":
+        problems.append("partnerbot run did not log 'stopped' last")
+    errors = [line for line in child.lines if '"level": "error"' in line]
+    if errors:
+        problems.append(f"{len(errors)} error lines in the log, the first: {errors[0][:300]}")
+    return {
+        "startup_seconds": round(startup, 2),
+        "port": child.port,
+        "readings": readings,
+        "fanout_seconds": round(delivered, 2),
+        "postmessage_calls": len(fake.calls_to("chat.postMessage")),
+        "lost": len(lost),
+        "duplicated": len(duplicated),
+        "log_lines": len(child.lines),
+        "problems": problems,
+    }
+
+
+async def measure(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
+    async with FakeSlack() as fake, aiohttp.ClientSession() as http:
+        fake.add_user(LEADER, "leader", tz="Europe/Berlin")
+        members = [f"U{n:06d}" for n in range(args.members)]
+        for n, user_id in enumerate(members):
+            fake.add_user(user_id, f"member{n}")
+        fake.add_channel(CHANNEL, "bench", members=[LEADER, *members])
+        fake.latency = args.latency
+        bare = await measure_bare(fake, http, args, directory)
+        ours = await measure_partnerbot(fake, http, args, directory)
+    # Peak resident memory of the largest child waited for (both have exited), in KiB on Linux.
+    children_max = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    return {
+        "bare_bolt": bare,
+        "partnerbot": ours,
+        "children_ru_maxrss_mb": round(children_max / MB, 1),
+    }
+
+
+def print_report(report: dict[str, Any], args: argparse.Namespace) -> None:
+    ours, bare = report["partnerbot"], report["bare_bolt"]
+    print(
+        f"\nresident memory (MB) of `partnerbot run` (SQLite, HTTP mode), a tour to"
+        f" {args.members:,} people through the fake Slack at {args.latency * 1000:.0f} ms per call"
+    )
+    print(f"  {'':34} {'seconds':>8} {'RSS':>8} {'peak':>8}")
+    for reading in bare["readings"]:
+        label = f"bare Bolt app, {reading['at']}"
+        print(
+            f"  {label:34} {reading['seconds']:8.1f} {reading['rss_mb']:8.1f}"
+            f" {reading['peak_mb']:8.1f}"
+        )
+    for reading in ours["readings"]:
+        label = f"partnerbot, {reading['at']}"
+        print(
+            f"  {label:34} {reading['seconds']:8.1f} {reading['rss_mb']:8.1f}"
+            f" {reading['peak_mb']:8.1f}"
+        )
+    by = {r["at"]: r for r in ours["readings"]}
+    idle, after, base = by["idle"], by["after the tour"], bare["readings"][-1]
+    print(
+        f"  idle peak / bare Bolt peak: {idle['peak_mb'] / base['peak_mb']:.2f}x;"
+        f" peak after the tour / idle peak: {after['peak_mb'] / idle['peak_mb']:.2f}x"
+        f" (+{after['peak_mb'] - idle['peak_mb']:.1f} MB)"
+    )
+    print(
+        f"  started (healthz 200) in {ours['startup_seconds']} s"
+        f" (bare: {bare['startup_seconds']} s); {args.members:,} invitations"
+        f" + the leader's confirmation delivered"
+        f" {ours['fanout_seconds']} s after the launch submission"
+        f" ({ours['postmessage_calls']:,} chat.postMessage calls); lost {ours['lost']},"
+        f" sent twice {ours['duplicated']}"
+    )
+    print(f"  ru_maxrss of the children after they exited: {report['children_ru_maxrss_mb']} MB")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--members", type=int, default=1000, help="people the tour asks")
+    parser.add_argument("--latency", type=float, default=0.05, help="fake Slack seconds per call")
+    parser.add_argument("--settle", type=float, default=2.0, help="seconds before a reading")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds allowed the fan-out")
+    args = parser.parse_args()
+    if not Path("/proc/self/status").exists():
+        parser.error("this bench reads /proc/<pid>/status: Linux only")
+    logging.basicConfig(level=logging.ERROR)
+    machine = {
+        "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "python": platform.python_version(),
+        "os": platform.platform(),
+        "memory_total_mb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / MB),
+        "load_average_before": [round(x, 2) for x in os.getloadavg()],
+    }
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="partnerbot-bench-") as directory:
+        result = asyncio.run(measure(args, Path(directory)))
+    machine["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    report: dict[str, Any] = {"machine": machine, "args": vars(args), **result}
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    print_report(report, args)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nwrote {RESULTS} ({report['seconds']} s)")
+    for problem in report["partnerbot"]["problems"]:
+        print(f"FAILED: {problem}")
+    return 1 if report["partnerbot"]["problems"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
