@@ -161,7 +161,10 @@ class Delivery:
         message. slack_sdk uses the session it is given."""
         if self._http is None or self._http.closed:
             connector = aiohttp.TCPConnector(limit=self._concurrency)
-            self._http = aiohttp.ClientSession(connector=connector)
+            # slack_sdk leaves the timeout to a session it is given: without one, a hung Slack
+            # would hold a send slot for aiohttp's default five minutes.
+            timeout = aiohttp.ClientTimeout(total=self._client.timeout)
+            self._http = aiohttp.ClientSession(connector=connector, timeout=timeout)
             self._client.session = self._http
 
     async def close(self) -> None:

@@ -64,7 +64,10 @@ class NulSafeText(TypeDecorator[str]):
     cache_ok = True
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
-        if value is None or dialect.name != "postgresql":
+        if value is None:
+            return value
+        value = without_lone_surrogates(value)
+        if dialect.name != "postgresql":
             return value
         return value.replace("\\", "\\\\").replace("\x00", "\\0")
 
@@ -75,6 +78,15 @@ class NulSafeText(TypeDecorator[str]):
 
 
 _ESCAPED = re.compile(r"\\(\\|0)")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_lone_surrogates(text: str) -> str:
+    """JSON can carry half of a surrogate pair ("\\ud800"), which no UTF-8 database can store:
+    each becomes U+FFFD (the replacement character); everything else is kept as it is."""
+    if not _SURROGATE.search(text):
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def enum_by_value(enum: type[StrEnum], length: int = 16) -> Enum:

@@ -138,13 +138,19 @@ async def handle_setup_submission(
             },
         )
         return
-    async with deps.sessions.begin() as session:
-        if not await claim_view(session, context, view):
-            await ack()
-            return
-        asked = await outcomes.ask_shapers(
-            session, tour=tour, user_ids=shapers, theme_ids=themes, now=deps.clock.now()
-        )
+    try:
+        async with deps.sessions.begin() as session:
+            if not await claim_view(session, context, view):
+                await ack()
+                return
+            # Refused (themes that are not this tour's): the claim is rolled back with it, so
+            # the corrected form is not taken for a replay.
+            asked = await outcomes.ask_shapers(
+                session, tour=tour, user_ids=shapers, theme_ids=themes, now=deps.clock.now()
+            )
+    except outcomes.OutcomeError as refused:
+        await ack(response_action="errors", errors={"outcomes.themes": str(refused)})
+        return
     await ack()
     deps.delivery.notify()
     log.info("outcome requests sent", extra={"tour": tour.id, "asked": asked})

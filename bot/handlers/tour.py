@@ -339,6 +339,16 @@ async def handle_answer_form_submission(
         )
         return
     values = state_values(view)
+    if not values:
+        # A form always reports its boxes, empty or not: without them, nothing can be read,
+        # and an edit must not be taken for "every answer emptied".
+        await ack(
+            response_action="update",
+            view=render_notice_modal(
+                title="Listening tour", text="This form is out of date; please open it again."
+            ).to_dict(),
+        )
+        return
     typed = {i: text_field(values, f"answer.{i + 1}") for i in range(MAX_QUESTIONS)}
     user_id = body["user"]["id"]
     async with deps.sessions.begin() as session:

@@ -219,6 +219,12 @@ async def handle_dm_reply(
 
     The reply goes to the open tour whose question was asked last (DmFocus); without one, to
     the newest open tour the person is in."""
+    if not text.strip():
+        # A screenshot without a caption, say: nothing to file as an answer.
+        return Message(
+            text="I can only read text here. Type your answer as a message (a screenshot can't "
+            "be stored with it)."
+        )
     open_tours = await store.open_tours_for(session, team_id=team_id, user_id=user_id)
     # A check-in reply ("on track, 40%") to an initiative they own (step 4), unless a listening
     # tour is waiting for this person's next answer: that comes first.
