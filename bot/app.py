@@ -129,8 +129,11 @@ class SlackHttpFrontDoor:
                 query=request.query_string,
                 headers={key.lower(): [value] for key, value in request.headers.items()},
             )
-        except (JSONDecodeError, ValueError):
+        except (JSONDecodeError, ValueError, TypeError, AttributeError):
             return web.Response(status=400, text="body is not a Slack request")
+        problem = malformed(bolt_request.body)
+        if problem is not None:
+            return web.Response(status=400, text=f"body is not a Slack request: {problem}")
         bind(request="slack")
         bolt_response = await self._app.async_dispatch(bolt_request)
         headers = {
@@ -140,6 +143,24 @@ class SlackHttpFrontDoor:
         return web.Response(
             status=bolt_response.status, body=bolt_response.body.encode("utf-8"), headers=headers
         )
+
+
+def malformed(body: object) -> str | None:
+    """What makes a signed body unusable before Bolt sees it (Bolt itself would fail with a
+    500 on these): not an object, an event callback without its event, a click without its
+    actions."""
+    if not isinstance(body, dict):
+        return "not a JSON object"
+    kind = body.get("type")
+    if kind == "event_callback" and not isinstance(body.get("event"), dict):
+        return "an event callback without an event"
+    if kind == "block_actions":
+        actions = body.get("actions")
+        if not isinstance(actions, list) or not actions:
+            return "a click without actions"
+        if not all(isinstance(action, dict) for action in actions):
+            return "a click with malformed actions"
+    return None
 
 
 async def start_http(front_door: SlackHttpFrontDoor, *, host: str, port: int) -> RunningServer:
