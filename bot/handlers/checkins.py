@@ -32,7 +32,7 @@ from bot.deps import Deps
 from bot.flows.checkins import CheckinStatus
 from bot.flows.tour import local_today
 from bot.handlers.context import Replayed, claim_view, deps_of, listener
-from bot.handlers.forms import field, state_values, text_field
+from bot.handlers.forms import RowId, field, is_number, state_values, text_field
 from bot.handlers.home import publish_home
 from bot.handlers.initiatives import initiative_from_button
 from bot.handlers.tour import leader_tour, may_lead, notice, number_from_value
@@ -49,11 +49,11 @@ STATUS_ACTION = re.compile(
 
 
 class CheckinMetadata(BaseModel):
-    checkin_id: int
+    checkin_id: RowId
 
 
 class InitiativeMetadata(BaseModel):
-    initiative_id: int
+    initiative_id: RowId
 
 
 async def _refuse(ack: AsyncAck, text: str) -> None:
@@ -126,7 +126,7 @@ async def handle_checkin_submission(
         await ack(response_action="errors", errors={CheckinBlock.STATUS: "Choose one."})
         return
     picked = str(field(values, CheckinBlock.PROGRESS) or "")
-    progress = int(picked) if picked.isdigit() else 0
+    progress = int(picked) if is_number(picked) else 0
     win = text_field(values, CheckinBlock.WIN).replace("\x00", "")
     try:
         async with deps.sessions.begin() as session:
@@ -436,7 +436,7 @@ async def handle_digest_settings(
 
 
 class DigestMetadata(BaseModel):
-    tour_id: int
+    tour_id: RowId
 
 
 @listener
@@ -456,7 +456,7 @@ async def handle_digest_submission(
     except ValidationError:
         await _refuse(ack, "This form is out of date; open it again.")
         return
-    if not (day.isdigit() and int(day) < 7 and minute.isdigit() and int(minute) < 24 * 60):
+    if not (is_number(day) and int(day) < 7 and is_number(minute) and int(minute) < 24 * 60):
         await ack(response_action="errors", errors={CheckinBlock.DIGEST_DAY: "Choose a day."})
         return
     assert deps.quick_client is not None

@@ -4,7 +4,6 @@ team votes, shares insights, and the leader closes the poll."""
 from __future__ import annotations
 
 import logging
-from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -44,7 +43,15 @@ from bot.handlers.context import (
     listener,
     written_by_a_person,
 )
-from bot.handlers.forms import field, metadata_tour_id, state_values, text_field
+from bot.handlers.forms import (
+    RowId,
+    as_date,
+    field,
+    is_number,
+    metadata_tour_id,
+    state_values,
+    text_field,
+)
 from bot.handlers.home import publish_home
 from bot.handlers.tour import leader_tour, may_lead, notice, number_from_value
 from bot.models import Poll, PollStatus, ThemeSource, Tour, TourStatus
@@ -59,7 +66,7 @@ ANSWERS_PER_PAGE = 40
 
 
 class PollMetadata(BaseModel):
-    poll_id: int
+    poll_id: RowId
 
 
 # --- the leader's review ----------------------------------------------------------------------
@@ -163,7 +170,7 @@ def read_review(view: dict[str, Any], based_on: list[int]) -> list[findings.Revi
             findings.ReviewedTheme(
                 label=text_field(values, f"theme.{index}.label"),
                 summary=text_field(values, f"theme.{index}.summary"),
-                order=int(order) if isinstance(order, str) and order.isdigit() else index,
+                order=int(order) if isinstance(order, str) and is_number(order) else index,
                 kept="keep" in (field(values, f"theme.{index}.keep") or []),
                 based_on=theme_id,
             )
@@ -175,7 +182,7 @@ def read_review(view: dict[str, Any], based_on: list[int]) -> list[findings.Revi
             findings.ReviewedTheme(
                 label=own,
                 summary=text_field(values, "theme.new.summary"),
-                order=int(order) if isinstance(order, str) and order.isdigit() else REVIEW_MAX + 1,
+                order=int(order) if isinstance(order, str) and is_number(order) else REVIEW_MAX + 1,
                 kept=True,
                 based_on=None,
             )
@@ -241,7 +248,7 @@ async def handle_answers_page(
     await ack()
     deps = deps_of(context)
     tour_part, _, page_part = str(action.get("value") or "").partition(":")
-    page = int(page_part) if page_part.isdigit() else 0
+    page = int(page_part) if is_number(page_part) else 0
     tour = await leader_tour(
         deps, client, body, {"value": tour_part}, context.team_id or "", "read the answers of"
     )
@@ -274,7 +281,7 @@ async def handle_answers_page(
 
 def _number(values: dict[str, dict[str, Any]], block_id: str) -> int | None:
     typed = text_field(values, block_id).strip()
-    return int(typed) if typed.isdigit() else None
+    return int(typed) if is_number(typed) else None
 
 
 @listener
@@ -302,7 +309,7 @@ async def handle_post_findings(
     team_id = context.team_id or ""
     options = field(values, "poll.options") or []
     picked = field(values, "poll.closes_on")
-    closes_on = date.fromisoformat(picked) if isinstance(picked, str) and picked else None
+    closes_on = as_date(picked)
     async with deps.sessions.begin() as session:
         tour = await _steerable_tour(deps, session, ack, view, context, body, "Post findings")
         if tour is None:
@@ -347,7 +354,7 @@ async def post_or_refresh(deps: Deps, client: AsyncWebClient, poll_id: int, team
 
 def _poll_and_theme(action: dict[str, Any]) -> tuple[int, int] | None:
     poll_part, _, theme_part = str(action.get("value") or "").partition(":")
-    if poll_part.isdigit() and theme_part.isdigit():
+    if is_number(poll_part) and is_number(theme_part):
         return int(poll_part), int(theme_part)
     return None
 
@@ -479,7 +486,7 @@ async def handle_insight_submission(
                 session, tour_id=poll.tour_id, source=ThemeSource.FINAL
             )
         }
-        theme_id = int(chosen) if isinstance(chosen, str) and chosen.isdigit() else None
+        theme_id = int(chosen) if isinstance(chosen, str) and is_number(chosen) else None
         if not await claim_view(session, context, view):
             await ack()  # a replay of an insight already stored
             return

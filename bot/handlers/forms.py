@@ -3,9 +3,10 @@ element type. Slack sends each kind of input under a different key."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 _VALUE_KEYS = (
     "value",
@@ -48,10 +49,32 @@ def text_field(values: dict[str, dict[str, Any]], block_id: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+# Ids that reach the database: no larger than its 64-bit integers (a bigger one is no row of
+# ours, and would make the driver raise instead of finding nothing).
+MAX_ROW_ID = 2**63 - 1
+RowId = Annotated[int, Field(ge=0, le=MAX_ROW_ID)]
+
+
+def is_number(text: str) -> bool:
+    """Plain ASCII digits that fit a 64-bit id. (str.isdigit() also accepts "²", which int()
+    refuses, and any length.)"""
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
+def as_date(value: Any) -> date | None:
+    """A datepicker's "2026-03-09", or None for anything else."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
 class TourMetadata(BaseModel):
     """What rides in the private_metadata of a leader's modal about one tour."""
 
-    tour_id: int
+    tour_id: RowId
 
 
 def metadata_tour_id(view: dict[str, Any]) -> int | None:

@@ -44,7 +44,7 @@ from bot.flows.commands import parse_command_text
 from bot.flows.outcomes import InitiativeDraft, InitiativeStatus, Refused
 from bot.flows.tour import local_today
 from bot.handlers.context import Replayed, claim_click, claim_view, deps_of, listener
-from bot.handlers.forms import field, state_values, text_field
+from bot.handlers.forms import RowId, field, is_number, state_values, text_field
 from bot.handlers.home import publish_home
 from bot.handlers.tour import may_lead, notice, number_from_value
 from bot.models import Initiative, Outcome, Tour
@@ -57,14 +57,14 @@ DEFAULT_DUE_WEEKS = 6
 
 
 class ProposeMetadata(BaseModel):
-    outcomes: list[int]
+    outcomes: list[RowId]
 
 
 class InitiativeMetadata(BaseModel):
     """What rides in a step-4 modal's private_metadata: the initiative, and for a decline the
     offer message to redraw once answered."""
 
-    initiative_id: int
+    initiative_id: RowId
     channel: str | None = None
     ts: str | None = None
 
@@ -211,7 +211,7 @@ async def handle_propose_submission(
     team_id = context.team_id or ""
     values = state_values(view)
     picked = field(values, InitiativeBlock.OUTCOME)
-    outcome_id = int(picked) if isinstance(picked, str) and picked.isdigit() else -1
+    outcome_id = int(picked) if isinstance(picked, str) and is_number(picked) else -1
     draft = InitiativeDraft(
         title=text_field(values, InitiativeBlock.TITLE),
         implications=text_field(values, InitiativeBlock.IMPLICATIONS),
@@ -481,10 +481,10 @@ async def handle_commit_submission(
     commitment = initiatives.Commitment(
         owner_id=owner_id,
         due_date=due,
-        cadence_weeks=int(cadence) if isinstance(cadence, str) and cadence.isdigit() else 0,
+        cadence_weeks=int(cadence) if isinstance(cadence, str) and is_number(cadence) else 0,
         title=text_field(values, InitiativeBlock.TITLE),
         implications=text_field(values, InitiativeBlock.IMPLICATIONS),
-        checkin_weekday=int(day) if day.isdigit() else -1,
+        checkin_weekday=int(day) if is_number(day) else -1,
     )
     cap = deps.settings.initiative_cap
     try:
@@ -860,7 +860,7 @@ async def handle_win_submission(
     if not text.strip():
         await ack(response_action="errors", errors={InitiativeBlock.WIN_TEXT: "Say what happened."})
         return
-    if not (isinstance(picked, str) and picked.isdigit()):
+    if not (isinstance(picked, str) and is_number(picked)):
         await ack(response_action="errors", errors={InitiativeBlock.WIN_FOR: "Choose one."})
         return
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -37,7 +36,15 @@ from bot.flows.outcomes import OutcomeDraft
 from bot.flows.poll import ranking
 from bot.flows.tour import local_today
 from bot.handlers.context import Replayed, claim_click, claim_view, deps_of, listener
-from bot.handlers.forms import field, metadata_tour_id, state_values, text_field
+from bot.handlers.forms import (
+    RowId,
+    as_date,
+    field,
+    is_number,
+    metadata_tour_id,
+    state_values,
+    text_field,
+)
 from bot.handlers.home import publish_home
 from bot.handlers.tour import leader_tour, may_lead, notice, number_from_value
 from bot.models import Outcome, OutcomeProposal, Reflection, ThemeSource, Tour
@@ -51,9 +58,9 @@ MAX_OUTCOME_THEMES = 3
 
 
 class ProposalMetadata(BaseModel):
-    tour_id: int
-    theme_id: int
-    proposal_id: int | None = None  # set when changing an earlier proposal
+    tour_id: RowId
+    theme_id: RowId
+    proposal_id: RowId | None = None  # set when changing an earlier proposal
 
 
 async def _errors_or_notice(ack: AsyncAck, title: str, text: str) -> None:
@@ -127,7 +134,7 @@ async def handle_setup_submission(
         return
     values = state_values(view)
     shapers = [str(user) for user in field(values, "outcomes.shapers") or []]
-    themes = [int(t) for t in field(values, "outcomes.themes") or [] if str(t).isdigit()]
+    themes = [int(t) for t in field(values, "outcomes.themes") or [] if is_number(str(t))]
     if not shapers or not themes:
         await ack(
             response_action="errors",
@@ -168,7 +175,7 @@ async def handle_propose_button(
     await ack()
     deps = deps_of(context)
     tour_part, _, theme_part = str(action.get("value") or "").partition(":")
-    if not (tour_part.isdigit() and theme_part.isdigit()):
+    if not (is_number(tour_part) and is_number(theme_part)):
         await notice(client, body, "Outcomes", "That button no longer points at a theme.")
         return
     async with deps.sessions() as session:
@@ -302,8 +309,8 @@ async def handle_edit_proposal(
 
 
 class PickedTheme(BaseModel):
-    tour: int
-    theme: int
+    tour: RowId
+    theme: RowId
     text: str
 
 
@@ -419,7 +426,7 @@ def read_commitments(view: dict[str, Any], theme_ids: list[int]) -> dict[int, Ou
             statement=statement,
             partner=partner,
             measure=measure,
-            target_date=date.fromisoformat(picked) if isinstance(picked, str) else None,
+            target_date=as_date(picked),
         )
     return drafts
 

@@ -47,7 +47,7 @@ from bot.handlers.context import (
     listener,
     written_by_a_person,
 )
-from bot.handlers.forms import field, state_values, text_field
+from bot.handlers.forms import RowId, field, is_number, state_values, text_field
 from bot.handlers.home import publish_home
 from bot.models import Tour
 from bot.scheduler import suggest_themes_for
@@ -60,7 +60,7 @@ log = logging.getLogger("bot.handlers.tour")
 class AnswerFormMetadata(BaseModel):
     """What rides in the answer form's private_metadata."""
 
-    tour_id: int
+    tour_id: RowId
     mode: Literal["edit", "add"]
 
 
@@ -140,7 +140,7 @@ def read_launch_form(view: dict[str, Any]) -> LaunchForm:
         channel_id=field(values, LaunchBlock.CHANNEL),
         questions=tuple(typed(question_block(i)) for i in range(MAX_QUESTIONS)),
         anonymous=field(values, LaunchBlock.ANONYMITY) != "named",
-        min_responses=int(minimum) if minimum.isdigit() else None,
+        min_responses=int(minimum) if is_number(minimum) else None,
         close_date=close_date,
         results_channel_id=field(values, LaunchBlock.RESULTS),
         reminders="on" in (field(values, LaunchBlock.REMINDERS) or []),
@@ -284,7 +284,7 @@ def number_from_value(action: dict[str, Any]) -> int | None:
     """The tour or poll id a button carries; None for anything else (it is checked against
     the team's own rows before use)."""
     value = str(action.get("value") or "")
-    return int(value) if value.isdigit() else None
+    return int(value) if is_number(value) else None
 
 
 @listener
@@ -379,11 +379,16 @@ async def notice(client: AsyncWebClient, body: dict[str, Any], title: str, text:
     """Tell the person who clicked, privately: an ephemeral reply under a message, or a small
     modal when the click came from the App Home or a modal (which have no response_url)."""
     if body.get("response_url"):
-        await client.chat_postEphemeral(
-            channel=body["channel"]["id"] if body.get("channel") else body["user"]["id"],
-            user=body["user"]["id"],
-            text=text,
-        )
+        try:
+            await client.chat_postEphemeral(
+                channel=body["channel"]["id"] if body.get("channel") else body["user"]["id"],
+                user=body["user"]["id"],
+                text=text,
+            )
+        except SlackApiError:
+            # Not a member of the channel they clicked in (a public channel, previewed):
+            # Slack refuses the ephemeral message there, so it goes to their DM.
+            await client.chat_postMessage(channel=body["user"]["id"], text=text)
         return
     await client.views_open(
         trigger_id=body["trigger_id"], view=render_notice_modal(title=title, text=text).to_dict()
