@@ -49,16 +49,16 @@ def text_field(values: dict[str, dict[str, Any]], block_id: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-# Ids that reach the database: no larger than its 64-bit integers (a bigger one is no row of
-# ours, and would make the driver raise instead of finding nothing).
-MAX_ROW_ID = 2**63 - 1
+# Ids that reach the database: no larger than its integer columns hold (PostgreSQL's integer is
+# 32 bits; a bigger value is no row of ours, and would make the driver raise).
+MAX_ROW_ID = 2**31 - 1
 RowId = Annotated[int, Field(ge=0, le=MAX_ROW_ID)]
 
 
 def is_number(text: str) -> bool:
-    """Plain ASCII digits that fit a 64-bit id. (str.isdigit() also accepts "²", which int()
+    """Plain ASCII digits that fit an id column. (str.isdigit() also accepts "²", which int()
     refuses, and any length.)"""
-    return text.isascii() and text.isdigit() and len(text) <= 18
+    return text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= MAX_ROW_ID
 
 
 def as_date(value: Any) -> date | None:

@@ -213,7 +213,8 @@ async def handle_propose_submission(
     picked = field(values, InitiativeBlock.OUTCOME)
     outcome_id = int(picked) if isinstance(picked, str) and is_number(picked) else -1
     draft = InitiativeDraft(
-        title=text_field(values, InitiativeBlock.TITLE),
+        # A title is shown everywhere and stored as a short string: no NUL in it.
+        title=text_field(values, InitiativeBlock.TITLE).replace("\x00", ""),
         implications=text_field(values, InitiativeBlock.IMPLICATIONS),
         tracking=text_field(values, InitiativeBlock.TRACKING),
         first_quick_win=text_field(values, InitiativeBlock.QUICK_WIN),
@@ -482,7 +483,8 @@ async def handle_commit_submission(
         owner_id=owner_id,
         due_date=due,
         cadence_weeks=int(cadence) if isinstance(cadence, str) and is_number(cadence) else 0,
-        title=text_field(values, InitiativeBlock.TITLE),
+        # A title is shown everywhere and stored as a short string: no NUL in it.
+        title=text_field(values, InitiativeBlock.TITLE).replace("\x00", ""),
         implications=text_field(values, InitiativeBlock.IMPLICATIONS),
         checkin_weekday=int(day) if is_number(day) else -1,
     )
