@@ -36,6 +36,7 @@ from bot.sandbox.slack_requests import SignedSlack
 from bot.scheduler import run_tick
 from bot.store.findings import add_theme
 from bot.store.tours import NewTour, create_tour, mark_closed
+from tests.handlers.test_outcomes import buttons
 from tests.handlers.test_tour import rendered
 
 Json = dict[str, Any]
@@ -201,12 +202,7 @@ async def test_checkins_run_on_each_owners_clock_and_the_week_ends_in_an_update(
 
     # Tokyo answers with the buttons and the short form.
     asked = checkins_to(fake_slack, "UTOKYO")[0]
-    at_risk = next(
-        element
-        for block in asked["blocks"]
-        for element in block.get("elements") or []
-        if element.get("action_id") == "checkins.status.at_risk"
-    )
+    [at_risk] = buttons(asked, "checkins.status.at_risk")
     await slack.block_action(
         "UTOKYO",
         "checkins.status.at_risk",
@@ -330,12 +326,7 @@ async def test_done_celebrates_and_closes_the_loop_once(
             select(Initiative.status).where(Initiative.owner_id == "UBERLIN")
         )
     assert still is InitiativeStatus.ACCEPTED
-    [yes] = [
-        element
-        for block in confirm["blocks"]
-        for element in block.get("elements") or []
-        if element.get("action_id") == "checkins.status.done"
-    ]
+    [yes] = buttons(confirm, "checkins.status.done")
     await slack.block_action(
         "UBERLIN",
         "checkins.status.done",
@@ -423,12 +414,7 @@ async def test_leave_and_snooze_hold_back_checkins_and_nudges(
     ids = await accepted(slack, fake_slack, deps, sessions)
     await tick_at(deps, clock, LOCAL_TEN["UBERLIN"])
     [asked] = checkins_to(fake_slack, "UBERLIN")
-    snooze = next(
-        element
-        for block in asked["blocks"]
-        for element in block.get("elements") or []
-        if element.get("action_id") == "checkins.snooze"
-    )
+    [snooze] = buttons(asked, "checkins.snooze")
     # Someone else cannot snooze it.
     await slack.block_action(
         "UTOKYO", "checkins.snooze", value=snooze["value"], channel_id="CSQUAD"

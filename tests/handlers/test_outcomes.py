@@ -31,13 +31,19 @@ from tests.handlers.test_tour import rendered
 SHAPERS = ["UT01", "UT02", "UT03"]
 
 
-def buttons(message: dict[str, Any], action_id: str) -> list[dict[str, Any]]:
+def buttons(
+    message: dict[str, Any], action_id: str, *, prefix: bool = False
+) -> list[dict[str, Any]]:
+    """The elements of a message with this action id (or, with `prefix`, starting with it)."""
     found = []
     for block in message.get("blocks") or []:
         elements = block.get("elements") or []
         if block.get("accessory"):
             elements = [*elements, block["accessory"]]
-        found += [e for e in elements if e.get("action_id") == action_id]
+        for element in elements:
+            its = str(element.get("action_id", ""))
+            if its == action_id or (prefix and its.startswith(action_id)):
+                found.append(element)
     return found
 
 
@@ -210,12 +216,7 @@ async def test_proposals_by_dm_reply_and_edits_until_the_leader_decides(
     await slack.dm("UT03", reply)
     await deps.inflight.wait_idle(timeout=5)
     question = fake_slack.dms_to("UT03")[-1]
-    picks = [
-        element
-        for block in question["blocks"]
-        for element in block.get("elements") or []
-        if str(element.get("action_id", "")).startswith(OutcomeAction.PICK_THEME)
-    ]
+    picks = buttons(question, OutcomeAction.PICK_THEME, prefix=True)
     assert len(picks) == 2
     async with sessions() as session:
         assert (await session.scalars(select(OutcomeProposal))).all() == []
@@ -310,12 +311,7 @@ async def test_proposals_by_dm_reply_and_edits_until_the_leader_decides(
     await slack.dm("UT02", "Sales sees the roadmap before the quarter starts")
     await deps.inflight.wait_idle(timeout=5)
     offer = fake_slack.dms_to("UT02")[-1]
-    [save] = [
-        element
-        for block in offer["blocks"]
-        for element in block.get("elements") or []
-        if str(element.get("action_id", "")).startswith(OutcomeAction.PICK_THEME)
-    ]
+    [save] = buttons(offer, OutcomeAction.PICK_THEME, prefix=True)
     assert save["text"]["text"] == "Save as my proposal"
     await slack.block_action(
         "UT02", save["action_id"], value=save["value"], message=offer, channel_id=offer["channel"]
