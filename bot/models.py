@@ -238,10 +238,15 @@ class Answer(Base):
     about who answered when."""
 
     __tablename__ = "answers"
-    __table_args__ = (UniqueConstraint("question_id", "respondent"),)
+    __table_args__ = (
+        UniqueConstraint("question_id", "respondent"),
+        # One person's answers in a tour, read on every DM answer: without the respondent in
+        # the index that read walks every answer the tour holds.
+        Index("ix_answers_tour_id_respondent", "tour_id", "respondent"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    tour_id: Mapped[int] = mapped_column(ForeignKey("tours.id", ondelete="CASCADE"), index=True)
+    tour_id: Mapped[int] = mapped_column(ForeignKey("tours.id", ondelete="CASCADE"))
     question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"))
     respondent: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(NulSafeText)

@@ -261,15 +261,29 @@ async def handle_dm_reply(
     deps = deps_of(context)
     user_id = event["user"]
 
+    team_id, text = context.team_id or "", unescape(str(event.get("text") or ""))
+    message_ts = str(event.get("ts") or "0")
+
     async def answer() -> Message:
+        # Work out the common case from a read, so the write transaction (SQLite's one write
+        # lock) is a handful of statements; anything else, or a plan overtaken by another
+        # change, is worked out in full inside the write transaction.
+        async with deps.read_sessions()() as session:
+            plan = await tours.plan_dm_answer(
+                session, team_id=team_id, user_id=user_id, text=text, message_ts=message_ts
+            )
         async with deps.sessions.begin() as session:
             await claim_event(session, context, body)
+            if plan is not None and await tours.write_planned_answer(
+                session, plan, team_id=team_id, user_id=user_id
+            ):
+                return plan.reply
             return await tours.handle_dm_reply(
                 session,
-                team_id=context.team_id or "",
+                team_id=team_id,
                 user_id=user_id,
-                text=unescape(str(event.get("text") or "")),
-                message_ts=str(event.get("ts") or "0"),
+                text=text,
+                message_ts=message_ts,
                 now=deps.clock.now(),
             )
 

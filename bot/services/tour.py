@@ -30,6 +30,7 @@ from bot.flows.tour import (
     LaunchForm,
     Reminded,
     RemindOutcome,
+    Reply,
     ReplyKind,
     cleaned_questions,
     close_instant,
@@ -45,6 +46,7 @@ from bot.flows.tour import (
     respondent_key,
 )
 from bot.models import (
+    Answer,
     Outcome,
     OutcomeShaper,
     Participant,
@@ -177,8 +179,10 @@ class Conversation:
     respondent: str
 
 
-async def _conversation(session: AsyncSession, *, tour: Tour, user_id: str) -> Conversation | None:
-    participant = await store.get_participant(session, tour_id=tour.id, user_id=user_id, lock=True)
+async def _conversation(
+    session: AsyncSession, *, tour: Tour, user_id: str, lock: bool = True
+) -> Conversation | None:
+    participant = await store.get_participant(session, tour_id=tour.id, user_id=user_id, lock=lock)
     if participant is None:
         return None
     secret = await store.tour_secret(session, tour_id=tour.id) if tour.anonymous else None
@@ -204,6 +208,138 @@ async def _finished_message(session: AsyncSession, conversation: Conversation) -
         closes_at=conversation.tour.closes_at,
         leader_tz=conversation.tour.leader_tz,
     )
+
+
+async def _tour_in_focus(
+    session: AsyncSession, open_tours: Sequence[Tour], *, team_id: str, user_id: str
+) -> tuple[Tour, bool]:
+    """The open tour a DM reply belongs to: the one whose question was asked last (DmFocus),
+    else the newest; and whether it is the one in focus."""
+    focus = await store.focused_tour_id(session, team_id=team_id, user_id=user_id)
+    chosen = next((t for t in open_tours if t.id == focus), open_tours[0])
+    return chosen, chosen.id == focus
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One DM message read against the person's place in a tour."""
+
+    conversation: Conversation
+    answers: dict[int, Answer]
+    reply: Reply
+
+
+async def _read_turn(
+    session: AsyncSession, *, tour: Tour, user_id: str, text: str, message_ts: str, lock: bool
+) -> Turn:
+    conversation = await _conversation(session, tour=tour, user_id=user_id, lock=lock)
+    assert conversation is not None  # open_tours_for only returns tours the person is in
+    questions = conversation.questions
+    answers = await store.answers_of(
+        session, tour_id=tour.id, respondent=conversation.respondent, lock=lock
+    )
+    previous_ts: float | None = None
+    before = previous_position(conversation.participant.current_position, len(questions))
+    if before is not None:
+        previous = answers.get(questions[before].id)
+        if previous is not None and previous.last_message_ts:
+            previous_ts = float(previous.last_message_ts)
+    reply = interpret_reply(
+        text,
+        current_position=conversation.participant.current_position,
+        question_count=len(questions),
+        previous_answer_ts=previous_ts,
+        message_ts=float(message_ts),
+    )
+    return Turn(conversation=conversation, answers=answers, reply=reply)
+
+
+@dataclass(frozen=True)
+class PlannedAnswer:
+    """A DM that is plainly the answer to the question the person is on, worked out from a
+    read, and what writing it takes. It holds only while the person is still on that
+    question and the tour is open; `write_planned_answer` checks both as it writes."""
+
+    tour_id: int
+    participant_id: int
+    position: int
+    following: int
+    question_id: int
+    respondent: str
+    text: str
+    message_ts: str
+    reply: Message
+    refocus: bool  # the tour is not yet the one the person's DM replies go to
+
+
+async def plan_dm_answer(
+    session: AsyncSession, *, team_id: str, user_id: str, text: str, message_ts: str
+) -> PlannedAnswer | None:
+    """Read-only: the write a DM answer needs, when it is the common case (the answer to the
+    current question of an open tour, with another question after it); None for anything
+    else, which `handle_dm_reply` then works out inside the write transaction. Reading first
+    keeps the write transaction, and so the time SQLite's one write lock is held, short."""
+    if not text.strip():
+        return None
+    open_tours = await store.open_tours_asking(session, team_id=team_id, user_id=user_id)
+    if not open_tours:
+        return None  # a check-in or a proposal, perhaps: handle_dm_reply decides
+    tour, in_focus = await _tour_in_focus(session, open_tours, team_id=team_id, user_id=user_id)
+    turn = await _read_turn(
+        session, tour=tour, user_id=user_id, text=text, message_ts=message_ts, lock=False
+    )
+    position = turn.conversation.participant.current_position
+    questions = turn.conversation.questions
+    if turn.reply.kind is not ReplyKind.ANSWER or position is None:
+        return None
+    assert turn.reply.position == position
+    following = next_position(position, len(questions))
+    if following is None:
+        return None  # the last answer: its reply lists every answer, read after the write
+    return PlannedAnswer(
+        tour_id=tour.id,
+        participant_id=turn.conversation.participant.id,
+        position=position,
+        following=following,
+        question_id=questions[position].id,
+        respondent=turn.conversation.respondent,
+        text=text,
+        message_ts=message_ts,
+        reply=render_question(
+            position=following, question_count=len(questions), question=questions[following].text
+        ),
+        refocus=not in_focus,
+    )
+
+
+async def write_planned_answer(
+    session: AsyncSession, plan: PlannedAnswer, *, team_id: str, user_id: str
+) -> bool:
+    """Write a planned answer if what it was planned from still holds; False (nothing
+    written) when the tour has closed or the person has moved on since the read."""
+    # Locked as handle_dm_reply locks it: a Close must not miss this answer.
+    tour = await store.get_tour(session, tour_id=plan.tour_id, lock=True)
+    if tour is None or tour.status is not TourStatus.OPEN:
+        return False
+    moved = await store.advance_participant(
+        session,
+        participant_id=plan.participant_id,
+        from_position=plan.position,
+        to_position=plan.following,
+    )
+    if not moved:
+        return False
+    await store.save_answer(
+        session,
+        tour_id=plan.tour_id,
+        question_id=plan.question_id,
+        respondent=plan.respondent,
+        text=plan.text,
+        message_ts=plan.message_ts,
+    )
+    if plan.refocus:
+        await store.set_focus(session, team_id=team_id, user_id=user_id, tour_id=plan.tour_id)
+    return True
 
 
 async def handle_dm_reply(
@@ -252,33 +388,18 @@ async def handle_dm_reply(
         if latest is not None and latest.status is TourStatus.CLOSED and latest.closed_at:
             return render_tour_closed_for_member(title=latest.title, closed_on=closed_on(latest))
         return render_dm_help(title=None, position=None, question_count=None, question=None)
-    focus = await store.focused_tour_id(session, team_id=team_id, user_id=user_id)
-    chosen = next((t for t in open_tours if t.id == focus), open_tours[0])
+    chosen, _ = await _tour_in_focus(session, open_tours, team_id=team_id, user_id=user_id)
     # Lock it: a Close now running at the same moment must not miss this answer's timestamp
     # or destroy the key this answer is about to be filed under.
     tour = await store.get_tour(session, tour_id=chosen.id, lock=True)
     if tour is None or tour.status is TourStatus.CLOSED:
         return render_tour_closed_for_member(title=chosen.title, closed_on=closed_on(chosen))
-    conversation = await _conversation(session, tour=tour, user_id=user_id)
-    assert conversation is not None  # open_tours_for only returns tours the person is in
+    turn = await _read_turn(
+        session, tour=tour, user_id=user_id, text=text, message_ts=message_ts, lock=True
+    )
+    conversation, answers, reply = turn.conversation, turn.answers, turn.reply
     participant, questions = conversation.participant, conversation.questions
     position = participant.current_position
-    previous_ts: float | None = None
-    answers = await store.answers_of(
-        session, tour_id=tour.id, respondent=conversation.respondent, lock=True
-    )
-    before = previous_position(position, len(questions))
-    if before is not None:
-        previous = answers.get(questions[before].id)
-        if previous is not None and previous.last_message_ts:
-            previous_ts = float(previous.last_message_ts)
-    reply = interpret_reply(
-        text,
-        current_position=position,
-        question_count=len(questions),
-        previous_answer_ts=previous_ts,
-        message_ts=float(message_ts),
-    )
     await store.set_focus(session, team_id=team_id, user_id=user_id, tour_id=tour.id)
     if reply.kind is ReplyKind.HELP:
         current = questions[position] if position is not None else None

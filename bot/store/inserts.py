@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,31 +20,16 @@ async def insert_if_absent(
     On Postgres a concurrent insert of the same key waits for the other transaction and then
     does nothing, so two replicas handling one Slack retry cannot both win.
     """
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    table = model.__table__
-    assert isinstance(table, Table)
-    statement: Any
-    if dialect == "postgresql":
-        statement = postgresql.insert(table).values(values).on_conflict_do_nothing()
-    else:
-        statement = sqlite.insert(table).values(values).on_conflict_do_nothing()
     # RETURNING says reliably whether a row went in; rowcount does not on every async driver.
-    primary_key = next(iter(table.primary_key.columns))
-    inserted = await session.scalar(statement.returning(primary_key))
-    return inserted is not None
+    return await insert_returning_id(session, model, values) is not None
 
 
 async def insert_returning_id(
     session: AsyncSession, model: type[DeclarativeBase], values: dict[str, Any]
 ) -> Any | None:
     """`insert_if_absent` that returns the new row's primary key (None when it was there)."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    table = model.__table__
-    assert isinstance(table, Table)
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    primary_key = next(iter(table.primary_key.columns))
-    statement = insert(table).values(values).on_conflict_do_nothing().returning(primary_key)
-    return await session.scalar(statement)
+    statement = _insert_if_absent_statement(_dialect(session), _table(model))
+    return await session.scalar(statement, values)
 
 
 async def upsert(
@@ -55,16 +41,36 @@ async def upsert(
     update: tuple[str, ...],
 ) -> None:
     """INSERT ... ON CONFLICT (conflict) DO UPDATE SET update-columns, on both backends."""
-    table = model.__table__
-    assert isinstance(table, Table)
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    statement = _upsert_statement(_dialect(session), _table(model), conflict, update)
+    await session.execute(statement, values)
+
+
+# These run on every DM answer and click; building the statement (the `excluded` alias above
+# all) costs more than running it, so each is built once, and the values it is executed with
+# name the columns.
+@functools.cache
+def _insert_if_absent_statement(dialect: str, table: Table) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).values(values)
-    statement = statement.on_conflict_do_update(
+    primary_key = next(iter(table.primary_key.columns))
+    return insert(table).on_conflict_do_nothing().returning(primary_key)
+
+
+@functools.cache
+def _upsert_statement(
+    dialect: str, table: Table, conflict: tuple[str, ...], update: tuple[str, ...]
+) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table)
+    return statement.on_conflict_do_update(
         index_elements=list(conflict),
         set_={column: statement.excluded[column] for column in update},
     )
-    await session.execute(statement)
+
+
+def _table(model: type[DeclarativeBase]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 # Stay well under SQLite's limit on bound parameters in one statement.

@@ -133,6 +133,20 @@ async def get_participant(
     return await session.scalar(statement)
 
 
+async def advance_participant(
+    session: AsyncSession, *, participant_id: int, from_position: int, to_position: int
+) -> bool:
+    """Move someone who answered the question at `from_position` on to `to_position`; False,
+    changing nothing, if they are no longer on that question."""
+    result = await session.execute(
+        update(Participant)
+        .where(Participant.id == participant_id, Participant.current_position == from_position)
+        .values(current_position=to_position, status=ParticipantStatus.ANSWERING, responded=True)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def open_tours_for(session: AsyncSession, *, team_id: str, user_id: str) -> list[Tour]:
     """Open tours this person was asked to answer, newest first."""
     statement = (
@@ -146,6 +160,24 @@ async def open_tours_for(session: AsyncSession, *, team_id: str, user_id: str) -
         .order_by(Tour.id.desc())
     )
     return list((await session.scalars(statement)).all())
+
+
+async def open_tours_asking(session: AsyncSession, *, team_id: str, user_id: str) -> list[Tour]:
+    """Open tours this person was asked to answer, newest first, when one of them is in the
+    middle of asking them its questions (`awaiting_answer`); otherwise none."""
+    statement = (
+        select(Tour, Participant.current_position)
+        .join(Participant, Participant.tour_id == Tour.id)
+        .where(
+            Participant.team_id == team_id,
+            Participant.user_id == user_id,
+            Tour.status == TourStatus.OPEN,
+        )
+        .order_by(Tour.id.desc())
+    )
+    rows = (await session.execute(statement)).all()
+    asking = any(position is not None for _, position in rows)
+    return [tour for tour, _ in rows] if asking else []
 
 
 async def awaiting_answer(session: AsyncSession, *, team_id: str, user_id: str) -> bool:

@@ -10,17 +10,27 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.blocks.tour import TourAction, TourView
 from bot.clock import FrozenClock
 from bot.deps import Deps
 from bot.flows.tour import DEFAULT_QUESTIONS, LaunchBlock, question_block
-from bot.models import Answer, Base, Tour, TourKey, TourStatus
+from bot.models import (
+    Answer,
+    Base,
+    Participant,
+    ParticipantStatus,
+    Question,
+    Tour,
+    TourKey,
+    TourStatus,
+)
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 from bot.scheduler import run_tick
+from bot.services import tour as tour_services
 from bot.services.tour import export_tour
 
 MEMBERS = [f"UM{n:03d}" for n in range(1, 26)]
@@ -320,6 +330,62 @@ async def test_retried_and_replayed_dm_events_store_one_answer(
     assert first.status == 200
     assert await answers_in_db(sessions) == ["Retros are honest"]
     assert len(fake_slack.dms_to("UM001")) == 2  # the invitation and one "Question 2"
+
+
+@pytest.mark.parametrize("meanwhile", ["answered in the form", "tour closed"])
+async def test_a_dm_answer_overtaken_between_its_read_and_its_write_is_worked_out_again(
+    meanwhile: str,
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The bot plans a DM answer from a read and writes it only if the person is still on that
+    question of an open tour; otherwise the message is worked out again inside the write."""
+    await launch(slack, fake_slack, deps, users=team[:3])
+    planned = tour_services.plan_dm_answer
+    plans: list[tour_services.PlannedAnswer | None] = []
+
+    async def plan_then_overtake(session: AsyncSession, **kwargs: Any) -> Any:
+        plan = await planned(session, **kwargs)
+        plans.append(plan)
+        async with sessions.begin() as other:  # another request, between the read and the write
+            tour = await other.scalar(select(Tour))
+            assert tour is not None
+            if meanwhile == "tour closed":
+                tour.status, tour.closed_at = TourStatus.CLOSED, clock.now()
+            else:
+                first = await other.scalar(select(Question).where(Question.position == 0))
+                assert first is not None
+                other.add(
+                    Answer(
+                        id="f" * 32,
+                        tour_id=tour.id,
+                        question_id=first.id,
+                        respondent=plan.respondent if plan else "",
+                        text="From the form",
+                    )
+                )
+                await other.execute(
+                    update(Participant)
+                    .where(Participant.user_id == "UM001")
+                    .values(current_position=1, status=ParticipantStatus.ANSWERING)
+                )
+        return plan
+
+    monkeypatch.setattr(tour_services, "plan_dm_answer", plan_then_overtake)
+    answered = await reply(slack, deps, clock, "UM001", "Retros are honest")
+
+    assert [plan.position if plan else None for plan in plans] == [0]  # the plan was made...
+    if meanwhile == "tour closed":  # ...and not written: the closed tour is what they hear of
+        assert "closed on" in answered["text"]
+        assert await answers_in_db(sessions) == []
+    else:  # ...the message answers the question they are on now, the last of two
+        assert await answers_in_db(sessions) == ["From the form", "Retros are honest"]
+        assert answered["text"] == "Thank you! Here's what you said."
 
 
 async def test_the_form_edits_and_adds_to_answers(
