@@ -7,7 +7,9 @@ URLs are normalised to their async drivers; SQLite connections get WAL, a busy t
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from sqlalchemy import event, text
@@ -19,8 +21,28 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import await_only
+
+from bot.sqlite_driver import one_trip_dbapi
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# What the connection's busy timeout is now, and what it was opened with (connection info keys).
+BUSY_MS, DEFAULT_BUSY_MS = "partnerbot_busy_ms", "partnerbot_default_busy_ms"
+
+
+def _no_limit() -> float | None:
+    return None
+
+
+# The longest, in seconds, a write transaction begun in this context may wait for SQLite's
+# write lock (None: the busy timeout). A function, read as the transaction begins: work done
+# before Slack's acknowledgement must give up in time to answer within Slack's 3 s, and the
+# same listener's work after the acknowledgement may wait the usual while.
+write_wait_limit: ContextVar[Callable[[], float | None]] = ContextVar(
+    "write_wait_limit", default=_no_limit
+)
+# Whole seconds (libpq counts no finer, and psycopg takes anything under 2 as 2).
+POSTGRES_CONNECT_TIMEOUT_S = 2
 
 
 def normalize_database_url(url: str) -> str:
@@ -43,16 +65,19 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     # pysqlite's own transaction handling defers BEGIN and cannot do BEGIN IMMEDIATE; take it
     # over, as SQLAlchemy's SQLite documentation recommends for aiosqlite.
     @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        record.info[BUSY_MS] = record.info[DEFAULT_BUSY_MS] = SQLITE_BUSY_TIMEOUT_MS
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         # A destroyed tour key or cleared timestamp must not linger in free pages of the file.
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
+
+    writers = WriterQueue()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
@@ -61,8 +86,80 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # begins deferred and, with WAL, never waits for the writers.
         if connection.get_execution_options().get(READ_ONLY):
             connection.exec_driver_sql("BEGIN")
-        else:
+            return
+        info = connection.connection.info
+        wait_ms = info.get(DEFAULT_BUSY_MS, SQLITE_BUSY_TIMEOUT_MS)
+        limit = write_wait_limit.get()()
+        if limit is not None:
+            wait_ms = min(wait_ms, round(limit * 1000))
+        writers.enter(info, timeout=wait_ms / 1000)
+        try:
+            if info.get(BUSY_MS) != wait_ms:
+                # The same limit for another process's hold on the lock.
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={wait_ms}")
+                info[BUSY_MS] = wait_ms
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            writers.leave(connection.connection.info)
+            raise
+
+    @event.listens_for(engine.sync_engine, "commit")
+    @event.listens_for(engine.sync_engine, "rollback")
+    def _on_end(connection: Connection) -> None:
+        writers.leave(connection.connection.info)
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        writers.leave(record.info)  # a connection dropped mid-transaction (invalidated, say)
+
+
+class WriterQueue:
+    """This process's SQLite writers, one at a time and first come, first served.
+
+    SQLite's own busy handler is not a queue: a writer that finds the lock taken sleeps 1, 2, 5,
+    10 ... up to 100 ms and tries again, so under a burst the lock sits free while everyone
+    sleeps, and an unlucky writer can lose every race for the whole busy timeout. Writers of
+    this process therefore wait here, in order, and reach `BEGIN IMMEDIATE` one by one; the
+    busy handler is left with other processes (a `partnerbot tick`, a backup), as before.
+    The lock is let go as the transaction's COMMIT or ROLLBACK starts: the next writer's BEGIN
+    may then wait a millisecond in the busy handler, which is cheaper than one more trip
+    through the event loop."""
+
+    HELD = "partnerbot_holds_writer_lock"
+
+    def __init__(self) -> None:
+        self._lock: asyncio.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _current(self) -> asyncio.Lock:
+        # One engine can outlive an event loop (tests, `partnerbot` commands); a lock belongs
+        # to the loop it was first awaited in.
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._loop is not loop:
+            self._lock, self._loop = asyncio.Lock(), loop
+        return self._lock
+
+    def enter(self, info: dict[Any, Any], *, timeout: float) -> None:
+        """Wait for this process's other writers (from inside SQLAlchemy's greenlet)."""
+        if self.HELD in info:
+            return
+        lock = self._current()
+        try:
+            if lock.locked():
+                await_only(asyncio.wait_for(lock.acquire(), timeout))
+            else:
+                await_only(lock.acquire())
+        except TimeoutError:
+            # The same failure, after the same wait, as SQLite's busy handler gives.
+            raise OperationalError(
+                "BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")
+            ) from None
+        info[self.HELD] = lock
+
+    def leave(self, info: dict[Any, Any]) -> None:
+        lock = info.pop(self.HELD, None)
+        if lock is not None and lock.locked():
+            lock.release()
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -71,10 +168,22 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("hide_parameters", True)
     normalized = normalize_database_url(url)
     if make_url(normalized).get_backend_name() == "sqlite":
+        dbapi = one_trip_dbapi()
+        if dbapi is not None:
+            kwargs.setdefault("module", dbapi)
         engine = create_async_engine(normalized, **kwargs)
         _configure_sqlite(engine)
         return engine
+    # A pooled connection the server has dropped (a restart, a terminated backend) is found
+    # and replaced when it is lent out, not by the request that uses it.
     kwargs.setdefault("pool_pre_ping", True)
+    if "connect_timeout" not in make_url(normalized).query:
+        # psycopg waits 130 s for a server that does not answer; a request that needs a new
+        # connection before Slack's acknowledgement must fail within Slack's 3 s instead.
+        kwargs["connect_args"] = {
+            "connect_timeout": POSTGRES_CONNECT_TIMEOUT_S,
+            **kwargs.get("connect_args", {}),
+        }
     return create_async_engine(normalized, **kwargs)
 
 

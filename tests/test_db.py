@@ -1,15 +1,30 @@
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
+import aiosqlite
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.db import create_engine, database_answers, is_sqlite, normalize_database_url
+from bot.db import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    create_engine,
+    database_answers,
+    is_sqlite,
+    normalize_database_url,
+    write_wait_limit,
+)
 from bot.models import Answer, ProcessedEvent, Question, Tour, TourStatus
 
+NOW = datetime(2026, 3, 2, tzinfo=UTC)
 TOUR = {
     "id": 1,
     "team_id": "T1",
@@ -153,3 +168,112 @@ async def test_read_sessions_begin_deferred_and_write_sessions_immediate(tmp_pat
         await session.execute(text("SELECT 1"))
     await engine.dispose()
     assert begun == ["BEGIN", "BEGIN IMMEDIATE"]
+
+
+# --- SQLite writers: one at a time, in order, and a bounded wait ------------------------------
+
+
+@pytest.fixture
+def sqlite_file(database_url: str) -> str:
+    if not is_sqlite(database_url):
+        pytest.skip("SQLite's write lock")
+    return str(make_url(database_url).database)
+
+
+async def test_this_processs_writers_take_the_lock_in_the_order_they_asked(
+    sqlite_file: str, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Five writers at once, each holding the lock across trips through the event loop: they
+    commit in the order they asked (SQLite's busy handler alone lets them race for it)."""
+    warm = [await engine.connect() for _ in range(5)]  # the pool's five, so none waits to connect
+    for connection in warm:
+        await connection.close()
+    order: list[int] = []
+
+    async def write(number: int) -> None:
+        async with sessions.begin() as session:
+            await session.execute(text("SELECT 1"))  # BEGIN IMMEDIATE has run: the lock is ours
+            for _ in range(3):
+                await asyncio.sleep(0)
+            session.add(
+                ProcessedEvent(
+                    event_id=f"EvW{number:02d}", team_id="T1", event_type="x", received_at=NOW
+                )
+            )
+            order.append(number)
+
+    await asyncio.gather(*(write(number) for number in range(5)))
+    assert order == list(range(5))
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(ProcessedEvent)) == 5
+
+
+async def test_a_write_gives_up_on_another_processs_lock_within_its_limit(
+    sqlite_file: str, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Before Slack's ack a write may wait 2 s, not the 5 s busy timeout; afterwards, in the
+    same task, the usual wait (and the connection's busy timeout) is back."""
+    holder = sqlite3.connect(sqlite_file, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    token = write_wait_limit.set(lambda: 0.3)
+    try:
+        started = time.monotonic()
+        with pytest.raises(OperationalError, match="database is locked"):
+            async with sessions.begin() as session:
+                await session.execute(text("SELECT 1"))
+        waited = time.monotonic() - started
+    finally:
+        write_wait_limit.reset(token)
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert 0.25 <= waited < 2.0  # its own limit, far from SQLITE_BUSY_TIMEOUT_MS
+    async with sessions.begin() as session:  # the lock is free again: writes go on
+        await session.execute(text("SELECT 1"))
+        busy = (await session.execute(text("PRAGMA busy_timeout"))).scalar()
+    assert busy == SQLITE_BUSY_TIMEOUT_MS
+
+
+async def test_a_second_write_session_in_the_same_task_fails_instead_of_waiting_forever(
+    sqlite_file: str, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """A bug that nests two write transactions in one task cannot take the in-process queue
+    it already holds: it fails like SQLite's own lock would, after the limit."""
+    token = write_wait_limit.set(lambda: 0.2)
+    try:
+        async with sessions.begin() as outer:
+            await outer.execute(text("SELECT 1"))
+            with pytest.raises(OperationalError, match="database is locked"):
+                async with sessions.begin() as inner:
+                    await inner.execute(text("SELECT 1"))
+    finally:
+        write_wait_limit.reset(token)
+
+
+async def test_a_sqlite_statement_is_one_trip_to_the_connections_thread(
+    sqlite_file: str, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows, row counts and generated ids all come back from one hand-off to aiosqlite's
+    thread per statement (the stock adapter takes three or four)."""
+    trips: list[str] = []
+    original = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, function: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(getattr(function, "__name__", "?"))
+        return await original(self, function, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    async with engine.begin() as connection:
+        await connection.exec_driver_sql("SELECT 1")  # BEGIN IMMEDIATE and the like
+        trips.clear()
+        inserted = await connection.execute(
+            insert(ProcessedEvent).returning(ProcessedEvent.event_id),
+            {"event_id": "EvT1", "team_id": "T1", "event_type": "x", "received_at": NOW},
+        )
+        assert inserted.scalar_one() == "EvT1"
+        changed = await connection.execute(
+            update(ProcessedEvent).where(ProcessedEvent.team_id == "T1").values(event_type="y")
+        )
+        assert changed.rowcount == 1
+        rows = (await connection.execute(select(ProcessedEvent.event_type))).all()
+        assert [tuple(row) for row in rows] == [("y",)]
+    assert trips[: trips.index("commit")] == ["_execute"] * 3  # one trip a statement

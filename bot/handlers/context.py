@@ -14,6 +14,7 @@ from typing import Any, ParamSpec, TypeVar
 from slack_bolt.context.async_context import AsyncBoltContext
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db import write_wait_limit
 from bot.deps import Deps
 from bot.errors import EventAlreadyProcessed
 from bot.store.events import record_event
@@ -21,6 +22,9 @@ from bot.store.events import record_event
 log = logging.getLogger("bot.handlers")
 
 ACK_GRACE_SECONDS = 0.05
+# The longest a write before the acknowledgement waits for a locked SQLite database, leaving
+# time within Slack's 3 s to answer "try again".
+WAIT_BEFORE_ACK_SECONDS = 2.0
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -50,6 +54,15 @@ def listener(function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             deps.inflight.track(task)
         started = time.perf_counter()
         outcome = "error"
+        ack = kwargs.get("ack")
+
+        def wait_limit() -> float | None:
+            # Slack shows its own error after 3 s and drops a late answer: until this request
+            # is acknowledged, a write gives up on a locked database in time to say so.
+            acked = ack is None or getattr(ack, "response", None) is not None
+            return None if acked else WAIT_BEFORE_ACK_SECONDS
+
+        limited = write_wait_limit.set(wait_limit)
         try:
             result = await function(*args, **kwargs)
             outcome = "ok"
@@ -58,7 +71,6 @@ def listener(function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             outcome = "duplicate"
             raise
         except Exception:
-            ack = kwargs.get("ack")
             if ack is not None and getattr(ack, "response", None) is not None:
                 # Bolt clears the acknowledgement when a listener raises, and the request
                 # waiting for it then answers Slack with a 404 after 3 s. Give it time to send
@@ -66,6 +78,7 @@ def listener(function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
                 await asyncio.sleep(ACK_GRACE_SECONDS)
             raise
         finally:
+            write_wait_limit.reset(limited)
             log.info(
                 "handled",
                 extra={

@@ -40,6 +40,8 @@ def install_middleware(app: AsyncApp, deps: Deps) -> None:
     @app.middleware
     async def provide_deps(context: AsyncBoltContext, body: dict[str, Any], next: Next) -> None:
         context["deps"] = deps
+        if context.client is not None:
+            deps.share_connections(context.client)
         bind(
             team=context.team_id,
             user=context.user_id,
@@ -53,12 +55,16 @@ def install_middleware(app: AsyncApp, deps: Deps) -> None:
         req: AsyncBoltRequest, body: dict[str, Any], next: Next
     ) -> BoltResponse | None:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id:
-            # Before the acknowledgement: a read that does not queue behind the writers.
+        retries = req.headers.get("x-slack-retry-num") or []
+        retry = retries[0] if retries else None
+        if event_id and retry:
+            # Slack's retry of an event it thinks was missed: most often the first delivery
+            # was handled, only slowly, so look before doing the work again. A read before the
+            # acknowledgement that does not queue behind the writers. First deliveries skip
+            # this; a replayed one is still caught, by the claim in its listener's transaction.
             async with deps.read_sessions()() as session:
                 seen = await event_seen(session, event_id=str(event_id))
             if seen:
-                retry = req.headers.get("x-slack-retry-num", ["0"])[0]
                 log.info("duplicate event skipped", extra={"retry_num": retry})
                 return BoltResponse(status=200, body="")
         await next()
