@@ -1,15 +1,20 @@
 """What the reliability suite shares: a seeded workspace (a tour in each state, with themes, a
 poll, outcomes, a proposal, initiatives and a check-in) that can be planted for two Slack teams in
 one database, a snapshot of every table to prove that nothing changed, payloads re-addressed to
-another team, and the one-line figures each scenario prints."""
+another team, a TCP proxy that breaks connections (to Slack or to PostgreSQL) on demand, and the
+one-line figures each scenario prints."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import copy
 import itertools
 import json
 import logging
-from collections.abc import Iterable, Mapping
+import socket
+import struct
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -558,3 +563,150 @@ def figure(scenario: str, **numbers: object) -> str:
     line = f"[reliability] {scenario}: " + " ".join(f"{k}={v}" for k, v in numbers.items())
     print(line)
     return line
+
+
+# --- broken connections ------------------------------------------------------------------------
+
+
+class TcpProxy:
+    """A TCP proxy on 127.0.0.1 in front of a server (the fake Slack, PostgreSQL) that breaks
+    connections the way networks and restarts do, which neither server does on demand.
+
+    - `before = N`: the next N connections are reset as soon as the client has spoken (the
+      server never saw the request).
+    - `after = N`: the next N first requests are forwarded, and the connection is reset instead
+      of passing the server's answer back.
+    - `cut(refuse=True)`: every open connection is reset and, until `restore()`, new ones are
+      refused (the port is closed: what a stopped server looks like) or, with `refuse=False`,
+      accepted and never answered (a network cut, or a host too busy to answer: only the
+      client's own timeout ends the wait). The server side of each reset connection is closed,
+      so the server ends its session and rolls back what it had not committed.
+    - `trip = b"..."`: the first time a client sends bytes containing these, they are not
+      forwarded and the proxy cuts (refusing): a server gone at that very moment, say at a
+      transaction's COMMIT.
+    """
+
+    def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
+        self.target = (target_host, target_port)
+        self.before = 0
+        self.after = 0
+        self.resets = 0
+        self.held = 0  # connections accepted and never answered while cut
+        self.trip: bytes | None = None
+        self._port = 0
+        self._server: asyncio.Server | None = None
+        self._cut = False
+        self._open: set[asyncio.StreamWriter] = set()
+        self._held: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def port(self) -> int:
+        assert self._port, "the proxy was never started"
+        return self._port
+
+    async def start(self) -> None:
+        # The same port again after a refusing cut: the client's configuration names it.
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self._port)
+        self._port = int(self._server.sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for writer in [*self._open, *self._held]:
+            self._reset(writer)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def cut(self, *, refuse: bool = True) -> int:
+        """Reset every open connection and refuse (or hold) new ones; returns how many were
+        reset."""
+        self._cut = True
+        if refuse and self._server is not None:
+            self._server.close()
+            self._server = None
+        open_now = list(self._open)
+        for writer in open_now:
+            self._reset(writer)
+        self.resets += len(open_now)
+        return len(open_now)
+
+    async def restore(self) -> None:
+        """Take new connections again; the ones held during the cut are reset (their clients
+        have given up on them by now)."""
+        self._cut = False
+        for writer in list(self._held):
+            self._reset(writer)
+        self._held.clear()
+        if self._server is None:
+            await self.start()
+
+    @contextlib.asynccontextmanager
+    async def outage(self, *, refuse: bool = True) -> AsyncIterator[TcpProxy]:
+        self.cut(refuse=refuse)
+        try:
+            yield self
+        finally:
+            await self.restore()
+
+    @staticmethod
+    def _reset(writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        if sock is not None and sock.fileno() != -1:  # SO_LINGER 0: close() sends RST, not FIN
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._cut:
+            self._held.add(writer)
+            self.held += 1
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        self._open.add(writer)
+        try:
+            first = await reader.read(65536)
+            if not first:
+                return
+            if self.before > 0:
+                self.before -= 1
+                self.resets += 1
+                self._reset(writer)
+                return
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+            up_writer.write(first)
+            if self.after > 0:
+                self.after -= 1
+                await up_reader.read(65536)  # the server answered; the answer never arrives
+                self.resets += 1
+                self._reset(writer)
+                up_writer.close()
+                return
+            await asyncio.gather(
+                self._pipe(reader, up_writer, upstream=True), self._pipe(up_reader, writer)
+            )
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            self._open.discard(writer)
+            self._tasks.discard(task)
+
+    async def _pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, upstream: bool = False
+    ) -> None:
+        try:
+            while data := await reader.read(65536):
+                if upstream and self.trip is not None and self.trip in data:
+                    self.trip = None
+                    self.cut(refuse=True)
+                    return
+                writer.write(data)
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            with contextlib.suppress(Exception):
+                writer.close()
