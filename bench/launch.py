@@ -55,6 +55,36 @@ class Rig:
     bare: SignedSlack  # the same requests to a bare Bolt app whose listeners only ack
 
 
+def populate(fake: FakeSlack, members: int) -> list[str]:
+    """The bench workspace: the leader and `members` people in #bench; returns their ids."""
+    ids = [f"U{n:06d}" for n in range(members)]
+    fake.add_user(LEADER, "leader", tz="Europe/Berlin")
+    for n, user_id in enumerate(ids):
+        fake.add_user(user_id, f"member{n}")
+    fake.add_channel(CHANNEL, "bench", members=[LEADER, *ids])
+    return ids
+
+
+def fanout_figures(
+    expected: set[str], received: Counter[str], posts: list[tuple[float, int, bool]], seconds: float
+) -> dict[str, Any]:
+    """What a fan-out came to, from the fake Slack's side: `received` counts the DMs each person
+    got, `posts` are the chat.postMessage calls as (seconds after the worker started, HTTP
+    status, ok)."""
+    arrived = sorted(at for at, _, ok in posts if ok) or [math.nan]
+    return {
+        "messages": len(expected),
+        "seconds": round(seconds, 2),
+        "seconds_to_50_90_pct": [round(arrived[len(arrived) * q // 10 - 1], 1) for q in (5, 9)],
+        "calls": len(posts),
+        "calls_per_s": round(len(posts) / seconds, 1),
+        "http_429": sum(status == 429 for _, status, _ in posts),
+        "http_5xx": sum(status >= 500 for _, status, _ in posts),
+        "lost": sorted(u for u in expected if received[u] == 0),
+        "duplicated": sorted(u for u in expected if received[u] > 1),
+    }
+
+
 def bare_bolt(fake: FakeSlack, secret: str) -> AsyncApp:
     client = AsyncWebClient(token=fake.bot_token, base_url=fake.api_url)
     app = AsyncApp(client=client, signing_secret=secret)
@@ -71,11 +101,7 @@ def bare_bolt(fake: FakeSlack, secret: str) -> AsyncApp:
 async def rig(url: str, members: int, latency: float) -> AsyncIterator[Rig]:
     secret = secrets.token_hex(16)
     async with FakeSlack() as fake, aiohttp.ClientSession() as http:
-        ids = [f"U{n:06d}" for n in range(members)]
-        fake.add_user(LEADER, "leader", tz="Europe/Berlin")
-        for n, user_id in enumerate(ids):
-            fake.add_user(user_id, f"member{n}")
-        fake.add_channel(CHANNEL, "bench", members=[LEADER, *ids])
+        ids = populate(fake, members)
         fake.latency = latency
         settings = load_settings(
             slack_bot_token=fake.bot_token,
@@ -169,18 +195,9 @@ async def measure_fanout(url: str, args: argparse.Namespace, acks: Samples) -> d
             by_status = select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
             outbox = {str(status): n for status, n in await session.execute(by_status)}
     received = Counter(m["dm_user"] for m in r.fake.messages)
-    posts = r.fake.calls_to("chat.postMessage")
-    arrived = sorted(c.at - wall for c in posts if c.ok) or [math.nan]
+    posts = [(c.at - wall, c.http_status, c.ok) for c in r.fake.calls_to("chat.postMessage")]
     return {
-        "messages": len(expected),
-        "seconds": round(elapsed, 2),
-        "seconds_to_50_90_pct": [round(arrived[len(arrived) * q // 10 - 1], 1) for q in (5, 9)],
-        "calls": len(posts),
-        "calls_per_s": round(len(posts) / elapsed, 1),
-        "http_429": sum(c.http_status == 429 for c in posts),
-        "http_5xx": sum(c.http_status >= 500 for c in posts),
-        "lost": sorted(u for u in expected if received[u] == 0),
-        "duplicated": sorted(u for u in expected if received[u] > 1),
+        **fanout_figures(expected, received, posts, elapsed),
         "rate_limit_violations": len(r.fake.rate_limit_violations),
         "outbox": outbox,
     }

@@ -1,15 +1,20 @@
 """Reliable, rate-aware sending of outbox rows to Slack.
 
-A worker claims due rows, sends them concurrently, and records each outcome in its own
-transaction. 429 closes that method for the team for Retry-After; 5xx, timeouts and connection
-errors back off exponentially; errors Slack will repeat forever (`user_not_found`,
-`channel_not_found`, ...) fail the row at once. A crash between Slack's 200 and our commit can
-repeat the message a worker had in flight: at most one per concurrent send slot.
+A worker claims due rows, sends them concurrently, and records their outcomes (several sends'
+outcomes share a transaction). 429 closes that method for the team for Retry-After; 5xx,
+timeouts and connection errors back off exponentially; errors Slack will repeat forever
+(`user_not_found`, `channel_not_found`, ...) fail the row at once. A send that got no answer at
+all may have been posted: each chat.postMessage carries its row's mark in message metadata, and
+before such a send is repeated the conversation's history is searched for it. So are the rows a
+worker left leased when it died (between Slack's 200 and our commit, say) once their lease
+ends. What can still repeat: a thread reply (not in conversations.history), and a message Slack
+posts only after the history was read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import random
 from collections.abc import Sequence
@@ -23,7 +28,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.models import OutboxMessage
+from bot.models import OutboxMessage, OutboxStatus
 from bot.store import outbox
 from bot.store.notices import tell_leaders_about_channel
 
@@ -44,6 +49,24 @@ CHANNEL_ERRORS = frozenset({"channel_not_found", "is_archived", "not_in_channel"
 # chat.postMessage allows about one message a second into one channel.
 CHANNEL_SPACING = timedelta(seconds=1)
 SPACED_METHODS = frozenset({"chat.postMessage"})
+# A send whose request got no answer at all (the connection dropped, or the client gave up
+# waiting) may have been posted anyway; its row's last error starts with this.
+UNANSWERED = "unanswered"
+# Every chat.postMessage carries its row's mark in Slack message metadata, so that before such a
+# send is repeated the conversation's history can say whether Slack did post it.
+MARK_EVENT_TYPE = "partnerbot_outbox"
+# How far before the row was written to look (Slack's clock may be behind ours), and how many
+# pages of 100 messages at most.
+HISTORY_MARGIN = timedelta(minutes=5)
+HISTORY_PAGES = 5
+HISTORY_METHODS = ("conversations.open", "conversations.history")
+# Sends in flight at once, and rows claimed at once. Each 429 closes chat.postMessage for its
+# Retry-After (a second, typically), so a fan-out takes about as many seconds as it needs
+# bursts: with 10 % of calls refused, 1,000 DMs take 10-12 bursts of 128 (13-14 s) and 5-6 of 512
+# (5-6 s; bench/fanout.py). A burst is started in one turn of the event loop, before any answer
+# is read (so none starts inside a window it could know of), which holds other work on the
+# loop (acknowledgements) for about 0.3-0.4 s at 512.
+SEND_SLOTS = 512
 
 
 @dataclass
@@ -57,6 +80,68 @@ class DeliveryReport:
         self.retried += other.retried
         self.failed += other.failed
         return self
+
+
+class OutcomeWriter:
+    """Sends' outcomes, committed together: each transaction takes every outcome recorded while
+    the one before it ran. A transaction per send made a fan-out wait on the database (SQLite
+    has one writer, and each commit is a few trips through the event loop); fewer, larger
+    transactions also hold SQLite's write lock for less time in all."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._queue: list[tuple[outbox.Outcome, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def record(self, outcome: outbox.Outcome) -> None:
+        """Write `outcome`; return once it is committed."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((outcome, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        await future
+
+    async def _flush(self) -> None:
+        group: list[tuple[outbox.Outcome, asyncio.Future[None]]] = []
+        try:
+            while self._queue:
+                group, self._queue = self._queue, []
+                error = await self._commit(group)
+                if error is None:
+                    continue
+                if len(group) == 1:
+                    _fail(group[0][1], error)
+                    continue
+                # One bad write must not fail the others: each is tried again on its own, and
+                # only its own sender hears of its error.
+                for item in group:
+                    error = await self._commit([item])
+                    if error is not None:
+                        _fail(item[1], error)
+        finally:
+            # Cancelled (the loop is closing): nobody may wait for a write that will not come.
+            for _, future in [*group, *self._queue]:
+                if not future.done():
+                    future.cancel()
+            self._queue = []
+
+    async def _commit(
+        self, group: list[tuple[outbox.Outcome, asyncio.Future[None]]]
+    ) -> Exception | None:
+        try:
+            async with self._sessions.begin() as session:
+                await outbox.record_outcomes(session, [outcome for outcome, _ in group])
+        except Exception as error:  # handed to the senders by _flush
+            return error
+        for _, future in group:
+            if not future.done():  # its sender may have been cancelled meanwhile
+                future.set_result(None)
+        return None
+
+
+def _fail(future: asyncio.Future[None], error: Exception) -> None:
+    if not future.done():
+        future.set_exception(error)
 
 
 class RateGate:
@@ -74,10 +159,6 @@ class RateGate:
             times.append(self._channel_open_at.get((team_id, channel)))
         known = [t for t in times if t is not None]
         return max(known) if known else None
-
-    def is_open(self, team_id: str, method: str, channel: str, now: datetime) -> bool:
-        open_at = self.open_at(team_id, method, channel)
-        return open_at is None or open_at <= now
 
     def close_method(self, team_id: str, method: str, until: datetime) -> None:
         current = self._method_open_at.get((team_id, method))
@@ -98,6 +179,12 @@ class RateGate:
     def release(self, team_id: str, channel: str) -> None:
         """The send failed, so nothing was posted: the channel's second is free again."""
         self._channel_open_at.pop((team_id, channel), None)
+
+    def forget_before(self, now: datetime) -> None:
+        """Drop windows that have closed: a fan-out leaves one per DM channel."""
+        self._method_open_at = {k: t for k, t in self._method_open_at.items() if t > now}
+        self._channel_open_at = {k: t for k, t in self._channel_open_at.items() if t > now}
+        self._team_open_at = {k: t for k, t in self._team_open_at.items() if t > now}
 
     def earliest_reopening(self, after: datetime) -> datetime | None:
         upcoming = [
@@ -120,6 +207,28 @@ class _Claimed:
     channel: str
     payload: dict[str, Any]
     attempts: int
+    key: str
+    created_at: datetime
+    last_error: str | None
+
+    @property
+    def mark(self) -> str:
+        """The row's mark in its message's metadata: its key, hashed (a key names people)."""
+        return hashlib.sha256(f"{self.team_id}:{self.key}".encode()).hexdigest()[:32]
+
+    @property
+    def unanswered(self) -> bool:
+        return (self.last_error or "").startswith(UNANSWERED)
+
+    @property
+    def thread_reply(self) -> bool:
+        return bool(self.payload.get("thread_ts"))
+
+    def request(self) -> dict[str, Any]:
+        if self.method != "chat.postMessage" or "metadata" in self.payload:
+            return self.payload
+        mark = {"event_type": MARK_EVENT_TYPE, "event_payload": {"mark": self.mark}}
+        return {**self.payload, "metadata": mark}
 
 
 class Delivery:
@@ -131,8 +240,8 @@ class Delivery:
         client: AsyncWebClient,
         clock: Clock,
         *,
-        concurrency: int = 128,
-        batch_size: int = 128,
+        concurrency: int = SEND_SLOTS,
+        batch_size: int = SEND_SLOTS,
         lease_for: timedelta = timedelta(seconds=120),
         max_attempts: int = 8,
         base_backoff: timedelta = timedelta(seconds=1),
@@ -151,7 +260,11 @@ class Delivery:
         self._base_backoff = base_backoff
         self._max_backoff = max_backoff
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self._trace_configs: list[aiohttp.TraceConfig] = []
         self.gate = RateGate()
+        self._outcomes = OutcomeWriter(sessions)
+        # When the first row the gate held back in the last claim may go.
+        self._held_until: datetime | None = None
         self._wakeup = asyncio.Event()
         self._pass = asyncio.Lock()
 
@@ -164,8 +277,15 @@ class Delivery:
             # slack_sdk leaves the timeout to a session it is given: without one, a hung Slack
             # would hold a send slot for aiohttp's default five minutes.
             timeout = aiohttp.ClientTimeout(total=self._client.timeout)
-            self._http = aiohttp.ClientSession(connector=connector, timeout=timeout)
+            self._http = aiohttp.ClientSession(
+                connector=connector, timeout=timeout, trace_configs=self._trace_configs or None
+            )
             self._client.session = self._http
+
+    def trace_requests(self, config: aiohttp.TraceConfig) -> None:
+        """Hook aiohttp's request tracing into the sends (bench/fanout.py times each one);
+        applies to the HTTP session opened next."""
+        self._trace_configs.append(config)
 
     async def close(self) -> None:
         if self._http is not None and not self._http.closed:
@@ -184,6 +304,7 @@ class Delivery:
         report = DeliveryReport()
         self._use_shared_session()
         async with self._pass:
+            self.gate.forget_before(self._clock.now())
             while batch := await self._claim_batch():
                 results = await asyncio.gather(*(self._send(row) for row in batch))
                 for result in results:
@@ -198,7 +319,11 @@ class Delivery:
         now = self._clock.now()
         if due > now:
             return due
-        # Something is due but was held back by the gate: wake when the gate next opens.
+        # Something is due but was held back by the gate: wake when the gate lets the first of
+        # those rows go. (Waking whenever any window closed, a DM channel's one-second spacing
+        # included, kept the worker claiming nothing every few milliseconds in a fan-out.)
+        if self._held_until is not None and self._held_until > now:
+            return self._held_until
         return self.gate.earliest_reopening(now) or now
 
     async def run(self, stop: asyncio.Event, *, poll_every: float = 5.0) -> None:
@@ -239,14 +364,34 @@ class Delivery:
         only rows whose method and channel the gate allows now."""
         chosen: list[_Claimed] = []
         channels: set[tuple[str, str]] = set()
+        self._held_until = None
         for row in candidates:
             key = (row.team_id, row.channel)
-            if key in channels or not self.gate.is_open(row.team_id, row.method, row.channel, now):
-                channels.add(key)
+            if key in channels:
                 continue
             channels.add(key)
+            open_at = self.gate.open_at(row.team_id, row.method, row.channel)
+            if open_at is not None and open_at > now:
+                if self._held_until is None or open_at < self._held_until:
+                    self._held_until = open_at
+                continue
+            last_error = row.last_error
+            if row.status is OutboxStatus.SENDING and not (last_error or "").startswith(UNANSWERED):
+                # Still leased from a worker that stopped (was killed, say) before it recorded
+                # how the send went: Slack may have posted it, as with a send left unanswered.
+                last_error = f"{UNANSWERED}: the worker sending it stopped"
             chosen.append(
-                _Claimed(row.id, row.team_id, row.method, row.channel, row.payload, row.attempts)
+                _Claimed(
+                    row.id,
+                    row.team_id,
+                    row.method,
+                    row.channel,
+                    row.payload,
+                    row.attempts,
+                    row.idempotency_key,
+                    row.created_at,
+                    last_error,
+                )
             )
             if len(chosen) == self._batch_size:
                 break
@@ -259,31 +404,96 @@ class Delivery:
             # until the window ends rather than call inside it.
             open_at = self.gate.open_at(row.team_id, row.method, row.channel)
             if open_at is not None and open_at > started:
-                async with self._sessions.begin() as session:
-                    await outbox.mark_retry(
-                        session,
-                        message_id=row.id,
-                        at=open_at,
-                        error="waiting out a rate limit",
-                        counts_as_attempt=False,
-                    )
+                # An unanswered row keeps saying so: its history is still to be checked.
+                error = row.last_error if row.unanswered else "waiting out a rate limit"
+                await self._retry(row, at=open_at, error=error or UNANSWERED)
                 return DeliveryReport(retried=1)
+            # (A thread reply is not in conversations.history; it is sent again unchecked.)
+            if row.unanswered and row.method == "chat.postMessage" and not row.thread_reply:
+                checked = await self._check_posted(row, started)
+                if checked is not None:
+                    return checked
             self.gate.note_send(row.team_id, row.method, row.channel, started)
             try:
-                response = await self._client.api_call(row.method, json=row.payload)
+                response = await self._client.api_call(row.method, json=row.request())
             except SlackApiError as error:
                 self.gate.release(row.team_id, row.channel)
                 return await self._record_api_error(row, error)
             except (aiohttp.ClientError, TimeoutError, OSError) as error:
                 self.gate.release(row.team_id, row.channel)
-                return await self._record_transient(row, type(error).__name__)
+                return await self._record_transient(row, _no_answer(error))
             data = response.data if isinstance(response.data, dict) else {}
             result = {key: data[key] for key in ("channel", "ts") if key in data}
-            async with self._sessions.begin() as session:
-                await outbox.mark_sent(
-                    session, message_id=row.id, now=self._clock.now(), result=result
-                )
+            sent = outbox.Outcome(
+                row.id, OutboxStatus.SENT, row.attempts, at=self._clock.now(), result=result
+            )
+            await self._outcomes.record(sent)
             return DeliveryReport(sent=1)
+
+    async def _check_posted(self, row: _Claimed, now: datetime) -> DeliveryReport | None:
+        """The row's last attempt got no answer: if Slack posted it all the same, record it as
+        sent and say so; None means it was not posted (or cannot be told), so send it."""
+        waits = [self.gate.open_at(row.team_id, m, "") for m in HISTORY_METHODS]
+        open_at = max((t for t in waits if t is not None), default=None)
+        if open_at is not None and open_at > now:
+            await self._retry(row, at=open_at, error=row.last_error or UNANSWERED)
+            return DeliveryReport(retried=1)
+        try:
+            posted = await self._find_posted(row)
+        except SlackApiError as error:
+            status, code = error.response.status_code, _error_code(error)
+            if status == 429 or code == "ratelimited":
+                method = _method_of(error) or "conversations.history"
+                until = self._clock.now() + timedelta(seconds=_retry_after_seconds(error))
+                self.gate.close_method(row.team_id, method, until)
+                await self._retry(row, at=until, error=row.last_error or UNANSWERED)
+                return DeliveryReport(retried=1)
+            if status >= 500 or code in TRANSIENT_ERRORS:
+                return await self._record_transient(row, row.last_error or UNANSWERED)
+            # The history cannot be read (a missing scope, say): a message sent twice is
+            # better than one never sent.
+            log.warning(
+                "cannot tell whether an unanswered message was posted; sending it again",
+                extra={"team": row.team_id, "error": code},
+            )
+            return None
+        except (aiohttp.ClientError, TimeoutError, OSError):
+            return await self._record_transient(row, row.last_error or UNANSWERED)
+        if posted is None:
+            return None
+        log.info(
+            "an unanswered message had been posted; not sending it again",
+            extra={"team": row.team_id},
+        )
+        sent = outbox.Outcome(row.id, OutboxStatus.SENT, row.attempts, at=now, result=posted)
+        await self._outcomes.record(sent)
+        return DeliveryReport(sent=1)
+
+    async def _find_posted(self, row: _Claimed) -> dict[str, Any] | None:
+        """The row's message in its conversation's history since the row was written, found by
+        the mark in its metadata: {"channel", "ts"}, or None."""
+        channel = str(row.payload.get("channel") or row.channel)
+        if channel.startswith(("U", "W")):  # a DM posted to the user id: find the DM itself
+            opened = await self._client.conversations_open(users=channel)
+            channel = str(opened["channel"]["id"])
+        oldest = f"{(row.created_at - HISTORY_MARGIN).timestamp():.6f}"
+        cursor: str | None = None
+        for _ in range(HISTORY_PAGES):
+            page = await self._client.conversations_history(
+                channel=channel, oldest=oldest, limit=100, include_all_metadata=True, cursor=cursor
+            )
+            for message in page.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if (
+                    metadata.get("event_type") == MARK_EVENT_TYPE
+                    and payload.get("mark") == row.mark
+                ):
+                    return {"channel": channel, "ts": message.get("ts")}
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if cursor is None:
+                break
+        return None
 
     async def _record_api_error(self, row: _Claimed, error: SlackApiError) -> DeliveryReport:
         status = error.response.status_code
@@ -296,14 +506,7 @@ class Delivery:
                 "rate limited",
                 extra={"team": row.team_id, "method": row.method, "retry_after": retry_after},
             )
-            async with self._sessions.begin() as session:
-                await outbox.mark_retry(
-                    session,
-                    message_id=row.id,
-                    at=until,
-                    error="ratelimited",
-                    counts_as_attempt=False,
-                )
+            await self._retry(row, at=until, error="ratelimited")
             return DeliveryReport(retried=1)
         if status >= 500 or code in TRANSIENT_ERRORS:
             return await self._record_transient(row, f"http_{status}" if status >= 500 else code)
@@ -347,22 +550,26 @@ class Delivery:
 
     async def _record_transient(self, row: _Claimed, error: str) -> DeliveryReport:
         attempts = row.attempts + 1
-        async with self._sessions.begin() as session:
-            if attempts >= self._max_attempts:
-                log.warning(
-                    "message failed after retries",
-                    extra={"team": row.team_id, "method": row.method, "error": error},
-                )
-                await outbox.mark_failed(session, message_id=row.id, error=error)
-                return DeliveryReport(failed=1)
-            await outbox.mark_retry(
-                session,
-                message_id=row.id,
-                at=self._clock.now() + self._backoff(attempts),
-                error=error,
-                counts_as_attempt=True,
+        if attempts >= self._max_attempts:
+            log.warning(
+                "message failed after retries",
+                extra={"team": row.team_id, "method": row.method, "error": error},
             )
+            failed = outbox.Outcome(row.id, OutboxStatus.FAILED, attempts, error=error)
+            await self._outcomes.record(failed)
+            return DeliveryReport(failed=1)
+        at = self._clock.now() + self._backoff(attempts)
+        await self._retry(row, at=at, error=error, attempts=attempts)
         return DeliveryReport(retried=1)
+
+    async def _retry(
+        self, row: _Claimed, *, at: datetime, error: str, attempts: int | None = None
+    ) -> None:
+        """Put the row back until `at`; `attempts` if this send counts as one (not a 429)."""
+        again = outbox.Outcome(
+            row.id, OutboxStatus.PENDING, row.attempts if attempts is None else attempts, at, error
+        )
+        await self._outcomes.record(again)
 
     def _backoff(self, attempts: int) -> timedelta:
         ceiling = min(self._base_backoff * (2 ** (attempts - 1)), self._max_backoff)
@@ -370,6 +577,18 @@ class Delivery:
         factor: float = 0.5 + self._rng.random() / 2
         jittered: timedelta = ceiling * factor
         return jittered
+
+
+def _no_answer(error: BaseException) -> str:
+    """The error to record for a send that got no HTTP answer."""
+    if isinstance(error, aiohttp.ClientConnectorError):
+        return type(error).__name__  # no connection: the request never left
+    return f"{UNANSWERED}:{type(error).__name__}"
+
+
+def _method_of(error: SlackApiError) -> str | None:
+    url = str(getattr(error.response, "api_url", "") or "")
+    return url.rsplit("/", 1)[-1] or None
 
 
 def _error_code(error: SlackApiError) -> str:

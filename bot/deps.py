@@ -4,8 +4,11 @@ register of in-flight work. Handlers reach it through the Bolt context (`context
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+import aiohttp
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -20,6 +23,14 @@ from bot.db import create_engine, create_read_session_factory, create_session_fa
 from bot.delivery import Delivery
 from bot.directory import Directory
 from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# How long one Slack call may take before the client gives up (and the outbox retries it).
+SLACK_CALL_TIMEOUT = 20
+# A lease shorter than this may run out while its send is still waiting on Slack (the call
+# timeout plus recording the result), and another process would then send the row again.
+SAFE_OUTBOX_LEASE_SECONDS = SLACK_CALL_TIMEOUT + 10
 
 
 class InFlight:
@@ -72,11 +83,28 @@ class Deps:
     # Reads that must not wait for writers (before an acknowledgement); see `bot.db`.
     reads: async_sessionmaker[AsyncSession] | None = None
 
+    # The HTTP session (kept-alive connections to Slack) of the clients Bolt hands listeners.
+    listener_http: aiohttp.ClientSession | None = None
+
     def read_sessions(self) -> async_sessionmaker[AsyncSession]:
         return self.reads or self.sessions
 
+    def share_connections(self, client: AsyncWebClient) -> None:
+        """Give a listener's Web API client the one kept-alive HTTP session. Without a session
+        slack_sdk opens, and closes, a new connection (a TLS handshake with Slack) for every
+        call. Made on first use, inside the event loop, as aiohttp requires."""
+        if client.session is not None:
+            return
+        if self.listener_http is None or self.listener_http.closed:
+            # slack_sdk leaves the timeout to a session it is given.
+            timeout = aiohttp.ClientTimeout(total=client.timeout)
+            self.listener_http = aiohttp.ClientSession(timeout=timeout)
+        client.session = self.listener_http
+
     async def close(self) -> None:
         await self.delivery.close()
+        if self.listener_http is not None and not self.listener_http.closed:
+            await self.listener_http.close()
         await self.engine.dispose()
 
 
@@ -84,7 +112,7 @@ def slack_client(
     settings: Settings,
     *,
     retry_handlers: list[AsyncRetryHandler] | None = None,
-    timeout: int = 20,
+    timeout: int = SLACK_CALL_TIMEOUT,
 ) -> AsyncWebClient:
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     return AsyncWebClient(
@@ -99,9 +127,22 @@ def build_deps(settings: Settings, *, clock: Clock | None = None) -> Deps:
     clock = clock or SystemClock()
     engine = create_engine(settings.database_url)
     sessions = create_session_factory(engine)
+    if settings.outbox_lease_seconds < SAFE_OUTBOX_LEASE_SECONDS:
+        log.warning(
+            "OUTBOX_LEASE_SECONDS is shorter than a send may take: with more than one process "
+            "sending, a slow message may be sent twice",
+            extra={"lease_seconds": settings.outbox_lease_seconds},
+        )
     # The outbox paces itself (Retry-After per method, back-off per row), so its client has no
     # retry handlers: a handler that slept on a 429 would hold a send slot and hide the signal.
-    delivery = Delivery(sessions, slack_client(settings), clock)
+    delivery = Delivery(
+        sessions,
+        slack_client(settings),
+        clock,
+        lease_for=timedelta(seconds=settings.outbox_lease_seconds),
+        concurrency=settings.outbox_send_slots,
+        batch_size=settings.outbox_send_slots,
+    )
     return Deps(
         settings=settings,
         engine=engine,

@@ -51,6 +51,13 @@ class Settings(BaseSettings):
     partnerbot_command: str = "/partner"
     # Step 4: how many initiatives a tour may have on the go at once (offered or accepted).
     initiative_cap: Annotated[int, Field(ge=1, le=10)] = 3
+    # How long a claimed outbox row stays with the worker that claimed it. A worker killed
+    # mid-send leaves its rows for this long before another sends them; a send must be recorded
+    # within it, or a second process (replica, or `tick` beside `run`) may send it again.
+    outbox_lease_seconds: Annotated[int, Field(ge=1, le=3600)] = 120
+    # How many outbox sends one worker has in flight at once (bot/delivery.py SEND_SLOTS). More
+    # makes a fan-out through Slack's 429s faster; a crash may repeat up to this many messages.
+    outbox_send_slots: Annotated[int, Field(ge=1, le=2000)] = 512
     # The time zone for people whose Slack profile has none (check-ins run on their clock).
     default_timezone: str = "UTC"
     # Optional "bring your own LLM" for naming and merging themes: off unless the URL is set.

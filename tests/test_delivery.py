@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import FrozenClock
-from bot.delivery import Delivery
+from bot.delivery import SEND_SLOTS, Delivery
 from bot.deps import slack_client
 from bot.models import OutboxMessage, OutboxStatus
 from bot.sandbox.fake_slack import FakeSlack
@@ -104,6 +104,155 @@ async def test_no_call_to_a_method_inside_its_retry_after_window(
     assert len(fake_slack.dms_to("UALICE")) == 1
     assert len(fake_slack.dms_to("UBOB")) == 1
     assert fake_slack.rate_limit_violations == []
+
+
+async def test_a_burst_of_sends_is_recorded_in_a_few_transactions(
+    delivery: Delivery,
+    fake_slack: FakeSlack,
+    sessions: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
+    clock: FrozenClock,
+) -> None:
+    users = [f"U{n:04d}" for n in range(200)]
+    for user in users:
+        fake_slack.add_user(user, user.lower())
+    await queue_dms(sessions, clock, users)
+    fake_slack.inject_faults("chat.postMessage", rate_429=0.10, rate_5xx=0.05, seed=5)
+    commits: list[int] = []
+    event.listen(engine.sync_engine, "commit", lambda _: commits.append(1))
+
+    report = await delivery.deliver_due()
+
+    print(f"\n200 sends: {len(commits)} transactions")
+    assert (report.sent, report.retried) == (len(fake_slack.messages), 200 - report.sent)
+    assert report.retried > 0  # 429s and 500s were recorded too
+    # One to claim; the outcomes share the rest (a transaction each made it 201).
+    assert len(commits) <= 20
+    assert await statuses(sessions) == {
+        OutboxStatus.SENT: report.sent,
+        OutboxStatus.PENDING: report.retried,
+    }
+
+
+async def test_rows_held_by_a_retry_after_wake_the_worker_when_it_ends(
+    delivery: Delivery,
+    fake_slack: FakeSlack,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    """A 429 (Retry-After 30) and a 500 in the same burst: the 500's row is due again long
+    before the window ends. The worker then sleeps until the window ends, rather than waking
+    whenever some other window closes (the DMs' one-second channel spacing) to claim nothing."""
+    users = [f"U{n:04d}" for n in range(20)]
+    for user in users:
+        fake_slack.add_user(user, user.lower())
+    await queue_dms(sessions, clock, users)
+    fake_slack.fail_next("chat.postMessage", status=429, retry_after=30)
+    fake_slack.fail_next("chat.postMessage", status=500)
+    started = clock.now()
+
+    await delivery.deliver_due()
+    backoff = await delivery.next_wakeup()  # the 500's row, due again within a second
+    assert backoff is not None
+    assert backoff < started + timedelta(seconds=1)
+    clock.set(backoff)
+    assert (await delivery.deliver_due()).sent == 0  # held: inside the 429's window
+    woken = await delivery.next_wakeup()
+
+    assert woken == started + timedelta(seconds=30)
+    clock.set(woken)
+    await delivery.deliver_due()
+    assert [len(fake_slack.dms_to(user)) for user in users] == [1] * 20
+    assert fake_slack.rate_limit_violations == []
+
+
+async def lose_the_answers(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """As if every row's last attempt had got no answer (the connection dropped)."""
+    async with sessions.begin() as session:
+        await session.execute(
+            update(OutboxMessage).values(
+                status=OutboxStatus.PENDING, last_error="unanswered:ServerDisconnectedError"
+            )
+        )
+
+
+async def test_an_unanswered_send_slack_did_post_is_found_and_not_sent_again(
+    delivery: Delivery,
+    fake_slack: FakeSlack,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    await queue_dms(sessions, clock, ["UALICE", "UBOB"])
+    await delivery.deliver_due()  # Slack posts both...
+    await lose_the_answers(sessions)  # ...and the answers never arrive
+    clock.advance(seconds=1)
+
+    report = await delivery.deliver_due()
+
+    assert report.sent == 2
+    assert len(fake_slack.calls_to("chat.postMessage")) == 2
+    assert len(fake_slack.calls_to("conversations.history")) == 2
+    async with sessions() as session:
+        results = {row.channel: row.result for row in await session.scalars(select(OutboxMessage))}
+    assert results == {
+        user: {"channel": m["channel"], "ts": m["ts"]}
+        for user in ("UALICE", "UBOB")
+        for m in fake_slack.dms_to(user)
+    }
+
+
+@pytest.mark.parametrize(
+    "history_error",
+    [
+        None,  # the history is read and the message is not in it
+        "missing_scope",  # it cannot be read: sending again beats never sending
+    ],
+)
+async def test_an_unanswered_send_not_found_in_the_history_is_sent(
+    delivery: Delivery,
+    fake_slack: FakeSlack,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    history_error: str | None,
+) -> None:
+    await queue_dms(sessions, clock, ["UALICE"])
+    await lose_the_answers(sessions)  # the request never reached Slack
+    if history_error is not None:
+        fake_slack.fail_next("conversations.history", error=history_error)
+
+    report = await delivery.deliver_due()
+
+    assert report.sent == 1
+    assert len(fake_slack.dms_to("UALICE")) == 1
+    assert len(fake_slack.calls_to("conversations.history")) == 1
+
+
+async def test_a_rate_limited_history_check_waits_out_its_retry_after(
+    delivery: Delivery,
+    fake_slack: FakeSlack,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    await queue_dms(sessions, clock, ["UALICE", "UBOB"])
+    await lose_the_answers(sessions)
+    fake_slack.fail_next("conversations.history", status=429, retry_after=20)
+
+    first = await delivery.deliver_due()
+    reads = len(fake_slack.calls_to("conversations.history"))
+    clock.advance(seconds=10)  # inside the window: neither checked nor sent
+    await delivery.deliver_due()
+
+    assert len(fake_slack.calls_to("conversations.history")) == reads
+    assert first.retried >= 1
+    clock.advance(seconds=10)
+    await delivery.deliver_due()
+    assert [len(fake_slack.dms_to(user)) for user in ("UALICE", "UBOB")] == [1, 1]
+    assert fake_slack.rate_limit_violations == []
+    assert await statuses(sessions) == {OutboxStatus.SENT: 2}
+
+
+def test_the_send_slots_setting_defaults_to_the_workers() -> None:
+    assert Settings.model_fields["outbox_send_slots"].default == SEND_SLOTS
 
 
 @pytest.mark.parametrize(
@@ -208,6 +357,37 @@ async def test_a_row_leased_by_a_dead_worker_is_sent_after_its_lease(
     clock.advance(minutes=2, seconds=1)
     assert (await delivery.deliver_due()).sent == 1
     assert len(fake_slack.dms_to("UALICE")) == 1
+
+
+async def test_a_row_a_dead_worker_had_posted_is_not_posted_again_after_its_lease(
+    delivery: Delivery,
+    fake_slack: FakeSlack,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    """Killed between Slack's answer and recording it: the row comes back when its lease ends,
+    and the history says it was posted."""
+    await queue_dms(sessions, clock, ["UALICE", "UBOB"])
+    await delivery.deliver_due()  # Slack posts both...
+    async with sessions.begin() as session:  # ...and the worker dies before recording them
+        await session.execute(
+            update(OutboxMessage).values(
+                status=OutboxStatus.SENDING,
+                sent_at=None,
+                result=None,
+                lease_until=clock.now() + timedelta(minutes=2),
+            )
+        )
+    clock.advance(minutes=2, seconds=1)
+
+    report = await delivery.deliver_due()
+
+    assert report.sent == 2
+    assert len(fake_slack.calls_to("chat.postMessage")) == 2
+    assert len(fake_slack.calls_to("conversations.history")) == 2
+    async with sessions() as session:
+        statuses = [row.status for row in await session.scalars(select(OutboxMessage))]
+    assert statuses == [OutboxStatus.SENT, OutboxStatus.SENT]
 
 
 @pytest.mark.parametrize("error", ["token_revoked", "invalid_auth"])

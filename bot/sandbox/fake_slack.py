@@ -75,6 +75,16 @@ def _slack_messages(problems: list[str], prefix: str = "") -> list[str]:
     return formatted
 
 
+def _timestamp_arg(value: Any, default: float) -> float:
+    """A Slack timestamp argument ("1712345678.000200"); absent or empty means `default`."""
+    if value in (None, ""):
+        return default
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise _Refusal("invalid_ts_oldest") from None
+
+
 def _flag(value: Any) -> bool:
     # Form-encoded and query arguments arrive as strings; JSON ones as booleans.
     return value is True or (isinstance(value, str) and value.lower() in ("true", "1"))
@@ -145,6 +155,7 @@ class FakeSlack:
             "conversations.info": self._conversations_info,
             "conversations.members": self._conversations_members,
             "conversations.list": self._conversations_list,
+            "conversations.history": self._conversations_history,
             "users.info": self._users_info,
             "users.list": self._users_list,
             "views.open": self._views_open,
@@ -890,6 +901,39 @@ class FakeSlack:
             listed.append(self._channel_view(channel))
         page, next_cursor = self._page(listed, args)
         return {"channels": page, "response_metadata": {"next_cursor": next_cursor}}
+
+    def _conversations_history(self, args: JsonDict) -> JsonDict:
+        """A conversation's messages, newest first (thread replies left out, as Slack does),
+        between `oldest` and `latest`; with `include_all_metadata` each carries its metadata."""
+        channel = self._visible_channel(args.get("channel"))
+        if not channel["is_im"] and self.bot_user_id not in self._members[channel["id"]]:
+            raise _Refusal("not_in_channel")
+        oldest = _timestamp_arg(args.get("oldest"), 0.0)
+        latest = _timestamp_arg(args.get("latest"), float("inf"))
+        inclusive = _flag(args.get("inclusive"))
+        with_metadata = _flag(args.get("include_all_metadata"))
+
+        def within(ts: float) -> bool:
+            if inclusive:
+                return oldest <= ts <= latest
+            return oldest < ts < latest
+
+        found = []
+        for record in reversed(self.messages):
+            in_thread = record["thread_ts"] not in (None, record["ts"])
+            if record["channel"] != channel["id"] or in_thread or not within(float(record["ts"])):
+                continue
+            message = self._message_view(record)
+            if with_metadata and record.get("metadata"):
+                message["metadata"] = copy.deepcopy(record["metadata"])
+            found.append(message)
+        page, next_cursor = self._page(found, args)
+        return {
+            "messages": page,
+            "has_more": bool(next_cursor),
+            "pin_count": 0,
+            "response_metadata": {"next_cursor": next_cursor},
+        }
 
     def _users_info(self, args: JsonDict) -> JsonDict:
         user = self.users.get(args.get("user", ""))

@@ -3,19 +3,16 @@ through 10% 429 and 5% 500, one Retry-After window, permanent errors, back-off, 
 holding a team's queue, and a refused team channel. Here the faults meet real flows: a tour
 launched over HTTP to 120 people through a 429 storm and 5xx bursts, and again while the token
 is refused and then fixed; sends slower than the client's timeout; connections reset before and
-after Slack answered (a TCP proxy in front of the fake, which cannot reset connections itself);
-and an initiative's card for a team channel archived since the tour began.
+after Slack answered (helpers.TcpProxy in front of the fake, which cannot reset connections
+itself); and an initiative's card for a team channel archived since the tour began.
 
 Each test prints delivered / lost / duplicated and the faults served, for `pytest -s`."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
-import socket
-import struct
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -29,14 +26,14 @@ from bot.blocks.initiatives import InitiativeView
 from bot.clock import FrozenClock
 from bot.delivery import Delivery
 from bot.deps import Deps, slack_client
-from bot.models import Initiative, OutboxStatus
+from bot.models import Initiative, OutboxMessage, OutboxStatus
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 from bot.settings import Settings
 from bot.store import outbox
 from tests.handlers.test_tour import launch_values, open_launch_modal
 from tests.reliability.catalog import submission, view_cases
-from tests.reliability.helpers import TEAM_A, Seeded, figure, send
+from tests.reliability.helpers import TEAM_A, Seeded, TcpProxy, figure, send
 
 FANOUT = [f"UF{n:04d}" for n in range(120)]
 
@@ -206,96 +203,21 @@ async def test_sends_slower_than_the_client_timeout_are_given_up_and_retried_onc
 # --- connection resets -------------------------------------------------------------------------
 
 
-class ResettingProxy:
-    """A TCP proxy in front of the fake Slack that resets connections: `before` resets the
-    next N connections as soon as a request arrives (Slack never saw it), `after` forwards the
-    next N requests and resets the connection instead of returning Slack's answer."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.before = 0
-        self.after = 0
-        self.resets = 0
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None
-        return int(self._server.sockets[0].getsockname()[1])
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-
-    async def stop(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in self._tasks:
-            task.cancel()
-        with contextlib.suppress(Exception):
-            await self._server.wait_closed()
-
-    @staticmethod
-    def _reset(writer: asyncio.StreamWriter) -> None:
-        sock = writer.get_extra_info("socket")
-        if sock is not None:  # SO_LINGER 0: close() sends RST instead of FIN
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        writer.transport.abort()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            first = await reader.read(65536)
-            if self.before > 0:
-                self.before -= 1
-                self.resets += 1
-                self._reset(writer)
-                return
-            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
-            up_writer.write(first)
-            if self.after > 0:
-                self.after -= 1
-                await up_reader.read(65536)  # Slack answered; the answer never arrives
-                self.resets += 1
-                self._reset(writer)
-                up_writer.close()
-                return
-            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
-        except (ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            self._tasks.discard(task)
-
-    @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except ConnectionError:
-            pass
-        finally:
-            with contextlib.suppress(Exception):
-                writer.close()
-
-
 @pytest.fixture
-async def proxy(fake_slack: FakeSlack) -> AsyncIterator[ResettingProxy]:
+async def proxy(fake_slack: FakeSlack) -> AsyncIterator[TcpProxy]:
     port = int(fake_slack.base_url.rstrip("/").rsplit(":", 1)[1])
-    running = ResettingProxy(port)
+    running = TcpProxy(port)
     await running.start()
     yield running
     await running.stop()
 
 
-def through(proxy: ResettingProxy, settings: Settings) -> Settings:
+def through(proxy: TcpProxy, settings: Settings) -> Settings:
     return settings.model_copy(update={"slack_api_url": f"http://127.0.0.1:{proxy.port}/api/"})
 
 
 async def test_connections_reset_before_slack_saw_the_send_are_retried_and_arrive_once(
-    proxy: ResettingProxy,
+    proxy: TcpProxy,
     fake_slack: FakeSlack,
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
@@ -326,21 +248,16 @@ async def test_connections_reset_before_slack_saw_the_send_are_retried_and_arriv
     assert await statuses(sessions) == {OutboxStatus.SENT: len(users)}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/delivery.py Delivery._send treats a connection error (or a timeout) like a "
-    "send that never happened and re-sends chat.postMessage blind; when Slack had posted it "
-    "(the answer was lost, not the request) the person gets the message twice. Nothing makes "
-    "the resend idempotent (e.g. the row's key in message metadata, checked in "
-    "conversations.history before resending)",
-)
 async def test_a_send_slack_did_post_is_not_posted_again_after_a_reset(
-    proxy: ResettingProxy,
+    proxy: TcpProxy,
     fake_slack: FakeSlack,
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
     clock: FrozenClock,
 ) -> None:
+    """Slack posts both DMs and both answers are lost: before sending either again, the outbox
+    looks for it in the DM's history (by the mark its metadata carries), finds it and records
+    it as sent, with Slack's channel and ts."""
     users = ["UALICE", "UBOB"]
     await queue_dms(sessions, clock, users, "once")
     delivery = Delivery(
@@ -356,8 +273,15 @@ async def test_a_send_slack_did_post_is_not_posted_again_after_a_reset(
         delivered=delivered,
         lost=lost,
         duplicated=duplicated,
+        history_reads=len(fake_slack.calls_to("conversations.history")),
     )
+    assert proxy.resets == 2
     assert (delivered, lost, duplicated) == (2, 0, 0)
+    assert await statuses(sessions) == {OutboxStatus.SENT: 2}
+    async with sessions() as session:
+        results = {row.channel: row.result for row in await session.scalars(select(OutboxMessage))}
+    posted = {user: fake_slack.dms_to(user)[0] for user in users}
+    assert results == {u: {"channel": m["channel"], "ts": m["ts"]} for u, m in posted.items()}
 
 
 # --- a team channel archived or deleted since the tour began -----------------------------------
