@@ -17,10 +17,11 @@ process has exited, which is read too).
    sends the invitations; read once every member and the leader has a DM (the outbox is
    drained), then `--settle` seconds later.
 
-Baseline: a bare Bolt `AsyncApp` with no-op listeners served by Bolt's own aiohttp server, as a
-child process of the same Python, read the same way once it answers; the ratios are Partnerbot
-over it. Linux only (/proc). Fails (exit 1) if the bot does not start or stop cleanly, or an
-invitation is lost or sent twice; never on the size."""
+Baseline: a bare Bolt `AsyncApp` with no-op listeners served by Bolt's own aiohttp handler, as a
+child process of the same Python (bot/sandbox/bare_bolt.py, the other benches' baseline too),
+read the same way once it answers; the ratios are Partnerbot over it. Linux only (/proc).
+Fails (exit 1) if the bot does not start or stop cleanly, or an invitation is lost or sent
+twice; never on the size."""
 
 from __future__ import annotations
 
@@ -33,12 +34,9 @@ import os
 import platform
 import resource
 import secrets
-import socket
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,43 +44,13 @@ import aiohttp
 from ack import DmWatch
 from launch import CHANNEL, LEADER
 
-from bot.app import EVENTS_PATH, HEALTH_PATH
+from bot.app import EVENTS_PATH
+from bot.sandbox.bot_process import ChildProcess, bare_bolt_run, bot_env, partnerbot_run
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 
 RESULTS = Path(__file__).resolve().parent / "results" / "memory.json"
 MB = 1024 * 1024
-# Settings the bot would otherwise read from this shell or a .env (it runs in a temp dir).
-OWN_SETTINGS = ("SLACK_", "PARTNERBOT_", "LLM_")
-OWN_NAMES = {"DATABASE_URL", "PORT", "LOG_LEVEL", "LOG_FORMAT", "INITIATIVE_CAP"}
-
-BARE_BOLT = """
-import os
-from aiohttp import web
-from slack_bolt.async_app import AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
-
-client = AsyncWebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"])
-app = AsyncApp(client=client, signing_secret=os.environ["SLACK_SIGNING_SECRET"])
-
-async def just_ack(ack):
-    await ack()
-
-async def no_op(event):
-    pass
-
-app.command("/partner")(just_ack)
-app.action("tour.answer_form")(just_ack)
-app.view("tour.launch")(just_ack)
-app.event("message")(no_op)
-
-async def health(request):
-    return web.json_response({"ok": True})
-
-server = app.web_app(path="/slack/events")
-server.router.add_get("/healthz", health)
-web.run_app(server, host="127.0.0.1", port=int(os.environ["PORT"]), print=None)
-"""
 
 
 def status(pid: int) -> dict[str, int]:
@@ -95,108 +63,14 @@ def status(pid: int) -> dict[str, int]:
     return fields
 
 
-@dataclass
-class Child:
-    """A server process: its pid, port and what it has logged."""
-
-    process: asyncio.subprocess.Process
-    port: int | None = None
-    lines: list[str] = field(default_factory=list)
-    reader: asyncio.Task[None] | None = None
-    started: float = field(default_factory=time.perf_counter)
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def reading(self, name: str) -> dict[str, Any]:
-        now = status(self.pid)
-        return {
-            "at": name,
-            "seconds": round(time.perf_counter() - self.started, 2),
-            "rss_mb": round(now["VmRSS"] / MB, 1),
-            "peak_mb": round(now["VmHWM"] / MB, 1),
-        }
-
-
-async def read_lines(
-    child: Child, stream: asyncio.StreamReader, port: asyncio.Future[int] | None = None
-) -> None:
-    """Keep the child's log drained (a full pipe would stall it); note the port it reports."""
-    while line := await stream.readline():
-        text = line.decode(errors="replace").rstrip()
-        child.lines.append(text)
-        if port is None or port.done() or not text.startswith("{"):
-            continue
-        with contextlib.suppress(ValueError, KeyError, IndexError):
-            entry = json.loads(text)
-            if entry["message"] == "listening for Slack":
-                port.set_result(int(entry["url"].rsplit(":", 1)[1].split("/")[0]))
-    if port is not None and not port.done():
-        port.set_exception(RuntimeError("the process ended before it was listening"))
-
-
-def child_env(fake: FakeSlack, secret: str, database: str, port: int) -> dict[str, str]:
-    inherited = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(OWN_SETTINGS) and key not in OWN_NAMES
-    }
+def memory_reading(child: ChildProcess, name: str) -> dict[str, Any]:
+    now = status(child.pid)
     return {
-        **inherited,
-        "SLACK_BOT_TOKEN": fake.bot_token,
-        "SLACK_SIGNING_SECRET": secret,
-        "SLACK_API_URL": fake.api_url,
-        "DATABASE_URL": database,
-        "PORT": str(port),
-        "LOG_FORMAT": "json",
-        "LOG_LEVEL": "INFO",
+        "at": name,
+        "seconds": round(time.perf_counter() - child.started, 2),
+        "rss_mb": round(now["VmRSS"] / MB, 1),
+        "peak_mb": round(now["VmHWM"] / MB, 1),
     }
-
-
-@contextlib.asynccontextmanager
-async def spawn(argv: list[str], env: dict[str, str], cwd: Path) -> AsyncIterator[Child]:
-    """Start a server process; on the way out SIGTERM it and wait (SIGKILL after 30 s)."""
-    process = await asyncio.create_subprocess_exec(
-        *argv,
-        cwd=cwd,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    child = Child(process)
-    try:
-        yield child
-    finally:
-        if process.returncode is None:
-            process.terminate()
-            try:
-                await asyncio.wait_for(process.wait(), 30)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-        if child.reader is not None:
-            await child.reader
-
-
-async def wait_healthy(http: aiohttp.ClientSession, child: Child, url: str) -> float:
-    """Seconds from the start until GET /healthz answers 200."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and child.process.returncode is None:
-        with contextlib.suppress(aiohttp.ClientError):
-            async with http.get(url) as response:
-                if response.status == 200:
-                    return time.perf_counter() - child.started
-        await asyncio.sleep(0.05)  # waiting for a process to start, not for time to pass
-    tail = "\n".join(child.lines[-20:])
-    raise RuntimeError(f"{url} never answered 200; the process said:\n{tail}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --- the two processes ------------------------------------------------------------------------
@@ -205,14 +79,12 @@ def free_port() -> int:
 async def measure_bare(
     fake: FakeSlack, http: aiohttp.ClientSession, args: argparse.Namespace, directory: Path
 ) -> dict[str, Any]:
-    port = free_port()  # Bolt's server cannot report a port it was given as 0
-    env = child_env(fake, secrets.token_hex(16), "sqlite://", port)
-    async with spawn([sys.executable, "-c", BARE_BOLT], env, directory) as child:
-        assert child.process.stdout is not None
-        child.reader = asyncio.create_task(read_lines(child, child.process.stdout))
-        startup = await wait_healthy(http, child, f"http://127.0.0.1:{port}/healthz")
+    env = bot_env(fake, secrets.token_hex(16), "sqlite://")
+    async with bare_bolt_run(env, directory, http) as child:
+        assert child.startup_seconds is not None
+        startup = child.startup_seconds
         await asyncio.sleep(args.settle)
-        idle = child.reading("idle")
+        idle = memory_reading(child, "idle")
     return {"startup_seconds": round(startup, 2), "readings": [idle]}
 
 
@@ -221,22 +93,18 @@ async def measure_partnerbot(
 ) -> dict[str, Any]:
     secret = secrets.token_hex(16)
     database = f"sqlite:///{directory / 'partnerbot.db'}"
-    env = child_env(fake, secret, database, 0)
+    env = bot_env(fake, secret, database)
     problems: list[str] = []
     readings = []
-    async with spawn([sys.executable, "-m", "bot", "run"], env, directory) as child:
-        assert child.process.stdout is not None
-        port: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        child.reader = asyncio.create_task(read_lines(child, child.process.stdout, port))
-        child.port = await asyncio.wait_for(port, 60)
-        base = f"http://127.0.0.1:{child.port}"
-        startup = await wait_healthy(http, child, base + HEALTH_PATH)
-        readings.append(child.reading("healthy"))
+    async with partnerbot_run(env, directory, http) as child:
+        assert child.startup_seconds is not None
+        startup = child.startup_seconds
+        readings.append(memory_reading(child, "healthy"))
         await asyncio.sleep(args.settle)
-        readings.append(child.reading("idle"))
+        readings.append(memory_reading(child, "idle"))
 
         # The leader launches a tour to #bench; the bot's delivery worker sends the invitations.
-        slack = SignedSlack(base + EVENTS_PATH, secret, fake, session=http)
+        slack = SignedSlack(child.url + EVENTS_PATH, secret, fake, session=http)
         watch = DmWatch(fake)
         expected = [LEADER, *(f"U{n:06d}" for n in range(args.members))]
         command = await slack.slash_command(LEADER, f"tour <#{CHANNEL}|bench>", channel_id=CHANNEL)
@@ -253,9 +121,9 @@ async def measure_partnerbot(
                 lambda: all(watch.update()[u] >= 1 for u in expected), timeout=args.timeout
             )
         delivered = time.perf_counter() - submitted
-        readings.append(child.reading("tour delivered"))
+        readings.append(memory_reading(child, "tour delivered"))
         await asyncio.sleep(args.settle)
-        readings.append(child.reading("after the tour"))
+        readings.append(memory_reading(child, "after the tour"))
         counts = watch.update()
         lost = [u for u in expected if counts[u] == 0]
         duplicated = [u for u in expected if counts[u] > 1]
@@ -265,13 +133,10 @@ async def measure_partnerbot(
         code = await asyncio.wait_for(child.process.wait(), 30)
     if code != 0:
         problems.append(f"partnerbot run exited with {code} on SIGTERM")
-    messages = []
-    for line in child.lines:
-        with contextlib.suppress(ValueError, KeyError):
-            messages.append(json.loads(line)["message"])
+    messages = child.log_messages()
     if not messages or messages[-1] != "stopped":
         problems.append("partnerbot run did not log 'stopped' last")
-    errors = [line for line in child.lines if '"level": "error"' in line]
+    errors = child.error_lines()
     if errors:
         problems.append(f"{len(errors)} error lines in the log, the first: {errors[0][:300]}")
     return {

@@ -1,0 +1,81 @@
+"""A bare Bolt app in a process of its own: the baseline the benches measure `partnerbot run`
+against. Its listeners do nothing but ack, except that a `message` event is answered with one
+`chat.postMessage` to its sender, the same one Web API call Partnerbot's reply to a DM is, so a
+bench sees at the (fake) Slack that the listener ran, exactly as it sees the bot's reply.
+
+Run as `python -m bot.sandbox.bare_bolt` with SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET,
+SLACK_API_URL and PORT (0: any free port) set; it logs the port it got as JSON, in the same
+"listening for Slack" line the bot writes, and stops on SIGTERM. It imports nothing from the bot,
+so its memory and start-up are Bolt's alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import socket
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+ANY = re.compile(".*")
+EVENTS_PATH = "/slack/events"  # the bot's own (bot.app.EVENTS_PATH), so one URL shape serves both
+HEALTH_PATH = "/healthz"
+DONE_TEXT = "noted"
+
+
+def build_bare_app(token: str, signing_secret: str, api_url: str) -> AsyncApp:
+    """Every command, click and view submission acked; a message event acked, then answered."""
+    client = AsyncWebClient(token=token, base_url=api_url)
+    app = AsyncApp(client=client, signing_secret=signing_secret)
+
+    async def just_ack(ack: AsyncAck) -> None:
+        await ack()
+
+    async def answer(event: dict[str, Any], client: AsyncWebClient) -> None:
+        # Bolt acks an event before its listener runs; this call is how the bench sees it ran.
+        await client.chat_postMessage(channel=str(event["user"]), text=DONE_TEXT)
+
+    app.command(ANY)(just_ack)
+    app.action(ANY)(just_ack)
+    app.view(ANY)(just_ack)
+    app.event("message")(answer)
+    return app
+
+
+async def health(_request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+async def serve_bare(port: int) -> None:
+    app = build_bare_app(
+        os.environ["SLACK_BOT_TOKEN"],
+        os.environ["SLACK_SIGNING_SECRET"],
+        os.environ["SLACK_API_URL"],
+    )
+    # Bolt's own aiohttp request handler, on a socket bound here so that port 0 can be reported.
+    server = app.web_app(path=EVENTS_PATH)
+    server.router.add_get(HEALTH_PATH, health)
+    runner = web.AppRunner(server, access_log=None, handle_signals=False)
+    await runner.setup()
+    sock = socket.create_server(("127.0.0.1", port))
+    sock.setblocking(False)
+    await web.SockSite(runner, sock).start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}{EVENTS_PATH}"
+    print(json.dumps({"level": "info", "message": "listening for Slack", "url": url}), flush=True)
+    await stop.wait()
+    await runner.cleanup()
+    print(json.dumps({"level": "info", "message": "stopped"}), flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(serve_bare(int(os.environ.get("PORT", "0"))))
