@@ -1,7 +1,7 @@
 """Ack bench: p50/p95/p99 ack latency over HTTP of four kinds of request, next to a bare Bolt app
 whose listeners do nothing, first on a quiet bot and then while a 1,000-DM fan-out is delivered.
-Usage: python bench/ack.py [--repeats 100] [--fanout 1000] [--fanouts 2] [--latency 0.05];
-see bench/README.md.
+Usage: python bench/ack.py [--repeats 100] [--fanout 1000] [--fanouts 10] [--latency 0.05]
+[--inline]; see bench/README.md.
 
 The four kinds, each from a member of an open listening tour (a fresh member every round):
   slash command    `/partner help` (answered in the ack, no database)
@@ -11,19 +11,27 @@ The four kinds, each from a member of an open listening tour (a fresh member eve
                    DMs the member a thank-you)
   DM event         a `message.im` answering question 1 (the event id is checked against the
                    database before the ack; the answer is saved and the next question sent after)
-Every request is signed and posted to the app's /slack/events over loopback, as in
-bench/launch.py (the rig, the clock and the databases are set up the same way, and its bare Bolt
-app is the baseline's start). The time is the HTTP round trip, as Slack sees it; each request
+Partnerbot runs as deployed: `partnerbot run` in HTTP mode, a process of its own
+(bot/sandbox/bot_process.py), on a database the bench migrated (it applies no migration on
+start; checked). The baseline, a bare Bolt app whose listeners only ack and which answers a DM
+with one chat.postMessage (bot/sandbox/bare_bolt.py), is a process of its own too. This process
+keeps the fake Slack and the senders: every request is signed and posted to the app's
+/slack/events over loopback. The time is the HTTP round trip, as Slack sees it; each request
 waits until the one before it has finished its work (the reply arrived at the fake Slack), so
-the figure is the ack alone, not a queue behind earlier requests.
+the figure is the ack alone, not a queue behind earlier requests. With `--inline` both apps run
+in this process instead, behind the bot's front door and in one event loop with the fake Slack
+and the senders (the bench as it was first written, for comparison).
 
 Then a tour is launched to `--fanout` people in another channel and the delivery worker sends
 the invitations through the fake Slack (`--latency` seconds per call) while the same rounds go
-on; only rounds started before the last invitation arrived count. A fan-out leaves room for
-about 15-20 rounds, so it is done `--fanouts` times (a new tour to the same people each time).
-Everything shares one event loop, as in the bot's own process, and the fake Slack is in it too.
-Exits 1 if an ack is not 200, an answer is not stored, a reply or invitation is lost or sent
-twice; never on timing."""
+on. A round is about as long as a fan-out of 1,000 (one or two rounds fit), so it is done
+`--fanouts` times (a new tour to the same people each time), the rounds start with each kind in
+turn, and a kind's pair of requests sent once the last invitation has arrived is not recorded
+(counted as late). The bot's own delivery worker sends the invitations, in the bot's process,
+next to the listeners acking.
+Once done the bot is stopped with SIGTERM (it finishes what it has in flight) and the answers
+are counted in its database. Exits 1 if an ack is not 200, an answer is not stored, a reply or
+invitation is lost or sent twice, or a process does not stop cleanly; never on timing."""
 
 from __future__ import annotations
 
@@ -41,22 +49,29 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from launch import CHANNEL, LEADER, Samples, fresh_database, timed
-from launch import bare_bolt as launch_bare_bolt
-from slack_bolt.async_app import AsyncApp
-from slack_bolt.context.ack.async_ack import AsyncAck
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import EVENTS_PATH, RunningServer, SlackHttpFrontDoor, build_app, start_http
-from bot.blocks.tour import TourAction, TourView
+from bot.blocks.tour import TourAction
 from bot.clock import SystemClock
+from bot.db import create_engine
 from bot.deps import Deps, build_deps
 from bot.models import Answer, Tour
+from bot.sandbox.bare_bolt import build_bare_app
+from bot.sandbox.bot_process import (
+    ChildProcess,
+    bare_bolt_run,
+    bot_env,
+    partnerbot_run,
+    stop_process,
+)
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import Delivery, SignedSlack
 from bot.settings import load_settings
@@ -70,42 +85,32 @@ FORM_ANSWERS = {
     "answer.1": {"answer.1.input": "The on-call rotation is fair now."},
     "answer.2": {"answer.2.input": "Staging is down so often that we wait to test."},
 }
+SETUP_PROCESSES = (
+    "Partnerbot as `partnerbot run` (HTTP) and the bare Bolt app each in a process of its own;"
+    " the fake Slack and the senders in the bench's"
+)
+SETUP_INLINE = (
+    "--inline: Partnerbot, the bare Bolt app, the fake Slack and the senders in one process and"
+    " event loop"
+)
 REPLY_TIMEOUT = 30.0  # seconds a listener may take to finish before the reply counts as lost
 JsonDict = dict[str, Any]
 
 
-# --- the rig: the fake Slack, Partnerbot and a bare Bolt app, both behind the front door ------
-
-
-def bare_bolt(fake: FakeSlack, secret: str, seen: dict[str, asyncio.Event]) -> AsyncApp:
-    """bench/launch.py's bare app (`/partner` and the launch modal, ack only) with no-op
-    listeners for the button, the answer form and DMs; a DM sets its sender's event in `seen`
-    (if the bench put one there), so the bench knows the listener ran."""
-    app = launch_bare_bolt(fake, secret)
-
-    async def just_ack(ack: AsyncAck) -> None:
-        await ack()
-
-    async def no_op(event: JsonDict) -> None:  # Bolt acks an event before its listener runs
-        ran = seen.get(str(event.get("user")))
-        if ran is not None:
-            ran.set()
-
-    app.action(TourAction.ANSWER_FORM.value)(just_ack)
-    app.view(TourView.ANSWERS.value)(just_ack)
-    app.event("message")(no_op)
-    return app
+# --- the rig: the fake Slack, Partnerbot and a bare Bolt app ---------------------------------
 
 
 @dataclass
 class Bench:
     fake: FakeSlack
-    deps: Deps
     slack: SignedSlack  # signed requests to Partnerbot
     bare: SignedSlack  # the same requests to the bare Bolt app
-    bare_seen: dict[str, asyncio.Event]
     watch: DmWatch
+    engine: AsyncEngine  # the bench's own connection to the bot's database, for reading
+    deps: Deps | None = None  # the bot's, when it runs in this process (--inline)
+    bot: ChildProcess | None = None  # the bot's process, otherwise
     problems: list[str] = field(default_factory=list)
+    processes: dict[str, Any] = field(default_factory=dict)  # how the processes did
 
 
 class DmWatch:
@@ -131,58 +136,147 @@ class DmWatch:
         return self.counts[user_id] >= count
 
 
+def populate_channels(fake: FakeSlack, channels: dict[str, list[str]]) -> None:
+    fake.add_user(LEADER, "leader", tz="Europe/Berlin")
+    for channel, members in channels.items():
+        for user_id in members:
+            fake.add_user(user_id, f"member-{user_id.lower()}")
+        fake.add_channel(channel, channel.lower(), members=[LEADER, *members])
+
+
 @contextlib.asynccontextmanager
-async def rig(url: str, channels: dict[str, list[str]], latency: float) -> AsyncIterator[Bench]:
-    """As bench/launch.py's rig, with a channel per group of members and this bare app."""
+async def rig(
+    url: str,
+    channels: dict[str, list[str]],
+    latency: float,
+    engine: AsyncEngine,
+    *,
+    inline: bool = False,
+) -> AsyncIterator[Bench]:
+    """The fake Slack with a channel per group of members, Partnerbot and the bare Bolt app
+    (bot/sandbox/bare_bolt.py) on `url`: each in a process of its own (`partnerbot run` and
+    `python -m bot.sandbox.bare_bolt`, as deployed), or with `inline` both in this process
+    behind the bot's front door, as bench/launch.py's rig. On the way out the bot finishes
+    what it has in flight and stops (SIGTERM), so the database is final."""
     secret = secrets.token_hex(16)
     async with FakeSlack() as fake, aiohttp.ClientSession() as http:
-        fake.add_user(LEADER, "leader", tz="Europe/Berlin")
-        for channel, members in channels.items():
-            for user_id in members:
-                fake.add_user(user_id, f"member-{user_id.lower()}")
-            fake.add_channel(channel, channel.lower(), members=[LEADER, *members])
-        settings = load_settings(
-            slack_bot_token=fake.bot_token,
-            slack_signing_secret=secret,
-            slack_api_url=fake.api_url,
-            database_url=url,
-        )
-        deps = build_deps(settings, clock=SystemClock())
-        seen: dict[str, asyncio.Event] = {}
-        servers: list[RunningServer] = []
-        senders: list[SignedSlack] = []
-        for app in (build_app(deps), bare_bolt(fake, secret, seen)):
-            servers.append(
-                await start_http(SlackHttpFrontDoor(app, deps), host="127.0.0.1", port=0)
+        populate_channels(fake, channels)
+        rig_of = inline_apps if inline else process_apps
+        async with rig_of(fake, http, url, secret, engine) as b:
+            for sender in (b.slack, b.bare):
+                # Bolt's first request on an app waits for auth.test; keep it out of the samples.
+                await sender.slash_command(LEADER, "help", channel_id=SAMPLE_CHANNEL)
+            fake.latency = latency
+            yield b
+
+
+@contextlib.asynccontextmanager
+async def inline_apps(
+    fake: FakeSlack, http: aiohttp.ClientSession, url: str, secret: str, engine: AsyncEngine
+) -> AsyncIterator[Bench]:
+    settings = load_settings(
+        slack_bot_token=fake.bot_token,
+        slack_signing_secret=secret,
+        slack_api_url=fake.api_url,
+        database_url=url,
+    )
+    deps = build_deps(settings, clock=SystemClock())
+    servers: list[RunningServer] = []
+    senders: list[SignedSlack] = []
+    for app in (build_app(deps), build_bare_app(fake.bot_token, secret, fake.api_url)):
+        servers.append(await start_http(SlackHttpFrontDoor(app, deps), host="127.0.0.1", port=0))
+        senders.append(SignedSlack(servers[-1].url + EVENTS_PATH, secret, fake, session=http))
+    b = Bench(fake, senders[0], senders[1], DmWatch(fake), engine, deps=deps)
+    b.processes = {"bot": "inline: one process and event loop with the fake and the senders"}
+    try:
+        yield b
+    finally:
+        if not await deps.inflight.wait_idle(timeout=60):
+            b.problems.append("Partnerbot's listeners still running 60 s after the last request")
+        for server in servers:
+            await server.stop()
+        await deps.close()
+
+
+@contextlib.asynccontextmanager
+async def process_apps(
+    fake: FakeSlack, http: aiohttp.ClientSession, url: str, secret: str, engine: AsyncEngine
+) -> AsyncIterator[Bench]:
+    with tempfile.TemporaryDirectory(prefix="partnerbot-bench-cwd-") as cwd:
+        bot_settings = bot_env(fake, secret, url)
+        bare_settings = bot_env(fake, secret, "sqlite://")
+        async with (
+            partnerbot_run(bot_settings, Path(cwd), http) as bot,
+            bare_bolt_run(bare_settings, Path(cwd), http) as bare,
+        ):
+            b = Bench(
+                fake,
+                SignedSlack(bot.url + EVENTS_PATH, secret, fake, session=http),
+                SignedSlack(bare.url + EVENTS_PATH, secret, fake, session=http),
+                DmWatch(fake),
+                engine,
+                bot=bot,
             )
-            senders.append(SignedSlack(servers[-1].url + EVENTS_PATH, secret, fake, session=http))
-            # Bolt's first request on an app waits for auth.test; keep it out of the samples.
-            await senders[-1].slash_command(LEADER, "help", channel_id=SAMPLE_CHANNEL)
-        fake.latency = latency
-        try:
-            yield Bench(fake, deps, senders[0], senders[1], seen, DmWatch(fake))
-        finally:
-            await deps.inflight.wait_idle(timeout=60)
-            for server in servers:
-                await server.stop()
-            await deps.close()
+            try:
+                yield b
+            finally:
+                b.processes = {
+                    "bot": await stopped(bot, b.problems, "partnerbot run"),
+                    "bare": await stopped(bare, b.problems, "the bare Bolt app"),
+                }
+
+
+async def stopped(child: ChildProcess, problems: list[str], name: str) -> dict[str, Any]:
+    """SIGTERM a child the rig started, and what the bench should know about how it ran: it
+    must stop cleanly (exit 0, "stopped" its last word, no error logged, nothing left in
+    flight) and, started on a database the bench had migrated, apply no migration."""
+    code = await stop_process(child)
+    messages = child.log_messages()
+    errors = child.error_lines()
+    migrations = [m for m in messages if m.startswith("Running upgrade")]
+    gave_up = [m for m in messages if m.startswith("gave up waiting")]
+    if code != 0:
+        problems.append(f"{name} exited with {code} on SIGTERM")
+    if not messages or messages[-1] != "stopped":
+        problems.append(f"{name} did not log 'stopped' last")
+    if errors:
+        problems.append(f"{name}: {len(errors)} error lines in its log, the first: {errors[0]}")
+    if gave_up:
+        problems.append(f"{name} stopped with listeners still running")
+    if migrations:
+        problems.append(f"{name} migrated a database the bench had migrated: {migrations}")
+    return {
+        "pid": child.pid,
+        "startup_seconds": round(child.startup_seconds or 0.0, 2),
+        "exit_code": code,
+        "log_lines": len(child.lines),
+        "migrations_applied_on_start": len(migrations),
+    }
 
 
 async def start_tour(b: Bench, channel: str, acks: Samples | None = None) -> int:
     """The leader types `/partner tour #channel` and submits the modal as prefilled (as
     bench/launch.py's `launch`, for any channel); returns the tour id once the launch has
-    written the tour and its outbox rows (the invitations go out through the delivery worker)."""
+    written the tour and its outbox rows and published the leader's Home (the listener's last
+    step; the invitations go out through the delivery worker)."""
     text = f"tour <#{channel}|{channel.lower()}>"
     await sampled(acks, "/partner tour", b.slack.slash_command(LEADER, text, channel_id=channel))
     await b.fake.wait_for(lambda: bool(b.fake.view_stack(LEADER)), timeout=10)
     view = b.fake.views[b.fake.view_stack(LEADER)[-1]]
+    calls_before = len(b.fake.calls)
     answer = await sampled(acks, "launch submission", b.slack.view_submission(LEADER, view, {}))
     if answer.status != 200 or answer.json is not None or answer.problems:
         raise RuntimeError(f"launch refused: HTTP {answer.status} {answer.text[:300]}")
-    if not await b.deps.inflight.wait_idle(timeout=120):
-        raise RuntimeError("the launch listener is still running after 120 s")
-    async with b.deps.sessions() as session:
-        tour_id = await session.scalar(select(func.max(Tour.id)))
+
+    def home_published() -> bool:
+        return any(
+            call.method == "views.publish" and call.args.get("user_id") == LEADER
+            for call in b.fake.calls[calls_before:]
+        )
+
+    await b.fake.wait_for(home_published, timeout=120)
+    async with b.engine.connect() as connection:
+        tour_id = await connection.scalar(select(func.max(Tour.id)))
     assert tour_id is not None
     return int(tour_id)
 
@@ -198,6 +292,12 @@ class Round:
     dm_user: str
     acks: Samples | None
     work: Samples | None
+    # During a fan-out: whether its invitations are still going out. A kind's pair of requests
+    # (Partnerbot's, then the bare app's) sent after the last one went is not recorded, but
+    # counted in `late`.
+    live: Callable[[], bool] | None = None
+    late: Counter[str] | None = None
+    first: int = 0  # which step goes first: rotated during the fan-outs (see `one_round`)
 
 
 async def sampled(samples: Samples | None, name: str, request: Awaitable[Delivery]) -> Delivery:
@@ -209,6 +309,15 @@ def expect(b: Bench, ok: bool, what: str) -> None:
         b.problems.append(what)
 
 
+def recording(r: Round, kind: str) -> Round:
+    """The round as `kind` should record it: not at all once the fan-out is over."""
+    if r.live is None or r.live():
+        return r
+    if r.late is not None:
+        r.late[kind] += 1
+    return replace(r, acks=None, work=None)
+
+
 async def after_ack(b: Bench, r: Round, kind: str, done: Callable[[], Awaitable[bool]]) -> None:
     """Wait for the work Partnerbot does after acknowledging (recorded as its own row)."""
     started = time.perf_counter()
@@ -218,21 +327,28 @@ async def after_ack(b: Bench, r: Round, kind: str, done: Callable[[], Awaitable[
         r.work.setdefault(kind, []).append(time.perf_counter() - started)
 
 
-async def one_round(b: Bench, r: Round) -> None:
-    fake, slack, bare = b.fake, b.slack, b.bare
-    # Slash command: `/partner help`, answered in the ack itself.
-    help_command = slack.slash_command(LEADER, "help", channel_id=SAMPLE_CHANNEL)
-    answer = await sampled(r.acks, "slash command", help_command)
+async def help_command(b: Bench, r: Round) -> None:
+    """Slash command: `/partner help`, answered in the ack itself."""
+    r = recording(r, "slash command")
+    command = b.slack.slash_command(LEADER, "help", channel_id=SAMPLE_CHANNEL)
+    answer = await sampled(r.acks, "slash command", command)
     expect(b, answer.status == 200 and "/partner" in answer.text, f"help: HTTP {answer.status}")
-    bare_command = bare.slash_command(LEADER, "help", channel_id=SAMPLE_CHANNEL)
-    answer = await sampled(r.acks, "bare slash command", bare_command)
+    command = b.bare.slash_command(LEADER, "help", channel_id=SAMPLE_CHANNEL)
+    answer = await sampled(r.acks, "bare slash command", command)
     expect(b, answer.status == 200, f"bare help: HTTP {answer.status}")
 
-    # Button: the member clicks "Answer in a form" on their invitation; the form opens.
+
+async def answer_form(b: Bench, r: Round) -> None:
+    """Button, then view submission: the member clicks "Answer in a form" on their invitation,
+    the form opens, they submit it with both answers and get a thank-you DM."""
+    fake, slack, bare = b.fake, b.slack, b.bare
     invitation = next(m for m in fake.messages if m["dm_user"] == r.form_user)
     click = {"message": invitation, "channel_id": invitation["channel"]}
+    clicking = recording(r, "button click")
     answer = await sampled(
-        r.acks, "button click", slack.block_action(r.form_user, TourAction.ANSWER_FORM, **click)
+        clicking.acks,
+        "button click",
+        slack.block_action(r.form_user, TourAction.ANSWER_FORM, **click),
     )
     expect(b, answer.status == 200, f"button click: HTTP {answer.status}")
 
@@ -241,40 +357,59 @@ async def one_round(b: Bench, r: Round) -> None:
             await fake.wait_for(lambda: bool(fake.view_stack(r.form_user)), REPLY_TIMEOUT)
         return bool(fake.view_stack(r.form_user))
 
-    await after_ack(b, r, "button click", form_open)
+    await after_ack(b, clicking, "button click", form_open)
     answer = await sampled(
-        r.acks, "bare button click", bare.block_action(r.form_user, TourAction.ANSWER_FORM, **click)
+        clicking.acks,
+        "bare button click",
+        bare.block_action(r.form_user, TourAction.ANSWER_FORM, **click),
     )
     expect(b, answer.status == 200, f"bare button click: HTTP {answer.status}")
     if not fake.view_stack(r.form_user):
         return
 
-    # View submission: the form with both answers; the member gets a thank-you DM.
     form = fake.views[fake.view_stack(r.form_user)[-1]]
     dms = b.watch.update()[r.form_user]
+    submitting = recording(r, "view submission")
     answer = await sampled(
-        r.acks, "view submission", slack.view_submission(r.form_user, form, FORM_ANSWERS)
+        submitting.acks, "view submission", slack.view_submission(r.form_user, form, FORM_ANSWERS)
     )
     refused = answer.status != 200 or answer.json is not None or bool(answer.problems)
     expect(b, not refused, f"view submission: HTTP {answer.status} {answer.text[:200]}")
-    await after_ack(b, r, "view submission", lambda: b.watch.wait_for_dm(r.form_user, dms + 1))
+    await after_ack(
+        b, submitting, "view submission", lambda: b.watch.wait_for_dm(r.form_user, dms + 1)
+    )
     bare_submission = bare.view_submission(r.form_user, form, FORM_ANSWERS)
-    answer = await sampled(r.acks, "bare view submission", bare_submission)
+    answer = await sampled(submitting.acks, "bare view submission", bare_submission)
     expect(b, answer.status == 200, f"bare view submission: HTTP {answer.status}")
 
-    # DM event: the member answers question 1 in their DM; the bot asks question 2.
+
+async def dm_answer(b: Bench, r: Round) -> None:
+    """DM event: the member answers question 1 in their DM; the bot asks question 2."""
+    r = recording(r, "DM event")
     dms = b.watch.update()[r.dm_user]
-    answer = await sampled(r.acks, "DM event", slack.dm(r.dm_user, DM_ANSWER))
+    answer = await sampled(r.acks, "DM event", b.slack.dm(r.dm_user, DM_ANSWER))
     # An event's ack has no body; one with a body is an error answered before the ack.
     ok = answer.status == 200 and not answer.text.strip()
     expect(b, ok, f"DM event: HTTP {answer.status} {answer.text[:200]}")
     await after_ack(b, r, "DM event", lambda: b.watch.wait_for_dm(r.dm_user, dms + 1))
-    ran = b.bare_seen.setdefault(r.dm_user, asyncio.Event())
-    answer = await sampled(r.acks, "bare DM event", bare.dm(r.dm_user, DM_ANSWER))
+    dms = b.watch.update()[r.dm_user]
+    answer = await sampled(r.acks, "bare DM event", b.bare.dm(r.dm_user, DM_ANSWER))
     expect(b, answer.status == 200, f"bare DM event: HTTP {answer.status}")
-    with contextlib.suppress(TimeoutError):  # the bare listener runs right after its ack
-        await asyncio.wait_for(ran.wait(), REPLY_TIMEOUT)
-    expect(b, ran.is_set(), f"bare DM event from {r.dm_user}: the listener never ran")
+    # The bare listener runs after its ack and answers with one chat.postMessage.
+    ran = await b.watch.wait_for_dm(r.dm_user, dms + 1)
+    expect(b, ran, f"bare DM event from {r.dm_user}: the listener never ran")
+
+
+STEPS = (help_command, answer_form, dm_answer)
+
+
+async def one_round(b: Bench, r: Round) -> None:
+    """The four kinds, each Partnerbot's request then the bare app's. A round takes about as
+    long as a fan-out of 1,000 lasts, so the fan-outs' rounds start with each step in turn, to
+    give every kind its share of requests sent while the invitations go out."""
+    start = r.first % len(STEPS)
+    for step in (*STEPS[start:], *STEPS[:start]):
+        await step(b, r)
 
 
 # --- the two phases ---------------------------------------------------------------------------
@@ -285,6 +420,64 @@ class Phase:
     acks: Samples = field(default_factory=dict)
     work: Samples = field(default_factory=dict)
     rounds: int = 0
+    late: Counter[str] = field(default_factory=Counter)  # pairs sent after a fan-out ended
+
+
+async def phases(
+    b: Bench,
+    args: argparse.Namespace,
+    samplers: list[str],
+    fanout: list[str],
+    quiet: Phase,
+    during: Phase,
+) -> tuple[int, tuple[list[dict[str, Any]], Samples]]:
+    """The quiet rounds, then the fan-outs with rounds during each; returns the samplers' tour
+    and, per fan-out, how it went, with the acks of the commands that launched them."""
+    launch_acks: Samples = {}
+    fanouts: list[dict[str, Any]] = []
+    # Set-up (not timed, no latency): a tour for the samplers, its invitations sent.
+    sample_tour = await start_tour(b, SAMPLE_CHANNEL)
+    await b.fake.wait_for(lambda: all(b.watch.update()[u] >= 1 for u in samplers), timeout=120)
+    b.fake.latency = args.latency
+    pairs = iter(zip(samplers[::2], samplers[1::2], strict=True))
+    for n in range(args.warmup + args.repeats):
+        form_user, dm_user = next(pairs)
+        recorded = n >= args.warmup
+        acks, work = (quiet.acks, quiet.work) if recorded else (None, None)
+        await one_round(b, Round(form_user, dm_user, acks, work))
+        quiet.rounds += recorded
+    # The fan-outs: each a new tour to the --fanout people, with rounds until all of them have
+    # its invitation.
+    for n in range(1, args.fanouts + 1):
+        started = time.perf_counter()
+        await start_tour(b, FANOUT_CHANNEL, launch_acks)
+        launched = time.perf_counter() - started
+
+        def delivered(n: int = n) -> int:
+            counts = b.watch.update()
+            return sum(counts[u] >= n for u in fanout)
+
+        def fanning_out(n: int = n) -> bool:
+            return delivered(n) < len(fanout)
+
+        before = during.rounds
+        for form_user, dm_user in pairs:
+            if not fanning_out():
+                break
+            r = Round(form_user, dm_user, during.acks, during.work, fanning_out, during.late)
+            r.first = during.rounds
+            await one_round(b, r)
+            during.rounds += 1
+        with contextlib.suppress(TimeoutError):
+            await b.fake.wait_for(lambda: delivered() == len(fanout), timeout=args.timeout)
+        fanouts.append(
+            {
+                "seconds": round(time.perf_counter() - started, 2),
+                "launch_seconds": round(launched, 2),
+                "rounds_during": during.rounds - before,
+            }
+        )
+    return sample_tour, (fanouts, launch_acks)
 
 
 async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -293,63 +486,32 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
     fanout = [f"UF{n:05d}" for n in range(args.fanout)]
     channels = {SAMPLE_CHANNEL: samplers, FANOUT_CHANNEL: fanout}
     quiet, during = Phase(), Phase()
-    launch_acks: Samples = {}
-    fanouts: list[dict[str, Any]] = []
-    async with rig(url, channels, latency=0.0) as b:
-        stop = asyncio.Event()
-        worker = asyncio.create_task(b.deps.delivery.run(stop))  # as in `partnerbot run`
-        try:
-            # Set-up (not timed, no latency): a tour for the samplers, its invitations sent.
-            sample_tour = await start_tour(b, SAMPLE_CHANNEL)
-            await b.fake.wait_for(
-                lambda: all(b.watch.update()[u] >= 1 for u in samplers), timeout=120
-            )
-            b.fake.latency = args.latency
-            pairs = iter(zip(samplers[::2], samplers[1::2], strict=True))
-            for n in range(args.warmup + args.repeats):
-                form_user, dm_user = next(pairs)
-                recorded = n >= args.warmup
-                acks, work = (quiet.acks, quiet.work) if recorded else (None, None)
-                await one_round(b, Round(form_user, dm_user, acks, work))
-                quiet.rounds += recorded
-            # The fan-outs: each a new tour to the --fanout people, with rounds until all of
-            # them have its invitation.
-            for n in range(1, args.fanouts + 1):
-                started = time.perf_counter()
-                await start_tour(b, FANOUT_CHANNEL, launch_acks)
-                launched = time.perf_counter() - started
-
-                def delivered(n: int = n) -> int:
-                    counts = b.watch.update()
-                    return sum(counts[u] >= n for u in fanout)
-
-                before = during.rounds
-                for form_user, dm_user in pairs:
-                    if delivered() == len(fanout):
-                        break
-                    await one_round(b, Round(form_user, dm_user, during.acks, during.work))
-                    during.rounds += 1
-                with contextlib.suppress(TimeoutError):
-                    await b.fake.wait_for(lambda: delivered() == len(fanout), timeout=args.timeout)
-                fanouts.append(
-                    {
-                        "seconds": round(time.perf_counter() - started, 2),
-                        "launch_seconds": round(launched, 2),
-                        "rounds_during": during.rounds - before,
-                    }
-                )
-        finally:
-            stop.set()
-            await worker
+    engine = create_engine(url)  # the bench's own, to read what the bot wrote
+    try:
+        async with rig(url, channels, 0.0, engine, inline=args.inline) as b:
+            stop = asyncio.Event()
+            worker = None
+            if b.deps is not None:  # `partnerbot run` runs its own delivery worker
+                worker = asyncio.create_task(b.deps.delivery.run(stop))
+            try:
+                sample_tour, used = await phases(b, args, samplers, fanout, quiet, during)
+                fanouts, launch_acks = used
+            finally:
+                stop.set()
+                if worker is not None:
+                    await worker
+        # The bot has stopped (finishing what it had in flight): the database is final.
         counts = b.watch.update()
-        async with b.deps.sessions() as session:
-            stored = await session.scalar(
+        async with engine.connect() as connection:
+            stored = await connection.scalar(
                 select(func.count()).select_from(Answer).where(Answer.tour_id == sample_tour)
             )
-        used = args.warmup + quiet.rounds + during.rounds
-        expected_answers = used * (len(FORM_ANSWERS) + 1)  # two in the form, one by DM
-        expect(b, stored == expected_answers, f"{stored} answers stored, not {expected_answers}")
-        problems = b.problems
+    finally:
+        await engine.dispose()
+    rounds_used = args.warmup + quiet.rounds + during.rounds
+    expected_answers = rounds_used * (len(FORM_ANSWERS) + 1)  # two in the form, one by DM
+    expect(b, stored == expected_answers, f"{stored} answers stored, not {expected_answers}")
+    problems = b.problems
     lost = [u for u in fanout if counts[u] < args.fanouts]
     duplicated = [u for u in fanout if counts[u] > args.fanouts]
     if lost or duplicated:
@@ -365,6 +527,7 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
             "duplicated": len(duplicated),
         },
         "answers_stored": stored,
+        "processes": b.processes,
         "problems": problems,
     }
 
@@ -409,7 +572,11 @@ def tabulate(result: dict[str, Any]) -> dict[str, Any]:
             rows[kind] = {"partnerbot": ours, "bare": bare, "ratio": ratios(ours, bare)}
             if kind in result[phase].work:
                 rows[kind]["work_after_ack"] = summary(result[phase].work[kind])
-        table[phase] = {"rounds": result[phase].rounds, "kinds": rows}
+        table[phase] = {
+            "rounds": result[phase].rounds,
+            "late_not_recorded": dict(result[phase].late),
+            "kinds": rows,
+        }
     for kind, row in table["during"]["kinds"].items():  # the fan-out's cost, against quiet
         quiet = table["quiet"]["kinds"].get(kind)
         if quiet:
@@ -418,6 +585,7 @@ def tabulate(result: dict[str, Any]) -> dict[str, Any]:
     table["launch_acks"] = {name: summary(s) for name, s in result["launch_acks"].items()}
     table["fanout"] = result["fanout"]
     table["answers_stored"] = result["answers_stored"]
+    table["processes"] = result["processes"]
     table["problems"] = result["problems"]
     return table
 
@@ -460,6 +628,12 @@ def print_backend(backend: str, table: dict[str, Any], args: argparse.Namespace)
             f" after the command (its launch listener done after {one['launch_seconds']} s),"
             f" {one['rounds_during']} rounds during it"
         )
+    late = table["during"]["late_not_recorded"]
+    if late:
+        print(
+            "  pairs sent after a fan-out had ended, not recorded: "
+            + ", ".join(f"{n} {kind}" for kind, n in late.items())
+        )
     print(f"  invitations lost {fan['lost']}, duplicated {fan['duplicated']}")
     for name, s in table["launch_acks"].items():
         print(f"  {name} of those tours: p50 {s['p50_ms']:.1f} ms, max {s['max_ms']:.1f} ms")
@@ -473,11 +647,16 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=3, help="rounds first, not recorded")
     parser.add_argument("--fanout", type=int, default=1000, help="people the second tour asks")
     parser.add_argument("--latency", type=float, default=0.05, help="fake Slack seconds per call")
-    parser.add_argument("--fanouts", type=int, default=2, help="fan-outs, one after the other")
+    parser.add_argument("--fanouts", type=int, default=10, help="fan-outs, one after the other")
     parser.add_argument(
         "--max-fanout-rounds", type=int, default=60, help="at most this many during fan-outs"
     )
     parser.add_argument("--timeout", type=float, default=300, help="seconds allowed the fan-out")
+    parser.add_argument(
+        "--inline",
+        action="store_true",
+        help="run both apps in this process, with the fake Slack (not as deployed)",
+    )
     args = parser.parse_args()
     if min(args.repeats, args.fanout, args.fanouts) < 1:
         parser.error("--repeats, --fanout and --fanouts must be at least 1")
@@ -488,7 +667,14 @@ def main() -> int:
         "os": platform.platform(),
         "load_average_before": [round(x, 2) for x in os.getloadavg()],
     }
-    report: dict[str, Any] = {"machine": machine, "args": vars(args), "backends": {}}
+    report: dict[str, Any] = {
+        "machine": machine,
+        "args": vars(args),
+        "bot_in_own_process": not args.inline,
+        "setup": SETUP_INLINE if args.inline else SETUP_PROCESSES,
+        "backends": {},
+    }
+    print(report["setup"])
     postgres = os.environ.get("TEST_DATABASE_URL")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="partnerbot-bench-") as directory:

@@ -1,36 +1,43 @@
 """Inbound bench: sustained DM answers per second into a listening tour that already holds
-10,000 answers, next to a bare Bolt app handling the same events with a no-op listener.
+10,000 answers, next to a bare Bolt app handling the same events.
 Usage: python bench/inbound.py [--stored 10000] [--answers 1000] [--concurrency 20]
-[--latency 0.05] [--max-seconds 30]; see bench/README.md.
+[--latency 0.05] [--max-seconds 30] [--inline]; see bench/README.md.
 
 Each backend gets a fresh migrated database (SQLite in a temp dir; Postgres too when
 TEST_DATABASE_URL is set), seeded with bulk inserts: one open anonymous tour with two questions,
 `--stored / 2` people who have answered both (their answers filed under the tour key's HMAC, as
 the bot files them, and the event ids of their DMs in processed_events), and `--answers` people
-invited who have not answered yet. Then `--concurrency` senders, each a loop: a signed
-`message.im` event from the next person not yet heard from, answering question 1 (posted to the
-app's /slack/events over loopback, as in bench/launch.py and bench/ack.py), then wait until the
-fake Slack has the bot's reply (question 2) before the next. The rate is answers completed per
-second, from the first send to the last reply. No new answer is sent after `--max-seconds`; a
-reply not in within `--reply-timeout` counts as lost (the final tally is taken once the bot is
-idle). The fake Slack adds `--latency` seconds to each call (the reply is one). Then the bare
-app gets the same people's events from as many senders; its listener having run stands for
-the reply.
+invited who have not answered yet.
+
+Then Partnerbot runs as deployed: `partnerbot run` in HTTP mode, a process of its own
+(bot/sandbox/bot_process.py), on that database (it finds it migrated and applies nothing;
+checked). This process keeps the fake Slack and the senders: `--concurrency` loops, each a
+signed `message.im` event from the next person not yet heard from, answering question 1, posted
+to the bot's /slack/events over loopback, then a wait until the fake Slack has the bot's reply
+(question 2) before the next. The rate is answers completed per second, from the first send to
+the last reply. No new answer is sent after `--max-seconds`; a reply not in within
+`--reply-timeout` counts as lost. The fake Slack adds `--latency` seconds to each call (the
+reply is one). Then the bot is stopped with SIGTERM (it finishes what it has in flight), and a
+bare Bolt app in a process of its own (bot/sandbox/bare_bolt.py: it acks, then answers a DM with
+one chat.postMessage, which stands for "done" as the bot's reply does) gets the same people's
+events from as many senders. The rows are counted once both have stopped. With `--inline`, both
+apps run in this process instead, in one event loop with the fake Slack and the senders.
 
 Fails (exit 1) unless every answer sent is stored once, each sender moved on to question 2,
 every event id was recorded, every sender got question 2 as the only reply (not the bot's
-"something went wrong") and every ack was HTTP 200; never on timing."""
+"something went wrong"), every ack was HTTP 200 and both processes stopped cleanly; never on
+timing."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import logging
 import math
 import os
 import platform
+import resource
 import secrets
 import sys
 import tempfile
@@ -43,11 +50,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ack import SAMPLE_CHANNEL, Bench, rig, summary
+import aiohttp
+from ack import (
+    SAMPLE_CHANNEL,
+    DmWatch,
+    populate_channels,
+    rig,
+    stopped,
+    summary,
+)
 from launch import LEADER, fresh_database
 from sqlalchemy import func, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.app import EVENTS_PATH
+from bot.db import create_engine
 from bot.flows.tour import DEFAULT_QUESTIONS, close_instant, respondent_key
 from bot.models import (
     Answer,
@@ -60,9 +77,19 @@ from bot.models import (
     TourKey,
     TourStatus,
 )
+from bot.sandbox.bot_process import bare_bolt_run, bot_env, partnerbot_run
+from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 
 RESULTS = Path(__file__).resolve().parent / "results" / "inbound.json"
+SETUP_PROCESSES = (
+    "Partnerbot as `partnerbot run` (HTTP), then the bare Bolt app, each alone in a process of"
+    " its own; the fake Slack and the senders in the bench's"
+)
+SETUP_INLINE = (
+    "--inline: Partnerbot, the bare Bolt app, the fake Slack and the senders in one process and"
+    " event loop"
+)
 ROWS_PER_INSERT = 1000
 TEAM = "T00000001"  # FakeSlack's default team
 ANSWER = "Releases wait two days for a sign-off."
@@ -191,7 +218,7 @@ def participant(
 class Run:
     sent: list[str] = field(default_factory=list)  # who sent an event, in order
     acks: list[float] = field(default_factory=list)  # HTTP round trip of each event
-    round_trips: list[float] = field(default_factory=list)  # send to reply (or listener run)
+    round_trips: list[float] = field(default_factory=list)  # send to reply
     statuses: list[int] = field(default_factory=list)
     # Events acked with a body: an error answered before the ack (Slack ignores the body of an
     # event's ack and, the status being 200, does not retry the event).
@@ -199,51 +226,66 @@ class Run:
     lost: list[str] = field(default_factory=list)  # no reply within --reply-timeout
     seconds: float = 0.0  # from the first send to the last reply (or ack, if later)
     capped: bool = False  # stopped sending at --max-seconds
+    slack_calls: int = 0  # Web API calls the fake Slack had meanwhile
+    # CPU seconds (user + system) meanwhile: the app's process (None: it is this one, --inline)
+    # and this one (the fake Slack and the senders, and with --inline the apps too).
+    app_cpu: float | None = None
+    bench_cpu: float = 0.0
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU seconds of a process so far (Linux: /proc/<pid>/stat); None for this
+    process or where /proc is not."""
+    stat = Path(f"/proc/{pid}/stat")
+    if pid is None or not stat.exists():
+        return None
+    # Fields after the command name, which is in parentheses and may hold spaces.
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 async def drive(
-    b: Bench,
+    watch: DmWatch,
     sender: SignedSlack,
     users: list[str],
     concurrency: int,
     *,
-    bare: bool,
+    pid: int | None = None,
     max_seconds: float = math.inf,
     reply_timeout: float = 10.0,
 ) -> Run:
-    """`concurrency` loops, each: a DM from the next user, then wait for the reply (at most
-    `reply_timeout` seconds; then it counts as lost and the loop goes on). No new event is sent
-    after `max_seconds`; those in flight finish."""
+    """`concurrency` loops, each: a DM from the next user, then wait for the app's answer to
+    reach the fake Slack (one more DM to that user; at most `reply_timeout` seconds, then it
+    counts as lost and the loop goes on). No new event is sent after `max_seconds`; those in
+    flight finish."""
     run = Run()
     queue: Iterator[str] = iter(users)
+    before = Counter(watch.update())
+    calls_before = len(watch.fake.calls)
+    app_cpu, bench_cpu = cpu_seconds(pid), own_cpu_seconds()
     started = time.perf_counter()
     last = started
 
-    async def completed(user_id: str) -> bool:
-        if bare:
-            ran = b.bare_seen[user_id]
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(ran.wait(), reply_timeout)
-            return ran.is_set()
-        return await b.watch.wait_for_dm(user_id, 1, timeout=reply_timeout)
-
     async def loop() -> None:
+        nonlocal last
         for user_id in queue:
             sent = time.perf_counter()
             if sent - started > max_seconds:
                 run.capped = True
                 return
-            if bare:
-                b.bare_seen[user_id] = asyncio.Event()
             run.sent.append(user_id)
             delivery = await sender.dm(user_id, ANSWER)
-            nonlocal last
             last = max(last, time.perf_counter())
             run.acks.append(time.perf_counter() - sent)
             run.statuses.append(delivery.status)
             if delivery.text.strip():
                 run.ack_bodies.append(delivery.text)
-            if await completed(user_id):
+            if await watch.wait_for_dm(user_id, before[user_id] + 1, timeout=reply_timeout):
                 last = max(last, time.perf_counter())
                 run.round_trips.append(time.perf_counter() - sent)
             else:
@@ -251,14 +293,41 @@ async def drive(
 
     await asyncio.gather(*(loop() for _ in range(concurrency)))
     run.seconds = last - started
+    run.slack_calls = len(watch.fake.calls) - calls_before
+    app_cpu_after = cpu_seconds(pid)
+    if app_cpu is not None and app_cpu_after is not None:
+        run.app_cpu = app_cpu_after - app_cpu
+    run.bench_cpu = own_cpu_seconds() - bench_cpu
     return run
 
 
-def replies(b: Bench, users: list[str]) -> Counter[str]:
+async def load(
+    watch: DmWatch,
+    sender: SignedSlack,
+    warm: list[str],
+    users: list[str],
+    args: argparse.Namespace,
+    pid: int | None = None,
+) -> Run:
+    # Warm-up (not timed): the first events pay for imports, caches, connections and Bolt's
+    # auth.test.
+    await drive(watch, sender, warm, 1)
+    return await drive(
+        watch,
+        sender,
+        users,
+        args.concurrency,
+        pid=pid,
+        max_seconds=args.max_seconds,
+        reply_timeout=args.reply_timeout,
+    )
+
+
+def replies(messages: list[dict[str, Any]], users: list[str]) -> Counter[str]:
     """What the bot answered each user: `question 2`, `error` (its "something went wrong, try
     again", the answer not saved), `other`, or `none`; `several` when more than one."""
     by_user: dict[str, list[str]] = {user_id: [] for user_id in users}
-    for message in b.fake.messages:
+    for message in messages:
         if message["dm_user"] in by_user:
             text = json.dumps([message["text"], message["blocks"]])
             kind = (
@@ -275,35 +344,83 @@ def replies(b: Bench, users: list[str]) -> Counter[str]:
     )
 
 
+@dataclass
+class Loaded:
+    ours: Run
+    bare: Run
+    answered: Counter[str]  # the bot's replies, by kind (see `replies`)
+    processes: dict[str, Any]
+    problems: list[str]
+
+
+async def in_processes(
+    url: str,
+    channels: dict[str, list[str]],
+    warm: list[str],
+    senders: list[str],
+    args: argparse.Namespace,
+) -> Loaded:
+    """`partnerbot run` in a process of its own under the load, then stopped (SIGTERM: it
+    finishes what it has in flight); then the bare Bolt app, alone too, gets the same people's
+    events. This process keeps the fake Slack and the senders."""
+    secret = secrets.token_hex(16)
+    problems: list[str] = []
+    async with FakeSlack() as fake, aiohttp.ClientSession() as http:
+        populate_channels(fake, channels)
+        watch = DmWatch(fake)
+        with tempfile.TemporaryDirectory(prefix="partnerbot-bench-cwd-") as directory:
+            cwd = Path(directory)
+            async with partnerbot_run(bot_env(fake, secret, url), cwd, http) as bot:
+                fake.latency = args.latency
+                sender = SignedSlack(bot.url + EVENTS_PATH, secret, fake, session=http)
+                ours = await load(watch, sender, warm, senders, args, bot.pid)
+                bot_process = await stopped(bot, problems, "partnerbot run")
+            # The bot's replies are all in; the bare app's answers come after these.
+            answered = replies(fake.messages, [*warm, *ours.sent])
+            async with bare_bolt_run(bot_env(fake, secret, "sqlite://"), cwd, http) as bare:
+                sender = SignedSlack(bare.url + EVENTS_PATH, secret, fake, session=http)
+                theirs = await load(watch, sender, warm, ours.sent, args, bare.pid)
+                bare_process = await stopped(bare, problems, "the bare Bolt app")
+    return Loaded(ours, theirs, answered, {"bot": bot_process, "bare": bare_process}, problems)
+
+
+async def inline(
+    url: str,
+    channels: dict[str, list[str]],
+    warm: list[str],
+    senders: list[str],
+    args: argparse.Namespace,
+    engine: AsyncEngine,
+) -> Loaded:
+    """--inline: both apps, the fake Slack and the senders in this process and event loop."""
+    async with rig(url, channels, args.latency, engine, inline=True) as b:
+        assert b.deps is not None
+        ours = await load(b.watch, b.slack, warm, senders, args)
+        if not await b.deps.inflight.wait_idle(timeout=60):
+            b.problems.append("Partnerbot's listeners still running 60 s after the last reply")
+        answered = replies(b.fake.messages, [*warm, *ours.sent])
+        theirs = await load(b.watch, b.bare, warm, ours.sent, args)
+    return Loaded(ours, theirs, answered, b.processes, b.problems)
+
+
 async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
     warm = [f"UW{n:04d}" for n in range(args.warmup)]
     senders = [f"UA{n:06d}" for n in range(args.answers)]
-    async with rig(url, {SAMPLE_CHANNEL: [*warm, *senders]}, latency=args.latency) as b:
-        async with b.deps.engine.begin() as connection:
+    channels = {SAMPLE_CHANNEL: [*warm, *senders]}
+    load_average = [round(x, 2) for x in os.getloadavg()]
+    engine = create_engine(url)  # the bench's own: it seeds, and counts once the bot has stopped
+    try:
+        async with engine.begin() as connection:
             seeded = await seed(connection, stored=args.stored, senders=[*warm, *senders])
-        # Warm-up (not timed): the first events pay for imports, caches and connections.
-        await drive(b, b.slack, warm, 1, bare=False)
-        await drive(b, b.bare, warm, 1, bare=True)
-        ours = await drive(
-            b,
-            b.slack,
-            senders,
-            args.concurrency,
-            bare=False,
-            max_seconds=args.max_seconds,
-            reply_timeout=args.reply_timeout,
-        )
-        if not await b.deps.inflight.wait_idle(timeout=60):
-            b.problems.append("Partnerbot's listeners still running 60 s after the last reply")
-        # The bare app gets the same people's events (its listener keeps nothing).
-        bare = await drive(b, b.bare, ours.sent, args.concurrency, bare=True)
-        heard = [*warm, *ours.sent]
-        answered = replies(b, heard)
-        async with b.deps.sessions() as session:
-            stored = await session.scalar(
+        if args.inline:
+            loaded = await inline(url, channels, warm, senders, args, engine)
+        else:
+            loaded = await in_processes(url, channels, warm, senders, args)
+        async with engine.connect() as connection:
+            stored = await connection.scalar(
                 select(func.count()).select_from(Answer).where(Answer.tour_id == seeded.tour_id)
             )
-            moved_on = await session.scalar(
+            moved_on = await connection.scalar(
                 select(func.count())
                 .select_from(Participant)
                 .where(
@@ -312,14 +429,18 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
                     Participant.current_position == 1,
                 )
             )
-            events = await session.scalar(select(func.count()).select_from(ProcessedEvent))
+            events = await connection.scalar(select(func.count()).select_from(ProcessedEvent))
+    finally:
+        await engine.dispose()
+    ours, bare, answered = loaded.ours, loaded.bare, loaded.answered
+    heard = [*warm, *ours.sent]
     checks = {
         "answers_stored": (stored, seeded.answers + len(heard)),
         "participants_on_question_2": (moved_on, len(heard)),
         "event_ids_recorded": (events, seeded.answers + len(heard)),
         "replied_with_question_2": (answered["question 2"], len(heard)),
     }
-    problems = list(b.problems)
+    problems = list(loaded.problems)
     problems += [
         f"{name}: {got}, expected {want}" for name, (got, want) in checks.items() if got != want
     ]
@@ -331,7 +452,9 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
         if any(status != 200 for status in run.statuses):
             problems.append(f"{name}: {sum(s != 200 for s in run.statuses)} acks not HTTP 200")
     return {
+        "load_average_at_start": load_average,
         "seeded": {"answers": seeded.answers, "seconds": round(seeded.seconds, 2)},
+        "processes": loaded.processes,
         "partnerbot": report_run(ours),
         "bare": report_run(bare),
         "ratio_per_s": round((len(ours.sent) / ours.seconds) / (len(bare.sent) / bare.seconds), 3),
@@ -356,6 +479,13 @@ def report_run(run: Run) -> dict[str, Any]:
         "acks_over_3s": sum(ack > 3 for ack in run.acks),
         "acked_with_a_body": len(run.ack_bodies),
         "ack_bodies": sorted(set(run.ack_bodies))[:3],
+        "slack_calls_per_event": round(run.slack_calls / len(run.sent), 2),
+        # Busy share of one core: near 100 % (or more, with the database's own threads), the
+        # process was the bottleneck.
+        "app_process_cpu_pct": None
+        if run.app_cpu is None
+        else round(100 * run.app_cpu / run.seconds),
+        "bench_process_cpu_pct": round(100 * run.bench_cpu / run.seconds),
     }
 
 
@@ -380,7 +510,22 @@ def print_backend(backend: str, result: dict[str, Any], args: argparse.Namespace
             f"   {trip['p50_ms']:12.1f} {trip['p95_ms']:7.1f} {trip['p99_ms']:7.1f}"
         )
     print(f"  answers per second, Partnerbot / bare Bolt: {result['ratio_per_s']:.3f}")
-    print("  (bare: 'to reply' is until its no-op listener has run; it sends no reply)")
+    print(
+        "  (bare: 'to reply' is until its listener's one chat.postMessage reached the fake Slack;"
+        f" Web API calls per event: partnerbot {result['partnerbot']['slack_calls_per_event']},"
+        f" bare {result['bare']['slack_calls_per_event']})"
+    )
+    cpu = {
+        who: (result[who]["app_process_cpu_pct"], result[who]["bench_process_cpu_pct"])
+        for who in ("partnerbot", "bare")
+    }
+    print(
+        "  CPU, % of one core (the app's process / the bench's: fake Slack and senders):"
+        + "".join(
+            f" {who} {'-' if app is None else app}/{bench}" for who, (app, bench) in cpu.items()
+        )
+    )
+    print(f"  load average (1, 5, 15 min) at the start: {result['load_average_at_start']}")
     for who in ("partnerbot", "bare"):
         row = result[who]
         if row["acks_over_3s"] or row["acked_with_a_body"] or row["lost"]:
@@ -410,6 +555,11 @@ def main() -> int:
     parser.add_argument(
         "--reply-timeout", type=float, default=10, help="seconds a reply may take before it is lost"
     )
+    parser.add_argument(
+        "--inline",
+        action="store_true",
+        help="run both apps in this process, with the fake Slack and the senders (not as deployed)",
+    )
     args = parser.parse_args()
     if min(args.answers, args.concurrency) < 1 or args.stored < 0:
         parser.error("--answers and --concurrency must be at least 1, --stored at least 0")
@@ -420,7 +570,14 @@ def main() -> int:
         "os": platform.platform(),
         "load_average_before": [round(x, 2) for x in os.getloadavg()],
     }
-    report: dict[str, Any] = {"machine": machine, "args": vars(args), "backends": {}}
+    report: dict[str, Any] = {
+        "machine": machine,
+        "args": vars(args),
+        "bot_in_own_process": not args.inline,
+        "setup": SETUP_INLINE if args.inline else SETUP_PROCESSES,
+        "backends": {},
+    }
+    print(report["setup"])
     postgres = os.environ.get("TEST_DATABASE_URL")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="partnerbot-bench-") as directory:
