@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any, TypeVar
@@ -92,20 +93,27 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         limit = write_wait_limit.get()()
         if limit is not None:
             wait_ms = min(wait_ms, round(limit * 1000))
+        started = time.monotonic()
         writers.enter(info, timeout=wait_ms / 1000)
         try:
+            if limit is not None:
+                # What is left of the limit is what SQLite may wait for another process; in
+                # steps of 100 ms, so that the setting rarely changes.
+                waited_ms = (time.monotonic() - started) * 1000
+                wait_ms = max(100, int((wait_ms - waited_ms) // 100 * 100))
             if info.get(BUSY_MS) != wait_ms:
-                # The same limit for another process's hold on the lock.
                 connection.exec_driver_sql(f"PRAGMA busy_timeout={wait_ms}")
                 info[BUSY_MS] = wait_ms
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
-            writers.leave(connection.connection.info)
+            writers.leave(info)
             raise
 
     @event.listens_for(engine.sync_engine, "commit")
     @event.listens_for(engine.sync_engine, "rollback")
     def _on_end(connection: Connection) -> None:
+        if connection.invalidated:
+            return  # its pool record lets go of the queue when it is checked in
         writers.leave(connection.connection.info)
 
     @event.listens_for(engine.sync_engine, "checkin")
@@ -145,10 +153,7 @@ class WriterQueue:
             return
         lock = self._current()
         try:
-            if lock.locked():
-                await_only(asyncio.wait_for(lock.acquire(), timeout))
-            else:
-                await_only(lock.acquire())
+            await_only(_acquire(lock, timeout))
         except TimeoutError:
             # The same failure, after the same wait, as SQLite's busy handler gives.
             raise OperationalError(
@@ -160,6 +165,13 @@ class WriterQueue:
         lock = info.pop(self.HELD, None)
         if lock is not None and lock.locked():
             lock.release()
+
+
+async def _acquire(lock: asyncio.Lock, timeout: float) -> None:
+    # Bounded even when the lock looks free: it may be between its release and the next
+    # waiter's wake-up, when a newcomer queues behind every waiter.
+    async with asyncio.timeout(timeout):
+        await lock.acquire()
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:

@@ -85,6 +85,7 @@ class Deps:
 
     # The HTTP session (kept-alive connections to Slack) of the clients Bolt hands listeners.
     listener_http: aiohttp.ClientSession | None = None
+    listener_loop: asyncio.AbstractEventLoop | None = None
 
     def read_sessions(self) -> async_sessionmaker[AsyncSession]:
         return self.reads or self.sessions
@@ -95,10 +96,17 @@ class Deps:
         call. Made on first use, inside the event loop, as aiohttp requires."""
         if client.session is not None:
             return
-        if self.listener_http is None or self.listener_http.closed:
-            # slack_sdk leaves the timeout to a session it is given.
+        loop = asyncio.get_running_loop()
+        if (
+            self.listener_http is None
+            or self.listener_http.closed
+            or self.listener_loop is not loop
+        ):
+            # slack_sdk leaves the timeout to a session it is given. A session belongs to the
+            # event loop it was made in (tests run a loop each).
             timeout = aiohttp.ClientTimeout(total=client.timeout)
             self.listener_http = aiohttp.ClientSession(timeout=timeout)
+            self.listener_loop = loop
         client.session = self.listener_http
 
     async def close(self) -> None:

@@ -28,6 +28,7 @@ class _Finished:
     was closed on the connection's thread."""
 
     __slots__ = ("description", "lastrowid", "rowcount")
+    arraysize = 1  # DB-API's default batch for fetchmany(), which reads the rows held
 
     def __init__(self, description: Any = None, rowcount: int = -1, lastrowid: Any = None) -> None:
         self.description = description
@@ -106,8 +107,10 @@ class OneTripConnection(sa_aiosqlite.AsyncAdapt_aiosqlite_connection):
 
     def _idle(self) -> bool:
         # sqlite3 reads this flag without a lock or a statement; SQLite itself keeps it.
-        raw = getattr(self._connection, "_conn", None)
-        return raw is not None and not raw.in_transaction
+        try:
+            return not self._connection._conn.in_transaction
+        except (ValueError, sqlite3.ProgrammingError):
+            return False  # closed: the stock adapter knows what to do (nothing)
 
     def rollback(self) -> None:
         # The pool rolls back every connection it is handed back, most of them after a COMMIT:
