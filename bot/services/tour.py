@@ -227,6 +227,9 @@ class Turn:
     conversation: Conversation
     answers: dict[int, Answer]
     reply: Reply
+    # The answer the message may have been joined to (question id and the timestamp it was
+    # read with): whether it is joined depends on that timestamp.
+    joinable: store.AnswerStamp | None
 
 
 async def _read_turn(
@@ -239,11 +242,14 @@ async def _read_turn(
         session, tour_id=tour.id, respondent=conversation.respondent, lock=lock
     )
     previous_ts: float | None = None
+    joinable: store.AnswerStamp | None = None
     before = previous_position(conversation.participant.current_position, len(questions))
     if before is not None:
         previous = answers.get(questions[before].id)
-        if previous is not None and previous.last_message_ts:
-            previous_ts = float(previous.last_message_ts)
+        stamp = previous.last_message_ts if previous is not None else None
+        joinable = store.AnswerStamp(questions[before].id, conversation.respondent, stamp)
+        if stamp:
+            previous_ts = float(stamp)
     reply = interpret_reply(
         text,
         current_position=conversation.participant.current_position,
@@ -251,14 +257,16 @@ async def _read_turn(
         previous_answer_ts=previous_ts,
         message_ts=float(message_ts),
     )
-    return Turn(conversation=conversation, answers=answers, reply=reply)
+    return Turn(conversation=conversation, answers=answers, reply=reply, joinable=joinable)
 
 
 @dataclass(frozen=True)
 class PlannedAnswer:
     """A DM that is plainly the answer to the question the person is on, worked out from a
     read, and what writing it takes. It holds only while the person is still on that
-    question and the tour is open; `write_planned_answer` checks both as it writes."""
+    question, the answer before it is as it was read (a message joined to it meanwhile
+    changes whether this one is joined too) and the tour is open; `write_planned_answer`
+    checks all three as it writes."""
 
     tour_id: int
     participant_id: int
@@ -270,6 +278,7 @@ class PlannedAnswer:
     message_ts: str
     reply: Message
     refocus: bool  # the tour is not yet the one the person's DM replies go to
+    joinable: store.AnswerStamp | None  # as read: a later append would change the plan
 
 
 async def plan_dm_answer(
@@ -309,6 +318,7 @@ async def plan_dm_answer(
             position=following, question_count=len(questions), question=questions[following].text
         ),
         refocus=not in_focus,
+        joinable=turn.joinable,
     )
 
 
@@ -326,6 +336,7 @@ async def write_planned_answer(
         participant_id=plan.participant_id,
         from_position=plan.position,
         to_position=plan.following,
+        unchanged=plan.joinable,
     )
     if not moved:
         return False

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -133,16 +134,43 @@ async def get_participant(
     return await session.scalar(statement)
 
 
+class AnswerStamp(NamedTuple):
+    """An answer's question, respondent and last message timestamp (None: no answer, or no
+    timestamp), as read."""
+
+    question_id: int
+    respondent: str
+    last_message_ts: str | None
+
+
 async def advance_participant(
-    session: AsyncSession, *, participant_id: int, from_position: int, to_position: int
+    session: AsyncSession,
+    *,
+    participant_id: int,
+    from_position: int,
+    to_position: int,
+    unchanged: AnswerStamp | None = None,
 ) -> bool:
     """Move someone who answered the question at `from_position` on to `to_position`; False,
-    changing nothing, if they are no longer on that question."""
+    changing nothing, if they are no longer on that question or the `unchanged` answer's
+    timestamp is not what it was."""
+    statement = update(Participant).where(
+        Participant.id == participant_id, Participant.current_position == from_position
+    )
+    if unchanged is not None:
+        stamp = (
+            select(Answer.last_message_ts)
+            .where(
+                Answer.question_id == unchanged.question_id,
+                Answer.respondent == unchanged.respondent,
+            )
+            .scalar_subquery()
+        )
+        statement = statement.where(stamp.is_not_distinct_from(unchanged.last_message_ts))
     result = await session.execute(
-        update(Participant)
-        .where(Participant.id == participant_id, Participant.current_position == from_position)
-        .values(current_position=to_position, status=ParticipantStatus.ANSWERING, responded=True)
-        .execution_options(synchronize_session=False)
+        statement.values(
+            current_position=to_position, status=ParticipantStatus.ANSWERING, responded=True
+        ).execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 

@@ -388,6 +388,41 @@ async def test_a_dm_answer_overtaken_between_its_read_and_its_write_is_worked_ou
         assert answered["text"] == "Thank you! Here's what you said."
 
 
+async def test_a_dm_planned_as_the_next_answer_joins_the_one_before_if_that_grew_meanwhile(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Whether a message joins the answer before it depends on when that answer last grew: a
+    message joined to it between this one's read and its write makes this one a join too."""
+    questions = [*DEFAULT_QUESTIONS, "What should we stop doing?"]
+    await launch(slack, fake_slack, deps, users=team[:3], questions=questions)
+    await reply(slack, deps, clock, "UM001", "Retros are honest")  # on question 2 now
+    planned = tour_services.plan_dm_answer
+    plans: list[tour_services.PlannedAnswer | None] = []
+
+    async def plan_then_grow(session: AsyncSession, **kwargs: Any) -> Any:
+        plan = await planned(session, **kwargs)
+        plans.append(plan)
+        async with sessions.begin() as other:  # a message joined to answer 1, a second before
+            joined_at = f"{float(kwargs['message_ts']) - 1:.6f}"
+            await other.execute(
+                update(Answer).values(text="Retros are honest\nmostly", last_message_ts=joined_at)
+            )
+        return plan
+
+    monkeypatch.setattr(tour_services, "plan_dm_answer", plan_then_grow)
+    answered = await reply(slack, deps, clock, "UM001", "and blameless")
+
+    assert [plan.position if plan else None for plan in plans] == [1]  # planned as answer 2...
+    assert await answers_in_db(sessions) == ["Retros are honest\nmostly\nand blameless"]
+    assert answered["text"].startswith("Added that to your answer")  # ...joined to answer 1
+
+
 async def test_the_form_edits_and_adds_to_answers(
     slack: SignedSlack,
     fake_slack: FakeSlack,
