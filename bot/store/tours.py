@@ -7,9 +7,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import (
@@ -175,10 +175,10 @@ async def advance_participant(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def open_tours_for(session: AsyncSession, *, team_id: str, user_id: str) -> list[Tour]:
-    """Open tours this person was asked to answer, newest first."""
-    statement = (
-        select(Tour)
+def _open_tours_of(team_id: str, user_id: str, *extra: Any) -> Select[Any]:
+    """Open tours this person was asked to answer, newest first (with `extra` columns)."""
+    return (
+        select(Tour, *extra)
         .join(Participant, Participant.tour_id == Tour.id)
         .where(
             Participant.team_id == team_id,
@@ -187,22 +187,17 @@ async def open_tours_for(session: AsyncSession, *, team_id: str, user_id: str) -
         )
         .order_by(Tour.id.desc())
     )
-    return list((await session.scalars(statement)).all())
+
+
+async def open_tours_for(session: AsyncSession, *, team_id: str, user_id: str) -> list[Tour]:
+    """Open tours this person was asked to answer, newest first."""
+    return list((await session.scalars(_open_tours_of(team_id, user_id))).all())
 
 
 async def open_tours_asking(session: AsyncSession, *, team_id: str, user_id: str) -> list[Tour]:
     """Open tours this person was asked to answer, newest first, when one of them is in the
     middle of asking them its questions (`awaiting_answer`); otherwise none."""
-    statement = (
-        select(Tour, Participant.current_position)
-        .join(Participant, Participant.tour_id == Tour.id)
-        .where(
-            Participant.team_id == team_id,
-            Participant.user_id == user_id,
-            Tour.status == TourStatus.OPEN,
-        )
-        .order_by(Tour.id.desc())
-    )
+    statement = _open_tours_of(team_id, user_id, Participant.current_position)
     rows = (await session.execute(statement)).all()
     asking = any(position is not None for _, position in rows)
     return [tour for tour, _ in rows] if asking else []
