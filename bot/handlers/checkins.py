@@ -14,6 +14,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.blocks.checkins import (
     CheckinAction,
@@ -36,7 +37,7 @@ from bot.handlers.forms import RowId, field, is_number, state_values, text_field
 from bot.handlers.home import publish_home
 from bot.handlers.initiatives import initiative_from_button
 from bot.handlers.tour import leader_tour, may_lead, notice, number_from_value
-from bot.models import Initiative, LoopOptOut
+from bot.models import Checkin, Initiative, LoopOptOut, Tour
 from bot.services import checkins
 from bot.services.checkin_schedule import owner_zone, reschedule_digest
 from bot.services.initiatives import get_initiative
@@ -66,6 +67,19 @@ async def _refuse(ack: AsyncAck, text: str) -> None:
 # --- answering ---------------------------------------------------------------------------------
 
 
+async def checkin_from_button(
+    session: AsyncSession, context: AsyncBoltContext, action: dict[str, Any], *, lock: bool = False
+) -> tuple[Checkin, Initiative, Tour] | None:
+    """The check-in (with its initiative and tour) whose id a button carries, in this team;
+    None for a button without one or a check-in not found."""
+    checkin_id = number_from_value(action)
+    if checkin_id is None:
+        return None
+    return await checkins.get_checkin(
+        session, checkin_id=checkin_id, team_id=context.team_id or "", lock=lock
+    )
+
+
 @listener
 async def handle_status_button(
     ack: AsyncAck,
@@ -78,15 +92,8 @@ async def handle_status_button(
     await ack()
     deps = deps_of(context)
     matched = STATUS_ACTION.match(str(action.get("action_id")))
-    checkin_id = number_from_value(action)
     async with deps.sessions() as session:
-        found = (
-            await checkins.get_checkin(
-                session, checkin_id=checkin_id, team_id=context.team_id or ""
-            )
-            if checkin_id is not None
-            else None
-        )
+        found = await checkin_from_button(session, context, action)
     if matched is None or found is None:
         await notice(client, body, "Check-in", "I can't find that check-in any more.")
         return
@@ -181,15 +188,8 @@ async def handle_snooze(
 ) -> None:
     await ack()
     deps = deps_of(context)
-    checkin_id = number_from_value(action)
     async with deps.sessions.begin() as session:
-        found = (
-            await checkins.get_checkin(
-                session, checkin_id=checkin_id, team_id=context.team_id or "", lock=True
-            )
-            if checkin_id is not None
-            else None
-        )
+        found = await checkin_from_button(session, context, action, lock=True)
         refused = (
             checkins.snooze(found[0], found[1], user_id=body["user"]["id"])
             if found

@@ -366,9 +366,7 @@ async def handle_answer_form_submission(
     typed = {i: text_field(values, f"answer.{i + 1}") for i in range(MAX_QUESTIONS)}
     user_id = body["user"]["id"]
     async with deps.sessions.begin() as session:
-        tour = await get_tour(session, tour_id=metadata.tour_id, team_id=context.team_id or "")
-        still_open = tour is not None and tour.status.value == "open"
-        reply = await tours.save_answer_form(
+        saved = await tours.save_answer_form(
             session,
             team_id=context.team_id or "",
             user_id=user_id,
@@ -376,14 +374,14 @@ async def handle_answer_form_submission(
             mode=metadata.mode,
             values=typed,
         )
-    if not still_open:
+    if not saved.tour_open:
         await ack(
             response_action="update",
-            view=render_notice_modal(title="Listening tour", text=reply.text).to_dict(),
+            view=render_notice_modal(title="Listening tour", text=saved.reply.text).to_dict(),
         )
         return
     await ack()
-    await client.chat_postMessage(channel=user_id, **reply.to_dict())
+    await client.chat_postMessage(channel=user_id, **saved.reply.to_dict())
 
 
 # --- leader: Remind, Close, Export ----------------------------------------------------------

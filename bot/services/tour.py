@@ -194,10 +194,14 @@ async def _conversation(
     )
 
 
-async def _finished_message(session: AsyncSession, conversation: Conversation) -> Message:
-    answers = await store.answers_of(
-        session, tour_id=conversation.tour.id, respondent=conversation.respondent
-    )
+async def _finished_message(
+    session: AsyncSession, conversation: Conversation, answers: Mapping[int, Answer] | None = None
+) -> Message:
+    """The thank-you with every answer; `answers` when they were just read."""
+    if answers is None:
+        answers = await store.answers_of(
+            session, tour_id=conversation.tour.id, respondent=conversation.respondent
+        )
     return render_finished(
         tour_id=conversation.tour.id,
         title=conversation.tour.title,
@@ -484,6 +488,12 @@ async def answer_form(
     )
 
 
+@dataclass(frozen=True)
+class FormSaved:
+    reply: Message  # what to tell the person
+    tour_open: bool  # False: nothing was saved, and the reply says why (in the modal)
+
+
 async def save_answer_form(
     session: AsyncSession,
     *,
@@ -492,17 +502,20 @@ async def save_answer_form(
     tour_id: int,
     mode: Literal["edit", "add"],
     values: Mapping[int, str],
-) -> Message:
+) -> FormSaved:
     """Apply the form: edit replaces (an emptied box removes the answer, except an answer too
-    long to prefill, which an empty box keeps); add appends. Returns the DM to send."""
+    long to prefill, which an empty box keeps); add appends."""
     tour = await store.get_tour(session, tour_id=tour_id, team_id=team_id, lock=True)
-    if tour is None or tour.status is TourStatus.CLOSED:
-        if tour is None:
-            return render_dm_help(title=None, position=None, question_count=None, question=None)
-        return render_tour_closed_for_member(title=tour.title, closed_on=closed_on(tour))
+    if tour is None:
+        help_ = render_dm_help(title=None, position=None, question_count=None, question=None)
+        return FormSaved(help_, tour_open=False)
+    if tour.status is not TourStatus.OPEN:
+        closed = render_tour_closed_for_member(title=tour.title, closed_on=closed_on(tour))
+        return FormSaved(closed, tour_open=False)
     conversation = await _conversation(session, tour=tour, user_id=user_id)
     if conversation is None:
-        return render_dm_help(title=None, position=None, question_count=None, question=None)
+        help_ = render_dm_help(title=None, position=None, question_count=None, question=None)
+        return FormSaved(help_, tour_open=True)
     existing = await store.answers_of(
         session, tour_id=tour.id, respondent=conversation.respondent, lock=True
     )
@@ -529,7 +542,7 @@ async def save_answer_form(
         # An empty form answers nothing: they are asked (and reminded) from the first question.
         participant.current_position = 0
         participant.status = ParticipantStatus.INVITED
-    return await _finished_message(session, conversation)
+    return FormSaved(await _finished_message(session, conversation, remaining), tour_open=True)
 
 
 async def _save(
