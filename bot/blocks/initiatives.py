@@ -41,6 +41,9 @@ class InitiativeAction(StrEnum):
     ACCEPT = "initiatives.accept"  # str(initiative_id); in the owner's DM
     DECLINE = "initiatives.decline"  # str(initiative_id); in the owner's DM, asks for a reason
     LOG_WIN = "initiatives.win"  # str(initiative_id), or "" to choose
+    # str(initiative_id); on the leader's App Home, for an offer its owner has not answered;
+    # the action id carries the id too, as COMMIT's does there: "initiatives.withdraw.12".
+    WITHDRAW = "initiatives.withdraw"
 
 
 class InitiativeView(StrEnum):
@@ -482,6 +485,14 @@ def render_declined_for_leader(*, card: InitiativeCard) -> Message:
     )
 
 
+def render_offer_withdrawn(*, title: str, leader_id: str) -> str:
+    """The owner's DM when the leader takes back an offer they had not answered."""
+    return (
+        f"<@{leader_id}> withdrew the offer to own *{clip(_one_line(title), 300)}*, so there "
+        "is nothing for you to accept or decline. Thank you for considering it."
+    )
+
+
 def render_accepted_for_leader(*, card: InitiativeCard) -> str:
     due = f", due {format_day(card.due_date)}" if card.due_date else ""
     return f"<@{card.owner_id}> accepted *{clip(_one_line(card.title), 300)}*{due}."
@@ -590,6 +601,26 @@ def _pipeline_line(card: InitiativeCard) -> str:
 PIPELINE_LINES = 12  # per outcome, at most; fewer when long lines would pass SECTION_TEXT
 SECTION_TEXT = 3_000
 MAX_COMMIT_BUTTONS = 5
+# What the leader can do next to each, in the order the buttons come.
+_WAITING_ON_THE_LEADER = {
+    InitiativeStatus.DECLINED: 0,  # reassign it
+    InitiativeStatus.PROPOSED: 1,  # commit it
+    InitiativeStatus.OFFERED: 2,  # withdraw the offer, while its owner has not answered
+}
+
+
+def _pipeline_button(card: InitiativeCard) -> ButtonElement:
+    # Action ids must differ within a block; the handlers match the prefix.
+    if card.status is InitiativeStatus.OFFERED:
+        label, action = "Withdraw offer: ", InitiativeAction.WITHDRAW
+    else:
+        reassign = card.status is InitiativeStatus.DECLINED
+        label, action = ("Reassign: " if reassign else "Commit: "), InitiativeAction.COMMIT
+    return ButtonElement(
+        text=_plain(label + card.title, BUTTON_TEXT),
+        action_id=f"{action}.{card.initiative_id}",
+        value=str(card.initiative_id),
+    )
 
 
 def render_pipeline(
@@ -620,26 +651,11 @@ def render_pipeline(
         if not cards:
             lines.append("_No initiatives proposed yet._")
         blocks.append(_section("\n".join(lines)))
-        waiting += [
-            card
-            for card in cards
-            if card.status in (InitiativeStatus.PROPOSED, InitiativeStatus.DECLINED)
-        ]
+        waiting += [card for card in cards if card.status in _WAITING_ON_THE_LEADER]
     waiting = list({card.initiative_id: card for card in waiting}.values())  # ids stay unique
-    waiting.sort(key=lambda card: (card.status is InitiativeStatus.PROPOSED, -card.backers))
-    buttons = [
-        ButtonElement(
-            text=_plain(
-                ("Reassign: " if card.status is InitiativeStatus.DECLINED else "Commit: ")
-                + card.title,
-                BUTTON_TEXT,
-            ),
-            # Action ids must differ within a block; the handler matches the prefix.
-            action_id=f"{InitiativeAction.COMMIT}.{card.initiative_id}",
-            value=str(card.initiative_id),
-        )
-        for card in waiting[:MAX_COMMIT_BUTTONS]
-    ]
+    # Declined first (someone must be found), then proposals by backing, then offers.
+    waiting.sort(key=lambda card: (_WAITING_ON_THE_LEADER[card.status], -card.backers))
+    buttons = [_pipeline_button(card) for card in waiting[:MAX_COMMIT_BUTTONS]]
     buttons.append(
         ButtonElement(
             text="Propose an initiative", action_id=InitiativeAction.PROPOSE, value=str(tour_id)

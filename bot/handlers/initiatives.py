@@ -362,7 +362,13 @@ async def initiative_from_button(
 
 
 async def _led_initiative(
-    deps: Deps, client: AsyncWebClient, body: dict[str, Any], action: dict[str, Any], team_id: str
+    deps: Deps,
+    client: AsyncWebClient,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    team_id: str,
+    *,
+    doing: str = "commit initiatives",
 ) -> tuple[Initiative, Tour] | None:
     found = await initiative_from_button(deps, client, body, action, team_id)
     if found is None:
@@ -372,11 +378,51 @@ async def _led_initiative(
             client,
             body,
             "Initiatives",
-            f"Only <@{found[1].leader_id}>, who leads this tour, or a workspace admin can "
-            "commit initiatives.",
+            f"Only <@{found[1].leader_id}>, who leads this tour, or a workspace admin can {doing}.",
         )
         return None
     return found
+
+
+@listener
+async def handle_withdraw(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    """The leader takes back an offer its owner has not answered (from the App Home)."""
+    await ack()
+    deps = deps_of(context)
+    team_id = context.team_id or ""
+    found = await _led_initiative(deps, client, body, action, team_id, doing="withdraw an offer")
+    if found is None:
+        return
+    async with deps.sessions.begin() as session:
+        locked = await initiatives.get_initiative(
+            session, initiative_id=found[0].id, team_id=team_id, lock=True
+        )
+        assert locked is not None
+        initiative, tour = locked
+        moved = await initiatives.withdraw(
+            session, initiative=initiative, tour=tour, now=deps.clock.now()
+        )
+        owner_id = initiative.owner_id
+    if moved.refused is not None:
+        await notice(
+            client,
+            body,
+            "Initiatives",
+            "Its owner has already answered that offer, so it can't be withdrawn; close it "
+            "from its check-in instead, or reassign it if it was declined.",
+        )
+        return
+    deps.delivery.notify()
+    request_redraw(deps, client, initiative.id, team_id)
+    await publish_home(deps, client, team_id=team_id, user_id=tour.leader_id)
+    if owner_id:
+        await publish_home(deps, client, team_id=team_id, user_id=owner_id)
 
 
 @listener
@@ -556,6 +602,14 @@ async def _offered(
             body,
             "Initiatives",
             "Only the person it was offered to can accept or decline it.",
+        )
+        return None
+    if initiative.status is InitiativeStatus.CLOSED:
+        await notice(
+            client,
+            body,
+            "Initiatives",
+            "That offer isn't open any more: the leader withdrew it, or it was closed.",
         )
         return None
     if initiative.status is not InitiativeStatus.OFFERED:
@@ -896,6 +950,7 @@ def register(app: AsyncApp, *, command: str) -> set[str]:
     app.action(InitiativeAction.BACK.value)(handle_back)
     app.action(re.compile(rf"^{re.escape(InitiativeAction.COMMIT)}(\.\d+)?$"))(handle_commit_button)
     app.view(InitiativeView.COMMIT.value)(handle_commit_submission)
+    app.action(re.compile(rf"^{re.escape(InitiativeAction.WITHDRAW)}\.\d+$"))(handle_withdraw)
     app.action(InitiativeAction.ACCEPT.value)(handle_accept)
     app.action(InitiativeAction.DECLINE.value)(handle_decline_button)
     app.view(InitiativeView.DECLINE.value)(handle_decline_submission)

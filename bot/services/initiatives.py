@@ -20,11 +20,14 @@ from bot.blocks.initiatives import (
     render_declined_for_leader,
     render_initiative_card,
     render_offer,
+    render_offer_withdrawn,
 )
 from bot.flows.outcomes import (
     ACTIVE,
     InitiativeDraft,
+    InitiativeEvent,
     InitiativeStatus,
+    Refused,
     next_checkin_day,
 )
 from bot.flows.tour import local_today
@@ -333,6 +336,30 @@ async def answer(
         key=f"initiative:{initiative.id}:answer:{now.isoformat()}",
         method="chat.postMessage",
         payload={"channel": tour.leader_id, **payload},
+        now=now,
+    )
+    return moved
+
+
+async def withdraw(
+    session: AsyncSession, *, initiative: Initiative, tour: Tour, now: datetime
+) -> Moved:
+    """The leader takes back an offer its owner has not answered: the initiative closes, its
+    place under the cap is free again, and the owner hears so."""
+    if initiative.status is not InitiativeStatus.OFFERED:
+        return Moved(initiative, Refused.NOT_ALLOWED)
+    moved = await outcomes.move(session, initiative=initiative, event=InitiativeEvent.STOP)
+    if moved.refused is not None:
+        return moved
+    await outbox.enqueue(
+        session,
+        team_id=tour.team_id,
+        key=f"initiative:{initiative.id}:withdrawn",
+        method="chat.postMessage",
+        payload={
+            "channel": initiative.owner_id,
+            "text": render_offer_withdrawn(title=initiative.title, leader_id=tour.leader_id),
+        },
         now=now,
     )
     return moved

@@ -133,6 +133,7 @@ def test_ids_are_the_agreed_ones() -> None:
         "ACCEPT": "initiatives.accept",
         "DECLINE": "initiatives.decline",
         "LOG_WIN": "initiatives.win",
+        "WITHDRAW": "initiatives.withdraw",
     }
     assert {v.name: v.value for v in InitiativeView} == {
         "PROPOSE": "initiatives.propose",
@@ -736,6 +737,22 @@ def test_pipeline_buttons_declined_first_then_most_backed() -> None:
     ]
     action_ids = [b["action_id"] for b in actions["elements"]]
     assert len(set(action_ids)) == len(action_ids)
+
+
+def test_pipeline_offers_to_withdraw_an_unanswered_offer_after_the_rest() -> None:
+    cards = [
+        card(OFFERED, initiative_id=8, title="O1", owner_id="U2"),
+        card(P, initiative_id=1, title="P1", backers=1),
+        card(A, initiative_id=4, title="A9", owner_id="U2"),  # answered: nothing to withdraw
+        card(D, initiative_id=3, title="D0", owner_id="U3"),
+    ]
+    actions = pipeline([PipelineOutcome("S", "O", cards)])[-1]
+    assert [(b["action_id"], b["value"], b["text"]["text"]) for b in actions["elements"]] == [
+        ("initiatives.commit.3", "3", "Reassign: D0"),
+        ("initiatives.commit.1", "1", "Commit: P1"),
+        ("initiatives.withdraw.8", "8", "Withdraw offer: O1"),
+        ("initiatives.propose", "7", "Propose an initiative"),
+    ]
 
 
 @pytest.mark.parametrize("title", ["&" * 150, "x" * 150, EVIL])

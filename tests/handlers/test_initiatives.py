@@ -21,6 +21,7 @@ from bot.models import Initiative, InitiativeBacking, Outcome, QuickWin
 from bot.sandbox.block_kit import validate_message, validate_view
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
+from bot.services import initiatives as initiatives_service
 from tests.handlers.test_findings import (
     drain_outbox,
     team,  # noqa: F401 - the fixture
@@ -394,3 +395,76 @@ async def test_someone_else_cannot_answer_an_offer(
     async with sessions() as session:
         status = await session.scalar(select(Initiative.status))
     assert status is InitiativeStatus.OFFERED
+
+
+async def test_the_leader_withdraws_an_offer_its_owner_has_not_answered(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],  # noqa: F811
+) -> None:
+    """From the App Home: only the leader may; the owner hears of it, their Accept no longer
+    works, and the place under the cap is free for another commitment."""
+    await outcomes_committed(slack, fake_slack, deps, clock, sessions, team)
+    outcomes = await outcome_ids(sessions)
+    await propose(
+        slack,
+        fake_slack,
+        deps,
+        proposer="UT04",
+        how="button",
+        outcome_id=outcomes[0],
+        title="Slip alerts",
+        owner=None,
+    )
+    await drain_outbox(deps, clock)
+    view = await open_commit(slack, fake_slack, deps, "Slip alerts")
+    due = (clock.now() + timedelta(days=30)).date().isoformat()
+    await slack.view_submission("ULEAD", view, commit_values("UT05", due))
+    await deps.inflight.wait_idle(timeout=5)
+    await drain_outbox(deps, clock)
+    offer = offer_to(fake_slack, "UT05")
+
+    async def withdraw_from_home(user_id: str) -> None:
+        await slack.app_home_opened("ULEAD")
+        await deps.inflight.wait_idle(timeout=5)
+        home = fake_slack.home_views["ULEAD"]
+        [button] = buttons(home, InitiativeAction.WITHDRAW, prefix=True)
+        assert button["text"]["text"] == "Withdraw offer: Slip alerts"
+        await slack.block_action(user_id, button["action_id"], value=button["value"], view=home)
+        await deps.inflight.wait_idle(timeout=5)
+
+    async def status() -> InitiativeStatus | None:
+        async with sessions() as session:
+            return await session.scalar(select(Initiative.status))
+
+    await withdraw_from_home("UT06")  # not the leader (nor an admin)
+    assert await status() is InitiativeStatus.OFFERED
+    assert "can withdraw an offer" in rendered(top_view(fake_slack, "UT06"))
+
+    await withdraw_from_home("ULEAD")
+    await drain_outbox(deps, clock)
+    assert await status() is InitiativeStatus.CLOSED
+    assert (
+        "<@ULEAD> withdrew the offer to own *Slip alerts*" in fake_slack.dms_to("UT05")[-1]["text"]
+    )
+    leader_home = rendered(fake_slack.home_views["ULEAD"])
+    assert "Slip alerts — <@UT05> · closed" in leader_home
+    assert "Withdraw offer" not in leader_home
+
+    await slack.block_action(  # the owner answers the offer afterwards
+        "UT05",
+        InitiativeAction.ACCEPT,
+        value=button_value(offer, InitiativeAction.ACCEPT),
+        message=offer,
+        channel_id=offer["channel"],
+    )
+    await deps.inflight.wait_idle(timeout=5)
+    assert "isn't open any more" in last_ephemeral(fake_slack, "UT05")
+    assert await status() is InitiativeStatus.CLOSED
+    async with sessions() as session:
+        tour_id = await session.scalar(select(Initiative.tour_id))
+        assert tour_id is not None
+        assert await initiatives_service.active_count(session, tour_id=tour_id) == 0
