@@ -463,3 +463,29 @@ async def test_a_refused_team_channel_is_not_retried_and_its_leader_is_told_once
     assert [(r.status, r.attempts) for r in posts] == [(OutboxStatus.FAILED, 1)] * 2
     assert len(notices) == 1  # once, however many posts failed
     assert "<#CTEAM>" in notices[0].payload["text"]
+
+
+async def test_a_late_outcome_does_not_undo_a_row_another_worker_settled(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    """A send that outlived its lease reports after another worker sent the row again: its
+    'try again later' must not put a sent message back in the queue."""
+    await queue_dms(sessions, clock, ["UALICE", "UBOB"])
+    async with sessions.begin() as session:
+        ids = list((await session.scalars(select(OutboxMessage.id))).all())
+        await outbox.lease(session, ids=ids, now=clock.now(), lease_for=timedelta(minutes=2))
+        await session.execute(  # the other worker sent UALICE's
+            update(OutboxMessage)
+            .where(OutboxMessage.channel == "UALICE")
+            .values(status=OutboxStatus.SENT, lease_until=None)
+        )
+    late = [
+        outbox.Outcome(row_id, OutboxStatus.PENDING, 1, at=clock.now(), error="http_500")
+        for row_id in ids
+    ]
+    async with sessions.begin() as session:
+        await outbox.record_outcomes(session, late)
+    async with sessions() as session:
+        rows = await session.execute(select(OutboxMessage.channel, OutboxMessage.status))
+        statuses = {channel: status for channel, status in rows}
+    assert statuses == {"UALICE": OutboxStatus.SENT, "UBOB": OutboxStatus.PENDING}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import OutboxMessage, OutboxStatus
@@ -189,9 +189,22 @@ async def record_outcomes(session: AsyncSession, outcomes: Sequence[Outcome]) ->
         for o in outcomes
         if o.status == OutboxStatus.FAILED
     ]
+    # Only rows still being sent: a send that outlived its lease may report after another
+    # worker settled the row, and must not put a sent message back in the queue.
+    table = OutboxMessage.__table__
+    assert isinstance(table, Table)
     for rows in (sent, again, failed):
-        if rows:
-            await session.execute(update(OutboxMessage), rows)
+        if not rows:
+            continue
+        columns = [key for key in rows[0] if key != "id"]
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"), table.c.status == OutboxStatus.SENDING)
+            .values({column: bindparam(column) for column in columns})
+        )
+        await session.execute(
+            statement, [{"row_id": row["id"], **{c: row[c] for c in columns}} for row in rows]
+        )
 
 
 async def hold_team(session: AsyncSession, *, team_id: str, until: datetime, error: str) -> int:
