@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, String, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import (
@@ -118,20 +118,26 @@ async def create_tour(session: AsyncSession, new: NewTour, *, now: datetime) -> 
     return tour
 
 
+# The reads and writes of every DM answer are built once, with their values as parameters:
+# building a statement and its cache key costs about as much as running it on SQLite.
+_QUESTIONS = (
+    select(Question).where(Question.tour_id == bindparam("tour_id")).order_by(Question.position)
+)
+_PARTICIPANT = select(Participant).where(
+    Participant.tour_id == bindparam("tour_id"), Participant.user_id == bindparam("user_id")
+)
+_PARTICIPANT_LOCKED = _PARTICIPANT.with_for_update()
+
+
 async def questions_of(session: AsyncSession, *, tour_id: int) -> list[Question]:
-    statement = select(Question).where(Question.tour_id == tour_id).order_by(Question.position)
-    return list((await session.scalars(statement)).all())
+    return list((await session.scalars(_QUESTIONS, {"tour_id": tour_id})).all())
 
 
 async def get_participant(
     session: AsyncSession, *, tour_id: int, user_id: str, lock: bool = False
 ) -> Participant | None:
-    statement = select(Participant).where(
-        Participant.tour_id == tour_id, Participant.user_id == user_id
-    )
-    if lock:
-        statement = statement.with_for_update()
-    return await session.scalar(statement)
+    statement = _PARTICIPANT_LOCKED if lock else _PARTICIPANT
+    return await session.scalar(statement, {"tour_id": tour_id, "user_id": user_id})
 
 
 class AnswerStamp(NamedTuple):
@@ -141,6 +147,23 @@ class AnswerStamp(NamedTuple):
     question_id: int
     respondent: str
     last_message_ts: str | None
+
+
+_ADVANCE = (
+    update(Participant)
+    .where(Participant.id == bindparam("p_id"), Participant.current_position == bindparam("p_from"))
+    .values(current_position=bindparam("p_to"), status=ParticipantStatus.ANSWERING, responded=True)
+    .execution_options(synchronize_session=False)
+)
+_ADVANCE_IF_UNCHANGED = _ADVANCE.where(
+    select(Answer.last_message_ts)
+    .where(
+        Answer.question_id == bindparam("a_question"),
+        Answer.respondent == bindparam("a_respondent"),
+    )
+    .scalar_subquery()
+    .is_not_distinct_from(bindparam("a_stamp", type_=String()))
+)
 
 
 async def advance_participant(
@@ -154,51 +177,52 @@ async def advance_participant(
     """Move someone who answered the question at `from_position` on to `to_position`; False,
     changing nothing, if they are no longer on that question or the `unchanged` answer's
     timestamp is not what it was."""
-    statement = update(Participant).where(
-        Participant.id == participant_id, Participant.current_position == from_position
-    )
+    parameters: dict[str, Any] = {
+        "p_id": participant_id,
+        "p_from": from_position,
+        "p_to": to_position,
+    }
+    statement = _ADVANCE
     if unchanged is not None:
-        stamp = (
-            select(Answer.last_message_ts)
-            .where(
-                Answer.question_id == unchanged.question_id,
-                Answer.respondent == unchanged.respondent,
-            )
-            .scalar_subquery()
-        )
-        statement = statement.where(stamp.is_not_distinct_from(unchanged.last_message_ts))
-    result = await session.execute(
-        statement.values(
-            current_position=to_position, status=ParticipantStatus.ANSWERING, responded=True
-        ).execution_options(synchronize_session=False)
-    )
+        statement = _ADVANCE_IF_UNCHANGED
+        parameters |= {
+            "a_question": unchanged.question_id,
+            "a_respondent": unchanged.respondent,
+            "a_stamp": unchanged.last_message_ts,
+        }
+    result = await session.execute(statement, parameters)
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _open_tours_of(team_id: str, user_id: str, *extra: Any) -> Select[Any]:
-    """Open tours this person was asked to answer, newest first (with `extra` columns)."""
+def _open_tours_of(*extra: Any) -> Select[Any]:
+    """Open tours a person was asked to answer, newest first (with `extra` columns)."""
     return (
         select(Tour, *extra)
         .join(Participant, Participant.tour_id == Tour.id)
         .where(
-            Participant.team_id == team_id,
-            Participant.user_id == user_id,
+            Participant.team_id == bindparam("team_id"),
+            Participant.user_id == bindparam("user_id"),
             Tour.status == TourStatus.OPEN,
         )
         .order_by(Tour.id.desc())
     )
 
 
+_OPEN_TOURS = _open_tours_of()
+_OPEN_TOURS_AND_POSITIONS = _open_tours_of(Participant.current_position)
+
+
 async def open_tours_for(session: AsyncSession, *, team_id: str, user_id: str) -> list[Tour]:
     """Open tours this person was asked to answer, newest first."""
-    return list((await session.scalars(_open_tours_of(team_id, user_id))).all())
+    found = await session.scalars(_OPEN_TOURS, {"team_id": team_id, "user_id": user_id})
+    return list(found.all())
 
 
 async def open_tours_asking(session: AsyncSession, *, team_id: str, user_id: str) -> list[Tour]:
     """Open tours this person was asked to answer, newest first, when one of them is in the
     middle of asking them its questions (`awaiting_answer`); otherwise none."""
-    statement = _open_tours_of(team_id, user_id, Participant.current_position)
-    rows = (await session.execute(statement)).all()
+    parameters = {"team_id": team_id, "user_id": user_id}
+    rows = (await session.execute(_OPEN_TOURS_AND_POSITIONS, parameters)).all()
     asking = any(position is not None for _, position in rows)
     return [tour for tour, _ in rows] if asking else []
 
@@ -230,10 +254,13 @@ async def latest_tour_for(session: AsyncSession, *, team_id: str, user_id: str) 
     return await session.scalar(statement)
 
 
+_FOCUS = select(DmFocus.tour_id).where(
+    DmFocus.team_id == bindparam("team_id"), DmFocus.user_id == bindparam("user_id")
+)
+
+
 async def focused_tour_id(session: AsyncSession, *, team_id: str, user_id: str) -> int | None:
-    return await session.scalar(
-        select(DmFocus.tour_id).where(DmFocus.team_id == team_id, DmFocus.user_id == user_id)
-    )
+    return await session.scalar(_FOCUS, {"team_id": team_id, "user_id": user_id})
 
 
 async def set_focus_many(
@@ -258,23 +285,27 @@ async def set_focus(session: AsyncSession, *, team_id: str, user_id: str, tour_i
     )
 
 
+_SECRET = select(TourKey.secret).where(TourKey.tour_id == bindparam("tour_id"))
+_ANSWERS = (
+    select(Answer)
+    .where(Answer.tour_id == bindparam("tour_id"), Answer.respondent == bindparam("respondent"))
+    # Answers are written with Core upserts; refresh any already loaded in this session.
+    .execution_options(populate_existing=True)
+)
+_ANSWERS_LOCKED = _ANSWERS.with_for_update()
+
+
 async def tour_secret(session: AsyncSession, *, tour_id: int) -> str | None:
-    return await session.scalar(select(TourKey.secret).where(TourKey.tour_id == tour_id))
+    return await session.scalar(_SECRET, {"tour_id": tour_id})
 
 
 async def answers_of(
     session: AsyncSession, *, tour_id: int, respondent: str, lock: bool = False
 ) -> dict[int, Answer]:
     """This respondent's answers, by question id."""
-    statement = (
-        select(Answer)
-        .where(Answer.tour_id == tour_id, Answer.respondent == respondent)
-        # Answers are written with Core upserts; refresh any already loaded in this session.
-        .execution_options(populate_existing=True)
-    )
-    if lock:
-        statement = statement.with_for_update()
-    return {answer.question_id: answer for answer in (await session.scalars(statement)).all()}
+    statement = _ANSWERS_LOCKED if lock else _ANSWERS
+    found = await session.scalars(statement, {"tour_id": tour_id, "respondent": respondent})
+    return {answer.question_id: answer for answer in found.all()}
 
 
 async def save_answer(

@@ -146,6 +146,12 @@ def action_cases(s: Seeded) -> list[Case]:
         ),
         Case(InitiativeAction.ACCEPT, "UALICE", InitiativeAction.ACCEPT.value, str(s.offered)),
         Case(InitiativeAction.DECLINE, "UALICE", InitiativeAction.DECLINE.value, str(s.offered)),
+        Case(
+            InitiativeAction.WITHDRAW,
+            "ULEAD",
+            f"{InitiativeAction.WITHDRAW.value}.{s.offered}",
+            str(s.offered),
+        ),
         Case(InitiativeAction.LOG_WIN, "UBOB", InitiativeAction.LOG_WIN.value, str(s.accepted)),
         Case(CheckinAction.SNOOZE, "UBOB", CheckinAction.SNOOZE.value, str(s.checkin)),
         Case(
