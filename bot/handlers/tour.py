@@ -41,6 +41,7 @@ from bot.flows.tour import (
     validate_launch,
 )
 from bot.handlers.context import (
+    Replayed,
     claim_event,
     claim_view,
     deps_of,
@@ -365,15 +366,22 @@ async def handle_answer_form_submission(
         return
     typed = {i: text_field(values, f"answer.{i + 1}") for i in range(MAX_QUESTIONS)}
     user_id = body["user"]["id"]
-    async with deps.sessions.begin() as session:
-        saved = await tours.save_answer_form(
-            session,
-            team_id=context.team_id or "",
-            user_id=user_id,
-            tour_id=metadata.tour_id,
-            mode=metadata.mode,
-            values=typed,
-        )
+    try:
+        async with deps.sessions.begin() as session:
+            saved = await tours.save_answer_form(
+                session,
+                team_id=context.team_id or "",
+                user_id=user_id,
+                tour_id=metadata.tour_id,
+                mode=metadata.mode,
+                values=typed,
+            )
+            # Claimed with what it saved: a replayed "Add more" must not add the text twice.
+            if saved.tour_open and not await claim_view(session, context, view):
+                raise Replayed
+    except Replayed:
+        await ack()
+        return
     if not saved.tour_open:
         await ack(
             response_action="update",

@@ -455,13 +455,17 @@ async def test_the_form_edits_and_adds_to_answers(
     )
     await deps.inflight.wait_idle(timeout=5)
     form = fake_slack.views[fake_slack.view_stack("UM001")[-1]]
-    await slack.view_submission(
-        "UM001",
-        form,
-        {"answer.1": {"answer.1.input": "and docs"}, "answer.2": {"answer.2.input": "CI"}},
-    )
+    added = {"answer.1": {"answer.1.input": "and docs"}, "answer.2": {"answer.2.input": "CI"}}
+    await slack.view_submission("UM001", form, added)
     await deps.inflight.wait_idle(timeout=5)
     assert await answers_in_db(sessions) == ["CI", "Great tools\nand docs"]
+    dms = len(fake_slack.dms_to("UM001"))
+
+    replayed = await slack.view_submission("UM001", form, added)  # the same submission again
+    await deps.inflight.wait_idle(timeout=5)
+    assert replayed.status == 200
+    assert await answers_in_db(sessions) == ["CI", "Great tools\nand docs"]  # added once
+    assert len(fake_slack.dms_to("UM001")) == dms
 
 
 async def test_split_messages_join_skip_and_help(
