@@ -216,46 +216,53 @@ async def handle_proposal_submission(
         measure=text_field(values, "proposal.measure"),
         target_date=None,
     )
-    async with deps.sessions.begin() as session:
-        tour = await get_tour(session, tour_id=metadata.tour_id, team_id=context.team_id or "")
-        if tour is None or user_id not in await outcomes.shaper_ids(session, tour_id=tour.id):
-            await _errors_or_notice(ack, "Outcomes", "Only the people the leader asked can.")
-            return
-        try:
-            if metadata.proposal_id is None:
-                proposal = await outcomes.propose_outcome(
-                    session,
-                    tour=tour,
-                    theme_id=metadata.theme_id,
-                    author_id=user_id,
-                    draft=draft,
-                    now=deps.clock.now(),
-                )
-            else:
-                proposal = await outcomes.edit_proposal(
-                    session,
-                    tour=tour,
-                    proposal_id=metadata.proposal_id,
-                    author_id=user_id,
-                    draft=draft,
-                    now=deps.clock.now(),
-                )
-        except outcomes.OutcomeError as refused:
-            blocks = {"statement": "proposal.statement", "measure": "proposal.measure"}
-            errors = {blocks[k]: v for k, v in refused.problems.items() if k in blocks}
-            if not errors:  # decided meanwhile, or not theirs: nothing to fix in the form
-                await _errors_or_notice(ack, "Outcomes", str(refused))
+    try:
+        async with deps.sessions.begin() as session:
+            tour = await get_tour(session, tour_id=metadata.tour_id, team_id=context.team_id or "")
+            if tour is None or user_id not in await outcomes.shaper_ids(session, tour_id=tour.id):
+                await _errors_or_notice(ack, "Outcomes", "Only the people the leader asked can.")
                 return
-            await ack(response_action="errors", errors=errors)
-            return
-        label = await _theme_label(session, tour_id=tour.id, theme_id=proposal.theme_id)
-        saved = render_proposal_saved(
-            theme_label=label,
-            leader_id=tour.leader_id,
-            proposal_id=proposal.id,
-            statement=proposal.statement,
-            edited=metadata.proposal_id is not None,
-        )
+            try:
+                if metadata.proposal_id is None:
+                    proposal = await outcomes.propose_outcome(
+                        session,
+                        tour=tour,
+                        theme_id=metadata.theme_id,
+                        author_id=user_id,
+                        draft=draft,
+                        now=deps.clock.now(),
+                    )
+                else:
+                    proposal = await outcomes.edit_proposal(
+                        session,
+                        tour=tour,
+                        proposal_id=metadata.proposal_id,
+                        author_id=user_id,
+                        draft=draft,
+                        now=deps.clock.now(),
+                    )
+            except outcomes.OutcomeError as refused:
+                blocks = {"statement": "proposal.statement", "measure": "proposal.measure"}
+                errors = {blocks[k]: v for k, v in refused.problems.items() if k in blocks}
+                if not errors:  # decided meanwhile, or not theirs: nothing to fix in the form
+                    await _errors_or_notice(ack, "Outcomes", str(refused))
+                    return
+                await ack(response_action="errors", errors=errors)
+                return
+            # A new proposal is claimed with the submission: a replay must not add a second.
+            if metadata.proposal_id is None and not await claim_view(session, context, view):
+                raise Replayed
+            label = await _theme_label(session, tour_id=tour.id, theme_id=proposal.theme_id)
+            saved = render_proposal_saved(
+                theme_label=label,
+                leader_id=tour.leader_id,
+                proposal_id=proposal.id,
+                statement=proposal.statement,
+                edited=metadata.proposal_id is not None,
+            )
+    except Replayed:
+        await ack()
+        return
     await ack()
     await client.chat_postMessage(channel=user_id, **saved.to_dict())
 

@@ -115,18 +115,18 @@ async def test_outcomes_are_proposed_committed_and_announced(
         )
         await deps.inflight.wait_idle(timeout=5)
         form = fake_slack.views[fake_slack.view_stack(author)[-1]]
-        await slack.view_submission(
-            author,
-            form,
-            {
-                "proposal.statement": {"proposal.statement.input": f"{author} idea {theme_index}"},
-                "proposal.measure": {"proposal.measure.input": "Measured weekly, target 90%"},
-            },
-        )
+        typed = {
+            "proposal.statement": {"proposal.statement.input": f"{author} idea {theme_index}"},
+            "proposal.measure": {"proposal.measure.input": "Measured weekly, target 90%"},
+        }
+        await slack.view_submission(author, form, typed)
         await deps.inflight.wait_idle(timeout=5)
+    replayed = await slack.view_submission(author, form, typed)  # the last one, sent again
+    await deps.inflight.wait_idle(timeout=5)
+    assert replayed.status == 200
     async with sessions() as session:
         stored = (await session.scalars(select(OutcomeProposal))).all()
-    assert len(stored) == 5
+    assert len(stored) == 5  # the replay added nothing
     assert len({p.theme_id for p in stored}) == 2
 
     await drain_outbox(deps, clock)
