@@ -38,11 +38,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
 import math
-import os
-import platform
 import secrets
 import sys
 import tempfile
@@ -54,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from launch import CHANNEL, LEADER, Samples, fresh_database, timed
+from launch import CHANNEL, LEADER, Samples, run_on_each_backend, timed
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -661,41 +658,16 @@ def main() -> int:
     if min(args.repeats, args.fanout, args.fanouts) < 1:
         parser.error("--repeats, --fanout and --fanouts must be at least 1")
     logging.basicConfig(level=logging.ERROR)
-    machine = {
-        "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "python": platform.python_version(),
-        "os": platform.platform(),
-        "load_average_before": [round(x, 2) for x in os.getloadavg()],
-    }
-    report: dict[str, Any] = {
-        "machine": machine,
-        "args": vars(args),
-        "bot_in_own_process": not args.inline,
-        "setup": SETUP_INLINE if args.inline else SETUP_PROCESSES,
-        "backends": {},
-    }
-    print(report["setup"])
-    postgres = os.environ.get("TEST_DATABASE_URL")
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="partnerbot-bench-") as directory:
-        for backend, server in [("sqlite", None), *([("postgres", postgres)] if postgres else [])]:
-            with fresh_database(server, Path(directory), f"{backend}-ack") as url:
-                table = tabulate(asyncio.run(measure(url, args)))
-            report["backends"][backend] = table
-            print_backend(backend, table, args)
-    machine["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
-    report["seconds"] = round(time.perf_counter() - started, 1)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nwrote {RESULTS} ({report['seconds']} s)")
-    problems = [
-        f"{backend}: {problem}"
-        for backend, table in report["backends"].items()
-        for problem in table["problems"]
-    ]
-    for problem in problems[:20]:
-        print(f"FAILED: {problem}")
-    return 1 if problems else 0
+    setup = SETUP_INLINE if args.inline else SETUP_PROCESSES
+    print(setup)
+    report = {"args": vars(args), "bot_in_own_process": not args.inline, "setup": setup}
+    return run_on_each_backend(
+        "ack",
+        RESULTS,
+        report,
+        lambda url: tabulate(asyncio.run(measure(url, args))),
+        lambda backend, result: print_backend(backend, result, args),
+    )
 
 
 if __name__ == "__main__":

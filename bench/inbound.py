@@ -36,7 +36,6 @@ import json
 import logging
 import math
 import os
-import platform
 import resource
 import secrets
 import sys
@@ -59,7 +58,7 @@ from ack import (
     stopped,
     summary,
 )
-from launch import LEADER, fresh_database
+from launch import LEADER, run_on_each_backend
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -564,41 +563,16 @@ def main() -> int:
     if min(args.answers, args.concurrency) < 1 or args.stored < 0:
         parser.error("--answers and --concurrency must be at least 1, --stored at least 0")
     logging.basicConfig(level=logging.ERROR)
-    machine = {
-        "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "python": platform.python_version(),
-        "os": platform.platform(),
-        "load_average_before": [round(x, 2) for x in os.getloadavg()],
-    }
-    report: dict[str, Any] = {
-        "machine": machine,
-        "args": vars(args),
-        "bot_in_own_process": not args.inline,
-        "setup": SETUP_INLINE if args.inline else SETUP_PROCESSES,
-        "backends": {},
-    }
-    print(report["setup"])
-    postgres = os.environ.get("TEST_DATABASE_URL")
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="partnerbot-bench-") as directory:
-        for backend, server in [("sqlite", None), *([("postgres", postgres)] if postgres else [])]:
-            with fresh_database(server, Path(directory), f"{backend}-inbound") as url:
-                result = asyncio.run(measure(url, args))
-            report["backends"][backend] = result
-            print_backend(backend, result, args)
-    machine["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
-    report["seconds"] = round(time.perf_counter() - started, 1)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nwrote {RESULTS} ({report['seconds']} s)")
-    problems = [
-        f"{backend}: {problem}"
-        for backend, result in report["backends"].items()
-        for problem in result["problems"]
-    ]
-    for problem in problems[:20]:
-        print(f"FAILED: {problem}")
-    return 1 if problems else 0
+    setup = SETUP_INLINE if args.inline else SETUP_PROCESSES
+    print(setup)
+    report = {"args": vars(args), "bot_in_own_process": not args.inline, "setup": setup}
+    return run_on_each_backend(
+        "inbound",
+        RESULTS,
+        report,
+        lambda url: asyncio.run(measure(url, args)),
+        lambda backend, result: print_backend(backend, result, args),
+    )
 
 
 if __name__ == "__main__":

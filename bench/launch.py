@@ -18,7 +18,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -231,6 +231,46 @@ def fresh_database(server: str | None, directory: Path, name: str) -> Iterator[s
         with admin.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         admin.dispose()
+
+
+def run_on_each_backend(
+    name: str,
+    results: Path,
+    report: dict[str, Any],
+    run: Callable[[str], dict[str, Any]],
+    show: Callable[[str, dict[str, Any]], None],
+) -> int:
+    """Run `run` on a fresh SQLite database and, with TEST_DATABASE_URL, a fresh Postgres one;
+    `show` each result, write `report` (the machine and its load before and after included)
+    to `results` as JSON, and return 1 if any result lists problems."""
+    machine = {
+        "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "python": platform.python_version(),
+        "os": platform.platform(),
+        "load_average_before": [round(x, 2) for x in os.getloadavg()],
+    }
+    report = {"machine": machine, **report, "backends": {}}
+    postgres = os.environ.get("TEST_DATABASE_URL")
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="partnerbot-bench-") as directory:
+        for backend, server in [("sqlite", None), *([("postgres", postgres)] if postgres else [])]:
+            with fresh_database(server, Path(directory), f"{backend}-{name}") as url:
+                result = run(url)
+            report["backends"][backend] = result
+            show(backend, result)
+    machine["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nwrote {results} ({report['seconds']} s)")
+    problems = [
+        f"{backend}: {problem}"
+        for backend, result in report["backends"].items()
+        for problem in result["problems"]
+    ]
+    for problem in problems[:20]:
+        print(f"FAILED: {problem}")
+    return 1 if problems else 0
 
 
 def print_backend(backend: str, acks: dict[str, dict[str, Any]], fan: dict[str, Any]) -> None:

@@ -358,16 +358,15 @@ async def test_initiatives_are_proposed_backed_committed_and_reassigned(
     assert link["theme"]
 
 
-@pytest.mark.parametrize("action", [InitiativeAction.ACCEPT, InitiativeAction.DECLINE])
-async def test_someone_else_cannot_answer_an_offer(
+async def slip_alerts_offered_to_ut05(
     slack: SignedSlack,
     fake_slack: FakeSlack,
     deps: Deps,
     clock: FrozenClock,
     sessions: async_sessionmaker[AsyncSession],
     team: list[str],  # noqa: F811
-    action: InitiativeAction,
-) -> None:
+) -> Json:
+    """UT04 proposes "Slip alerts", the leader commits it to UT05: UT05's offer DM."""
     await outcomes_committed(slack, fake_slack, deps, clock, sessions, team)
     outcomes = await outcome_ids(sessions)
     await propose(
@@ -386,7 +385,20 @@ async def test_someone_else_cannot_answer_an_offer(
     await slack.view_submission("ULEAD", view, commit_values("UT05", due))
     await deps.inflight.wait_idle(timeout=5)
     await drain_outbox(deps, clock)
-    offer = offer_to(fake_slack, "UT05")
+    return offer_to(fake_slack, "UT05")
+
+
+@pytest.mark.parametrize("action", [InitiativeAction.ACCEPT, InitiativeAction.DECLINE])
+async def test_someone_else_cannot_answer_an_offer(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],  # noqa: F811
+    action: InitiativeAction,
+) -> None:
+    offer = await slip_alerts_offered_to_ut05(slack, fake_slack, deps, clock, sessions, team)
     await slack.block_action(
         "UT06", action, value=button_value(offer, action), message=offer, channel_id="CSQUAD"
     )
@@ -407,25 +419,7 @@ async def test_the_leader_withdraws_an_offer_its_owner_has_not_answered(
 ) -> None:
     """From the App Home: only the leader may; the owner hears of it, their Accept no longer
     works, and the place under the cap is free for another commitment."""
-    await outcomes_committed(slack, fake_slack, deps, clock, sessions, team)
-    outcomes = await outcome_ids(sessions)
-    await propose(
-        slack,
-        fake_slack,
-        deps,
-        proposer="UT04",
-        how="button",
-        outcome_id=outcomes[0],
-        title="Slip alerts",
-        owner=None,
-    )
-    await drain_outbox(deps, clock)
-    view = await open_commit(slack, fake_slack, deps, "Slip alerts")
-    due = (clock.now() + timedelta(days=30)).date().isoformat()
-    await slack.view_submission("ULEAD", view, commit_values("UT05", due))
-    await deps.inflight.wait_idle(timeout=5)
-    await drain_outbox(deps, clock)
-    offer = offer_to(fake_slack, "UT05")
+    offer = await slip_alerts_offered_to_ut05(slack, fake_slack, deps, clock, sessions, team)
 
     async def withdraw_from_home(user_id: str) -> None:
         await slack.app_home_opened("ULEAD")
