@@ -96,10 +96,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         started = time.monotonic()
         writers.enter(info, timeout=wait_ms / 1000)
         try:
-            if limit is not None:
-                # What is left of the limit is what SQLite may wait for another process; in
-                # steps of 100 ms, so that the setting rarely changes.
-                waited_ms = (time.monotonic() - started) * 1000
+            waited_ms = (time.monotonic() - started) * 1000
+            if limit is not None and waited_ms >= 100:
+                # What is left of the limit is what SQLite may wait for another process (in
+                # steps of 100 ms, so that the setting rarely changes).
                 wait_ms = max(100, int((wait_ms - waited_ms) // 100 * 100))
             if info.get(BUSY_MS) != wait_ms:
                 connection.exec_driver_sql(f"PRAGMA busy_timeout={wait_ms}")

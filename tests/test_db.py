@@ -277,3 +277,18 @@ async def test_a_sqlite_statement_is_one_trip_to_the_connections_thread(
         rows = (await connection.execute(select(ProcessedEvent.event_type))).all()
         assert [tuple(row) for row in rows] == [("y",)]
     assert trips[: trips.index("commit")] == ["_execute"] * 3  # one trip a statement
+
+
+async def test_a_write_before_the_ack_waits_its_whole_limit_when_nothing_queued_before_it(
+    sqlite_file: str, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """The limit is split between this process's queue and SQLite's busy handler only when
+    the queue took some of it: the setting stays put from one such write to the next."""
+    token = write_wait_limit.set(lambda: 2.0)
+    try:
+        for _ in range(2):
+            async with sessions.begin() as session:
+                busy = (await session.execute(text("PRAGMA busy_timeout"))).scalar()
+            assert busy == 2000
+    finally:
+        write_wait_limit.reset(token)
