@@ -36,11 +36,12 @@ from collections.abc import AsyncIterator, Awaitable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.pool import QueuePool
 
+from bot import db
 from bot.blocks.findings import FindingsAction
 from bot.blocks.tour import TourView
 from bot.clock import FrozenClock
@@ -154,18 +155,17 @@ def proxy(db_proxy: TcpProxy | None) -> TcpProxy:
 
 
 @pytest.fixture
-async def short_busy_timeout(deps: Deps, database_url: str) -> None:
+async def short_busy_timeout(
+    deps: Deps, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """SQLite: the bot's connections give up on a held lock after 250 ms instead of 5 s.
-    PostgreSQL: nothing to shorten (a stopped server refuses at once)."""
+    PostgreSQL: nothing to shorten (a stopped server refuses at once). Set where bot/db.py
+    reads it as each connection opens, so that it is also what a write returns to after a
+    write before an acknowledgement (with its own, shorter limit)."""
     if not is_sqlite(database_url):
         return
     await deps.engine.dispose()
-
-    @event.listens_for(deps.engine.sync_engine, "connect")
-    def _shorter(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout={SHORT_BUSY_MS}")
-        cursor.close()
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", SHORT_BUSY_MS)
 
 
 # --- what the scenarios look at ---------------------------------------------------------------
