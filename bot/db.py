@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -24,9 +26,15 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.util import await_only
 
-from bot.sqlite_driver import one_trip_dbapi
+from bot.sqlite_driver import OneTripConnection, as_sqlalchemy_error, one_trip_dbapi
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# Connections kept open to a SQLite file, and how many more a burst may open for a while. Each
+# is a thread of aiosqlite's and a file handle; opening one (a thread, the file, the schema, the
+# PRAGMAs) costs as much as a dozen statements, and SQLAlchemy's default pool of 5 had every
+# request past the fifth in flight open and close its own.
+SQLITE_POOL_SIZE = 32
+SQLITE_POOL_OVERFLOW = 32
 # What the connection's busy timeout is now, and what it was opened with (connection info keys).
 BUSY_MS, DEFAULT_BUSY_MS = "partnerbot_busy_ms", "partnerbot_default_busy_ms"
 
@@ -79,6 +87,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.close()
 
     writers = WriterQueue()
+    _writers[engine.sync_engine] = writers
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
@@ -86,28 +95,16 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # upgrade a read lock; a session made for reading only (see `create_read_session_factory`)
         # begins deferred and, with WAL, never waits for the writers.
         if connection.get_execution_options().get(READ_ONLY):
-            connection.exec_driver_sql("BEGIN")
+            _run_directly(connection, "BEGIN")
             return
         info = connection.connection.info
-        wait_ms = info.get(DEFAULT_BUSY_MS, SQLITE_BUSY_TIMEOUT_MS)
-        limit = write_wait_limit.get()()
-        if limit is not None:
-            wait_ms = min(wait_ms, round(limit * 1000))
-        started = time.monotonic()
-        writers.enter(info, timeout=wait_ms / 1000)
+        turn = await_only(writers.take_turn(info))
         try:
-            waited_ms = (time.monotonic() - started) * 1000
-            if limit is not None and waited_ms >= 100:
-                # What is left of the limit is what SQLite may wait for another process (in
-                # steps of 100 ms, so that the setting rarely changes).
-                wait_ms = max(100, int((wait_ms - waited_ms) // 100 * 100))
-            if info.get(BUSY_MS) != wait_ms:
-                connection.exec_driver_sql(f"PRAGMA busy_timeout={wait_ms}")
-                info[BUSY_MS] = wait_ms
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            _run_directly(connection, *turn.statements)
         except BaseException:
             writers.leave(info)
             raise
+        turn.began()
 
     @event.listens_for(engine.sync_engine, "commit")
     @event.listens_for(engine.sync_engine, "rollback")
@@ -119,6 +116,25 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "checkin")
     def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
         writers.leave(record.info)  # a connection dropped mid-transaction (invalidated, say)
+
+
+def _run_directly(connection: Connection, *statements: str) -> None:
+    """Run statements that return nothing (BEGIN, a PRAGMA) in one trip to the connection's
+    thread, without SQLAlchemy's statement machinery: every transaction begins this way."""
+    adapted: object = connection.connection.dbapi_connection
+    if not isinstance(adapted, OneTripConnection):
+        for statement in statements:
+            connection.exec_driver_sql(statement)
+        return
+
+    def run(sqlite: sqlite3.Connection) -> None:
+        for statement in statements:
+            sqlite.execute(statement)
+
+    try:
+        await_only(adapted.run_on_thread(run))
+    except sqlite3.Error as error:
+        raise as_sqlalchemy_error(error, statements[-1]) from error
 
 
 class WriterQueue:
@@ -147,13 +163,33 @@ class WriterQueue:
             self._lock, self._loop = asyncio.Lock(), loop
         return self._lock
 
-    def enter(self, info: dict[Any, Any], *, timeout: float) -> None:
-        """Wait for this process's other writers (from inside SQLAlchemy's greenlet)."""
+    async def take_turn(self, info: dict[Any, Any]) -> WriteTurn:
+        """Wait for this process's other writers, as long as `write_wait_limit` allows, on
+        behalf of the connection whose pool record holds `info`; then the statements that
+        begin its transaction. The caller runs them and calls `began()`, or `leave(info)`."""
+        wait_ms = info.get(DEFAULT_BUSY_MS, SQLITE_BUSY_TIMEOUT_MS)
+        limit = write_wait_limit.get()()
+        if limit is not None:
+            wait_ms = min(wait_ms, round(limit * 1000))
+        started = time.monotonic()
+        await self._enter(info, timeout=wait_ms / 1000)
+        waited_ms = (time.monotonic() - started) * 1000
+        if limit is not None and waited_ms >= 100:
+            # What is left of the limit is what SQLite may wait for another process (in
+            # steps of 100 ms, so that the setting rarely changes).
+            wait_ms = max(100, int((wait_ms - waited_ms) // 100 * 100))
+        if info.get(BUSY_MS) == wait_ms:
+            return WriteTurn(info, wait_ms, ("BEGIN IMMEDIATE",))
+        # Unknown if the statements fail part-way: the next transaction then sets it again.
+        info.pop(BUSY_MS, None)
+        return WriteTurn(info, wait_ms, (f"PRAGMA busy_timeout={wait_ms}", "BEGIN IMMEDIATE"))
+
+    async def _enter(self, info: dict[Any, Any], *, timeout: float) -> None:
         if self.HELD in info:
             return
         lock = self._current()
         try:
-            await_only(_acquire(lock, timeout))
+            await _acquire(lock, timeout)
         except TimeoutError:
             # The same failure, after the same wait, as SQLite's busy handler gives.
             raise OperationalError(
@@ -165,6 +201,26 @@ class WriterQueue:
         lock = info.pop(self.HELD, None)
         if lock is not None and lock.locked():
             lock.release()
+
+
+@dataclass(frozen=True)
+class WriteTurn:
+    """This process's turn to write on one connection: the statements that begin it."""
+
+    info: dict[Any, Any]
+    busy_ms: int
+    statements: tuple[str, ...]
+
+    def began(self) -> None:
+        self.info[BUSY_MS] = self.busy_ms
+
+
+_writers: weakref.WeakKeyDictionary[Engine, WriterQueue] = weakref.WeakKeyDictionary()
+
+
+def sqlite_writers(engine: AsyncEngine) -> WriterQueue | None:
+    """The queue this process's writers to a SQLite engine's file wait in (None: PostgreSQL)."""
+    return _writers.get(engine.sync_engine)
 
 
 async def _acquire(lock: asyncio.Lock, timeout: float) -> None:
@@ -183,6 +239,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         dbapi = one_trip_dbapi()
         if dbapi is not None:
             kwargs.setdefault("module", dbapi)
+        if make_url(normalized).database not in (None, "", ":memory:"):
+            kwargs.setdefault("pool_size", SQLITE_POOL_SIZE)
+            kwargs.setdefault("max_overflow", SQLITE_POOL_OVERFLOW)
         engine = create_async_engine(normalized, **kwargs)
         _configure_sqlite(engine)
         return engine

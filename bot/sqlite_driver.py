@@ -7,6 +7,9 @@ not SQLite, is most of a statement's time — time a writer spends holding SQLit
 lock. Here the whole statement (cursor, execute, fetch, close) is one function run on that
 thread, and the adapter reads the finished result.
 
+The same thread also runs a whole unit of statements at once (`OneTripConnection.run_on_thread`
+with `RawStatements`): the DM answer path reads, and later writes, in one trip each.
+
 This leans on two libraries' internals (SQLAlchemy 2.1's `AsyncAdapt_dbapi_cursor` and
 aiosqlite's `Connection._execute`); `one_trip_dbapi()` returns None when they are not as
 expected, and the engine then uses the stock adapter.
@@ -16,11 +19,17 @@ from __future__ import annotations
 
 import collections
 import sqlite3
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple, TypeVar
 
 import aiosqlite
 from sqlalchemy.dialects.sqlite import aiosqlite as sa_aiosqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.sql import ClauseElement, Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+
+T = TypeVar("T")
 
 
 class _Finished:
@@ -112,6 +121,13 @@ class OneTripConnection(sa_aiosqlite.AsyncAdapt_aiosqlite_connection):
         except (ValueError, sqlite3.ProgrammingError):
             return False  # closed: the stock adapter knows what to do (nothing)
 
+    async def run_on_thread(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` with the sqlite3 connection on its own thread: a unit of statements for
+        one trip there and back, in turn with this connection's other statements."""
+        async with self._execute_mutex:
+            result: T = await self._connection._execute(work, self._connection._conn)
+            return result
+
     def rollback(self) -> None:
         # The pool rolls back every connection it is handed back, most of them after a COMMIT:
         # with no transaction open there is nothing to roll back, and no trip to make.
@@ -138,3 +154,70 @@ def one_trip_dbapi() -> OneTripDBAPI | None:
         and hasattr(aiosqlite.Connection, "_execute")
     )
     return OneTripDBAPI(aiosqlite, sqlite3) if expected else None
+
+
+def as_sqlalchemy_error(error: sqlite3.Error, statement: str) -> StatementError:
+    """A sqlite3 error from a statement run here, as SQLAlchemy raises it from its own
+    (`OperationalError` for "database is locked"): callers and the error handler know those."""
+    return DBAPIError.instance(statement, None, error, sqlite3.Error, hide_parameters=True)
+
+
+class Ran(NamedTuple):
+    """What a statement gave back: its rows (plain tuples) and the rows it changed."""
+
+    rows: list[tuple[Any, ...]]
+    rowcount: int
+
+
+class _Prepared(NamedTuple):
+    compiled: SQLCompiler
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+
+class RawStatements:
+    """SQLAlchemy Core statements run straight on a sqlite3 connection, as SQLAlchemy would
+    run them: compiled once for SQLite (for each set of value names), with each value turned
+    into what SQLite stores by its column type (an enum into its value, a datetime into
+    SQLAlchemy's text form). The rows come back as sqlite3 gives them: a boolean is 0 or 1."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self._dialect = dialect
+        self._prepared: dict[tuple[int, tuple[str, ...]], tuple[Executable, _Prepared]] = {}
+
+    def _prepare(self, statement: Executable, names: tuple[str, ...]) -> _Prepared:
+        key = (id(statement), names)
+        found = self._prepared.get(key)
+        if found is not None and found[0] is statement:
+            return found[1]
+        assert isinstance(statement, ClauseElement)
+        compiled = statement.compile(dialect=self._dialect, column_keys=list(names))
+        assert isinstance(compiled, SQLCompiler)
+        assert compiled.positiontup is not None
+        processors = tuple(
+            compiled.binds[name].type.dialect_impl(self._dialect).bind_processor(self._dialect)
+            for name in compiled.positiontup
+        )
+        prepared = _Prepared(compiled, processors)
+        # Kept with its statement, so an id cannot be reused while the entry lives.
+        self._prepared[key] = (statement, prepared)
+        return prepared
+
+    def run(
+        self, connection: sqlite3.Connection, statement: Executable, values: Mapping[str, Any]
+    ) -> Ran:
+        prepared = self._prepare(statement, tuple(sorted(values)))
+        compiled = prepared.compiled
+        assert compiled.positiontup is not None
+        named = compiled.construct_params(dict(values))
+        parameters = [
+            value if processor is None else processor(value)
+            for value, processor in zip(
+                (named[name] for name in compiled.positiontup), prepared.processors, strict=True
+            )
+        ]
+        cursor = connection.execute(compiled.string, parameters)
+        try:
+            rows = cursor.fetchall() if cursor.description else []
+            return Ran(rows, cursor.rowcount)
+        finally:
+            cursor.close()

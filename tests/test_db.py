@@ -157,10 +157,14 @@ async def test_read_sessions_begin_deferred_and_write_sessions_immediate(tmp_pat
     engine = create_engine(f"sqlite:///{tmp_path / 'begin.db'}")
     begun: list[str] = []
 
-    @event.listens_for(engine.sync_engine, "before_cursor_execute")
-    def note(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+    def note(statement: str) -> None:
         if statement.startswith("BEGIN"):
             begun.append(statement)
+
+    # What SQLite itself was asked to run: transactions begin outside SQLAlchemy's statements.
+    @event.listens_for(engine.sync_engine, "connect")
+    def trace(dbapi_connection: Any, _record: object) -> None:
+        dbapi_connection.run_async(lambda sqlite: sqlite.set_trace_callback(note))
 
     async with create_read_session_factory(engine)() as session:
         await session.execute(text("SELECT 1"))

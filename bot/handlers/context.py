@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db import write_wait_limit
 from bot.deps import Deps
 from bot.errors import EventAlreadyProcessed
+from bot.store.dm_answers import EventClaim
 from bot.store.events import record_event
 
 log = logging.getLogger("bot.handlers")
@@ -127,6 +128,19 @@ class Replayed(Exception):
     claim is recorded only once its effects are) was handled before."""
 
 
+def event_claim(context: AsyncBoltContext, body: dict[str, Any]) -> EventClaim | None:
+    """The row that records this event as handled; None for a request without an event id."""
+    event_id = body.get("event_id")
+    if not event_id:
+        return None
+    return EventClaim(
+        event_id=str(event_id),
+        team_id=context.team_id or "",
+        event_type=str(body.get("event", {}).get("type", "unknown")),
+        received_at=deps_of(context).clock.now(),
+    )
+
+
 async def claim_event(
     session: AsyncSession, context: AsyncBoltContext, body: dict[str, Any]
 ) -> None:
@@ -135,19 +149,18 @@ async def claim_event(
     Claiming inside the same transaction as the event's effects means a crash before commit
     leaves the event unclaimed, so Slack's retry still gets it done: exactly once, not at most.
     """
-    event_id = body.get("event_id")
-    if not event_id:
+    claim = event_claim(context, body)
+    if claim is None:
         return
-    deps = deps_of(context)
     claimed = await record_event(
         session,
-        event_id=str(event_id),
-        team_id=context.team_id or "",
-        event_type=str(body.get("event", {}).get("type", "unknown")),
-        now=deps.clock.now(),
+        event_id=claim.event_id,
+        team_id=claim.team_id,
+        event_type=claim.event_type,
+        now=claim.received_at,
     )
     if not claimed:
-        raise EventAlreadyProcessed(str(event_id))
+        raise EventAlreadyProcessed(claim.event_id)
 
 
 def written_by_a_person(event: dict[str, Any]) -> bool:

@@ -45,6 +45,7 @@ from bot.handlers.context import (
     claim_event,
     claim_view,
     deps_of,
+    event_claim,
     listener,
     written_by_a_person,
 )
@@ -269,16 +270,20 @@ async def handle_dm_reply(
         # Work out the common case from a read, so the write transaction (SQLite's one write
         # lock) is a handful of statements; anything else, or a plan overtaken by another
         # change, is worked out in full inside the write transaction.
-        async with deps.read_sessions()() as session:
+        async with deps.engine.connect() as connection:
             plan = await tours.plan_dm_answer(
-                session, team_id=team_id, user_id=user_id, text=text, message_ts=message_ts
+                connection, team_id=team_id, user_id=user_id, text=text, message_ts=message_ts
             )
-        async with deps.sessions.begin() as session:
-            await claim_event(session, context, body)
             if plan is not None and await tours.write_planned_answer(
-                session, plan, team_id=team_id, user_id=user_id
+                connection,
+                plan,
+                team_id=team_id,
+                user_id=user_id,
+                event=event_claim(context, body),
             ):
                 return plan.reply
+        async with deps.sessions.begin() as session:
+            await claim_event(session, context, body)
             return await tours.handle_dm_reply(
                 session,
                 team_id=team_id,

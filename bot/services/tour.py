@@ -3,13 +3,14 @@ and what a leader may see."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.blocks import Message
 from bot.blocks.home import TourCard, render_home
@@ -25,6 +26,7 @@ from bot.blocks.tour import (
     render_reminder,
     render_tour_closed_for_member,
 )
+from bot.errors import EventAlreadyProcessed
 from bot.flows.tour import (
     Audience,
     LaunchForm,
@@ -61,9 +63,10 @@ from bot.models import (
 from bot.services import checkins as checkin_services
 from bot.services import outcomes as outcome_services
 from bot.services.outcomes import ChainLink, chain
+from bot.store import dm_answers, outbox
 from bot.store import findings as findings_store
-from bot.store import outbox
 from bot.store import tours as store
+from bot.store.together import Run, run_together, write_together
 
 # Slack caps a plain_text_input's initial value; longer answers are not prefilled in the form.
 PREFILL_LIMIT = 3000
@@ -231,9 +234,6 @@ class Turn:
     conversation: Conversation
     answers: dict[int, Answer]
     reply: Reply
-    # The answer the message may have been joined to (question id and the timestamp it was
-    # read with): whether it is joined depends on that timestamp.
-    joinable: store.AnswerStamp | None
 
 
 async def _read_turn(
@@ -246,14 +246,11 @@ async def _read_turn(
         session, tour_id=tour.id, respondent=conversation.respondent, lock=lock
     )
     previous_ts: float | None = None
-    joinable: store.AnswerStamp | None = None
     before = previous_position(conversation.participant.current_position, len(questions))
     if before is not None:
         previous = answers.get(questions[before].id)
-        stamp = previous.last_message_ts if previous is not None else None
-        joinable = store.AnswerStamp(questions[before].id, conversation.respondent, stamp)
-        if stamp:
-            previous_ts = float(stamp)
+        if previous is not None and previous.last_message_ts:
+            previous_ts = float(previous.last_message_ts)
     reply = interpret_reply(
         text,
         current_position=conversation.participant.current_position,
@@ -261,7 +258,7 @@ async def _read_turn(
         previous_answer_ts=previous_ts,
         message_ts=float(message_ts),
     )
-    return Turn(conversation=conversation, answers=answers, reply=reply, joinable=joinable)
+    return Turn(conversation=conversation, answers=answers, reply=reply)
 
 
 @dataclass(frozen=True)
@@ -282,61 +279,110 @@ class PlannedAnswer:
     message_ts: str
     reply: Message
     refocus: bool  # the tour is not yet the one the person's DM replies go to
-    joinable: store.AnswerStamp | None  # as read: a later append would change the plan
+    joinable: dm_answers.AnswerStamp | None  # as read: a later append would change the plan
 
 
 async def plan_dm_answer(
-    session: AsyncSession, *, team_id: str, user_id: str, text: str, message_ts: str
+    connection: AsyncConnection, *, team_id: str, user_id: str, text: str, message_ts: str
 ) -> PlannedAnswer | None:
-    """Read-only: the write a DM answer needs, when it is the common case (the answer to the
-    current question of an open tour, with another question after it); None for anything
-    else, which `handle_dm_reply` then works out inside the write transaction. Reading first
-    keeps the write transaction, and so the time SQLite's one write lock is held, short."""
+    """Read-only, in one trip: the write a DM answer needs, when it is the common case (the
+    answer to the current question of an open tour, with another question after it); None for
+    anything else, which `handle_dm_reply` then works out inside a write transaction. Reading
+    first keeps the write transaction, and so the time SQLite's one write lock is held, short;
+    one trip each keeps the bot's busiest path cheap (bot/store/together.py)."""
     if not text.strip():
         return None
-    open_tours = await store.open_tours_asking(session, team_id=team_id, user_id=user_id)
-    if not open_tours:
-        return None  # a check-in or a proposal, perhaps: handle_dm_reply decides
-    tour, in_focus = await _tour_in_focus(session, open_tours, team_id=team_id, user_id=user_id)
-    turn = await _read_turn(
-        session, tour=tour, user_id=user_id, text=text, message_ts=message_ts, lock=False
+    return await run_together(
+        connection,
+        functools.partial(
+            _plan_dm_answer, team_id=team_id, user_id=user_id, text=text, message_ts=message_ts
+        ),
     )
-    position = turn.conversation.participant.current_position
-    questions = turn.conversation.questions
-    if turn.reply.kind is not ReplyKind.ANSWER or position is None:
+
+
+def _plan_dm_answer(
+    run: Run, *, team_id: str, user_id: str, text: str, message_ts: str
+) -> PlannedAnswer | None:
+    open_tours = dm_answers.open_tours(run, team_id=team_id, user_id=user_id)
+    if all(tour.position is None for tour in open_tours):
+        return None  # no tour is asking them anything: a check-in or a proposal, perhaps
+    # The tour whose question was asked last, else the newest (as `_tour_in_focus` chooses).
+    tour = next((tour for tour in open_tours if tour.in_focus), open_tours[0])
+    position = tour.position
+    if position is None:
         return None
-    assert turn.reply.position == position
+    questions = dm_answers.questions(run, tour_id=tour.tour_id)
+    respondent = respondent_key(anonymous=tour.anonymous, user_id=user_id, secret=tour.secret)
     following = next_position(position, len(questions))
     if following is None:
         return None  # the last answer: its reply lists every answer, read after the write
+    joinable: dm_answers.AnswerStamp | None = None
+    previous_ts: float | None = None
+    before = previous_position(position, len(questions))
+    if before is not None:
+        previous_id = questions[before][0]
+        stamps = dm_answers.answer_stamps(run, tour_id=tour.tour_id, respondent=respondent)
+        stamp = stamps.get(previous_id)
+        joinable = dm_answers.AnswerStamp(previous_id, respondent, stamp)
+        previous_ts = float(stamp) if stamp else None
+    reply = interpret_reply(
+        text,
+        current_position=position,
+        question_count=len(questions),
+        previous_answer_ts=previous_ts,
+        message_ts=float(message_ts),
+    )
+    if reply.kind is not ReplyKind.ANSWER:
+        return None
     return PlannedAnswer(
-        tour_id=tour.id,
-        participant_id=turn.conversation.participant.id,
+        tour_id=tour.tour_id,
+        participant_id=tour.participant_id,
         position=position,
         following=following,
-        question_id=questions[position].id,
-        respondent=turn.conversation.respondent,
+        question_id=questions[position][0],
+        respondent=respondent,
         text=text,
         message_ts=message_ts,
         reply=render_question(
-            position=following, question_count=len(questions), question=questions[following].text
+            position=following, question_count=len(questions), question=questions[following][1]
         ),
-        refocus=not in_focus,
-        joinable=turn.joinable,
+        refocus=not tour.in_focus,
+        joinable=joinable,
     )
 
 
 async def write_planned_answer(
-    session: AsyncSession, plan: PlannedAnswer, *, team_id: str, user_id: str
+    connection: AsyncConnection,
+    plan: PlannedAnswer,
+    *,
+    team_id: str,
+    user_id: str,
+    event: dm_answers.EventClaim | None,
 ) -> bool:
-    """Write a planned answer if what it was planned from still holds; False (nothing
-    written) when the tour has closed or the person has moved on since the read."""
-    # Locked as handle_dm_reply locks it: a Close must not miss this answer.
-    tour = await store.get_tour(session, tour_id=plan.tour_id, lock=True)
-    if tour is None or tour.status is not TourStatus.OPEN:
+    """Write a planned answer, in one trip, if what it was planned from still holds; False,
+    with nothing written, when the tour has closed or the person has moved on since the read.
+    Raises EventAlreadyProcessed, with nothing written, when the event was handled before.
+    A transaction of its own: `connection` must not be in one."""
+    return await write_together(
+        connection,
+        functools.partial(
+            _write_planned_answer, plan=plan, team_id=team_id, user_id=user_id, event=event
+        ),
+    )
+
+
+def _write_planned_answer(
+    run: Run,
+    *,
+    plan: PlannedAnswer,
+    team_id: str,
+    user_id: str,
+    event: dm_answers.EventClaim | None,
+) -> bool:
+    if not dm_answers.tour_still_open(run, tour_id=plan.tour_id):
         return False
-    moved = await store.advance_participant(
-        session,
+    moved = dm_answers.advance(
+        run,
         participant_id=plan.participant_id,
         from_position=plan.position,
         to_position=plan.following,
@@ -344,8 +390,10 @@ async def write_planned_answer(
     )
     if not moved:
         return False
-    await store.save_answer(
-        session,
+    if event is not None and not dm_answers.claim_event(run, event):
+        raise EventAlreadyProcessed(event.event_id)
+    dm_answers.save_answer(
+        run,
         tour_id=plan.tour_id,
         question_id=plan.question_id,
         respondent=plan.respondent,
@@ -353,7 +401,7 @@ async def write_planned_answer(
         message_ts=plan.message_ts,
     )
     if plan.refocus:
-        await store.set_focus(session, team_id=team_id, user_id=user_id, tour_id=plan.tour_id)
+        dm_answers.set_focus(run, team_id=team_id, user_id=user_id, tour_id=plan.tour_id)
     return True
 
 

@@ -28,7 +28,7 @@ async def insert_returning_id(
     session: AsyncSession, model: type[DeclarativeBase], values: dict[str, Any]
 ) -> Any | None:
     """`insert_if_absent` that returns the new row's primary key (None when it was there)."""
-    statement = _insert_if_absent_statement(_dialect(session), _table(model))
+    statement = insert_if_absent_statement(_dialect(session), table_of(model))
     return await session.scalar(statement, values)
 
 
@@ -41,7 +41,7 @@ async def upsert(
     update: tuple[str, ...],
 ) -> None:
     """INSERT ... ON CONFLICT (conflict) DO UPDATE SET update-columns, on both backends."""
-    statement = _upsert_statement(_dialect(session), _table(model), conflict, update)
+    statement = upsert_statement(_dialect(session), table_of(model), conflict, update)
     await session.execute(statement, values)
 
 
@@ -49,14 +49,14 @@ async def upsert(
 # all) costs more than running it, so each is built once, and the values it is executed with
 # name the columns.
 @functools.cache
-def _insert_if_absent_statement(dialect: str, table: Table) -> Any:
+def insert_if_absent_statement(dialect: str, table: Table) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     primary_key = next(iter(table.primary_key.columns))
     return insert(table).on_conflict_do_nothing().returning(primary_key)
 
 
 @functools.cache
-def _upsert_statement(
+def upsert_statement(
     dialect: str, table: Table, conflict: tuple[str, ...], update: tuple[str, ...]
 ) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -67,7 +67,7 @@ def _upsert_statement(
     )
 
 
-def _table(model: type[DeclarativeBase]) -> Table:
+def table_of(model: type[DeclarativeBase]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
     return table

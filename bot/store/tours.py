@@ -7,9 +7,8 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, NamedTuple
 
-from sqlalchemy import Select, String, bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import (
@@ -140,91 +139,23 @@ async def get_participant(
     return await session.scalar(statement, {"tour_id": tour_id, "user_id": user_id})
 
 
-class AnswerStamp(NamedTuple):
-    """An answer's question, respondent and last message timestamp (None: no answer, or no
-    timestamp), as read."""
-
-    question_id: int
-    respondent: str
-    last_message_ts: str | None
-
-
-_ADVANCE = (
-    update(Participant)
-    .where(Participant.id == bindparam("p_id"), Participant.current_position == bindparam("p_from"))
-    .values(current_position=bindparam("p_to"), status=ParticipantStatus.ANSWERING, responded=True)
-    .execution_options(synchronize_session=False)
-)
-_ADVANCE_IF_UNCHANGED = _ADVANCE.where(
-    select(Answer.last_message_ts)
+# Open tours a person was asked to answer, newest first.
+_OPEN_TOURS = (
+    select(Tour)
+    .join(Participant, Participant.tour_id == Tour.id)
     .where(
-        Answer.question_id == bindparam("a_question"),
-        Answer.respondent == bindparam("a_respondent"),
+        Participant.team_id == bindparam("team_id"),
+        Participant.user_id == bindparam("user_id"),
+        Tour.status == TourStatus.OPEN,
     )
-    .scalar_subquery()
-    .is_not_distinct_from(bindparam("a_stamp", type_=String()))
+    .order_by(Tour.id.desc())
 )
-
-
-async def advance_participant(
-    session: AsyncSession,
-    *,
-    participant_id: int,
-    from_position: int,
-    to_position: int,
-    unchanged: AnswerStamp | None = None,
-) -> bool:
-    """Move someone who answered the question at `from_position` on to `to_position`; False,
-    changing nothing, if they are no longer on that question or the `unchanged` answer's
-    timestamp is not what it was."""
-    parameters: dict[str, Any] = {
-        "p_id": participant_id,
-        "p_from": from_position,
-        "p_to": to_position,
-    }
-    statement = _ADVANCE
-    if unchanged is not None:
-        statement = _ADVANCE_IF_UNCHANGED
-        parameters |= {
-            "a_question": unchanged.question_id,
-            "a_respondent": unchanged.respondent,
-            "a_stamp": unchanged.last_message_ts,
-        }
-    result = await session.execute(statement, parameters)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def _open_tours_of(*extra: Any) -> Select[Any]:
-    """Open tours a person was asked to answer, newest first (with `extra` columns)."""
-    return (
-        select(Tour, *extra)
-        .join(Participant, Participant.tour_id == Tour.id)
-        .where(
-            Participant.team_id == bindparam("team_id"),
-            Participant.user_id == bindparam("user_id"),
-            Tour.status == TourStatus.OPEN,
-        )
-        .order_by(Tour.id.desc())
-    )
-
-
-_OPEN_TOURS = _open_tours_of()
-_OPEN_TOURS_AND_POSITIONS = _open_tours_of(Participant.current_position)
 
 
 async def open_tours_for(session: AsyncSession, *, team_id: str, user_id: str) -> list[Tour]:
     """Open tours this person was asked to answer, newest first."""
     found = await session.scalars(_OPEN_TOURS, {"team_id": team_id, "user_id": user_id})
     return list(found.all())
-
-
-async def open_tours_asking(session: AsyncSession, *, team_id: str, user_id: str) -> list[Tour]:
-    """Open tours this person was asked to answer, newest first, when one of them is in the
-    middle of asking them its questions (`awaiting_answer`); otherwise none."""
-    parameters = {"team_id": team_id, "user_id": user_id}
-    rows = (await session.execute(_OPEN_TOURS_AND_POSITIONS, parameters)).all()
-    asking = any(position is not None for _, position in rows)
-    return [tour for tour, _ in rows] if asking else []
 
 
 async def awaiting_answer(session: AsyncSession, *, team_id: str, user_id: str) -> bool:

@@ -332,6 +332,44 @@ async def test_retried_and_replayed_dm_events_store_one_answer(
     assert len(fake_slack.dms_to("UM001")) == 2  # the invitation and one "Question 2"
 
 
+async def test_a_plain_dm_answer_is_written_as_planned_without_the_full_path(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The busiest path, in one read and one write: a plan that silently failed to be written
+    (a value stored in the wrong form, say) would still be answered by the full path, slowly."""
+    questions = [*DEFAULT_QUESTIONS, "What should we stop doing?"]
+    await launch(slack, fake_slack, deps, users=team[:3], questions=questions)
+    written: list[bool] = []
+    write = tour_services.write_planned_answer
+
+    async def noted(*args: Any, **kwargs: Any) -> bool:
+        written.append(await write(*args, **kwargs))
+        return written[-1]
+
+    async def no_full_path(*_args: Any, **_kwargs: Any) -> Any:
+        raise AssertionError("the full path handled a plain answer")
+
+    monkeypatch.setattr(tour_services, "write_planned_answer", noted)
+    monkeypatch.setattr(tour_services, "handle_dm_reply", no_full_path)
+    for answer in ("Retros are honest", "Releases wait for sign-off"):
+        clock.advance(minutes=5)  # past the window in which a message joins the one before
+        await reply(slack, deps, clock, "UM001", answer)
+    assert written == [True, True]
+    assert await answers_in_db(sessions) == ["Releases wait for sign-off", "Retros are honest"]
+    async with sessions() as session:
+        participant = await session.scalar(
+            select(Participant).where(Participant.user_id == "UM001")
+        )
+    assert participant is not None
+    assert (participant.current_position, participant.responded) == (2, True)
+
+
 @pytest.mark.parametrize("meanwhile", ["answered in the form", "tour closed"])
 async def test_a_dm_answer_overtaken_between_its_read_and_its_write_is_worked_out_again(
     meanwhile: str,

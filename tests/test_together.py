@@ -1,0 +1,131 @@
+"""Units of statements run together (bot/store/together.py): on SQLite straight on the
+connection's thread, elsewhere through SQLAlchemy; the same rows either way."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import aiosqlite
+import pytest
+from sqlalchemy import String, bindparam, cast, event, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.db import is_sqlite
+from bot.models import ProcessedEvent
+from bot.store import dm_answers
+from bot.store.together import Run, run_together, write_together
+
+NOW = datetime(2026, 3, 2, 9, 30, 15, 123456, tzinfo=UTC)
+_RETYPE = (
+    update(ProcessedEvent)
+    .where(ProcessedEvent.team_id == bindparam("team"))
+    .values(event_type=bindparam("kind"))
+)
+_KINDS = select(ProcessedEvent.event_id, ProcessedEvent.event_type).order_by(
+    ProcessedEvent.event_id
+)
+
+
+def claim(event_id: str, team_id: str = "T1") -> dm_answers.EventClaim:
+    return dm_answers.EventClaim(event_id, team_id, "message", NOW)
+
+
+def note_two_events(run: Run) -> list[tuple[Any, ...]]:
+    assert dm_answers.claim_event(run, claim("Ev1"))
+    assert dm_answers.claim_event(run, claim("Ev2", team_id="T2"))
+    assert not dm_answers.claim_event(run, claim("Ev1"))  # already there: nothing inserted
+    assert run(_RETYPE, {"team": "T1", "kind": "app_mention"}).rowcount == 1
+    return run(_KINDS, {}).rows
+
+
+async def test_a_unit_writes_and_reads_what_sqlalchemy_would(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessions.begin() as session:  # the same instant, written by the ORM
+        session.add(ProcessedEvent(event_id="Ev0", team_id="T0", event_type="x", received_at=NOW))
+    async with engine.connect() as connection:
+        rows = await write_together(connection, note_two_events)
+        read_again = await run_together(connection, lambda run: run(_KINDS, {}).rows)
+    assert rows == read_again == [("Ev0", "x"), ("Ev1", "app_mention"), ("Ev2", "message")]
+    async with sessions() as session:
+        stored = (await session.scalars(select(ProcessedEvent).order_by(ProcessedEvent.id))).all()
+        as_text = (await session.scalars(select(cast(ProcessedEvent.received_at, String)))).all()
+    assert [row.received_at for row in stored] == [NOW] * 3
+    # Stored exactly as SQLAlchemy stores it (SQLite compares datetimes as text).
+    assert len(set(as_text)) == 1
+
+
+async def test_a_unit_that_fails_writes_nothing_and_lets_the_next_writer_in(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    def half_then_fail(run: Run) -> None:
+        dm_answers.claim_event(run, claim("Ev1"))
+        raise RuntimeError("something went wrong half-way")
+
+    async with engine.connect() as connection:
+        with pytest.raises(RuntimeError, match="half-way"):
+            await write_together(connection, half_then_fail)
+    async with asyncio.timeout(2), engine.connect() as connection:  # the write turn was let go
+        await write_together(connection, lambda run: dm_answers.claim_event(run, claim("Ev2")))
+    async with sessions() as session:
+        assert (await session.scalars(select(ProcessedEvent.event_id))).all() == ["Ev2"]
+
+
+async def test_a_database_error_in_a_unit_is_sqlalchemys(engine: AsyncEngine) -> None:
+    duplicate = ProcessedEvent.__table__.insert()
+
+    def insert_twice(run: Run) -> None:
+        for _ in range(2):
+            run(duplicate, {**claim("Ev1")._asdict(), "id": 7})
+
+    async with engine.connect() as connection:
+        with pytest.raises(IntegrityError):
+            await write_together(connection, insert_twice)
+
+
+@pytest.fixture
+def sqlite_engine(engine: AsyncEngine, database_url: str) -> AsyncEngine:
+    if not is_sqlite(database_url):
+        pytest.skip("aiosqlite's thread")
+    return engine
+
+
+async def test_on_sqlite_a_write_unit_is_one_trip_to_the_connections_thread(
+    sqlite_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """BEGIN IMMEDIATE, the unit's statements and COMMIT: one hand-off to aiosqlite's thread,
+    so SQLite's write lock is not held across trips through the event loop."""
+    trips: list[str] = []
+    original = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, function: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(getattr(function, "__name__", "?"))
+        return await original(self, function, *args, **kwargs)
+
+    async with sqlite_engine.connect() as connection:
+        await connection.get_raw_connection()  # opened before counting
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        await write_together(connection, note_two_events)
+        await run_together(connection, lambda run: run(_KINDS, {}).rows)
+    assert trips == ["on_thread", "on_thread"]
+
+
+async def test_on_sqlite_a_burst_of_requests_reuses_the_connections_of_the_last(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    """Opening a SQLite connection (a thread, the file, the PRAGMAs) costs a dozen statements;
+    the pool keeps enough for a burst instead of opening and closing one per request."""
+    opened: list[object] = []
+    event.listen(sqlite_engine.sync_engine, "connect", lambda *_: opened.append(1))
+
+    async def request(_: int) -> None:
+        async with sqlite_engine.connect() as connection:
+            await run_together(connection, lambda run: run(_KINDS, {}).rows)
+            await asyncio.sleep(0)  # everyone holds a connection at once
+
+    for _ in range(3):
+        await asyncio.gather(*(request(n) for n in range(20)))
+    assert len(opened) <= 20
