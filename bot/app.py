@@ -54,6 +54,9 @@ def build_app(deps: Deps) -> AsyncApp:
         # Bolt sees it (Socket Mode requests carry none): checking them again costs each request
         # a second HMAC of its body for nothing.
         request_verification_enabled=False,
+        # Bolt answers Slack once the listener returns; our listeners return as soon as they
+        # have acknowledged and go on in a task of their own (bot/handlers/context.py).
+        process_before_response=True,
     )
     install_middleware(app, deps)
     register_all(app, settings)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
+from typing import Any
 
 import aiohttp
 import pytest
@@ -244,3 +246,35 @@ async def test_a_listener_failing_right_after_its_ack_still_answers_200(
     assert answer.status == 200  # Bolt would otherwise clear the ack and answer 404 after 3 s
     [told] = fake_slack.responses
     assert "something went wrong" in told["body"]["text"]
+
+
+async def test_the_ack_reaches_slack_while_the_listener_goes_on_working(
+    bolt_app: AsyncApp, slack: SignedSlack, deps: Deps
+) -> None:
+    """Bolt answers when the listener returns (process_before_response); the listener wrapper
+    returns at `ack()`, so Slack has its answer at once and the work goes on in a task."""
+    release = asyncio.Event()
+    finished: list[str] = []
+
+    @listener
+    async def ack_then_work(ack: AsyncAck, context: AsyncBoltContext) -> None:
+        await ack(text="On it.")
+        await release.wait()
+        finished.append("command")
+
+    @listener
+    async def work_on_event(event: dict[str, Any], context: AsyncBoltContext) -> None:
+        await release.wait()
+        finished.append("event")
+
+    bolt_app.command("/slow")(ack_then_work)
+    bolt_app.event("reaction_added")(work_on_event)
+    async with asyncio.timeout(5):
+        answer = await slack.slash_command("ULEAD", "", command="/slow")
+        event = await slack.event({"type": "reaction_added", "user": "ULEAD"}, event_id="EvR1")
+    assert (answer.status, answer.text) == (200, "On it.")
+    assert event.status == 200
+    assert finished == []  # both answered while their listeners were still at work
+    release.set()
+    await deps.inflight.wait_idle(timeout=5)
+    assert sorted(finished) == ["command", "event"]

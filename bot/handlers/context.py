@@ -11,21 +11,24 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
+from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import write_wait_limit
 from bot.deps import Deps
 from bot.errors import EventAlreadyProcessed
+from bot.handlers.errors import tell_after_ack
 from bot.store.dm_answers import EventClaim
 from bot.store.events import record_event
 
 log = logging.getLogger("bot.handlers")
 
-ACK_GRACE_SECONDS = 0.05
 # The longest a write before the acknowledgement waits for a locked SQLite database, leaving
 # time within Slack's 3 s to answer "try again".
 WAIT_BEFORE_ACK_SECONDS = 2.0
+# How long a request waits for its listener to acknowledge it: Slack gives up after 3 s.
+ACK_TIMEOUT_SECONDS = 3.0
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -38,8 +41,34 @@ def deps_of(context: AsyncBoltContext) -> Deps:
     return deps
 
 
-def listener(function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-    """Wrap a Bolt listener: register its task as in flight and log how long it took.
+class _AckThatTells:
+    """The listener's `ack`, which also tells the waiting request that it has been called."""
+
+    def __init__(self, ack: AsyncAck, called: Callable[[], None]) -> None:
+        self._ack = ack
+        self._called = called
+
+    @property
+    def response(self) -> Any:
+        return self._ack.response
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await self._ack(*args, **kwargs)
+        finally:
+            self._called()
+
+
+def listener(function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[None]]:
+    """Wrap a Bolt listener: run it as a task of its own, registered as in flight and logged
+    with how long it took, and return to Bolt as soon as it acknowledges the request.
+
+    The app runs with `process_before_response=True` (bot/app.py): Bolt answers Slack when
+    this wrapper returns, with what the listener passed to `ack()`. Bolt's own way, for the
+    other setting, checks every 10 ms whether `ack()` was called, so every acknowledgement
+    waited for the next check. An event listener (no `ack` parameter: Bolt acknowledges events
+    itself) returns at once. A failure before the acknowledgement is Bolt's to answer (in the
+    acknowledgement, bot/handlers/errors.py); one after it is told to the person here.
 
     Bolt injects arguments by the wrapped function's parameter names, and every Partnerbot
     listener asks for `context`, which is where the wrapper finds the dependencies.
@@ -48,48 +77,74 @@ def listener(function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         raise TypeError(f"listener {function.__qualname__} must accept a `context` argument")
 
     @functools.wraps(function)
-    async def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        deps = deps_of(kwargs["context"])  # type: ignore[arg-type]
-        task = asyncio.current_task()
-        if task is not None:
-            deps.inflight.track(task)
-        started = time.perf_counter()
-        outcome = "error"
-        ack = kwargs.get("ack")
+    async def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        context: AsyncBoltContext = kwargs["context"]  # type: ignore[assignment]
+        deps = deps_of(context)
+        ack: AsyncAck | None = kwargs.get("ack")  # type: ignore[assignment]
+        acknowledged = asyncio.get_running_loop().create_future()
+
+        def called() -> None:
+            if not acknowledged.done():
+                acknowledged.set_result(None)
 
         def wait_limit() -> float | None:
             # Slack shows its own error after 3 s and drops a late answer: until this request
             # is acknowledged, a write gives up on a locked database in time to say so.
-            acked = ack is None or getattr(ack, "response", None) is not None
-            return None if acked else WAIT_BEFORE_ACK_SECONDS
+            return None if ack is None or ack.response is not None else WAIT_BEFORE_ACK_SECONDS
 
+        if ack is not None:
+            kwargs["ack"] = _AckThatTells(ack, called)
         limited = write_wait_limit.set(wait_limit)
-        try:
-            result = await function(*args, **kwargs)
-            outcome = "ok"
-            return result
-        except EventAlreadyProcessed:
-            outcome = "duplicate"
-            raise
-        except Exception:
-            if ack is not None and getattr(ack, "response", None) is not None:
-                # Bolt clears the acknowledgement when a listener raises, and the request
-                # waiting for it then answers Slack with a 404 after 3 s. Give it time to send
-                # the acknowledgement it already has before the error is handled.
-                await asyncio.sleep(ACK_GRACE_SECONDS)
-            raise
+        try:  # the task starts with a copy of this context, the limit included
+            task = asyncio.create_task(_handle(function, args, kwargs, ack, context))
         finally:
             write_wait_limit.reset(limited)
-            log.info(
-                "handled",
-                extra={
-                    "listener": function.__name__,
-                    "outcome": outcome,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                },
-            )
+        deps.inflight.track(task)
+        if ack is None:
+            return
+        task.add_done_callback(lambda _: called())
+        try:
+            async with asyncio.timeout(ACK_TIMEOUT_SECONDS):
+                await asyncio.shield(acknowledged)
+        except TimeoutError:
+            log.warning("not acknowledged in time", extra={"listener": function.__name__})
+            return
+        if ack.response is None and task.done():
+            task.result()  # it failed before acknowledging: Bolt answers Slack with the error
 
     return run
+
+
+async def _handle(
+    function: Callable[..., Awaitable[Any]],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    ack: AsyncAck | None,
+    context: AsyncBoltContext,
+) -> None:
+    started = time.perf_counter()
+    outcome = "error"
+    try:
+        await function(*args, **kwargs)
+        outcome = "ok"
+    except EventAlreadyProcessed as duplicate:
+        outcome = "duplicate"
+        if ack is not None and ack.response is None:
+            raise
+        await tell_after_ack(duplicate, context)
+    except Exception as error:
+        if ack is not None and ack.response is None:
+            raise  # the request is waiting: Bolt answers it
+        await tell_after_ack(error, context)
+    finally:
+        log.info(
+            "handled",
+            extra={
+                "listener": function.__name__,
+                "outcome": outcome,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
 
 
 async def claim_click(

@@ -8,10 +8,8 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
-from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.tour import render_notice_modal
 from bot.errors import EventAlreadyProcessed, UserFacingError
@@ -30,21 +28,14 @@ def unexpected_error_message(reference: str) -> str:
 async def handle_error(
     error: Exception,
     body: dict[str, Any],
-    respond: AsyncRespond | None,
     response: BoltResponse | None,
-    client: AsyncWebClient | None,
     context: AsyncBoltContext,
 ) -> BoltResponse | None:
-    if isinstance(error, EventAlreadyProcessed):
-        log.info("duplicate event dropped after a concurrent delivery")
+    """Bolt's error handler: a failure before the acknowledgement (in a listener or a
+    middleware) is answered in the acknowledgement itself."""
+    text = _message_for(error)
+    if text is None:
         return None
-    if isinstance(error, UserFacingError):
-        log.info("user-facing error", extra={"error": error.message})
-        text = error.message
-    else:
-        reference = secrets.token_hex(4)
-        log.error("unhandled error", exc_info=error, extra={"reference": reference})
-        text = unexpected_error_message(reference)
     if response is not None and body.get("type") == "event_callback":
         # An event not yet acknowledged (the database was busy or down): a 503 makes Slack
         # deliver it again later, rather than drop the person's message.
@@ -63,19 +54,40 @@ async def handle_error(
         return BoltResponse(
             status=200, body=answer, headers={"content-type": "application/json;charset=utf-8"}
         )
-    if respond is not None and _has_response_url(body):
-        await respond(text=text, response_type="ephemeral", replace_original=False)
-    elif client is not None and context.user_id:
-        # No response_url (App Home clicks, submitted modals, DMs): tell them in their DM.
-        try:
-            await client.chat_postMessage(channel=context.user_id, text=text)
-        except SlackApiError as failure:
-            log.warning("could not tell the user", extra={"error": failure.response.get("error")})
+    await _tell(text, context)
     return None
 
 
-def _has_response_url(body: dict[str, Any]) -> bool:
-    return bool(body.get("response_url") or body.get("response_urls"))
+async def tell_after_ack(error: Exception, context: AsyncBoltContext) -> None:
+    """A listener failed after Slack had its acknowledgement: say so where the person is."""
+    text = _message_for(error)
+    if text is not None:
+        await _tell(text, context)
+
+
+def _message_for(error: Exception) -> str | None:
+    """What to tell the person (None: nothing, for a duplicate), logged as it is decided."""
+    if isinstance(error, EventAlreadyProcessed):
+        log.info("duplicate event dropped after a concurrent delivery")
+        return None
+    if isinstance(error, UserFacingError):
+        log.info("user-facing error", extra={"error": error.message})
+        return error.message
+    reference = secrets.token_hex(4)
+    log.error("unhandled error", exc_info=error, extra={"reference": reference})
+    return unexpected_error_message(reference)
+
+
+async def _tell(text: str, context: AsyncBoltContext) -> None:
+    # A response_url (slash commands, message buttons) answers in place; without one (App Home
+    # clicks, submitted modals, DMs) the answer goes to the person's DM.
+    if context.respond is not None and context.response_url:
+        await context.respond(text=text, response_type="ephemeral", replace_original=False)
+    elif context.client is not None and context.user_id:
+        try:
+            await context.client.chat_postMessage(channel=context.user_id, text=text)
+        except SlackApiError as failure:
+            log.warning("could not tell the user", extra={"error": failure.response.get("error")})
 
 
 def register(app: AsyncApp) -> None:
