@@ -134,7 +134,10 @@ def _run_directly(connection: Connection, *statements: str) -> None:
     try:
         await_only(adapted.run_on_thread(run))
     except sqlite3.Error as error:
-        raise as_sqlalchemy_error(error, statements[-1]) from error
+        dead = connection.dialect.is_disconnect(error, None, None)  # type: ignore[arg-type]
+        if dead:
+            connection.invalidate()  # the pool opens a new one for the next request
+        raise as_sqlalchemy_error(error, "; ".join(statements), invalidated=dead) from error
 
 
 class WriterQueue:

@@ -17,10 +17,12 @@ expected, and the engine then uses the stock adapter.
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import contextlib
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar, cast
 
 import aiosqlite
 from sqlalchemy.dialects.sqlite import aiosqlite as sa_aiosqlite
@@ -123,10 +125,31 @@ class OneTripConnection(sa_aiosqlite.AsyncAdapt_aiosqlite_connection):
 
     async def run_on_thread(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run `work` with the sqlite3 connection on its own thread: a unit of statements for
-        one trip there and back, in turn with this connection's other statements."""
+        one trip there and back, in turn with this connection's other statements.
+
+        A cancelled caller still waits for the thread, which finishes what it started whatever
+        happens here, and then rolls back a transaction left open: the connection goes back to
+        the pool, and SQLite's write lock to the next writer, only once SQLite is done. A
+        closed connection raises sqlite3's OperationalError, as the stock adapter does, which
+        SQLAlchemy's dialect recognises as a disconnect."""
         async with self._execute_mutex:
-            result: T = await self._connection._execute(work, self._connection._conn)
-            return result
+            try:
+                trip = asyncio.ensure_future(
+                    self._connection._execute(work, self._connection._conn)
+                )
+                return cast(T, await asyncio.shield(trip))
+            except asyncio.CancelledError:
+                await _wait_out(trip)
+                with contextlib.suppress(ValueError):  # closed meanwhile: nothing is open
+                    sqlite = self._connection._conn
+                    await _wait_out(
+                        asyncio.ensure_future(self._connection._execute(_roll_back, sqlite))
+                    )
+                raise
+            except ValueError as error:
+                if str(error).lower() in ("no active connection", "connection closed"):
+                    raise sqlite3.OperationalError(str(error)) from error
+                raise
 
     def rollback(self) -> None:
         # The pool rolls back every connection it is handed back, most of them after a COMMIT:
@@ -137,6 +160,23 @@ class OneTripConnection(sa_aiosqlite.AsyncAdapt_aiosqlite_connection):
     def commit(self) -> None:
         if not self._idle():
             super().commit()
+
+
+def _roll_back(sqlite: sqlite3.Connection) -> None:
+    if sqlite.in_transaction:
+        sqlite.rollback()
+
+
+async def _wait_out(future: asyncio.Future[Any]) -> None:
+    """Wait for `future` however often the waiting task is cancelled meanwhile; what it gives
+    back, or raises, is not wanted."""
+    while not future.done():
+        try:
+            await asyncio.shield(future)
+        except BaseException:  # noqa: S112 - cancelled again, or the future's own failure
+            continue
+    if not future.cancelled():
+        future.exception()  # retrieved: no "exception was never retrieved" at exit
 
 
 class OneTripDBAPI(sa_aiosqlite.AsyncAdapt_aiosqlite_dbapi):
@@ -156,10 +196,20 @@ def one_trip_dbapi() -> OneTripDBAPI | None:
     return OneTripDBAPI(aiosqlite, sqlite3) if expected else None
 
 
-def as_sqlalchemy_error(error: sqlite3.Error, statement: str) -> StatementError:
+def as_sqlalchemy_error(
+    error: sqlite3.Error, statement: str, *, invalidated: bool = False
+) -> StatementError:
     """A sqlite3 error from a statement run here, as SQLAlchemy raises it from its own
-    (`OperationalError` for "database is locked"): callers and the error handler know those."""
-    return DBAPIError.instance(statement, None, error, sqlite3.Error, hide_parameters=True)
+    (`OperationalError` for "database is locked"): callers and the error handler know those.
+    `invalidated`: the caller threw the connection away (a disconnect)."""
+    return DBAPIError.instance(
+        statement,
+        None,
+        error,
+        sqlite3.Error,
+        hide_parameters=True,
+        connection_invalidated=invalidated,
+    )
 
 
 class Ran(NamedTuple):
@@ -178,7 +228,8 @@ class RawStatements:
     """SQLAlchemy Core statements run straight on a sqlite3 connection, as SQLAlchemy would
     run them: compiled once for SQLite (for each set of value names), with each value turned
     into what SQLite stores by its column type (an enum into its value, a datetime into
-    SQLAlchemy's text form). The rows come back as sqlite3 gives them: a boolean is 0 or 1."""
+    SQLAlchemy's text form). The rows come back as sqlite3 gives them: a boolean is 0 or 1.
+    Python-side column defaults (`default=`, `onupdate=`) are not applied: give every value."""
 
     def __init__(self, dialect: Dialect) -> None:
         self._dialect = dialect

@@ -4,16 +4,21 @@ connection's thread, elsewhere through SQLAlchemy; the same rows either way."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import aiosqlite
 import pytest
 from sqlalchemy import String, bindparam, cast, event, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.db import is_sqlite
+import bot.db
+from bot.db import create_engine, database_answers, is_sqlite
 from bot.models import ProcessedEvent
 from bot.store import dm_answers
 from bot.store.together import Run, run_together, write_together
@@ -129,3 +134,91 @@ async def test_on_sqlite_a_burst_of_requests_reuses_the_connections_of_the_last(
     for _ in range(3):
         await asyncio.gather(*(request(n) for n in range(20)))
     assert len(opened) <= 20
+
+
+def tracing(trace: Callable[[str], None]) -> Callable[[Any, Any], None]:
+    """A connect listener: `trace` hears every statement SQLite itself is asked to run."""
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.run_async(lambda sqlite: sqlite.set_trace_callback(trace))
+
+    return on_connect
+
+
+async def test_on_sqlite_a_cancelled_begin_leaves_no_connection_holding_the_write_lock(
+    tmp_path: Path,
+) -> None:
+    """A request cancelled while its BEGIN IMMEDIATE waits for another process's lock (a
+    /healthz check giving up, say): aiosqlite's thread still takes the lock when it frees, so
+    the connection must not go back to the pool until the thread is done and rolled back."""
+    path = tmp_path / "cancel.db"
+    engine = create_engine(f"sqlite:///{path}", pool_size=1, max_overflow=0)
+    started = threading.Event()
+
+    def trace(statement: str) -> None:
+        if statement == "BEGIN IMMEDIATE":
+            started.set()
+
+    event.listen(engine.sync_engine, "connect", tracing(trace))
+    async with engine.connect() as connection:  # opened (and in WAL mode) before the lock
+        await connection.exec_driver_sql("SELECT 1")
+    other_process = sqlite3.connect(path, isolation_level=None)
+    other_process.execute("BEGIN IMMEDIATE")
+    try:
+
+        async def write() -> None:
+            async with engine.begin() as connection:
+                await connection.exec_driver_sql("SELECT 1")
+
+        task = asyncio.create_task(write())
+        assert await asyncio.to_thread(started.wait, 5)  # in SQLite's busy handler now
+        task.cancel()
+        other_process.execute("COMMIT")
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        async with asyncio.timeout(5), engine.begin() as connection:  # the pool's only one
+            await connection.exec_driver_sql("CREATE TABLE written (x)")
+        other_process.execute("BEGIN IMMEDIATE")  # nobody holds the lock: no wait at all
+        other_process.execute("ROLLBACK")
+    finally:
+        other_process.close()
+        await engine.dispose()
+
+
+async def test_on_sqlite_a_connection_that_died_is_replaced(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'dead.db'}", pool_size=1, max_overflow=0)
+    try:
+        async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            await raw.driver_connection.close()  # type: ignore[union-attr]
+        with pytest.raises(OperationalError, match="no active connection"):
+            async with engine.begin() as connection:
+                await connection.exec_driver_sql("SELECT 1")
+        assert await database_answers(engine)  # a new connection, from then on
+        async with engine.connect() as connection:
+            await run_together(connection, lambda run: run(select(1), {}).rows)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_unit_that_only_reads_does_not_wait_for_the_writers_without_the_one_trip_adapter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where SQLAlchemy's or aiosqlite's internals changed and the stock adapter is used, a
+    unit in a transaction of its own still begins deferred, as a read should."""
+    monkeypatch.setattr(bot.db, "one_trip_dbapi", lambda: None)
+    engine = create_engine(f"sqlite:///{tmp_path / 'stock.db'}")
+    begun: list[str] = []
+
+    def trace(statement: str) -> None:
+        if statement.startswith("BEGIN"):
+            begun.append(statement)
+
+    event.listen(engine.sync_engine, "connect", tracing(trace))
+    try:
+        async with engine.connect() as connection:
+            assert await run_together(connection, lambda run: run(select(1), {}).rows) == [(1,)]
+            await write_together(connection, lambda run: run(select(2), {}).rows)
+    finally:
+        await engine.dispose()
+    assert begun == ["BEGIN", "BEGIN IMMEDIATE"]

@@ -363,12 +363,17 @@ async def write_planned_answer(
     with nothing written, when the tour has closed or the person has moved on since the read.
     Raises EventAlreadyProcessed, with nothing written, when the event was handled before.
     A transaction of its own: `connection` must not be in one."""
-    return await write_together(
-        connection,
-        functools.partial(
-            _write_planned_answer, plan=plan, team_id=team_id, user_id=user_id, event=event
-        ),
+    unit = functools.partial(
+        _write_planned_answer, plan=plan, team_id=team_id, user_id=user_id, event=event
     )
+    try:
+        return await write_together(connection, unit)
+    except _Overtaken:
+        return False
+
+
+class _Overtaken(Exception):
+    """Raised inside the write to roll back its event claim: the plan no longer holds."""
 
 
 def _write_planned_answer(
@@ -379,8 +384,12 @@ def _write_planned_answer(
     user_id: str,
     event: dm_answers.EventClaim | None,
 ) -> bool:
+    # The claim first, as the full path claims first: two deliveries of one event taking the
+    # two paths on PostgreSQL then lock the same rows in the same order.
+    if event is not None and not dm_answers.claim_event(run, event):
+        raise EventAlreadyProcessed(event.event_id)
     if not dm_answers.tour_still_open(run, tour_id=plan.tour_id):
-        return False
+        raise _Overtaken
     moved = dm_answers.advance(
         run,
         participant_id=plan.participant_id,
@@ -389,9 +398,7 @@ def _write_planned_answer(
         unchanged=plan.joinable,
     )
     if not moved:
-        return False
-    if event is not None and not dm_answers.claim_event(run, event):
-        raise EventAlreadyProcessed(event.event_id)
+        raise _Overtaken
     dm_answers.save_answer(
         run,
         tour_id=plan.tour_id,

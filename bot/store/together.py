@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Executable
 
-from bot.db import sqlite_writers
+from bot.db import READ_ONLY, sqlite_writers
 from bot.sqlite_driver import OneTripConnection, Ran, RawStatements, as_sqlalchemy_error
 
 T = TypeVar("T")
@@ -58,9 +58,18 @@ async def run_together(connection: AsyncConnection, unit: Callable[[Run], T]) ->
     if isinstance(adapted, OneTripConnection):
         return await _on_sqlite_thread(connection, adapted, unit)
     began = not connection.in_transaction()
-    result = await connection.run_sync(lambda sync: unit(_through_sqlalchemy(sync)))
-    if began:
-        await connection.commit()
+    # A unit in a transaction of its own only reads: on SQLite (the stock adapter) it begins
+    # deferred rather than waiting for this process's turn to write.
+    read_only = began and connection.dialect.name == "sqlite"
+    if read_only:
+        await connection.execution_options(**{READ_ONLY: True})
+    try:
+        result = await connection.run_sync(lambda sync: unit(_through_sqlalchemy(sync)))
+        if began:
+            await connection.commit()
+    finally:
+        if read_only:
+            await connection.execution_options(**{READ_ONLY: False})
     return result
 
 
@@ -95,7 +104,7 @@ async def write_together(connection: AsyncConnection, unit: Callable[[Run], T]) 
     try:
         result = await adapted.run_on_thread(on_thread)
     except sqlite3.Error as error:
-        raise as_sqlalchemy_error(error, "(a unit of statements)") from error
+        raise await _failed(connection, error) from error
     finally:
         writers.leave(raw.info)
     turn.began()
@@ -133,7 +142,16 @@ async def _on_sqlite_thread(
     try:
         return await adapted.run_on_thread(on_thread)
     except sqlite3.Error as error:
-        raise as_sqlalchemy_error(error, "(a unit of statements)") from error
+        raise await _failed(connection, error) from error
+
+
+async def _failed(connection: AsyncConnection, error: sqlite3.Error) -> Exception:
+    """The error to raise, as SQLAlchemy would; a connection that is gone is thrown away (the
+    pool opens a new one for the next request)."""
+    dead = connection.dialect.is_disconnect(error, None, None)  # type: ignore[arg-type]
+    if dead:
+        await connection.invalidate()
+    return as_sqlalchemy_error(error, "(a unit of statements)", invalidated=dead)
 
 
 def _through_sqlalchemy(connection: Connection) -> Run:

@@ -3,6 +3,7 @@ form, reminders and close run on `tick`, and the export shows what the leader ma
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -15,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.blocks.tour import TourAction, TourView
 from bot.clock import FrozenClock
+from bot.db import is_sqlite
 from bot.deps import Deps
+from bot.errors import EventAlreadyProcessed
 from bot.flows.tour import DEFAULT_QUESTIONS, LaunchBlock, question_block
 from bot.models import (
     Answer,
@@ -32,9 +35,17 @@ from bot.sandbox.slack_requests import SignedSlack
 from bot.scheduler import run_tick
 from bot.services import tour as tour_services
 from bot.services.tour import export_tour
+from bot.store.dm_answers import EventClaim
+from bot.store.events import record_event
+from bot.store.tours import get_tour
 
 MEMBERS = [f"UM{n:03d}" for n in range(1, 26)]
 ZONES = ["America/New_York", "Europe/Berlin", "Asia/Kolkata", "America/Los_Angeles", "UTC"]
+
+WAITING_FOR_A_LOCK = text(
+    "SELECT count(*) FROM pg_stat_activity"
+    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+)
 
 
 @pytest.fixture
@@ -368,6 +379,56 @@ async def test_a_plain_dm_answer_is_written_as_planned_without_the_full_path(
         )
     assert participant is not None
     assert (participant.current_position, participant.responded) == (2, True)
+
+
+async def test_one_event_on_both_paths_at_once_takes_its_locks_in_one_order(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+    database_url: str,
+) -> None:
+    """PostgreSQL: a delivery on the full path (event claimed, then the tour locked) while a
+    retry of the same event writes its plan. Claiming first on both paths means the second
+    waits for the first, rather than each holding what the other wants (a deadlock)."""
+    if is_sqlite(database_url):
+        pytest.skip("PostgreSQL's row locks (SQLite has one writer at a time)")
+    await launch(slack, fake_slack, deps, users=team[:3])
+    tour = await the_tour(sessions)
+    clock.advance(minutes=1)
+    async with deps.engine.connect() as connection:
+        plan = await tour_services.plan_dm_answer(
+            connection, team_id=tour.team_id, user_id="UM001", text="Hi", message_ts="1.0"
+        )
+    assert plan is not None
+    claim = EventClaim("EvBoth", tour.team_id, "message", clock.now())
+    async with sessions() as full:
+        await full.begin()
+        assert await record_event(
+            full,
+            event_id=claim.event_id,
+            team_id=claim.team_id,
+            event_type=claim.event_type,
+            now=claim.received_at,
+        )
+
+        async def planned() -> bool:
+            async with deps.engine.connect() as connection:
+                return await tour_services.write_planned_answer(
+                    connection, plan, team_id=tour.team_id, user_id="UM001", event=claim
+                )
+
+        retry = asyncio.create_task(planned())
+        async with deps.engine.connect() as watcher, asyncio.timeout(5):
+            while not await watcher.scalar(WAITING_FOR_A_LOCK):  # the retry waits on us now
+                await watcher.rollback()  # pg_stat_activity is read once a transaction
+                await asyncio.sleep(0.01)
+        await get_tour(full, tour_id=tour.id, lock=True)  # the full path's next step
+        await full.commit()
+    with pytest.raises(EventAlreadyProcessed):
+        await retry
 
 
 @pytest.mark.parametrize("meanwhile", ["answered in the form", "tour closed"])
