@@ -8,7 +8,6 @@ or two statements through the unit's `run`; bot/services/tour.py strings them to
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import NamedTuple
 
@@ -27,6 +26,7 @@ from bot.models import (
 )
 from bot.store.inserts import insert_if_absent_statement, table_of, upsert_statement
 from bot.store.together import Run
+from bot.store.tours import ANSWER_KEY, ANSWER_REPLACED, answer_row, open_tours_asked
 
 
 class OpenTour(NamedTuple):
@@ -63,24 +63,14 @@ _FOCUS = (
     .where(DmFocus.team_id == bindparam("team_id"), DmFocus.user_id == bindparam("user_id"))
     .scalar_subquery()
 )
-_OPEN_TOURS = (
-    select(
-        Tour.id,
-        Tour.anonymous,
-        Participant.id,
-        Participant.current_position,
-        TourKey.secret,
-        (Tour.id == _FOCUS).label("in_focus"),
-    )
-    .join(Participant, Participant.tour_id == Tour.id)
-    .outerjoin(TourKey, TourKey.tour_id == Tour.id)
-    .where(
-        Participant.team_id == bindparam("team_id"),
-        Participant.user_id == bindparam("user_id"),
-        Tour.status == TourStatus.OPEN,
-    )
-    .order_by(Tour.id.desc())
-)
+_OPEN_TOURS = open_tours_asked(
+    Tour.id,
+    Tour.anonymous,
+    Participant.id,
+    Participant.current_position,
+    TourKey.secret,
+    (Tour.id == _FOCUS).label("in_focus"),
+).outerjoin(TourKey, TourKey.tour_id == Tour.id)
 _QUESTIONS = (
     select(Question.id, Question.text)
     .where(Question.tour_id == bindparam("tour_id"))
@@ -171,20 +161,15 @@ def save_answer(
     run: Run, *, tour_id: int, question_id: int, respondent: str, text: str, message_ts: str
 ) -> None:
     """Insert or replace one answer (as bot.store.tours.save_answer does)."""
-    statement = upsert_statement(
-        run.dialect, table_of(Answer), ("question_id", "respondent"), ("text", "last_message_ts")
+    statement = upsert_statement(run.dialect, table_of(Answer), ANSWER_KEY, ANSWER_REPLACED)
+    row = answer_row(
+        tour_id=tour_id,
+        question_id=question_id,
+        respondent=respondent,
+        text=text,
+        message_ts=message_ts,
     )
-    run(
-        statement,
-        {
-            "id": uuid.uuid4().hex,
-            "tour_id": tour_id,
-            "question_id": question_id,
-            "respondent": respondent,
-            "text": text,
-            "last_message_ts": message_ts,
-        },
-    )
+    run(statement, row)
 
 
 def set_focus(run: Run, *, team_id: str, user_id: str, tour_id: int) -> None:

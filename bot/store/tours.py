@@ -7,8 +7,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import Select, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import (
@@ -139,17 +140,22 @@ async def get_participant(
     return await session.scalar(statement, {"tour_id": tour_id, "user_id": user_id})
 
 
-# Open tours a person was asked to answer, newest first.
-_OPEN_TOURS = (
-    select(Tour)
-    .join(Participant, Participant.tour_id == Tour.id)
-    .where(
-        Participant.team_id == bindparam("team_id"),
-        Participant.user_id == bindparam("user_id"),
-        Tour.status == TourStatus.OPEN,
+def open_tours_asked(*columns: Any) -> Select[Any]:
+    """`columns` of the open tours a person (`team_id`, `user_id`) was asked to answer, newest
+    first; their Participant row is joined in."""
+    return (
+        select(*columns)
+        .join(Participant, Participant.tour_id == Tour.id)
+        .where(
+            Participant.team_id == bindparam("team_id"),
+            Participant.user_id == bindparam("user_id"),
+            Tour.status == TourStatus.OPEN,
+        )
+        .order_by(Tour.id.desc())
     )
-    .order_by(Tour.id.desc())
-)
+
+
+_OPEN_TOURS = open_tours_asked(Tour)
 
 
 async def open_tours_for(session: AsyncSession, *, team_id: str, user_id: str) -> list[Tour]:
@@ -239,6 +245,24 @@ async def answers_of(
     return {answer.question_id: answer for answer in found.all()}
 
 
+# An answer is one row per question and respondent; saving it again replaces these columns.
+ANSWER_KEY = ("question_id", "respondent")
+ANSWER_REPLACED = ("text", "last_message_ts")
+
+
+def answer_row(
+    *, tour_id: int, question_id: int, respondent: str, text: str, message_ts: str | None
+) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4().hex,
+        "tour_id": tour_id,
+        "question_id": question_id,
+        "respondent": respondent,
+        "text": text,
+        "last_message_ts": message_ts,
+    }
+
+
 async def save_answer(
     session: AsyncSession,
     *,
@@ -252,16 +276,15 @@ async def save_answer(
     await upsert(
         session,
         Answer,
-        {
-            "id": uuid.uuid4().hex,
-            "tour_id": tour_id,
-            "question_id": question_id,
-            "respondent": respondent,
-            "text": text,
-            "last_message_ts": message_ts,
-        },
-        conflict=("question_id", "respondent"),
-        update=("text", "last_message_ts"),
+        answer_row(
+            tour_id=tour_id,
+            question_id=question_id,
+            respondent=respondent,
+            text=text,
+            message_ts=message_ts,
+        ),
+        conflict=ANSWER_KEY,
+        update=ANSWER_REPLACED,
     )
 
 
