@@ -141,6 +141,10 @@ async def launch(r: Rig, acks: Samples) -> dict[str, Any]:
     text = f"tour <#{CHANNEL}|bench>"
     await timed(acks, "/partner tour", r.slack.slash_command(LEADER, text, channel_id=CHANNEL))
     await r.fake.wait_for(lambda: bool(r.fake.view_stack(LEADER)))  # views.open follows the ack
+    # A leader takes seconds to fill the modal in: by the time they submit, the command has
+    # looked up the results channel (after views.open), as the submission expects.
+    if not await r.deps.inflight.wait_idle(timeout=10):
+        raise RuntimeError("the /partner tour listener is still running after 10 s")
     view = r.fake.views[r.fake.view_stack(LEADER)[-1]]
     answer = await timed(acks, "launch submission", r.slack.view_submission(LEADER, view, {}))
     if answer.status != 200 or answer.json is not None or answer.problems:
