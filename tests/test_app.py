@@ -278,3 +278,69 @@ async def test_the_ack_reaches_slack_while_the_listener_goes_on_working(
     release.set()
     await deps.inflight.wait_idle(timeout=5)
     assert sorted(finished) == ["command", "event"]
+
+
+async def test_an_ack_that_raises_is_answered_as_the_listeners_failure(
+    bolt_app: AsyncApp, slack: SignedSlack, deps: Deps
+) -> None:
+    """A malformed ack() (here "errors" without the errors) wakes nothing early: the request
+    waits for the listener's own failure, on its way out of a transaction, and answers it."""
+    cleaned_up: list[bool] = []
+
+    @listener
+    async def bad_ack(ack: AsyncAck, context: AsyncBoltContext) -> None:
+        try:
+            await ack(response_action="errors")
+        finally:
+            for _ in range(5):  # a rollback on the way out, say: a few trips through the loop
+                await asyncio.sleep(0)
+            cleaned_up.append(True)
+
+    bolt_app.command("/bad-ack")(bad_ack)
+    answer = await slack.slash_command("ULEAD", "", command="/bad-ack")
+    await deps.inflight.wait_idle(timeout=5)
+    assert answer.status == 200
+    assert answer.json is not None
+    assert "something went wrong" in answer.json["text"]  # not a 404, nor the help listener
+    assert cleaned_up == [True]
+
+
+async def test_a_failure_after_slacks_three_seconds_is_told_to_the_person(
+    bolt_app: AsyncApp,
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("bot.handlers.context.ACK_TIMEOUT_SECONDS", 0.05)  # Slack's 3 s, shorter
+    release = asyncio.Event()
+
+    @listener
+    async def slow_then_fail(ack: AsyncAck, context: AsyncBoltContext) -> None:
+        await release.wait()
+        raise RuntimeError("boom, too late to answer in the ack")
+
+    bolt_app.command("/too-slow")(slow_then_fail)
+    await slack.slash_command("ULEAD", "", command="/too-slow")  # Slack has given up by now
+    release.set()
+    await deps.inflight.wait_idle(timeout=5)
+    [told] = fake_slack.responses
+    assert "something went wrong" in told["body"]["text"]
+
+
+async def test_a_listener_that_returns_without_acknowledging_is_logged(
+    bolt_app: AsyncApp, slack: SignedSlack, deps: Deps, caplog: pytest.LogCaptureFixture
+) -> None:
+    @listener
+    async def forgetful(ack: AsyncAck, context: AsyncBoltContext) -> None:
+        return None
+
+    bolt_app.command("/forgetful")(forgetful)
+    with caplog.at_level(logging.WARNING, logger="bot.handlers"):
+        await slack.slash_command("ULEAD", "", command="/forgetful")
+        await deps.inflight.wait_idle(timeout=5)
+    assert [
+        record.__dict__["listener"]
+        for record in caplog.records
+        if record.getMessage() == "returned without acknowledging"
+    ] == ["forgetful"]

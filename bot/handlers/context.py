@@ -41,22 +41,41 @@ def deps_of(context: AsyncBoltContext) -> Deps:
     return deps
 
 
+class _Waiting:
+    """A request waiting for its listener to acknowledge it (Slack waits 3 s)."""
+
+    def __init__(self, ack: AsyncAck) -> None:
+        self.ack = ack
+        # Done once the listener has acknowledged, or has ended without doing so.
+        self.settled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.gave_up = False  # past Slack's 3 s: a failure now is the listener's to tell
+
+    def settle(self) -> None:
+        if not self.settled.done():
+            self.settled.set_result(None)
+
+    @property
+    def waiting(self) -> bool:
+        """Whether a failure now can still be answered in the acknowledgement."""
+        return self.ack.response is None and not self.gave_up
+
+
 class _AckThatTells:
     """The listener's `ack`, which also tells the waiting request that it has been called."""
 
-    def __init__(self, ack: AsyncAck, called: Callable[[], None]) -> None:
-        self._ack = ack
-        self._called = called
+    def __init__(self, waiting: _Waiting) -> None:
+        self._waiting = waiting
 
     @property
     def response(self) -> Any:
-        return self._ack.response
+        return self._waiting.ack.response
 
     async def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return await self._ack(*args, **kwargs)
-        finally:
-            self._called()
+        # An ack() that raises (a malformed answer) settles nothing: the listener's failure,
+        # when its task ends, is what the request answers.
+        result = await self._waiting.ack(*args, **kwargs)
+        self._waiting.settle()
+        return result
 
 
 def listener(function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[None]]:
@@ -68,7 +87,8 @@ def listener(function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[None]
     other setting, checks every 10 ms whether `ack()` was called, so every acknowledgement
     waited for the next check. An event listener (no `ack` parameter: Bolt acknowledges events
     itself) returns at once. A failure before the acknowledgement is Bolt's to answer (in the
-    acknowledgement, bot/handlers/errors.py); one after it is told to the person here.
+    acknowledgement, bot/handlers/errors.py); one after it, or after Slack's 3 s, is told to
+    the person here.
 
     Bolt injects arguments by the wrapped function's parameter names, and every Partnerbot
     listener asks for `context`, which is where the wrapper finds the dependencies.
@@ -81,35 +101,31 @@ def listener(function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[None]
         context: AsyncBoltContext = kwargs["context"]  # type: ignore[assignment]
         deps = deps_of(context)
         ack: AsyncAck | None = kwargs.get("ack")  # type: ignore[assignment]
-        acknowledged = asyncio.get_running_loop().create_future()
-
-        def called() -> None:
-            if not acknowledged.done():
-                acknowledged.set_result(None)
+        waiting = _Waiting(ack) if ack is not None else None
 
         def wait_limit() -> float | None:
             # Slack shows its own error after 3 s and drops a late answer: until this request
             # is acknowledged, a write gives up on a locked database in time to say so.
             return None if ack is None or ack.response is not None else WAIT_BEFORE_ACK_SECONDS
 
-        if ack is not None:
-            kwargs["ack"] = _AckThatTells(ack, called)
+        if waiting is not None:
+            kwargs["ack"] = _AckThatTells(waiting)
         limited = write_wait_limit.set(wait_limit)
         try:  # the task starts with a copy of this context, the limit included
-            task = asyncio.create_task(_handle(function, args, kwargs, ack, context))
+            task = asyncio.create_task(_handle(function, args, kwargs, waiting, context))
         finally:
             write_wait_limit.reset(limited)
         deps.inflight.track(task)
-        if ack is None:
+        if waiting is None:
             return
-        task.add_done_callback(lambda _: called())
+        task.add_done_callback(lambda _: waiting.settle())
         try:
             async with asyncio.timeout(ACK_TIMEOUT_SECONDS):
-                await asyncio.shield(acknowledged)
+                await asyncio.shield(waiting.settled)
         except TimeoutError:
+            waiting.gave_up = True
             log.warning("not acknowledged in time", extra={"listener": function.__name__})
-            return
-        if ack.response is None and task.done():
+        if waiting.ack.response is None and task.done():
             task.result()  # it failed before acknowledging: Bolt answers Slack with the error
 
     return run
@@ -119,7 +135,7 @@ async def _handle(
     function: Callable[..., Awaitable[Any]],
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
-    ack: AsyncAck | None,
+    waiting: _Waiting | None,
     context: AsyncBoltContext,
 ) -> None:
     started = time.perf_counter()
@@ -127,13 +143,13 @@ async def _handle(
     try:
         await function(*args, **kwargs)
         outcome = "ok"
-    except EventAlreadyProcessed as duplicate:
-        outcome = "duplicate"
-        if ack is not None and ack.response is None:
-            raise
-        await tell_after_ack(duplicate, context)
+        if waiting is not None and waiting.ack.response is None:
+            # Bolt then tries the next listener, or answers 404: a bug worth a line.
+            log.warning("returned without acknowledging", extra={"listener": function.__name__})
     except Exception as error:
-        if ack is not None and ack.response is None:
+        if isinstance(error, EventAlreadyProcessed):
+            outcome = "duplicate"
+        if waiting is not None and waiting.waiting:
             raise  # the request is waiting: Bolt answers it
         await tell_after_ack(error, context)
     finally:
