@@ -21,6 +21,7 @@ import bot.db
 from bot.db import create_engine, database_answers, is_sqlite
 from bot.models import ProcessedEvent
 from bot.store import dm_answers
+from bot.store.events import EventClaim
 from bot.store.together import Run, run_together, write_together
 
 NOW = datetime(2026, 3, 2, 9, 30, 15, 123456, tzinfo=UTC)
@@ -34,8 +35,8 @@ _KINDS = select(ProcessedEvent.event_id, ProcessedEvent.event_type).order_by(
 )
 
 
-def claim(event_id: str, team_id: str = "T1") -> dm_answers.EventClaim:
-    return dm_answers.EventClaim(event_id, team_id, "message", NOW)
+def claim(event_id: str, team_id: str = "T1") -> EventClaim:
+    return EventClaim(event_id, team_id, "message", NOW)
 
 
 def note_two_events(run: Run) -> list[tuple[Any, ...]]:

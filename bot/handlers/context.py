@@ -19,8 +19,7 @@ from bot.db import write_wait_limit
 from bot.deps import Deps
 from bot.errors import EventAlreadyProcessed
 from bot.handlers.errors import tell_after_ack
-from bot.store.dm_answers import EventClaim
-from bot.store.events import record_event
+from bot.store.events import EventClaim, record_event
 
 log = logging.getLogger("bot.handlers")
 
@@ -65,10 +64,6 @@ class _AckThatTells:
 
     def __init__(self, waiting: _Waiting) -> None:
         self._waiting = waiting
-
-    @property
-    def response(self) -> Any:
-        return self._waiting.ack.response
 
     async def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # An ack() that raises (a malformed answer) settles nothing: the listener's failure,
@@ -169,14 +164,13 @@ async def claim_click(
     """Record a button click (user and action_ts) in the caller's transaction; False when the
     same click was already handled (Slack does not retry clicks, but a request can be replayed).
     """
-    deps = deps_of(context)
-    return await record_event(
-        session,
+    claim = EventClaim(
         event_id=f"click:{body['user']['id']}:{action.get('action_ts', '')}"[:64],
         team_id=context.team_id or "",
         event_type=f"click {action.get('action_id', '')}"[:64],
-        now=deps.clock.now(),
+        received_at=deps_of(context).clock.now(),
     )
+    return await record_event(session, claim)
 
 
 async def claim_view(
@@ -184,14 +178,13 @@ async def claim_view(
 ) -> bool:
     """Record a modal's successful submission in the caller's transaction; False when this
     view was already submitted (a replayed request must not start a second tour)."""
-    deps = deps_of(context)
-    return await record_event(
-        session,
+    claim = EventClaim(
         event_id=f"view:{view.get('id', '')}"[:64],
         team_id=context.team_id or "",
         event_type=f"view {view.get('callback_id', '')}"[:64],
-        now=deps.clock.now(),
+        received_at=deps_of(context).clock.now(),
     )
+    return await record_event(session, claim)
 
 
 class Replayed(Exception):
@@ -223,14 +216,7 @@ async def claim_event(
     claim = event_claim(context, body)
     if claim is None:
         return
-    claimed = await record_event(
-        session,
-        event_id=claim.event_id,
-        team_id=claim.team_id,
-        event_type=claim.event_type,
-        now=claim.received_at,
-    )
-    if not claimed:
+    if not await record_event(session, claim):
         raise EventAlreadyProcessed(claim.event_id)
 
 

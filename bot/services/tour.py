@@ -66,6 +66,7 @@ from bot.services.outcomes import ChainLink, chain
 from bot.store import dm_answers, outbox
 from bot.store import findings as findings_store
 from bot.store import tours as store
+from bot.store.events import EventClaim
 from bot.store.together import Run, run_together, write_together
 
 # Slack caps a plain_text_input's initial value; longer answers are not prefilled in the form.
@@ -357,7 +358,7 @@ async def write_planned_answer(
     *,
     team_id: str,
     user_id: str,
-    event: dm_answers.EventClaim | None,
+    event: EventClaim | None,
 ) -> bool:
     """Write a planned answer, in one trip, if what it was planned from still holds; False,
     with nothing written, when the tour has closed or the person has moved on since the read.
@@ -382,7 +383,7 @@ def _write_planned_answer(
     plan: PlannedAnswer,
     team_id: str,
     user_id: str,
-    event: dm_answers.EventClaim | None,
+    event: EventClaim | None,
 ) -> bool:
     # The claim first, as the full path claims first: two deliveries of one event taking the
     # two paths on PostgreSQL then lock the same rows in the same order.

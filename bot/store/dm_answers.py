@@ -8,7 +8,6 @@ or two statements through the unit's `run`; bot/services/tour.py strings them to
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import String, bindparam, select, update
@@ -24,6 +23,7 @@ from bot.models import (
     TourKey,
     TourStatus,
 )
+from bot.store.events import EventClaim
 from bot.store.inserts import insert_if_absent_statement, table_of, upsert_statement
 from bot.store.together import Run
 from bot.store.tours import ANSWER_KEY, ANSWER_REPLACED, answer_row, open_tours_asked
@@ -38,15 +38,6 @@ class OpenTour(NamedTuple):
     position: int | None  # the question they are on; None before the first or after the last
     secret: str | None  # the tour's key (anonymous tours)
     in_focus: bool  # the tour their DM replies go to (DmFocus)
-
-
-class EventClaim(NamedTuple):
-    """A Slack event to record as handled, with the effects it had."""
-
-    event_id: str
-    team_id: str
-    event_type: str
-    received_at: datetime
 
 
 class AnswerStamp(NamedTuple):
@@ -122,7 +113,7 @@ def answer_stamps(run: Run, *, tour_id: int, respondent: str) -> dict[int, str |
 
 
 def claim_event(run: Run, event: EventClaim) -> bool:
-    """Record a Slack event id (as bot.store.events.record_event does); False when it was."""
+    """Record a Slack event id, as bot.store.events.record_event does; False when it was."""
     statement = insert_if_absent_statement(run.dialect, table_of(ProcessedEvent))
     return bool(run(statement, event._asdict()).rows)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,15 +16,18 @@ async def event_seen(session: AsyncSession, *, event_id: str) -> bool:
     return bool(await session.scalar(select(exists().where(ProcessedEvent.event_id == event_id))))
 
 
-async def record_event(
-    session: AsyncSession, *, event_id: str, team_id: str, event_type: str, now: datetime
-) -> bool:
+class EventClaim(NamedTuple):
+    """A Slack event (or a click, or a submission) to record as handled: a ProcessedEvent row."""
+
+    event_id: str
+    team_id: str
+    event_type: str
+    received_at: datetime
+
+
+async def record_event(session: AsyncSession, claim: EventClaim) -> bool:
     """Claim the event in the caller's transaction; False when another delivery already has."""
-    return await insert_if_absent(
-        session,
-        ProcessedEvent,
-        {"event_id": event_id, "team_id": team_id, "event_type": event_type, "received_at": now},
-    )
+    return await insert_if_absent(session, ProcessedEvent, claim._asdict())
 
 
 async def prune_events(session: AsyncSession, *, older_than: datetime) -> int:

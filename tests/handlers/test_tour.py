@@ -35,8 +35,7 @@ from bot.sandbox.slack_requests import SignedSlack
 from bot.scheduler import run_tick
 from bot.services import tour as tour_services
 from bot.services.tour import export_tour
-from bot.store.dm_answers import EventClaim
-from bot.store.events import record_event
+from bot.store.events import EventClaim, record_event
 from bot.store.tours import get_tour
 
 MEMBERS = [f"UM{n:03d}" for n in range(1, 26)]
@@ -406,13 +405,7 @@ async def test_one_event_on_both_paths_at_once_takes_its_locks_in_one_order(
     claim = EventClaim("EvBoth", tour.team_id, "message", clock.now())
     async with sessions() as full:
         await full.begin()
-        assert await record_event(
-            full,
-            event_id=claim.event_id,
-            team_id=claim.team_id,
-            event_type=claim.event_type,
-            now=claim.received_at,
-        )
+        assert await record_event(full, claim)
 
         async def planned() -> bool:
             async with deps.engine.connect() as connection:
