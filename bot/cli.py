@@ -9,8 +9,12 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.settings import Settings, SettingsError, get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.exc import DBAPIError
 
 EXIT_USAGE = 2
 
@@ -27,12 +31,22 @@ def _parse_instant(value: str) -> datetime:
     return at
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("partnerbot")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="partnerbot",
         description="Partnerbot: listen to your team, report three themes, agree outcomes, "
         "and track a few initiatives to quick wins, in Slack.",
     )
+    parser.add_argument("--version", action="version", version=f"partnerbot {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser(
         "run",
@@ -57,9 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--table",
         choices=("answers", "initiatives"),
-        default="answers",
         help="which table --format csv prints: the answers (default), or each initiative "
-        "with its theme and outcome",
+        "with its theme and outcome (JSON always holds every table)",
     )
     demo = commands.add_parser(
         "demo",
@@ -85,41 +98,69 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "demo":
         return _demo(args)
+    from sqlalchemy.exc import DBAPIError
+
+    from bot.migrate import DatabaseNotReady
+
     try:
         settings = get_settings()
         return _dispatch(args, settings)
-    except SettingsError as error:
+    except (SettingsError, DatabaseNotReady) as error:
         print(f"partnerbot: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except DBAPIError as error:
+        print(f"partnerbot: {database_problem(error, settings.database_url)}", file=sys.stderr)
+        logging.getLogger("bot.cli").debug("database error", exc_info=error)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
 
 
+def database_problem(error: DBAPIError, database_url: str) -> str:
+    """One line for a database that cannot be reached or opened: where (password masked), the
+    driver's own reason, and what to check. The traceback is logged at DEBUG only."""
+    from bot.migrate import masked
+
+    reason = " ".join(str(error.orig).split()) if error.orig is not None else type(error).__name__
+    return (
+        f"cannot use the database at {masked(database_url)}: {reason[:300]} "
+        "(check DATABASE_URL: the server and its port, the user and password, or that the "
+        "SQLite file's folder exists and is writable)"
+    )
+
+
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     from bot.logs import configure_logging
-    from bot.migrate import upgrade_to_head
+    from bot.migrate import require_current, upgrade_to_head
 
     configure_logging(settings.log_level, settings.log_format)
-    if args.command not in {"run", "migrate"}:
-        # Reading commands migrate quietly; their output is for people and scripts.
-        logging.getLogger("alembic").setLevel(logging.WARNING)
     if args.command == "run":
         settings.require_slack_credentials()
         upgrade_to_head(settings.database_url)
         asyncio.run(_run(settings))
         return 0
-    upgrade_to_head(settings.database_url)
     if args.command == "migrate":
         from bot.migrate import current_revision
 
+        upgrade_to_head(settings.database_url)
         print(f"database is at revision {current_revision(settings.database_url)}")
         return 0
+    # Only `run` and `migrate` change the schema: a typo in DATABASE_URL must not create an
+    # empty database and report "no tours yet".
+    require_current(settings.database_url)
     if args.command == "tick":
         return asyncio.run(_tick(settings, args.at))
     if args.command == "tours":
         return asyncio.run(_tours(settings))
     if args.command == "export":
-        return asyncio.run(_export(settings, args.tour_id, args.format, args.table))
+        if args.table is not None and args.format != "csv":
+            print(
+                "partnerbot: --table chooses a CSV table; the JSON export already holds every "
+                "table (use --format csv --table ...)",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        return asyncio.run(_export(settings, args.tour_id, args.format, args.table or "answers"))
     raise AssertionError(args.command)
 
 

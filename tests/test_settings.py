@@ -99,3 +99,20 @@ def test_an_llm_url_needs_a_model() -> None:
     settings = load_settings(llm_base_url="http://127.0.0.1:8080/v1", llm_model="local-7b")
     assert settings.llm_model == "local-7b"
     assert load_settings().llm_base_url is None  # off by default
+
+
+def test_the_example_env_file_names_every_setting_and_loads(clean_env: Path) -> None:
+    """.env.example is what an operator copies: it must load as it is, and name exactly the
+    settings there are (a renamed setting would otherwise be silently ignored)."""
+    import re
+
+    from bot.settings import Settings
+
+    example = Path(__file__).resolve().parent.parent / ".env.example"
+    text = example.read_text(encoding="utf-8")
+    named = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", text, flags=re.MULTILINE))
+    assert named == {name.upper() for name in Settings.model_fields}
+    (clean_env / ".env").write_text(text, encoding="utf-8")
+    settings = load_settings()
+    assert settings.slack_bot_token is None  # blank means unset
+    assert settings.database_url == "sqlite:///./partnerbot.db"
