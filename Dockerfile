@@ -1,14 +1,17 @@
 # Partnerbot: `docker build -t partnerbot .` then
 # `docker run --env-file .env -p 3000:3000 -v partnerbot-data:/data partnerbot`
-FROM python:3.12-slim AS build
+# The Python here is the one the test suite runs on; the dependencies are exactly those pinned,
+# with their hashes, in requirements.lock (`make lock` writes it from pyproject.toml).
+FROM python:3.11-slim AS build
 WORKDIR /src
+COPY requirements.lock ./
+RUN pip wheel --no-cache-dir --require-hashes --wheel-dir /wheels -r requirements.lock
 COPY pyproject.toml README.md alembic.ini ./
 COPY bot ./bot
 COPY migrations ./migrations
-RUN pip install --no-cache-dir --upgrade pip \
- && pip wheel --no-cache-dir --wheel-dir /wheels .
+RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 
-FROM python:3.12-slim
+FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     DATABASE_URL=sqlite:////data/partnerbot.db \
@@ -16,7 +19,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN useradd --create-home --uid 10001 partnerbot \
  && mkdir /data && chown partnerbot:partnerbot /data
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+# --no-index: only the wheels built above, whose hashes the build stage checked.
+RUN pip install --no-cache-dir --no-index --find-links /wheels partnerbot && rm -rf /wheels
 USER partnerbot
 WORKDIR /data
 VOLUME ["/data"]
