@@ -74,6 +74,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="which table --format csv prints: the answers (default), or each initiative "
         "with its theme and outcome (JSON always holds every table)",
     )
+    erase = commands.add_parser(
+        "erase-person",
+        help="remove a person's identifiable rows (participation, votes, notes, authorship)",
+        description="Delete what exists only to say something about this person (that they "
+        "were asked, their votes, backings, named answers, messages to them) and replace their "
+        "id on shared work (tours they led, proposals, initiatives, quick wins); blank the "
+        "notes of check-ins on initiatives they own. Answers of closed anonymous tours stay: "
+        "nothing links them to anyone.",
+    )
+    erase.add_argument("user_id", metavar="USER_ID", help="the Slack user id, e.g. U0123ABCD")
+    delete = commands.add_parser(
+        "delete-tour",
+        help="delete a tour and everything that hangs off it (asks for --yes)",
+    )
+    delete.add_argument("tour_id", type=int, metavar="TOUR_ID")
+    delete.add_argument("--yes", action="store_true", help="really delete it")
     demo = commands.add_parser(
         "demo",
         help="play the four steps with a simulated team against a built-in Slack emulator",
@@ -152,6 +168,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(_tick(settings, args.at))
     if args.command == "tours":
         return asyncio.run(_tours(settings))
+    if args.command == "erase-person":
+        return asyncio.run(_erase_person(settings, args.user_id))
+    if args.command == "delete-tour":
+        return asyncio.run(_delete_tour(settings, args.tour_id, confirmed=args.yes))
     if args.command == "export":
         if args.table is not None and args.format != "csv":
             print(
@@ -268,4 +288,55 @@ async def _export(settings: Settings, tour_id: int, output_format: str, table: s
             else "until this anonymous tour closes"
         )
         print(f"partnerbot: answers stay hidden {why}", file=sys.stderr)
+    return 0
+
+
+async def _erase_person(settings: Settings, user_id: str) -> int:
+    from bot.db import create_engine, create_session_factory
+    from bot.store.erasure import erase_person
+
+    if not user_id.isalnum():
+        print(f"partnerbot: {user_id!r} is not a Slack user id (e.g. U0123ABCD)", file=sys.stderr)
+        return EXIT_USAGE
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine).begin() as session:
+            done = await erase_person(session, user_id=user_id)
+    finally:
+        await engine.dispose()
+    changed = ", ".join(f"{table} {count}" for table, count in sorted(done.items()) if count)
+    logging.getLogger("bot.erasure").info(
+        "person erased", extra={"erased_user": user_id, "rows": sum(done.values())}
+    )
+    print(f"erased {user_id}: {changed or 'no rows named them'}")
+    return 0
+
+
+async def _delete_tour(settings: Settings, tour_id: int, *, confirmed: bool) -> int:
+    from bot.db import create_engine, create_session_factory
+    from bot.store.erasure import delete_tour
+    from bot.store.tours import get_tour
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine).begin() as session:
+            tour = await get_tour(session, tour_id=tour_id)
+            if tour is None:
+                print(
+                    f"partnerbot: no tour with id {tour_id}; `partnerbot tours` lists them",
+                    file=sys.stderr,
+                )
+                return 1
+            if not confirmed:
+                print(
+                    f"partnerbot: this deletes tour {tour_id} ({tour.title!r}, {tour.status.value})"
+                    " with its answers, themes, poll, outcomes and initiatives; add --yes",
+                    file=sys.stderr,
+                )
+                return EXIT_USAGE
+            await delete_tour(session, tour_id=tour_id)
+    finally:
+        await engine.dispose()
+    logging.getLogger("bot.erasure").info("tour deleted", extra={"tour_id": tour_id})
+    print(f"deleted tour {tour_id}")
     return 0

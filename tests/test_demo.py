@@ -262,3 +262,97 @@ def test_a_step_that_does_not_happen_stops_the_demo_with_a_reason(
     assert status == 1
     assert err.getvalue().startswith("partnerbot demo: did not go as scripted: step 1:")
     assert "Step 2 of 4" not in out.getvalue()
+
+
+def _copy_of(run: DemoRun, folder: Path) -> str:
+    """A copy of the demo's database (a checkpointed SQLite file), as a DATABASE_URL."""
+    import sqlite3
+
+    copy = folder / "copy.db"
+    with sqlite3.connect(run.database) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    return f"sqlite:///{copy}"
+
+
+def _rows_mentioning(url: str, needle: str) -> list[tuple[str, str]]:
+    """Every (table, column) whose value, as text, contains `needle`, over the whole file."""
+    import sqlite3
+
+    found = []
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
+        tables = [
+            name
+            for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        ]
+        for table in tables:
+            cursor = connection.execute(f'SELECT * FROM "{table}"')  # noqa: S608 - our own names
+            columns = [description[0] for description in cursor.description]
+            for row in cursor:
+                found += [
+                    (table, column)
+                    for column, value in zip(columns, row, strict=True)
+                    if needle in str(value)
+                ]
+    return found
+
+
+@pytest.mark.parametrize("person", EVERYONE, ids=lambda person: person.user_id)
+def test_erase_person_leaves_no_row_naming_them(
+    run: DemoRun,
+    person: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """After the four steps every demo person is named somewhere (asked, voted, proposed, owned,
+    was sent messages); erase-person leaves no row of the database naming them."""
+    from bot.cli import main
+
+    url = _copy_of(run, tmp_path)
+    assert _rows_mentioning(url, person.user_id)  # the test is about something
+    monkeypatch.setenv("DATABASE_URL", url)
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    from bot.settings import get_settings
+
+    get_settings.cache_clear()
+    assert main(["erase-person", person.user_id]) == 0
+    assert capsys.readouterr().out.startswith(f"erased {person.user_id}: ")
+    assert _rows_mentioning(url, person.user_id) == []
+    # The team's work is still there, with the person's name gone from it.
+    assert main(["export", "1"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["themes"]
+    assert person.user_id not in json.dumps(record)
+
+
+def test_delete_tour_asks_for_yes_then_leaves_nothing_of_it(
+    run: DemoRun,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import sqlite3
+
+    from bot.cli import main
+    from bot.settings import get_settings
+
+    url = _copy_of(run, tmp_path)
+    monkeypatch.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+    assert main(["delete-tour", "1"]) == 2
+    assert "add --yes" in capsys.readouterr().err
+    assert main(["delete-tour", "1", "--yes"]) == 0
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
+        tables = [
+            name
+            for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        ]
+        left = {
+            table: connection.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]  # noqa: S608
+            for table in tables
+            if table not in {"alembic_version", "processed_events", "dm_focus", "loop_opt_outs"}
+        }
+        keys = [key for (key,) in connection.execute("SELECT idempotency_key FROM outbox")]
+    assert {table: count for table, count in left.items() if count} == {}, keys
+    assert main(["delete-tour", "1", "--yes"]) == 1  # gone: said once, in one line
