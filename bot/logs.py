@@ -13,6 +13,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+
 from bot.settings import LogFormat
 
 request_context: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar(
@@ -65,10 +67,15 @@ class JsonFormatter(logging.Formatter):
 
 
 class UnhandledRequestFilter(logging.Filter):
-    """Bolt prints the whole payload of a request nobody handles; keep only that it happened."""
+    """Bolt prints the whole payload of a request nobody handles; keep only that it happened.
+    It also warns on every start that SLACK_BOT_TOKEN "will be unused" whenever that variable is
+    set (as it is in production) because we hand it a client built from the same token: that
+    line says nothing an operator can act on, so it is dropped."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = str(record.msg)
+        if message == warning_client_prioritized_and_token_skipped():
+            return False
         if message.startswith("Unhandled request"):
             record.msg = "Unhandled request (payload omitted)"
             record.args = ()
@@ -89,3 +96,9 @@ def configure_logging(level: str, log_format: LogFormat = LogFormat.TEXT) -> Non
     for name in _CHATTY_LIBRARIES:
         library = logging.getLogger(name)
         library.setLevel(max(logging.getLevelName(level), logging.INFO))
+    # APScheduler logs "Running job" and "executed successfully" at INFO every minute; our own
+    # tick line says what a tick did. Below DEBUG they are noise.
+    numeric = logging.getLevelName(level)
+    logging.getLogger("apscheduler.executors").setLevel(
+        numeric if numeric <= logging.DEBUG else max(numeric, logging.WARNING)
+    )

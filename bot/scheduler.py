@@ -208,6 +208,10 @@ class TickReport:
     counts: dict[str, int] = field(default_factory=dict)
     failed: list[str] = field(default_factory=list)
 
+    @property
+    def did_something(self) -> bool:
+        return bool(self.failed) or any(self.counts.values())
+
     def summary(self) -> str:
         done = ", ".join(f"{count} {name}" for name, count in self.counts.items())
         return done + "".join(f", {name} FAILED (see the log)" for name in self.failed)
@@ -231,12 +235,20 @@ async def run_tick(deps: Deps) -> TickReport:
     return report
 
 
+async def scheduled_tick(deps: Deps) -> TickReport:
+    """The scheduler's job: a tick, logged at INFO when it did something. A quiet minute is
+    DEBUG: an idle bot would otherwise log 1,440 lines a day."""
+    report = await run_tick(deps)
+    level = logging.INFO if report.did_something else logging.DEBUG
+    log.log(level, "tick", extra={"at": deps.clock.now().isoformat(), "done": report.summary()})
+    return report
+
+
 def start_scheduler(deps: Deps) -> AsyncIOScheduler:
     """One job, every minute; a late or overlapping run is folded into one (coalesce)."""
 
     async def tick() -> None:
-        report = await run_tick(deps)
-        log.info("tick", extra={"at": deps.clock.now().isoformat(), "done": report.summary()})
+        await scheduled_tick(deps)
 
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(

@@ -4,7 +4,8 @@ optional LLM naming them when one is configured."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
 import pytest
@@ -167,3 +168,54 @@ async def test_a_failing_job_does_not_stop_the_others(
     assert report.failed == ["broken"]
     assert "broken FAILED" in report.summary()
     assert "scheduled job failed" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("jobs", "level"),
+    [
+        ((("quiet", 0),), logging.DEBUG),  # nothing was due: an idle minute says nothing at INFO
+        ((("quiet", 0), ("busy", 2)), logging.INFO),  # something happened: said at INFO
+    ],
+)
+async def test_the_minute_tick_logs_at_info_only_when_it_did_something(
+    deps: Deps,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    jobs: tuple[tuple[str, int], ...],
+    level: int,
+) -> None:
+    import bot.scheduler as scheduler
+
+    def job(count: int) -> Callable[[Deps], Awaitable[int]]:
+        async def run(_deps: Deps) -> int:
+            return count
+
+        return run
+
+    monkeypatch.setattr(scheduler, "DUE_JOBS", tuple((name, job(n)) for name, n in jobs))
+    caplog.set_level(logging.DEBUG, logger="bot.scheduler")
+    await scheduler.scheduled_tick(deps)
+    [record] = [record for record in caplog.records if record.getMessage() == "tick"]
+    assert record.levelno == level
+
+
+def test_apscheduler_says_nothing_per_run_below_debug(clean_env: object) -> None:
+    from bot.logs import configure_logging
+
+    configure_logging("INFO")
+    executors = logging.getLogger("apscheduler.executors.default")
+    assert not executors.isEnabledFor(logging.INFO)
+    configure_logging("DEBUG")
+    assert executors.isEnabledFor(logging.DEBUG)
+
+
+def test_bolt_does_not_warn_that_the_token_from_the_environment_is_unused(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.app import build_app
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-from-the-environment")
+    caplog.set_level(logging.DEBUG)
+    deps = build_deps(settings)
+    build_app(deps)
+    assert not [record for record in caplog.records if "will be unused" in record.getMessage()]
