@@ -199,9 +199,14 @@ def _demo(args: argparse.Namespace) -> int:
 
 async def _run(settings: Settings) -> None:
     from bot.app import serve
+    from bot.db import scrub_deleted
     from bot.deps import build_deps
 
-    await serve(build_deps(settings))
+    deps = build_deps(settings)
+    # A close killed between its commit and emptying the write-ahead log left what it
+    # deleted in the log: empty it before serving.
+    await scrub_deleted(deps.engine)
+    await serve(deps)
 
 
 async def _tick(settings: Settings, at: datetime | None) -> int:

@@ -7,6 +7,7 @@ URLs are normalised to their async drivers; SQLite connections get WAL, a busy t
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import time
 import weakref
@@ -288,6 +289,59 @@ def create_read_session_factory(engine: AsyncEngine) -> async_sessionmaker[Async
     """Sessions for reads that must not queue behind writers (work done before Slack's ack).
     On SQLite they begin deferred; never write through them."""
     return async_sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+
+
+# How long a truncating checkpoint keeps trying while readers hold older snapshots.
+SCRUB_ATTEMPTS = 10
+SCRUB_BUSY_S = 1.0
+SCRUB_PAUSE_S = 0.25
+
+log = logging.getLogger(__name__)
+
+
+async def scrub_deleted(engine: AsyncEngine) -> bool:
+    """Call right after a transaction that deleted something that must be gone from the
+    disk (an anonymous tour's key, a closed poll's voters) has committed. On SQLite,
+    `secure_delete` zeroes deleted rows in the pages they leave, but the pages as they were
+    are still in the write-ahead log, and the log is only rewritten from its start, never
+    shortened: this copies every committed page into the database file and truncates the log
+    to nothing (`wal_checkpoint(TRUNCATE)`). That cannot finish while another connection
+    reads an older snapshot, so it tries again for a few seconds. False (and an error in the
+    log) when it did not finish. PostgreSQL: nothing to do here (see docs/THREAT-MODEL.md for
+    what the operator must know)."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return True
+    path = str(url.database)
+    done = await asyncio.to_thread(_truncate_wal, path)
+    if done:
+        log.info("the SQLite write-ahead log is emptied: deleted rows are gone from the files")
+    else:
+        log.error(
+            "the SQLite write-ahead log could not be emptied: deleted keys may stay in %s-wal "
+            "until it is; look for a process keeping a read transaction open",
+            path,
+        )
+    return done
+
+
+def _truncate_wal(path: str) -> bool:
+    # A connection of its own, outside the pool: a checkpoint cannot run inside a
+    # transaction, and every pooled connection's statements begin one (see `_configure_sqlite`).
+    connection = sqlite3.connect(path, timeout=SCRUB_BUSY_S, isolation_level=None)
+    try:
+        for _ in range(SCRUB_ATTEMPTS):
+            busy, _log_frames, _copied = connection.execute(
+                "PRAGMA wal_checkpoint(TRUNCATE)"
+            ).fetchone()
+            if not busy:
+                return True
+            time.sleep(SCRUB_PAUSE_S)  # a reader's snapshot is in the way: let it finish
+        return False
+    except sqlite3.OperationalError:
+        return False  # locked for the whole busy timeout
+    finally:
+        connection.close()
 
 
 async def database_answers(engine: AsyncEngine, *, timeout: float = 2.0) -> bool:

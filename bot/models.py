@@ -234,8 +234,10 @@ class TourKey(Base):
 
 class Answer(Base):
     """One respondent's answer to one question. `respondent` is the Slack user id in a named
-    tour and an HMAC of it in an anonymous one. The id is random so row order says nothing
-    about who answered when."""
+    tour and an HMAC of it in an anonymous one. The id is random, and on SQLite the table is
+    stored by it (WITHOUT ROWID: no rowid counting up as answers arrive), so neither the ids
+    nor the order rows are stored in say who answered when; a tour's answers are written
+    again in id order when it closes (bot/store/tours.py `mark_closed`). No time is kept."""
 
     __tablename__ = "answers"
     __table_args__ = (
@@ -243,6 +245,7 @@ class Answer(Base):
         # One person's answers in a tour, read on every DM answer: without the respondent in
         # the index that read walks every answer the tour holds.
         Index("ix_answers_tour_id_respondent", "tour_id", "respondent"),
+        {"sqlite_with_rowid": False},
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -340,10 +343,15 @@ class Poll(Base):
     created_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
     closes_at: Mapped[datetime | None]  # the leader's chosen close, if any
+    # How many people voted, counted when the poll closed and its votes were forgotten
+    # (PollTally); None while it is open.
+    voters: Mapped[int | None]
 
 
 class Vote(Base):
-    """How many of one person's votes sit on one theme. Never shown per person, to anyone."""
+    """How many of one person's votes sit on one theme, while the poll is open (a person's
+    budget is checked against them). Never shown per person, to anyone; deleted when the
+    poll closes, leaving only the tallies."""
 
     __tablename__ = "votes"
     __table_args__ = (UniqueConstraint("poll_id", "voter_id", "theme_id"),)
@@ -353,6 +361,21 @@ class Vote(Base):
     voter_id: Mapped[str] = mapped_column(String(32))
     theme_id: Mapped[int] = mapped_column(ForeignKey("themes.id", ondelete="CASCADE"))
     count: Mapped[int] = mapped_column(default=0)
+
+
+class PollTally(Base):
+    """A closed poll's votes on one theme: what is kept of the votes once who cast them is
+    forgotten."""
+
+    __tablename__ = "poll_tallies"
+
+    poll_id: Mapped[int] = mapped_column(
+        ForeignKey("polls.id", ondelete="CASCADE"), primary_key=True
+    )
+    theme_id: Mapped[int] = mapped_column(
+        ForeignKey("themes.id", ondelete="CASCADE"), primary_key=True
+    )
+    votes: Mapped[int]
 
 
 class Insight(Base):

@@ -15,6 +15,7 @@ from datetime import timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_sdk.errors import SlackApiError
 
+from bot.db import scrub_deleted
 from bot.deps import Deps
 from bot.models import Initiative
 from bot.services import checkin_schedule, checkins, findings, tour
@@ -42,9 +43,12 @@ async def prune_processed_events(deps: Deps) -> int:
 # check-ins and digests here; each must be safe to run twice for the same instant.
 async def close_due_tours(deps: Deps) -> int:
     async with deps.sessions.begin() as session:
-        return await tour.close_due_tours(
+        closed = await tour.close_due_tours(
             session, now=deps.clock.now(), command=deps.settings.partnerbot_command
         )
+    if closed:
+        await scrub_deleted(deps.engine)  # the keys the closes destroyed, from every file
+    return closed
 
 
 async def queue_due_reminders(deps: Deps) -> int:
@@ -172,7 +176,10 @@ async def post_weekly_updates(deps: Deps) -> int:
 
 async def close_due_polls(deps: Deps) -> int:
     async with deps.sessions.begin() as session:
-        return await findings.close_due_polls(session, now=deps.clock.now())
+        closed = await findings.close_due_polls(session, now=deps.clock.now())
+    if closed:
+        await scrub_deleted(deps.engine)  # the votes the closes forgot, from every file
+    return closed
 
 
 async def suggest_pending_themes(deps: Deps) -> int:

@@ -96,3 +96,52 @@ def test_tours_made_before_0002_survive_the_upgrade(fresh_database_url: str) -> 
         engine.dispose()
     assert str(row[0]) == "2026-03-09"
     assert (row[1], bool(row[2]), row[3]) == ("UTC", True, 0)
+
+
+def test_0007_keeps_quotes_and_turns_closed_polls_votes_into_tallies(
+    fresh_database_url: str,
+) -> None:
+    command.upgrade(alembic_config(fresh_database_url), "0006")
+    at = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    engine = create_engine(_sync_url(fresh_database_url))
+    rows = [
+        "INSERT INTO tours (id, team_id, leader_id, title, anonymous, min_responses, status,"
+        " opens_at, closes_at, created_at, close_date, leader_tz, reminders, skipped_count)"
+        " VALUES (1, 'T1', 'U1', 'Old', true, 3, 'closed', :at, :at, :at, '2026-03-02', 'UTC',"
+        " true, 0)",
+        "INSERT INTO questions (id, tour_id, position, text) VALUES (1, 1, 0, 'Q')",
+        "INSERT INTO answers (id, tour_id, question_id, respondent, text)"
+        " VALUES ('b', 1, 1, 'r1', 'one'), ('a', 1, 1, 'r2', 'two')",
+        "INSERT INTO themes (id, tour_id, source, position, label, summary, kind, answer_count)"
+        " VALUES (1, 1, 'final', 0, 'L1', '', 'challenge', 1),"
+        " (2, 1, 'final', 1, 'L2', '', 'challenge', 1)",
+        "INSERT INTO theme_quotes (id, theme_id, answer_id, position) VALUES (1, 1, 'b', 0)",
+        "INSERT INTO polls (id, tour_id, team_id, channel_id, budget, max_per_theme,"
+        " hide_results, allow_outsiders, status, created_at)"
+        " VALUES (1, 1, 'T1', 'C1', 3, 2, false, false, 'closed', :at)",
+        "INSERT INTO votes (poll_id, voter_id, theme_id, count) VALUES"
+        " (1, 'UA', 1, 2), (1, 'UA', 2, 1), (1, 'UB', 1, 1), (1, 'UC', 2, 0)",
+    ]
+    try:
+        with engine.begin() as connection:
+            for row in rows:
+                connection.execute(text(row), {"at": at})
+        upgrade_to_head(fresh_database_url)
+        with engine.connect() as connection:
+            quotes = connection.execute(text("SELECT answer_id FROM theme_quotes")).all()
+            tallies = connection.execute(
+                text("SELECT theme_id, votes FROM poll_tallies ORDER BY theme_id")
+            ).all()
+            voters = connection.execute(text("SELECT voters FROM polls")).scalar()
+            votes = connection.execute(text("SELECT count(*) FROM votes")).scalar()
+            answers = connection.execute(text("SELECT count(*) FROM answers")).scalar()
+            if connection.dialect.name == "sqlite":
+                ddl = connection.execute(
+                    text("SELECT sql FROM sqlite_master WHERE name = 'answers'")
+                ).scalar()
+                assert "WITHOUT ROWID" in str(ddl)
+    finally:
+        engine.dispose()
+    assert [tuple(q) for q in quotes] == [("b",)]
+    assert [tuple(t) for t in tallies] == [(1, 3), (2, 1)]
+    assert (voters, votes, answers) == (2, 0, 2)

@@ -19,7 +19,7 @@ from bot.db import write_wait_limit
 from bot.deps import Deps
 from bot.errors import EventAlreadyProcessed
 from bot.handlers.errors import tell_after_ack
-from bot.store.events import EventClaim, record_event
+from bot.store.events import EventClaim, click_kind, record_event
 
 log = logging.getLogger("bot.handlers")
 
@@ -159,15 +159,21 @@ async def _handle(
 
 
 async def claim_click(
-    session: AsyncSession, context: AsyncBoltContext, body: dict[str, Any], action: dict[str, Any]
+    session: AsyncSession,
+    context: AsyncBoltContext,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    *,
+    scope: str | None = None,
 ) -> bool:
     """Record a button click (user and action_ts) in the caller's transaction; False when the
     same click was already handled (Slack does not retry clicks, but a request can be replayed).
+    `scope` marks the claim for deletion with what it was about (see `click_kind`).
     """
     claim = EventClaim(
         event_id=f"click:{body['user']['id']}:{action.get('action_ts', '')}"[:64],
         team_id=context.team_id or "",
-        event_type=f"click {action.get('action_id', '')}"[:64],
+        event_type=click_kind(str(action.get("action_id", "")), scope),
         received_at=deps_of(context).clock.now(),
     )
     return await record_event(session, claim)

@@ -26,6 +26,7 @@ from bot.blocks.findings import (
     render_vote_ack,
 )
 from bot.blocks.tour import render_notice_modal
+from bot.db import scrub_deleted
 from bot.deps import Deps
 from bot.flows.poll import (
     DEFAULT_BUDGET,
@@ -390,7 +391,8 @@ async def handle_vote(
     else:
         change = Change.ADD if action["action_id"] == FindingsAction.VOTE else Change.REMOVE
         async with deps.sessions.begin() as session:
-            if not await claim_click(session, context, body, action):
+            # Scoped to the poll: its close deletes these claims, which name the voter.
+            if not await claim_click(session, context, body, action, scope=f"poll:{poll_id}"):
                 return  # a replay of a click already counted (and answered)
             locked = await store.get_poll(session, poll_id=poll_id, team_id=team_id, lock=True)
             assert locked is not None
@@ -542,6 +544,7 @@ async def handle_close_poll(
         await notice(client, body, "Close poll", "This poll was already closed.")
         return
     deps.delivery.notify()
+    await scrub_deleted(deps.engine)  # the votes the close forgot, from every file
     await publish_home(deps, client, team_id=team_id, user_id=tour.leader_id)
 
 

@@ -24,7 +24,7 @@ from bot.blocks.tour import (
     render_notice_modal,
     render_remind_outcome,
 )
-from bot.db import retry_when_locked
+from bot.db import retry_when_locked, scrub_deleted
 from bot.deps import Deps
 from bot.flows.commands import parse_command_text
 from bot.flows.tour import (
@@ -503,6 +503,7 @@ async def handle_leader_button(
     if not closed:
         await notice(client, body, "Listening tour", "This tour was already closed.")
         return
+    await scrub_deleted(deps.engine)  # the key the close destroyed, from every file
     # Group the answers now rather than at the next tick, so the review is ready at once.
     await suggest_themes_for(deps, tour.id)
 

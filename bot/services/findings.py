@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.blocks import Message
 from bot.blocks.findings import (
+    FindingsAction,
     PollTheme,
     ThemeDraft,
     render_final_ranking,
@@ -24,6 +25,7 @@ from bot.services.tour import export_tour, tour_cards
 from bot.store import findings as store
 from bot.store import outbox
 from bot.store import tours as tour_store
+from bot.store.events import click_kind, forget_claims
 from bot.themes import AnswerText, SuggestedTheme
 
 MAX_THEMES = 3
@@ -361,13 +363,24 @@ def poll_message(state: PollState) -> Message:
     )
 
 
+def vote_click_kinds(poll_id: int) -> list[str]:
+    """The `event_type` of the claims of a poll's Vote and Remove my vote clicks."""
+    scope = f"poll:{poll_id}"
+    return [click_kind(action, scope) for action in (FindingsAction.VOTE, FindingsAction.UNVOTE)]
+
+
 async def close_poll(session: AsyncSession, *, poll: Poll, now: datetime) -> bool:
-    """Close once: the votes freeze, the post is redrawn as the final ranking and the ranking
-    is replied in its thread (both through the outbox). False if it was already closed."""
+    """Close once: the votes freeze into a tally per theme and who cast them is forgotten
+    (the votes and the claims of the clicks that cast them are deleted); the post is redrawn
+    as the final ranking and the ranking is replied in its thread (both through the outbox).
+    False if it was already closed. The caller empties SQLite's write-ahead log once this
+    has committed (`bot.db.scrub_deleted`)."""
     if poll.status is PollStatus.CLOSED:
         return False
     poll.status = PollStatus.CLOSED
     poll.closed_at = now
+    await store.forget_voters(session, poll=poll)
+    await forget_claims(session, team_id=poll.team_id, event_types=vote_click_kinds(poll.id))
     if poll.message_ts is None:  # never posted: nothing to redraw
         return True
     state = await poll_state(session, poll=poll)

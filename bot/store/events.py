@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
@@ -36,3 +37,17 @@ async def prune_events(session: AsyncSession, *, older_than: datetime) -> int:
         delete(ProcessedEvent).where(ProcessedEvent.received_at < older_than)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def click_kind(action_id: str, scope: str | None = None) -> str:
+    """The `event_type` of a click's claim. A `scope` ("poll:12") finds the claims of one
+    thing's clicks again, to delete them (`forget_claims`): a click's claim names who clicked."""
+    return (f"click {action_id} {scope}" if scope else f"click {action_id}")[:64]
+
+
+async def forget_claims(session: AsyncSession, *, team_id: str, event_types: Sequence[str]) -> None:
+    await session.execute(
+        delete(ProcessedEvent).where(
+            ProcessedEvent.team_id == team_id, ProcessedEvent.event_type.in_(event_types)
+        )
+    )

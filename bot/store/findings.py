@@ -14,6 +14,7 @@ from bot.models import (
     Insight,
     Poll,
     PollStatus,
+    PollTally,
     Question,
     Reflection,
     Theme,
@@ -216,20 +217,36 @@ async def set_votes(
 
 
 async def poll_totals(session: AsyncSession, *, poll_id: int) -> tuple[dict[int, int], int]:
-    """Votes per theme, and how many people have at least one vote on the poll."""
-    rows = (
-        await session.execute(
-            select(Vote.theme_id, func.sum(Vote.count))
-            .where(Vote.poll_id == poll_id)
-            .group_by(Vote.theme_id)
-        )
-    ).all()
+    """Votes per theme, and how many people have at least one vote on the poll: from the
+    votes while it is open, from the tallies once it has closed (`forget_voters`)."""
+    totals: dict[int, int] = {}
+    live = select(Vote.theme_id, func.sum(Vote.count)).where(Vote.poll_id == poll_id)
+    for theme_id, total in (await session.execute(live.group_by(Vote.theme_id))).all():
+        totals[theme_id] = int(total or 0)
+    tallied = select(PollTally.theme_id, PollTally.votes).where(PollTally.poll_id == poll_id)
+    for theme_id, votes in (await session.execute(tallied)).all():
+        totals[theme_id] = totals.get(theme_id, 0) + votes
     voters = await session.scalar(
         select(func.count(func.distinct(Vote.voter_id))).where(
             Vote.poll_id == poll_id, Vote.count > 0
         )
     )
-    return {theme_id: int(total or 0) for theme_id, total in rows}, int(voters or 0)
+    counted = await session.scalar(select(Poll.voters).where(Poll.id == poll_id))
+    return totals, int(voters or 0) + int(counted or 0)
+
+
+async def forget_voters(session: AsyncSession, *, poll: Poll) -> None:
+    """Keep a closing poll's votes as a tally per theme and a count of voters, and delete
+    who cast them: once it has closed nobody needs to know, not even the bot."""
+    totals, voters = await poll_totals(session, poll_id=poll.id)
+    session.add_all(
+        PollTally(poll_id=poll.id, theme_id=theme_id, votes=votes)
+        for theme_id, votes in sorted(totals.items())
+        if votes
+    )
+    poll.voters = voters
+    await session.flush()
+    await session.execute(delete(Vote).where(Vote.poll_id == poll.id))
 
 
 async def add_insight(

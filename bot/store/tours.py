@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, func, select, update
+from sqlalchemy import Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import (
@@ -22,7 +22,7 @@ from bot.models import (
     TourKey,
     TourStatus,
 )
-from bot.store.inserts import upsert, upsert_many
+from bot.store.inserts import table_of, upsert, upsert_many
 
 
 async def list_tours(session: AsyncSession, *, team_id: str | None = None) -> Sequence[Tour]:
@@ -325,16 +325,39 @@ async def mark_closed(session: AsyncSession, *, tour_id: int, now: datetime) -> 
         update(Tour)
         .where(Tour.id == tour_id, Tour.status == TourStatus.OPEN)
         .values(status=TourStatus.CLOSED, closed_at=now)
-        .returning(Tour.id)
+        .returning(Tour.anonymous)
     )
-    if result.scalar() is None:
+    anonymous = result.scalar()
+    if anonymous is None:
         return False
     await session.execute(delete(TourKey).where(TourKey.tour_id == tour_id))
-    # The Slack timestamps of people's messages would say who wrote what; drop them too.
-    await session.execute(
-        update(Answer).where(Answer.tour_id == tour_id).values(last_message_ts=None)
-    )
+    await _rewrite_answers(session, tour_id=tour_id, anonymous=anonymous)
     return True
+
+
+async def _rewrite_answers(session: AsyncSession, *, tour_id: int, anonymous: bool) -> None:
+    """Write a closing tour's answers again, in the order of their random ids and without
+    the Slack timestamps of people's messages (which would say who wrote what). Where a row
+    sits in the file would otherwise still follow when it arrived: PostgreSQL appends rows
+    as they come, and a SQLite page fills from its end in the order rows were written.
+    In an anonymous tour each answer also gets a respondent key of its own, as random as the
+    keyed hash it replaces: nothing needs one person's answers together any more, and read
+    together they say more about who wrote them than each does alone."""
+    table = table_of(Answer)
+    rows = (
+        await session.execute(select(table).where(table.c.tour_id == tour_id).order_by(table.c.id))
+    ).mappings()
+    kept = [
+        {
+            **row,
+            "last_message_ts": None,
+            "respondent": secrets.token_hex(32) if anonymous else row["respondent"],
+        }
+        for row in rows
+    ]
+    await session.execute(delete(table).where(table.c.tour_id == tour_id))
+    if kept:
+        await session.execute(insert(table), kept)
 
 
 async def unfinished_participants(

@@ -382,6 +382,9 @@ CROSS_TEAM_LINKS = {
     "vote on another tour's theme": """
         SELECT count(*) FROM votes v JOIN polls p ON p.id = v.poll_id
         JOIN themes t ON t.id = v.theme_id WHERE t.tour_id != p.tour_id""",
+    "tally on another tour's theme": """
+        SELECT count(*) FROM poll_tallies v JOIN polls p ON p.id = v.poll_id
+        JOIN themes t ON t.id = v.theme_id WHERE t.tour_id != p.tour_id""",
     "insight under another tour's theme": """
         SELECT count(*) FROM insights i JOIN themes t ON t.id = i.theme_id
         WHERE t.tour_id != i.tour_id""",
