@@ -297,7 +297,7 @@ async def _export(settings: Settings, tour_id: int, output_format: str, table: s
 
 
 async def _erase_person(settings: Settings, user_id: str) -> int:
-    from bot.db import create_engine, create_session_factory
+    from bot.db import create_engine, create_session_factory, scrub_deleted
     from bot.store.erasure import erase_person
 
     if not user_id.isalnum():
@@ -307,6 +307,7 @@ async def _erase_person(settings: Settings, user_id: str) -> int:
     try:
         async with create_session_factory(engine).begin() as session:
             done = await erase_person(session, user_id=user_id)
+        await scrub_deleted(engine)  # what was deleted, from every file (SQLite's log too)
     finally:
         await engine.dispose()
     changed = ", ".join(f"{table} {count}" for table, count in sorted(done.items()) if count)
@@ -318,7 +319,7 @@ async def _erase_person(settings: Settings, user_id: str) -> int:
 
 
 async def _delete_tour(settings: Settings, tour_id: int, *, confirmed: bool) -> int:
-    from bot.db import create_engine, create_session_factory
+    from bot.db import create_engine, create_session_factory, scrub_deleted
     from bot.store.erasure import delete_tour
     from bot.store.tours import get_tour
 
@@ -340,6 +341,7 @@ async def _delete_tour(settings: Settings, tour_id: int, *, confirmed: bool) -> 
                 )
                 return EXIT_USAGE
             await delete_tour(session, tour_id=tour_id)
+        await scrub_deleted(engine)
     finally:
         await engine.dispose()
     logging.getLogger("bot.erasure").info("tour deleted", extra={"tour_id": tour_id})
