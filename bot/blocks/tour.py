@@ -501,7 +501,7 @@ def render_finished(
                 _section(saved + "."),
                 _context(
                     f"You can change them until {closing}: *Edit answers* and *Add more* open "
-                    "them in a form. I don't repeat them here, so they stay out of this chat."
+                    "them in a form. (I never repeat answers in this chat.)"
                 ),
                 buttons,
             ],

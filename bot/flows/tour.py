@@ -363,7 +363,3 @@ class Visibility:
     @property
     def show_answers(self) -> bool:
         return self.enough and (self.closed or not self.anonymous)
-
-    @property
-    def still_needed(self) -> int:
-        return max(self.min_responses - self.others, 0)

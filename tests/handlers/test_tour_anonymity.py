@@ -219,3 +219,38 @@ async def test_the_leaders_own_answers_never_count_toward_the_minimum(
     export_notice = json.dumps(fake_slack.views[fake_slack.view_stack("ULEAD")[-1]])
     assert "3 of 5 have answered" in export_notice
     assert "besides you have answered" in export_notice
+
+
+async def test_an_admin_acting_for_the_leader_does_not_count_their_own_answers(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    people: list[str],
+) -> None:
+    """A workspace admin may export any tour; one who answered it knows their own answers, so
+    for them the minimum counts the others only (here 2): the leader, who did not answer, sees
+    3 people's answers."""
+    fake_slack.add_user("UADMIN", "admin", is_admin=True, tz="Europe/Berlin")
+    await launch(slack, fake_slack, deps, users=["UADMIN", *people])
+    texts = []
+    for index, person in enumerate(["UADMIN", *people[:2]]):
+        for question in (0, 1):
+            texts.append(ANSWERS[question][index])
+            await reply(slack, deps, clock, person, ANSWERS[question][index])
+    await slack.block_action("ULEAD", TourAction.CLOSE, view=fake_slack.home_views["ULEAD"])
+    await deps.inflight.wait_idle(timeout=60)
+    await drain_outbox(deps, clock)
+    async with sessions() as session:
+        tour = await the_tour(sessions)
+        assert (await export_tour(session, tour=tour)).answers_visible  # the leader: 3 others
+        as_admin = await export_tour(session, tour=tour, reader_id="UADMIN")
+    assert not as_admin.answers_visible
+    assert not any(text in json.dumps(as_admin.record(), ensure_ascii=False) for text in texts)
+
+    await slack.block_action("UADMIN", TourAction.EXPORT, view=fake_slack.home_views["ULEAD"])
+    await deps.inflight.wait_idle(timeout=5)
+    told = json.dumps(fake_slack.views[fake_slack.view_stack("UADMIN")[-1]])
+    assert "at least 3 people besides you and <@ULEAD> have answered" in told
+    assert not any(text in unescape(json.dumps(fake_slack.dms_to("UADMIN"))) for text in texts[2:])
