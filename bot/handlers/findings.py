@@ -103,7 +103,8 @@ async def _steering_refusal(
     deps: Deps, session: AsyncSession, tour: Tour | None, user_id: str
 ) -> str | None:
     """Why this person may not change this tour's findings now, or None if they may: the
-    leader or a workspace admin, before the findings are posted (votes hang on the themes)."""
+    leader or a workspace admin, before the findings are posted (votes hang on the themes),
+    and only if enough people other than them answered to show the themes' quotes."""
     if tour is None:
         return "This review is out of date; open it again."
     assert deps.quick_client is not None
@@ -112,6 +113,10 @@ async def _steering_refusal(
     poll = await store.poll_of_tour(session, tour_id=tour.id)
     if poll is not None and poll.message_ts:
         return f"The findings are already posted in <#{poll.channel_id}>; votes are coming in."
+    # The themes and their quotes are people's words: the same minimum as the review button.
+    visibility = await visibility_of(session, tour=tour, reader_id=user_id)
+    if not visibility.show_answers:
+        return withheld_reason(visibility, leader_id=tour.leader_id, reader_id=user_id)
     return None
 
 

@@ -254,3 +254,17 @@ async def test_an_admin_acting_for_the_leader_does_not_count_their_own_answers(
     told = json.dumps(fake_slack.views[fake_slack.view_stack("UADMIN")[-1]])
     assert "at least 3 people besides you and <@ULEAD> have answered" in told
     assert not any(text in unescape(json.dumps(fake_slack.dms_to("UADMIN"))) for text in texts[2:])
+
+    # Nor can they submit the leader's theme review, whose themes quote people's answers.
+    prompt = next(
+        m for m in fake_slack.dms_to("ULEAD") if FindingsAction.REVIEW in json.dumps(m["blocks"])
+    )
+    await slack.block_action(
+        "ULEAD", FindingsAction.REVIEW, message=prompt, channel_id=prompt["channel"]
+    )
+    await deps.inflight.wait_idle(timeout=5)
+    review = fake_slack.views[fake_slack.view_stack("ULEAD")[-1]]
+    answer = await slack.view_submission("UADMIN", review, {})
+    assert answer.json is not None
+    assert answer.json["response_action"] == "update"
+    assert "besides you and <@ULEAD>" in json.dumps(answer.json["view"])
