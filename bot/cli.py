@@ -286,11 +286,12 @@ async def _export(settings: Settings, tour_id: int, output_format: str, table: s
     else:
         sys.stdout.write(to_csv(export.rows(table)))
     if not export.answers_visible:
-        tour = export.tour
+        visibility = export.visibility
         why = (
-            f"until {tour.min_responses} people have answered ({export.respondents} so far)"
-            if export.respondents < tour.min_responses
-            else "until this anonymous tour closes"
+            "until this anonymous tour closes"
+            if visibility.enough
+            else f"until {visibility.min_responses} people other than the leader have answered "
+            f"({visibility.others} so far)"
         )
         print(f"partnerbot: answers stay hidden {why}", file=sys.stderr)
     return 0

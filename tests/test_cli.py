@@ -227,7 +227,7 @@ def test_export_json_counts_and_hides_answers_below_the_minimum(
     assert record["answers_visible"] is False
     assert all(question["answers"] == [] for question in record["questions"])
     assert "fast deploys" not in captured.out
-    assert "hidden until 3 people have answered (2 so far)" in captured.err
+    assert "hidden until 3 people other than the leader have answered (2 so far)" in captured.err
 
 
 def test_export_of_an_open_anonymous_tour_hides_answers(

@@ -41,6 +41,7 @@ from bot.flows.tour import (
     LaunchBlock,
     Reminded,
     RemindOutcome,
+    Visibility,
     question_block,
     zone,
 )
@@ -148,6 +149,14 @@ def _section(text: str, *, block_id: str | None = None) -> SectionBlock:
 
 def _context(text: str, *, block_id: str | None = None) -> ContextBlock:
     return ContextBlock(block_id=block_id, elements=[_mrkdwn(text)])
+
+
+def _form_button(tour_id: int, *, anonymous: bool) -> ButtonElement:
+    """ "Answer in a form": the primary way to answer an anonymous tour, since a modal, unlike
+    the DM, leaves nothing in the conversation's history."""
+    return _button(
+        TourAction.ANSWER_FORM, "Answer in a form", tour_id, style="primary" if anonymous else None
+    )
 
 
 def _button(
@@ -286,14 +295,15 @@ def render_launch_modal(
         ),
         InputBlock(
             block_id=LaunchBlock.MIN_RESPONSES,
-            label="Show answers once this many have answered",
+            label="Show answers once this many others have answered",
             element=NumberInputElement(
                 action_id=_action_id(LaunchBlock.MIN_RESPONSES),
                 is_decimal_allowed=False,
                 initial_value=str(MIN_RESPONSES_FLOOR),
                 min_value=str(MIN_RESPONSES_FLOOR),
             ),
-            hint=f"At least {MIN_RESPONSES_FLOOR}: with fewer, you could tell who said what.",
+            hint=f"At least {MIN_RESPONSES_FLOOR}, not counting you: with fewer, you could tell "
+            "who said what.",
         ),
         InputBlock(
             block_id=LaunchBlock.CLOSE_DATE,
@@ -362,30 +372,43 @@ def render_invitation(
     safe_title = clip(title, 500)
     notice = (
         f":lock: <@{leader_id}> sees answers only after the tour closes and only if at least "
-        f"{min_responses} people answered, grouped together and never with your name."
+        f"{min_responses} people other than them answered, grouped together and never with "
+        "your name."
         if anonymous
         else f":bust_in_silhouette: <@{leader_id}> will see your name next to your answers."
     )
+    how = "Reply here, one message per question"
     blocks: list[Block] = [
         _section(
             f"Hi! <@{leader_id}> would like to hear what's working well for the team and what's "
             f"getting in the way — before deciding anything. *{safe_title}*"
         ),
         _section(notice),
+    ]
+    if anonymous:
+        # Slack keeps a DM's messages, and the bot's token can read them back: say so, and
+        # offer the form, whose answers never become messages.
+        blocks.append(_section(DM_HISTORY_NOTICE))
+        how += ", or use the form"
+    blocks += [
         _context(
-            f"Open until {_closing(closes_at, leader_tz)}. Reply here, one message per question. "
-            "Type *skip* to skip a question."
+            f"Open until {_closing(closes_at, leader_tz)}. {how}. Type *skip* to skip a question."
         ),
         DividerBlock(),
         _section(_question_text(position, question_count, question)),
-        ActionsBlock(
-            elements=[_button(TourAction.ANSWER_FORM, "Answer in a form", tour_id)],
-        ),
+        ActionsBlock(elements=[_form_button(tour_id, anonymous=anonymous)]),
     ]
     return Message(
         text=f"<@{leader_id}> would like your thoughts for the listening tour {safe_title}.",
         blocks=blocks,
     )
+
+
+DM_HISTORY_NOTICE = (
+    ":speech_balloon: What you type in this chat stays in its history in Slack, where whoever "
+    "runs Partnerbot (anyone holding its bot token) could read it. *Answer in a form* keeps "
+    "your words out of this chat."
+)
 
 
 def render_question(*, position: int, question_count: int, question: str) -> Message:
@@ -447,23 +470,53 @@ def render_finished(
     answers: Sequence[tuple[str, str | None]],
     closes_at: datetime,
     leader_tz: str,
+    anonymous: bool,
 ) -> Message:
-    """The thank-you at the end of the questions, with the member's own answers to check."""
+    """The thank-you at the end of the questions (and after each save of the form). A named
+    tour shows the member's own answers to check; an anonymous one only says what it received:
+    quoting them would put answers given in the form into the DM's history, readable with the
+    bot's token."""
+    buttons = ActionsBlock(
+        elements=[
+            _button(TourAction.EDIT, "Edit answers", tour_id),
+            _button(TourAction.ADD_MORE, "Add more", tour_id),
+        ]
+    )
+    closing = _closing(closes_at, leader_tz)
+    if anonymous:
+        given = sum(1 for _, answer in answers if answer and answer.strip())
+        skipped = len(answers) - given
+        saved = (
+            f"Thank you! Your {_count(given, 'answer')} for *{clip(title, 500)}* "
+            f"{'is' if given == 1 else 'are'} saved"
+            if given
+            else f"Thank you! You skipped every question of *{clip(title, 500)}*, so nothing "
+            "is saved"
+        )
+        if given and skipped:
+            saved += f" ({_count(skipped, 'question')} skipped)"
+        return Message(
+            text="Thank you! Your answers are saved." if given else "Thank you!",
+            blocks=[
+                _section(saved + "."),
+                _context(
+                    f"You can change them until {closing}: *Edit answers* and *Add more* open "
+                    "them in a form. (I never repeat answers in this chat.)"
+                ),
+                buttons,
+            ],
+        )
     blocks: list[Block] = [_section(f"Thank you! Here's what you said for *{clip(title, 500)}*:")]
     blocks += [
         _answer_section(question, answer, suffix=ANSWER_CUT_FOR_MEMBER)
         for question, answer in answers[:MAX_QUESTIONS]
     ]
-    blocks += [
-        _context(f"You can change your answers until {_closing(closes_at, leader_tz)}."),
-        ActionsBlock(
-            elements=[
-                _button(TourAction.EDIT, "Edit answers", tour_id),
-                _button(TourAction.ADD_MORE, "Add more", tour_id),
-            ]
-        ),
-    ]
+    blocks += [_context(f"You can change your answers until {closing}."), buttons]
     return Message(text="Thank you! Here's what you said.", blocks=blocks)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def render_dm_help(
@@ -564,6 +617,7 @@ def render_reminder(
     question: str | None,
     position: int | None,
     question_count: int,
+    anonymous: bool,
 ) -> Message:
     """A nudge to someone who hasn't finished. The close is shown in their own time zone (the
     token says "today" or "tomorrow" when it is, for them); the notification names the leader's
@@ -580,9 +634,9 @@ def render_reminder(
         ]
     else:
         blocks.append(_context("Pick up where you left off: reply here, or use the form."))
-    blocks.append(
-        ActionsBlock(elements=[_button(TourAction.ANSWER_FORM, "Answer in a form", tour_id)])
-    )
+    if anonymous:
+        blocks.append(_context("*Answer in a form* keeps your words out of this chat."))
+    blocks.append(ActionsBlock(elements=[_form_button(tour_id, anonymous=anonymous)]))
     return Message(
         text=f"A gentle nudge: the listening tour {clip(title, 500)} closes "
         f"{leader_time(closes_at, leader_tz)}.",
@@ -613,7 +667,8 @@ def render_leader_confirmation(
         )
     seen = (
         "Answers are anonymous: you'll see them grouped, never with names, once the tour has "
-        f"closed and if at least {min_responses} people answered. Until then, a count."
+        f"closed and if at least {min_responses} people other than you answered. Until then, "
+        "a count."
         if anonymous
         else "Answers are named: you'll see who said what."
     )
@@ -632,15 +687,34 @@ def render_leader_confirmation(
     )
 
 
+def withheld_reason(
+    visibility: Visibility, *, leader_id: str | None = None, reader_id: str | None = None
+) -> str:
+    """Why what people wrote is not shown, told to the leader, or to `reader_id` (an admin
+    acting for `leader_id`): neither's own answers count toward the minimum."""
+    besides = "you" if reader_id in (None, leader_id) else f"you and <@{leader_id}>"
+    if visibility.enough:
+        return (
+            "Answers stay hidden until this anonymous tour closes: comparing what you saw "
+            "before and after someone answered would single them out."
+        )
+    have = "1 has" if visibility.others == 1 else f"{visibility.others} have"
+    return (
+        f"Answers and themes are shown only when at least {visibility.min_responses} people "
+        f"besides {besides} have answered, so nobody can be singled out; {have}. "
+        "Your own answers don't count toward that: you know which ones they are."
+    )
+
+
 def render_close_notice(
-    *, tour_id: int, title: str, respondents: int, participants: int, min_responses: int
+    *, tour_id: int, title: str, respondents: int, participants: int, visibility: Visibility
 ) -> Message:
     counts = f"*{clip(title, 500)}* has closed: {respondents} of {participants} answered."
-    if respondents < min_responses:
+    if not visibility.show_answers:
         blocks: list[Block] = [
             _section(
-                f"{counts}\nThat's fewer than {min_responses}, so answers stay hidden to "
-                "protect people's anonymity."
+                f"{counts}\n{withheld_reason(visibility)} So nothing people wrote will be "
+                "shown, and no themes are suggested."
             )
         ]
     else:

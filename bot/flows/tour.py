@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -340,11 +340,26 @@ def days_left(now: datetime, close_date: date, tz_name: str) -> int:
 
 @dataclass(frozen=True)
 class Visibility:
-    """What the leader may see of a tour right now."""
+    """What a tour may show the people who read its results (the leader, or an admin acting
+    for them) right now. The one rule every answer, theme, quote and export row goes through.
 
-    respondents: int
+    Counts of who answered are always shown. What people wrote is shown only once at least
+    `min_responses` people *other than its readers* have answered: a leader who answered
+    knows which answers are their own, so counting them would let two colleagues' answers
+    pass for three people's — and set apart the one they did not write. In an anonymous tour
+    it is shown only once the tour has closed, since comparing two looks taken while answers
+    arrive would single out the newest."""
+
+    others: int  # people who answered, not counting the readers
     min_responses: int
-    show_answers: bool = field(init=False)
+    anonymous: bool
+    closed: bool
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "show_answers", self.respondents >= self.min_responses)
+    @property
+    def enough(self) -> bool:
+        """Enough people other than the readers have answered."""
+        return self.others >= self.min_responses
+
+    @property
+    def show_answers(self) -> bool:
+        return self.enough and (self.closed or not self.anonymous)

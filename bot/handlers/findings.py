@@ -25,7 +25,7 @@ from bot.blocks.findings import (
     render_review_modal,
     render_vote_ack,
 )
-from bot.blocks.tour import render_notice_modal
+from bot.blocks.tour import render_notice_modal, withheld_reason
 from bot.db import scrub_deleted
 from bot.deps import Deps
 from bot.flows.poll import (
@@ -57,7 +57,7 @@ from bot.handlers.home import publish_home
 from bot.handlers.tour import leader_tour, may_lead, notice, number_from_value
 from bot.models import Poll, PollStatus, ThemeSource, Tour, TourStatus
 from bot.services import findings
-from bot.services.tour import export_tour
+from bot.services.tour import export_tour, visibility_of
 from bot.store import findings as store
 from bot.store.tours import get_tour, questions_of
 
@@ -104,7 +104,8 @@ async def _steering_refusal(
     deps: Deps, session: AsyncSession, tour: Tour | None, user_id: str
 ) -> str | None:
     """Why this person may not change this tour's findings now, or None if they may: the
-    leader or a workspace admin, before the findings are posted (votes hang on the themes)."""
+    leader or a workspace admin, before the findings are posted (votes hang on the themes),
+    and only if enough people other than them answered to show the themes' quotes."""
     if tour is None:
         return "This review is out of date; open it again."
     assert deps.quick_client is not None
@@ -113,22 +114,24 @@ async def _steering_refusal(
     poll = await store.poll_of_tour(session, tour_id=tour.id)
     if poll is not None and poll.message_ts:
         return f"The findings are already posted in <#{poll.channel_id}>; votes are coming in."
+    # The themes and their quotes are people's words: the same minimum as the review button.
+    visibility = await visibility_of(session, tour=tour, reader_id=user_id)
+    if not visibility.show_answers:
+        return withheld_reason(visibility, leader_id=tour.leader_id, reader_id=user_id)
     return None
 
 
-async def _review_blocker(deps: Deps, tour: Tour) -> str | None:
+async def _review_blocker(deps: Deps, tour: Tour, reader_id: str) -> str | None:
     if tour.status is not TourStatus.CLOSED:
         return "Themes come once the tour has closed. Close it from your App Home when ready."
     async with deps.sessions() as session:
         poll = await store.poll_of_tour(session, tour_id=tour.id)
-        visible = (await export_tour(session, tour=tour)).answers_visible
+        visibility = await visibility_of(session, tour=tour, reader_id=reader_id)
     if poll is not None and poll.message_ts:
         return f"The findings are posted in <#{poll.channel_id}>; the team is voting there."
-    if not visible:
-        return (
-            f"Fewer than {tour.min_responses} people answered, so the answers stay hidden and "
-            "there is nothing to group into themes."
-        )
+    if not visibility.show_answers:
+        why = withheld_reason(visibility, leader_id=tour.leader_id, reader_id=reader_id)
+        return f"{why} So there is nothing to group into themes."
     return None
 
 
@@ -145,7 +148,7 @@ async def handle_review_button(
     tour = await leader_tour(deps, client, body, action, context.team_id or "", "review")
     if tour is None:
         return
-    blocker = await _review_blocker(deps, tour)
+    blocker = await _review_blocker(deps, tour, body["user"]["id"])
     if blocker:
         await notice(client, body, "Review themes", blocker)
         return
@@ -256,7 +259,7 @@ async def handle_answers_page(
     if tour is None:
         return
     async with deps.sessions() as session:
-        export = await export_tour(session, tour=tour)
+        export = await export_tour(session, tour=tour, reader_id=body["user"]["id"])
     rows = [(q, text) for q, answers in export.questions for text in answers]
     pages = max(1, -(-len(rows) // ANSWERS_PER_PAGE))
     page = min(page, pages - 1)

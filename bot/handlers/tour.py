@@ -23,6 +23,7 @@ from bot.blocks.tour import (
     render_launch_modal,
     render_notice_modal,
     render_remind_outcome,
+    withheld_reason,
 )
 from bot.db import retry_when_locked, scrub_deleted
 from bot.deps import Deps
@@ -295,8 +296,9 @@ async def handle_dm_reply(
 
     # Already acknowledged: Slack will not send it again, so a busy database must not lose it.
     reply = await retry_when_locked(answer)
-    # A direct reply, not the outbox: it may quote the person's answers, and an outbox row
-    # would store them next to their user id.
+    # A direct reply, not the outbox: in a named tour it may quote the person's answers, and
+    # an outbox row would store them next to their user id. (An anonymous tour's replies never
+    # quote answers: the DM's history is readable with the bot's token.)
     await client.chat_postMessage(channel=user_id, **reply.to_dict())
 
 
@@ -511,15 +513,16 @@ async def handle_leader_button(
 async def _send_export(
     deps: Deps, client: AsyncWebClient, body: dict[str, Any], tour: Tour
 ) -> None:
+    reader = body["user"]["id"]
     async with deps.sessions() as session:
-        export = await tours.export_tour(session, tour=tour)
+        export = await tours.export_tour(session, tour=tour, reader_id=reader)
     if not export.answers_visible:
+        why = withheld_reason(export.visibility, leader_id=tour.leader_id, reader_id=reader)
         await notice(
             client,
             body,
             "Export",
-            f"{export.respondents} of {export.participants} have answered. Answers appear once "
-            f"at least {tour.min_responses} people have, so nobody can be singled out.",
+            f"{export.respondents} of {export.participants} have answered. {why}",
         )
         return
     message = render_export_message(

@@ -34,6 +34,7 @@ from bot.flows.tour import (
     RemindOutcome,
     Reply,
     ReplyKind,
+    Visibility,
     cleaned_questions,
     close_instant,
     days_left,
@@ -201,7 +202,8 @@ async def _conversation(
 async def _finished_message(
     session: AsyncSession, conversation: Conversation, answers: Mapping[int, Answer] | None = None
 ) -> Message:
-    """The thank-you with every answer; `answers` when they were just read."""
+    """The thank-you (quoting every answer in a named tour only); `answers` when they were
+    just read."""
     if answers is None:
         answers = await store.answers_of(
             session, tour_id=conversation.tour.id, respondent=conversation.respondent
@@ -215,6 +217,7 @@ async def _finished_message(
         ],
         closes_at=conversation.tour.closes_at,
         leader_tz=conversation.tour.leader_tz,
+        anonymous=conversation.tour.anonymous,
     )
 
 
@@ -617,8 +620,9 @@ async def _save(
 async def close_tour(
     session: AsyncSession, *, tour: Tour, now: datetime, command: str = "/partner"
 ) -> bool:
-    """Close once: destroy the key, tell the leader how many answered and refresh their App
-    Home. False if it was already closed."""
+    """Close once: destroy the key, tell the leader how many answered (and, when too few
+    others did, that nothing will be shown) and refresh their App Home. False if it was
+    already closed."""
     if not await store.mark_closed(session, tour_id=tour.id, now=now):
         return False
     tally = await store.counts(session, tour_id=tour.id)
@@ -627,7 +631,7 @@ async def close_tour(
         title=tour.title,
         respondents=tally.respondents,
         participants=tally.participants,
-        min_responses=tour.min_responses,
+        visibility=await visibility_of(session, tour=tour),
     )
     await outbox.enqueue(
         session,
@@ -679,6 +683,7 @@ async def _queue_reminder(
         question=questions[position].text if position is not None else None,
         position=position,
         question_count=len(questions),
+        anonymous=tour.anonymous,
     )
     # A reminder asks a question, so a reply to it belongs to this tour — but only once it
     # is sent: one held for the morning must not claim tonight's replies to another tour.
@@ -766,14 +771,14 @@ async def tour_cards(
                 days_left=days_left(now, tour.close_date, tour.leader_tz),
                 close_date=tour.close_date,
                 anonymous=tour.anonymous,
-                stage=await _stage(session, tour=tour, respondents=tally.respondents),
+                stage=await _stage(session, tour=tour),
                 closed_on=closed_on(tour) if tour.closed_at is not None else None,
             )
         )
     return cards
 
 
-async def _stage(session: AsyncSession, *, tour: Tour, respondents: int) -> str:
+async def _stage(session: AsyncSession, *, tour: Tour) -> str:
     """Where the tour is in the process, for its App Home card."""
     if tour.status is TourStatus.OPEN:
         return "listening"
@@ -786,7 +791,10 @@ async def _stage(session: AsyncSession, *, tour: Tour, respondents: int) -> str:
             return "committed"
         asked = await session.scalar(select(func.count()).where(OutcomeShaper.tour_id == tour.id))
         return "outcomes" if asked else "voted"
-    if tour.themes_suggested_at is not None and respondents >= tour.min_responses:
+    if (
+        tour.themes_suggested_at is not None
+        and (await visibility_of(session, tour=tour)).show_answers
+    ):
         return "review"
     return "closed"
 
@@ -812,13 +820,13 @@ INITIATIVE_COLUMNS = (
 
 @dataclass(frozen=True)
 class TourExport:
-    """A tour as its leader may see it: counts always; answers only from min_responses on;
-    in an anonymous tour, answers without any respondent."""
+    """A tour as its leader may see it: counts always; what people wrote only as `visibility`
+    allows; in an anonymous tour, answers without any respondent."""
 
     tour: Tour
     participants: int
     respondents: int
-    answers_visible: bool
+    visibility: Visibility
     questions: list[tuple[str, list[str]]]
     named: list[tuple[str, list[tuple[str, str]]]] | None
     # Step 2, once posted: (label, summary, kind, votes) per final theme, and insights.
@@ -827,6 +835,10 @@ class TourExport:
     # Steps 3 and 4: (theme, outcome, partner, measure, target date) and the initiatives chain.
     outcomes: list[tuple[str, str, str, str, date]] = field(default_factory=list)
     initiatives: list[ChainLink] = field(default_factory=list)
+
+    @property
+    def answers_visible(self) -> bool:
+        return self.visibility.show_answers
 
     def record(self) -> dict[str, Any]:
         tour = self.tour
@@ -889,13 +901,28 @@ class TourExport:
         ]
 
 
-async def export_tour(session: AsyncSession, *, tour: Tour) -> TourExport:
-    """Answers are shown from min_responses on; in an anonymous tour only once it has closed,
-    since comparing two exports taken while answers arrive would single out the newest."""
-    tally = await store.counts(session, tour_id=tour.id)
-    visible = tally.respondents >= tour.min_responses and (
-        not tour.anonymous or tour.status is TourStatus.CLOSED
+async def visibility_of(
+    session: AsyncSession, *, tour: Tour, reader_id: str | None = None
+) -> Visibility:
+    """What the tour may show its leader, or `reader_id` (an admin acting for them) as well:
+    neither's own answers count toward the minimum."""
+    readers = {tour.leader_id} | ({reader_id} if reader_id else set())
+    return Visibility(
+        others=await store.respondents_besides(session, tour_id=tour.id, user_ids=readers),
+        min_responses=tour.min_responses,
+        anonymous=tour.anonymous,
+        closed=tour.status is TourStatus.CLOSED,
     )
+
+
+async def export_tour(
+    session: AsyncSession, *, tour: Tour, reader_id: str | None = None
+) -> TourExport:
+    """The tour as its leader (and `reader_id`, when someone else asks) may see it: what people
+    wrote only as `Visibility` allows (bot/flows/tour.py)."""
+    tally = await store.counts(session, tour_id=tour.id)
+    visibility = await visibility_of(session, tour=tour, reader_id=reader_id)
+    visible = visibility.show_answers
     by_question: dict[int, tuple[str, list[tuple[str, str]]]] = {}
     for question in await store.questions_of(session, tour_id=tour.id):
         by_question[question.position] = (question.text, [])
@@ -907,7 +934,8 @@ async def export_tour(session: AsyncSession, *, tour: Tour) -> TourExport:
     ordered = [by_question[position] for position in sorted(by_question)]
     questions = [(q, [text for _, text in answers]) for q, answers in ordered]
     named = ordered if (visible and not tour.anonymous) else None
-    themes, insights = await _findings(session, tour=tour)
+    # Posted themes and insights come from the answers: they stay behind the same rule.
+    themes, insights = await _findings(session, tour=tour) if visible else ([], [])
     committed = await session.execute(
         select(Theme.label, Outcome)
         .join(Outcome, Outcome.theme_id == Theme.id)
@@ -918,7 +946,7 @@ async def export_tour(session: AsyncSession, *, tour: Tour) -> TourExport:
         tour=tour,
         participants=tally.participants,
         respondents=tally.respondents,
-        answers_visible=visible,
+        visibility=visibility,
         questions=questions,
         named=[(q, list(a)) for q, a in named] if named is not None else None,
         themes=themes,

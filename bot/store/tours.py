@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -312,6 +312,19 @@ async def counts(session: AsyncSession, *, tour_id: int) -> TourCounts:
         )
     ).one()
     return TourCounts(participants=row[0], respondents=row[1], finished=row[2])
+
+
+async def respondents_besides(
+    session: AsyncSession, *, tour_id: int, user_ids: Collection[str]
+) -> int:
+    """How many people answered, not counting `user_ids` (a tour's readers). Participation is
+    tracked by person even in an anonymous tour; the answers themselves are not."""
+    statement = select(func.count()).where(
+        Participant.tour_id == tour_id,
+        Participant.responded.is_(True),
+        Participant.user_id.not_in(list(user_ids)),
+    )
+    return int(await session.scalar(statement) or 0)
 
 
 async def tours_due_to_close(session: AsyncSession, *, now: datetime) -> list[int]:

@@ -35,7 +35,13 @@ from bot.blocks.tour import (
     render_tour_closed_for_member,
     slack_time,
 )
-from bot.flows.tour import DEFAULT_QUESTIONS, MAX_QUESTIONS, LaunchBlock, question_block
+from bot.flows.tour import (
+    DEFAULT_QUESTIONS,
+    MAX_QUESTIONS,
+    LaunchBlock,
+    Visibility,
+    question_block,
+)
 from bot.sandbox.block_kit import validate_message, validate_view
 
 CLOSE = date(2026, 3, 13)  # a Friday
@@ -262,7 +268,12 @@ def test_clip(text: str, limit: int, suffix: str, expected: str) -> None:
     ("anonymous", "min_responses", "present", "absent"),
     [
         # anonymous: grouped, a threshold, and never the name
-        (True, 3, "if at least 3 people answered, grouped together and never with", "name next"),
+        (
+            True,
+            3,
+            "if at least 3 people other than them answered, grouped together and never with",
+            "name next",
+        ),
         # the leader's own threshold is quoted, not the floor
         (True, 5, "at least 5 people", "at least 3 people"),
         (True, 3, "never with your name", "will see your name"),
@@ -291,11 +302,99 @@ def test_invitation_anonymity_notice_is_honest(
     assert absent not in rendered
 
 
+def invitation(*, anonymous: bool) -> Message:
+    return render_invitation(
+        tour_id=7,
+        leader_id="UDANA",
+        title="Spring tour",
+        anonymous=anonymous,
+        min_responses=3,
+        closes_at=CLOSES_AT,
+        leader_tz=LEADER_TZ,
+        question=DEFAULT_QUESTIONS[0],
+        position=0,
+        question_count=2,
+    )
+
+
+def test_an_anonymous_invitation_says_the_dm_keeps_history_and_offers_the_form() -> None:
+    message = invitation(anonymous=True).to_dict()
+    rendered = "\n".join(section_texts(message))
+    assert (
+        "What you type in this chat stays in its history in Slack, where whoever runs "
+        "Partnerbot (anyone holding its bot token) could read it." in rendered
+    )
+    assert "*Answer in a form* keeps your words out of this chat." in rendered
+    [form] = buttons(message)
+    assert (form["action_id"], form["text"]["text"]) == (TourAction.ANSWER_FORM, "Answer in a form")
+    assert form.get("style") == "primary"  # the way to answer without leaving history
+
+
+def test_a_named_invitation_keeps_the_form_as_a_plain_option() -> None:
+    message = invitation(anonymous=False).to_dict()
+    assert "stays in its history" not in json.dumps(message)
+    [form] = buttons(message)
+    assert form["action_id"] == TourAction.ANSWER_FORM
+    assert "style" not in form
+
+
+@pytest.mark.parametrize("anonymous", [True, False])
+def test_a_reminder_makes_the_form_primary_only_in_an_anonymous_tour(anonymous: bool) -> None:
+    message = render_reminder(
+        tour_id=7,
+        leader_id="UDANA",
+        title="T",
+        closes_at=CLOSES_AT,
+        leader_tz=LEADER_TZ,
+        question="Q?",
+        position=0,
+        question_count=2,
+        anonymous=anonymous,
+    ).to_dict()
+    [form] = buttons(message)
+    assert (form.get("style") == "primary") is anonymous
+
+
+@pytest.mark.parametrize(
+    ("answers", "says"),
+    [
+        # both answered
+        ([("Q1?", "Fast deploys"), ("Q2?", "Slow reviews")], "Your 2 answers for *T* are saved."),
+        # one answered, one skipped
+        ([("Q1?", "Fast deploys"), ("Q2?", None)], "Your 1 answer for *T* is saved (1 question"),
+        # everything skipped
+        ([("Q1?", None), ("Q2?", "  ")], "You skipped every question of *T*, so nothing is saved"),
+    ],
+)
+def test_the_anonymous_thank_you_counts_answers_without_quoting_them(
+    answers: list[tuple[str, str | None]], says: str
+) -> None:
+    message = render_finished(
+        tour_id=42,
+        title="T",
+        answers=answers,
+        closes_at=CLOSES_AT,
+        leader_tz=LEADER_TZ,
+        anonymous=True,
+    ).to_dict()
+    rendered = json.dumps(message, ensure_ascii=False)
+    assert says in rendered
+    for question, answer in answers:
+        assert question not in rendered
+        if answer and answer.strip():
+            assert answer not in rendered
+    assert [b["action_id"] for b in buttons(message)] == [TourAction.EDIT, TourAction.ADD_MORE]
+
+
 @pytest.mark.parametrize(
     ("anonymous", "present", "absent"),
     [
         # anonymous
-        (True, "once the tour has closed and if at least 4 people answered", "who said what"),
+        (
+            True,
+            "once the tour has closed and if at least 4 people other than you answered",
+            "who said what",
+        ),
         (False, "you'll see who said what", "never with names"),  # named
     ],
 )
@@ -334,7 +433,7 @@ CLOSING: dict[str, Callable[[datetime, str], Message]] = {
         question_count=2,
     ),
     "finished": lambda at, tz: render_finished(
-        tour_id=1, title="T", answers=[("Q?", "A")], closes_at=at, leader_tz=tz
+        tour_id=1, title="T", answers=[("Q?", "A")], closes_at=at, leader_tz=tz, anonymous=False
     ),
     "reminder": lambda at, tz: render_reminder(
         tour_id=1,
@@ -345,6 +444,7 @@ CLOSING: dict[str, Callable[[datetime, str], Message]] = {
         question="Q?",
         position=0,
         question_count=2,
+        anonymous=False,
     ),
     "confirmation": lambda at, tz: render_leader_confirmation(
         tour_id=1,
@@ -363,7 +463,11 @@ CLOSING: dict[str, Callable[[datetime, str], Message]] = {
 @pytest.mark.parametrize(
     ("name", "before", "after"),
     [
-        ("invitation", "Open until ", ". Reply here, one message per question."),  # context
+        (
+            "invitation",
+            "Open until ",
+            ". Reply here, one message per question, or use the form.",
+        ),  # context
         ("finished", "You can change your answers until ", "."),  # under the answers
         ("reminder", "*T* closes ", ". A few words are plenty."),  # the nudge itself
         ("confirmation", "It closes ", ". Then you review the findings"),  # the leader's own
@@ -414,7 +518,20 @@ MESSAGE_RENDERERS: dict[str, Callable[[str], Message]] = {
     "question": lambda t: render_question(position=1, question_count=2, question=t),
     "appended": lambda t: render_appended(question=t),
     "finished": lambda t: render_finished(
-        tour_id=1, title=t, answers=[(t, t)], closes_at=CLOSES_AT, leader_tz=LEADER_TZ
+        tour_id=1,
+        title=t,
+        answers=[(t, t)],
+        closes_at=CLOSES_AT,
+        leader_tz=LEADER_TZ,
+        anonymous=False,
+    ),
+    "finished_anonymous": lambda t: render_finished(
+        tour_id=1,
+        title=t,
+        answers=[(t, t)],
+        closes_at=CLOSES_AT,
+        leader_tz=LEADER_TZ,
+        anonymous=True,
     ),
     "dm_help": lambda t: render_dm_help(title=t, position=0, question_count=2, question=t),
     "closed_for_member": lambda t: render_tour_closed_for_member(title=t, closed_on=CLOSE),
@@ -427,6 +544,7 @@ MESSAGE_RENDERERS: dict[str, Callable[[str], Message]] = {
         question=t,
         position=0,
         question_count=2,
+        anonymous=False,
     ),
     "leader_confirmation": lambda t: render_leader_confirmation(
         tour_id=1,
@@ -440,7 +558,11 @@ MESSAGE_RENDERERS: dict[str, Callable[[str], Message]] = {
         results_channel_id="C2",
     ),
     "close_notice": lambda t: render_close_notice(
-        tour_id=1, title=t, respondents=5, participants=9, min_responses=3
+        tour_id=1,
+        title=t,
+        respondents=5,
+        participants=9,
+        visibility=Visibility(others=5, min_responses=3, anonymous=True, closed=True),
     ),
     "export": lambda t: render_export_message(
         title=t, respondents=5, participants=9, questions=[(t, [t, t])], named=None, tour_id=1
@@ -458,6 +580,7 @@ MESSAGE_RENDERERS: dict[str, Callable[[str], Message]] = {
         "question",  # the next question
         "appended",  # the question quoted back
         "finished",  # title, question and the member's answer
+        "finished_anonymous",  # title only
         "dm_help",  # title and the repeated question
         "closed_for_member",  # title
         "reminder",  # title and the current question
@@ -548,19 +671,20 @@ def worst_message(name: str, flavour: str) -> Message:
         return render_question(position=4, question_count=5, question=qs[4])
     if name == "appended":
         return render_appended(question=qs[0])
-    if name == "finished":
+    if name in ("finished", "finished_anonymous"):
         return render_finished(
             tour_id=1,
             title=title,
             answers=[(q, answer) for q in qs],
             closes_at=CLOSES_AT,
             leader_tz=LEADER_TZ,
+            anonymous=name == "finished_anonymous",
         )
     if name == "dm_help":
         return render_dm_help(title=title, position=4, question_count=5, question=qs[4])
     if name == "closed":
         return render_tour_closed_for_member(title=title, closed_on=CLOSE)
-    if name == "reminder":
+    if name in ("reminder", "reminder_anonymous"):
         return render_reminder(
             tour_id=1,
             leader_id="UL",
@@ -570,6 +694,7 @@ def worst_message(name: str, flavour: str) -> Message:
             question=qs[2],
             position=2,
             question_count=5,
+            anonymous=name == "reminder_anonymous",
         )
     if name == "confirmation":
         return render_leader_confirmation(
@@ -585,7 +710,11 @@ def worst_message(name: str, flavour: str) -> Message:
         )
     if name == "close_notice":
         return render_close_notice(
-            tour_id=1, title=title, respondents=500, participants=10_000, min_responses=3
+            tour_id=1,
+            title=title,
+            respondents=500,
+            participants=10_000,
+            visibility=Visibility(others=500, min_responses=3, anonymous=True, closed=True),
         )
     if name == "export":
         return render_export_message(
@@ -615,9 +744,11 @@ def worst_message(name: str, flavour: str) -> Message:
         "question",  # last of five 300-character questions
         "appended",  # a 300-character question quoted back
         "finished",  # five 40,000-character answers under five long questions
+        "finished_anonymous",  # the same, counted rather than quoted
         "dm_help",  # help repeating a long question
         "closed",  # long title
         "reminder",  # last-day reminder with a long question
+        "reminder_anonymous",  # the same, with the form's notice
         "confirmation",  # huge counts and a long title
         "close_notice",  # answers visible: the export button is there too
         "export",  # 500 long answers, grouped
@@ -693,6 +824,7 @@ def test_finished_cuts_long_answers(length: int, cut: bool) -> None:
         answers=[("Q?", "y" * length)],
         closes_at=CLOSES_AT,
         leader_tz=LEADER_TZ,
+        anonymous=False,
     )
     answer_section = section_texts(message.to_dict())[1]
     assert len(answer_section) <= 3_000
@@ -715,7 +847,12 @@ def test_finished_cuts_long_answers(length: int, cut: bool) -> None:
 )
 def test_finished_shows_skipped_questions(answer: str | None, expected: str) -> None:
     message = render_finished(
-        tour_id=1, title="T", answers=[("Q?", answer)], closes_at=CLOSES_AT, leader_tz=LEADER_TZ
+        tour_id=1,
+        title="T",
+        answers=[("Q?", answer)],
+        closes_at=CLOSES_AT,
+        leader_tz=LEADER_TZ,
+        anonymous=False,
     )
     assert section_texts(message.to_dict())[1] == expected
 
@@ -750,6 +887,7 @@ def test_finished_shows_skipped_questions(answer: str | None, expected: str) -> 
                 answers=[("Q?", "A")],
                 closes_at=CLOSES_AT,
                 leader_tz=LEADER_TZ,
+                anonymous=False,
             ),
             [TourAction.EDIT, TourAction.ADD_MORE],
         ),
@@ -764,6 +902,7 @@ def test_finished_shows_skipped_questions(answer: str | None, expected: str) -> 
                 question=None,
                 position=None,
                 question_count=2,
+                anonymous=False,
             ),
             [TourAction.ANSWER_FORM],
         ),
@@ -785,14 +924,22 @@ def test_finished_shows_skipped_questions(answer: str | None, expected: str) -> 
         # a closed tour with enough answers can be exported
         (
             render_close_notice(
-                tour_id=42, title="T", respondents=3, participants=5, min_responses=3
+                tour_id=42,
+                title="T",
+                respondents=3,
+                participants=5,
+                visibility=Visibility(others=3, min_responses=3, anonymous=True, closed=True),
             ),
             [TourAction.EXPORT],
         ),
         # too few answers: nothing to export
         (
             render_close_notice(
-                tour_id=42, title="T", respondents=2, participants=5, min_responses=3
+                tour_id=42,
+                title="T",
+                respondents=2,
+                participants=5,
+                visibility=Visibility(others=2, min_responses=3, anonymous=True, closed=True),
             ),
             [],
         ),
@@ -807,17 +954,28 @@ def test_buttons_carry_the_tour_id(message: Message, expected: list[TourAction])
 
 
 @pytest.mark.parametrize(
-    ("respondents", "present", "absent"),
+    ("respondents", "others", "present", "absent"),
     [
-        (2, "fewer than 3, so answers stay hidden", "Press *Export*"),  # below the minimum
-        (3, "Press *Export*", "stay hidden"),  # exactly the minimum: visible
+        # below the minimum
+        (2, 2, "at least 3 people besides you have answered, so nobody", "Press *Export*"),
+        # exactly the minimum: visible
+        (3, 3, "Press *Export*", "shown only when"),
+        # the leader answered too: three answered, two of them others — hidden, and why
+        (3, 2, "besides you have answered, so nobody can be singled out; 2 have", "Export"),
+        (3, 2, "no themes are suggested", "Press *Export*"),
+        # the leader and three others: visible
+        (4, 3, "Press *Export*", "shown only when"),
     ],
 )
-def test_close_notice_hides_answers_below_the_minimum(
-    respondents: int, present: str, absent: str
+def test_close_notice_hides_answers_below_the_minimum_of_others(
+    respondents: int, others: int, present: str, absent: str
 ) -> None:
     message = render_close_notice(
-        tour_id=1, title="T", respondents=respondents, participants=9, min_responses=3
+        tour_id=1,
+        title="T",
+        respondents=respondents,
+        participants=9,
+        visibility=Visibility(others=others, min_responses=3, anonymous=True, closed=True),
     )
     rendered = json.dumps(message.to_dict())
     assert f"{respondents} of 9 answered" in rendered
@@ -868,6 +1026,7 @@ def test_reminder(question: str | None, present: str) -> None:
         question=question,
         position=0 if question else None,
         question_count=2,
+        anonymous=False,
     )
     rendered = all_text(message)
     assert present in rendered

@@ -15,6 +15,7 @@ from bot.flows.tour import (
     Prefill,
     Reply,
     ReplyKind,
+    Visibility,
     choose_audience,
     close_instant,
     days_left,
@@ -315,3 +316,36 @@ def test_the_last_day_reminder_reaches_people_west_of_the_leader() -> None:
         == 2
     ]
     assert reminded, "the last-day reminder never became due"
+
+
+@pytest.mark.parametrize(
+    ("others", "minimum", "anonymous", "closed", "enough", "shown"),
+    [
+        # the leader + 2 members answered: 2 others, below 3 — nothing, even once closed
+        (2, 3, True, True, False, False),
+        # the leader + 3 members: 3 others — shown once the anonymous tour has closed
+        (3, 3, True, True, True, True),
+        # enough others, but an anonymous tour still open: still nothing
+        (3, 3, True, False, True, False),
+        # a named tour shows answers while open, once enough others answered
+        (3, 3, False, False, True, True),
+        # ...and not before
+        (2, 3, False, False, False, False),
+        # the leader's own threshold, not the floor
+        (4, 5, True, True, False, False),
+        # nobody else answered
+        (0, 3, True, True, False, False),
+    ],
+)
+def test_visibility_counts_only_people_other_than_the_readers(
+    others: int,
+    minimum: int,
+    anonymous: bool,
+    closed: bool,
+    enough: bool,
+    shown: bool,
+) -> None:
+    visibility = Visibility(
+        others=others, min_responses=minimum, anonymous=anonymous, closed=closed
+    )
+    assert (visibility.enough, visibility.show_answers) == (enough, shown)

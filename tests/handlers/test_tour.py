@@ -477,7 +477,7 @@ async def test_a_dm_answer_overtaken_between_its_read_and_its_write_is_worked_ou
         assert await answers_in_db(sessions) == []
     else:  # ...the message answers the question they are on now, the last of two
         assert await answers_in_db(sessions) == ["From the form", "Retros are honest"]
-        assert answered["text"] == "Thank you! Here's what you said."
+        assert answered["text"] == "Thank you! Your answers are saved."
 
 
 async def test_a_dm_planned_as_the_next_answer_joins_the_one_before_if_that_grew_meanwhile(
@@ -526,7 +526,7 @@ async def test_the_form_edits_and_adds_to_answers(
     await launch(slack, fake_slack, deps, users=team[:3])
     await reply(slack, deps, clock, "UM001", "Good tools")
     thanks = await reply(slack, deps, clock, "UM001", "Slow reviews")
-    assert "Good tools" in rendered(thanks)
+    assert "Your 2 answers" in rendered(thanks)  # counted, not quoted (an anonymous tour)
 
     await slack.block_action("UM001", TourAction.EDIT, message=thanks, channel_id=thanks["channel"])
     await deps.inflight.wait_idle(timeout=5)

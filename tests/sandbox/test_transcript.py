@@ -440,15 +440,16 @@ def test_the_tour_invitation_reads_as_a_member_sees_it() -> None:
     assert shown[1].startswith(
         "🔒 @Dana Fischer sees answers only after the tour closes and only if at least 3 people"
     )
-    assert shown[2] == (
-        "  · Open until Monday 9 March, 23:59 Europe/Berlin. Reply here, one message per question. "
-        "Type *skip* to skip a question."
+    assert shown[2].startswith("💬 What you type in this chat stays in its history in Slack")
+    assert shown[3] == (
+        "  · Open until Monday 9 March, 23:59 Europe/Berlin. Reply here, one message per question, "
+        "or use the form. Type *skip* to skip a question."
     )
-    assert shown[3:] == [
+    assert shown[4:] == [
         "-" * 40,
         "*Question 1 of 2*",
         "What's working well?",
-        "[ Answer in a form ]",
+        "[ Answer in a form ] (primary)",
     ]
 
 
