@@ -118,11 +118,17 @@ def _closing(closes_at: datetime, leader_tz: str) -> str:
     return slack_time(closes_at, fallback=leader_time(closes_at, leader_tz))
 
 
+# Dropped before "…", which reads as the sentence going on.
+WORD_END_PUNCTUATION = ",;:-–—"
+
+
 def clip(text: str, limit: int, suffix: str = "…") -> str:
     """`text` escaped for mrkdwn, cut so the escaped result (suffix included) fits `limit`.
 
-    Cutting after escaping could split `&lt;` into a stray `&l`, so the cut is made on the raw
-    text, counting each character at its escaped width."""
+    The cut falls between words ("…what feasible rou…" would put words in people's mouths),
+    dropping the punctuation before it; only a single word longer than half the room is cut
+    inside. Cutting after escaping could split `&lt;` into a stray `&l`, so the cut is made on
+    the raw text, counting each character at its escaped width."""
     escaped = escape(text)
     if len(escaped) <= limit:
         return escaped
@@ -135,7 +141,13 @@ def clip(text: str, limit: int, suffix: str = "…") -> str:
             break
         kept.append(char)
         used += width
-    return escape("".join(kept).rstrip()) + suffix
+    cut = "".join(kept)
+    inside_a_word = bool(cut[-1:].strip() and text[len(cut)].strip())
+    if inside_a_word:
+        boundary = max(cut.rfind(" "), cut.rfind("\n"), cut.rfind("\t"))
+        if boundary >= len(cut) // 2:
+            cut = cut[:boundary]
+    return escape(cut.rstrip().rstrip(WORD_END_PUNCTUATION).rstrip()) + suffix
 
 
 def _mrkdwn(text: str) -> MarkdownTextObject:
