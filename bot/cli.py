@@ -56,9 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("json", "csv"), default="json")
     export.add_argument(
         "--table",
-        choices=("answers", "initiatives"),
+        choices=("answers", "themes", "initiatives"),
         default="answers",
-        help="which table --format csv prints: the answers (default), or each initiative "
+        help="which table --format csv prints: the answers (default), the posted themes with "
+        "their side, answers and votes (and how many answers fit none), or each initiative "
         "with its theme and outcome",
     )
     demo = commands.add_parser(
