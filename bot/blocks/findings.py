@@ -35,6 +35,7 @@ from bot.blocks.tour import (
     _people,
     _section,
     clip,
+    cut_between_words,
 )
 from bot.flows.poll import MAX_BUDGET, Change, Refusal
 from bot.flows.review import (
@@ -164,7 +165,7 @@ def _one_line(text: str) -> str:
 def _plain(text: str, limit: int) -> str:
     """Plain text (never parsed by Slack) cut to `limit` characters."""
     text = _one_line(text)
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return text if len(text) <= limit else cut_between_words(text, limit - 1) + "…"
 
 
 def _count(number: int, one: str, many: str) -> str:

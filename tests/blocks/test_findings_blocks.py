@@ -383,6 +383,27 @@ def test_insight_modal_shows_labels_as_plain_text() -> None:
 
 
 @pytest.mark.parametrize(
+    ("label", "shown"),
+    [
+        # fits the 75 characters of an option: as written
+        ("Priorities change without a why", "Priorities change without a why"),
+        # too long: cut between two words, with "…"
+        (
+            "Priorities change every couple of weeks and nobody in the room ever explains why",
+            "Priorities change every couple of weeks and nobody in the room ever…",
+        ),
+        # one long word: cut inside it, the only place there is
+        ("x" * 100, "x" * 74 + "…"),
+    ],
+)
+def test_insight_modal_cuts_long_labels_between_words(label: str, shown: str) -> None:
+    view = render_insight_modal(poll_id=1, themes=[(3, label)]).to_dict()
+    options = by_block_id(view["blocks"])["insight.theme"]["element"]["options"]
+    assert options[1]["text"]["text"] == shown
+    assert len(shown) <= 75
+
+
+@pytest.mark.parametrize(
     ("kwargs", "escaped"),
     [
         # the theme clicked
