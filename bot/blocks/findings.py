@@ -234,16 +234,31 @@ def _order_input(block_id: str, initial: int, choices: int) -> InputBlock:
 
 
 def render_review_prompt(
-    *, tour_id: int, title: str, respondents: int, participants: int, theme_count: int
+    *, tour_id: int, title: str, respondents: int, participants: int, sides: Sequence[str]
 ) -> Message:
-    """The DM to the leader when their tour has closed."""
+    """The DM to the leader when their tour has closed; `sides` are the kinds of the suggested
+    themes, in order."""
     safe_title = clip(title, 500)
     counts = f"{respondents} of {participants} answered"
-    if theme_count > 0:
+    if sides:
+        challenges = sum(1 for kind in sides if kind == Side.CHALLENGE)
+        strengths = sum(1 for kind in sides if kind == Side.STRENGTH)
+        parts = [
+            part
+            for number, part in (
+                (challenges, f"{_count(challenges, 'challenge', 'challenges')} to act on"),
+                (strengths, f"{_count(strengths, 'thing', 'things')} working well"),
+            )
+            if number
+        ]
         found = (
-            f"I found {_count(theme_count, 'theme', 'themes')} — review them before anything "
+            f"I found {_count(len(sides), 'theme', 'themes')} — review them before anything "
             "is shared."
         )
+        if parts:
+            found += f" {' and '.join(parts).capitalize()}."
+        if len(sides) > REVIEW_MAX:
+            found += f" The team hears no more than {REVIEW_MAX}: you choose."
     else:
         found = (
             "There weren't enough answers to group into themes. You can still read them and "

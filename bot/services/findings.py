@@ -80,7 +80,7 @@ async def store_suggestions(
         title=tour.title,
         respondents=tally.respondents,
         participants=tally.participants,
-        theme_count=len(kept),
+        sides=[suggestion.kind.value for suggestion in kept],
     )
     await outbox.enqueue(
         session,
@@ -118,7 +118,9 @@ class Review:
 async def review_of(session: AsyncSession, *, tour: Tour) -> Review:
     themes = await store.themes_of(session, tour_id=tour.id, source=ThemeSource.FINAL)
     if not themes:
-        themes = await store.themes_of(session, tour_id=tour.id, source=ThemeSource.SUGGESTED)
+        suggested = await store.themes_of(session, tour_id=tour.id, source=ThemeSource.SUGGESTED)
+        # Stored before sides came first, a tour's suggestions may be in the engine's old order.
+        themes = by_side(suggested, [theme.kind for theme in suggested])
     quotes = await store.quotes_of(session, theme_ids=[theme.id for theme in themes])
     reflection = await store.reflection_of(session, tour_id=tour.id)
     return Review(

@@ -197,7 +197,11 @@ def worst_message(name: str, flavour: str) -> Message:
     ]
     if name == "prompt":
         return render_review_prompt(
-            tour_id=2**31, title=title, respondents=10**5, participants=10**5, theme_count=3
+            tour_id=2**31,
+            title=title,
+            respondents=10**5,
+            participants=10**5,
+            sides=[worst(flavour, 300)] * 99,
         )
     if name == "final_ranking":
         return render_final_ranking(poll_id=2**31, title=title, ranking=[(label, 10**6)] * 50)
@@ -325,7 +329,7 @@ MESSAGE_RENDERERS: dict[str, Callable[[str], Message]] = {
     "post_title": lambda text: post(title=text, questions=[text, text]),
     # the leader's DM
     "prompt": lambda text: render_review_prompt(
-        tour_id=1, title=text, respondents=3, participants=4, theme_count=2
+        tour_id=1, title=text, respondents=3, participants=4, sides=["challenge"] * 2
     ),
     # the final ranking's labels and title
     "ranking": lambda text: render_final_ranking(poll_id=1, title=text, ranking=[(text, 3)]),
@@ -512,7 +516,7 @@ def test_post_buttons(closed: bool, actions: list[FindingsAction]) -> None:
         # the leader's DM: Review themes carries the tour id
         (
             lambda: render_review_prompt(
-                tour_id=5, title="T", respondents=3, participants=4, theme_count=2
+                tour_id=5, title="T", respondents=3, participants=4, sides=["challenge"] * 2
             ).to_dict()["blocks"],
             [(FindingsAction.REVIEW, "5")],
         ),
@@ -877,19 +881,40 @@ def test_closed_post_names_the_next_step() -> None:
 
 
 @pytest.mark.parametrize(
-    ("theme_count", "wording"),
+    ("sides", "wording"),
     [
-        (3, "I found 3 themes — review them before anything is shared."),  # several
-        (1, "I found 1 theme — review"),  # singular
-        (0, "There weren't enough answers to group into themes."),  # none: write your own
+        # three, both sides
+        (
+            ["challenge", "challenge", "strength"],
+            "I found 3 themes — review them before anything is shared. 2 challenges to act on "
+            "and 1 thing working well.",
+        ),
+        # more than the team may hear: the leader chooses
+        (
+            ["challenge"] * 3 + ["strength"] * 2,
+            "I found 5 themes — review them before anything is shared. 3 challenges to act on "
+            "and 2 things working well. The team hears no more than 3: you choose.",
+        ),
+        # one side only
+        (
+            ["strength"],
+            "I found 1 theme — review them before anything is shared. 1 thing working well.",
+        ),
+        # old rows of neither side: just the count
+        (["mixed", "mixed"], "I found 2 themes — review them before anything is shared."),
+        # none: write your own
+        (
+            [],
+            "There weren't enough answers to group into themes. You can still read them and "
+            "write your own themes before anything is shared.",
+        ),
     ],
 )
-def test_review_prompt(theme_count: int, wording: str) -> None:
+def test_review_prompt(sides: list[str], wording: str) -> None:
     message = render_review_prompt(
-        tour_id=5, title="Q1 tour", respondents=7, participants=10, theme_count=theme_count
+        tour_id=5, title="Q1 tour", respondents=7, participants=10, sides=sides
     )
-    assert wording in message.text
-    assert message.text.startswith("Q1 tour closed: 7 of 10 answered.")
+    assert message.text == f"Q1 tour closed: 7 of 10 answered. {wording}"
     assert [b["action_id"] for b in buttons(message.to_dict()["blocks"])] == [FindingsAction.REVIEW]
 
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.flows.review import MAX_SUGGESTED_THEMES
-from bot.models import ThemeSource
+from bot.models import ThemeSource, Tour
 from bot.services import findings
-from bot.store.findings import themes_of
+from bot.store.findings import add_theme, themes_of
 from bot.store.tours import NewTour, create_tour, mark_closed
 from bot.themes import SuggestedTheme, ThemeKind
 from tests.conftest import START
@@ -26,9 +26,7 @@ def suggestion(label: str, kind: ThemeKind, answers: int = 2) -> SuggestedTheme:
     )
 
 
-async def test_suggestions_are_kept_challenges_first_up_to_the_review_limit(
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
+async def closed_tour(sessions: async_sessionmaker[AsyncSession]) -> Tour:
     async with sessions.begin() as session:
         tour = await create_tour(
             session,
@@ -51,6 +49,13 @@ async def test_suggestions_are_kept_challenges_first_up_to_the_review_limit(
             now=START - timedelta(days=7),
         )
         await mark_closed(session, tour_id=tour.id, now=START)
+    return tour
+
+
+async def test_suggestions_are_kept_challenges_first_up_to_the_review_limit(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    tour = await closed_tour(sessions)
     # An engine that ranks by size alone, sides interleaved, and more than the review shows.
     given = [
         suggestion("Reviews", ThemeKind.STRENGTH, 5),
@@ -76,3 +81,31 @@ async def test_suggestions_are_kept_challenges_first_up_to_the_review_limit(
         ("Reviews", "strength", 5),
         ("On-call", "strength", 3),
     ]
+
+
+async def test_the_review_lists_old_suggestions_challenges_first(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Suggestions stored by an older version, strongest first with a "mixed" one, are read
+    challenges first, and the count of answers in none of them is the rest of the answers."""
+    tour = await closed_tour(sessions)
+    async with sessions.begin() as session:
+        for position, (label, kind) in enumerate(
+            [("Reviews", "strength"), ("Mix", "mixed"), ("Staging", "challenge")]
+        ):
+            await add_theme(
+                session,
+                tour_id=tour.id,
+                source=ThemeSource.SUGGESTED,
+                position=position,
+                label=label,
+                summary="",
+                kind=kind,
+                answer_count=0,
+                quote_ids=[],
+            )
+    async with sessions() as session:
+        review = await findings.review_of(session, tour=tour)
+    assert [draft.label for draft in review.drafts] == ["Staging", "Mix", "Reviews"]
+    assert [theme.label for theme in review.themes] == ["Staging", "Mix", "Reviews"]
+    assert review.unthemed == 0  # no answers at all
