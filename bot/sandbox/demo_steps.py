@@ -203,7 +203,8 @@ class Listen(Scene):
         self.say.narrate(
             "Friday 23:59 in Berlin is the tour's close time. The next tick closes it; the "
             "offline theme engine (MiniLM sentence embeddings and k-means, on this machine) "
-            "groups the answers into at most three themes."
+            "groups the answers and suggests up to five themes, challenges first; the leader "
+            "chooses no more than three for the team."
         )
         before = len(stage.fake.dms_to(LEADER.user_id))
         await stage.advance_to(LEADER.at(CLOSE_DATE + timedelta(days=1), 0, 5))
