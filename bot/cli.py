@@ -70,8 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("json", "csv"), default="json")
     export.add_argument(
         "--table",
-        choices=("answers", "initiatives"),
-        help="which table --format csv prints: the answers (default), or each initiative "
+        choices=("answers", "themes", "initiatives"),
+        help="which table --format csv prints: the answers (default), the posted themes with "
+        "their side, answers and votes (and how many answers fit none), or each initiative "
         "with its theme and outcome (JSON always holds every table)",
     )
     erase = commands.add_parser(

@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.db import scrub_deleted
 from bot.deps import Deps
+from bot.flows.review import MAX_SUGGESTED_THEMES
 from bot.models import Initiative
 from bot.services import checkin_schedule, checkins, findings, tour
 from bot.settings import Settings
@@ -67,7 +68,10 @@ async def suggest_themes_for(deps: Deps, tour_id: int) -> bool:
     suggestions = None
     if inputs is not None:
         names = await _member_names(deps, closed.team_id)
-        suggestions = await suggest_themes_async(inputs, names=names)
+        # More than the three the team may see, so the leader can swap in what works well.
+        suggestions = await suggest_themes_async(
+            inputs, names=names, max_themes=MAX_SUGGESTED_THEMES
+        )
         endpoint = llm_endpoint(deps.settings)
         if endpoint is not None:
             suggestions = await refine_with_llm(suggestions, inputs, endpoint=endpoint, names=names)

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shlex
+import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from bot.flows.review import MAX_SUGGESTED_THEMES, side_name
 from bot.sandbox import demo_stage
 from bot.sandbox.demo import run_demo
 from bot.sandbox.demo_cast import CHANNEL_ID, EVERYONE
@@ -170,7 +172,32 @@ def test_the_steps_come_in_order(run: DemoRun) -> None:
 def test_themes_were_suggested_and_posted(run: DemoRun) -> None:
     found = re.search(r"I found (\d) themes? — review them", run.transcript)
     assert found is not None
-    assert 2 <= int(found.group(1)) <= 3
+    assert 2 <= int(found.group(1)) <= MAX_SUGGESTED_THEMES
+
+
+def test_the_transcript_shows_the_engines_own_labels(run: DemoRun) -> None:
+    """The leader reads the engine's labels and sides; each posted theme is either a suggested
+    label kept as it was or one she is seen renaming, whatever the engine suggested."""
+    with sqlite3.connect(run.database) as connection:
+        suggested = connection.execute(
+            "SELECT label, kind FROM themes WHERE source = 'suggested' ORDER BY position"
+        ).fetchall()
+        posted = [
+            label
+            for (label,) in connection.execute(
+                "SELECT label FROM themes WHERE source = 'final' ORDER BY position"
+            )
+        ]
+    flat = " ".join(run.transcript.split())  # the transcript wraps long lines
+    said = "The engine suggests: " + "; ".join(
+        f"“{label}” ({side_name(kind)})" for label, kind in suggested
+    )
+    assert said in flat
+    labels = {label for label, _ in suggested}
+    for label in posted:
+        renamed = re.search(rf"renames “([^”]+)” \([^)]+\) to “{re.escape(label)}”", flat)
+        assert label in labels or (renamed is not None and renamed.group(1) in labels), label
+        assert f"*{label}* · _" in flat or f"{label}* · _" in flat  # posted with its side
 
 
 def test_people_are_named_never_shown_as_ids_or_json(run: DemoRun) -> None:
@@ -186,7 +213,10 @@ def test_people_are_named_never_shown_as_ids_or_json(run: DemoRun) -> None:
 
 
 def without_database(run: DemoRun) -> str:
-    return run.transcript.replace(str(run.database.resolve()), "<database>")
+    # The two runs keep their databases in folders of different lengths, and a path can be
+    # wrapped onto the next line: compare the words, not where the lines break around it.
+    shown = " ".join(run.transcript.split())
+    return shown.replace(str(run.database.resolve()), "<database>")
 
 
 def test_one_seed_prints_one_transcript(runs: tuple[DemoRun, DemoRun]) -> None:
@@ -212,6 +242,8 @@ def test_the_printed_export_command_reads_the_demo_database(run: DemoRun) -> Non
     assert record["respondents"] == 8
     assert len(record["themes"]) >= 2
     assert sum(theme["votes"] for theme in record["themes"]) > 0
+    assert {theme["side"] for theme in record["themes"]} <= {"Challenge", "Working well"}
+    assert record["unthemed_answers"] == 16 - sum(theme["answers"] for theme in record["themes"])
     assert record["outcomes"]
     accepted = [i for i in record["initiatives"] if i["status"] == "accepted"]
     assert len(accepted) == 3

@@ -35,8 +35,16 @@ from bot.blocks.tour import (
     _people,
     _section,
     clip,
+    cut_between_words,
 )
 from bot.flows.poll import MAX_BUDGET, Change, Refusal
+from bot.flows.review import (
+    MAX_FINAL_THEMES,
+    MAX_SUGGESTED_THEMES,
+    Side,
+    default_picks,
+    side_name,
+)
 from bot.flows.tour import MAX_QUESTIONS
 
 
@@ -90,8 +98,7 @@ HIDE_RESULTS = "hide"
 OUTSIDERS = "outsiders"
 NO_THEME = "none"
 
-REVIEW_MAX = 3  # themes the leader may keep
-ORDER_CHOICES = REVIEW_MAX + 1  # the suggested themes and the leader's own
+REVIEW_MAX = MAX_FINAL_THEMES  # themes the leader may keep
 MAX_THEME_LABEL = 150
 MAX_THEME_SUMMARY = 300
 MAX_REFLECTION = 3_000
@@ -111,12 +118,11 @@ REFLECTIONS = (
     (FindingsBlock.REFLECT_NEXT, "What would you like to do next?"),
     (FindingsBlock.REFLECT_INVOLVE, "How will you involve the team so they are committed?"),
 )
-KINDS = {
-    "strength": "strength",
-    "challenge": "challenge",
-    "mixed": "strength and challenge",
-    "own": "your own",
-}
+
+
+def side_tag(kind: str) -> str:
+    """A theme's side as the review and the post tag it (mrkdwn)."""
+    return clip(side_name(kind), 50)
 
 
 @dataclass(frozen=True)
@@ -125,7 +131,7 @@ class ThemeDraft:
 
     label: str
     summary: str
-    kind: str  # "strength" | "challenge" | "mixed" | "own"
+    kind: str  # a `bot.flows.review.Side` value
     answer_count: int
     quotes: tuple[str, ...]  # verbatim answers, already chosen
 
@@ -139,6 +145,7 @@ class PollTheme:
     summary: str
     quote: str | None
     votes: int | None
+    kind: str = Side.OWN  # the post tags a theme's side, except the leader's own
 
 
 def theme_block(position: int, field: str) -> str:
@@ -158,7 +165,7 @@ def _one_line(text: str) -> str:
 def _plain(text: str, limit: int) -> str:
     """Plain text (never parsed by Slack) cut to `limit` characters."""
     text = _one_line(text)
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return text if len(text) <= limit else cut_between_words(text, limit - 1) + "…"
 
 
 def _count(number: int, one: str, many: str) -> str:
@@ -181,8 +188,8 @@ def bar(count: int, top: int) -> str:
     return f"`{BAR_FULL * filled}{BAR_EMPTY * (BAR_WIDTH - filled)}` {count}"
 
 
-def _order_options() -> list[Option]:
-    return [Option(value=str(n), text=str(n)) for n in range(1, ORDER_CHOICES + 1)]
+def _order_options(choices: int) -> list[Option]:
+    return [Option(value=str(n), text=str(n)) for n in range(1, choices + 1)]
 
 
 def _text_input(
@@ -209,8 +216,8 @@ def _text_input(
     )
 
 
-def _order_input(block_id: str, initial: int) -> InputBlock:
-    options = _order_options()
+def _order_input(block_id: str, initial: int, choices: int) -> InputBlock:
+    options = _order_options(choices)
     return InputBlock(
         block_id=block_id,
         label="Order",
@@ -218,7 +225,7 @@ def _order_input(block_id: str, initial: int) -> InputBlock:
         element=StaticSelectElement(
             action_id=_action_id(block_id),
             options=options,
-            initial_option=options[min(max(initial, 1), ORDER_CHOICES) - 1],
+            initial_option=options[min(max(initial, 1), choices) - 1],
         ),
     )
 
@@ -227,16 +234,31 @@ def _order_input(block_id: str, initial: int) -> InputBlock:
 
 
 def render_review_prompt(
-    *, tour_id: int, title: str, respondents: int, participants: int, theme_count: int
+    *, tour_id: int, title: str, respondents: int, participants: int, sides: Sequence[str]
 ) -> Message:
-    """The DM to the leader when their tour has closed."""
+    """The DM to the leader when their tour has closed; `sides` are the kinds of the suggested
+    themes, in order."""
     safe_title = clip(title, 500)
     counts = f"{respondents} of {participants} answered"
-    if theme_count > 0:
+    if sides:
+        challenges = sum(1 for kind in sides if kind == Side.CHALLENGE)
+        strengths = sum(1 for kind in sides if kind == Side.STRENGTH)
+        parts = [
+            part
+            for number, part in (
+                (challenges, f"{_count(challenges, 'challenge', 'challenges')} to act on"),
+                (strengths, f"{_count(strengths, 'thing', 'things')} working well"),
+            )
+            if number
+        ]
         found = (
-            f"I found {_count(theme_count, 'theme', 'themes')} — review them before anything "
+            f"I found {_count(len(sides), 'theme', 'themes')} — review them before anything "
             "is shared."
         )
+        if parts:
+            found += f" {' and '.join(parts).capitalize()}."
+        if len(sides) > REVIEW_MAX:
+            found += f" The team hears no more than {REVIEW_MAX}: you choose."
     else:
         found = (
             "There weren't enough answers to group into themes. You can still read them and "
@@ -268,28 +290,35 @@ def render_review_modal(
     respondents: int,
     themes: Sequence[ThemeDraft],
     reflections: Sequence[str | None],
+    unthemed: int = 0,
 ) -> View:
-    """The suggested themes, editable, droppable and reorderable; a theme of the leader's own;
-    the way to all answers; and the article's three reflection questions, private to the leader.
-    Only the first `REVIEW_MAX` themes are shown."""
+    """The suggested themes, each tagged with its side (challenges come first, as given),
+    editable, droppable and reorderable; no more than three start ticked (see
+    `default_picks`); a theme of the leader's own; how many answers fit no theme, with the way
+    to all answers; and the article's three reflection questions, private to the leader. Only
+    the first `MAX_SUGGESTED_THEMES` themes are shown."""
+    shown = list(themes[:MAX_SUGGESTED_THEMES])
+    choices = len(shown) + 1  # the suggested themes and the leader's own
+    picks = default_picks([theme.kind for theme in shown])
+    more = (
+        f" I suggest {len(shown)}: the {REVIEW_MAX} ticked are a start, tick the ones you "
+        "want the team to hear."
+        if len(shown) > REVIEW_MAX
+        else ""
+    )
     blocks: list[Block] = [
         _context(
             f"*{clip(title, 500)}* — {_count(respondents, 'person', 'people')} answered. "
             "Keep no more than three themes: a few clear messages help the team more than a "
-            "pile of data. Edit the words so people recognise what they said."
+            "pile of data. Challenges to act on come first, then what is working well."
+            f"{more} Edit the words so people recognise what they said."
         )
     ]
-    for position, theme in enumerate(themes[:REVIEW_MAX], start=1):
-        kind = KINDS.get(theme.kind, clip(theme.kind, 50))
-        blocks += [
-            DividerBlock(),
-            _section(
-                f"*Theme {position}* · {kind}"
-                if theme.kind == "own"
-                else f"*Theme {position}* · {kind} · "
-                f"{_count(theme.answer_count, 'answer', 'answers')}"
-            ),
-        ]
+    for position, (theme, picked) in enumerate(zip(shown, picks, strict=True), start=1):
+        heading = f"*Theme {position}* · {side_tag(theme.kind)}"
+        if theme.kind != Side.OWN:
+            heading += f" · {_count(theme.answer_count, 'answer', 'answers')}"
+        blocks += [DividerBlock(), _section(heading)]
         quotes = [f"“{clip(_one_line(q), REVIEW_QUOTE)}”" for q in theme.quotes if q.strip()]
         if quotes:
             blocks.append(_context("\n".join(quotes[:MAX_REVIEW_QUOTES])))
@@ -316,12 +345,29 @@ def render_review_modal(
                 element=CheckboxesElement(
                     action_id=_action_id(theme_block(position, "keep")),
                     options=[keep],
-                    initial_options=[keep],
+                    # Slack refuses an empty initial_options list.
+                    initial_options=[keep] if picked else None,
                 ),
             ),
-            _order_input(theme_block(position, "order"), position),
+            _order_input(theme_block(position, "order"), position, choices),
         ]
+    if unthemed > 0 and shown:
+        fit = f"{_count(unthemed, 'answer', 'answers')} didn't fit a theme — see all answers."
+    else:
+        fit = "Every answer is behind one of these themes — see all answers."
     blocks += [
+        DividerBlock(),
+        _context(fit if shown else "See all answers, then write your own themes."),
+        ActionsBlock(
+            block_id=FindingsBlock.SEE_ANSWERS,
+            elements=[
+                ButtonElement(
+                    text="See all answers",
+                    action_id=FindingsAction.SEE_ANSWERS,
+                    value=f"{tour_id}:0",
+                )
+            ],
+        ),
         DividerBlock(),
         _section("*Your own theme* (optional)"),
         _context("Something the suggestions missed? Write it here."),
@@ -339,17 +385,7 @@ def render_review_modal(
             max_length=MAX_THEME_SUMMARY,
             optional=True,
         ),
-        _order_input(FindingsBlock.NEW_ORDER, ORDER_CHOICES),
-        ActionsBlock(
-            block_id=FindingsBlock.SEE_ANSWERS,
-            elements=[
-                ButtonElement(
-                    text="See all answers",
-                    action_id=FindingsAction.SEE_ANSWERS,
-                    value=f"{tour_id}:0",
-                )
-            ],
-        ),
+        _order_input(FindingsBlock.NEW_ORDER, choices, choices),
         DividerBlock(),
         _section("*Before you share* (optional)"),
     ]
@@ -389,11 +425,15 @@ class _Shown:
     quote: str | None
     votes: int | None
     theme_id: int | None = None
+    kind: str = Side.OWN
 
 
 def _theme_text(position: int, theme: _Shown, top: int) -> str:
-    # At most ~400 + 1,200 + 300 + 30 characters, far inside a section's 3,000.
-    lines = [f"*{position}. {clip(_one_line(theme.label), 400)}*"]
+    # At most ~450 + 1,200 + 300 + 30 characters, far inside a section's 3,000.
+    heading = f"*{position}. {clip(_one_line(theme.label), 400)}*"
+    if theme.kind != Side.OWN:  # the leader's own theme is on no side of the questions
+        heading += f" · _{side_tag(theme.kind)}_"
+    lines = [heading]
     if theme.summary.strip():
         lines.append(clip(_one_line(theme.summary), 1_200))
     if theme.quote and theme.quote.strip():
@@ -439,6 +479,10 @@ def _footer(
     )
 
 
+def _unthemed_line(unthemed: int, answers: int) -> str:
+    return f"{unthemed} of {_count(answers, 'answer', 'answers')} fit none of these themes."
+
+
 def _post_body(
     *,
     leader_id: str | None,
@@ -453,8 +497,11 @@ def _post_body(
     closed: bool,
     voters: int,
     poll_id: int | None,
+    unthemed: int = 0,
+    answers: int = 0,
 ) -> list[Block]:
-    """The post's blocks; with a `poll_id`, the buttons too (the preview has none)."""
+    """The post's blocks; with a `poll_id`, the buttons too (the preview has none). With
+    `unthemed` > 0, a line says how many of the `answers` fit none of the themes."""
     asker = f"<@{leader_id}>" if leader_id else "You"
     shown = themes[:REVIEW_MAX]
     top = max((t.votes or 0 for t in shown), default=0)
@@ -488,6 +535,8 @@ def _post_body(
                     ],
                 )
             )
+    if unthemed > 0 and shown:
+        blocks.append(_context(_unthemed_line(unthemed, max(answers, unthemed))))
     blocks.append(
         _context(
             _footer(
@@ -540,8 +589,11 @@ def render_findings_post(
     hide_results: bool,
     closed: bool,
     voters: int,
+    unthemed: int = 0,
+    answers: int = 0,
 ) -> Message:
-    """The channel message: what was asked, how many answered, up to three themes and the poll.
+    """The channel message: what was asked, how many answered, up to three themes (each
+    tagged with its side) and the poll, and how many of the `answers` fit none of them.
 
     Tallies show as bars unless results are hidden and the poll is still open (a hidden poll
     reveals its bars when it closes). Once closed, themes are shown in the order given: the
@@ -554,6 +606,7 @@ def render_findings_post(
             quote=t.quote,
             votes=t.votes if show_votes else None,
             theme_id=t.theme_id,
+            kind=t.kind,
         )
         for t in themes[:REVIEW_MAX]
     ]
@@ -570,6 +623,8 @@ def render_findings_post(
         closed=closed,
         voters=voters,
         poll_id=poll_id,
+        unthemed=unthemed,
+        answers=answers,
     )
     safe_title = clip(title, 500)
     if closed:
@@ -600,6 +655,8 @@ def render_preview_modal(
     hide_results: bool,
     allow_outsiders: bool,
     leader_id: str | None = None,
+    unthemed: int = 0,
+    answers: int = 0,
 ) -> View:
     """The post as the channel will see it (no buttons, no votes yet), then the poll's settings.
     Without `leader_id` the post says "You asked…" where the channel will read "@leader asked…".
@@ -610,6 +667,7 @@ def render_preview_modal(
             summary=t.summary,
             quote=t.quotes[0] if t.quotes else None,
             votes=None if hide_results else 0,
+            kind=t.kind,
         )
         for t in themes
     ]
@@ -634,6 +692,8 @@ def render_preview_modal(
             closed=False,
             voters=0,
             poll_id=None,
+            unthemed=unthemed,
+            answers=answers,
         ),
         DividerBlock(),
         _section("*Theme poll*\nEveryone in the channel spreads their votes over the themes."),

@@ -4,7 +4,7 @@ and what the leader is told. Pure renderers; user text is escaped and cut to Sla
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal
@@ -119,24 +119,44 @@ def _closing(closes_at: datetime, leader_tz: str) -> str:
     return slack_time(closes_at, fallback=leader_time(closes_at, leader_tz))
 
 
-def clip(text: str, limit: int, suffix: str = "…") -> str:
-    """`text` escaped for mrkdwn, cut so the escaped result (suffix included) fits `limit`.
+# Dropped before "…", which reads as the sentence going on.
+WORD_END_PUNCTUATION = ",;:-–—"
 
-    Cutting after escaping could split `&lt;` into a stray `&l`, so the cut is made on the raw
-    text, counting each character at its escaped width."""
-    escaped = escape(text)
-    if len(escaped) <= limit:
-        return escaped
-    room = limit - len(suffix)
+
+def _escaped_width(char: str) -> int:
+    return len(escape(char))
+
+
+def cut_between_words(text: str, room: int, width: Callable[[str], int] = lambda char: 1) -> str:
+    """The longest start of `text` that fits `room` (each character counted at `width`), cut
+    between words ("…what feasible rou…" would put words in people's mouths) and without the
+    punctuation before the cut; only a single word longer than half the room is cut inside.
+    The caller adds the "…"."""
     used = 0
     kept: list[str] = []
     for char in text:
-        width = len(escape(char))
-        if used + width > room:
+        if used + width(char) > room:
             break
         kept.append(char)
-        used += width
-    return escape("".join(kept).rstrip()) + suffix
+        used += width(char)
+    cut = "".join(kept)
+    inside_a_word = len(cut) < len(text) and bool(cut[-1:].strip() and text[len(cut)].strip())
+    if inside_a_word:
+        boundary = max(cut.rfind(" "), cut.rfind("\n"), cut.rfind("\t"))
+        if boundary >= len(cut) // 2:
+            cut = cut[:boundary]
+    return cut.rstrip().rstrip(WORD_END_PUNCTUATION).rstrip()
+
+
+def clip(text: str, limit: int, suffix: str = "…") -> str:
+    """`text` escaped for mrkdwn, cut between words (see `cut_between_words`) so the escaped
+    result, suffix included, fits `limit`. Cutting after escaping could split `&lt;` into a
+    stray `&l`, so the cut is made on the raw text, counting each character at its escaped
+    width."""
+    escaped = escape(text)
+    if len(escaped) <= limit:
+        return escaped
+    return escape(cut_between_words(text, limit - len(suffix), _escaped_width)) + suffix
 
 
 def _mrkdwn(text: str) -> MarkdownTextObject:

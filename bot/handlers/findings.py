@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.blocks import unescape
 from bot.blocks.findings import (
-    REVIEW_MAX,
     FindingsAction,
     FindingsView,
     render_answers_page,
@@ -161,6 +160,7 @@ async def handle_review_button(
         respondents=respondents,
         themes=review.drafts,
         reflections=review.reflections,
+        unthemed=review.unthemed,
     )
     await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
 
@@ -186,7 +186,9 @@ def read_review(view: dict[str, Any], based_on: list[int]) -> list[findings.Revi
             findings.ReviewedTheme(
                 label=own,
                 summary=text_field(values, "theme.new.summary"),
-                order=int(order) if isinstance(order, str) and is_number(order) else REVIEW_MAX + 1,
+                order=int(order)
+                if isinstance(order, str) and is_number(order)
+                else len(based_on) + 1,
                 kept=True,
                 based_on=None,
             )
@@ -222,6 +224,7 @@ async def handle_review_submission(
             ],
         )
         drafts = await findings.final_drafts(session, tour=tour)
+        covered = await findings.coverage(session, tour_id=tour.id)
         export = await export_tour(session, tour=tour)
         questions = [q.text for q in await questions_of(session, tour_id=tour.id)]
     preview = render_preview_modal(
@@ -235,6 +238,8 @@ async def handle_review_submission(
         max_per_theme=DEFAULT_MAX_PER_THEME,
         hide_results=False,
         allow_outsiders=False,
+        unthemed=covered.unthemed,
+        answers=covered.answers,
     )
     # Pushed, so the preview's Back returns to the review rather than closing everything.
     await ack(response_action="push", view=preview.to_dict())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from bot.sandbox.demo_cast import ANSWERS, Topic
@@ -16,6 +17,32 @@ from bot.sandbox.transcript import mrkdwn_to_text
 Json = dict[str, Any]
 # Every box of a checkboxes input unticked, as Slack submits it.
 CHECKBOXES_NONE = {"type": "checkboxes", "selected_options": []}
+CHECKBOXES_KEEP = {"type": "checkboxes", "selected_options": [{"value": "keep"}]}
+# Words that say nothing about a team on their own: a label made only of them is too generic.
+GENERIC_WORDS = frozenset(
+    {
+        "team",
+        "work",
+        "things",
+        "stuff",
+        "people",
+        "good",
+        "great",
+        "issues",
+        "issue",
+        "problems",
+        "problem",
+        "general",
+        "other",
+        "misc",
+        "miscellaneous",
+        "feedback",
+        "communication",
+        "process",
+        "processes",
+        "time",
+    }
+)
 
 
 def text_of(message: Mapping[str, Any]) -> str:
@@ -90,21 +117,63 @@ def one(block_id: str, value: Any) -> Json:
     return {block_id: {f"{block_id}.input": value}}
 
 
-def review_topics(review: Mapping[str, Any]) -> list[Topic | None]:
-    """For each theme in the review modal, in order, the topic most of its quotes are about."""
-    topics: list[Topic | None] = []
+@dataclass(frozen=True)
+class ReviewedTheme:
+    """A suggested theme as the leader reads it in the review modal."""
+
+    position: int  # counts from 1, as the modal's block ids do
+    label: str  # the engine's label, in the Label input
+    side: str  # the tag beside "Theme N": "Challenge", "Working well"…
+    ticked: bool  # "Include this theme" as the modal opened
+    topic: Topic | None  # what most of its quotes are about
+
+
+def review_themes(review: Mapping[str, Any]) -> list[ReviewedTheme]:
+    """Each theme in the review modal, in order: its suggested label and side, whether it
+    starts ticked, and the topic most of its quotes are about."""
+    themes: list[ReviewedTheme] = []
     blocks = list(review.get("blocks") or [])
+    inputs = {
+        str(b.get("block_id")): b.get("element") or {} for b in blocks if b.get("type") == "input"
+    }
     for index, block in enumerate(blocks):
         text = str((block.get("text") or {}).get("text") or "")
-        if block.get("type") != "section" or not text.startswith("*Theme "):
+        heading = re.match(r"\*Theme (\d+)\* · ([^·]+)", text)
+        if block.get("type") != "section" or not heading:
             continue
+        position = int(heading.group(1))
         following = blocks[index + 1] if index + 1 < len(blocks) else {}
         quotes = []
         if following.get("type") == "context":
             for element in following.get("elements") or []:
                 quotes += mrkdwn_to_text(str(element.get("text") or ""), names={}).split("\n")
-        topics.append(majority([topic_of(quote) for quote in quotes]))
-    return topics
+        themes.append(
+            ReviewedTheme(
+                position=position,
+                label=str(inputs.get(f"theme.{position}.label", {}).get("initial_value") or ""),
+                side=heading.group(2).strip(),
+                ticked=bool(inputs.get(f"theme.{position}.keep", {}).get("initial_options")),
+                topic=majority([topic_of(quote) for quote in quotes]),
+            )
+        )
+    return themes
+
+
+def label_problem(label: str) -> str | None:
+    """Why a leader would rewrite a suggested label, or None when it reads like something a
+    person would say: a short phrase in sentence case, not a list of keywords (lower-case
+    words, or one word in two forms, such as "change changing") and not only generic words."""
+    words = re.findall(r"[\w'’-]+", label)
+    if len(words) < 2:
+        return "a single word"
+    if len(words) > 6:
+        return "too long to read at a glance"
+    if all(word.lower() in GENERIC_WORDS for word in words):
+        return "too generic"
+    stems = [word.lower()[:5] for word in words if len(word) >= 5]
+    if len(set(stems)) < len(stems) or not label[:1].isupper():
+        return "a list of keywords"
+    return None
 
 
 def topic_of(quote: str) -> Topic | None:
@@ -133,7 +202,7 @@ def post_theme_labels(post: Mapping[str, Any]) -> list[str]:
     labels = []
     for block in post.get("blocks") or []:
         text = str((block.get("text") or {}).get("text") or "")
-        found = re.match(r"\*\d+\. (.+?)\*(?:\n|$)", text)
+        found = re.match(r"\*\d+\. (.+?)\*(?: · _[^\n]*_)?(?:\n|$)", text)
         if block.get("type") == "section" and found:
             labels.append(mrkdwn_to_text(found.group(1), names={}))
     return labels

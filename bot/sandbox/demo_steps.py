@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot.blocks.findings import FindingsAction, FindingsBlock, FindingsView, theme_block
+from bot.blocks.findings import (
+    REVIEW_MAX,
+    FindingsAction,
+    FindingsBlock,
+    FindingsView,
+    theme_block,
+)
 from bot.blocks.outcomes import OutcomeAction, OutcomeBlock, outcome_block
 from bot.blocks.tour import TourAction
 from bot.flows.tour import LaunchBlock
@@ -31,17 +37,20 @@ from bot.sandbox.demo_cast import (
     Topic,
 )
 from bot.sandbox.demo_reading import (
+    CHECKBOXES_KEEP,
     CHECKBOXES_NONE,
+    ReviewedTheme,
     ballot_text,
     button_beside,
     button_text,
     buttons_of,
     checkbox_options,
     commit_themes,
+    label_problem,
     one,
     option_text,
     post_theme_labels,
-    review_topics,
+    review_themes,
     text_of,
 )
 from bot.sandbox.demo_stage import DemoFailure, Stage, expect
@@ -194,7 +203,8 @@ class Listen(Scene):
         self.say.narrate(
             "Friday 23:59 in Berlin is the tour's close time. The next tick closes it; the "
             "offline theme engine (MiniLM sentence embeddings and k-means, on this machine) "
-            "groups the answers into at most three themes."
+            "groups the answers and suggests up to five themes, challenges first; the leader "
+            "chooses no more than three for the team."
         )
         before = len(stage.fake.dms_to(LEADER.user_id))
         await stage.advance_to(LEADER.at(CLOSE_DATE + timedelta(days=1), 0, 5))
@@ -226,16 +236,21 @@ class Report(Scene):
         prompt = self.last_dm_with(LEADER, FindingsAction.REVIEW)
         await stage.click(LEADER, FindingsAction.REVIEW, "Review themes", message=prompt)
         review = stage.top_view(LEADER, "The review of the suggested themes")
-        values, renamed, dropped = self.leader_edits(review)
+        suggested = review_themes(review)
+        expect(suggested, "the review modal shows no suggested themes")
+        self.say.narrate(
+            "The engine suggests: "
+            + "; ".join(f"“{t.label}” ({t.side})" for t in suggested)
+            + ". Dana keeps a label that reads like something her team would say and "
+            "rewrites one that is a list of keywords or too generic."
+        )
+        values, edits = self.leader_edits(suggested)
         stage.clock.advance(minutes=6)
-        names = ", ".join(f"“{label}”" for label in renamed)
-        leaves_out = ", unticks a theme that repeats another" if dropped else ""
         await stage.submit(
             LEADER,
             review,
             values,
-            f"reads the quotes, names the themes in her team's words ({names}){leaves_out}, "
-            "notes what she'd like to do next",
+            f"reads the quotes, {'; '.join(edits)}, notes what she'd like to do next",
         )
         preview = stage.top_view(LEADER, "The preview of the findings post")
         expect(preview.get("callback_id") == FindingsView.PREVIEW, "the preview did not open")
@@ -246,27 +261,43 @@ class Report(Scene):
         expect(posted, f"the findings were not posted in #{CHANNEL_NAME}")
         self.story.findings_post = posted[0]
 
-    def leader_edits(self, review: Mapping[str, Any]) -> tuple[Json, list[str], int]:
-        """Name each theme after what its quotes are about, as a leader reading them would:
-        the first theme about a topic gets the topic's name, a second one is left out, and
-        one whose quotes she can't place keeps its suggested label."""
+    def leader_edits(self, suggested: list[ReviewedTheme]) -> tuple[Json, list[str]]:
+        """What a leader reading the review does: one theme per topic (a second theme about
+        the same thing is left out, a theme about something new takes a free place), no more
+        than three; a suggested label that reads well is kept, one that doesn't is rewritten
+        after what its quotes are about. Returns the modal's values and what she did."""
+        chosen: list[ReviewedTheme] = []
+        for theme in [t for t in suggested if t.ticked] + [t for t in suggested if not t.ticked]:
+            repeats = theme.topic is not None and theme.topic in {t.topic for t in chosen}
+            if not repeats and len(chosen) < REVIEW_MAX:
+                chosen.append(theme)
         values: Json = {}
-        renamed: list[str] = []
-        dropped = 0
-        for position, topic in enumerate(review_topics(review), start=1):
-            if topic is None:
-                continue  # nothing she recognises: the suggested words stay
-            label = THEME_NAMES[topic]
-            if label in renamed:  # the same topic split in two: one theme says it
-                values |= one(theme_block(position, "keep"), CHECKBOXES_NONE)
-                dropped += 1
+        edits: list[str] = []
+        kept_as_is: list[str] = []
+        for theme in suggested:
+            if theme not in chosen:
+                if theme.ticked:
+                    values |= one(theme_block(theme.position, "keep"), CHECKBOXES_NONE)
+                    edits.append(f"unticks “{theme.label}”, which repeats another theme")
                 continue
-            renamed.append(label)
-            values |= one(theme_block(position, "label"), label)
-            values |= one(theme_block(position, "summary"), THEME_SUMMARIES[topic])
-            self.story.topics[label] = topic
+            if not theme.ticked:
+                values |= one(theme_block(theme.position, "keep"), CHECKBOXES_KEEP)
+                edits.append(f"ticks “{theme.label}” ({theme.side}) instead")
+            problem = label_problem(theme.label)
+            label = theme.label
+            if problem and theme.topic is not None:
+                label = THEME_NAMES[theme.topic]
+                values |= one(theme_block(theme.position, "label"), label)
+                values |= one(theme_block(theme.position, "summary"), THEME_SUMMARIES[theme.topic])
+                edits.append(f"renames “{theme.label}” ({problem}) to “{label}”")
+            else:
+                kept_as_is.append(f"“{label}”")
+            if theme.topic is not None:
+                self.story.topics[label] = theme.topic
+        if kept_as_is:
+            edits.append("keeps " + ", ".join(kept_as_is) + " as suggested")
         values |= one(FindingsBlock.REFLECT_NEXT, NEXT_STEP)
-        return values, renamed, dropped
+        return values, edits
 
     def poll_buttons(self, action_id: str) -> list[Json]:
         post = self.current_post()

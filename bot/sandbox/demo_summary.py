@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.blocks.checkins import STATUS_EMOJI, STATUS_LABELS
 from bot.flows.checkins import CheckinStatus
+from bot.flows.review import Side, side_name
 from bot.models import Checkin, Initiative, QuickWin, Tour
 from bot.sandbox.demo_stage import DemoFailure
 from bot.sandbox.transcript import wrap
@@ -95,8 +96,11 @@ def summary_lines(
     )
     lines += ["", "Themes and votes"]
     ranked = sorted(export.themes, key=lambda theme: -theme[3])
-    for position, (label, _, kind, votes) in enumerate(ranked, start=1):
-        lines += _item(f"{position}. {label} — {_votes(votes)} ({kind})", width)
+    for position, (label, _, kind, votes, answers) in enumerate(ranked, start=1):
+        about = f"{side_name(kind)}, {answers} answers" if kind != Side.OWN else side_name(kind)
+        lines += _item(f"{position}. {label} — {_votes(votes)} ({about})", width)
+    if export.themes:
+        lines += _item(f"{export.unthemed} answers fit none of these themes.", width)
     lines += ["", "Outcomes"]
     for theme, statement, partner, measure, target in export.outcomes:
         said = f"{theme} → {statement}. For {partner}, by {_day(target)}. Measure: {measure}"

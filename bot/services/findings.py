@@ -20,6 +20,7 @@ from bot.blocks.findings import (
 )
 from bot.blocks.home import render_home
 from bot.flows.poll import Change, PollRules, Refusal, VoteResult, apply_vote, ranking
+from bot.flows.review import MAX_FINAL_THEMES, MAX_SUGGESTED_THEMES, by_side, unthemed_count
 from bot.models import Poll, PollStatus, Theme, ThemeSource, Tour, TourStatus
 from bot.services.tour import export_tour, tour_cards
 from bot.store import findings as store
@@ -28,7 +29,7 @@ from bot.store import tours as tour_store
 from bot.store.events import click_kind, forget_claims
 from bot.themes import AnswerText, SuggestedTheme
 
-MAX_THEMES = 3
+MAX_THEMES = MAX_FINAL_THEMES
 
 
 async def grouping_input(session: AsyncSession, *, tour: Tour) -> list[AnswerText] | None:
@@ -50,15 +51,20 @@ async def store_suggestions(
     now: datetime,
     command: str = "/partner",
 ) -> bool:
-    """Keep the suggested themes and tell the leader they can review them. Runs once per
-    tour: False when another tick or the Close button got there first."""
+    """Keep the suggested themes (up to `MAX_SUGGESTED_THEMES`, challenges first) and tell the
+    leader they can review them. Runs once per tour: False when another tick or the Close
+    button got there first."""
     tour = await tour_store.get_tour(session, tour_id=tour_id, lock=True)
     if tour is None or tour.themes_suggested_at is not None:
         return False
     tour.themes_suggested_at = now
     if suggestions is None:  # answers stay hidden: the close notice already said so
         return True
-    for position, suggestion in enumerate(suggestions[:MAX_THEMES]):
+    kept = by_side(
+        suggestions[:MAX_SUGGESTED_THEMES],
+        [suggestion.kind.value for suggestion in suggestions[:MAX_SUGGESTED_THEMES]],
+    )
+    for position, suggestion in enumerate(kept):
         await store.add_theme(
             session,
             tour_id=tour.id,
@@ -76,7 +82,7 @@ async def store_suggestions(
         title=tour.title,
         respondents=tally.respondents,
         participants=tally.participants,
-        theme_count=min(len(suggestions), MAX_THEMES),
+        sides=[suggestion.kind.value for suggestion in kept],
     )
     await outbox.enqueue(
         session,
@@ -108,12 +114,15 @@ class Review:
     themes: list[Theme]
     drafts: list[ThemeDraft]
     reflections: list[str | None]
+    unthemed: int  # answers in none of `themes`
 
 
 async def review_of(session: AsyncSession, *, tour: Tour) -> Review:
     themes = await store.themes_of(session, tour_id=tour.id, source=ThemeSource.FINAL)
     if not themes:
-        themes = await store.themes_of(session, tour_id=tour.id, source=ThemeSource.SUGGESTED)
+        suggested = await store.themes_of(session, tour_id=tour.id, source=ThemeSource.SUGGESTED)
+        # Stored before sides came first, a tour's suggestions may be in the engine's old order.
+        themes = by_side(suggested, [theme.kind for theme in suggested])
     quotes = await store.quotes_of(session, theme_ids=[theme.id for theme in themes])
     reflection = await store.reflection_of(session, tour_id=tour.id)
     return Review(
@@ -133,6 +142,10 @@ async def review_of(session: AsyncSession, *, tour: Tour) -> Review:
             reflection.next_steps if reflection else None,
             reflection.involve if reflection else None,
         ],
+        unthemed=unthemed_count(
+            await store.count_answers(session, tour_id=tour.id),
+            [theme.answer_count for theme in themes],
+        ),
     )
 
 
@@ -212,6 +225,20 @@ async def save_review(
     )
 
 
+@dataclass(frozen=True)
+class Coverage:
+    """How many answers the tour has, and how many of them are in none of its final themes."""
+
+    answers: int
+    unthemed: int
+
+
+async def coverage(session: AsyncSession, *, tour_id: int) -> Coverage:
+    themes = await store.themes_of(session, tour_id=tour_id, source=ThemeSource.FINAL)
+    answers = await store.count_answers(session, tour_id=tour_id)
+    return Coverage(answers, unthemed_count(answers, [theme.answer_count for theme in themes]))
+
+
 async def final_drafts(session: AsyncSession, *, tour: Tour) -> list[ThemeDraft]:
     themes = await store.themes_of(session, tour_id=tour.id, source=ThemeSource.FINAL)
     quotes = await store.quotes_of(session, theme_ids=[theme.id for theme in themes])
@@ -239,6 +266,7 @@ class PollState:
     themes: list[PollTheme]
     voters: int
     ranking: list[tuple[str, int]]
+    coverage: Coverage
 
 
 async def poll_state(session: AsyncSession, *, poll: Poll) -> PollState:
@@ -267,11 +295,13 @@ async def poll_state(session: AsyncSession, *, poll: Poll) -> PollState:
                 summary=by_id[theme_id].summary,
                 quote=quotes[theme_id][0] if quotes[theme_id] else None,
                 votes=None if hidden else totals.get(theme_id, 0),
+                kind=by_id[theme_id].kind,
             )
             for theme_id in order
         ],
         voters=voters,
         ranking=[(by_id[t].label, votes) for t, votes in ranking(list(by_id), totals)],
+        coverage=await coverage(session, tour_id=tour.id),
     )
 
 
@@ -360,6 +390,8 @@ def poll_message(state: PollState) -> Message:
         hide_results=poll.hide_results,
         closed=poll.status is PollStatus.CLOSED,
         voters=state.voters,
+        unthemed=state.coverage.unthemed,
+        answers=state.coverage.answers,
     )
 
 

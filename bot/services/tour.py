@@ -27,6 +27,7 @@ from bot.blocks.tour import (
     render_tour_closed_for_member,
 )
 from bot.errors import EventAlreadyProcessed
+from bot.flows.review import side_name, unthemed_count
 from bot.flows.tour import (
     Audience,
     LaunchForm,
@@ -799,6 +800,8 @@ async def _stage(session: AsyncSession, *, tour: Tour) -> str:
     return "closed"
 
 
+# The last row of the "themes" CSV table: the answers in none of the posted themes.
+UNTHEMED_ROW = "(fit no theme)"
 INITIATIVE_COLUMNS = (
     "theme",
     "outcome",
@@ -829,8 +832,10 @@ class TourExport:
     visibility: Visibility
     questions: list[tuple[str, list[str]]]
     named: list[tuple[str, list[tuple[str, str]]]] | None
-    # Step 2, once posted: (label, summary, kind, votes) per final theme, and insights.
-    themes: list[tuple[str, str, str, int]] = field(default_factory=list)
+    # Step 2, once posted: (label, summary, kind, votes, answers) per final theme, how many
+    # answers fit none of them, and insights.
+    themes: list[tuple[str, str, str, int, int]] = field(default_factory=list)
+    unthemed: int = 0
     insights: list[tuple[str | None, str]] = field(default_factory=list)
     # Steps 3 and 4: (theme, outcome, partner, measure, target date) and the initiatives chain.
     outcomes: list[tuple[str, str, str, str, date]] = field(default_factory=list)
@@ -868,9 +873,18 @@ class TourExport:
                 for q, answers in self.questions
             ]
         record["themes"] = [
-            {"label": label, "summary": summary, "kind": kind, "votes": votes}
-            for label, summary, kind, votes in self.themes
+            {
+                "label": label,
+                "summary": summary,
+                "kind": kind,
+                "side": side_name(kind),
+                "answers": answers,
+                "votes": votes,
+            }
+            for label, summary, kind, votes, answers in self.themes
         ]
+        if self.themes:
+            record["unthemed_answers"] = self.unthemed
         record["insights"] = [{"theme": theme, "text": text} for theme, text in self.insights]
         record["outcomes"] = [
             {
@@ -887,7 +901,18 @@ class TourExport:
 
     def rows(self, table: str = "answers") -> Sequence[Sequence[object]]:
         """CSV rows. "answers": question, respondent (named tours only), answer.
-        "initiatives": each initiative with its chain back to the theme."""
+        "initiatives": each initiative with its chain back to the theme. "themes": each
+        posted theme with its side, answers and votes, then a row counting the answers in
+        none of them."""
+        if table == "themes":
+            rows: list[Sequence[object]] = [("label", "side", "summary", "answers", "votes")]
+            rows += [
+                (label, side_name(kind), summary, answers, votes)
+                for label, summary, kind, votes, answers in self.themes
+            ]
+            if self.themes:
+                rows.append((UNTHEMED_ROW, "", "", self.unthemed, ""))
+            return rows
         if table == "initiatives":
             return [list(INITIATIVE_COLUMNS)] + [
                 [link.record()[column] for column in INITIATIVE_COLUMNS]
@@ -936,6 +961,7 @@ async def export_tour(
     named = ordered if (visible and not tour.anonymous) else None
     # Posted themes and insights come from the answers: they stay behind the same rule.
     themes, insights = await _findings(session, tour=tour) if visible else ([], [])
+    answer_total = await findings_store.count_answers(session, tour_id=tour.id)
     committed = await session.execute(
         select(Theme.label, Outcome)
         .join(Outcome, Outcome.theme_id == Theme.id)
@@ -950,6 +976,7 @@ async def export_tour(
         questions=questions,
         named=[(q, list(a)) for q, a in named] if named is not None else None,
         themes=themes,
+        unthemed=unthemed_count(answer_total, [answers for *_, answers in themes]),
         insights=insights,
         outcomes=[
             (label, o.statement, o.partner, o.measure, o.target_date)
@@ -961,7 +988,7 @@ async def export_tour(
 
 async def _findings(
     session: AsyncSession, *, tour: Tour
-) -> tuple[list[tuple[str, str, str, int]], list[tuple[str | None, str]]]:
+) -> tuple[list[tuple[str, str, str, int, int]], list[tuple[str | None, str]]]:
     """The posted themes with their vote totals, and the team's insights."""
     poll = await findings_store.poll_of_tour(session, tour_id=tour.id)
     if poll is None:
@@ -970,7 +997,7 @@ async def _findings(
     totals, _ = await findings_store.poll_totals(session, poll_id=poll.id)
     labels = {theme.id: theme.label for theme in themes}
     return (
-        [(t.label, t.summary, t.kind, totals.get(t.id, 0)) for t in themes],
+        [(t.label, t.summary, t.kind, totals.get(t.id, 0), t.answer_count) for t in themes],
         [
             (labels.get(theme_id) if theme_id else None, text)
             for theme_id, text in await findings_store.insights_of(session, tour_id=tour.id)

@@ -47,6 +47,11 @@ async def answers_to_group(session: AsyncSession, *, tour_id: int) -> list[tuple
     return [(row[0], row[1], row[2]) for row in (await session.execute(statement)).all()]
 
 
+async def count_answers(session: AsyncSession, *, tour_id: int) -> int:
+    statement = select(func.count()).select_from(Answer).where(Answer.tour_id == tour_id)
+    return int(await session.scalar(statement) or 0)
+
+
 async def themes_of(session: AsyncSession, *, tour_id: int, source: ThemeSource) -> list[Theme]:
     statement = (
         select(Theme)

@@ -32,6 +32,7 @@ from bot.blocks.home import TourCard, render_home
 from bot.blocks.outcomes import OutcomeAction
 from bot.blocks.tour import TourAction
 from bot.flows.poll import Change, Refusal
+from bot.flows.review import MAX_SUGGESTED_THEMES
 from bot.flows.tour import MAX_QUESTIONS
 from bot.sandbox.block_kit import validate_message, validate_view
 
@@ -117,6 +118,8 @@ def post(
     title: str = "Q1 tour",
     questions: list[str] | None = None,
     voters: int = 4,
+    unthemed: int = 0,
+    answers: int = 0,
 ) -> Message:
     return render_findings_post(
         poll_id=9,
@@ -131,16 +134,21 @@ def post(
         hide_results=hide_results,
         closed=closed,
         voters=voters,
+        unthemed=unthemed,
+        answers=answers,
     )
 
 
-def review(themes: list[ThemeDraft], reflections: list[str | None] | None = None) -> View:
+def review(
+    themes: list[ThemeDraft], reflections: list[str | None] | None = None, *, unthemed: int = 0
+) -> View:
     return render_review_modal(
         tour_id=5,
         title="Q1 tour",
         respondents=7,
         themes=themes,
         reflections=reflections if reflections is not None else [None, None, None],
+        unthemed=unthemed,
     )
 
 
@@ -177,12 +185,23 @@ def worst_message(name: str, flavour: str) -> Message:
     quote, title = worst(flavour, 40_000), worst(flavour, 150)
     questions = [worst(flavour, 300)] * MAX_QUESTIONS
     themes = [
-        PollTheme(theme_id=2**31 + i, label=label, summary=summary, quote=quote, votes=10**6)
+        PollTheme(
+            theme_id=2**31 + i,
+            label=label,
+            summary=summary,
+            quote=quote,
+            votes=10**6,
+            kind=worst(flavour, 300),  # a kind stored by some future version
+        )
         for i in range(REVIEW_MAX + 2)  # more than may be posted
     ]
     if name == "prompt":
         return render_review_prompt(
-            tour_id=2**31, title=title, respondents=10**5, participants=10**5, theme_count=3
+            tour_id=2**31,
+            title=title,
+            respondents=10**5,
+            participants=10**5,
+            sides=[worst(flavour, 300)] * 99,
         )
     if name == "final_ranking":
         return render_final_ranking(poll_id=2**31, title=title, ranking=[(label, 10**6)] * 50)
@@ -199,6 +218,8 @@ def worst_message(name: str, flavour: str) -> Message:
         hide_results=name == "post_hidden",
         closed=name == "post_closed",
         voters=10**5,
+        unthemed=10**6,
+        answers=10**6,
     )
 
 
@@ -224,10 +245,10 @@ def worst_view(name: str, flavour: str) -> View:
     quote, title = worst(flavour, 40_000), worst(flavour, 150)
     themes = [
         draft(label, summary=summary, quotes=(quote,) * 5, answers=10**5)
-        for _ in range(REVIEW_MAX + 2)  # more than may be kept
+        for _ in range(MAX_SUGGESTED_THEMES + 2)  # more than may be shown
     ]
     if name == "review":
-        return review(themes, [quote, quote, quote])
+        return review(themes, [quote, quote, quote], unthemed=10**6)
     if name == "preview":
         return render_preview_modal(
             tour_id=2**31,
@@ -241,6 +262,8 @@ def worst_view(name: str, flavour: str) -> View:
             hide_results=False,
             allow_outsiders=True,
             leader_id="U0123456789",
+            unthemed=10**6,
+            answers=10**6,
         )
     if name == "insight":
         return render_insight_modal(poll_id=2**31, themes=[(2**31 + i, label) for i in range(150)])
@@ -258,7 +281,7 @@ def worst_view(name: str, flavour: str) -> View:
 @pytest.mark.parametrize(
     "name",
     [
-        "review",  # five themes offered, 40,000-character quotes and reflections
+        "review",  # seven themes offered, 40,000-character quotes and reflections
         "preview",  # five long questions, five themes offered, settings out of range
         "insight",  # 150 themes with 150-character labels
         "answers",  # five questions with 100 answers of 2,000 characters each
@@ -306,7 +329,7 @@ MESSAGE_RENDERERS: dict[str, Callable[[str], Message]] = {
     "post_title": lambda text: post(title=text, questions=[text, text]),
     # the leader's DM
     "prompt": lambda text: render_review_prompt(
-        tour_id=1, title=text, respondents=3, participants=4, theme_count=2
+        tour_id=1, title=text, respondents=3, participants=4, sides=["challenge"] * 2
     ),
     # the final ranking's labels and title
     "ranking": lambda text: render_final_ranking(poll_id=1, title=text, ranking=[(text, 3)]),
@@ -361,6 +384,27 @@ def test_insight_modal_shows_labels_as_plain_text() -> None:
         {"type": "plain_text", "text": "Not about one theme", "emoji": True},
         {"type": "plain_text", "text": EVIL, "emoji": True},  # plain text never pings
     ]
+
+
+@pytest.mark.parametrize(
+    ("label", "shown"),
+    [
+        # fits the 75 characters of an option: as written
+        ("Priorities change without a why", "Priorities change without a why"),
+        # too long: cut between two words, with "…"
+        (
+            "Priorities change every couple of weeks and nobody in the room ever explains why",
+            "Priorities change every couple of weeks and nobody in the room ever…",
+        ),
+        # one long word: cut inside it, the only place there is
+        ("x" * 100, "x" * 74 + "…"),
+    ],
+)
+def test_insight_modal_cuts_long_labels_between_words(label: str, shown: str) -> None:
+    view = render_insight_modal(poll_id=1, themes=[(3, label)]).to_dict()
+    options = by_block_id(view["blocks"])["insight.theme"]["element"]["options"]
+    assert options[1]["text"]["text"] == shown
+    assert len(shown) <= 75
 
 
 @pytest.mark.parametrize(
@@ -472,7 +516,7 @@ def test_post_buttons(closed: bool, actions: list[FindingsAction]) -> None:
         # the leader's DM: Review themes carries the tour id
         (
             lambda: render_review_prompt(
-                tour_id=5, title="T", respondents=3, participants=4, theme_count=2
+                tour_id=5, title="T", respondents=3, participants=4, sides=["challenge"] * 2
             ).to_dict()["blocks"],
             [(FindingsAction.REVIEW, "5")],
         ),
@@ -538,7 +582,12 @@ def test_answers_page_says_where_you_are(page: int, page_count: int, shown: str)
 # --- the review modal --------------------------------------------------------------------------
 
 
-THEME_INPUTS = [f"theme.{i}.{f}" for i in (1, 2, 3) for f in ("label", "summary", "keep", "order")]
+def theme_inputs(count: int) -> list[str]:
+    fields = ("label", "summary", "keep", "order")
+    return [f"theme.{i}.{f}" for i in range(1, count + 1) for f in fields]
+
+
+THEME_INPUTS = theme_inputs(3)
 OWN_INPUTS = ["theme.new.label", "theme.new.summary", "theme.new.order"]
 REFLECT_INPUTS = ["reflect.insights", "reflect.next", "reflect.involve"]
 
@@ -552,8 +601,10 @@ REFLECT_INPUTS = ["reflect.insights", "reflect.next", "reflect.involve"]
         ([draft()], THEME_INPUTS[:4] + OWN_INPUTS + REFLECT_INPUTS),
         # none: the leader can still write their own
         ([], OWN_INPUTS + REFLECT_INPUTS),
-        # five offered: never more than three shown
-        ([draft(f"T{i}") for i in range(5)], THEME_INPUTS + OWN_INPUTS + REFLECT_INPUTS),
+        # five offered: all five shown, so the leader can choose three among them
+        ([draft(f"T{i}") for i in range(5)], theme_inputs(5) + OWN_INPUTS + REFLECT_INPUTS),
+        # seven offered: never more than five shown
+        ([draft(f"T{i}") for i in range(7)], theme_inputs(5) + OWN_INPUTS + REFLECT_INPUTS),
     ],
 )
 def test_review_modal_block_ids(themes: list[ThemeDraft], inputs: list[str]) -> None:
@@ -582,20 +633,78 @@ def test_review_modal_initial_values() -> None:
         keep = blocks[f"theme.{i}.keep"]["element"]
         assert [o["value"] for o in keep["initial_options"]] == ["keep"]
         order = blocks[f"theme.{i}.order"]["element"]
-        assert [o["value"] for o in order["options"]] == ["1", "2", "3", "4"]
+        assert [o["value"] for o in order["options"]] == ["1", "2", "3"]  # two themes and yours
         assert order["initial_option"]["value"] == str(i)
-    assert blocks["theme.new.order"]["element"]["initial_option"]["value"] == "4"
+    assert blocks["theme.new.order"]["element"]["initial_option"]["value"] == "3"
     assert "initial_value" not in blocks["theme.new.label"]["element"]
     assert blocks["reflect.insights"]["element"]["initial_value"] == "mine"
     assert "initial_value" not in blocks["reflect.next"]["element"]
     assert blocks["reflect.involve"]["element"]["initial_value"] == "team"
     assert all(blocks[r]["element"]["multiline"] for r in REFLECT_INPUTS)
     texts = "\n".join(mrkdwn_texts(view))
-    assert "*Theme 1* · challenge · 12 answers" in texts
-    assert "*Theme 2* · strength · 1 answer" in texts  # singular
+    assert "*Theme 1* · Challenge · 12 answers" in texts
+    assert "*Theme 2* · Working well · 1 answer" in texts  # singular
     assert "“We wait two weeks.”" in texts  # quotes shown
     assert "Only you see these." in texts
     assert "no more than three" in texts
+
+
+@pytest.mark.parametrize(
+    ("kinds", "ticked"),
+    [
+        # three or fewer: all ticked, whatever their side
+        (["challenge", "challenge", "strength"], [1, 2, 3]),
+        # challenges first, then a strength: the strongest strength takes the third place
+        (["challenge"] * 4 + ["strength"], [1, 2, 5]),
+        # a strength already among the first three: the first three
+        (["challenge", "strength", "challenge", "challenge", "strength"], [1, 2, 3]),
+        # no strength suggested: the first three
+        (["challenge"] * 5, [1, 2, 3]),
+        # themes stored before sides were kept apart still read
+        (["mixed", "challenge", "mixed", "strength"], [1, 2, 4]),
+    ],
+)
+def test_review_modal_ticks_no_more_than_three(kinds: list[str], ticked: list[int]) -> None:
+    view = review([draft(f"T{i}", kind=kind) for i, kind in enumerate(kinds)]).to_dict()
+    blocks = by_block_id(view["blocks"])
+    found = [
+        i
+        for i in range(1, len(kinds) + 1)
+        if blocks[f"theme.{i}.keep"]["element"].get("initial_options")
+    ]
+    assert found == ticked
+    assert validate_view(view) == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "tag"),
+    [
+        ("challenge", "*Theme 1* · Challenge · 12 answers"),  # what to act on
+        ("strength", "*Theme 1* · Working well · 12 answers"),  # what to celebrate
+        ("mixed", "*Theme 1* · Working well and challenges · 12 answers"),  # an old row
+        ("own", "*Theme 1* · Your own"),  # the leader's own: no count
+    ],
+)
+def test_review_modal_tags_each_theme_with_its_side(kind: str, tag: str) -> None:
+    texts = list(mrkdwn_texts(review([draft(kind=kind)]).to_dict()))
+    assert tag in texts
+
+
+@pytest.mark.parametrize(
+    ("unthemed", "themes", "line"),
+    [
+        (7, 3, "7 answers didn't fit a theme — see all answers."),
+        (1, 3, "1 answer didn't fit a theme — see all answers."),  # singular
+        (0, 3, "Every answer is behind one of these themes — see all answers."),
+        (9, 0, "See all answers, then write your own themes."),  # nothing suggested
+    ],
+)
+def test_review_modal_counts_answers_in_no_theme(unthemed: int, themes: int, line: str) -> None:
+    view = review([draft(f"T{i}") for i in range(themes)], unthemed=unthemed).to_dict()
+    blocks = view["blocks"]
+    [at] = [i for i, b in enumerate(blocks) if b.get("block_id") == FindingsBlock.SEE_ANSWERS]
+    assert blocks[at - 1]["elements"][0]["text"] == line  # said right above the button
+    assert [e["action_id"] for e in blocks[at]["elements"]] == [FindingsAction.SEE_ANSWERS]
 
 
 def test_review_modal_clips_long_quotes() -> None:
@@ -655,8 +764,15 @@ def test_preview_reads_like_the_post(hide_results: bool) -> None:
     shown = preview(drafts, hide_results=hide_results, leader_id="U1").to_dict()["blocks"]
     posted = post(
         themes=[
-            PollTheme(theme_id=1, label="A", summary="sa", quote="qa", votes=0),
-            PollTheme(theme_id=2, label="B", summary="sb", quote="We wait two weeks.", votes=0),
+            PollTheme(theme_id=1, label="A", summary="sa", quote="qa", votes=0, kind="challenge"),
+            PollTheme(
+                theme_id=2,
+                label="B",
+                summary="sb",
+                quote="We wait two weeks.",
+                votes=0,
+                kind="challenge",
+            ),
         ],
         hide_results=hide_results,
         voters=0,
@@ -700,6 +816,36 @@ def test_post_wording() -> None:
     assert "4 people have voted." in footer
 
 
+@pytest.mark.parametrize(
+    ("kind", "heading"),
+    [
+        ("challenge", "*1. Theme 0* · _Challenge_"),
+        ("strength", "*1. Theme 0* · _Working well_"),
+        ("mixed", "*1. Theme 0* · _Working well and challenges_"),  # an old row
+        ("own", "*1. Theme 0*"),  # the leader's own theme is on no side
+    ],
+)
+def test_post_tags_each_theme_with_its_side(kind: str, heading: str) -> None:
+    [theme] = poll_themes((1,))
+    themes = [PollTheme(**{**theme.__dict__, "kind": kind})]
+    texts = section_texts(post(themes=themes).to_dict()["blocks"])
+    assert texts[1].splitlines()[0] == heading
+
+
+@pytest.mark.parametrize(
+    ("unthemed", "answers", "line"),
+    [
+        (7, 40, "7 of 40 answers fit none of these themes."),
+        (1, 1, "1 of 1 answer fit none of these themes."),
+        (0, 40, None),  # every answer is in a theme: nothing to say
+    ],
+)
+def test_post_counts_answers_in_no_theme(unthemed: int, answers: int, line: str | None) -> None:
+    blocks = post(unthemed=unthemed, answers=answers).to_dict()["blocks"]
+    contexts = [b["elements"][0]["text"] for b in blocks if b["type"] == "context"]
+    assert (line in contexts) if line else not any("fit none" in t for t in contexts)
+
+
 def test_post_quote_is_clipped() -> None:
     themes = [PollTheme(theme_id=1, label="L", summary="S", quote="y" * 40_000, votes=1)]
     quote = section_texts(post(themes=themes).to_dict()["blocks"])[1].splitlines()[2]
@@ -735,19 +881,40 @@ def test_closed_post_names_the_next_step() -> None:
 
 
 @pytest.mark.parametrize(
-    ("theme_count", "wording"),
+    ("sides", "wording"),
     [
-        (3, "I found 3 themes — review them before anything is shared."),  # several
-        (1, "I found 1 theme — review"),  # singular
-        (0, "There weren't enough answers to group into themes."),  # none: write your own
+        # three, both sides
+        (
+            ["challenge", "challenge", "strength"],
+            "I found 3 themes — review them before anything is shared. 2 challenges to act on "
+            "and 1 thing working well.",
+        ),
+        # more than the team may hear: the leader chooses
+        (
+            ["challenge"] * 3 + ["strength"] * 2,
+            "I found 5 themes — review them before anything is shared. 3 challenges to act on "
+            "and 2 things working well. The team hears no more than 3: you choose.",
+        ),
+        # one side only
+        (
+            ["strength"],
+            "I found 1 theme — review them before anything is shared. 1 thing working well.",
+        ),
+        # old rows of neither side: just the count
+        (["mixed", "mixed"], "I found 2 themes — review them before anything is shared."),
+        # none: write your own
+        (
+            [],
+            "There weren't enough answers to group into themes. You can still read them and "
+            "write your own themes before anything is shared.",
+        ),
     ],
 )
-def test_review_prompt(theme_count: int, wording: str) -> None:
+def test_review_prompt(sides: list[str], wording: str) -> None:
     message = render_review_prompt(
-        tour_id=5, title="Q1 tour", respondents=7, participants=10, theme_count=theme_count
+        tour_id=5, title="Q1 tour", respondents=7, participants=10, sides=sides
     )
-    assert wording in message.text
-    assert message.text.startswith("Q1 tour closed: 7 of 10 answered.")
+    assert message.text == f"Q1 tour closed: 7 of 10 answered. {wording}"
     assert [b["action_id"] for b in buttons(message.to_dict()["blocks"])] == [FindingsAction.REVIEW]
 
 

@@ -253,6 +253,20 @@ def test_leader_time(at: datetime, tz_name: str, expected: str) -> None:
             "… (full answer in the export)",
             "x… (full answer in the export)",
         ),  # long suffix
+        # a quote is cut between words, never inside one ("…what feasible rou…")
+        ("we asked what feasible routes exist", 25, "…", "we asked what feasible…"),
+        # the cut lands right after a word: that word stays whole
+        ("Release dates slip and we", 20, "…", "Release dates slip…"),
+        # the cut lands on a space: the word before it stays, the space goes
+        ("Release dates slip and we", 19, "…", "Release dates slip…"),
+        # punctuation before the cut is dropped: "…" already says the sentence goes on
+        ("Dates slip; Finance hears it last", 17, "…", "Dates slip…"),
+        # a line break is a word boundary too
+        ("Dates slip\nFinance hears", 16, "…", "Dates slip…"),
+        # one word longer than half the room (a link, a run of letters) is cut inside
+        ("see https://example.com/a/very/long/path", 20, "…", "see https://example…"),
+        # escaped width still counts, and the cut stays between words
+        ("Q&A sessions are great", 20, "…", "Q&amp;A sessions…"),
     ],
 )
 def test_clip(text: str, limit: int, suffix: str, expected: str) -> None:

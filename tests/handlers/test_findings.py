@@ -3,6 +3,8 @@ channel post with its poll, votes with budgets, insights, and the close of the p
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import timedelta
 from typing import Any
@@ -16,8 +18,10 @@ from bot.blocks.findings import FindingsAction, FindingsView
 from bot.blocks.tour import TourAction
 from bot.clock import FrozenClock
 from bot.deps import Deps
+from bot.export import to_csv
+from bot.flows.review import MAX_SUGGESTED_THEMES, default_picks, side_rank
 from bot.models import Poll, PollStatus, Theme, ThemeSource, Vote
-from bot.sandbox.block_kit import validate_message
+from bot.sandbox.block_kit import validate_message, validate_view
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 from bot.scheduler import run_tick
@@ -183,7 +187,7 @@ async def test_themes_are_suggested_reviewed_posted_voted_and_closed(
         suggested = (
             await session.scalars(select(Theme).where(Theme.source == ThemeSource.SUGGESTED))
         ).all()
-    assert 1 <= len(suggested) <= 3
+    assert 1 <= len(suggested) <= MAX_SUGGESTED_THEMES
     for theme in suggested:
         assert not any(name.lower() in theme.label.lower() for name in NAMES), theme.label
 
@@ -208,7 +212,8 @@ async def test_themes_are_suggested_reviewed_posted_voted_and_closed(
         final = (
             await session.scalars(select(Theme).where(Theme.source == ThemeSource.FINAL))
         ).all()
-    assert len(final) == min(len(suggested), 3) - (1 if len(suggested) >= 3 else 0)
+    ticked = default_picks([theme.kind for theme in sorted(suggested, key=lambda t: t.position)])
+    assert len(final) == sum(ticked) - (1 if len(ticked) >= 3 and ticked[2] else 0)
 
     # Twelve people vote; each has 3 votes, at most 2 on one theme.
     voters = team[:12]
@@ -466,3 +471,82 @@ async def test_only_the_leader_posts_the_findings(
     assert fake_slack.messages_in("CSQUAD") == []
     async with sessions() as session:
         assert await session.scalar(select(Poll)) is None
+
+
+async def test_the_review_the_post_and_the_export_show_sides_and_unthemed_answers(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+) -> None:
+    await closed_tour(slack, fake_slack, deps, clock, team)
+    async with sessions() as session:
+        suggested = (
+            await session.scalars(
+                select(Theme).where(Theme.source == ThemeSource.SUGGESTED).order_by(Theme.position)
+            )
+        ).all()
+    kinds = [theme.kind for theme in suggested]
+    assert kinds == sorted(kinds, key=side_rank)  # challenges first, then what works well
+    assert "challenge" in kinds
+    assert "strength" in kinds
+    total = sum(len(texts) for texts in ANSWERS.values())
+    unthemed = total - sum(theme.answer_count for theme in suggested)
+
+    review = await open_review(slack, fake_slack, deps)
+    assert validate_view(review) == []
+    texts = [
+        element["text"]
+        for block in review["blocks"]
+        for element in ([block.get("text")] if block["type"] == "section" else [])
+        + (block.get("elements", []) if block["type"] == "context" else [])
+    ]
+    tags = {"challenge": "Challenge", "strength": "Working well"}
+    for position, theme in enumerate(suggested, start=1):
+        assert f"*Theme {position}* · {tags[theme.kind]} · {theme.answer_count} answers" in texts
+    fit = f"{unthemed} answers didn't fit a theme — see all answers."
+    assert (fit if unthemed else "Every answer is behind one of these themes") in " ".join(texts)
+
+    # The leader keeps one challenge and one strength, as suggested.
+    first_strength = kinds.index("strength") + 1
+    keep = {1, first_strength}
+    values: dict[str, Any] = {
+        f"theme.{i}.keep": {
+            f"theme.{i}.keep.input": {
+                "type": "checkboxes",
+                "selected_options": [{"value": "keep"}] if i in keep else [],
+            }
+        }
+        for i in range(1, len(suggested) + 1)
+    }
+    await slack.view_submission("ULEAD", review, values)
+    preview = fake_slack.views[fake_slack.view_stack("ULEAD")[-1]]
+    assert preview["callback_id"] == FindingsView.PREVIEW
+    await slack.view_submission("ULEAD", preview, {})
+    await deps.inflight.wait_idle(timeout=5)
+    [message] = fake_slack.messages_in("CSQUAD")
+    assert validate_message(message.get("text"), message["blocks"]) == []
+    kept = [suggested[0], suggested[first_strength - 1]]
+    posted_unthemed = total - sum(theme.answer_count for theme in kept)
+    shown = rendered(message)
+    sections = [b["text"]["text"] for b in message["blocks"] if b["type"] == "section"]
+    assert sections[1].splitlines()[0].endswith("· _Challenge_")
+    assert sections[2].splitlines()[0].endswith("· _Working well_")
+    assert f"{posted_unthemed} of {total} answers fit none of these themes." in shown
+
+    tour = await the_tour(sessions)
+    async with sessions() as session:
+        export = await export_tour(session, tour=tour)
+    record = export.record()
+    assert [(t["side"], t["answers"]) for t in record["themes"]] == [
+        ("Challenge", kept[0].answer_count),
+        ("Working well", kept[1].answer_count),
+    ]
+    assert record["unthemed_answers"] == posted_unthemed
+    rows = list(csv.reader(io.StringIO(to_csv(export.rows("themes")))))
+    assert rows[0] == ["label", "side", "summary", "answers", "votes"]
+    assert [row[1] for row in rows[1:3]] == ["Challenge", "Working well"]
+    assert rows[-1][0] == "(fit no theme)"
+    assert rows[-1][3] == str(posted_unthemed)
