@@ -213,8 +213,8 @@ def test_people_are_named_never_shown_as_ids_or_json(run: DemoRun) -> None:
 
 
 def without_database(run: DemoRun) -> str:
-    # The two runs keep their databases in folders of different lengths, and a path can be
-    # wrapped onto the next line: compare the words, not where the lines break around it.
+    # A printed path can be wrapped onto the next line: compare the words, not where the
+    # lines break around it.
     shown = " ".join(run.transcript.split())
     return shown.replace(str(run.database.resolve()), "<database>")
 
