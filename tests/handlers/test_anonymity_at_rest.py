@@ -232,7 +232,7 @@ async def test_a_closed_poll_keeps_tallies_and_forgets_who_voted(
     assert [tallies.get(theme_id, 0) for theme_id in theme_ids[:2]] == expected
     assert closed.voters == len(voters)
     # What reads the votes after the close reads the tallies: the export, the final post.
-    assert [votes for _, _, _, votes in export.themes][:2] == expected
+    assert [votes for _, _, _, votes, _ in export.themes][:2] == expected
     final = fake_slack.messages_in("CSQUAD")[0]
     assert "6 people voted" in json.dumps(final)
     ranking = [m for m in fake_slack.messages if m.get("thread_ts") == final["ts"]]
