@@ -99,7 +99,11 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     from bot.logs import configure_logging
     from bot.migrate import upgrade_to_head
 
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(
+        settings.log_level,
+        settings.log_format,
+        repeats_per_minute=settings.log_repeats_per_minute,
+    )
     if args.command not in {"run", "migrate"}:
         # Reading commands migrate quietly; their output is for people and scripts.
         logging.getLogger("alembic").setLevel(logging.WARNING)
