@@ -301,7 +301,8 @@ WRITE_PROBE = "UPDATE alembic_version SET version_num = version_num"
 
 def free_bytes_beside(path: str) -> int | None:
     """Free space (for an unprivileged user) on the file system holding `path`'s folder; one
-    statvfs call, which does not wait on the disk."""
+    statvfs call, which does not wait on the disk. `path` may be a SQLite URI (file:...)."""
+    path = path.removeprefix("file:").split("?", 1)[0]
     try:
         stats = os.statvfs(os.path.dirname(os.path.abspath(path)))
     except OSError:
