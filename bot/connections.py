@@ -75,6 +75,11 @@ class ConnectionGuard:
     def __call__(self) -> GuardedConnection:
         return GuardedConnection(self)
 
+    @property
+    def waiting(self) -> int:
+        """Connections still to send their first request's headers."""
+        return len(self._waiting)
+
     def request_arrived(self, transport: asyncio.BaseTransport | None) -> None:
         """A request's headers have arrived on this connection: its deadline is met. Later
         requests on it are aiohttp's to time (its keep-alive timeout)."""

@@ -192,6 +192,28 @@ async def test_a_body_sent_too_slowly_is_cut_off(
     assert not [r for r in caplog.records if r.exc_info]
 
 
+async def test_a_connection_that_sent_its_request_is_no_longer_on_the_clock(
+    bolt_app: AsyncApp, deps: Deps, settings: Settings
+) -> None:
+    """The deadline is for the first request's headers: a request being handled (a listener
+    may take longer than the read timeout) is not cut off by it."""
+    deps.settings = limited(settings, http_read_timeout_seconds=0.3)
+    front_door = SlackHttpFrontDoor(bolt_app, deps)
+    server = await start_http(front_door, host="127.0.0.1", port=0)
+    try:
+        assert front_door.guard is not None
+        reader, writer = await connect(server)
+        assert front_door.guard.open == 1
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: bot\r\n\r\n")
+        assert (await reader.readline()).startswith(b"HTTP/1.1 200")
+        assert front_door.guard.waiting == 0
+        writer.close()
+        await asyncio.sleep(0.1)  # the server sees the close on its next loop turn
+        assert (front_door.guard.open, front_door.guard.timed_out) == (0, 0)
+    finally:
+        await server.stop()
+
+
 async def test_connections_past_the_per_client_cap_are_closed_at_once(
     bolt_app: AsyncApp, deps: Deps, settings: Settings
 ) -> None:
