@@ -14,6 +14,9 @@ from typing import Any
 
 import aiohttp
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 from slack_bolt.async_app import AsyncApp
 
 from bot.app import (
@@ -23,6 +26,7 @@ from bot.app import (
     RunningServer,
     SlackHttpFrontDoor,
     nested_deeper_than,
+    signed_by_slack,
     start_http,
 )
 from bot.deps import Deps
@@ -54,6 +58,52 @@ async def test_a_malformed_timestamp_is_refused_before_anything_parses_it(
     )
     assert answer.status == 401
     assert not [r for r in caplog.records if r.exc_info]
+
+
+@examples(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    timestamp=st.one_of(
+        st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40),
+        st.integers(min_value=0, max_value=10**60).map(str),
+        st.integers(min_value=1, max_value=6000).map(lambda n: "7" * n),
+    ),
+    signature=st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=200),
+    body=st.one_of(st.binary(max_size=300), st.just(b"[" * 3000)),
+)
+async def test_unsigned_requests_are_401_whatever_their_headers_say(
+    slack: SignedSlack, timestamp: str, signature: str, body: bytes
+) -> None:
+    answer = await slack.raw(
+        body,
+        headers={
+            "X-Slack-Request-Timestamp": timestamp.strip(),
+            "X-Slack-Signature": signature.strip(),
+        },
+    )
+    assert answer.status == 401
+
+
+@pytest.mark.parametrize(
+    ("body", "timestamp", "signature", "valid"),
+    [
+        (b"x=1", "1700000000", sign(SIGNING_SECRET, 1_700_000_000, b"x=1"), True),
+        (b"x=2", "1700000000", sign(SIGNING_SECRET, 1_700_000_000, b"x=1"), False),  # tampered
+        (b"x=1", "1699999000", sign(SIGNING_SECRET, 1_699_999_000, b"x=1"), False),  # stale
+        (b"\xff\xfe", "1700000000", "v0=00", False),  # not UTF-8: slack_sdk raised here
+        (b"x=1", "1700000000", "v0=\u00e9\udcff", False),  # not ASCII: compare_digest raised
+    ],
+)
+def test_the_signature_is_checked_on_the_bodys_bytes(
+    body: bytes, timestamp: str, signature: str, valid: bool
+) -> None:
+    secret = SIGNING_SECRET.encode()
+    assert signed_by_slack(secret, body, timestamp, signature, now=1_700_000_100) is valid
 
 
 async def test_a_correct_signature_still_needs_a_recent_timestamp(slack: SignedSlack) -> None:
