@@ -150,20 +150,22 @@ class SlackHttpFrontDoor:
         loop = asyncio.get_running_loop()
         if loop.time() - health.checked_at < HEALTH_CACHE_SECONDS:
             return health.refused
-        if health.running is None:
-            health.running = loop.create_future()
-            try:
-                refused = await database_refuses_writes(
-                    self._deps.engine, timeout=HEALTH_TIMEOUT_SECONDS
-                )
-            finally:
-                running, health.running = health.running, None
+        if health.running is not None:
+            return await asyncio.shield(health.running)
+        running = health.running = loop.create_future()
+        # What the callers waiting on this probe are told if it is cancelled part-way.
+        refused: str | None = "database did not answer in time"
+        try:
+            refused = await database_refuses_writes(
+                self._deps.engine, timeout=HEALTH_TIMEOUT_SECONDS
+            )
+        finally:
+            health.running = None
             health.refused, health.checked_at = refused, loop.time()
             running.set_result(refused)
-            if refused is not None:
-                log.warning("health check failed", extra={"reason": refused})
-            return refused
-        return await asyncio.shield(health.running)
+        if refused is not None:
+            log.warning("health check failed", extra={"reason": refused})
+        return refused
 
     async def slack_events(self, request: web.Request) -> web.Response:
         started = time.perf_counter()

@@ -4,6 +4,7 @@ SQLite file whose disk is full. It said `db: ok` while every write failed on a f
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -136,3 +137,36 @@ async def test_healthz_is_503_when_the_disk_under_sqlite_is_full(
     assert await healthz(on_small_disk) == (503, {"ok": False, "db": "no free disk space"})
     (folder / "filler").unlink()
     assert await healthz(on_small_disk) == (200, {"ok": True, "db": "ok"})
+
+
+async def test_concurrent_polls_share_one_probe(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/healthz is polled, sometimes by several watchers: at most one probe runs at a time and
+    its answer is reused for a second."""
+    import bot.app
+
+    probes = 0
+
+    async def counted(engine: AsyncEngine, *, timeout: float) -> str | None:
+        nonlocal probes
+        probes += 1
+        await asyncio.sleep(0.05)  # a probe in flight while the other polls arrive
+        return None
+
+    monkeypatch.setattr(bot.app, "database_refuses_writes", counted)
+    deps = build_deps(settings)
+    server = await start_http(SlackHttpFrontDoor(None, deps), host="127.0.0.1", port=0)
+    try:
+        async with aiohttp.ClientSession() as http:
+
+            async def poll() -> int:
+                async with http.get(server.url + HEALTH_PATH) as response:
+                    return response.status
+
+            assert await asyncio.gather(*(poll() for _ in range(20))) == [200] * 20
+            assert await poll() == 200
+    finally:
+        await server.stop()
+        await deps.close()
+    assert probes == 1
