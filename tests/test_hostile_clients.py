@@ -20,6 +20,7 @@ from bot.sandbox.bot_process import bot_env, partnerbot_run
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 from tests.conftest import SIGNING_SECRET
+from tests.reliability.helpers import figure
 
 HALF_SENT_REQUESTS = 600
 OPEN_FILES = 1024
@@ -49,10 +50,12 @@ async def half_sent(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWrit
     return reader, writer
 
 
-async def closed(reader: asyncio.StreamReader) -> None:
+async def closed(reader: asyncio.StreamReader, since: float) -> float:
+    """Seconds from `since` until the bot closed (or reset) the connection."""
     with contextlib.suppress(ConnectionError):
         while await reader.read(65536):
             pass
+    return time.monotonic() - since
 
 
 async def test_a_slow_loris_does_not_stop_the_bot(
@@ -85,14 +88,22 @@ async def test_a_slow_loris_does_not_stop_the_bot(
         assert time.monotonic() - asked < 2
 
         async with asyncio.timeout(15):
-            await asyncio.gather(*(closed(reader) for reader, _writer in held))
-        closed_after = time.monotonic() - started
+            closed_after = await asyncio.gather(*(closed(r, started) for r, _w in held))
         for _reader, writer in held:
             writer.close()
         async with http.get(bot.url + HEALTH_PATH) as health:
             assert health.status == 200
-    assert closed_after < 15
     logged = bot.lines[lines_before:]
+    figure(
+        "slow-loris",
+        half_sent=HALF_SENT_REQUESTS,
+        connected=len(held),
+        closed_at_once=sum(after < READ_TIMEOUT for after in closed_after),
+        closed_at_timeout=sum(after >= READ_TIMEOUT for after in closed_after),
+        last_closed_after_s=round(max(closed_after), 1),
+        log_lines=len(logged),
+    )
+    assert max(closed_after) < 15
     assert len(logged) < 100, "\n".join(logged[:20])
     assert not [line for line in bot.lines if '"status": 500' in line or "Traceback" in line]
     assert not bot.error_lines(), bot.error_lines()[0]
