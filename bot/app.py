@@ -1,31 +1,39 @@
 """Build the Bolt app and serve it: HTTP (`POST /slack/events`, `GET /healthz`) or Socket Mode.
 
-The HTTP front door checks what it can before Bolt sees a request: a body over 1 MB is refused
-(413), a request without a well-formed signature is refused (401) before its body is parsed, and
-a body that is not the form or JSON Slack sends is refused (400) rather than raising a 500.
+The HTTP front door checks what it can before Bolt sees a request (docs/FRONT-DOOR.md): a
+connection must send its request within the read timeout and the connections held open are
+capped (bot/connections.py); a body over 1 MB is refused (413); a request without a well-formed
+signature (a timestamp of 1 to 20 ASCII digits) is refused (401) before its body is parsed; and a
+body that is not the form or JSON Slack sends, or is nested deeper than Slack ever sends, is
+refused (400) rather than raising a 500.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
+import re
 import signal
 import socket
 import time
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from json import JSONDecodeError
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_sdk.signature import SignatureVerifier
 
-from bot.db import database_answers
+from bot.connections import ConnectionGuard, ConnectionLimits, descriptor_headroom, self_check
+from bot.db import database_refuses_writes
 from bot.deps import Deps, slack_client
 from bot.handlers import register_all
 from bot.handlers.middleware import install_middleware
-from bot.logs import UnhandledRequestFilter, bind
+from bot.logs import ClientErrorFilter, UnhandledRequestFilter, bind
 from bot.settings import Settings
 
 log = logging.getLogger("bot.app")
@@ -33,10 +41,22 @@ log = logging.getLogger("bot.app")
 MAX_BODY_BYTES = 1024 * 1024
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+# Slack's timestamp is Unix seconds; anything else is refused before a number is made of it
+# (Python refuses to turn more than 4,300 digits into an int, with a ValueError).
+TIMESTAMP = re.compile(r"[0-9]{1,20}")
+SIGNATURE_MAX_AGE_SECONDS = 5 * 60
+# Slack's deepest payloads (a modal's state: view, state, values, block, action, options,
+# option, text) are about a dozen levels deep.
+MAX_JSON_DEPTH = 64
+# How long /healthz may reuse its last answer: it is polled, sometimes by several watchers.
+HEALTH_CACHE_SECONDS = 1.0
+HEALTH_TIMEOUT_SECONDS = 2.0
 
 
-def build_app(deps: Deps) -> AsyncApp:
-    """An AsyncApp wired to `deps`: its Web API client points at `SLACK_API_URL`."""
+def build_app(deps: Deps, *, also_admit: frozenset[str] = frozenset()) -> AsyncApp:
+    """An AsyncApp wired to `deps`: its Web API client points at `SLACK_API_URL`. It answers
+    the workspace its token belongs to (and, for tests of data kept apart by team, the teams in
+    `also_admit`)."""
     settings = deps.settings
     # Interactive calls (views.open, views.publish) retry a dropped connection once and wait
     # out a 429 once; the outbox has its own pacing and a client of its own.
@@ -58,7 +78,7 @@ def build_app(deps: Deps) -> AsyncApp:
         # have acknowledged and go on in a task of their own (bot/handlers/context.py).
         process_before_response=True,
     )
-    install_middleware(app, deps)
+    install_middleware(app, deps, also_admit=also_admit)
     register_all(app, settings)
     return app
 
@@ -67,13 +87,26 @@ def build_app(deps: Deps) -> AsyncApp:
 class RunningServer:
     runner: web.AppRunner
     port: int
+    server: asyncio.Server | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()  # stop accepting; aiohttp finishes the requests in flight
         await self.runner.cleanup()
+
+
+@dataclass
+class HealthCheck:
+    """The database's last answer to /healthz's write probe, shared by callers within a second
+    and by calls that arrive while a probe is running."""
+
+    refused: str | None = None
+    checked_at: float = float("-inf")
+    running: asyncio.Future[str | None] | None = field(default=None, repr=False)
 
 
 class SlackHttpFrontDoor:
@@ -83,19 +116,56 @@ class SlackHttpFrontDoor:
         self._app = app
         self._deps = deps
         secret = deps.settings.slack_signing_secret
-        self._verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
+        self._secret = secret.get_secret_value().encode() if secret else None
+        self._read_timeout = deps.settings.http_read_timeout_seconds
+        self._health = HealthCheck()
+        self.guard: ConnectionGuard | None = None
+
+    @property
+    def settings(self) -> Settings:
+        return self._deps.settings
 
     def web_app(self) -> web.Application:
-        web_app = web.Application(client_max_size=MAX_BODY_BYTES)
+        web_app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[self._arrived])
         web_app.router.add_get(HEALTH_PATH, self.health)
         if self._app is not None:
             web_app.router.add_post(EVENTS_PATH, self.slack_events)
         return web_app
 
+    @web.middleware
+    async def _arrived(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if self.guard is not None:
+            self.guard.request_arrived(request.transport)
+        response: web.StreamResponse = await handler(request)
+        return response
+
     async def health(self, _request: web.Request) -> web.Response:
-        if await database_answers(self._deps.engine):
+        refused = await self._database_refuses_writes()
+        if refused is None:
             return web.json_response({"ok": True, "db": "ok"})
-        return web.json_response({"ok": False, "db": "unavailable"}, status=503)
+        return web.json_response({"ok": False, "db": refused}, status=503)
+
+    async def _database_refuses_writes(self) -> str | None:
+        health = self._health
+        loop = asyncio.get_running_loop()
+        if loop.time() - health.checked_at < HEALTH_CACHE_SECONDS:
+            return health.refused
+        if health.running is not None:
+            return await asyncio.shield(health.running)
+        running = health.running = loop.create_future()
+        # What the callers waiting on this probe are told if it is cancelled part-way.
+        refused: str | None = "database did not answer in time"
+        try:
+            refused = await database_refuses_writes(
+                self._deps.engine, timeout=HEALTH_TIMEOUT_SECONDS
+            )
+        finally:
+            health.running = None
+            health.refused, health.checked_at = refused, loop.time()
+            running.set_result(refused)
+        if refused is not None:
+            log.warning("health check failed", extra={"reason": refused})
+        return refused
 
     async def slack_events(self, request: web.Request) -> web.Response:
         started = time.perf_counter()
@@ -111,23 +181,30 @@ class SlackHttpFrontDoor:
 
     async def _dispatch(self, request: web.Request) -> web.Response:
         assert self._app is not None
-        assert self._verifier is not None
+        assert self._secret is not None
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             return web.Response(status=413, text="request body too large")
         timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
         signature = request.headers.get("X-Slack-Signature", "")
-        if not timestamp.isascii() or not timestamp.isdigit() or not signature:
+        if not TIMESTAMP.fullmatch(timestamp) or not signature or len(signature) > 100:
             return web.Response(status=401, text="missing or malformed Slack signature headers")
         try:
-            raw = await request.read()
+            async with asyncio.timeout(self._read_timeout):
+                raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return web.Response(status=413, text="request body too large")
+        except TimeoutError:
+            # A body sent this slowly is not Slack's: nothing more is read from the connection.
+            log.warning("request body not received within the read timeout")
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=408, text="request body too slow")
+        if not signed_by_slack(self._secret, raw, timestamp, signature, now=time.time()):
+            return web.Response(status=401, text="invalid or expired Slack signature")
         try:
             body = raw.decode("utf-8")
         except UnicodeDecodeError:
             return web.Response(status=400, text="body is not UTF-8")
-        if not self._verifier.is_valid(body, timestamp, signature):
-            return web.Response(status=401, text="invalid or expired Slack signature")
         try:
             bolt_request = AsyncBoltRequest(
                 body=body,
@@ -136,6 +213,8 @@ class SlackHttpFrontDoor:
             )
         except (JSONDecodeError, ValueError, TypeError, AttributeError):
             return web.Response(status=400, text="body is not a Slack request")
+        except RecursionError:  # json gives up on nesting deeper than the interpreter's stack
+            return web.Response(status=400, text="body is not a Slack request: nested too deep")
         problem = malformed(bolt_request.body)
         if problem is not None:
             return web.Response(status=400, text=f"body is not a Slack request: {problem}")
@@ -150,12 +229,28 @@ class SlackHttpFrontDoor:
         )
 
 
+def signed_by_slack(
+    secret: bytes, raw: bytes, timestamp: str, signature: str, *, now: float
+) -> bool:
+    """Slack's request signature (v0: HMAC-SHA256 of `v0:{timestamp}:{body}`), made at most 5
+    minutes from `now`. Checked on the body's bytes, before they are decoded: slack_sdk's
+    SignatureVerifier decodes first (an unsigned non-UTF-8 body raised there) and compares str
+    (a non-ASCII signature header raised TypeError)."""
+    if abs(now - int(timestamp)) > SIGNATURE_MAX_AGE_SECONDS:
+        return False
+    expected = hmac.new(secret, b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256)
+    given = signature.encode("utf-8", "surrogateescape")
+    return hmac.compare_digest(b"v0=" + expected.hexdigest().encode(), given)
+
+
 def malformed(body: object) -> str | None:
     """What makes a signed body unusable before Bolt sees it (Bolt itself would fail with a
     500 on these): not an object, an event callback without its event, a click without its
     actions."""
     if not isinstance(body, dict):
         return "not a JSON object"
+    if nested_deeper_than(body, MAX_JSON_DEPTH):
+        return "nested too deep"
     kind = body.get("type")
     if kind == "event_callback" and not isinstance(body.get("event"), dict):
         return "an event callback without an event"
@@ -168,14 +263,69 @@ def malformed(body: object) -> str | None:
     return None
 
 
+def nested_deeper_than(value: object, limit: int) -> bool:
+    """Whether a parsed JSON value nests lists and objects more than `limit` deep (walked
+    without recursion, so any depth json could parse is safe to ask about)."""
+    if not isinstance(value, dict | list):
+        return False
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        assert isinstance(children, Iterable)
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
 async def start_http(front_door: SlackHttpFrontDoor, *, host: str, port: int) -> RunningServer:
-    runner = web.AppRunner(front_door.web_app(), access_log=None, handle_signals=False)
+    settings = front_door.settings
+    timeout = settings.http_read_timeout_seconds
+    runner = web.AppRunner(
+        front_door.web_app(),
+        access_log=None,
+        handle_signals=False,
+        # aiohttp's knobs: an idle kept-alive connection (and, in aiohttp 3.14, one that has not
+        # finished its headers) is closed after the read timeout; request lines and header
+        # fields over 8 KB are answered 400 and the connection closed; after an early answer
+        # an unread body is drained for at most the read timeout.
+        keepalive_timeout=timeout,
+        lingering_time=timeout,
+        max_line_size=8190,
+        max_field_size=8190,
+        logger=client_error_logger(),
+    )
     await runner.setup()
     # Bind the socket ourselves so port 0 (tests, benches) tells us which port it got.
     sock = socket.create_server((host, port), reuse_port=False)
     sock.setblocking(False)
-    await web.SockSite(runner, sock).start()
-    return RunningServer(runner=runner, port=sock.getsockname()[1])
+    assert runner.server is not None
+    factory: Any = runner.server
+    problem = self_check(runner.server) if settings.http_connection_guard else None
+    if settings.http_connection_guard and problem is None:
+        limits = ConnectionLimits(
+            read_timeout=timeout,
+            max_connections=descriptor_headroom(settings.http_max_connections),
+            max_per_client=settings.http_max_connections_per_client,
+        )
+        front_door.guard = factory = ConnectionGuard(runner.server, limits)
+    elif problem is not None:
+        log.warning(
+            "serving without connection caps (HTTP_CONNECTION_GUARD)", extra={"reason": problem}
+        )
+    server = await asyncio.get_running_loop().create_server(factory, sock=sock, backlog=512)
+    return RunningServer(runner=runner, port=sock.getsockname()[1], server=server)
+
+
+def client_error_logger() -> logging.Logger:
+    """aiohttp's server logger, with a client's malformed request (a header line too long, a
+    bad method) cut to one line: it is the client's mistake, not ours, and a traceback each
+    would let anyone fill the log."""
+    logger = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, ClientErrorFilter) for f in logger.filters):
+        logger.addFilter(ClientErrorFilter())
+    return logger
 
 
 def socket_mode_handler(app: AsyncApp, settings: Settings) -> AsyncSocketModeHandler:

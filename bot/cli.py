@@ -150,7 +150,11 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     from bot.logs import configure_logging
     from bot.migrate import require_current, upgrade_to_head
 
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(
+        settings.log_level,
+        settings.log_format,
+        repeats_per_minute=settings.log_repeats_per_minute,
+    )
     if args.command == "run":
         settings.require_slack_credentials()
         upgrade_to_head(settings.database_url)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 import time
 import weakref
@@ -344,11 +345,53 @@ def _truncate_wal(path: str) -> bool:
         connection.close()
 
 
-async def database_answers(engine: AsyncEngine, *, timeout: float = 2.0) -> bool:
-    """True when a trivial query succeeds in time; used by /healthz."""
+# /healthz says a SQLite file's disk is full below this much free space: SQLite keeps an
+# uncommitted change in memory, so a rolled-back write alone does not show a full disk.
+MIN_FREE_BYTES = 8 * 1024 * 1024
+# A write that changes nothing, rolled back: it fails on a read-only file, a read-only
+# (standby, `default_transaction_read_only`) PostgreSQL or a SQLite file opened query-only.
+WRITE_PROBE = "UPDATE alembic_version SET version_num = version_num"
+
+
+def free_bytes_beside(path: str) -> int | None:
+    """Free space (for an unprivileged user) on the file system holding `path`'s folder; one
+    statvfs call, which does not wait on the disk. `path` may be a SQLite URI (file:...)."""
+    path = path.removeprefix("file:").split("?", 1)[0]
+    try:
+        stats = os.statvfs(os.path.dirname(os.path.abspath(path)))
+    except OSError:
+        return None
+    return stats.f_bavail * stats.f_frsize
+
+
+async def database_refuses_writes(engine: AsyncEngine, *, timeout: float = 2.0) -> str | None:
+    """Why the database would refuse a write now (a short reason for /healthz), or None when
+    it accepts one. Cheap and bounded: one rolled-back no-op UPDATE and, on SQLite, the free
+    space of the file's folder."""
+    database = engine.url.database
+    if engine.url.get_backend_name() == "sqlite" and database not in (None, "", ":memory:"):
+        free = free_bytes_beside(database)
+        if free is None:
+            return "database folder unreadable"
+        if free < MIN_FREE_BYTES:
+            return "no free disk space"
+    limited = write_wait_limit.set(lambda: timeout)
     try:
         async with asyncio.timeout(timeout), engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-    except (SQLAlchemyError, OSError, TimeoutError):
-        return False
-    return True
+            transaction = await connection.begin()
+            try:
+                await connection.execute(text(WRITE_PROBE))
+            finally:
+                await transaction.rollback()
+    except TimeoutError:
+        return "database did not answer in time"
+    except (SQLAlchemyError, OSError) as error:
+        reason = str(getattr(error, "orig", None) or error).lower()
+        if "readonly" in reason or "read-only" in reason or "query_only" in reason:
+            return "database is read-only"
+        if "full" in reason or "no space" in reason:
+            return "no free disk space"
+        return "database unavailable"
+    finally:
+        write_wait_limit.reset(limited)
+    return None

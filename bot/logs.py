@@ -1,7 +1,8 @@
 """Structured logs: every line carries the team, user and request it belongs to.
 
 Answer text and tokens never reach a log: Bolt's and slack_sdk's debug output (which includes
-request bodies) is held at INFO, and Bolt's "unhandled request" warning is cut to its kind.
+request bodies) is held at INFO, and Bolt's "unhandled request" warning is cut to its kind. The
+same line from the same place is written at most `log_repeats_per_minute` times a minute.
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ import contextvars
 import json
 import logging
 import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -82,14 +86,94 @@ class UnhandledRequestFilter(logging.Filter):
         return True
 
 
+class ClientErrorFilter(logging.Filter):
+    """aiohttp logs a client's malformed request (a line or header too long, a body that is
+    not what it said) with its traceback; keep one line saying what the client did wrong."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from aiohttp.http_exceptions import HttpProcessingError
+
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError) and 400 <= (error.code or 400) < 500:
+            record.msg = "malformed request from a client: %s"
+            record.args = (type(error).__name__,)
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+@dataclass
+class _Repeats:
+    window_started: float
+    written: int = 0
+    suppressed: int = 0
+
+
+class RepeatFilter(logging.Filter):
+    """At most `per_minute` lines with the same message from the same place in a minute; the
+    first line after a minute with some left out is preceded by one saying how many.
+
+    "The same message" is the message before its arguments are filled in, so a line that
+    names a varying client address still counts as one message."""
+
+    WINDOW_SECONDS = 60.0
+
+    def __init__(
+        self,
+        per_minute: int,
+        emit: Callable[[logging.LogRecord], object],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self._per_minute = per_minute
+        self._emit = emit
+        self._clock = clock
+        self._seen: dict[tuple[str, str, int, str], _Repeats] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "suppressed", None) is not None:
+            return True  # our own summary line
+        key = (record.name, record.pathname, record.lineno, str(record.msg))
+        now = self._clock()
+        repeats = self._seen.get(key)
+        if repeats is None or now - repeats.window_started >= self.WINDOW_SECONDS:
+            if repeats is not None and repeats.suppressed:
+                self._summarise(record, repeats.suppressed)
+            if len(self._seen) > 10_000:  # messages are templates: this only bounds a bug
+                self._seen.clear()
+            repeats = self._seen[key] = _Repeats(window_started=now)
+        if repeats.written < self._per_minute:
+            repeats.written += 1
+            return True
+        repeats.suppressed += 1
+        return False
+
+    def _summarise(self, record: logging.LogRecord, suppressed: int) -> None:
+        summary = logging.LogRecord(
+            record.name,
+            logging.WARNING,
+            record.pathname,
+            record.lineno,
+            "suppressed %d repeats of %r in the last minute",
+            (suppressed, str(record.msg)),
+            None,
+        )
+        summary.suppressed = suppressed
+        self._emit(summary)
+
+
 def _quote(value: Any) -> str:
     text = str(value)
     return json.dumps(text) if (not text or any(c in text for c in ' "=\n')) else text
 
 
-def configure_logging(level: str, log_format: LogFormat = LogFormat.TEXT) -> None:
+def configure_logging(
+    level: str, log_format: LogFormat = LogFormat.TEXT, *, repeats_per_minute: int = 20
+) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format is LogFormat.JSON else TextFormatter())
+    handler.addFilter(RepeatFilter(repeats_per_minute, emit=handler.handle))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

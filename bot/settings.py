@@ -58,6 +58,22 @@ class Settings(BaseSettings):
     # How many outbox sends one worker has in flight at once (bot/delivery.py SEND_SLOTS). More
     # makes a fan-out through Slack's 429s faster; a crash may repeat up to this many messages.
     outbox_send_slots: Annotated[int, Field(ge=1, le=2000)] = 512
+    # The HTTP front door (docs/FRONT-DOOR.md). A connection must send a whole request (its
+    # headers, then its body) within this many seconds, or it is closed: a client that sends
+    # slowly on purpose cannot hold a connection (and a file descriptor) for long.
+    http_read_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
+    # Connections held open at once, in all and from one client address. Past either, a new
+    # connection is closed as it is accepted, before anything is read from it. Behind a
+    # reverse proxy every request comes from the proxy's address: raise the per-client cap to
+    # the total there.
+    http_max_connections: Annotated[int, Field(ge=1, le=100_000)] = 256
+    http_max_connections_per_client: Annotated[int, Field(ge=1, le=100_000)] = 64
+    # The connection caps and the first request's deadline sit in one adapter around aiohttp's
+    # protocol (bot/connections.py); off serves with aiohttp's own limits alone.
+    http_connection_guard: bool = True
+    # The same log line from the same place at most this many times a minute; then one line
+    # says how many were left out (a flood of identical errors cannot fill the disk).
+    log_repeats_per_minute: Annotated[int, Field(ge=1, le=100_000)] = 20
     # The time zone for people whose Slack profile has none (check-ins run on their clock).
     default_timezone: str = "UTC"
     # Optional "bring your own LLM" for naming and merging themes: off unless the URL is set.

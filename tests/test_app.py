@@ -226,7 +226,7 @@ async def test_healthz_is_503_when_the_database_is_down(settings: Settings) -> N
             session.get(server.url + HEALTH_PATH) as response,
         ):
             assert response.status == 503
-            assert await response.json() == {"ok": False, "db": "unavailable"}
+            assert await response.json() == {"ok": False, "db": "database unavailable"}
     finally:
         await server.stop()
         await deps.close()

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.db import (
     SQLITE_BUSY_TIMEOUT_MS,
     create_engine,
-    database_answers,
+    database_refuses_writes,
     is_sqlite,
     normalize_database_url,
     write_wait_limit,
@@ -95,10 +95,13 @@ async def test_sqlite_connections_use_wal_and_a_busy_timeout(
     assert timeout == 5000
 
 
-async def test_database_answers(engine: AsyncEngine) -> None:
-    assert await database_answers(engine)
+async def test_the_write_probe_passes_on_a_writable_database(engine: AsyncEngine) -> None:
+    assert await database_refuses_writes(engine) is None
+
+
+async def test_the_write_probe_names_an_unreachable_database() -> None:
     dead = create_engine("postgresql://nobody:x@127.0.0.1:1/none")
-    assert not await database_answers(dead, timeout=5)
+    assert await database_refuses_writes(dead, timeout=5) == "database unavailable"
     await dead.dispose()
 
 

@@ -168,3 +168,25 @@ async def test_logs_hold_no_command_text_in_socket_mode(
     logged = "\n".join(f"{record.name} {record.getMessage()}" for record in caplog.records)
     assert "secret-argument" not in logged
     assert "xapp-" not in logged
+
+
+async def test_a_request_from_another_workspace_is_refused_in_socket_mode_too(
+    socket_slack: SocketSlack, fake_slack: FakeSlack, deps: Deps
+) -> None:
+    """Envelopes reach the same Bolt app, so the same gate: another team's DM, App Home and
+    command are acknowledged with nothing done and nothing sent."""
+    from tests.reliability.helpers import as_team
+
+    assert (await socket_slack.slash_command("ULEAD", "help")).json is not None  # ours: served
+    payloads = socket_slack.payloads
+    mark = len(fake_slack.calls)
+    for kind, payload in (
+        ("events_api", payloads.event_callback(payloads.dm_event("UALICE", "hello"))),
+        ("events_api", payloads.event_callback(payloads.app_home_opened_event("UALICE"))),
+        ("slash_commands", payloads.slash_command("ULEAD", "tour")),
+        ("slash_commands", payloads.slash_command("ULEAD", "help")),
+    ):
+        answer = await socket_slack.deliver(kind, as_team(payload, "T0BRAVO00"))  # type: ignore[arg-type]
+        assert answer.json is None
+    assert await deps.inflight.wait_idle(timeout=5)
+    assert fake_slack.calls[mark:] == []

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import bot.db
-from bot.db import create_engine, database_answers, is_sqlite
+from bot.db import create_engine, is_sqlite
 from bot.models import ProcessedEvent
 from bot.store import dm_answers
 from bot.store.events import EventClaim
@@ -195,7 +195,8 @@ async def test_on_sqlite_a_connection_that_died_is_replaced(tmp_path: Path) -> N
         with pytest.raises(OperationalError, match="no active connection"):
             async with engine.begin() as connection:
                 await connection.exec_driver_sql("SELECT 1")
-        assert await database_answers(engine)  # a new connection, from then on
+        async with engine.connect() as connection:  # a new connection, from then on
+            assert (await connection.exec_driver_sql("SELECT 1")).scalar() == 1
         async with engine.connect() as connection:
             await run_together(connection, lambda run: run(select(1), {}).rows)
     finally:

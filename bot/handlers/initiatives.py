@@ -61,12 +61,10 @@ class ProposeMetadata(BaseModel):
 
 
 class InitiativeMetadata(BaseModel):
-    """What rides in a step-4 modal's private_metadata: the initiative, and for a decline the
-    offer message to redraw once answered."""
+    """What rides in a step-4 modal's private_metadata: the initiative. The offer message a
+    decline redraws is looked up from what the bot sent (`initiatives.offer_message`)."""
 
     initiative_id: RowId
-    channel: str | None = None
-    ts: str | None = None
 
 
 def _metadata(view: dict[str, Any]) -> InitiativeMetadata | None:
@@ -626,9 +624,9 @@ async def _after_answer(
     tour: Tour,
     owner_id: str,
     accepted: bool,
-    message: tuple[str, str] | None,
 ) -> None:
-    """Redraw the offer (its buttons gone), the channel card, and both Homes."""
+    """Redraw the offer DMed to the owner (its buttons gone), the channel card, and both
+    Homes."""
     deps.delivery.notify()
     async with deps.sessions() as session:
         found = await initiatives.get_initiative(
@@ -636,6 +634,9 @@ async def _after_answer(
         )
         assert found is not None
         card = await initiatives.card_of(session, found[0])
+        message = await initiatives.offer_message(
+            session, initiative_id=initiative_id, team_id=tour.team_id
+        )
     if message is not None:
         answered = render_offer_answered(
             card=card, accepted=accepted, command=deps.settings.partnerbot_command
@@ -644,13 +645,6 @@ async def _after_answer(
     request_redraw(deps, client, initiative_id, tour.team_id)
     await publish_home(deps, client, team_id=tour.team_id, user_id=owner_id)
     await publish_home(deps, client, team_id=tour.team_id, user_id=tour.leader_id)
-
-
-def _offer_message(body: dict[str, Any]) -> tuple[str, str] | None:
-    """The DM holding the offer, when the click came from it (not from the App Home)."""
-    channel = (body.get("channel") or {}).get("id")
-    ts = (body.get("message") or {}).get("ts")
-    return (str(channel), str(ts)) if channel and ts else None
 
 
 @listener
@@ -705,7 +699,6 @@ async def handle_accept(
         tour=tour,
         owner_id=user_id,
         accepted=True,
-        message=_offer_message(body),
     )
 
 
@@ -722,13 +715,8 @@ async def handle_decline_button(
     found = await _offered(deps, client, body, action, context.team_id or "")
     if found is None:
         return
-    message = _offer_message(body)
     view = render_decline_modal(initiative_id=found[0].id, title=found[0].title)
-    view.private_metadata = InitiativeMetadata(
-        initiative_id=found[0].id,
-        channel=message[0] if message else None,
-        ts=message[1] if message else None,
-    ).model_dump_json()
+    view.private_metadata = InitiativeMetadata(initiative_id=found[0].id).model_dump_json()
     await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
 
 
@@ -795,7 +783,6 @@ async def handle_decline_submission(
         tour=found[1],
         owner_id=user_id,
         accepted=False,
-        message=(metadata.channel, metadata.ts) if metadata.channel and metadata.ts else None,
     )
 
 

@@ -1,5 +1,6 @@
-"""Global Bolt middleware: hand every listener the dependencies, bind the log context, and drop
-Slack retries of events that have already been handled."""
+"""Global Bolt middleware: refuse requests from workspaces the bot is not installed in, hand
+every listener the dependencies, bind the log context, and drop Slack retries of events that
+have already been handled."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
@@ -36,7 +38,88 @@ def describe_request(body: dict[str, Any]) -> str:
     return kind
 
 
-def install_middleware(app: AsyncApp, deps: Deps) -> None:
+def claimed_teams(body: dict[str, Any]) -> set[str | None]:
+    """Every team a request says it comes from or acts in: the workspace, the acting user's,
+    the modal's, the event author's. Bolt picks one of them for `context.team_id`
+    (`view.app_installed_team_id` first), so a request could name our team in one place and
+    another team everywhere else."""
+    teams: set[str | None] = set()
+
+    def note(value: object) -> None:
+        if isinstance(value, str) and value:
+            teams.add(value)
+        elif isinstance(value, dict):
+            note(value.get("id"))
+
+    note(body.get("team_id"))
+    note(body.get("team"))
+    for part, keys in (
+        ("user", ("team_id",)),
+        ("view", ("team_id", "app_installed_team_id")),
+        ("event", ("team", "user_team", "source_team")),
+    ):
+        section = body.get(part)
+        if isinstance(section, dict):
+            for key in keys:
+                note(section.get(key))
+    return teams
+
+
+def admitted(
+    installed: AuthorizeResult | None,
+    *,
+    team_id: str | None,
+    enterprise_id: str | None,
+    also: frozenset[str] = frozenset(),
+) -> bool:
+    """Whether a request from `team_id` (in `enterprise_id`) is for the workspace the bot's
+    token belongs to (`installed`, what Slack's auth.test said). An org-wide install has no
+    team of its own and admits the teams of its enterprise; `also` names more teams, as a
+    multi-workspace install would."""
+    if team_id is not None and team_id in also:
+        return True
+    if installed is None:
+        return False
+    if enterprise_id and installed.enterprise_id and enterprise_id != installed.enterprise_id:
+        return False
+    if installed.team_id:
+        return team_id == installed.team_id
+    return bool(installed.enterprise_id) and enterprise_id == installed.enterprise_id
+
+
+def install_middleware(
+    app: AsyncApp, deps: Deps, *, also_admit: frozenset[str] = frozenset()
+) -> None:
+    @app.middleware
+    async def refuse_other_workspaces(
+        context: AsyncBoltContext, body: dict[str, Any], next: Next
+    ) -> BoltResponse | None:
+        # The bot's one token belongs to one workspace: a request claiming another team (which
+        # only someone holding the signing secret, or Slack, can send) would otherwise act on
+        # this workspace's directory and DMs in that team's name. Answered 200 so Slack does
+        # not retry it, and nothing else is done.
+        teams = {context.team_id} | claimed_teams(body)
+        if not all(
+            admitted(
+                context.authorize_result,
+                team_id=team,
+                enterprise_id=context.enterprise_id,
+                also=also_admit,
+            )
+            for team in teams
+        ):
+            log.warning(
+                "request from another workspace refused",
+                extra={
+                    "request_team": ",".join(sorted(str(team) for team in teams)),
+                    "request_enterprise": context.enterprise_id,
+                    "request": describe_request(body),
+                },
+            )
+            return BoltResponse(status=200, body="")
+        await next()
+        return None
+
     @app.middleware
     async def provide_deps(context: AsyncBoltContext, body: dict[str, Any], next: Next) -> None:
         context["deps"] = deps

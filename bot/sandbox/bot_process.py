@@ -163,12 +163,23 @@ async def _listening(
         yield child
 
 
+# `python -m bot run` with `ulimit -n` lowered first, as a small container or systemd unit has.
+_RUN_WITH_OPEN_FILES = (
+    "import resource, runpy, sys; n = int(sys.argv.pop(1)); "
+    "resource.setrlimit(resource.RLIMIT_NOFILE, (n, n)); "
+    "runpy.run_module('bot', run_name='__main__')"
+)
+
+
 @contextlib.asynccontextmanager
 async def partnerbot_run(
-    env: dict[str, str], cwd: Path, http: aiohttp.ClientSession
+    env: dict[str, str], cwd: Path, http: aiohttp.ClientSession, *, open_files: int | None = None
 ) -> AsyncIterator[ChildProcess]:
-    """`python -m bot run` in HTTP mode (give it PORT=0), yielded once /healthz answers 200."""
+    """`python -m bot run` in HTTP mode (give it PORT=0), yielded once /healthz answers 200;
+    with `open_files`, allowed that many file descriptors."""
     argv = [sys.executable, "-m", "bot", "run"]
+    if open_files is not None:
+        argv = [sys.executable, "-c", _RUN_WITH_OPEN_FILES, str(open_files), "run"]
     async with _listening(argv, "partnerbot run", env, cwd, http) as child:
         yield child
 

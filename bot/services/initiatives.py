@@ -215,6 +215,30 @@ async def card_message(session: AsyncSession, *, initiative_id: int) -> tuple[st
     return str(result["channel"]), str(result["ts"])
 
 
+def offer_key_prefix(initiative_id: int) -> str:
+    return f"initiative:{initiative_id}:offer:"
+
+
+async def offer_message(
+    session: AsyncSession, *, initiative_id: int, team_id: str
+) -> tuple[str, str] | None:
+    """(channel, ts) of the latest offer of an initiative DMed to its owner, once Slack has
+    it. Where a message about an initiative is redrawn is read from what we sent, never from
+    the request: a signed request could otherwise name any message the bot may edit."""
+    result = await session.scalar(
+        select(OutboxMessage.result)
+        .where(
+            OutboxMessage.team_id == team_id,
+            OutboxMessage.idempotency_key.startswith(offer_key_prefix(initiative_id)),
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    )
+    if not result or not result.get("ts") or not result.get("channel"):
+        return None
+    return str(result["channel"]), str(result["ts"])
+
+
 async def toggle_backing(
     session: AsyncSession, *, initiative: Initiative, user_id: str
 ) -> tuple[bool, int]:
@@ -294,7 +318,7 @@ async def commit(
     await outbox.enqueue(
         session,
         team_id=tour.team_id,
-        key=f"initiative:{initiative.id}:offer:{now.isoformat()}",
+        key=f"{offer_key_prefix(initiative.id)}{now.isoformat()}",
         method="chat.postMessage",
         payload={"channel": commitment.owner_id, **offer.to_dict()},
         now=now,

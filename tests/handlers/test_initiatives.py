@@ -462,3 +462,78 @@ async def test_the_leader_withdraws_an_offer_its_owner_has_not_answered(
         tour_id = await session.scalar(select(Initiative.tour_id))
         assert tour_id is not None
         assert await initiatives_service.active_count(session, tour_id=tour_id) == 0
+
+
+def findings_post(fake: FakeSlack) -> Json:
+    """The first message the bot posted in the team channel: the tour's findings."""
+    return next(m for m in fake.messages if m["channel"] == "CSQUAD" and not m["dm_user"])
+
+
+async def test_a_forged_decline_form_cannot_redraw_another_message(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],  # noqa: F811
+) -> None:
+    """The decline form's private_metadata once said which message to redraw: a request signed
+    with the signing secret could point it at the channel's findings post. Where the offer is
+    is now read from what the bot sent it."""
+    offer = await slip_alerts_offered_to_ut05(slack, fake_slack, deps, clock, sessions, team)
+    target = findings_post(fake_slack)
+    before = json.dumps(target, sort_keys=True)
+    await click(slack, deps, "UT05", InitiativeAction.DECLINE, offer)
+    form = top_view(fake_slack, "UT05")
+    forged = json.loads(form["private_metadata"])
+    forged.update(channel=target["channel"], ts=target["ts"])
+    form["private_metadata"] = json.dumps(forged)
+    mark = len(fake_slack.calls)
+    answer = await slack.view_submission(
+        "UT05", form, {"initiative.reason": {"initiative.reason.input": "On leave"}}
+    )
+    await deps.inflight.wait_idle(timeout=5)
+    assert answer.status == 200
+    updated = [c.args["ts"] for c in fake_slack.calls[mark:] if c.method == "chat.update"]
+    assert target["ts"] not in updated
+    assert offer["ts"] in updated
+    assert json.dumps(findings_post(fake_slack), sort_keys=True) == before
+    # The offer itself is redrawn, answered.
+    assert "You declined" in rendered(fake_slack.messages_in(offer["channel"])[-1])
+
+
+async def test_an_accept_click_naming_another_message_redraws_only_the_offer(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],  # noqa: F811
+) -> None:
+    """The Accept button redrew the message the click said it came from: a signed click could
+    name the findings post as that message."""
+    offer = await slip_alerts_offered_to_ut05(slack, fake_slack, deps, clock, sessions, team)
+    target = findings_post(fake_slack)
+    before = json.dumps(target, sort_keys=True)
+    click_on_offer = slack.payloads.block_actions(
+        "UT05",
+        InitiativeAction.ACCEPT,
+        value=button_value(offer, InitiativeAction.ACCEPT),
+        message=offer,
+        channel_id=offer["channel"],
+    )
+    forged = {
+        **click_on_offer,
+        "channel": {**click_on_offer["channel"], "id": target["channel"]},
+        "message": {**click_on_offer["message"], "ts": target["ts"]},
+    }
+    mark = len(fake_slack.calls)
+    assert (await slack.deliver("interactive", forged)).status == 200
+    await deps.inflight.wait_idle(timeout=5)
+    updated = [c.args["ts"] for c in fake_slack.calls[mark:] if c.method == "chat.update"]
+    assert target["ts"] not in updated
+    assert offer["ts"] in updated
+    assert json.dumps(findings_post(fake_slack), sort_keys=True) == before
+    answered = fake_slack.messages_in(offer["channel"])[-1]
+    assert answered["ts"] == offer["ts"]
+    assert not buttons(answered, InitiativeAction.ACCEPT)

@@ -4,11 +4,22 @@ tests/conftest.py (fake Slack, the app serving over HTTP, signed requests)."""
 from __future__ import annotations
 
 import pytest
+from slack_bolt.async_app import AsyncApp
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.app import build_app
 from bot.clock import FrozenClock
+from bot.deps import Deps
 from bot.sandbox.fake_slack import FakeSlack
-from tests.reliability.helpers import TEAM_A, TEAM_B, Seeded, add_people, seed_team
+from tests.reliability.helpers import TEAM_A, TEAM_B, TEAM_C, Seeded, add_people, seed_team
+
+
+@pytest.fixture
+def bolt_app(deps: Deps) -> AsyncApp:
+    """The app as a multi-workspace install would run it: it answers the other teams of these
+    tests too, so what keeps their rows apart is each handler's query by team, not the
+    single-workspace gate in front of them (tests/test_workspace_gate.py tests the gate)."""
+    return build_app(deps, also_admit=frozenset({TEAM_B, TEAM_C}))
 
 
 @pytest.fixture

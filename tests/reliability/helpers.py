@@ -50,6 +50,7 @@ Json = dict[str, Any]
 
 TEAM_A = "T00000001"  # the fake Slack's own team: the bot is installed there
 TEAM_B = "T0BRAVO00"  # a second workspace whose requests reach the same bot and database
+TEAM_C = "T0CHARLIE"  # a third workspace that owns nothing at all
 PEOPLE = ("ULEAD", "UALICE", "UBOB", "UCAROL")
 
 # Tables that record what was received rather than what the team owns: a refused click may

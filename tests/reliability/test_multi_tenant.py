@@ -29,6 +29,7 @@ from tests.reliability.catalog import Case, action_cases, click, submission, unc
 from tests.reliability.helpers import (
     TEAM_A,
     TEAM_B,
+    TEAM_C,
     Seeded,
     action_payload,
     as_team,
@@ -46,8 +47,6 @@ from tests.reliability.helpers import (
     unhandled,
     view_payload,
 )
-
-TEAM_C = "T0CHARLIE"  # a third workspace that owns nothing at all
 
 
 def test_every_action_and_view_id_is_exercised(team_a: Seeded) -> None:
