@@ -162,3 +162,21 @@ async def test_the_home_queued_after_suggestions_is_the_home_the_tab_shows(
     after_suggestions = home_of(fake_slack, "ULEAD")
     assert "Review themes" in rendered(after_suggestions)
     assert await reopen_home(slack, deps, "ULEAD") == after_suggestions
+
+
+async def test_the_home_queued_after_a_close_is_the_home_the_tab_shows(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    team: list[str],  # noqa: F811 - the fixture imported above
+) -> None:
+    await launch(slack, fake_slack, deps, users=team[:3])
+    clock.advance(minutes=1)
+    await slack.block_action("ULEAD", TourAction.CLOSE, view=fake_slack.home_views["ULEAD"])
+    await deps.inflight.wait_idle(timeout=10)
+    published_before = len(homes_published(fake_slack, "ULEAD"))
+    await drain_outbox(deps, clock)  # nobody answered: no themes, only the close's Home
+    [after_close] = homes_published(fake_slack, "ULEAD")[published_before:]
+    assert "closed on" in rendered(after_close)
+    assert await reopen_home(slack, deps, "ULEAD") == after_close
