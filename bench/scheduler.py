@@ -1,5 +1,6 @@
 """Scheduler bench: how long one tick takes with 100 check-ins due among N accepted initiatives
-(DESIGN §8: under 1 s for 100 due of 10,000; the time tracks the due items, not the total).
+(docs/ARCHITECTURE.md#design-targets: under 1 s for 100 due of 10,000; the time tracks the due
+items, not the total).
 Usage: python bench/scheduler.py [--sizes 1000 10000] [--due 100] [--repeats 5]; writes
 bench/results/scheduler.json. Fails only when a tick does the wrong thing (not exactly one
 check-in row and one queued DM per due initiative, anything else sent, a repeated tick sending

@@ -12,7 +12,8 @@ class Subcommand:
     summary: str
 
 
-# Every subcommand of the four steps (DESIGN.md §1), in the order a leader meets them.
+# Every subcommand of the four steps (README.md, from "Running a listening tour" on), in the
+# order a leader meets them.
 SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(
         "tour",

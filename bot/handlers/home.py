@@ -8,36 +8,23 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.home import MAX_HOME_TOURS, render_home
 from bot.deps import Deps
 from bot.handlers.context import claim_event, deps_of, listener
-from bot.services import initiatives
-from bot.services.tour import tour_cards
-from bot.store.tours import get_tour
+from bot.services.home import home_view
 
 
 async def publish_home(deps: Deps, client: AsyncWebClient, *, team_id: str, user_id: str) -> None:
     now = deps.clock.now()
     person = await deps.directory.person(client, user_id=user_id, now=now)
     async with deps.sessions() as session:
-        cards = await tour_cards(session, team_id=team_id, leader_id=user_id, now=now)
-        mine = await initiatives.commitments(
-            session, team_id=team_id, user_id=user_id, now=now, tz=person.tz
+        view = await home_view(
+            session,
+            team_id=team_id,
+            user_id=user_id,
+            now=now,
+            tz=person.tz,
+            command=deps.settings.partnerbot_command,
         )
-        pipelines = {}
-        newest = sorted(cards, key=lambda card: card.tour_id, reverse=True)
-        for card in newest[:MAX_HOME_TOURS]:
-            if card.stage == "committed":
-                tour = await get_tour(session, tour_id=card.tour_id, team_id=team_id)
-                if tour is not None:
-                    pipelines[card.tour_id] = await initiatives.pipeline(session, tour=tour)
-    view = render_home(
-        user_id=user_id,
-        command=deps.settings.partnerbot_command,
-        tours=cards,
-        commitments=mine,
-        pipelines=pipelines,
-    )
     await client.views_publish(user_id=user_id, view=view.to_dict())
 
 

@@ -18,11 +18,11 @@ from bot.blocks.findings import (
     render_findings_post,
     render_review_prompt,
 )
-from bot.blocks.home import render_home
 from bot.flows.poll import Change, PollRules, Refusal, VoteResult, apply_vote, ranking
 from bot.flows.review import MAX_FINAL_THEMES, MAX_SUGGESTED_THEMES, by_side, unthemed_count
 from bot.models import Poll, PollStatus, Theme, ThemeSource, Tour, TourStatus
-from bot.services.tour import export_tour, tour_cards
+from bot.services import home
+from bot.services.tour import export_tour
 from bot.store import findings as store
 from bot.store import outbox
 from bot.store import tours as tour_store
@@ -93,15 +93,8 @@ async def store_suggestions(
         now=now,
     )
     # The leader's App Home card now offers Review themes.
-    cards = await tour_cards(session, team_id=tour.team_id, leader_id=tour.leader_id, now=now)
-    home = render_home(user_id=tour.leader_id, command=command, tours=cards)
-    await outbox.enqueue(
-        session,
-        team_id=tour.team_id,
-        key=f"tour:{tour.id}:review-home",
-        method="views.publish",
-        payload={"user_id": tour.leader_id, "view": home.to_dict()},
-        now=now,
+    await home.queue_leader_home(
+        session, tour=tour, key=f"tour:{tour.id}:review-home", now=now, command=command
     )
     return True
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.blocks import Message
-from bot.blocks.home import TourCard, render_home
+from bot.blocks.home import TourCard
 from bot.blocks.tour import (
     render_already_finished,
     render_appended,
@@ -63,6 +63,7 @@ from bot.models import (
     TourStatus,
 )
 from bot.services import checkins as checkin_services
+from bot.services import home
 from bot.services import outcomes as outcome_services
 from bot.services.outcomes import ChainLink, chain
 from bot.store import dm_answers, outbox
@@ -642,15 +643,8 @@ async def close_tour(
         payload=_dm(tour.leader_id, notice),
         now=now,
     )
-    cards = await tour_cards(session, team_id=tour.team_id, leader_id=tour.leader_id, now=now)
-    home = render_home(user_id=tour.leader_id, command=command, tours=cards)
-    await outbox.enqueue(
-        session,
-        team_id=tour.team_id,
-        key=f"tour:{tour.id}:closed:home",
-        method="views.publish",
-        payload={"user_id": tour.leader_id, "view": home.to_dict()},
-        now=now,
+    await home.queue_leader_home(
+        session, tour=tour, key=f"tour:{tour.id}:closed:home", now=now, command=command
     )
     return True
 
