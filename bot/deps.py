@@ -54,6 +54,13 @@ class InFlight:
     def __len__(self) -> int:
         return len(self._tasks)
 
+    async def cancel_all(self) -> None:
+        """Cancel what is still running and wait for it to unwind (shutdown's deadline)."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     async def wait_idle(self, timeout: float | None = None) -> bool:
         """True when nothing is running (within `timeout` seconds, if given)."""
         try:

@@ -207,6 +207,42 @@ async def record_outcomes(session: AsyncSession, outcomes: Sequence[Outcome]) ->
         )
 
 
+async def release(
+    session: AsyncSession,
+    *,
+    ids: Sequence[int],
+    unanswered_ids: Sequence[int],
+    error: str,
+    now: datetime,
+) -> int:
+    """Give leased rows back, due now, for another process or the next start (a shutdown
+    that could not wait for their sends); the ones in `unanswered_ids` had their request sent
+    and say so in their last error. Rows settled meanwhile are left alone."""
+    released = 0
+    unanswered = set(unanswered_ids)
+    for group, last_error in (
+        ([i for i in ids if i not in unanswered], None),
+        ([i for i in ids if i in unanswered], error[:255]),
+    ):
+        if not group:
+            continue
+        values: dict[str, Any] = {
+            "status": OutboxStatus.PENDING,
+            "lease_until": None,
+            "next_attempt_at": now,
+        }
+        if last_error is not None:
+            values["last_error"] = last_error
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(group), OutboxMessage.status == OutboxStatus.SENDING)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        released += int(getattr(result, "rowcount", 0) or 0)
+    return released
+
+
 async def hold_team(session: AsyncSession, *, team_id: str, until: datetime, error: str) -> int:
     """Put every waiting row of a team back until `until` (its token stopped working): kept,
     not failed, so a fixed token delivers them; and out of the way of the other teams' rows."""
