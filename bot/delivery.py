@@ -228,19 +228,23 @@ class RateGate:
         self._team_open_at: dict[str, datetime] = {}
         self._paces: dict[tuple[str, str], _Pace] = {}
 
-    def open_at(self, team_id: str, method: str, channel: str) -> datetime | None:
-        """When a Retry-After window, the team's hold or the channel's spacing lets the next
-        call to `method` start (None: nothing known holds it)."""
+    def open_at(
+        self, team_id: str, method: str, channel: str, *, spaced: bool = True
+    ) -> datetime | None:
+        """When a Retry-After window, the team's hold or the channel's spacing (unless not
+        `spaced`) lets the next call to `method` start (None: nothing known holds it)."""
         times = [self._method_open_at.get((team_id, method)), self._team_open_at.get(team_id)]
-        if method in SPACED_METHODS:
+        if spaced and method in SPACED_METHODS:
             times.append(self._channel_open_at.get((team_id, channel)))
         known = [t for t in times if t is not None]
         return max(known) if known else None
 
-    def admit(self, team_id: str, method: str, channel: str, now: datetime) -> datetime | None:
+    def admit(
+        self, team_id: str, method: str, channel: str, now: datetime, *, spaced: bool = True
+    ) -> datetime | None:
         """Whether a call may start now: None, and its turn is taken (the probe after a
         window, a token of its tier); otherwise when to ask again."""
-        held = self.open_at(team_id, method, channel)
+        held = self.open_at(team_id, method, channel, spaced=spaced)
         if held is not None and held > now:
             return held
         return self._pace(team_id, method).take(now)
@@ -329,6 +333,10 @@ class _Claimed:
     key: str
     created_at: datetime
     last_error: str | None
+    private: bool = False
+    # False for a reply to what the person just wrote: one message per message of theirs,
+    # sent at once (Slack's one-a-second per channel allows such bursts).
+    spaced: bool = True
 
     @property
     def mark(self) -> str:
@@ -463,6 +471,49 @@ class Delivery:
         if task.cancelled():
             self._given_back.append((row, sent))
 
+    @property
+    def lease_for(self) -> timedelta:
+        return self._lease_for
+
+    async def send_now(self, queued: outbox.Queued) -> None:
+        """Send a row queued leased to this process (a reply to what a person just did) at
+        once, through the same gate and bookkeeping as the worker's sends: a rate limit or an
+        error puts it back in the outbox for the worker, and a crash before it is recorded
+        leaves it to the worker when its lease ends."""
+        if queued.id is None:
+            return
+        outgoing = queued.outgoing
+        row = _Claimed(
+            queued.id,
+            queued.team_id,
+            outgoing.method,
+            outgoing.channel,
+            outgoing.payload,
+            0,
+            outgoing.key,
+            queued.created_at,
+            None,
+            outgoing.private,
+            spaced=False,
+        )
+        self._use_shared_session()
+        now = self._clock.now()
+        held = (
+            None
+            if self._stopping
+            else self.gate.admit(row.team_id, row.method, row.channel, now, spaced=False)
+        )
+        if self._stopping or held is not None:
+            await self._retry(row, at=held or now, error="waiting out a rate limit")
+            self.notify()
+            return
+        try:
+            report = await self._start(row)
+        except asyncio.CancelledError:
+            return  # shutting down: `shut_down` gives the row back
+        if report.retried:
+            self.notify()  # put back (rate limited, say): the worker's now
+
     def stop_claiming(self) -> None:
         """The first step of shutting down: claim no more rows and start no more sends."""
         self._stopping = True
@@ -580,6 +631,7 @@ class Delivery:
                     row.idempotency_key,
                     row.created_at,
                     last_error,
+                    row.private,
                 )
             )
             if len(chosen) == self._batch_size:
@@ -593,7 +645,7 @@ class Delivery:
             started = self._clock.now()
             # A 429 may have closed the method while this row waited for a slot: put it back
             # until the window ends rather than call inside it.
-            open_at = self.gate.open_at(row.team_id, row.method, row.channel)
+            open_at = self.gate.open_at(row.team_id, row.method, row.channel, spaced=row.spaced)
             if open_at is not None and open_at > started:
                 self.gate.unanswered(row.team_id, row.method, row.channel)
                 # An unanswered row keeps saying so: its history is still to be checked.
@@ -619,7 +671,12 @@ class Delivery:
             data = response.data if isinstance(response.data, dict) else {}
             result = {key: data[key] for key in ("channel", "ts") if key in data}
             sent = outbox.Outcome(
-                row.id, OutboxStatus.SENT, row.attempts, at=self._clock.now(), result=result
+                row.id,
+                OutboxStatus.SENT,
+                row.attempts,
+                at=self._clock.now(),
+                result=result,
+                private=row.private,
             )
             await self._outcomes.record(sent)
             return DeliveryReport(sent=1)
@@ -672,7 +729,9 @@ class Delivery:
             "an unanswered message had been posted; not sending it again",
             extra={"team": row.team_id},
         )
-        sent = outbox.Outcome(row.id, OutboxStatus.SENT, row.attempts, at=now, result=posted)
+        sent = outbox.Outcome(
+            row.id, OutboxStatus.SENT, row.attempts, at=now, result=posted, private=row.private
+        )
         await self._outcomes.record(sent)
         return DeliveryReport(sent=1)
 
@@ -767,7 +826,9 @@ class Delivery:
                 "message failed after retries",
                 extra={"team": row.team_id, "method": row.method, "error": error},
             )
-            failed = outbox.Outcome(row.id, OutboxStatus.FAILED, attempts, error=error)
+            failed = outbox.Outcome(
+                row.id, OutboxStatus.FAILED, attempts, error=error, private=row.private
+            )
             await self._outcomes.record(failed)
             return DeliveryReport(failed=1)
         at = self._clock.now() + self._backoff(attempts)

@@ -54,6 +54,7 @@ from bot.handlers.home import publish_home
 from bot.models import Tour
 from bot.scheduler import suggest_themes_for
 from bot.services import tour as tours
+from bot.store import outbox
 from bot.store.tours import get_tour
 
 log = logging.getLogger("bot.handlers.tour")
@@ -266,38 +267,44 @@ async def handle_dm_reply(
     team_id, text = context.team_id or "", unescape(str(event.get("text") or ""))
     message_ts = str(event.get("ts") or "0")
 
-    async def answer() -> Message:
+    async def answer() -> outbox.Queued:
         # Work out the common case from a read, so the write transaction (SQLite's one write
         # lock) is a handful of statements; anything else, or a plan overtaken by another
-        # change, is worked out in full inside the write transaction.
+        # change, is worked out in full inside the write transaction. Either way the reply is
+        # queued in the outbox with the answer (a rate-limited reply is sent later, not lost).
+        now, lease_for = deps.clock.now(), deps.delivery.lease_for
         async with deps.engine.connect() as connection:
             plan = await tours.plan_dm_answer(
                 connection, team_id=team_id, user_id=user_id, text=text, message_ts=message_ts
             )
-            if plan is not None and await tours.write_planned_answer(
-                connection,
-                plan,
-                team_id=team_id,
-                user_id=user_id,
-                event=event_claim(context, body),
-            ):
-                return plan.reply
+            if plan is not None:
+                queued = await tours.write_planned_answer(
+                    connection,
+                    plan,
+                    team_id=team_id,
+                    user_id=user_id,
+                    event=event_claim(context, body),
+                    now=now,
+                    lease_for=lease_for,
+                )
+                if queued is not None:
+                    return queued
         async with deps.sessions.begin() as session:
             await claim_event(session, context, body)
-            return await tours.handle_dm_reply(
+            reply = await tours.handle_dm_reply(
+                session, team_id=team_id, user_id=user_id, text=text, message_ts=message_ts, now=now
+            )
+            return await tours.queue_reply(
                 session,
+                tours.reply_to(user_id, reply, team_id=team_id, message_ts=message_ts),
                 team_id=team_id,
-                user_id=user_id,
-                text=text,
-                message_ts=message_ts,
-                now=deps.clock.now(),
+                now=now,
+                lease_for=lease_for,
             )
 
     # Already acknowledged: Slack will not send it again, so a busy database must not lose it.
-    reply = await retry_when_locked(answer)
-    # A direct reply, not the outbox: it may quote the person's answers, and an outbox row
-    # would store them next to their user id.
-    await client.chat_postMessage(channel=user_id, **reply.to_dict())
+    queued = await retry_when_locked(answer)
+    await deps.delivery.send_now(queued)
 
 
 def number_from_value(action: dict[str, Any]) -> int | None:
@@ -370,12 +377,12 @@ async def handle_answer_form_submission(
         )
         return
     typed = {i: text_field(values, f"answer.{i + 1}") for i in range(MAX_QUESTIONS)}
-    user_id = body["user"]["id"]
+    user_id, team_id, now = body["user"]["id"], context.team_id or "", deps.clock.now()
     try:
         async with deps.sessions.begin() as session:
             saved = await tours.save_answer_form(
                 session,
-                team_id=context.team_id or "",
+                team_id=team_id,
                 user_id=user_id,
                 tour_id=metadata.tour_id,
                 mode=metadata.mode,
@@ -384,17 +391,28 @@ async def handle_answer_form_submission(
             # Claimed with what it saved: a replayed "Add more" must not add the text twice.
             if saved.tour_open and not await claim_view(session, context, view):
                 raise Replayed
+            queued = None
+            if saved.tour_open:  # the reply (their answers) is queued with what it reports
+                queued = await tours.queue_reply(
+                    session,
+                    tours.reply_to(
+                        user_id, saved.reply, team_id=team_id, message_ts=f"form:{view['id']}"
+                    ),
+                    team_id=team_id,
+                    now=now,
+                    lease_for=deps.delivery.lease_for,
+                )
     except Replayed:
         await ack()
         return
-    if not saved.tour_open:
+    if queued is None:
         await ack(
             response_action="update",
             view=render_notice_modal(title="Listening tour", text=saved.reply.text).to_dict(),
         )
         return
     await ack()
-    await client.chat_postMessage(channel=user_id, **saved.reply.to_dict())
+    await deps.delivery.send_now(queued)
 
 
 # --- leader: Remind, Close, Export ----------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import func, select
@@ -352,6 +352,33 @@ def _plan_dm_answer(
     )
 
 
+def reply_to(
+    user_id: str, message: Message, *, team_id: str, message_ts: str, private: bool = True
+) -> outbox.Outgoing:
+    """The bot's reply to one DM message of a person's, as an outbox call: queued with the
+    change it reports, so a rate-limited reply is sent later rather than lost (and never
+    followed by a "nothing was changed" for a change that was made). `private`: it may quote
+    their answers (the row's payload is emptied once sent)."""
+    return outbox.Outgoing(
+        key=f"reply:{team_id}:{user_id}:{message_ts}",
+        method="chat.postMessage",
+        payload=_dm(user_id, message),
+        private=private,
+    )
+
+
+async def queue_reply(
+    session: AsyncSession,
+    reply: outbox.Outgoing,
+    *,
+    team_id: str,
+    now: datetime,
+    lease_for: timedelta,
+) -> outbox.Queued:
+    """Queue a reply with the unit of work it answers, leased to this process to send at once."""
+    return await outbox.enqueue_now(session, reply, team_id=team_id, now=now, lease_for=lease_for)
+
+
 async def write_planned_answer(
     connection: AsyncConnection,
     plan: PlannedAnswer,
@@ -359,18 +386,27 @@ async def write_planned_answer(
     team_id: str,
     user_id: str,
     event: EventClaim | None,
-) -> bool:
-    """Write a planned answer, in one trip, if what it was planned from still holds; False,
-    with nothing written, when the tour has closed or the person has moved on since the read.
-    Raises EventAlreadyProcessed, with nothing written, when the event was handled before.
-    A transaction of its own: `connection` must not be in one."""
+    now: datetime,
+    lease_for: timedelta,
+) -> outbox.Queued | None:
+    """Write a planned answer and queue its reply (the next question), in one trip, if what
+    it was planned from still holds; None, with nothing written, when the tour has closed or
+    the person has moved on since the read. Raises EventAlreadyProcessed, with nothing
+    written, when the event was handled before. A transaction of its own: `connection` must
+    not be in one."""
+    # The next question quotes nothing the person wrote: the row need not be private.
+    reply = reply_to(
+        user_id, plan.reply, team_id=team_id, message_ts=plan.message_ts, private=False
+    )
+    row = reply.row(team_id=team_id, now=now, leased_until=now + lease_for)
     unit = functools.partial(
-        _write_planned_answer, plan=plan, team_id=team_id, user_id=user_id, event=event
+        _write_planned_answer, plan=plan, team_id=team_id, user_id=user_id, event=event, reply=row
     )
     try:
-        return await write_together(connection, unit)
+        reply_id = await write_together(connection, unit)
     except _Overtaken:
-        return False
+        return None
+    return outbox.Queued(reply_id, team_id, reply, now)
 
 
 class _Overtaken(Exception):
@@ -384,7 +420,8 @@ def _write_planned_answer(
     team_id: str,
     user_id: str,
     event: EventClaim | None,
-) -> bool:
+    reply: dict[str, Any],
+) -> int | None:
     # The claim first, as the full path claims first: two deliveries of one event taking the
     # two paths on PostgreSQL then lock the same rows in the same order.
     if event is not None and not dm_answers.claim_event(run, event):
@@ -410,7 +447,7 @@ def _write_planned_answer(
     )
     if plan.refocus:
         dm_answers.set_focus(run, team_id=team_id, user_id=user_id, tour_id=plan.tour_id)
-    return True
+    return dm_answers.queue_message(run, reply)
 
 
 async def handle_dm_reply(
