@@ -25,10 +25,15 @@ from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
+from bot.logs import request_context
 from bot.models import OutboxMessage, OutboxStatus
 from bot.store import outbox
 from bot.store.notices import tell_leaders_about_channel
@@ -320,6 +325,42 @@ class RateGate:
             if t > after
         ]
         return min(upcoming) if upcoming else None
+
+
+class SharedRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
+    """slack_sdk's 429 retry handler for the clients listeners and jobs call Slack with,
+    sharing what a 429 says with the outbox's gate: the window is noted for the team (from
+    the request's log context) and method, so the outbox does not call into it. It retries
+    only when Retry-After is short (`max_wait`): a listener's trigger_id lives about 3 s, and
+    a longer wait is the outbox's or the tick's to do."""
+
+    def __init__(self, gate: RateGate, clock: Clock, *, max_wait: float = 2.0) -> None:
+        super().__init__(max_retry_count=1)
+        self._gate = gate
+        self._clock = clock
+        self._max_wait = max_wait
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is None or response.status_code != 429:
+            return False
+        headers = {key.lower(): values for key, values in response.headers.items()}
+        try:
+            wait = float((headers.get("retry-after") or ["1"])[0])
+        except ValueError:
+            wait = 30.0
+        team_id = request_context.get().get("team")
+        if team_id:
+            method = request.url.rsplit("/", 1)[-1]
+            until = self._clock.now() + timedelta(seconds=max(wait, 1.0))
+            self._gate.close_method(team_id, method, until)
+        return wait <= self._max_wait
 
 
 @dataclass(frozen=True)
@@ -696,10 +737,10 @@ class Delivery:
         try:
             posted = await self._find_posted(row)
         except SlackApiError as error:
-            status, code = error.response.status_code, _error_code(error)
+            status, code = error.response.status_code, error_code(error)
             if status == 429 or code == "ratelimited":
-                method = _method_of(error) or "conversations.history"
-                until = self._clock.now() + timedelta(seconds=_retry_after_seconds(error))
+                method = method_of(error) or "conversations.history"
+                until = self._clock.now() + timedelta(seconds=retry_after_seconds(error))
                 self.gate.close_method(row.team_id, method, until)
                 for other in HISTORY_METHODS:
                     if other != method:
@@ -763,10 +804,10 @@ class Delivery:
 
     async def _record_api_error(self, row: _Claimed, error: SlackApiError) -> DeliveryReport:
         status = error.response.status_code
-        code = _error_code(error)
+        code = error_code(error)
         if status == 429 or code == "ratelimited":
             self.gate.unanswered(row.team_id, row.method, row.channel)
-            retry_after = _retry_after_seconds(error)
+            retry_after = retry_after_seconds(error)
             until = self._clock.now() + timedelta(seconds=retry_after)
             self.gate.close_method(row.team_id, row.method, until)
             log.warning(
@@ -864,19 +905,19 @@ def _no_answer(error: BaseException) -> str:
     return f"{UNANSWERED}:{type(error).__name__}"
 
 
-def _method_of(error: SlackApiError) -> str | None:
+def method_of(error: SlackApiError) -> str | None:
     url = str(getattr(error.response, "api_url", "") or "")
     return url.rsplit("/", 1)[-1] or None
 
 
-def _error_code(error: SlackApiError) -> str:
+def error_code(error: SlackApiError) -> str:
     data = error.response.data
     if isinstance(data, dict):
         return str(data.get("error") or "unknown_error")
     return "non_json_response"
 
 
-def _retry_after_seconds(error: SlackApiError) -> float:
+def retry_after_seconds(error: SlackApiError) -> float:
     headers = error.response.headers or {}
     raw = headers.get("Retry-After") or headers.get("retry-after")
     try:

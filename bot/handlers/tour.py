@@ -25,6 +25,7 @@ from bot.blocks.tour import (
     render_remind_outcome,
 )
 from bot.db import retry_when_locked
+from bot.delivery import error_code
 from bot.deps import Deps
 from bot.flows.commands import parse_command_text
 from bot.flows.tour import (
@@ -33,7 +34,6 @@ from bot.flows.tour import (
     MAX_QUESTIONS,
     LaunchBlock,
     LaunchForm,
-    choose_audience,
     default_title,
     local_today,
     parse_prefill,
@@ -52,7 +52,7 @@ from bot.handlers.context import (
 from bot.handlers.forms import RowId, field, is_number, state_values, text_field
 from bot.handlers.home import publish_home
 from bot.models import Tour
-from bot.scheduler import suggest_themes_for
+from bot.scheduler import resolve_launch, suggest_themes_for
 from bot.services import tour as tours
 from bot.store import outbox
 from bot.store.tours import get_tour
@@ -157,11 +157,19 @@ async def results_channel_problem(deps: Deps, channel_id: str) -> str | None:
     checked again (the leader may have just invited the bot) with the quick client."""
     assert deps.quick_client is not None
     now = deps.clock.now()
-    access = await deps.directory.channel(deps.quick_client, channel_id=channel_id, now=now)
-    if not access.is_member:
-        access = await deps.directory.channel(
-            deps.quick_client, channel_id=channel_id, now=now, refresh=True
-        )
+    try:
+        access = await deps.directory.channel(deps.quick_client, channel_id=channel_id, now=now)
+        if not access.is_member:
+            access = await deps.directory.channel(
+                deps.quick_client, channel_id=channel_id, now=now, refresh=True
+            )
+    except SlackApiError as error:
+        if error.response.status_code != 429 and error.response.status_code < 500:
+            raise
+        # Slack is busy: the launch is not held up for it. The channel is first posted to
+        # when the findings are, and a refusal then tells the leader (bot/store/notices.py).
+        log.warning("could not check the results channel", extra={"error": error_code(error)})
+        return None
     invite = "Type `/invite @Partnerbot` in that channel, then submit again."
     if not access.visible:
         return f"I can't see that channel (private channels need an invite). {invite}"
@@ -198,55 +206,28 @@ async def handle_tour_launch_submission(
         await ack(response_action="errors", errors=errors)
         return
     await ack()
-    requested = list(form.user_ids)
-    if form.channel_id:
-        try:
-            requested += await deps.directory.channel_members(client, channel_id=form.channel_id)
-        except SlackApiError as error:
-            if error.response.get("error") != "channel_not_found":
-                raise
-            await client.chat_postMessage(
-                channel=leader_id,
-                text=f"I couldn't see who is in <#{form.channel_id}>: it is private and I'm not "
-                "in it. Type `/invite @Partnerbot` there, then `/partner tour` again — or pick "
-                "the people by name. No tour was started.",
-            )
-            return
-    members = await deps.directory.members(client, team_id=team_id, now=now)
-    audience = choose_audience(
-        requested,
-        members,
-        leader_id=leader_id,
-        include_leader=leader_id in form.user_ids,
-        bot_user_id=context.bot_user_id,
-    )
-    if not audience.invitees:
-        await client.chat_postMessage(
-            channel=leader_id,
-            text="Nobody to ask: everyone you picked is a bot, deactivated, or unknown to "
-            "Slack. Type `/partner tour` to pick people again.",
-        )
-        return
+    # Stored before any Slack call: working out the audience (a channel's members, the
+    # directory) may be held up by a rate limit, and the submission must not be lost.
     async with deps.sessions.begin() as session:
         if not await claim_view(session, context, view):
             log.info("replayed launch submission ignored")
             return
-        tour = await tours.launch_tour(
+        tour = await tours.start_launch(
             session,
             team_id=team_id,
             enterprise_id=context.enterprise_id,
             leader_id=leader_id,
             leader_tz=leader_tz,
             form=form,
-            audience=audience,
+            bot_user_id=context.bot_user_id,
             now=now,
         )
-    deps.delivery.notify()
-    log.info(
-        "tour launched",
-        extra={"tour": tour.id, "invited": len(audience.invitees), "skipped": audience.skipped},
-    )
-    await publish_home(deps, client, team_id=team_id, user_id=leader_id)
+    await resolve_launch(deps, tour.id)  # at once; put off to the tick if Slack is busy
+    try:
+        await publish_home(deps, client, team_id=team_id, user_id=leader_id)
+    except SlackApiError as error:
+        # The App Home is redrawn whenever it is opened; the leader has their DM either way.
+        log.warning("could not redraw the App Home", extra={"error": error_code(error)})
 
 
 # --- members: replying ----------------------------------------------------------------------
