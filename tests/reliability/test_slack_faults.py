@@ -454,7 +454,8 @@ async def test_a_launch_and_a_dm_answer_inside_a_429_storm_end_as_if_slack_had_b
     await deps.delivery.deliver_due()
     async with sessions() as session:
         storm_tour = await session.scalar(select(Tour).where(Tour.title == "Storm tour"))
-    assert storm_tour is not None and storm_tour.status is TourStatus.LAUNCHING
+    assert storm_tour is not None
+    assert storm_tour.status is TourStatus.LAUNCHING
 
     await settle_everything(deps, clock)
 
@@ -483,7 +484,8 @@ async def test_a_launch_and_a_dm_answer_inside_a_429_storm_end_as_if_slack_had_b
         )
         storm_tour = await session.scalar(select(Tour).where(Tour.title == "Storm tour"))
     assert answers == ["Standups are short and useful"]
-    assert storm_tour is not None and storm_tour.status is TourStatus.OPEN
+    assert storm_tour is not None
+    assert storm_tour.status is TourStatus.OPEN
     leader = [m["text"] for m in fake_slack.dms_to("ULEAD") if "Storm tour" in m["text"]]
     assert any("saved but not sent yet" in text for text in leader)  # told, then the count
     assert any(str(len(STORM_AUDIENCE)) in text for text in leader[1:])
