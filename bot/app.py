@@ -40,8 +40,9 @@ HEALTH_PATH = "/healthz"
 def build_app(deps: Deps) -> AsyncApp:
     """An AsyncApp wired to `deps`: its Web API client points at `SLACK_API_URL`."""
     settings = deps.settings
-    # Interactive calls (views.open, views.publish) retry a dropped connection once and wait
-    # out a 429 once; the outbox has its own pacing and a client of its own.
+    # Interactive calls (views.open, views.publish) retry a dropped connection once and a 429
+    # once if its Retry-After is short, noting the window in the outbox's rate gate (which
+    # paces the outbox's own client; docs/DELIVERY.md).
     client = deps.client or slack_client(settings)
     signing_secret = settings.slack_signing_secret
     bolt_logger = logging.getLogger("bot.bolt")
@@ -227,8 +228,10 @@ async def serve(deps: Deps, *, host: str = "0.0.0.0", stop: asyncio.Event | None
 # What SIGTERM may take (Docker kills 10 s after it): listeners and sends in flight get
 # LISTENER_GRACE / SEND_GRACE seconds, side by side; what is still running then is cancelled
 # (a listener's transaction rolls back; a send's row goes back to the outbox, due now).
-LISTENER_GRACE = 3.0
-SEND_GRACE = 3.0
+# At worst: 1 (Socket Mode) + 1 + 2.5 (requests, then listeners; the sends' 2.5 + 1.5 run
+# alongside) + 4 x 1 (the steps after) s, under 8; usually about 2.
+LISTENER_GRACE = 2.5
+SEND_GRACE = 2.5
 STEP_TIMEOUT = 1.0
 
 
@@ -239,7 +242,7 @@ async def shut_down(
     scheduler: AsyncIOScheduler,
     delivery_task: asyncio.Task[None],
 ) -> None:
-    """Stop within about 6 s: take no new work, give the work in flight a short deadline, and
+    """Stop within 8 s: take no new work, give the work in flight a short deadline, and
     leave nothing leased (another process, or the next start, sends what is left)."""
     log.info("shutting down: finishing work in flight")
     deps.delivery.stop_claiming()

@@ -574,10 +574,10 @@ class Delivery:
             await asyncio.gather(*late, return_exceptions=True)
         # A pass that was claiming when the stop came starts no send of what it claimed.
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(1.0), self._pass:
+            async with asyncio.timeout(0.5), self._pass:
                 pass
         # Outcomes already handed to the writer are committed before the rows are given back.
-        await self._outcomes.settle(timeout=max(grace, 1.0))
+        await self._outcomes.settle(timeout=1.0)
         given_back, self._given_back = self._given_back, []
         if not given_back:
             return 0
