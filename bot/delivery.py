@@ -1,7 +1,8 @@
 """Reliable, rate-aware sending of outbox rows to Slack.
 
 A worker claims due rows, sends them concurrently, and records their outcomes (several sends'
-outcomes share a transaction). 429 closes that method for the team for Retry-After; 5xx,
+outcomes share a transaction). Calls are paced per team by Slack's tiers (RateGate). 429 closes
+that method for the team for Retry-After, then one probe goes before the rest resume; 5xx,
 timeouts and connection errors back off exponentially; errors Slack will repeat forever
 (`user_not_found`, `channel_not_found`, ...) fail the row at once. A send that got no answer at
 all may have been posted: each chat.postMessage carries its row's mark in message metadata, and
@@ -608,7 +609,7 @@ class Delivery:
         return self.gate.earliest_reopening(now) or now
 
     async def run(self, stop: asyncio.Event, *, poll_every: float = 5.0) -> None:
-        """Deliver until `stop` is set; finishes the pass in progress before returning."""
+        """Deliver until `stop` is set (`shut_down` ends the pass in progress quickly)."""
         while not stop.is_set():
             self._wakeup.clear()
             try:

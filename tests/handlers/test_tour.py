@@ -408,10 +408,16 @@ async def test_one_event_on_both_paths_at_once_takes_its_locks_in_one_order(
         await full.begin()
         assert await record_event(full, claim)
 
-        async def planned() -> bool:
+        async def planned() -> Any:
             async with deps.engine.connect() as connection:
                 return await tour_services.write_planned_answer(
-                    connection, plan, team_id=tour.team_id, user_id="UM001", event=claim
+                    connection,
+                    plan,
+                    team_id=tour.team_id,
+                    user_id="UM001",
+                    event=claim,
+                    now=clock.now(),
+                    lease_for=deps.delivery.lease_for,
                 )
 
         retry = asyncio.create_task(planned())
