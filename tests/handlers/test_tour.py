@@ -23,6 +23,8 @@ from bot.flows.tour import DEFAULT_QUESTIONS, LaunchBlock, question_block
 from bot.models import (
     Answer,
     Base,
+    OutboxMessage,
+    OutboxStatus,
     Participant,
     ParticipantStatus,
     Question,
@@ -940,3 +942,30 @@ async def test_the_home_card_shows_the_day_the_tour_closed(
     ]
     assert len(cards) == 1
     assert shown in cards[0]
+
+
+async def test_replies_reach_slack_through_the_outbox_and_keep_no_answer_at_rest(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+) -> None:
+    """Each DM reply is an outbox row, sent at once; the thank-you, which quotes the person's
+    answers, keeps none of them in the outbox once it is sent."""
+    await launch(slack, fake_slack, deps, users=team[:3])
+    await reply(slack, deps, clock, "UM001", "Retros are honest")
+    thanks = await reply(slack, deps, clock, "UM001", "Releases wait for sign-off")
+    assert "Releases wait for sign-off" in json.dumps(thanks)  # the thank-you quotes them
+    async with sessions() as session:
+        rows = list(
+            await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.idempotency_key.like("reply:%"))
+            )
+        )
+    assert [row.status for row in rows] == [OutboxStatus.SENT, OutboxStatus.SENT]
+    assert [row.private for row in rows] == [False, True]  # the next question quotes nothing
+    stored = json.dumps([row.payload for row in rows])
+    assert "Retros are honest" not in stored
+    assert "Releases wait for sign-off" not in stored
