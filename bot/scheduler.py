@@ -374,12 +374,25 @@ async def run_tick(deps: Deps) -> TickReport:
     return report
 
 
+# A launch put off by Slack (a Retry-After of a few seconds, typically) is tried again this
+# often, not only at the minute's tick: the leader is waiting for their invitations to go.
+LAUNCH_CHECK_EVERY = timedelta(seconds=5)
+
+
 def start_scheduler(deps: Deps) -> AsyncIOScheduler:
-    """One job, every minute; a late or overlapping run is folded into one (coalesce)."""
+    """The tick, every minute, and the launches put off, every few seconds; a late or
+    overlapping run is folded into one (coalesce)."""
 
     async def tick() -> None:
         report = await run_tick(deps)
         log.info("tick", extra={"at": deps.clock.now().isoformat(), "done": report.summary()})
+
+    async def launches() -> None:
+        try:
+            await resolve_due_launches(deps)
+        except Exception:
+            # The database may be down for a while: the next run (or the tick) tries again.
+            log.exception("scheduled job failed", extra={"job": "tours launched"})
 
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(
@@ -390,6 +403,15 @@ def start_scheduler(deps: Deps) -> AsyncIOScheduler:
         coalesce=True,
         max_instances=1,
         misfire_grace_time=30,
+    )
+    scheduler.add_job(
+        launches,
+        "interval",
+        seconds=LAUNCH_CHECK_EVERY.total_seconds(),
+        id="partnerbot-launches",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=5,
     )
     scheduler.start()
     return scheduler
