@@ -18,12 +18,13 @@ import re
 import signal
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
 from json import JSONDecodeError
 from typing import Any
 
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -58,8 +59,9 @@ def build_app(deps: Deps, *, also_admit: frozenset[str] = frozenset()) -> AsyncA
     the workspace its token belongs to (and, for tests of data kept apart by team, the teams in
     `also_admit`)."""
     settings = deps.settings
-    # Interactive calls (views.open, views.publish) retry a dropped connection once and wait
-    # out a 429 once; the outbox has its own pacing and a client of its own.
+    # Interactive calls (views.open, views.publish) retry a dropped connection once and a 429
+    # once if its Retry-After is short, noting the window in the outbox's rate gate (which
+    # paces the outbox's own client; docs/DELIVERY.md).
     client = deps.client or slack_client(settings)
     signing_secret = settings.slack_signing_secret
     bolt_logger = logging.getLogger("bot.bolt")
@@ -295,6 +297,9 @@ async def start_http(front_door: SlackHttpFrontDoor, *, host: str, port: int) ->
         max_line_size=8190,
         max_field_size=8190,
         logger=client_error_logger(),
+        # Our handlers return once Slack has its acknowledgement, so a second is plenty for
+        # the ones in progress at shutdown (aiohttp's default waits a minute).
+        shutdown_timeout=1.0,
     )
     await runner.setup()
     # Bind the socket ourselves so port 0 (tests, benches) tells us which port it got.
@@ -365,17 +370,61 @@ async def serve(deps: Deps, *, host: str = "0.0.0.0", stop: asyncio.Event | None
     delivery_task = asyncio.create_task(deps.delivery.run(stop))
     scheduler = start_scheduler(deps)
     await stop.wait()
+    await shut_down(deps, server, socket_handler, scheduler, delivery_task)
 
+
+# What SIGTERM may take (Docker kills 10 s after it): listeners and sends in flight get
+# LISTENER_GRACE / SEND_GRACE seconds, side by side; what is still running then is cancelled
+# (a listener's transaction rolls back; a send's row goes back to the outbox, due now).
+# At worst: 1 (Socket Mode) + 1 + 2.5 (requests, then listeners; the sends' 2.5 + 1.5 run
+# alongside) + 4 x 1 (the steps after) s, under 8; usually about 2.
+LISTENER_GRACE = 2.5
+SEND_GRACE = 2.5
+STEP_TIMEOUT = 1.0
+
+
+async def shut_down(
+    deps: Deps,
+    server: RunningServer,
+    socket_handler: AsyncSocketModeHandler | None,
+    scheduler: AsyncIOScheduler,
+    delivery_task: asyncio.Task[None],
+) -> None:
+    """Stop within 8 s: take no new work, give the work in flight a short deadline, and
+    leave nothing leased (another process, or the next start, sends what is left)."""
     log.info("shutting down: finishing work in flight")
-    await server.stop()
-    if socket_handler is not None:
-        await socket_handler.close_async()  # type: ignore[no-untyped-call]
+    deps.delivery.stop_claiming()
     scheduler.shutdown(wait=False)
-    async with deps.tick_lock:  # let a tick in progress finish its sends and bookkeeping
-        pass
-    if not await deps.inflight.wait_idle(timeout=25):
-        log.warning("gave up waiting for listeners", extra={"in_flight": len(deps.inflight)})
-    await deps.coalescer.flush()  # redraw the polls people just voted on
-    await delivery_task
+    if socket_handler is not None:
+        await _within(socket_handler.close_async(), "closing Socket Mode")  # type: ignore[no-untyped-call]
+
+    async def listeners() -> None:
+        await server.stop()  # new requests are refused; handlers in progress only ack
+        if not await deps.inflight.wait_idle(timeout=LISTENER_GRACE):
+            log.warning(
+                "cancelling listeners still running", extra={"in_flight": len(deps.inflight)}
+            )
+            await deps.inflight.cancel_all()
+
+    await asyncio.gather(listeners(), deps.delivery.shut_down(grace=SEND_GRACE))
+    await _within(_tick_finished(deps), "waiting for the tick")
+    await _within(deps.coalescer.flush(), "redrawing polls")  # the polls people just voted on
+    await _within(deps.delivery.shut_down(grace=0), "giving back outbox rows")
+    await _within(delivery_task, "stopping the outbox worker")
     await deps.close()
     log.info("stopped")
+
+
+async def _tick_finished(deps: Deps) -> None:
+    async with deps.tick_lock:  # a tick in progress: its sends were given back above
+        pass
+
+
+async def _within(work: Awaitable[object], what: str) -> None:
+    """One shutdown step, at most STEP_TIMEOUT seconds: a step that hangs (Slack or the
+    database unreachable) must not keep the process from exiting."""
+    try:
+        async with asyncio.timeout(STEP_TIMEOUT):
+            await work
+    except TimeoutError:
+        log.warning("shutdown step timed out", extra={"step": what})

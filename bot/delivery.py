@@ -1,7 +1,8 @@
 """Reliable, rate-aware sending of outbox rows to Slack.
 
 A worker claims due rows, sends them concurrently, and records their outcomes (several sends'
-outcomes share a transaction). 429 closes that method for the team for Retry-After; 5xx,
+outcomes share a transaction). Calls are paced per team by Slack's tiers (RateGate). 429 closes
+that method for the team for Retry-After, then one probe goes before the rest resume; 5xx,
 timeouts and connection errors back off exponentially; errors Slack will repeat forever
 (`user_not_found`, `channel_not_found`, ...) fail the row at once. A send that got no answer at
 all may have been posted: each chat.postMessage carries its row's mark in message metadata, and
@@ -14,6 +15,7 @@ posts only after the history was read.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import random
@@ -24,10 +26,15 @@ from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
+from bot.logs import request_context
 from bot.models import OutboxMessage, OutboxStatus
 from bot.store import outbox
 from bot.store.notices import tell_leaders_about_channel
@@ -106,6 +113,12 @@ class OutcomeWriter:
             self._flusher = asyncio.create_task(self._flush())
         await future
 
+    async def settle(self, *, timeout: float) -> None:
+        """Wait (at most `timeout` seconds) for the outcomes recorded so far to be committed."""
+        if self._flusher is not None and not self._flusher.done():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._flusher), timeout)
+
     async def _flush(self) -> None:
         group: list[tuple[outbox.Outcome, asyncio.Future[None]]] = []
         try:
@@ -149,26 +162,141 @@ def _fail(future: asyncio.Future[None], error: Exception) -> None:
         future.set_exception(error)
 
 
+# Slack's published tiers, in calls a minute per method and workspace. chat.postMessage (and
+# chat.postEphemeral) are paced per channel instead (CHANNEL_SPACING), so a fan-out to distinct
+# DM channels runs concurrently; a method not listed here is not paced beyond Retry-After.
+TIER_PER_MINUTE = {1: 1, 2: 20, 3: 50, 4: 100}
+METHOD_TIERS = {
+    "users.list": 2,
+    "conversations.list": 2,
+    "conversations.open": 3,
+    "conversations.history": 3,
+    "conversations.info": 3,
+    "chat.update": 3,
+    "chat.delete": 3,
+    "users.info": 4,
+    "conversations.members": 4,
+    "views.publish": 4,
+    "views.open": 4,
+    "views.update": 4,
+    "views.push": 4,
+}
+# Slack allows short bursts above a tier's rate: up to half a minute's allowance at once, then
+# the steady rate (a worker restarted after a crash checks its predecessor's unanswered sends
+# with conversations.open and .history: 25 at once, then one every 1.2 s, rather than hundreds
+# refused).
+TIER_BURST_MINUTES = 0.5
+# While a probe (the first call after a Retry-After window) is out, the rest of the method's
+# calls are asked to come back this much later; the probe's answer wakes the worker sooner.
+PROBE_WAIT = timedelta(seconds=1)
+
+
+@dataclass
+class _Pace:
+    """One method's pace in one team: a token bucket at the method's tier rate (None: not
+    paced by the method), and whether its calls wait for a probe after a Retry-After."""
+
+    per_second: float | None
+    capacity: float
+    tokens: float
+    updated_at: datetime | None = None
+    probing: bool = False
+    probe_out: bool = False
+
+    def take(self, now: datetime) -> datetime | None:
+        """Take this call's turn; None if it may go now, else when to ask again."""
+        if self.probing:
+            if self.probe_out:
+                return now + PROBE_WAIT
+            self.probe_out = True  # this call is the probe: the others wait for its answer
+            return None
+        if self.per_second is None:
+            return None
+        if self.updated_at is not None:
+            elapsed = max((now - self.updated_at).total_seconds(), 0.0)
+            self.tokens = min(self.capacity, self.tokens + elapsed * self.per_second)
+        self.updated_at = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return None
+        return now + timedelta(seconds=(1.0 - self.tokens) / self.per_second)
+
+
 class RateGate:
-    """What Slack has told us about pacing: Retry-After windows per (team, method), and the
-    next free slot per (team, channel) for methods Slack paces by channel."""
+    """What Slack has told us about pacing, and what it publishes: Retry-After windows per
+    (team, method), then one probe before the method's other calls resume, and then the
+    method's tier rate (METHOD_TIERS); the next free slot per (team, channel) for methods Slack
+    paces by channel; and a team held back when its token was refused."""
 
     def __init__(self) -> None:
         self._method_open_at: dict[tuple[str, str], datetime] = {}
         self._channel_open_at: dict[tuple[str, str], datetime] = {}
         self._team_open_at: dict[str, datetime] = {}
+        self._paces: dict[tuple[str, str], _Pace] = {}
 
-    def open_at(self, team_id: str, method: str, channel: str) -> datetime | None:
+    def open_at(
+        self, team_id: str, method: str, channel: str, *, spaced: bool = True
+    ) -> datetime | None:
+        """When a Retry-After window, the team's hold or the channel's spacing (unless not
+        `spaced`) lets the next call to `method` start (None: nothing known holds it)."""
         times = [self._method_open_at.get((team_id, method)), self._team_open_at.get(team_id)]
-        if method in SPACED_METHODS:
+        if spaced and method in SPACED_METHODS:
             times.append(self._channel_open_at.get((team_id, channel)))
         known = [t for t in times if t is not None]
         return max(known) if known else None
 
+    def admit(
+        self, team_id: str, method: str, channel: str, now: datetime, *, spaced: bool = True
+    ) -> datetime | None:
+        """Whether a call may start now: None, and its turn is taken (the probe after a
+        window, a token of its tier); otherwise when to ask again."""
+        held = self.open_at(team_id, method, channel, spaced=spaced)
+        if held is not None and held > now:
+            return held
+        return self._pace(team_id, method).take(now)
+
+    def _pace(self, team_id: str, method: str) -> _Pace:
+        pace = self._paces.get((team_id, method))
+        if pace is None:
+            tier = METHOD_TIERS.get(method)
+            per_minute = TIER_PER_MINUTE[tier] if tier is not None else None
+            capacity = max(1.0, per_minute * TIER_BURST_MINUTES) if per_minute else 0.0
+            pace = _Pace(
+                per_second=per_minute / 60 if per_minute else None,
+                capacity=capacity,
+                tokens=capacity,
+            )
+            self._paces[(team_id, method)] = pace
+        return pace
+
     def close_method(self, team_id: str, method: str, until: datetime) -> None:
+        """Slack said 429: nothing until `until`, then one probe, then the tier rate (no
+        burst: the bucket starts empty)."""
         current = self._method_open_at.get((team_id, method))
         if current is None or current < until:
             self._method_open_at[(team_id, method)] = until
+        pace = self._pace(team_id, method)
+        pace.probing, pace.probe_out = True, False
+        pace.tokens, pace.updated_at = 0.0, until
+
+    def answered(self, team_id: str, method: str) -> bool:
+        """Slack answered a call without a 429: a probe's success lets the others go. True if
+        a probe was out (the caller wakes whoever waits for it)."""
+        pace = self._paces.get((team_id, method))
+        # (A call that crossed the 429 in flight says nothing about the window's end.)
+        if pace is None or not pace.probe_out:
+            return False
+        pace.probing = pace.probe_out = False
+        return True
+
+    def unanswered(self, team_id: str, method: str, channel: str) -> None:
+        """The call got no answer from Slack's API (a 5xx, a timeout, not sent after all):
+        nothing was posted, so the channel's second is free again, and if it was the probe,
+        another call may probe."""
+        self._channel_open_at.pop((team_id, channel), None)
+        pace = self._paces.get((team_id, method))
+        if pace is not None and pace.probing:
+            pace.probe_out = False
 
     def close_team(self, team_id: str, until: datetime) -> bool:
         """Stop calling Slack for a team until `until`; True if it was open (log once)."""
@@ -180,10 +308,6 @@ class RateGate:
         """Reserve the channel's next second for a message about to be sent."""
         if method in SPACED_METHODS:
             self._channel_open_at[(team_id, channel)] = at + CHANNEL_SPACING
-
-    def release(self, team_id: str, channel: str) -> None:
-        """The send failed, so nothing was posted: the channel's second is free again."""
-        self._channel_open_at.pop((team_id, channel), None)
 
     def forget_before(self, now: datetime) -> None:
         """Drop windows that have closed: a fan-out leaves one per DM channel."""
@@ -204,6 +328,42 @@ class RateGate:
         return min(upcoming) if upcoming else None
 
 
+class SharedRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
+    """slack_sdk's 429 retry handler for the clients listeners and jobs call Slack with,
+    sharing what a 429 says with the outbox's gate: the window is noted for the team (from
+    the request's log context) and method, so the outbox does not call into it. It retries
+    only when Retry-After is short (`max_wait`): a listener's trigger_id lives about 3 s, and
+    a longer wait is the outbox's or the tick's to do."""
+
+    def __init__(self, gate: RateGate, clock: Clock, *, max_wait: float = 2.0) -> None:
+        super().__init__(max_retry_count=1)
+        self._gate = gate
+        self._clock = clock
+        self._max_wait = max_wait
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is None or response.status_code != 429:
+            return False
+        headers = {key.lower(): values for key, values in response.headers.items()}
+        try:
+            wait = float((headers.get("retry-after") or ["1"])[0])
+        except ValueError:
+            wait = 30.0
+        team_id = request_context.get().get("team")
+        if team_id:
+            method = request.url.rsplit("/", 1)[-1]
+            until = self._clock.now() + timedelta(seconds=max(wait, 1.0))
+            self._gate.close_method(team_id, method, until)
+        return wait <= self._max_wait
+
+
 @dataclass(frozen=True)
 class _Claimed:
     id: int
@@ -215,6 +375,10 @@ class _Claimed:
     key: str
     created_at: datetime
     last_error: str | None
+    private: bool = False
+    # False for a reply to what the person just wrote: one message per message of theirs,
+    # sent at once (Slack's one-a-second per channel allows such bursts).
+    spaced: bool = True
 
     @property
     def mark(self) -> str:
@@ -272,6 +436,16 @@ class Delivery:
         self._held_until: datetime | None = None
         self._wakeup = asyncio.Event()
         self._pass = asyncio.Lock()
+        # Shutting down: no new rows are claimed, no queued send starts (see `shut_down`).
+        self._stopping = False
+        self._sends: dict[asyncio.Task[DeliveryReport], _Claimed] = {}
+        self._started: set[int] = set()  # rows whose request has gone to Slack
+        self._given_back: list[tuple[_Claimed, bool]] = []  # cancelled: (row, request sent)
+
+    @property
+    def client(self) -> AsyncWebClient:
+        """The Web API client the outbox sends with (no retry handlers: the gate paces it)."""
+        return self._client
 
     def _use_shared_session(self) -> None:
         """One HTTP session (its connections kept alive) for every send, opened inside the
@@ -310,17 +484,114 @@ class Delivery:
         self._use_shared_session()
         async with self._pass:
             self.gate.forget_before(self._clock.now())
-            while batch := await self._claim_batch():
+            while not self._stopping and (batch := await self._claim_batch()):
                 sends = []
                 for started, row in enumerate(batch, start=1):
-                    sends.append(asyncio.create_task(self._send(row)))
+                    sends.append(self._start(row))
                     if started % SENDS_PER_TURN == 0:
                         # Starting a send (its request built, its connection taken) costs the
                         # loop about a millisecond: let acknowledgements through between groups.
                         await asyncio.sleep(0)
-                for result in await asyncio.gather(*sends):
-                    report += result
+                # A send cancelled by `shut_down` reports nothing; its row is released there.
+                for result in await asyncio.gather(*sends, return_exceptions=True):
+                    if isinstance(result, DeliveryReport):
+                        report += result
+                    elif not isinstance(result, asyncio.CancelledError):
+                        raise result
         return report
+
+    def _start(self, row: _Claimed) -> asyncio.Task[DeliveryReport]:
+        task = asyncio.create_task(self._send(row))
+        self._sends[task] = row
+        task.add_done_callback(self._finished)
+        return task
+
+    def _finished(self, task: asyncio.Task[DeliveryReport]) -> None:
+        row = self._sends.pop(task)
+        sent = row.id in self._started
+        self._started.discard(row.id)
+        if task.cancelled():
+            self._given_back.append((row, sent))
+
+    @property
+    def lease_for(self) -> timedelta:
+        return self._lease_for
+
+    async def send_now(self, queued: outbox.Queued) -> None:
+        """Send a row queued leased to this process (a reply to what a person just did) at
+        once, through the same gate and bookkeeping as the worker's sends: a rate limit or an
+        error puts it back in the outbox for the worker, and a crash before it is recorded
+        leaves it to the worker when its lease ends."""
+        if queued.id is None:
+            return
+        outgoing = queued.outgoing
+        row = _Claimed(
+            queued.id,
+            queued.team_id,
+            outgoing.method,
+            outgoing.channel,
+            outgoing.payload,
+            0,
+            outgoing.key,
+            queued.created_at,
+            None,
+            outgoing.private,
+            spaced=False,
+        )
+        self._use_shared_session()
+        now = self._clock.now()
+        held = (
+            None
+            if self._stopping
+            else self.gate.admit(row.team_id, row.method, row.channel, now, spaced=False)
+        )
+        if self._stopping or held is not None:
+            await self._retry(row, at=held or now, error="waiting out a rate limit")
+            self.notify()
+            return
+        try:
+            report = await self._start(row)
+        except asyncio.CancelledError:
+            return  # shutting down: `shut_down` gives the row back
+        if report.retried:
+            self.notify()  # put back (rate limited, say): the worker's now
+
+    def stop_claiming(self) -> None:
+        """The first step of shutting down: claim no more rows and start no more sends."""
+        self._stopping = True
+        self._wakeup.set()
+
+    async def shut_down(self, *, grace: float) -> int:
+        """Stop claiming, give the sends in flight `grace` seconds, cancel the rest and give
+        their rows back (pending now, for another process or the next start); returns how
+        many were given back. A cancelled send whose request had gone out may have been
+        posted: its row says it is unanswered, so its DM's history is checked before it is
+        sent again."""
+        self.stop_claiming()
+        if self._sends:
+            _, late = await asyncio.wait(list(self._sends), timeout=grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        # A pass that was claiming when the stop came starts no send of what it claimed.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(0.5), self._pass:
+                pass
+        # Outcomes already handed to the writer are committed before the rows are given back.
+        await self._outcomes.settle(timeout=1.0)
+        given_back, self._given_back = self._given_back, []
+        if not given_back:
+            return 0
+        async with self._sessions.begin() as session:
+            released = await outbox.release(
+                session,
+                ids=[row.id for row, _ in given_back],
+                unanswered_ids=[row.id for row, sent in given_back if sent or row.unanswered],
+                error=f"{UNANSWERED}: cancelled at shutdown",
+                now=self._clock.now(),
+            )
+        log.info("outbox sends given back at shutdown", extra={"released": released})
+        return released
 
     async def next_wakeup(self) -> datetime | None:
         async with self._sessions() as session:
@@ -338,7 +609,7 @@ class Delivery:
         return self.gate.earliest_reopening(now) or now
 
     async def run(self, stop: asyncio.Event, *, poll_every: float = 5.0) -> None:
-        """Deliver until `stop` is set; finishes the pass in progress before returning."""
+        """Deliver until `stop` is set (`shut_down` ends the pass in progress quickly)."""
         while not stop.is_set():
             self._wakeup.clear()
             try:
@@ -381,8 +652,8 @@ class Delivery:
             if key in channels:
                 continue
             channels.add(key)
-            open_at = self.gate.open_at(row.team_id, row.method, row.channel)
-            if open_at is not None and open_at > now:
+            open_at = self.gate.admit(row.team_id, row.method, row.channel, now)
+            if open_at is not None:
                 if self._held_until is None or open_at < self._held_until:
                     self._held_until = open_at
                 continue
@@ -402,6 +673,7 @@ class Delivery:
                     row.idempotency_key,
                     row.created_at,
                     last_error,
+                    row.private,
                 )
             )
             if len(chosen) == self._batch_size:
@@ -410,11 +682,14 @@ class Delivery:
 
     async def _send(self, row: _Claimed) -> DeliveryReport:
         async with self._slots:
+            if self._stopping:
+                raise asyncio.CancelledError  # given back by `shut_down`, not sent
             started = self._clock.now()
             # A 429 may have closed the method while this row waited for a slot: put it back
             # until the window ends rather than call inside it.
-            open_at = self.gate.open_at(row.team_id, row.method, row.channel)
+            open_at = self.gate.open_at(row.team_id, row.method, row.channel, spaced=row.spaced)
             if open_at is not None and open_at > started:
+                self.gate.unanswered(row.team_id, row.method, row.channel)
                 # An unanswered row keeps saying so: its history is still to be checked.
                 error = row.last_error if row.unanswered else "waiting out a rate limit"
                 await self._retry(row, at=open_at, error=error or UNANSWERED)
@@ -423,20 +698,27 @@ class Delivery:
             if row.unanswered and row.method == "chat.postMessage" and not row.thread_reply:
                 checked = await self._check_posted(row, started)
                 if checked is not None:
+                    self.gate.unanswered(row.team_id, row.method, row.channel)
                     return checked
             self.gate.note_send(row.team_id, row.method, row.channel, started)
+            self._started.add(row.id)
             try:
                 response = await self._client.api_call(row.method, json=row.request())
             except SlackApiError as error:
-                self.gate.release(row.team_id, row.channel)
                 return await self._record_api_error(row, error)
             except (aiohttp.ClientError, TimeoutError, OSError) as error:
-                self.gate.release(row.team_id, row.channel)
+                self.gate.unanswered(row.team_id, row.method, row.channel)
                 return await self._record_transient(row, _no_answer(error))
+            self._answered(row.team_id, row.method)
             data = response.data if isinstance(response.data, dict) else {}
             result = {key: data[key] for key in ("channel", "ts") if key in data}
             sent = outbox.Outcome(
-                row.id, OutboxStatus.SENT, row.attempts, at=self._clock.now(), result=result
+                row.id,
+                OutboxStatus.SENT,
+                row.attempts,
+                at=self._clock.now(),
+                result=result,
+                private=row.private,
             )
             await self._outcomes.record(sent)
             return DeliveryReport(sent=1)
@@ -444,21 +726,30 @@ class Delivery:
     async def _check_posted(self, row: _Claimed, now: datetime) -> DeliveryReport | None:
         """The row's last attempt got no answer: if Slack posted it all the same, record it as
         sent and say so; None means it was not posted (or cannot be told), so send it."""
-        waits = [self.gate.open_at(row.team_id, m, "") for m in HISTORY_METHODS]
-        open_at = max((t for t in waits if t is not None), default=None)
-        if open_at is not None and open_at > now:
-            await self._retry(row, at=open_at, error=row.last_error or UNANSWERED)
-            return DeliveryReport(retried=1)
+        # Both calls' turns are taken first (conversations.open and .history are Tier 3): a
+        # restarted worker checks every send its predecessor left unanswered at once.
+        for method in HISTORY_METHODS:
+            open_at = self.gate.admit(row.team_id, method, "", now)
+            if open_at is not None:
+                for taken in HISTORY_METHODS:
+                    self.gate.unanswered(row.team_id, taken, "")
+                await self._retry(row, at=open_at, error=row.last_error or UNANSWERED)
+                return DeliveryReport(retried=1)
         try:
             posted = await self._find_posted(row)
         except SlackApiError as error:
-            status, code = error.response.status_code, _error_code(error)
+            status, code = error.response.status_code, error_code(error)
             if status == 429 or code == "ratelimited":
-                method = _method_of(error) or "conversations.history"
-                until = self._clock.now() + timedelta(seconds=_retry_after_seconds(error))
+                method = method_of(error) or "conversations.history"
+                until = self._clock.now() + timedelta(seconds=retry_after_seconds(error))
                 self.gate.close_method(row.team_id, method, until)
+                for other in HISTORY_METHODS:
+                    if other != method:
+                        self.gate.unanswered(row.team_id, other, "")
                 await self._retry(row, at=until, error=row.last_error or UNANSWERED)
                 return DeliveryReport(retried=1)
+            for method in HISTORY_METHODS:
+                self.gate.unanswered(row.team_id, method, "")
             if status >= 500 or code in TRANSIENT_ERRORS:
                 return await self._record_transient(row, row.last_error or UNANSWERED)
             # The history cannot be read (a missing scope, say): a message sent twice is
@@ -469,14 +760,20 @@ class Delivery:
             )
             return None
         except (aiohttp.ClientError, TimeoutError, OSError):
+            for method in HISTORY_METHODS:
+                self.gate.unanswered(row.team_id, method, "")
             return await self._record_transient(row, row.last_error or UNANSWERED)
+        for method in HISTORY_METHODS:
+            self._answered(row.team_id, method)
         if posted is None:
             return None
         log.info(
             "an unanswered message had been posted; not sending it again",
             extra={"team": row.team_id},
         )
-        sent = outbox.Outcome(row.id, OutboxStatus.SENT, row.attempts, at=now, result=posted)
+        sent = outbox.Outcome(
+            row.id, OutboxStatus.SENT, row.attempts, at=now, result=posted, private=row.private
+        )
         await self._outcomes.record(sent)
         return DeliveryReport(sent=1)
 
@@ -508,9 +805,10 @@ class Delivery:
 
     async def _record_api_error(self, row: _Claimed, error: SlackApiError) -> DeliveryReport:
         status = error.response.status_code
-        code = _error_code(error)
+        code = error_code(error)
         if status == 429 or code == "ratelimited":
-            retry_after = _retry_after_seconds(error)
+            self.gate.unanswered(row.team_id, row.method, row.channel)
+            retry_after = retry_after_seconds(error)
             until = self._clock.now() + timedelta(seconds=retry_after)
             self.gate.close_method(row.team_id, row.method, until)
             log.warning(
@@ -520,7 +818,11 @@ class Delivery:
             await self._retry(row, at=until, error="ratelimited")
             return DeliveryReport(retried=1)
         if status >= 500 or code in TRANSIENT_ERRORS:
+            self.gate.unanswered(row.team_id, row.method, row.channel)
             return await self._record_transient(row, f"http_{status}" if status >= 500 else code)
+        # Slack answered (and will answer the same again): the method is not rate limited.
+        self.gate.unanswered(row.team_id, row.method, row.channel)
+        self._answered(row.team_id, row.method)
         if code in AUTH_ERRORS:
             return await self._hold_team(row, code)
         log.warning(
@@ -566,7 +868,9 @@ class Delivery:
                 "message failed after retries",
                 extra={"team": row.team_id, "method": row.method, "error": error},
             )
-            failed = outbox.Outcome(row.id, OutboxStatus.FAILED, attempts, error=error)
+            failed = outbox.Outcome(
+                row.id, OutboxStatus.FAILED, attempts, error=error, private=row.private
+            )
             await self._outcomes.record(failed)
             return DeliveryReport(failed=1)
         at = self._clock.now() + self._backoff(attempts)
@@ -581,6 +885,11 @@ class Delivery:
             row.id, OutboxStatus.PENDING, row.attempts if attempts is None else attempts, at, error
         )
         await self._outcomes.record(again)
+
+    def _answered(self, team_id: str, method: str) -> None:
+        if self.gate.answered(team_id, method):
+            # The probe after a Retry-After window came back: the calls held for it may go.
+            self.notify()
 
     def _backoff(self, attempts: int) -> timedelta:
         ceiling = min(self._base_backoff * (2 ** (attempts - 1)), self._max_backoff)
@@ -597,19 +906,19 @@ def _no_answer(error: BaseException) -> str:
     return f"{UNANSWERED}:{type(error).__name__}"
 
 
-def _method_of(error: SlackApiError) -> str | None:
+def method_of(error: SlackApiError) -> str | None:
     url = str(getattr(error.response, "api_url", "") or "")
     return url.rsplit("/", 1)[-1] or None
 
 
-def _error_code(error: SlackApiError) -> str:
+def error_code(error: SlackApiError) -> str:
     data = error.response.data
     if isinstance(data, dict):
         return str(data.get("error") or "unknown_error")
     return "non_json_response"
 
 
-def _retry_after_seconds(error: SlackApiError) -> float:
+def retry_after_seconds(error: SlackApiError) -> float:
     headers = error.response.headers or {}
     raw = headers.get("Retry-After") or headers.get("retry-after")
     try:

@@ -12,7 +12,6 @@ import aiohttp
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -20,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.clock import Clock, SystemClock
 from bot.coalescer import Coalescer
 from bot.db import create_engine, create_read_session_factory, create_session_factory
-from bot.delivery import Delivery
+from bot.delivery import Delivery, SharedRateLimitRetryHandler
 from bot.directory import Directory
 from bot.settings import Settings
 
@@ -53,6 +52,13 @@ class InFlight:
 
     def __len__(self) -> int:
         return len(self._tasks)
+
+    async def cancel_all(self) -> None:
+        """Cancel what is still running and wait for it to unwind (shutdown's deadline)."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def wait_idle(self, timeout: float | None = None) -> bool:
         """True when nothing is running (within `timeout` seconds, if given)."""
@@ -162,7 +168,8 @@ def build_deps(settings: Settings, *, clock: Clock | None = None) -> Deps:
             settings,
             retry_handlers=[
                 AsyncConnectionErrorRetryHandler(max_retry_count=1),
-                AsyncRateLimitErrorRetryHandler(max_retry_count=1),
+                # A 429 closes the method for the team in the outbox's gate too.
+                SharedRateLimitRetryHandler(delivery.gate, clock),
             ],
         ),
         quick_client=slack_client(settings, timeout=2),

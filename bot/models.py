@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -144,9 +145,14 @@ class OutboxMessage(Base):
     result: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    # The payload may quote what a person wrote (a DM reply listing their answers): it is
+    # emptied once the row is settled, so the outbox keeps no answer next to a user id.
+    private: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class TourStatus(StrEnum):
+    # Submitted, its audience still to be worked out with Slack (bot/services/tour.py).
+    LAUNCHING = "launching"
     OPEN = "open"
     CLOSED = "closed"
 
@@ -183,6 +189,11 @@ class Tour(Base):
     next_digest_at: Mapped[datetime | None] = mapped_column(index=True)
     digest_weekday: Mapped[int] = mapped_column(default=4, server_default="4")  # Friday
     digest_minute: Mapped[int] = mapped_column(default=900, server_default="900")  # 15:00
+    # While LAUNCHING: the audience the leader asked for (LaunchRequest), when to try again to
+    # work it out with Slack, and how many tries failed so far.
+    launch_request: Mapped[dict[str, Any] | None]
+    launch_next_at: Mapped[datetime | None]
+    launch_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class Question(Base):

@@ -28,8 +28,12 @@ from tests.conftest import SIGNING_SECRET
 LEADER, CHANNEL = "ULEAD", "CCRASH"
 MEMBERS = [f"UMEMBER{n:04d}" for n in range(300)]
 DMS = len(MEMBERS) + 1  # an invitation each, and the leader's confirmation
-SEND_SLOTS = 128  # the delivery worker's concurrent sends (bot/delivery.py)
-# The worker sends in batches of 128 that arrive together; killing once the second batch is
+# The delivery worker's concurrent sends (bot/delivery.py). Each send in flight at the kill is
+# checked after the restart with conversations.open and conversations.history, which Slack
+# allows about 50 times a minute (Tier 3; the gate lets 25 go at once, then one every 1.2 s):
+# 32 in flight are checked in about 10 s, 128 would take two minutes.
+SEND_SLOTS = 32
+# The worker sends in batches of 32 that arrive together; killing once the second batch is
 # arriving leaves both kinds of row behind: recorded as sent, and claimed but not recorded.
 KILL_AFTER = SEND_SLOTS + 20
 # The rows the killed process had claimed go to the restarted one when their lease runs out.
@@ -173,6 +177,60 @@ async def test_run_killed_mid_fan_out_loses_no_invitation(
     assert all(sent[user] == 1 for user in recorded)
     # The rows in flight were checked against the DMs' history before being sent again.
     assert duplicates == 0
+    assert await outbox_counts(sessions) == Counter({OutboxStatus.SENT: DMS})
+
+
+# Docker sends SIGKILL 10 s after SIGTERM; the bot must be gone well before.
+STOP_WITHIN = 8.0
+STOP_AFTER = 100  # DMs delivered when SIGTERM comes: the fan-out is well under way
+
+
+async def test_sigterm_mid_fan_out_stops_fast_and_the_restart_sends_the_rest_once(
+    fake_slack: FakeSlack,
+    sessions: async_sessionmaker[AsyncSession],
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    """SIGTERM while a 300-DM fan-out is under way: the process stops claiming rows, gives the
+    sends in flight a short deadline and hands back what it had leased, so it exits in time and
+    a restart (at the default two-minute lease) sends the rest at once, each DM once."""
+    for n, member in enumerate(MEMBERS):
+        fake_slack.add_user(member, f"member{n}")
+    fake_slack.add_channel(CHANNEL, "crash", members=[LEADER, *MEMBERS])
+    env = bot_env(fake_slack, SIGNING_SECRET, database_url, settings={"OUTBOX_SEND_SLOTS": "64"})
+    async with aiohttp.ClientSession() as http:
+        async with partnerbot_run(env, tmp_path, http) as first:
+            slack = SignedSlack(first.url + EVENTS_PATH, SIGNING_SECRET, fake_slack, session=http)
+            fake_slack.latency = 0.2  # each call takes a while, so a fan-out is in flight
+            await launch_tour(slack, fake_slack)
+            await fake_slack.wait_for(
+                lambda: sum(dms(fake_slack).values()) >= STOP_AFTER, timeout=60
+            )
+            signalled_at = time.perf_counter()
+            first.process.send_signal(signal.SIGTERM)
+            exit_code = await asyncio.wait_for(first.process.wait(), 30)
+            stopped_in = time.perf_counter() - signalled_at
+        assert exit_code == 0, "\n".join(first.lines[-20:])
+        assert not first.error_lines(), first.error_lines()[0]
+        at_stop = sum(dms(fake_slack).values())
+        left = await channels_by_status(sessions)
+        assert not left[OutboxStatus.SENDING], "rows were left leased"
+        assert left[OutboxStatus.PENDING], "the stop came after the fan-out"
+
+        fake_slack.latency = 0.0
+        async with partnerbot_run(env, tmp_path, http) as second:
+            await wait_until_outbox_settled(sessions, second, timeout=30)
+            second.process.terminate()
+            assert await asyncio.wait_for(second.process.wait(), 30) == 0
+    sent = dms(fake_slack)
+    print(
+        f"\nSIGTERM of `partnerbot run` after {at_stop} of {DMS} tour DMs: exited in "
+        f"{stopped_in:.1f} s; restarted, {len(sent)} of {DMS} delivered, "
+        f"{sum(sent.values()) - len(sent)} duplicated"
+    )
+    assert stopped_in < STOP_WITHIN
+    assert sorted(sent) == sorted([LEADER, *MEMBERS])
+    assert all(count == 1 for count in sent.values())
     assert await outbox_counts(sessions) == Counter({OutboxStatus.SENT: DMS})
 
 

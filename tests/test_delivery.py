@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import FrozenClock
-from bot.delivery import SEND_SLOTS, Delivery
+from bot.delivery import SEND_SLOTS, Delivery, RateGate
 from bot.deps import slack_client
 from bot.models import OutboxMessage, OutboxStatus
 from bot.sandbox.fake_slack import FakeSlack
@@ -489,3 +489,74 @@ async def test_a_late_outcome_does_not_undo_a_row_another_worker_settled(
         rows = await session.execute(select(OutboxMessage.channel, OutboxMessage.status))
         statuses = {channel: status for channel, status in rows}
     assert statuses == {"UALICE": OutboxStatus.SENT, "UBOB": OutboxStatus.PENDING}
+
+
+# --- the rate gate: Slack's tiers, and one probe after a Retry-After window ----------------------
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def admitted_within(gate: RateGate, method: str, seconds: float, *, step: float = 0.1) -> int:
+    """How many calls to `method` the gate lets start in `seconds`, asked every `step` s."""
+    admitted, at = 0, T0
+    while at < T0 + timedelta(seconds=seconds):
+        while gate.admit("T1", method, "", at) is None:
+            admitted += 1
+        at += timedelta(seconds=step)
+    return admitted
+
+
+@pytest.mark.parametrize(
+    ("method", "seconds", "most"),
+    [
+        ("users.list", 60, 10 + 20),  # Tier 2: a burst of 10, then 20 a minute
+        ("conversations.open", 60, 25 + 50),  # Tier 3: a burst of 25, then 50 a minute
+        ("views.publish", 60, 50 + 100),  # Tier 4: a burst of 50, then 100 a minute
+        ("conversations.open", 1, 25 + 1),  # a restarted worker's history checks: 25 at once
+    ],
+)
+def test_tiered_methods_are_paced_at_their_tier(method: str, seconds: float, most: int) -> None:
+    admitted = admitted_within(RateGate(), method, seconds)
+    assert most - 1 <= admitted <= most
+
+
+def test_messages_to_distinct_channels_are_not_paced_by_the_method() -> None:
+    gate = RateGate()
+    assert all(gate.admit("T1", "chat.postMessage", f"D{n}", T0) is None for n in range(1000))
+    for n in range(1000):
+        gate.note_send("T1", "chat.postMessage", f"D{n}", T0)
+    # ...but each channel only once a second
+    assert gate.admit("T1", "chat.postMessage", "D1", T0) == T0 + timedelta(seconds=1)
+
+
+@pytest.mark.parametrize(
+    ("method", "after_probe"),
+    [
+        ("chat.postMessage", 1000),  # paced by channel: everything goes once the probe is back
+        ("conversations.open", 1),  # Tier 3: the probe, then one every 1.2 s, no burst
+    ],
+)
+def test_after_a_retry_after_one_probe_goes_then_the_tier_rate(
+    method: str, after_probe: int
+) -> None:
+    gate = RateGate()
+    reopens = T0 + timedelta(seconds=5)
+    gate.close_method("T1", method, reopens)
+    inside = reopens - timedelta(milliseconds=1)
+    assert gate.admit("T1", method, "D0", inside) == reopens  # nothing inside the window
+    assert gate.admit("T1", method, "D1", reopens) is None  # the probe
+    held = [gate.admit("T1", method, f"D{n}", reopens) for n in range(2, 100)]
+    assert all(t is not None and t > reopens for t in held)  # the rest wait for its answer
+    assert gate.answered("T1", method)
+    later = reopens + timedelta(seconds=1.2)
+    going = sum(gate.admit("T1", method, f"D{n}", later) is None for n in range(1000))
+    assert going == after_probe
+
+
+def test_a_refused_probe_lets_the_next_one_go_after_the_new_window() -> None:
+    gate = RateGate()
+    gate.close_method("T1", "users.list", T0)
+    assert gate.admit("T1", "users.list", "", T0) is None  # the probe...
+    gate.close_method("T1", "users.list", T0 + timedelta(seconds=5))  # ...refused again
+    assert gate.admit("T1", "users.list", "", T0 + timedelta(seconds=5)) is None
+    assert gate.admit("T1", "users.list", "", T0 + timedelta(seconds=5)) is not None

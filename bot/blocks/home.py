@@ -201,6 +201,8 @@ STAGE_NOTES = {
 
 def tour_summary(tour: TourCard) -> str:
     """ "*Title* — 7 of 25 answered · 3 days left · anonymous"."""
+    if tour.status == "launching":
+        return f"*{clip(tour.title, 500)}* — launching: working out whom to ask…"
     if tour.status != "open":
         when = f"closed on {format_day(tour.closed_on or tour.close_date)}"
     elif tour.days_left > 1:

@@ -667,6 +667,16 @@ def render_reminder(
 # --- What the leader sees ----------------------------------------------------------------------
 
 
+def render_launch_delayed(*, title: str) -> Message:
+    """Told to the leader when Slack holds up working out a launch's audience."""
+    text = (
+        f"Slack is busy right now, so *{clip(title, 500)}* is saved but not sent yet. I'll "
+        "send the invitations as soon as Slack lets me and tell you here how many went out; "
+        "there's nothing you need to do."
+    )
+    return Message(text=text)
+
+
 def render_leader_confirmation(
     *,
     tour_id: int,

@@ -26,6 +26,7 @@ from bot.blocks.tour import (
     withheld_reason,
 )
 from bot.db import retry_when_locked, scrub_deleted
+from bot.delivery import error_code
 from bot.deps import Deps
 from bot.flows.commands import parse_command_text
 from bot.flows.tour import (
@@ -34,7 +35,6 @@ from bot.flows.tour import (
     MAX_QUESTIONS,
     LaunchBlock,
     LaunchForm,
-    choose_audience,
     default_title,
     local_today,
     parse_prefill,
@@ -53,8 +53,9 @@ from bot.handlers.context import (
 from bot.handlers.forms import RowId, field, is_number, state_values, text_field
 from bot.handlers.home import publish_home
 from bot.models import Tour
-from bot.scheduler import suggest_themes_for
+from bot.scheduler import resolve_launch, suggest_themes_for
 from bot.services import tour as tours
+from bot.store import outbox
 from bot.store.tours import get_tour
 
 log = logging.getLogger("bot.handlers.tour")
@@ -157,11 +158,19 @@ async def results_channel_problem(deps: Deps, channel_id: str) -> str | None:
     checked again (the leader may have just invited the bot) with the quick client."""
     assert deps.quick_client is not None
     now = deps.clock.now()
-    access = await deps.directory.channel(deps.quick_client, channel_id=channel_id, now=now)
-    if not access.is_member:
-        access = await deps.directory.channel(
-            deps.quick_client, channel_id=channel_id, now=now, refresh=True
-        )
+    try:
+        access = await deps.directory.channel(deps.quick_client, channel_id=channel_id, now=now)
+        if not access.is_member:
+            access = await deps.directory.channel(
+                deps.quick_client, channel_id=channel_id, now=now, refresh=True
+            )
+    except SlackApiError as error:
+        if error.response.status_code != 429 and error.response.status_code < 500:
+            raise
+        # Slack is busy: the launch is not held up for it. The channel is first posted to
+        # when the findings are, and a refusal then tells the leader (bot/store/notices.py).
+        log.warning("could not check the results channel", extra={"error": error_code(error)})
+        return None
     invite = "Type `/invite @Partnerbot` in that channel, then submit again."
     if not access.visible:
         return f"I can't see that channel (private channels need an invite). {invite}"
@@ -198,55 +207,28 @@ async def handle_tour_launch_submission(
         await ack(response_action="errors", errors=errors)
         return
     await ack()
-    requested = list(form.user_ids)
-    if form.channel_id:
-        try:
-            requested += await deps.directory.channel_members(client, channel_id=form.channel_id)
-        except SlackApiError as error:
-            if error.response.get("error") != "channel_not_found":
-                raise
-            await client.chat_postMessage(
-                channel=leader_id,
-                text=f"I couldn't see who is in <#{form.channel_id}>: it is private and I'm not "
-                "in it. Type `/invite @Partnerbot` there, then `/partner tour` again — or pick "
-                "the people by name. No tour was started.",
-            )
-            return
-    members = await deps.directory.members(client, team_id=team_id, now=now)
-    audience = choose_audience(
-        requested,
-        members,
-        leader_id=leader_id,
-        include_leader=leader_id in form.user_ids,
-        bot_user_id=context.bot_user_id,
-    )
-    if not audience.invitees:
-        await client.chat_postMessage(
-            channel=leader_id,
-            text="Nobody to ask: everyone you picked is a bot, deactivated, or unknown to "
-            "Slack. Type `/partner tour` to pick people again.",
-        )
-        return
+    # Stored before any Slack call: working out the audience (a channel's members, the
+    # directory) may be held up by a rate limit, and the submission must not be lost.
     async with deps.sessions.begin() as session:
         if not await claim_view(session, context, view):
             log.info("replayed launch submission ignored")
             return
-        tour = await tours.launch_tour(
+        tour = await tours.start_launch(
             session,
             team_id=team_id,
             enterprise_id=context.enterprise_id,
             leader_id=leader_id,
             leader_tz=leader_tz,
             form=form,
-            audience=audience,
+            bot_user_id=context.bot_user_id,
             now=now,
         )
-    deps.delivery.notify()
-    log.info(
-        "tour launched",
-        extra={"tour": tour.id, "invited": len(audience.invitees), "skipped": audience.skipped},
-    )
-    await publish_home(deps, client, team_id=team_id, user_id=leader_id)
+    await resolve_launch(deps, tour.id)  # at once; put off to the tick if Slack is busy
+    try:
+        await publish_home(deps, client, team_id=team_id, user_id=leader_id)
+    except SlackApiError as error:
+        # The App Home is redrawn whenever it is opened; the leader has their DM either way.
+        log.warning("could not redraw the App Home", extra={"error": error_code(error)})
 
 
 # --- members: replying ----------------------------------------------------------------------
@@ -267,39 +249,44 @@ async def handle_dm_reply(
     team_id, text = context.team_id or "", unescape(str(event.get("text") or ""))
     message_ts = str(event.get("ts") or "0")
 
-    async def answer() -> Message:
+    async def answer() -> outbox.Queued:
         # Work out the common case from a read, so the write transaction (SQLite's one write
         # lock) is a handful of statements; anything else, or a plan overtaken by another
-        # change, is worked out in full inside the write transaction.
+        # change, is worked out in full inside the write transaction. Either way the reply is
+        # queued in the outbox with the answer (a rate-limited reply is sent later, not lost).
+        now, lease_for = deps.clock.now(), deps.delivery.lease_for
         async with deps.engine.connect() as connection:
             plan = await tours.plan_dm_answer(
                 connection, team_id=team_id, user_id=user_id, text=text, message_ts=message_ts
             )
-            if plan is not None and await tours.write_planned_answer(
-                connection,
-                plan,
-                team_id=team_id,
-                user_id=user_id,
-                event=event_claim(context, body),
-            ):
-                return plan.reply
+            if plan is not None:
+                queued = await tours.write_planned_answer(
+                    connection,
+                    plan,
+                    team_id=team_id,
+                    user_id=user_id,
+                    event=event_claim(context, body),
+                    now=now,
+                    lease_for=lease_for,
+                )
+                if queued is not None:
+                    return queued
         async with deps.sessions.begin() as session:
             await claim_event(session, context, body)
-            return await tours.handle_dm_reply(
+            reply = await tours.handle_dm_reply(
+                session, team_id=team_id, user_id=user_id, text=text, message_ts=message_ts, now=now
+            )
+            return await tours.queue_reply(
                 session,
+                tours.reply_to(user_id, reply, team_id=team_id, message_ts=message_ts),
                 team_id=team_id,
-                user_id=user_id,
-                text=text,
-                message_ts=message_ts,
-                now=deps.clock.now(),
+                now=now,
+                lease_for=lease_for,
             )
 
     # Already acknowledged: Slack will not send it again, so a busy database must not lose it.
-    reply = await retry_when_locked(answer)
-    # A direct reply, not the outbox: in a named tour it may quote the person's answers, and
-    # an outbox row would store them next to their user id. (An anonymous tour's replies never
-    # quote answers: the DM's history is readable with the bot's token.)
-    await client.chat_postMessage(channel=user_id, **reply.to_dict())
+    queued = await retry_when_locked(answer)
+    await deps.delivery.send_now(queued)
 
 
 def number_from_value(action: dict[str, Any]) -> int | None:
@@ -372,12 +359,12 @@ async def handle_answer_form_submission(
         )
         return
     typed = {i: text_field(values, f"answer.{i + 1}") for i in range(MAX_QUESTIONS)}
-    user_id = body["user"]["id"]
+    user_id, team_id, now = body["user"]["id"], context.team_id or "", deps.clock.now()
     try:
         async with deps.sessions.begin() as session:
             saved = await tours.save_answer_form(
                 session,
-                team_id=context.team_id or "",
+                team_id=team_id,
                 user_id=user_id,
                 tour_id=metadata.tour_id,
                 mode=metadata.mode,
@@ -386,17 +373,28 @@ async def handle_answer_form_submission(
             # Claimed with what it saved: a replayed "Add more" must not add the text twice.
             if saved.tour_open and not await claim_view(session, context, view):
                 raise Replayed
+            queued = None
+            if saved.tour_open:  # the reply (their answers) is queued with what it reports
+                queued = await tours.queue_reply(
+                    session,
+                    tours.reply_to(
+                        user_id, saved.reply, team_id=team_id, message_ts=f"form:{view['id']}"
+                    ),
+                    team_id=team_id,
+                    now=now,
+                    lease_for=deps.delivery.lease_for,
+                )
     except Replayed:
         await ack()
         return
-    if not saved.tour_open:
+    if queued is None:
         await ack(
             response_action="update",
             view=render_notice_modal(title="Listening tour", text=saved.reply.text).to_dict(),
         )
         return
     await ack()
-    await client.chat_postMessage(channel=user_id, **saved.reply.to_dict())
+    await deps.delivery.send_now(queued)
 
 
 # --- leader: Remind, Close, Export ----------------------------------------------------------

@@ -501,6 +501,11 @@ class FakeSlack:
             method, rate_429=rate_429, rate_5xx=rate_5xx, retry_after=retry_after, seed=seed
         )
 
+    def rate_limit_everything(self, *, seconds: float, retry_after: int) -> None:
+        """A rate-limit storm: every call answered 429 (Retry-After `retry_after`) for
+        `seconds` from now, on the fake's clock."""
+        self._faults.storm(seconds=seconds, retry_after=retry_after)
+
     def clear_faults(self) -> None:
         self._faults.clear()
 

@@ -57,6 +57,7 @@ class FaultPlan:
         self._random: list[_RandomFaults] = []
         self._windows: dict[str, _Window] = {}
         self.violations: list[RateLimitViolation] = []
+        self._storm: tuple[float, int] | None = None  # (until, Retry-After announced)
 
     def fail_next(
         self,
@@ -90,9 +91,15 @@ class FaultPlan:
             _RandomFaults(method, rate_429, rate_5xx, retry_after, random.Random(seed))
         )
 
+    def storm(self, *, seconds: float, retry_after: int) -> None:
+        """Answer every call 429 for `seconds` from now, each with `retry_after` (Slack's
+        Retry-After says when to ask again, not when the storm ends)."""
+        self._storm = (self._clock() + seconds, retry_after)
+
     def clear(self) -> None:
         self._planned.clear()
         self._random.clear()
+        self._storm = None
 
     def arrive(
         self, method: str, args: Mapping[str, Any], *, arrival: int, latest_arrival: int
@@ -126,6 +133,8 @@ class FaultPlan:
         return now > window.opened_at or dict(args) == window.args
 
     def _draw(self, method: str) -> Fault | None:
+        if self._storm is not None and self._clock() < self._storm[0]:
+            return Fault(status=429, error="ratelimited", retry_after=self._storm[1])
         planned = self._planned.get(method)
         if planned:
             return planned.popleft()

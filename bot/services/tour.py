@@ -6,10 +6,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from pydantic import BaseModel
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.blocks import Message
@@ -21,6 +22,7 @@ from bot.blocks.tour import (
     render_dm_help,
     render_finished,
     render_invitation,
+    render_launch_delayed,
     render_leader_confirmation,
     render_question,
     render_reminder,
@@ -60,6 +62,7 @@ from bot.models import (
     Theme,
     ThemeSource,
     Tour,
+    TourKey,
     TourStatus,
 )
 from bot.services import checkins as checkin_services
@@ -86,7 +89,17 @@ def _dm(user_id: str, message: Message) -> dict[str, Any]:
     return {"channel": user_id, **message.to_dict()}
 
 
-async def launch_tour(
+class LaunchRequest(BaseModel):
+    """Whom the leader asked for, kept with a LAUNCHING tour until Slack has said who they
+    are: people picked by name, and a channel whose members are all asked."""
+
+    user_ids: list[str]
+    channel_id: str | None
+    include_leader: bool
+    bot_user_id: str | None
+
+
+async def start_launch(
     session: AsyncSession,
     *,
     team_id: str,
@@ -94,14 +107,15 @@ async def launch_tour(
     leader_id: str,
     leader_tz: str,
     form: LaunchForm,
-    audience: Audience,
+    bot_user_id: str | None,
     now: datetime,
 ) -> Tour:
-    """Create the tour and queue one invitation per person plus the leader's confirmation."""
+    """Store a submitted launch at once, LAUNCHING, with the audience asked for: working out
+    who that is takes Slack calls (a channel's members, the directory) that a rate limit may
+    hold up for minutes, and the submission must not be lost meanwhile (`finish_launch`)."""
     assert form.close_date is not None
     assert form.results_channel_id is not None
     assert form.min_responses is not None
-    questions = cleaned_questions(form.questions)
     tour = await store.create_tour(
         session,
         store.NewTour(
@@ -116,12 +130,42 @@ async def launch_tour(
             closes_at=close_instant(form.close_date, leader_tz),
             leader_tz=leader_tz,
             reminders=form.reminders,
-            questions=questions,
-            invitees=[(invitee.user_id, invitee.tz) for invitee in audience.invitees],
-            skipped=audience.skipped,
+            questions=cleaned_questions(form.questions),
+            invitees=[],
+            skipped=0,
         ),
         now=now,
     )
+    tour.status = TourStatus.LAUNCHING
+    tour.launch_request = LaunchRequest(
+        user_ids=list(form.user_ids),
+        channel_id=form.channel_id,
+        include_leader=leader_id in form.user_ids,
+        bot_user_id=bot_user_id,
+    ).model_dump()
+    tour.launch_next_at = now
+    return tour
+
+
+def launch_request(tour: Tour) -> LaunchRequest:
+    return LaunchRequest.model_validate(tour.launch_request or {})
+
+
+async def finish_launch(
+    session: AsyncSession, *, tour: Tour, audience: Audience, now: datetime
+) -> None:
+    """Open a LAUNCHING tour (locked) to its audience: queue one invitation per person plus
+    the leader's confirmation with the count."""
+    assert tour.status is TourStatus.LAUNCHING
+    questions = await store.questions_of(session, tour_id=tour.id)
+    store.add_participants(
+        session, tour=tour, invitees=[(i.user_id, i.tz) for i in audience.invitees]
+    )
+    tour.status = TourStatus.OPEN
+    tour.skipped_count = audience.skipped
+    tour.launch_request = None
+    tour.launch_next_at = None
+    team_id, leader_id = tour.team_id, tour.leader_id
     # Everyone gets the same invitation; only the addressee differs.
     invitation = render_invitation(
         tour_id=tour.id,
@@ -131,7 +175,7 @@ async def launch_tour(
         min_responses=tour.min_responses,
         closes_at=tour.closes_at,
         leader_tz=tour.leader_tz,
-        question=questions[0],
+        question=questions[0].text,
         position=0,
         question_count=len(questions),
     )
@@ -154,6 +198,7 @@ async def launch_tour(
         user_ids=[invitee.user_id for invitee in audience.invitees],
         tour_id=tour.id,
     )
+    assert tour.channel_id is not None
     confirmation = render_leader_confirmation(
         tour_id=tour.id,
         title=tour.title,
@@ -163,7 +208,7 @@ async def launch_tour(
         min_responses=tour.min_responses,
         closes_at=tour.closes_at,
         leader_tz=tour.leader_tz,
-        results_channel_id=form.results_channel_id,
+        results_channel_id=tour.channel_id,
     )
     await outbox.enqueue(
         session,
@@ -173,7 +218,39 @@ async def launch_tour(
         payload=_dm(leader_id, confirmation),
         now=now,
     )
-    return tour
+
+
+async def postpone_launch(
+    session: AsyncSession, *, tour: Tour, until: datetime, now: datetime
+) -> None:
+    """Slack is busy (a rate limit, an outage): work the audience out again at `until`. The
+    first time, the leader is told the tour is saved and will go out by itself."""
+    tour.launch_attempts += 1
+    tour.launch_next_at = until
+    await outbox.enqueue(
+        session,
+        team_id=tour.team_id,
+        key=f"tour:{tour.id}:launch-delayed",
+        method="chat.postMessage",
+        payload=_dm(tour.leader_id, render_launch_delayed(title=tour.title)),
+        now=now,
+    )
+
+
+async def abandon_launch(session: AsyncSession, *, tour: Tour, reason: str, now: datetime) -> None:
+    """The audience cannot be worked out (a private channel the bot is not in, nobody left to
+    ask): the tour is removed and the leader told why, and how to start again."""
+    await outbox.enqueue(
+        session,
+        team_id=tour.team_id,
+        key=f"tour:{tour.id}:launch-abandoned",
+        method="chat.postMessage",
+        payload=_dm(tour.leader_id, Message(text=reason)),
+        now=now,
+    )
+    for model in (Question, TourKey):
+        await session.execute(delete(model).where(model.tour_id == tour.id))
+    await session.execute(delete(Tour).where(Tour.id == tour.id))
 
 
 @dataclass(frozen=True)
@@ -357,6 +434,33 @@ def _plan_dm_answer(
     )
 
 
+def reply_to(
+    user_id: str, message: Message, *, team_id: str, message_ts: str, private: bool = True
+) -> outbox.Outgoing:
+    """The bot's reply to one DM message of a person's, as an outbox call: queued with the
+    change it reports, so a rate-limited reply is sent later rather than lost (and never
+    followed by a "nothing was changed" for a change that was made). `private`: it may quote
+    their answers (the row's payload is emptied once sent)."""
+    return outbox.Outgoing(
+        key=f"reply:{team_id}:{user_id}:{message_ts}",
+        method="chat.postMessage",
+        payload=_dm(user_id, message),
+        private=private,
+    )
+
+
+async def queue_reply(
+    session: AsyncSession,
+    reply: outbox.Outgoing,
+    *,
+    team_id: str,
+    now: datetime,
+    lease_for: timedelta,
+) -> outbox.Queued:
+    """Queue a reply with the unit of work it answers, leased to this process to send at once."""
+    return await outbox.enqueue_now(session, reply, team_id=team_id, now=now, lease_for=lease_for)
+
+
 async def write_planned_answer(
     connection: AsyncConnection,
     plan: PlannedAnswer,
@@ -364,18 +468,27 @@ async def write_planned_answer(
     team_id: str,
     user_id: str,
     event: EventClaim | None,
-) -> bool:
-    """Write a planned answer, in one trip, if what it was planned from still holds; False,
-    with nothing written, when the tour has closed or the person has moved on since the read.
-    Raises EventAlreadyProcessed, with nothing written, when the event was handled before.
-    A transaction of its own: `connection` must not be in one."""
+    now: datetime,
+    lease_for: timedelta,
+) -> outbox.Queued | None:
+    """Write a planned answer and queue its reply (the next question), in one trip, if what
+    it was planned from still holds; None, with nothing written, when the tour has closed or
+    the person has moved on since the read. Raises EventAlreadyProcessed, with nothing
+    written, when the event was handled before. A transaction of its own: `connection` must
+    not be in one."""
+    # The next question quotes nothing the person wrote: the row need not be private.
+    reply = reply_to(
+        user_id, plan.reply, team_id=team_id, message_ts=plan.message_ts, private=False
+    )
+    row = reply.row(team_id=team_id, now=now, leased_until=now + lease_for)
     unit = functools.partial(
-        _write_planned_answer, plan=plan, team_id=team_id, user_id=user_id, event=event
+        _write_planned_answer, plan=plan, team_id=team_id, user_id=user_id, event=event, reply=row
     )
     try:
-        return await write_together(connection, unit)
+        reply_id = await write_together(connection, unit)
     except _Overtaken:
-        return False
+        return None
+    return outbox.Queued(reply_id, team_id, reply, now)
 
 
 class _Overtaken(Exception):
@@ -389,7 +502,8 @@ def _write_planned_answer(
     team_id: str,
     user_id: str,
     event: EventClaim | None,
-) -> bool:
+    reply: dict[str, Any],
+) -> int | None:
     # The claim first, as the full path claims first: two deliveries of one event taking the
     # two paths on PostgreSQL then lock the same rows in the same order.
     if event is not None and not dm_answers.claim_event(run, event):
@@ -415,7 +529,7 @@ def _write_planned_answer(
     )
     if plan.refocus:
         dm_answers.set_focus(run, team_id=team_id, user_id=user_id, tour_id=plan.tour_id)
-    return True
+    return dm_answers.queue_message(run, reply)
 
 
 async def handle_dm_reply(

@@ -8,13 +8,14 @@ or two statements through the unit's `run`; bot/services/tour.py strings them to
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import String, bindparam, select, update
 
 from bot.models import (
     Answer,
     DmFocus,
+    OutboxMessage,
     Participant,
     ParticipantStatus,
     ProcessedEvent,
@@ -161,6 +162,13 @@ def save_answer(
         message_ts=message_ts,
     )
     run(statement, row)
+
+
+def queue_message(run: Run, row: dict[str, Any]) -> int | None:
+    """Insert an outbox row (bot.store.outbox.Outgoing.row) unless its key is queued; its id."""
+    statement = insert_if_absent_statement(run.dialect, table_of(OutboxMessage))
+    rows = run(statement, row).rows
+    return int(rows[0][0]) if rows else None
 
 
 def set_focus(run: Run, *, team_id: str, user_id: str, tour_id: int) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import OutboxMessage, OutboxStatus
-from bot.store.inserts import insert_if_absent, insert_many_if_absent
+from bot.store.inserts import insert_if_absent, insert_many_if_absent, insert_returning_id
 
 
 @dataclass(frozen=True)
@@ -22,21 +22,57 @@ class Outgoing:
     method: str
     payload: dict[str, Any]
     not_before: datetime | None = None
+    private: bool = False  # the payload quotes a person's words: emptied once settled
 
-    def row(self, *, team_id: str, now: datetime) -> dict[str, Any]:
+    @property
+    def channel(self) -> str:
         payload = self.payload
-        channel = payload.get("channel") or payload.get("user_id") or payload.get("user") or ""
+        return str(payload.get("channel") or payload.get("user_id") or payload.get("user") or "")
+
+    def row(
+        self, *, team_id: str, now: datetime, leased_until: datetime | None = None
+    ) -> dict[str, Any]:
+        """The row's values; `leased_until` queues it already leased to this process, to be
+        sent at once (Delivery.send_now) and by the worker only if the lease runs out."""
         return {
             "team_id": team_id,
             "idempotency_key": self.key,
             "method": self.method,
-            "channel": str(channel),
-            "payload": payload,
-            "status": OutboxStatus.PENDING,
+            "channel": self.channel,
+            "payload": self.payload,
+            "status": OutboxStatus.PENDING if leased_until is None else OutboxStatus.SENDING,
             "attempts": 0,
             "next_attempt_at": self.not_before or now,
+            "lease_until": leased_until,
             "created_at": now,
+            "private": self.private,
         }
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A row queued leased to this process, for Delivery.send_now; `id` None when its key was
+    queued before (nothing new to send)."""
+
+    id: int | None
+    team_id: str
+    outgoing: Outgoing
+    created_at: datetime
+
+
+async def enqueue_now(
+    session: AsyncSession,
+    outgoing: Outgoing,
+    *,
+    team_id: str,
+    now: datetime,
+    lease_for: timedelta,
+) -> Queued:
+    """Queue one call leased to this process, with the decision to make it, to be sent right
+    after the commit (a reply to what a person just did)."""
+    row = outgoing.row(team_id=team_id, now=now, leased_until=now + lease_for)
+    message_id = await insert_returning_id(session, OutboxMessage, row)
+    return Queued(message_id, team_id, outgoing, now)
 
 
 async def enqueue(
@@ -127,6 +163,11 @@ async def mark_retry(
 
 
 async def mark_failed(session: AsyncSession, *, message_id: int, error: str) -> None:
+    await _mark_failed(session, message_id=message_id, error=error)
+    await forget_payloads(session, ids=[message_id])
+
+
+async def _mark_failed(session: AsyncSession, *, message_id: int, error: str) -> None:
     await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id)
@@ -150,6 +191,7 @@ class Outcome:
     at: datetime | None = None
     error: str | None = None
     result: dict[str, Any] | None = None
+    private: bool = False  # settled (SENT or FAILED): its payload is emptied
 
 
 async def record_outcomes(session: AsyncSession, outcomes: Sequence[Outcome]) -> None:
@@ -205,6 +247,59 @@ async def record_outcomes(session: AsyncSession, outcomes: Sequence[Outcome]) ->
         await session.execute(
             statement, [{"row_id": row["id"], **{c: row[c] for c in columns}} for row in rows]
         )
+    settled = [o.message_id for o in outcomes if o.private and o.status != OutboxStatus.PENDING]
+    if settled:
+        await forget_payloads(session, ids=settled)
+
+
+async def forget_payloads(session: AsyncSession, *, ids: Sequence[int]) -> None:
+    """Empty the payloads of settled private rows (a reply that quoted a person's answers)."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(ids),
+            OutboxMessage.private.is_(True),
+            OutboxMessage.status != OutboxStatus.PENDING,
+        )
+        .values(payload={})
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def release(
+    session: AsyncSession,
+    *,
+    ids: Sequence[int],
+    unanswered_ids: Sequence[int],
+    error: str,
+    now: datetime,
+) -> int:
+    """Give leased rows back, due now, for another process or the next start (a shutdown
+    that could not wait for their sends); the ones in `unanswered_ids` had their request sent
+    and say so in their last error. Rows settled meanwhile are left alone."""
+    released = 0
+    unanswered = set(unanswered_ids)
+    for group, last_error in (
+        ([i for i in ids if i not in unanswered], None),
+        ([i for i in ids if i in unanswered], error[:255]),
+    ):
+        if not group:
+            continue
+        values: dict[str, Any] = {
+            "status": OutboxStatus.PENDING,
+            "lease_until": None,
+            "next_attempt_at": now,
+        }
+        if last_error is not None:
+            values["last_error"] = last_error
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(group), OutboxMessage.status == OutboxStatus.SENDING)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        released += int(getattr(result, "rowcount", 0) or 0)
+    return released
 
 
 async def hold_team(session: AsyncSession, *, team_id: str, until: datetime, error: str) -> int:

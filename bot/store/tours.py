@@ -99,10 +99,21 @@ async def create_tour(session: AsyncSession, new: NewTour, *, now: datetime) -> 
         Question(tour_id=tour.id, position=position, text=text)
         for position, text in enumerate(new.questions)
     )
+    add_participants(session, tour=tour, invitees=new.invitees)
+    if new.anonymous:
+        session.add(TourKey(tour_id=tour.id, secret=secrets.token_hex(32)))
+    await session.flush()
+    return tour
+
+
+def add_participants(
+    session: AsyncSession, *, tour: Tour, invitees: Sequence[tuple[str, str]]
+) -> None:
+    """Everyone invited, each about to be asked question 1 ((user id, time zone) pairs)."""
     session.add_all(
         Participant(
             tour_id=tour.id,
-            team_id=new.team_id,
+            team_id=tour.team_id,
             user_id=user_id,
             tz=tz,
             status=ParticipantStatus.INVITED,
@@ -110,12 +121,24 @@ async def create_tour(session: AsyncSession, new: NewTour, *, now: datetime) -> 
             responded=False,
             reminders_sent=0,
         )
-        for user_id, tz in new.invitees
+        for user_id, tz in invitees
     )
-    if new.anonymous:
-        session.add(TourKey(tour_id=tour.id, secret=secrets.token_hex(32)))
-    await session.flush()
-    return tour
+
+
+async def launches_due(session: AsyncSession, *, now: datetime) -> list[int]:
+    """Tours submitted whose audience is due to be worked out with Slack (again)."""
+    statement = (
+        select(Tour.id)
+        .where(Tour.status == TourStatus.LAUNCHING, Tour.launch_next_at <= now)
+        .order_by(Tour.launch_next_at, Tour.id)
+    )
+    return list((await session.scalars(statement)).all())
+
+
+async def next_launch_at(session: AsyncSession) -> datetime | None:
+    return await session.scalar(
+        select(func.min(Tour.launch_next_at)).where(Tour.status == TourStatus.LAUNCHING)
+    )
 
 
 # The reads and writes of every DM answer are built once, with their values as parameters:

@@ -23,6 +23,8 @@ from bot.flows.tour import DEFAULT_QUESTIONS, LaunchBlock, question_block
 from bot.models import (
     Answer,
     Base,
+    OutboxMessage,
+    OutboxStatus,
     Participant,
     ParticipantStatus,
     Question,
@@ -358,9 +360,10 @@ async def test_a_plain_dm_answer_is_written_as_planned_without_the_full_path(
     written: list[bool] = []
     write = tour_services.write_planned_answer
 
-    async def noted(*args: Any, **kwargs: Any) -> bool:
-        written.append(await write(*args, **kwargs))
-        return written[-1]
+    async def noted(*args: Any, **kwargs: Any) -> Any:
+        queued = await write(*args, **kwargs)
+        written.append(queued is not None)  # None: the plan was overtaken, nothing written
+        return queued
 
     async def no_full_path(*_args: Any, **_kwargs: Any) -> Any:
         raise AssertionError("the full path handled a plain answer")
@@ -407,10 +410,16 @@ async def test_one_event_on_both_paths_at_once_takes_its_locks_in_one_order(
         await full.begin()
         assert await record_event(full, claim)
 
-        async def planned() -> bool:
+        async def planned() -> Any:
             async with deps.engine.connect() as connection:
                 return await tour_services.write_planned_answer(
-                    connection, plan, team_id=tour.team_id, user_id="UM001", event=claim
+                    connection,
+                    plan,
+                    team_id=tour.team_id,
+                    user_id="UM001",
+                    event=claim,
+                    now=clock.now(),
+                    lease_for=deps.delivery.lease_for,
                 )
 
         retry = asyncio.create_task(planned())
@@ -933,3 +942,30 @@ async def test_the_home_card_shows_the_day_the_tour_closed(
     ]
     assert len(cards) == 1
     assert shown in cards[0]
+
+
+async def test_replies_reach_slack_through_the_outbox_and_keep_no_answer_at_rest(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+) -> None:
+    """Each DM reply is an outbox row, sent at once; the thank-you, which quotes the person's
+    answers, keeps none of them in the outbox once it is sent."""
+    await launch(slack, fake_slack, deps, users=team[:3])
+    await reply(slack, deps, clock, "UM001", "Retros are honest")
+    thanks = await reply(slack, deps, clock, "UM001", "Releases wait for sign-off")
+    assert "Releases wait for sign-off" in json.dumps(thanks)  # the thank-you quotes them
+    async with sessions() as session:
+        rows = list(
+            await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.idempotency_key.like("reply:%"))
+            )
+        )
+    assert [row.status for row in rows] == [OutboxStatus.SENT, OutboxStatus.SENT]
+    assert [row.private for row in rows] == [False, True]  # the next question quotes nothing
+    stored = json.dumps([row.payload for row in rows])
+    assert "Retros are honest" not in stored
+    assert "Releases wait for sign-off" not in stored

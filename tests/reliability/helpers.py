@@ -345,6 +345,22 @@ def changes(before: Snapshot, after: Snapshot) -> dict[str, dict[str, list[tuple
     return found
 
 
+def without_replies(
+    changed: dict[str, dict[str, list[tuple[Any, ...]]]],
+) -> dict[str, dict[str, list[tuple[Any, ...]]]]:
+    """The changes, less the bot's replies to DMs: each is queued in the outbox with the unit
+    of work it answers (bot/services/tour.py reply_to), and says what the bot told the person;
+    it changes nothing the team owns."""
+    outbox = changed.get("outbox")
+    if outbox is None:
+        return changed
+    added = [row for row in outbox["added"] if not str(row[2]).startswith("reply:")]
+    rest = {name: rows for name, rows in changed.items() if name != "outbox"}
+    if added or outbox["removed"]:
+        rest["outbox"] = {"added": added, "removed": outbox["removed"]}
+    return rest
+
+
 def by_team(taken: Snapshot) -> dict[str, Snapshot]:
     """Split a snapshot by the team each row belongs to: directly (team_id), or through the
     tour, poll, initiative or theme it hangs from."""

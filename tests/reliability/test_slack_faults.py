@@ -26,12 +26,14 @@ from bot.blocks.initiatives import InitiativeView
 from bot.clock import FrozenClock
 from bot.delivery import Delivery
 from bot.deps import Deps, slack_client
-from bot.models import Initiative, OutboxMessage, OutboxStatus
+from bot.models import Answer, Initiative, OutboxMessage, OutboxStatus, Tour, TourStatus
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
+from bot.scheduler import run_tick
 from bot.settings import Settings
 from bot.store import outbox
-from tests.handlers.test_tour import launch_values, open_launch_modal
+from bot.store.tours import next_launch_at
+from tests.handlers.test_tour import launch, launch_values, open_launch_modal
 from tests.reliability.catalog import submission, view_cases
 from tests.reliability.helpers import TEAM_A, Seeded, TcpProxy, figure, send
 
@@ -394,3 +396,99 @@ async def test_a_launch_while_the_token_is_refused_waits_and_then_arrives_exactl
     assert kept == {OutboxStatus.PENDING: len(FANOUT) + 1}  # + the leader's confirmation
     assert (delivered, lost, duplicated) == (len(FANOUT), 0, 0)
     assert await statuses(sessions) == {OutboxStatus.SENT: len(FANOUT) + 1}
+
+
+# --- a rate-limit storm: everything refused for a while ----------------------------------------
+
+STORM = timedelta(seconds=10)
+STORM_RETRY_AFTER = 5  # Slack's Retry-After says when to ask again, not when the storm ends
+STORM_AUDIENCE = [f"UST{n:02d}" for n in range(30)]
+BACKLOG = [f"UBL{n:02d}" for n in range(20)]
+
+
+async def settle_everything(deps: Deps, clock: FrozenClock, *, limit: int = 200) -> None:
+    """Run ticks (launches, the outbox) at each moment something is due, on the frozen clock,
+    until nothing is launching or waiting in the outbox."""
+    for _ in range(limit):
+        await run_tick(deps)
+        async with deps.sessions() as session:
+            launch_at = await next_launch_at(session)
+        send_at = await deps.delivery.next_wakeup()
+        due = [t for t in (launch_at, send_at) if t is not None]
+        if not due:
+            return
+        clock.set(max(min(due), clock.now() + timedelta(milliseconds=100)))
+    raise AssertionError("never settled")
+
+
+async def test_a_launch_and_a_dm_answer_inside_a_429_storm_end_as_if_slack_had_been_fine(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    """Slack refuses every call for 10 s (Retry-After 5 s) while a leader submits a launch,
+    a member answers question 1 and 20 other DMs wait in the outbox. Afterwards: the launch
+    went to all 30 people once, the member was asked question 2 once and read nothing false,
+    and when the first window ended one probe per method went out, not the whole queue."""
+    for user in [*STORM_AUDIENCE, *BACKLOG]:
+        fake_slack.add_user(user, user.lower(), tz="Europe/Berlin")
+    fake_slack.add_channel("CSTORM", "storm", members=["ULEAD", *STORM_AUDIENCE])
+    await launch(
+        slack, fake_slack, deps, users=["UALICE", "UBOB"], title="Calm tour", anonymous=False
+    )
+    assert len(fake_slack.dms_to("UALICE")) == 1  # invited, before the storm
+    view = await open_launch_modal(slack, fake_slack)
+
+    storm_began = clock.now()
+    fake_slack.rate_limit_everything(seconds=STORM.total_seconds(), retry_after=STORM_RETRY_AFTER)
+    await queue_dms(sessions, clock, BACKLOG, "backlog")
+    answer = await slack.view_submission(
+        "ULEAD", view, launch_values(channel="CSTORM", title="Storm tour")
+    )
+    assert (answer.status, answer.json) == (200, None)  # accepted: the modal closes
+    clock.advance(seconds=1)
+    assert (await slack.dm("UALICE", "Standups are short and useful")).status == 200
+    assert await deps.inflight.wait_idle(timeout=10)
+    await deps.delivery.deliver_due()
+    async with sessions() as session:
+        storm_tour = await session.scalar(select(Tour).where(Tour.title == "Storm tour"))
+    assert storm_tour is not None
+    assert storm_tour.status is TourStatus.LAUNCHING
+
+    await settle_everything(deps, clock)
+
+    invited = [sum("Storm tour" in m["text"] for m in fake_slack.dms_to(u)) for u in STORM_AUDIENCE]
+    to_alice = [m["text"] for m in fake_slack.dms_to("UALICE")]
+    everyone = [m["text"] for m in fake_slack.messages]
+    refused = [c for c in fake_slack.calls if c.http_status == 429]
+    first_window_end = (storm_began + timedelta(seconds=STORM_RETRY_AFTER)).timestamp()
+    after_window = [c for c in refused if c.at >= first_window_end]
+    methods = {c.method for c in refused}
+    figure(
+        "slack faults: a 10 s 429 storm over a launch, a DM answer and 20 queued DMs",
+        invited=sum(1 for n in invited if n),
+        duplicated=sum(n - 1 for n in invited if n > 1),
+        refused=len(refused),
+        refused_after_first_window=len(after_window),
+        methods=len(methods),
+        calls_inside_retry_after=len(fake_slack.rate_limit_violations),
+    )
+    assert invited == [1] * len(STORM_AUDIENCE)
+    assert sum("Question 2 of 2" in text for text in to_alice) == 1
+    assert not any("nothing was changed" in text for text in everyone)
+    async with sessions() as session:
+        answers = list(
+            await session.scalars(select(Answer.text).where(Answer.respondent == "UALICE"))
+        )
+        storm_tour = await session.scalar(select(Tour).where(Tour.title == "Storm tour"))
+    assert answers == ["Standups are short and useful"]
+    assert storm_tour is not None
+    assert storm_tour.status is TourStatus.OPEN
+    leader = [m["text"] for m in fake_slack.dms_to("ULEAD") if "Storm tour" in m["text"]]
+    assert any("saved but not sent yet" in text for text in leader)  # told, then the count
+    assert any(str(len(STORM_AUDIENCE)) in text for text in leader[1:])
+    assert [sum("backlog" in m["text"] for m in fake_slack.dms_to(u)) for u in BACKLOG] == [1] * 20
+    assert len(after_window) <= 2 * len(methods)
+    assert fake_slack.rate_limit_violations == []
