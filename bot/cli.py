@@ -318,7 +318,7 @@ async def _erase_person(settings: Settings, user_id: str) -> int:
         await engine.dispose()
     changed = ", ".join(f"{table} {count}" for table, count in sorted(done.items()) if count)
     logging.getLogger("bot.erasure").info(
-        "person erased", extra={"erased_user": user_id, "rows": sum(done.values())}
+        "person erased", extra={"rows": sum(done.values())}
     )
     print(f"erased {user_id}: {changed or 'no rows named them'}")
     return 0

@@ -524,6 +524,15 @@ class Delivery:
         leaves it to the worker when its lease ends."""
         if queued.id is None:
             return
+        try:
+            await self._send_now(queued)
+        except Exception:
+            # The row is committed and leased to us: the worker sends it when the lease ends.
+            # The caller's change is made, so nothing here may tell the person it was not.
+            log.exception("a queued reply could not be sent at once; the worker will send it")
+
+    async def _send_now(self, queued: outbox.Queued) -> None:
+        assert queued.id is not None
         outgoing = queued.outgoing
         row = _Claimed(
             queued.id,

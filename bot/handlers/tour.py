@@ -223,7 +223,12 @@ async def handle_tour_launch_submission(
             bot_user_id=context.bot_user_id,
             now=now,
         )
-    await resolve_launch(deps, tour.id)  # at once; put off to the tick if Slack is busy
+    try:
+        await resolve_launch(deps, tour.id)  # at once; put off to the tick if Slack is busy
+    except Exception:
+        # The tour is stored as launching: the launch job tries again within seconds, and the
+        # leader hears from it. Saying "something went wrong" here would not be true.
+        log.exception("launching at once failed; the launch job will try again")
     try:
         await publish_home(deps, client, team_id=team_id, user_id=leader_id)
     except SlackApiError as error:
@@ -278,7 +283,9 @@ async def handle_dm_reply(
             )
             return await tours.queue_reply(
                 session,
-                tours.reply_to(user_id, reply, team_id=team_id, message_ts=message_ts),
+                tours.reply_to(
+                    user_id, reply, team_id=team_id, source=body.get("event_id") or None
+                ),
                 team_id=team_id,
                 now=now,
                 lease_for=lease_for,
@@ -378,7 +385,7 @@ async def handle_answer_form_submission(
                 queued = await tours.queue_reply(
                     session,
                     tours.reply_to(
-                        user_id, saved.reply, team_id=team_id, message_ts=f"form:{view['id']}"
+                        user_id, saved.reply, team_id=team_id, source=f"form:{view['id']}"
                     ),
                     team_id=team_id,
                     now=now,

@@ -4,6 +4,7 @@ and what a leader may see."""
 from __future__ import annotations
 
 import functools
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -435,14 +436,18 @@ def _plan_dm_answer(
 
 
 def reply_to(
-    user_id: str, message: Message, *, team_id: str, message_ts: str, private: bool = True
+    user_id: str, message: Message, *, team_id: str, source: str | None, private: bool = True
 ) -> outbox.Outgoing:
     """The bot's reply to one DM message of a person's, as an outbox call: queued with the
     change it reports, so a rate-limited reply is sent later rather than lost (and never
-    followed by a "nothing was changed" for a change that was made). `private`: it may quote
-    their answers (the row's payload is emptied once sent)."""
+    followed by a "nothing was changed" for a change that was made). `source` is what it
+    answers: Slack's event id, or the form's view id. Never the message's timestamp: kept in
+    the outbox next to the person's id, it would outlive the close that deletes the answers'
+    timestamps (with the bot token a timestamp finds the message, and so the answer). Without
+    a source the key is random: the request's event claim already keeps it to one reply.
+    `private`: it may quote their answers (the row's payload is emptied once sent)."""
     return outbox.Outgoing(
-        key=f"reply:{team_id}:{user_id}:{message_ts}",
+        key=f"reply:{team_id}:{source or uuid.uuid4().hex}",
         method="chat.postMessage",
         payload=_dm(user_id, message),
         private=private,
@@ -478,7 +483,11 @@ async def write_planned_answer(
     not be in one."""
     # The next question quotes nothing the person wrote: the row need not be private.
     reply = reply_to(
-        user_id, plan.reply, team_id=team_id, message_ts=plan.message_ts, private=False
+        user_id,
+        plan.reply,
+        team_id=team_id,
+        source=event.event_id if event is not None else None,
+        private=False,
     )
     row = reply.row(team_id=team_id, now=now, leased_until=now + lease_for)
     unit = functools.partial(

@@ -90,6 +90,19 @@ async def erase_person(session: AsyncSession, *, user_id: str) -> Counter[str]:
         delete(ProcessedEvent).where(_mentions(ProcessedEvent.event_id, user_id)),
     )
 
+    # A tour still being launched asks Slack about the people in its request later: one they
+    # lead never starts (there is nobody to tell), and they leave the others' requests.
+    launching = await session.scalars(select(Tour).where(Tour.status == TourStatus.LAUNCHING))
+    for tour in launching.all():
+        request = dict(tour.launch_request or {})
+        if tour.leader_id == user_id:
+            await run("tours", delete(Tour).where(Tour.id == tour.id))
+        elif user_id in request.get("user_ids", []):
+            request["user_ids"] = [one for one in request["user_ids"] if one != user_id]
+            tour.launch_request = request
+            done["tours"] += 1
+    await session.flush()
+
     # Shared work stays; their name on it goes.
     await run("tours", update(Tour).where(Tour.leader_id == user_id).values(leader_id=ERASED))
     await run(
@@ -163,6 +176,16 @@ async def delete_tour(session: AsyncSession, *, tour_id: int) -> bool:
     await session.execute(
         delete(OutboxMessage).where(
             or_(*(OutboxMessage.idempotency_key.startswith(p, autoescape=True) for p in prefixes))
+        )
+    )
+    # Replies to people's DMs name no tour; those already sent to its participants have no
+    # use left (their event claims keep replays out), and may be this tour's questions.
+    asked = select(Participant.user_id).where(Participant.tour_id == tour_id)
+    await session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.idempotency_key.startswith("reply:"),
+            OutboxMessage.channel.in_(asked),
+            OutboxMessage.status.in_((OutboxStatus.SENT, OutboxStatus.FAILED)),
         )
     )
     # Everything else hangs off the tour by ON DELETE CASCADE (SQLite: foreign_keys=ON).

@@ -952,9 +952,9 @@ async def test_replies_reach_slack_through_the_outbox_and_keep_no_answer_at_rest
     sessions: async_sessionmaker[AsyncSession],
     team: list[str],
 ) -> None:
-    """Each DM reply is an outbox row, sent at once; the thank-you, which quotes the person's
-    answers, keeps none of them in the outbox once it is sent."""
-    await launch(slack, fake_slack, deps, users=team[:3])
+    """Each DM reply is an outbox row, sent at once; the thank-you, which in a named tour
+    quotes the person's answers, keeps none of them in the outbox once it is sent."""
+    await launch(slack, fake_slack, deps, users=team[:3], anonymous=False)
     await reply(slack, deps, clock, "UM001", "Retros are honest")
     thanks = await reply(slack, deps, clock, "UM001", "Releases wait for sign-off")
     assert "Releases wait for sign-off" in json.dumps(thanks)  # the thank-you quotes them
@@ -969,3 +969,35 @@ async def test_replies_reach_slack_through_the_outbox_and_keep_no_answer_at_rest
     stored = json.dumps([row.payload for row in rows])
     assert "Retros are honest" not in stored
     assert "Releases wait for sign-off" not in stored
+
+
+async def test_a_reply_that_cannot_be_sent_at_once_is_sent_later_and_nothing_false_is_said(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The answer is committed with its reply queued; if sending the reply at once fails (the
+    database busy recording it, say), the member is not told "nothing was changed": the
+    worker sends the reply when its lease ends."""
+    await launch(slack, fake_slack, deps, users=team[:3])
+    before = len(fake_slack.dms_to("UM001"))
+
+    async def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(deps.delivery, "_start", broken)
+    clock.advance(minutes=1)
+    assert (await slack.dm("UM001", "Retros are honest")).status == 200
+    await deps.inflight.wait_idle(timeout=10)
+    assert len(fake_slack.dms_to("UM001")) == before  # not sent yet, and nothing else said
+    monkeypatch.undo()
+    clock.advance(seconds=deps.delivery.lease_for.total_seconds() + 1)
+    await deps.delivery.deliver_due()
+    sent = fake_slack.dms_to("UM001")[before:]
+    assert len(sent) == 1
+    assert "Question 2 of 2" in json.dumps(sent[0])
+    assert "nothing was changed" not in json.dumps(fake_slack.messages)
