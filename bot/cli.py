@@ -317,9 +317,7 @@ async def _erase_person(settings: Settings, user_id: str) -> int:
     finally:
         await engine.dispose()
     changed = ", ".join(f"{table} {count}" for table, count in sorted(done.items()) if count)
-    logging.getLogger("bot.erasure").info(
-        "person erased", extra={"rows": sum(done.values())}
-    )
+    logging.getLogger("bot.erasure").info("person erased", extra={"rows": sum(done.values())})
     print(f"erased {user_id}: {changed or 'no rows named them'}")
     return 0
 
