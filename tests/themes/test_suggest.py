@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import dataclasses
+import hashlib
 import logging
 import random
 import sys
@@ -297,6 +298,7 @@ def test_model_method_raises_when_the_model_cannot_load(
         "no-onnxruntime",  # the runtime is not installed
         "no-model-package",  # the model package is not installed
         "model-file-altered",  # the model file does not match its sha256
+        "model-file-republished",  # another file, whose package vouches for it: not the pinned one
     ],
 )
 def test_load_encoder_reports_why_it_cannot_load(
@@ -311,7 +313,9 @@ def test_load_encoder_reports_why_it_cannot_load(
         fake = tmp_path / "model.onnx"
         fake.write_bytes(b"not a model")
         monkeypatch.setattr(package, "model_path", lambda: fake)
-    with pytest.raises(EncoderUnavailable):
+        if breakage == "model-file-republished":
+            monkeypatch.setattr(package, "SHA256", hashlib.sha256(b"not a model").hexdigest())
+    with pytest.raises(EncoderUnavailable, match=None if breakage.startswith("no-") else "pinned"):
         embeddings.load_encoder()
 
 
