@@ -8,6 +8,7 @@ import re
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from bot.themes.keywords import fold_plural, stop_words, text_for_encoder
 from bot.themes.names import WRITTEN_WORD, _key
@@ -97,13 +98,20 @@ FILLER = frozenset(
         "satisfied",
         "everything",
         "nothing",
+        "anything",
+        "particular",
+        "give",
+        "given",
+        "looked",
     }
 )
 # A phrase cut out of a sentence around a negation says the opposite or nothing ("ambulance
 # was no time"): no label holds one.
+_NOT = ("can", "don", "didn", "won", "isn", "wasn", "aren", "weren", "doesn", "couldn", "wouldn")
 NEGATIONS = frozenset(
-    {"no", "not", "never", "nothing", "nobody", "none", "cannot", "can't", "don't", "didn't"}
-    | {"won't", "isn't", "wasn't", "aren't", "weren't", "doesn't", "couldn't", "wouldn't"}
+    {"no", "not", "never", "nothing", "nobody", "none", "cannot", "cant", "dont", "didnt"}
+    | {"wont", "isnt", "wasnt", "arent", "werent", "doesnt", "couldnt", "wouldnt", "nor"}
+    | {f"{stem}'t" for stem in _NOT}
 )
 # Phrases stop at punctuation; a glued "themAction" (a lost line break) splits in two.
 CHUNK_BREAK = re.compile(r"[.!?;:,()\[\]{}\"\u201c\u201d\n|/*_~]+|\s[-\u2013\u2014]\s|\s&\s")
@@ -156,6 +164,10 @@ def _grams(
             if all(key in stops or key in FILLER for key in keys):
                 continue
             if any(key in NEGATIONS for key in keys):
+                continue
+            # two stop words in a row inside ("service that the give") is a sentence's
+            # middle, not a phrase
+            if any(a in stops and b in stops for a, b in pairwise(keys)):
                 continue
             found.setdefault(keys, " ".join(surface for _, surface in gram))
 
