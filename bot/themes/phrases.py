@@ -154,6 +154,8 @@ def _grams(
     found: dict[tuple[str, ...], str],
 ) -> None:
     for start in range(len(run)):
+        if start > 0 and run[start - 1][0] in NEGATIONS:
+            continue  # "(can't) fault the support" means the opposite of its words
         for size in range(1, MAX_PHRASE_WORDS + 1):
             gram = run[start : start + size]
             if len(gram) < size:
