@@ -57,6 +57,10 @@ def check_invariants(themes: list[SuggestedTheme], given: list[AnswerText], limi
         assert words[0] not in stop_words()
         assert words[-1] not in stop_words()
         assert "answers about" not in theme.summary
+        if "“" in theme.summary:  # the example is the theme's own words, cut between words
+            example = theme.summary.split("“", 1)[1].removesuffix("”").removesuffix("…")
+            sources = [" ".join(ids[i].text.split()) for i in theme.answer_ids]
+            assert any(example in source for source in sources)
         assert theme.summary.split()[1] == "people"  # "Several people mentioned …"
         assert "\n" not in theme.summary
         assert len(theme.answer_ids) >= 2
