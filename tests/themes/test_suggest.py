@@ -431,3 +431,16 @@ def test_parallel_batches_give_the_same_vectors(encoder: SentenceEncoder) -> Non
 
 def test_auto_uses_the_model_when_it_loads(encoder: SentenceEncoder) -> None:
     assert engine_name() == "minilm-int8"
+
+
+def test_a_glued_answer_is_not_quoted_when_clean_ones_exist(method: Method) -> None:
+    # a lost line break ("brokenPlease") stays as written, but is not shown as a quote
+    glued = [
+        "The coffee machine is broken againPlease fix the coffee machine",
+        *COFFEE[1:],
+    ]
+    given = answers((1, glued), (1, PARKING), (1, LAPTOPS))
+    themes = suggest_themes(given, method=method)
+    coffee = next(theme for theme in themes if "g0-1" in theme.answer_ids)
+    assert "g0-0" in coffee.answer_ids
+    assert "g0-0" not in coffee.quote_ids
