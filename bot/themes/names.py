@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable
 from functools import cache
 from importlib import resources
 
-from bot.themes.keywords import SLACK_MARKUP, _fold_accents, name_words, stop_words
+from bot.themes.keywords import SLACK_MARKUP, _fold_accents, name_words
 
 # A word as written: letters and digits joined by inner apostrophes or hyphens.
 WRITTEN_WORD = re.compile(r"[^\W\d_][^\W_]*(?:['\u2019\-][^\W_]+)*")
@@ -50,7 +50,6 @@ def names_in_answers(texts: Iterable[str], directory: Collection[str] = ()) -> f
     lower: set[str] = set()
     capitalised_mid: set[str] = set()
     seen: set[str] = set()
-    stops = stop_words()
     known_first = first_names()
     for text in texts:
         text = SLACK_MARKUP.sub(" ", text)
@@ -74,7 +73,9 @@ def names_in_answers(texts: Iterable[str], directory: Collection[str] = ()) -> f
             previous_word = key
     found |= seen & known_first
     for key in capitalised_mid - lower:
-        if key not in stops and len(key) > 1:
+        # "I'm", "I've" are always capitalised; any other word written only with a capital
+        # mid-sentence, even one that is also a stop word ("Will", "May"), is taken for a name
+        if not key.startswith("i'") and len(key) > 1:
             found.add(key)
     found |= {part for word in list(found) for part in re.split(r"['\-]", word) if len(part) > 1}
     return frozenset(found)

@@ -208,17 +208,26 @@ def candidate_phrases(
 
 
 def short_clauses(text: str) -> list[str]:
-    """The clauses of an answer (split at punctuation) of 2-6 words, as written, without
-    trailing punctuation: "Less queuing time" from "Less queuing time."."""
-    clauses = CHUNK_BREAK.split(GLUED.sub(". ", text_for_encoder(text)))
-    return [" ".join(c.split()) for c in clauses if 2 <= len(c.split()) <= 6]
+    """The clauses of an answer (split at punctuation) as written, without stop words at either
+    end, that keep 2-6 words: "queuing time" from "Less queuing time."."""
+    stops = stop_words()
+    found = []
+    for clause in CHUNK_BREAK.split(GLUED.sub(". ", text_for_encoder(text))):
+        words = clause.split()
+        while words and _key(words[0]).strip(".,!?'\"") in stops:
+            words = words[1:]
+        while words and _key(words[-1]).strip(".,!?'\"") in stops:
+            words = words[:-1]
+        if 2 <= len(words) <= 6:
+            found.append(" ".join(words))
+    return found
 
 
 def fallback_label(word: str | None, *, strength: bool) -> str:
     """When a group shares no phrase of two words or more: its best word in a plain frame."""
     if word is None:
-        return "Other things going well" if strength else "Other challenges"
-    return f"{word.capitalize()} going well" if strength else f"Problems with {word}"
+        return "Praise in general" if strength else "Challenges in general"
+    return f"Praise for {word}" if strength else f"Problems with {word}"
 
 
 def shorten_quote(text: str, limit: int) -> str:

@@ -312,7 +312,7 @@ def _fallback_label(
     distinct: Callable[[tuple[str, ...]], float],
 ) -> str:
     """No phrase of two words or more is shared: the most representative answer's own short
-    clause ("Less queuing time") when one is 2-6 words and names nobody, else the group's most
+    clause ("queuing time") when one is 2-6 words and names nobody, else the group's most
     distinctive word in a plain frame ("Problems with parking")."""
     for row in _quote_order(grouping, group):
         for clause in short_clauses(grouping.answers[row].text):

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import bot.themes.embeddings as embeddings
 import bot.themes.suggest as suggest_module
@@ -444,3 +446,52 @@ def test_a_glued_answer_is_not_quoted_when_clean_ones_exist(method: Method) -> N
     coffee = next(theme for theme in themes if "g0-1" in theme.answer_ids)
     assert "g0-0" in coffee.answer_ids
     assert "g0-0" not in coffee.quote_ids
+
+
+VOCABULARY = [
+    *["the", "a", "and", "of", "to", "on", "for", "with", "is", "are", "was"],
+    *[
+        "coffee",
+        "machine",
+        "parking",
+        "spaces",
+        "laptop",
+        "battery",
+        "wiki",
+        "pages",
+        "review",
+        "meetings",
+    ],
+    *[
+        "Monday",
+        "week",
+        "good",
+        "great",
+        "thanks",
+        "really",
+        "slow",
+        "broken",
+        "full",
+        "old",
+        "late",
+    ],
+]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 2),
+            st.lists(st.sampled_from(VOCABULARY), min_size=1, max_size=12).map(" ".join),
+        ),
+        min_size=4,
+        max_size=30,
+    )
+)
+def test_any_answers_keep_the_invariants(drawn: list[tuple[int, str]]) -> None:
+    given_answers = [
+        AnswerText(f"r{n}", question, text) for n, (question, text) in enumerate(drawn)
+    ]
+    themes = suggest_themes(given_answers, method="tfidf")
+    check_invariants(themes, given_answers, 3)
