@@ -245,9 +245,10 @@ def shorten_quote(text: str, limit: int) -> str:
     head = flat[: limit - 1]
     if not flat[limit - 1].isspace():
         cut = head.rfind(" ")
-        head = head[:cut] if cut > 0 else head
-    head = head.rstrip(" ,;:-\u2013\u2014(").rstrip()
-    return f"{head}…" if head else flat[: limit - 1] + "…"
+        if cut <= 0:
+            return f"{head}…"  # the first word alone is too long
+        head = head[:cut]
+    return f"{head.rstrip(' ,;:-–—(').rstrip() or head.rstrip()}…"
 
 
 def example_fragment(text: str, limit: int = 90) -> str:
