@@ -1,9 +1,22 @@
-"""Theme-suggestion bench: how well the clustering agrees with the hand-labelled notes in
-bench/data/feedback_notes.csv (adjusted Rand index, model vs TF-IDF fallback in the same run),
-and how long suggestion takes for 100 and 500 answers with the model loaded.
-Usage: python bench/themes.py [--repeats 5]; writes bench/results/themes.json. Fails only when a
-suggestion breaks a rule (a name or stop word in a label, a quote that is not the theme's),
-never on timing or ARI."""
+"""Theme-suggestion bench on real feedback that people wrote and people grouped: the NHS
+Friends and Family Test comments of two trusts (bench/data/nhs_fft/, see SOURCE.md there), each
+labelled with its topic by the project's human coders and answering either "what was good?" or
+"what could we do better?". For the current engine and the one before issue #15 (bench/themes_v1,
+same model, same run) it reports, on random 40-answer samples (a team's tour, 5 seeds) and on the
+whole corpus:
+
+- quote purity: the share of a theme's (up to 3) quotes on the theme's main topic, mean over themes;
+- polarity purity: the share of a theme's answers from its main side (strength / challenge);
+- distinct: whether the top themes are different topics (main topic of their answers);
+- unthemed: answers in no theme; ARI: adjusted Rand index of the grouping against the topics;
+- names: words of labels and summaries that are people's names written in the answers (listed
+  by hand below), with an empty Slack directory;
+- seconds for 500 answers: warm (best of --repeats) and cold (a fresh process, model load
+  included), with CPU seconds and the load average, since other jobs slow the wall clock.
+
+Usage: python bench/themes.py [--repeats 3] [--seeds 5]; writes bench/results/themes.json. Fails
+only when the current engine breaks a rule (label length, a name in a label or summary, a quote
+that is not its theme's, a theme mixing sides), never on a figure."""
 
 from __future__ import annotations
 
@@ -11,212 +24,317 @@ import argparse
 import csv
 import json
 import os
-import platform
 import random
 import statistics
+import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.themes import AnswerText, SuggestedTheme, suggest_themes
-from bot.themes.clustering import adjusted_rand_index
-from bot.themes.embeddings import MODEL_ENGINE, TFIDF_ENGINE, model_load_seconds, shared_encoder
-from bot.themes.keywords import name_words, stop_words
-from bot.themes.suggest import Method, cluster_answers
-
 HERE = Path(__file__).resolve().parent
-NOTES = HERE / "data" / "feedback_notes.csv"
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from themes_v1 import suggest as old_engine  # noqa: E402
+
+from bot.themes import suggest as new_engine  # noqa: E402
+from bot.themes.clustering import adjusted_rand_index  # noqa: E402
+from bot.themes.embeddings import MODEL_ENGINE, shared_encoder  # noqa: E402
+from bot.themes.phrases import is_label_like  # noqa: E402
+
 RESULTS = HERE / "results" / "themes.json"
-# The two people the notes mention; the bench checks they never reach a label.
-NAMES = ("Priya Raman", "Tomás Ortega")
-PREFIXES = ("", "", "Honestly, ", "For me, ", "I'd say ", "Same as before: ", "Hmm. ")
-SUFFIXES = ("", "", " It's been like this for months.", " :sweat_smile:", " (just my view)", "!")
-ENGINES: dict[str, Method] = {MODEL_ENGINE: "model", TFIDF_ENGINE: "tfidf"}
+CORPORA = {
+    "nhft": HERE / "data" / "nhs_fft" / "nhft.csv",
+    "neas": HERE / "data" / "nhs_fft" / "neas.csv",
+}
+# People's names written in the corpora's comments (found by reading every capitalised word):
+# staff and a manager. Place names (Darlington), units (Orion) and courses (Desmond) are not.
+PEOPLE = frozenset({"carol", "di", "howard", "omonori", "rachel", "rebecca"})
+SAMPLE_SIZE = 40
+TIMED_SIZE = 500
 
 
-def load_notes() -> tuple[list[AnswerText], list[str]]:
-    with NOTES.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    answers = [AnswerText(row["id"], int(row["question"]), row["text"]) for row in rows]
-    return answers, [row["topic"] for row in rows]
+@dataclass(frozen=True)
+class Note:
+    id: str
+    question: int
+    topic: str
+    domain: str
+    text: str
 
 
-def varied(answer: AnswerText, copy: int, rng: random.Random) -> AnswerText:
-    """A light rewording of a note: a filler before or after it, sometimes lower case."""
-    text = answer.text
-    if rng.random() < 0.3:
-        text = text[0].lower() + text[1:]
-    text = f"{rng.choice(PREFIXES)}{text}{rng.choice(SUFFIXES)}"
-    return AnswerText(f"{answer.id}-{copy}", answer.question, text)
+@dataclass(frozen=True)
+class Theme:
+    label: str
+    summary: str
+    answer_ids: tuple[str, ...]
+    quote_ids: tuple[str, ...]
 
 
-def sample(answers: list[AnswerText], n: int, seed: int) -> list[AnswerText]:
-    """n answers: the notes in a shuffled order, then reworded copies of them."""
-    rng = random.Random(seed)  # noqa: S311 - a reproducible sample, not a secret
-    order = answers[:]
-    rng.shuffle(order)
-    picked = []
-    for position in range(n):
-        copy = position // len(order)
-        note = order[position % len(order)]
-        picked.append(note if copy == 0 else varied(note, copy, rng))
-    return picked
+Engine = Callable[[Sequence[Note]], tuple[list[Theme], dict[str, int]]]
 
 
-def quality(answers: list[AnswerText], topics: list[str], method: Method) -> dict[str, Any]:
-    chosen = cluster_answers(answers, names=NAMES, method=method)
-    fixed = cluster_answers(answers, names=NAMES, method=method, k=len(set(topics)))
-    assert chosen is not None
-    assert fixed is not None
-    topic_of = {answer.id: topic for answer, topic in zip(answers, topics, strict=True)}
-    themes = []
-    suggested = suggest_themes(answers, names=NAMES, method=method)
-    problems = broken_rules(suggested, answers)
-    for theme in suggested:
-        top_topic, count = Counter(topic_of[i] for i in theme.answer_ids).most_common(1)[0]
-        themes.append(
-            {
-                "label": theme.label,
-                "kind": str(theme.kind),
-                "answers": len(theme.answer_ids),
-                "cohesion": theme.cohesion,
-                "main_topic": top_topic,
-                "purity": round(count / len(theme.answer_ids), 3),
-            }
-        )
+def load(path: Path) -> list[Note]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return [
+            Note(row["id"], int(row["question"]), row["topic"], row["domain"], row["text"])
+            for row in csv.DictReader(handle)
+        ]
+
+
+def run_new(notes: Sequence[Note]) -> tuple[list[Theme], dict[str, int]]:
+    answers = [new_engine.AnswerText(n.id, n.question, n.text) for n in notes]
+    themes = new_engine.suggest_themes(answers)
+    grouping = new_engine.group_answers(answers)
+    groups = (
+        {}
+        if grouping is None
+        else dict(zip((a.id for a in grouping.answers), grouping.groups.tolist(), strict=True))
+    )
+    return [Theme(t.label, t.summary, t.answer_ids, t.quote_ids) for t in themes], groups
+
+
+def run_old(notes: Sequence[Note]) -> tuple[list[Theme], dict[str, int]]:
+    answers = [old_engine.AnswerText(n.id, n.question, n.text) for n in notes]
+    themes = old_engine.suggest_themes(answers)
+    clustered = old_engine.cluster_answers(answers)
+    groups = {}
+    if clustered is not None:
+        for position, group in zip(
+            clustered.positions, clustered.clustering.assignment.tolist(), strict=True
+        ):
+            groups[answers[position].id] = group
+    return [Theme(t.label, t.summary, t.answer_ids, t.quote_ids) for t in themes], groups
+
+
+ENGINES: dict[str, Engine] = {"old": run_old, "new": run_new}
+
+
+def main_of(values: Sequence[str]) -> tuple[str, int]:
+    return Counter(values).most_common(1)[0]
+
+
+def purity(notes: dict[str, Note], themes: list[Theme], level: str) -> dict[str, Any]:
+    """Quote and answer purity, and whether the themes are different topics, with "topic" the
+    coders' label (level "topic") or the framework's major category (level "domain")."""
+    quote_purity, answer_purity, mains = [], [], []
+    for theme in themes:
+        main, count = main_of([getattr(notes[i], level) for i in theme.answer_ids])
+        mains.append(main)
+        answer_purity.append(count / len(theme.answer_ids))
+        _, in_quotes = main_of([getattr(notes[i], level) for i in theme.quote_ids])
+        quote_purity.append(in_quotes / len(theme.quote_ids))
     return {
-        "engine": chosen.engine,
-        "k_chosen": chosen.clustering.k,
-        "silhouette": round(chosen.clustering.silhouette, 4),
-        "ari_k_chosen": round(
-            adjusted_rand_index(topics, chosen.clustering.assignment.tolist()), 4
-        ),
-        "k_true": fixed.clustering.k,
-        "ari_k_true": round(adjusted_rand_index(topics, fixed.clustering.assignment.tolist()), 4),
-        "themes": themes,
-        "problems": problems,
+        "quote_purity": statistics.mean(quote_purity) if themes else None,
+        "answer_purity": statistics.mean(answer_purity) if themes else None,
+        "distinct": len(set(mains)) == len(mains) and len(mains) > 0,
     }
 
 
-def broken_rules(themes: list[SuggestedTheme], answers: list[AnswerText]) -> list[str]:
-    """What a caller must be able to rely on; the bench fails when any of it breaks."""
-    forbidden = name_words(NAMES) | stop_words()
-    ids = {answer.id for answer in answers}
+def score(notes: Sequence[Note], themes: list[Theme], groups: dict[str, int]) -> dict[str, Any]:
+    by_id = {note.id: note for note in notes}
+    polarity = []
+    names = 0
+    for theme in themes:
+        _, side = main_of([str(by_id[i].question == 0) for i in theme.answer_ids])
+        polarity.append(side / len(theme.answer_ids))
+        words = f"{theme.label} {theme.summary}".casefold().replace("’", "'")
+        cleaned = "".join(char if char.isalnum() else " " for char in words)
+        names += sum(1 for word in cleaned.split() if word in PEOPLE)
+    # Answers outside every group (blank, "nothing", or alone) are each their own group.
+    predicted = [groups.get(note.id, f"alone-{note.id}") for note in notes]
+    themed = {i for theme in themes for i in theme.answer_ids}
+    return {
+        "themes": len(themes),
+        "topic": purity(by_id, themes, "topic"),
+        "domain": purity(by_id, themes, "domain"),
+        "polarity_purity": statistics.mean(polarity) if themes else None,
+        "unthemed": len(notes) - len(themed),
+        "ari_topic": adjusted_rand_index([note.topic for note in notes], predicted),
+        "ari_domain": adjusted_rand_index([note.domain for note in notes], predicted),
+        "names": names,
+        "labels": [theme.label for theme in themes],
+        "summaries": [theme.summary for theme in themes],
+    }
+
+
+def broken_rules(notes: Sequence[Note], themes: list[Theme]) -> list[str]:
+    """What a caller of the current engine must be able to rely on; the bench fails on any."""
+    by_id = {note.id: note for note in notes}
     problems = [f"{len(themes)} themes, more than 3"] if len(themes) > 3 else []
     for theme in themes:
-        words = theme.label.split()
-        if not 2 <= len(words) <= 5 or set(words) & forbidden:
+        if not is_label_like(theme.label):
             problems.append(f"label {theme.label!r}")
-        if not set(theme.quote_ids) <= set(theme.answer_ids) <= ids:
+        if not set(theme.quote_ids) <= set(theme.answer_ids) <= set(by_id):
             problems.append(f"quotes or answers of {theme.label!r} are not its answers")
-        if not 2 <= len(theme.quote_ids) <= 3:
-            problems.append(f"{len(theme.quote_ids)} quotes for {theme.label!r}")
+        if len({by_id[i].question == 0 for i in theme.answer_ids}) != 1:
+            problems.append(f"{theme.label!r} mixes strengths and challenges")
     return problems
 
 
-def machine_busy_seconds() -> float | None:
-    """CPU seconds all processes have spent so far (Linux /proc/stat), to tell how busy the
-    machine was during a run; None elsewhere."""
-    try:
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-    except OSError:
-        return None
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+def sample(notes: list[Note], size: int, seed: int) -> list[Note]:
+    return random.Random(seed).sample(notes, size)  # noqa: S311 - reproducible, not a secret
 
 
-def seconds(answers: list[AnswerText], method: Method, repeats: int) -> dict[str, float | None]:
-    """Wall-clock seconds (best and median of `repeats`); for the best run also its CPU seconds
-    and the CPU seconds other processes (and the hypervisor's steal) took meanwhile: on a busy
-    machine the wall clock grows, and this says by how much the run had to share."""
+COLD = """
+import sys, time, csv
+sys.path[:0] = {paths!r}
+started = time.perf_counter(); cpu = time.process_time()
+{importer}
+rows = list(csv.DictReader(open({path!r}, newline="", encoding="utf-8")))[:{size}]
+answers = [AnswerText(r["id"], int(r["question"]), r["text"]) for r in rows]
+imported = time.perf_counter()
+suggest_themes(answers)
+print(time.perf_counter() - imported, time.process_time() - cpu)
+"""
+IMPORTERS = {
+    "old": "from themes_v1.suggest import AnswerText, suggest_themes",
+    "new": "from bot.themes.suggest import AnswerText, suggest_themes",
+}
+
+
+def cold_seconds(engine: str, path: Path) -> dict[str, float]:
+    """A fresh interpreter: the first call's time, model load included (imports excluded)."""
+    code = COLD.format(
+        paths=[str(HERE.parent), str(HERE)],
+        importer=IMPORTERS[engine],
+        path=str(path),
+        size=TIMED_SIZE,
+    )
+    out = subprocess.run(  # noqa: S603 - our own interpreter on our own code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    return {"wall": round(float(out[0]), 3), "cpu": round(float(out[1]), 3)}
+
+
+def warm_seconds(engine: Engine, notes: list[Note], repeats: int) -> dict[str, float]:
     runs = []
     for _ in range(repeats):
-        busy = machine_busy_seconds()
-        started, cpu_started = time.perf_counter(), time.process_time()
-        suggest_themes(answers, names=NAMES, method=method)
-        wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-        busy_after = machine_busy_seconds()
-        others = None if busy is None or busy_after is None else max(0.0, busy_after - busy - cpu)
-        runs.append((wall, cpu, others))
-    best = min(runs, key=lambda run: run[0])
-    return {
-        "best": round(best[0], 3),
-        "median": round(statistics.median(run[0] for run in runs), 3),
-        "cpu_of_best": round(best[1], 3),
-        "others_cpu_during_best": None if best[2] is None else round(best[2], 3),
-    }
+        started, cpu = time.perf_counter(), time.process_time()
+        engine(notes)
+        runs.append((time.perf_counter() - started, time.process_time() - cpu))
+    best = min(runs)
+    return {"wall": round(best[0], 3), "cpu": round(best[1], 3)}
+
+
+def mean(values: list[Any]) -> float | None:
+    present = [float(value) for value in values if value is not None]
+    return round(statistics.mean(present), 3) if present else None
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeats", type=int, default=5, help="timed runs per size (best, median)")
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3, help="warm timed runs (best is kept)")
+    parser.add_argument("--seeds", type=int, default=5, help="40-answer samples per corpus")
     args = parser.parse_args()
-
-    answers, topics = load_notes()
-    started = time.perf_counter()
-    model_loaded = shared_encoder() is not None
-    first_call = time.perf_counter() - started
-    engines = {
-        name: method for name, method in ENGINES.items() if model_loaded or method == "tfidf"
-    }
-
+    if shared_encoder() is None:
+        print("the model did not load: this bench compares model-based engines", file=sys.stderr)
+        return 1
     results: dict[str, Any] = {
-        "notes": len(answers),
-        "topics": len(set(topics)),
-        "model_loaded": model_loaded,
-        "model_load_seconds": round(model_load_seconds() or first_call, 3)
-        if model_loaded
-        else None,
-        "machine": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-            "load_average_before": [round(x, 2) for x in os.getloadavg()],
-        },
-        "quality": {},
-        "seconds": {},
+        "engine": MODEL_ENGINE,
+        "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "load_average_before": [round(x, 2) for x in os.getloadavg()],
+        "corpora": {},
     }
-    for name, method in engines.items():
-        results["quality"][name] = quality(answers, topics, method)
-    for n in (100, 500):
-        batch = sample(answers, n, args.seed)
-        for name, method in engines.items():
-            results["seconds"].setdefault(name, {})[str(n)] = seconds(batch, method, args.repeats)
-    results["machine"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
-
-    print(f"{len(answers)} notes, {len(set(topics))} topics; model loaded: {model_loaded}", end="")
-    print(f" in {results['model_load_seconds']:.2f} s" if model_loaded else "")
-    header = f"{'engine':<12} {'k':>3} {'ARI(k chosen)':>14} {'ARI(k=true)':>12}"
-    header += f" {'s/100 best':>11} {'s/500 best':>11} {'s/500 median':>13}"
-    header += f" {'cpu-s/500':>10} {'others-cpu-s':>13}"
-    print(header)
-    for name in engines:
-        q, s = results["quality"][name], results["seconds"][name]
-        print(
-            f"{name:<12} {q['k_chosen']:>3} {q['ari_k_chosen']:>14.3f} {q['ari_k_true']:>12.3f}"
-            f" {s['100']['best']:>11.3f} {s['500']['best']:>11.3f} {s['500']['median']:>13.3f}"
-            f" {s['500']['cpu_of_best']:>10.3f} {s['500']['others_cpu_during_best'] or 0:>13.3f}"
-        )
-    for name in engines:
-        for theme in results["quality"][name]["themes"]:
-            print(
-                f"  {name:<12} {theme['label']!r:<34} {theme['kind']:<9} {theme['answers']:>3}"
-                f" answers, {theme['purity']:.0%} {theme['main_topic']}"
-            )
-    others = max(results["seconds"][name]["500"]["others_cpu_during_best"] or 0 for name in engines)
-    if others > 0.2:
-        print(f"note: other processes took {others:.2f} CPU-s during a best 500-answer run;")
-        print("      the timings include that contention (compare the cpu-s column)")
+    problems: list[str] = []
+    for corpus, path in CORPORA.items():
+        notes = load(path)
+        entry: dict[str, Any] = {"answers": len(notes), "samples": {}, "whole": {}, "seconds": {}}
+        for name, engine in ENGINES.items():
+            per_seed = []
+            for seed in range(1, args.seeds + 1):
+                picked = sample(notes, SAMPLE_SIZE, seed)
+                themes, groups = engine(picked)
+                per_seed.append(score(picked, themes, groups))
+                if name == "new":
+                    problems += [f"{corpus} seed {seed}: {p}" for p in broken_rules(picked, themes)]
+            entry["samples"][name] = per_seed
+            themes, groups = engine(notes)
+            entry["whole"][name] = score(notes, themes, groups)
+            if name == "new":
+                problems += [f"{corpus} whole: {p}" for p in broken_rules(notes, themes)]
+            timed = notes[:TIMED_SIZE]
+            entry["seconds"][name] = {
+                "warm": warm_seconds(engine, timed, args.repeats),
+                "cold": cold_seconds(name, path),
+            }
+        results["corpora"][corpus] = entry
+    results["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    report(results, args.seeds)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {RESULTS.relative_to(HERE.parent)}")
-    problems = [p for name in engines for p in results["quality"][name]["problems"]]
     for problem in problems:
         print(f"FAILED: {problem}")
     return 1 if problems else 0
+
+
+def report(results: dict[str, Any], seeds: int) -> None:
+    print(
+        f"load average before {results['load_average_before']}, after "
+        f"{results['load_average_after']}; {results['cpus']} CPUs; engine {results['engine']}"
+    )
+    header = (
+        f"{'corpus':<6} {'engine':<6} {'quotes':>6} {'(dom.)':>6} {'polarity':>8}"
+        f" {'distinct':>8} {'(dom.)':>6} {'themes':>6} {'unthemed':>8} {'ARI':>5} {'(dom.)':>6}"
+        f" {'names':>5}"
+    )
+
+    def row(corpus: str, name: str, runs: list[dict[str, Any]]) -> str:
+        return (
+            f"{corpus:<6} {name:<6} {mean([r['topic']['quote_purity'] for r in runs]):>6.2f}"
+            f" {mean([r['domain']['quote_purity'] for r in runs]):>6.2f}"
+            f" {mean([r['polarity_purity'] for r in runs]):>8.2f}"
+            f" {sum(r['topic']['distinct'] for r in runs):>6}/{len(runs)}"
+            f" {sum(r['domain']['distinct'] for r in runs):>4}/{len(runs)}"
+            f" {mean([r['themes'] for r in runs]):>6.1f}"
+            f" {mean([r['unthemed'] for r in runs]):>8.1f}"
+            f" {mean([r['ari_topic'] for r in runs]):>5.2f}"
+            f" {mean([r['ari_domain'] for r in runs]):>6.2f} {sum(r['names'] for r in runs):>5}"
+        )
+
+    print(
+        f"\n{seeds} random samples of {SAMPLE_SIZE} answers: means (quote and polarity purity,"
+        " themes, unthemed, ARI), seeds whose top themes are all different topics (distinct),"
+        " names in labels and summaries (total); topic = the coders' label, dom. = the"
+        " framework's major category"
+    )
+    print(header)
+    for corpus, entry in results["corpora"].items():
+        for name in ENGINES:
+            print(row(corpus, name, entry["samples"][name]))
+    sizes = ", ".join(f"{c}: {e['answers']}" for c, e in results["corpora"].items())
+    print(f"\nwhole corpus ({sizes} answers)")
+    print(header)
+    for corpus, entry in results["corpora"].items():
+        for name in ENGINES:
+            print(row(corpus, name, [entry["whole"][name]]))
+    print(f"\nseconds for {TIMED_SIZE} answers: wall (CPU of this process)")
+    print(f"{'corpus':<6} {'engine':<6} {'warm':>14} {'cold, model load included':>26}")
+    for corpus, entry in results["corpora"].items():
+        for name in ENGINES:
+            warm, cold = entry["seconds"][name]["warm"], entry["seconds"][name]["cold"]
+            print(
+                f"{corpus:<6} {name:<6} {warm['wall']:>6.2f} ({warm['cpu']:.2f})"
+                f" {cold['wall']:>17.2f} ({cold['cpu']:.2f})"
+            )
+    print("\nlabels, old -> new (same sample)")
+    for corpus, entry in results["corpora"].items():
+        for seed, (old, new) in enumerate(
+            zip(entry["samples"]["old"], entry["samples"]["new"], strict=True), start=1
+        ):
+            print(f"  {corpus} seed {seed}: {' | '.join(old['labels'])}")
+            print(f"  {'':<{len(corpus)}} {'':>6}  -> {' | '.join(new['labels'])}")
+    print("\nsummaries, seed 1, old -> new")
+    for corpus, entry in results["corpora"].items():
+        for summary in entry["samples"]["old"][0]["summaries"]:
+            print(f"  {corpus} old: {summary}")
+        for summary in entry["samples"]["new"][0]["summaries"]:
+            print(f"  {corpus} new: {summary}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Offline theme suggestion for step 2 (report the findings): see `suggest_themes`."""
 
 from bot.themes.embeddings import EncoderUnavailable
+from bot.themes.phrases import shorten_quote
 from bot.themes.suggest import (
     AnswerText,
     SuggestedTheme,
@@ -16,6 +17,7 @@ __all__ = [
     "SuggestedTheme",
     "ThemeKind",
     "engine_name",
+    "shorten_quote",
     "suggest_themes",
     "suggest_themes_async",
 ]

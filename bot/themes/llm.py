@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from bot.themes.suggest import AnswerText, SuggestedTheme, ThemeKind
+from bot.themes.suggest import AnswerText, SuggestedTheme
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +127,8 @@ def _merge(
             )
         ):
             raise LlmRejected("unknown or repeated cluster numbers")
+        if len({themes[c].kind for c in clusters}) > 1:
+            raise LlmRejected("a theme merges strengths with challenges")
         used.update(clusters)
         covered = [answer_id for c in clusters for answer_id in themes[c].answer_ids]
         if not isinstance(quote_ids, list) or not 1 <= len(quote_ids) <= 3:
@@ -138,22 +140,13 @@ def _merge(
             SuggestedTheme(
                 label=label,
                 summary=summary or themes[clusters[0]].summary,
-                kind=_kind([answers[a] for a in covered if a in answers]),
+                kind=themes[clusters[0]].kind,
                 answer_ids=tuple(covered),
                 quote_ids=tuple(quote_ids),
                 cohesion=min(themes[c].cohesion for c in clusters),
             )
         )
     return merged
-
-
-def _kind(answers: Sequence[AnswerText]) -> ThemeKind:
-    strengths = sum(1 for answer in answers if answer.question == 0)
-    if strengths * 3 >= len(answers) * 2:
-        return ThemeKind.STRENGTH
-    if (len(answers) - strengths) * 3 >= len(answers) * 2:
-        return ThemeKind.CHALLENGE
-    return ThemeKind.MIXED
 
 
 async def refine_with_llm(

@@ -1,17 +1,11 @@
-"""numpy clustering: the adjusted Rand index, the k range, and k-means on obvious groups."""
+"""numpy grouping: average linkage down to a threshold, and the adjusted Rand index."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from bot.themes.clustering import (
-    adjusted_rand_index,
-    cluster_vectors,
-    k_candidates,
-    silhouette_cosine,
-    spherical_kmeans,
-)
+from bot.themes.clustering import adjusted_rand_index, average_linkage
 
 
 @pytest.mark.parametrize(
@@ -34,64 +28,54 @@ def test_adjusted_rand_index_needs_the_same_items() -> None:
         adjusted_rand_index([0, 1], [0, 1, 1])
 
 
-@pytest.mark.parametrize(
-    ("n", "ks"),
-    [
-        (4, [2]),  # few answers: still two clusters to try
-        (6, [2]),  # n // 3 = 2
-        (12, [2, 3, 4]),  # n // 3 = 4
-        (30, [2, 3, 4, 5, 6, 7, 8]),  # capped at 8
-        (500, [2, 3, 4, 5, 6, 7, 8]),  # capped at 8
-    ],
-)
-def test_k_candidates(n: int, ks: list[int]) -> None:
-    assert list(k_candidates(n)) == ks
-
-
-def blobs(sizes: list[int], seed: int = 3) -> tuple[np.ndarray, list[int]]:
-    """Unit vectors scattered tightly around len(sizes) random directions in 32 dimensions."""
+def planted(sizes: list[int], noise: float = 0.05, seed: int = 3) -> tuple[np.ndarray, list[int]]:
+    """Unit rows around len(sizes) orthogonal directions, `sizes[g]` rows for group g."""
     rng = np.random.default_rng(seed)
-    centres = rng.normal(size=(len(sizes), 32))
-    rows, labels = [], []
-    for label, size in enumerate(sizes):
-        rows.append(centres[label] + 0.15 * rng.normal(size=(size, 32)))
-        labels += [label] * size
-    x = np.vstack(rows)
-    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32), labels
+    rows, truth = [], []
+    for group, size in enumerate(sizes):
+        direction = np.zeros(16)
+        direction[group] = 1.0
+        for _ in range(size):
+            row = direction + rng.normal(0, noise, 16)
+            rows.append(row / np.linalg.norm(row))
+            truth.append(group)
+    return np.array(rows, dtype=np.float32), truth
 
 
 @pytest.mark.parametrize(
     "sizes",
     [
-        [5, 5, 5],  # three equal groups
-        [10, 4, 6, 5],  # four unequal groups
-        [3, 3],  # two small groups
+        [5, 5, 5],  # three planted groups: three, not the old cap of eight
+        [12, 3, 2],  # uneven sizes
+        [4, 4, 4, 4, 4, 4, 4, 4, 4, 4],  # ten groups: no cap on how many there are
     ],
 )
-def test_obvious_groups_are_found_with_k_chosen(sizes: list[int]) -> None:
-    x, labels = blobs(sizes)
-    clustering = cluster_vectors(x)
-    assert clustering.k == len(sizes)
-    assert adjusted_rand_index(labels, clustering.assignment.tolist()) == pytest.approx(1.0)
+def test_planted_groups_are_found_whatever_their_number(sizes: list[int]) -> None:
+    x, truth = planted(sizes)
+    groups = average_linkage(x, 0.5)
+    assert len(set(groups.tolist())) == len(sizes)
+    assert adjusted_rand_index(truth, groups.tolist()) == 1.0
 
 
-def test_kmeans_is_deterministic_and_fills_every_cluster() -> None:
-    x, _ = blobs([6, 6, 6])
-    first, _ = spherical_kmeans(x, 5)
-    second, _ = spherical_kmeans(x, 5)
-    assert first.tolist() == second.tolist()
-    assert sorted(set(first.tolist())) == [0, 1, 2, 3, 4]
+def test_a_row_like_no_other_stays_alone() -> None:
+    x, _ = planted([5, 5])
+    loner = np.zeros((1, 16), dtype=np.float32)
+    loner[0, 9] = 1.0
+    groups = average_linkage(np.vstack([x, loner]), 0.5)
+    assert np.count_nonzero(groups == groups[-1]) == 1
 
 
-def test_kmeans_copes_with_identical_rows() -> None:
-    x = np.tile(np.array([[1.0, 0.0, 0.0]], dtype=np.float32), (6, 1))
-    assignment, _ = spherical_kmeans(x, 3)
-    assert sorted(set(assignment.tolist())) == [0, 1, 2]
-    assert silhouette_cosine(x, assignment) == pytest.approx(0.0)
+def test_groups_are_numbered_by_their_first_row() -> None:
+    x, _ = planted([3, 3])
+    groups = average_linkage(x[[3, 0, 4, 1, 5, 2]], 0.5)
+    assert groups.tolist() == [0, 1, 0, 1, 0, 1]
 
 
-def test_silhouette_prefers_the_true_grouping() -> None:
-    x, labels = blobs([5, 5, 5])
-    true = np.array(labels, dtype=np.int64)
-    shuffled = np.array([0, 1, 2] * 5, dtype=np.int64)
-    assert silhouette_cosine(x, true) > 0.5 > silhouette_cosine(x, shuffled)
+@pytest.mark.parametrize("n", [0, 1])
+def test_nothing_to_group(n: int) -> None:
+    assert average_linkage(np.ones((n, 4), dtype=np.float32) / 2, 0.5).tolist() == list(range(n))
+
+
+def test_identical_rows_are_one_group() -> None:
+    x = np.tile(np.array([[0.6, 0.8]], dtype=np.float32), (4, 1))
+    assert average_linkage(x, 0.99).tolist() == [0, 0, 0, 0]

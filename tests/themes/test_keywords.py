@@ -1,4 +1,4 @@
-"""Words behind theme labels: plural folding, names, mentions and stop words, label shapes."""
+"""Words of answers: plural folding, names, mentions and stop words, what the encoder reads."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ import pytest
 from bot.themes.keywords import (
     answer_terms,
     fold_plural,
-    label_from_keywords,
     name_words,
     stop_words,
-    summary_from_keywords,
     text_for_encoder,
 )
 
@@ -84,39 +82,6 @@ def test_answer_terms_drop_names_mentions_and_stop_words(
     assert not terms & absent
     assert present <= terms
     assert not {word for term in terms for word in term.split()} & stop_words()
-
-
-@pytest.mark.parametrize(
-    ("keywords", "label"),
-    [
-        (["code review", "approval", "slow"], "code review approval"),  # a bigram leads
-        (["review", "code review", "slow"], "code review slow"),  # a bigram extends a word
-        (["pager", "night", "alert", "sleep"], "pager night alert"),  # three words at most
-        (["pager", "pager rotation", "rotation"], "pager rotation"),  # no word twice
-        (["wiki"], "wiki feedback"),  # one usable word still makes two
-        (["feedback"], "general feedback"),  # ... without repeating itself
-        ([], "general feedback"),  # nothing usable
-    ],
-)
-def test_label_from_keywords(keywords: list[str], label: str) -> None:
-    assert label_from_keywords(keywords) == label
-    assert 2 <= len(label.split()) <= 5
-
-
-@pytest.mark.parametrize(
-    ("count", "keywords", "summary"),
-    [
-        (
-            9,
-            ["code review", "approval", "waiting"],
-            "9 answers about code review, approval and waiting",
-        ),
-        (4, ["pager"], "4 answers about pager"),  # one keyword
-        (3, [], "3 answers"),  # none
-    ],
-)
-def test_summary_from_keywords(count: int, keywords: list[str], summary: str) -> None:
-    assert summary_from_keywords(count, keywords) == summary
 
 
 @pytest.mark.parametrize(

@@ -74,23 +74,24 @@ async def test_the_llm_may_rename_and_merge(stub: Any) -> None:
                     {
                         "label": "Testing waits on staging",
                         "summary": "Staging outages block testing.",
-                        "clusters": [0],
+                        "clusters": [0, 1],
                         "quote_ids": ["a2", "a3"],
                     },
                     {
-                        "label": "Why priorities move",
-                        "summary": "Changes arrive without reasons.",
-                        "clusters": [1, 2],
-                        "quote_ids": ["b2"],
+                        "label": "Kind reviews",
+                        "summary": "Reviews are quick and friendly.",
+                        "clusters": [2],
+                        "quote_ids": ["c2"],
                     },
                 ]
             }
         )
     )
     themes = await refine_with_llm(OFFLINE, ANSWERS, endpoint=endpoint(url))
-    assert [t.label for t in themes] == ["Testing waits on staging", "Why priorities move"]
-    assert themes[1].answer_ids == ("b1", "b2", "c1", "c2")  # merged clusters
-    assert themes[1].kind is ThemeKind.MIXED
+    assert [t.label for t in themes] == ["Testing waits on staging", "Kind reviews"]
+    assert themes[0].answer_ids == ("a1", "a2", "a3", "b1", "b2")  # merged clusters
+    assert themes[0].kind is ThemeKind.CHALLENGE
+    assert themes[1].kind is ThemeKind.STRENGTH
     assert themes[0].quote_ids == ("a2", "a3")
     [request] = received
     assert request["auth"] == "Bearer sk-test"
@@ -118,6 +119,10 @@ async def test_the_llm_may_rename_and_merge(stub: Any) -> None:
                     for i in range(4)
                 ]
             }
+        ),
+        # a merge of a challenge with a strength: a theme has one side
+        says(
+            {"themes": [{"label": "A b", "summary": "", "clusters": [1, 2], "quote_ids": ["b1"]}]}
         ),
         # a cluster used twice, and one that does not exist
         says({"themes": [{"label": "A", "summary": "", "clusters": [0, 0], "quote_ids": ["a1"]}]}),

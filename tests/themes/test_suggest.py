@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import csv
 import dataclasses
+import hashlib
 import logging
+import random
 import sys
 import threading
 import time
@@ -14,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import bot.themes.embeddings as embeddings
 import bot.themes.suggest as suggest_module
@@ -28,7 +32,8 @@ from bot.themes import (
 )
 from bot.themes.embeddings import SentenceEncoder
 from bot.themes.keywords import name_words, stop_words
-from bot.themes.suggest import Method, _kind
+from bot.themes.phrases import is_label_like
+from bot.themes.suggest import Method
 from tests.themes.samples import COFFEE, LAPTOPS, PARKING, answers
 
 NOTES = Path(__file__).resolve().parents[2] / "bench" / "data" / "feedback_notes.csv"
@@ -44,29 +49,45 @@ def groups_of(themes: list[SuggestedTheme]) -> set[frozenset[str]]:
 
 
 def check_invariants(themes: list[SuggestedTheme], given: list[AnswerText], limit: int) -> None:
-    ids = {answer.id for answer in given}
+    ids = {answer.id: answer for answer in given}
     assert len(themes) <= limit
     seen: set[str] = set()
     for theme in themes:
-        assert 2 <= len(theme.label.split()) <= 5
-        assert not set(theme.label.split()) & stop_words()
-        assert theme.summary.startswith(f"{len(theme.answer_ids)} answers")
+        words = theme.label.casefold().split()
+        assert 2 <= len(words) <= 6
+        assert is_label_like(theme.label)
+        assert words[0] not in stop_words()
+        assert words[-1] not in stop_words()
+        assert "answers about" not in theme.summary
+        if "“" in theme.summary:  # the example is the theme's own words, cut between words
+            example = theme.summary.split("“", 1)[1].removesuffix("”").removesuffix("…")
+            sources = [" ".join(ids[i].text.split()) for i in theme.answer_ids]
+            assert any(example in source for source in sources)
+        assert theme.summary.split()[1] == "people"  # "Several people mentioned …"
         assert "\n" not in theme.summary
         assert len(theme.answer_ids) >= 2
-        assert set(theme.answer_ids) <= ids
+        assert set(theme.answer_ids) <= set(ids)
         assert not seen & set(theme.answer_ids), "an answer is behind two themes"
         seen |= set(theme.answer_ids)
         assert 2 <= len(theme.quote_ids) <= 3
         assert len(set(theme.quote_ids)) == len(theme.quote_ids)
         assert set(theme.quote_ids) <= set(theme.answer_ids)
-    ranks = [len(theme.answer_ids) * theme.cohesion for theme in themes]
-    assert ranks == sorted(ranks, reverse=True)
+        # one side only, and the kind says which
+        sides = {ids[answer_id].question == 0 for answer_id in theme.answer_ids}
+        assert sides == {theme.kind == ThemeKind.STRENGTH}
+        assert theme.kind != ThemeKind.MIXED
+    # challenges first, then strengths, each side ranked by people x coherence
+    kinds = [theme.kind for theme in themes]
+    assert kinds == sorted(kinds, key=lambda kind: kind == ThemeKind.STRENGTH)
+    for kind in (ThemeKind.CHALLENGE, ThemeKind.STRENGTH):
+        ranks = [len(t.answer_ids) * t.cohesion for t in themes if t.kind == kind]
+        assert ranks == sorted(ranks, reverse=True)
 
 
 def test_invariants_on_the_bench_notes(method: Method) -> None:
     given = notes()
     themes = suggest_themes(given, method=method, max_themes=5)
-    assert len(themes) == 5  # 200 answers always make enough clusters
+    assert len(themes) >= 3
     check_invariants(themes, given, 5)
 
 
@@ -90,8 +111,8 @@ def test_max_themes_caps_the_count(
 def test_obvious_groups_become_the_themes(method: Method, three_groups: list[AnswerText]) -> None:
     themes = suggest_themes(three_groups, method=method)
     assert groups_of(themes) == {frozenset(f"g{group}-{n}" for n in range(5)) for group in range(3)}
-    labels = " ".join(theme.label for theme in themes)
-    assert {"coffee", "parking", "laptop"} <= set(labels.split())
+    labels = " ".join(theme.label for theme in themes).casefold()
+    assert {"coffee", "parking", "laptop"} <= set(labels.replace("laptops", "laptop").split())
     check_invariants(themes, three_groups, 3)
 
 
@@ -136,13 +157,13 @@ def test_labels_never_carry_names_mentions_or_stop_words(
     assert themes
     words_used = set()
     for theme in themes:
-        words_used |= set(theme.label.split()) | set(theme.summary.replace(",", " ").split())
+        text = f"{theme.label} {theme.summary}".casefold()
+        words_used |= set("".join(c if c.isalnum() else " " for c in text).split())
     assert not words_used & forbidden
     assert not words_used & name_words(names)
-    assert not set(" ".join(theme.label for theme in themes).split()) & stop_words()
     # the name group is still found and labelled by its subject
     pager_theme = next(t for t in themes if "g0-0" in t.answer_ids)
-    assert "pager" in pager_theme.label.split()
+    assert "pager" in pager_theme.label.casefold()
 
 
 def test_quotes_prefer_answers_that_name_nobody(method: Method) -> None:
@@ -154,7 +175,8 @@ def test_quotes_prefer_answers_that_name_nobody(method: Method) -> None:
     ]
     given = answers((1, texts), (1, COFFEE), (1, PARKING))
     themes = suggest_themes(given, names=["Priya Raman"], method=method)
-    pager_theme = next(t for t in themes if "g0-0" in t.answer_ids)
+    # the two answers naming her are either grouped apart (the model) or not quoted (TF-IDF)
+    pager_theme = next(t for t in themes if "g0-2" in t.answer_ids)
     assert set(pager_theme.quote_ids) == {"g0-2", "g0-3", "g0-4"}
 
 
@@ -205,25 +227,37 @@ def test_same_input_same_themes(method: Method) -> None:
     assert suggest_themes(given, method=method) == suggest_themes(list(given), method=method)
 
 
-@pytest.mark.parametrize(
-    ("questions", "kind"),
-    [
-        ([0, 0, 0], ThemeKind.STRENGTH),  # all from "what's working well"
-        ([0, 0, 1], ThemeKind.STRENGTH),  # exactly two thirds
-        ([1, 1, 0], ThemeKind.CHALLENGE),  # exactly two thirds from the other question
-        ([1, 2, 1, 0], ThemeKind.CHALLENGE),  # any question but the first is a challenge
-        ([0, 1], ThemeKind.MIXED),  # half and half
-        ([0, 0, 1, 1, 1], ThemeKind.MIXED),  # 3/5 is under two thirds
-    ],
-)
-def test_kind_follows_the_questions(questions: list[int], kind: ThemeKind) -> None:
-    assert _kind(questions) == kind
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_same_themes_for_any_order(method: Method, seed: int) -> None:
+    given = notes()[::4]
+    shuffled = given[:]
+    random.Random(seed).shuffle(shuffled)
+    assert suggest_themes(shuffled, method=method) == suggest_themes(given, method=method)
+
+
+def test_three_planted_topics_make_three_themes_not_the_cap(method: Method) -> None:
+    given = answers((1, COFFEE), (1, PARKING), (1, LAPTOPS))
+    themes = suggest_themes(given, method=method, max_themes=8)
+    assert len(themes) == 3
+
+
+def test_a_group_of_both_sides_is_split_by_side() -> None:
+    # the coffee machine praised by some and blamed by others: two themes, one per side
+    given = answers((0, COFFEE[:3]), (1, COFFEE[3:]), (1, PARKING))
+    themes = suggest_themes(given, method="tfidf", max_themes=5)
+    check_invariants(themes, given, 5)
+    coffee = [t for t in themes if any(i.startswith(("g0", "g1")) for i in t.answer_ids)]
+    assert {t.kind for t in coffee} <= {ThemeKind.STRENGTH, ThemeKind.CHALLENGE}
+    assert not any({i[:2] for i in t.answer_ids} == {"g0", "g1"} for t in themes)
 
 
 def test_kind_reaches_the_theme() -> None:
     given = answers((0, COFFEE), (1, PARKING), (1, LAPTOPS))
-    kinds = {theme.answer_ids[0]: theme.kind for theme in suggest_themes(given, method="tfidf")}
+    themes = suggest_themes(given, method="tfidf")
+    kinds = {min(theme.answer_ids): theme.kind for theme in themes}
     assert kinds == {"g0-0": "strength", "g1-0": "challenge", "g2-0": "challenge"}
+    # challenges come first
+    assert [t.kind for t in suggest_themes(given, method="tfidf")][-1] == "strength"
 
 
 @pytest.fixture
@@ -270,6 +304,7 @@ def test_model_method_raises_when_the_model_cannot_load(
         "no-onnxruntime",  # the runtime is not installed
         "no-model-package",  # the model package is not installed
         "model-file-altered",  # the model file does not match its sha256
+        "model-file-republished",  # another file, whose package vouches for it: not the pinned one
     ],
 )
 def test_load_encoder_reports_why_it_cannot_load(
@@ -284,7 +319,9 @@ def test_load_encoder_reports_why_it_cannot_load(
         fake = tmp_path / "model.onnx"
         fake.write_bytes(b"not a model")
         monkeypatch.setattr(package, "model_path", lambda: fake)
-    with pytest.raises(EncoderUnavailable):
+        if breakage == "model-file-republished":
+            monkeypatch.setattr(package, "SHA256", hashlib.sha256(b"not a model").hexdigest())
+    with pytest.raises(EncoderUnavailable, match=None if breakage.startswith("no-") else "pinned"):
         embeddings.load_encoder()
 
 
@@ -396,3 +433,65 @@ def test_parallel_batches_give_the_same_vectors(encoder: SentenceEncoder) -> Non
 
 def test_auto_uses_the_model_when_it_loads(encoder: SentenceEncoder) -> None:
     assert engine_name() == "minilm-int8"
+
+
+def test_a_glued_answer_is_not_quoted_when_clean_ones_exist(method: Method) -> None:
+    # a lost line break ("brokenPlease") stays as written, but is not shown as a quote
+    glued = [
+        "The coffee machine is broken againPlease fix the coffee machine",
+        *COFFEE[1:],
+    ]
+    given = answers((1, glued), (1, PARKING), (1, LAPTOPS))
+    themes = suggest_themes(given, method=method)
+    coffee = next(theme for theme in themes if "g0-1" in theme.answer_ids)
+    assert "g0-0" in coffee.answer_ids
+    assert "g0-0" not in coffee.quote_ids
+
+
+VOCABULARY = [
+    *["the", "a", "and", "of", "to", "on", "for", "with", "is", "are", "was"],
+    *[
+        "coffee",
+        "machine",
+        "parking",
+        "spaces",
+        "laptop",
+        "battery",
+        "wiki",
+        "pages",
+        "review",
+        "meetings",
+    ],
+    *[
+        "Monday",
+        "week",
+        "good",
+        "great",
+        "thanks",
+        "really",
+        "slow",
+        "broken",
+        "full",
+        "old",
+        "late",
+    ],
+]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 2),
+            st.lists(st.sampled_from(VOCABULARY), min_size=1, max_size=12).map(" ".join),
+        ),
+        min_size=4,
+        max_size=30,
+    )
+)
+def test_any_answers_keep_the_invariants(drawn: list[tuple[int, str]]) -> None:
+    given_answers = [
+        AnswerText(f"r{n}", question, text) for n, (question, text) in enumerate(drawn)
+    ]
+    themes = suggest_themes(given_answers, method="tfidf")
+    check_invariants(themes, given_answers, 3)

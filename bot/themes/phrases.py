@@ -1,0 +1,269 @@
+"""A theme's words: candidate phrases from its own answers (2-4 words, no stop word at either
+edge, no name), the label chosen among them, the one-sentence summary, and `shorten_quote`, which
+cuts a quote only between words."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+
+from bot.themes.keywords import fold_plural, stop_words, text_for_encoder
+from bot.themes.names import WRITTEN_WORD, _key
+
+# Words that can stand in a label but never make one on their own: time words and praise or
+# complaint words that say nothing about what is going well or badly.
+FILLER = frozenset(
+    {
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "today",
+        "yesterday",
+        "tomorrow",
+        "week",
+        "day",
+        "month",
+        "year",
+        "morning",
+        "afternoon",
+        "evening",
+        "night",
+        "hour",
+        "minute",
+        "time",
+        "good",
+        "great",
+        "nice",
+        "excellent",
+        "amazing",
+        "brilliant",
+        "fantastic",
+        "lovely",
+        "fine",
+        "ok",
+        "okay",
+        "bad",
+        "poor",
+        "better",
+        "best",
+        "worse",
+        "worst",
+        "thank",
+        "thanks",
+        "lot",
+        "bit",
+        "stuff",
+        "way",
+        "people",
+        "everyone",
+        "someone",
+        "overall",
+        "experience",
+        "service",
+        "team",
+        "work",
+        "feel",
+        "felt",
+        "think",
+        "need",
+        "like",
+        "make",
+        "made",
+        "get",
+        "got",
+        "help",
+        "helped",
+        "absolutely",
+        "definitely",
+        "totally",
+        "completely",
+        "complete",
+        "extremely",
+        "exceptionally",
+        "outstanding",
+        "perfect",
+        "wonderful",
+        "superb",
+        "fabulous",
+        "awesome",
+        "happy",
+        "pleased",
+        "satisfied",
+        "everything",
+        "nothing",
+        "anything",
+        "particular",
+        "give",
+        "given",
+        "looked",
+    }
+)
+# A phrase cut out of a sentence around a negation says the opposite or nothing ("ambulance
+# was no time"): no label holds one.
+_NOT = ("can", "don", "didn", "won", "isn", "wasn", "aren", "weren", "doesn", "couldn", "wouldn")
+NEGATIONS = frozenset(
+    {"no", "not", "never", "nothing", "nobody", "none", "cannot", "cant", "dont", "didnt"}
+    | {"wont", "isnt", "wasnt", "arent", "werent", "doesnt", "couldnt", "wouldnt", "nor"}
+    | {f"{stem}'t" for stem in _NOT}
+)
+# Phrases stop at punctuation; a glued "themAction" (a lost line break) splits in two.
+CHUNK_BREAK = re.compile(r"[.!?;:,()\[\]{}\"\u201c\u201d\n|/*_~]+|\s[-\u2013\u2014]\s|\s&\s")
+GLUED = re.compile(r"(?<=[a-z])(?=[A-Z][a-z])")
+MAX_PHRASE_WORDS = 4
+
+
+@dataclass(frozen=True)
+class Phrase:
+    key: tuple[str, ...]  # folded words: how occurrences are counted
+    text: str  # as most often written, lower case except acronyms
+
+
+def _surface(word: str) -> str:
+    return word if word.isupper() and len(word) > 1 else word.lower().replace("\u2019", "'")
+
+
+def answer_phrases(text: str, blocked: Collection[str]) -> dict[tuple[str, ...], str]:
+    """Every 1-4 word run of an answer with no stop word at its edges, no `blocked` word (names)
+    anywhere and at least one word that is neither a stop word nor a filler; keyed by folded
+    words, with the written form."""
+    stops = stop_words()
+    found: dict[tuple[str, ...], str] = {}
+    text = GLUED.sub(". ", text_for_encoder(text))
+    for chunk in CHUNK_BREAK.split(text):
+        run: list[tuple[str, str]] = []
+        for written in [*WRITTEN_WORD.findall(chunk), None]:
+            key = None if written is None else _key(written)
+            if written is None or key is None or key in blocked or len(key) > 30:
+                _grams(run, stops, found)
+                run = []
+                continue
+            run.append((fold_plural(key), _surface(written)))
+    return found
+
+
+def _grams(
+    run: list[tuple[str, str]],
+    stops: frozenset[str],
+    found: dict[tuple[str, ...], str],
+) -> None:
+    for start in range(len(run)):
+        if start > 0 and run[start - 1][0] in NEGATIONS:
+            continue  # "(can't) fault the support" means the opposite of its words
+        for size in range(1, MAX_PHRASE_WORDS + 1):
+            gram = run[start : start + size]
+            if len(gram) < size:
+                break
+            keys = tuple(key for key, _ in gram)
+            if keys[0] in stops or keys[-1] in stops:
+                continue
+            if all(key in stops or key in FILLER for key in keys):
+                continue
+            if any(key in NEGATIONS for key in keys):
+                continue
+            # two stop words in a row inside ("service that the give") is a sentence's
+            # middle, not a phrase
+            if any(a in stops and b in stops for a, b in pairwise(keys)):
+                continue
+            found.setdefault(keys, " ".join(surface for _, surface in gram))
+
+
+def has_substance(terms: Sequence[str]) -> bool:
+    """Whether an answer's terms (from `answer_terms`) say what is going well or badly: at least
+    one word that is not a filler. "Absolutely nothing", "All good, thanks" or "Excellent"
+    alone can make no theme and stay unthemed."""
+    return any(word not in FILLER for term in terms for word in term.split())
+
+
+def is_label_like(text: str) -> bool:
+    """2-6 words, at least one of which is neither a stop word nor a filler."""
+    words = [fold_plural(_key(word)) for word in WRITTEN_WORD.findall(text)]
+    stops = stop_words()
+    return 2 <= len(text.split()) <= 6 and any(w not in stops and w not in FILLER for w in words)
+
+
+def candidate_phrases(
+    texts: Sequence[str], blocked: Collection[str]
+) -> tuple[list[Counter[tuple[str, ...]]], dict[tuple[str, ...], str]]:
+    """Per answer, the phrase keys it holds (a Counter of 1 each), and each key's written form
+    (the form most answers use; ties go to the alphabetically first)."""
+    per_answer: list[Counter[tuple[str, ...]]] = []
+    forms: dict[tuple[str, ...], Counter[str]] = {}
+    for text in texts:
+        phrases = answer_phrases(text, blocked)
+        per_answer.append(Counter(phrases.keys()))
+        for key, written in phrases.items():
+            forms.setdefault(key, Counter())[written] += 1
+    chosen = {
+        key: min(counts.items(), key=lambda item: (-item[1], item[0]))[0]
+        for key, counts in forms.items()
+    }
+    return per_answer, chosen
+
+
+def short_clauses(text: str) -> list[str]:
+    """The clauses of an answer (split at punctuation) as written, without stop words at either
+    end, that keep 2-6 words: "queuing time" from "Less queuing time."."""
+    stops = stop_words()
+    found = []
+    for clause in CHUNK_BREAK.split(GLUED.sub(". ", text_for_encoder(text))):
+        words = clause.split()
+        while words and _key(words[0]).strip(".,!?'\"") in stops:
+            words = words[1:]
+        while words and _key(words[-1]).strip(".,!?'\"") in stops:
+            words = words[:-1]
+        if 2 <= len(words) <= 6:
+            found.append(" ".join(words))
+    return found
+
+
+def fallback_label(word: str | None, *, strength: bool) -> str:
+    """When a group shares no phrase of two words or more: its best word in a plain frame."""
+    if word is None:
+        return "Praise in general" if strength else "Challenges in general"
+    return f"Praise for {word}" if strength else f"Problems with {word}"
+
+
+def shorten_quote(text: str, limit: int) -> str:
+    """The text if it fits in `limit` characters, else its longest prefix that ends between two
+    words (trailing punctuation dropped) followed by "…". Line breaks become spaces only in the
+    shortened form; a text whose first word alone is too long is cut inside it, the one case
+    a word boundary cannot be kept."""
+    if limit < 2:
+        raise ValueError("limit must be at least 2")
+    if len(text) <= limit:
+        return text
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    head = flat[: limit - 1]
+    if not flat[limit - 1].isspace():
+        cut = head.rfind(" ")
+        if cut <= 0:
+            return f"{head}…"  # the first word alone is too long
+        head = head[:cut]
+    return f"{head.rstrip(' ,;:-–—(').rstrip() or head.rstrip()}…"
+
+
+def example_fragment(text: str, limit: int = 90) -> str:
+    """A short stretch of an answer for a summary: its first sentence when that says something
+    (four words or more), else the start of the whole answer, cut between words."""
+    flat = " ".join(text_for_encoder(text).split())
+    first = re.split(r"(?<=[.!?])\s", flat, maxsplit=1)[0]
+    chosen = first if len(first.split()) >= 4 else flat
+    return shorten_quote(chosen.rstrip(" ."), limit)
+
+
+def summary_sentence(label: str, count: int, fragment: str | None) -> str:
+    """One sentence a person would say: how many, what about, and an example in their words."""
+    who = "Two people" if count == 2 else "Several people"
+    about = label[0].lower() + label[1:] if label[1:2].islower() or len(label) < 2 else label
+    if fragment:
+        return f"{who} mentioned {about}; for example: “{fragment}”"
+    return f"{who} mentioned {about}."

@@ -1,0 +1,106 @@
+"""A theme's words: candidate phrases, what a label may be, summaries, and quotes cut only
+between words."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.themes.phrases import (
+    answer_phrases,
+    example_fragment,
+    is_label_like,
+    short_clauses,
+    shorten_quote,
+    summary_sentence,
+)
+
+
+@pytest.mark.parametrize(
+    ("label", "ok"),
+    [
+        ("Timing still tight", True),  # a team's own label
+        ("Making time for sharing and sense-making", True),  # six words
+        ("Wiki", False),  # one word: a label is a phrase
+        ("Monday", False),  # a weekday alone
+        ("Great team", False),  # praise and filler only
+        ("The week", False),  # stop word and time word
+        ("Staff were very helpful", True),
+        ("one two three four five six seven", False),  # seven words
+    ],
+)
+def test_is_label_like(label: str, ok: bool) -> None:
+    assert is_label_like(label) is ok
+
+
+def test_answer_phrases_keep_no_stop_word_at_an_edge_and_no_name() -> None:
+    found = answer_phrases("The wiki that Stephen keeps is out of date.", {"stephen"})
+    texts = set(found.values())
+    assert "wiki" in texts
+    assert not any("stephen" in text for text in texts)
+    assert "out of date" not in texts  # "out" is a stop word at the edge
+    assert not any(text.split()[0] in {"the", "is"} for text in texts)
+
+
+def test_no_phrase_is_cut_out_of_a_negation() -> None:
+    texts = set(answer_phrases("I cant fault the support, and don't like parking", set()).values())
+    assert "fault the support" not in texts
+    assert "like parking" not in texts
+    assert "support" in texts
+
+
+def test_a_lost_line_break_splits_phrases() -> None:
+    texts = set(answer_phrases("we never find themAction items pile up", set()).values())
+    assert "action items" in texts
+    assert not any("themaction" in text.replace(" ", "") for text in texts)
+
+
+def test_short_clauses() -> None:
+    # stop words come off both ends ("less", "otherwise", "really"); one word is not a clause
+    assert short_clauses("Less queuing time. Otherwise fine, really. The car park is full") == [
+        "queuing time",
+        "car park is full",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "short"),
+    [
+        ("what feasible routes exist", 100, "what feasible routes exist"),  # fits: unchanged
+        ("what feasible routes exist", 18, "what feasible…"),  # cut between words
+        ("what feasible, routes exist", 19, "what feasible…"),  # trailing comma dropped
+        ("abcdefghij", 5, "abcd…"),  # one word too long: the only mid-word cut
+    ],
+)
+def test_shorten_quote(text: str, limit: int, short: str) -> None:
+    assert shorten_quote(text, limit) == short
+
+
+@given(st.text(alphabet=st.sampled_from("ab cd,.\n"), max_size=80), st.integers(2, 60))
+def test_shorten_quote_cuts_only_between_words(text: str, limit: int) -> None:
+    short = shorten_quote(text, limit)
+    assert len(short) <= limit
+    if len(text) <= limit:
+        assert short == text
+        return
+    flat = " ".join(text.split())
+    if short == flat:  # only its line breaks and runs of spaces had to go
+        return
+    assert short.endswith("…")
+    head = short.removesuffix("…")
+    assert flat.startswith(head)
+    first_word = flat.split(" ", 1)[0]
+    if len(first_word) < limit - 1 and head:
+        # what follows the kept words is a space or punctuation, never the rest of a word
+        assert not flat[len(head)].isalnum()
+
+
+def test_example_fragment_and_summary() -> None:
+    fragment = example_fragment("Staff were nice and friendly. The food was cold.")
+    assert fragment == "Staff were nice and friendly"
+    assert summary_sentence("Staff were nice", 4, fragment) == (
+        "Several people mentioned staff were nice; for example: “Staff were nice and friendly”"
+    )
+    assert summary_sentence("Parking spaces", 2, None) == "Two people mentioned parking spaces."
+    assert summary_sentence("NHS app", 3, None) == "Several people mentioned NHS app."
