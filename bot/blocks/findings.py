@@ -35,7 +35,6 @@ from bot.blocks.tour import (
     _people,
     _section,
     clip,
-    cut_between_words,
 )
 from bot.flows.poll import MAX_BUDGET, Change, Refusal
 from bot.flows.review import (
@@ -46,6 +45,7 @@ from bot.flows.review import (
     side_name,
 )
 from bot.flows.tour import MAX_QUESTIONS
+from bot.text import shorten
 
 
 class FindingsAction(StrEnum):
@@ -163,9 +163,8 @@ def _one_line(text: str) -> str:
 
 
 def _plain(text: str, limit: int) -> str:
-    """Plain text (never parsed by Slack) cut to `limit` characters."""
-    text = _one_line(text)
-    return text if len(text) <= limit else cut_between_words(text, limit - 1) + "…"
+    """Plain text (never parsed by Slack) on one line, cut to `limit` characters."""
+    return shorten(_one_line(text), limit)
 
 
 def _count(number: int, one: str, many: str) -> str:

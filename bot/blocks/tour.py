@@ -4,7 +4,7 @@ and what the leader is told. Pure renderers; user text is escaped and cut to Sla
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal
@@ -45,6 +45,7 @@ from bot.flows.tour import (
     question_block,
     zone,
 )
+from bot.text import cut_between_words
 
 
 class TourAction(StrEnum):
@@ -120,32 +121,10 @@ def _closing(closes_at: datetime, leader_tz: str) -> str:
 
 
 # Dropped before "…", which reads as the sentence going on.
-WORD_END_PUNCTUATION = ",;:-–—"
 
 
 def _escaped_width(char: str) -> int:
     return len(escape(char))
-
-
-def cut_between_words(text: str, room: int, width: Callable[[str], int] = lambda char: 1) -> str:
-    """The longest start of `text` that fits `room` (each character counted at `width`), cut
-    between words ("…what feasible rou…" would put words in people's mouths) and without the
-    punctuation before the cut; only a single word longer than half the room is cut inside.
-    The caller adds the "…"."""
-    used = 0
-    kept: list[str] = []
-    for char in text:
-        if used + width(char) > room:
-            break
-        kept.append(char)
-        used += width(char)
-    cut = "".join(kept)
-    inside_a_word = len(cut) < len(text) and bool(cut[-1:].strip() and text[len(cut)].strip())
-    if inside_a_word:
-        boundary = max(cut.rfind(" "), cut.rfind("\n"), cut.rfind("\t"))
-        if boundary >= len(cut) // 2:
-            cut = cut[:boundary]
-    return cut.rstrip().rstrip(WORD_END_PUNCTUATION).rstrip()
 
 
 def clip(text: str, limit: int, suffix: str = "…") -> str:

@@ -10,6 +10,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
+from bot.text import shorten
 from bot.themes.keywords import fold_plural, stop_words, text_for_encoder
 from bot.themes.names import WRITTEN_WORD, _key
 
@@ -231,24 +232,8 @@ def fallback_label(word: str | None, *, strength: bool) -> str:
 
 
 def shorten_quote(text: str, limit: int) -> str:
-    """The text if it fits in `limit` characters, else its longest prefix that ends between two
-    words (trailing punctuation dropped) followed by "…". Line breaks become spaces only in the
-    shortened form; a text whose first word alone is too long is cut inside it, the one case
-    a word boundary cannot be kept."""
-    if limit < 2:
-        raise ValueError("limit must be at least 2")
-    if len(text) <= limit:
-        return text
-    flat = " ".join(text.split())
-    if len(flat) <= limit:
-        return flat
-    head = flat[: limit - 1]
-    if not flat[limit - 1].isspace():
-        cut = head.rfind(" ")
-        if cut <= 0:
-            return f"{head}…"  # the first word alone is too long
-        head = head[:cut]
-    return f"{head.rstrip(' ,;:-–—(').rstrip() or head.rstrip()}…"
+    """A quote that fits `limit` characters, cut between words with "…" (see `bot.text`)."""
+    return shorten(text, limit)
 
 
 def example_fragment(text: str, limit: int = 90) -> str:
