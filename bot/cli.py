@@ -313,13 +313,24 @@ async def _erase_person(settings: Settings, user_id: str) -> int:
     try:
         async with create_session_factory(engine).begin() as session:
             done = await erase_person(session, user_id=user_id)
-        await scrub_deleted(engine)  # what was deleted, from every file (SQLite's log too)
+        # What was deleted, from every file (SQLite's write-ahead log too).
+        scrubbed = await scrub_deleted(engine)
     finally:
         await engine.dispose()
     changed = ", ".join(f"{table} {count}" for table, count in sorted(done.items()) if count)
     logging.getLogger("bot.erasure").info("person erased", extra={"rows": sum(done.values())})
     print(f"erased {user_id}: {changed or 'no rows named them'}")
-    return 0
+    return 0 if scrubbed else _not_scrubbed()
+
+
+def _not_scrubbed() -> int:
+    print(
+        "partnerbot: the rows are deleted, but SQLite's write-ahead log could not be emptied "
+        "while another process read the database: run the command again once it is stopped "
+        "(or restart the bot, which empties it at start)",
+        file=sys.stderr,
+    )
+    return 1
 
 
 async def _delete_tour(settings: Settings, tour_id: int, *, confirmed: bool) -> int:
@@ -345,9 +356,9 @@ async def _delete_tour(settings: Settings, tour_id: int, *, confirmed: bool) -> 
                 )
                 return EXIT_USAGE
             await delete_tour(session, tour_id=tour_id)
-        await scrub_deleted(engine)
+        scrubbed = await scrub_deleted(engine)
     finally:
         await engine.dispose()
     logging.getLogger("bot.erasure").info("tour deleted", extra={"tour_id": tour_id})
     print(f"deleted tour {tour_id}")
-    return 0
+    return 0 if scrubbed else _not_scrubbed()

@@ -329,7 +329,9 @@ async def scrub_deleted(engine: AsyncEngine) -> bool:
 def _truncate_wal(path: str) -> bool:
     # A connection of its own, outside the pool: a checkpoint cannot run inside a
     # transaction, and every pooled connection's statements begin one (see `_configure_sqlite`).
-    connection = sqlite3.connect(path, timeout=SCRUB_BUSY_S, isolation_level=None)
+    connection = sqlite3.connect(
+        path, timeout=SCRUB_BUSY_S, isolation_level=None, uri=path.startswith("file:")
+    )
     try:
         for _ in range(SCRUB_ATTEMPTS):
             busy, _log_frames, _copied = connection.execute(

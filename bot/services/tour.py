@@ -231,11 +231,18 @@ async def postpone_launch(
     await outbox.enqueue(
         session,
         team_id=tour.team_id,
-        key=f"tour:{tour.id}:launch-delayed",
+        key=f"{_launch_key(tour)}:delayed",
         method="chat.postMessage",
         payload=_dm(tour.leader_id, render_launch_delayed(title=tour.title)),
         now=now,
     )
+
+
+def _launch_key(tour: Tour) -> str:
+    """What a launch's notices are keyed by. An abandoned launch's tour row is deleted, and
+    SQLite gives its id to the next tour: the submission's instant tells the two apart, or the
+    next launch's notices would be taken for ones already sent."""
+    return f"tour:{tour.id}:launch:{tour.created_at.isoformat()}"
 
 
 async def abandon_launch(session: AsyncSession, *, tour: Tour, reason: str, now: datetime) -> None:
@@ -244,7 +251,7 @@ async def abandon_launch(session: AsyncSession, *, tour: Tour, reason: str, now:
     await outbox.enqueue(
         session,
         team_id=tour.team_id,
-        key=f"tour:{tour.id}:launch-abandoned",
+        key=f"{_launch_key(tour)}:abandoned",
         method="chat.postMessage",
         payload=_dm(tour.leader_id, Message(text=reason)),
         now=now,

@@ -4,14 +4,18 @@ order that has nothing to do with when they arrived, and votes as tallies with n
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import random
+import re
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -93,7 +97,7 @@ async def test_answers_are_stored_in_an_order_unrelated_to_their_arrival(
         fake_slack.add_user(member, member.lower(), tz="Europe/Berlin")
     await launch(slack, fake_slack, deps, users=members)
     for arrival, member in enumerate(members):
-        await reply(slack, deps, clock, member, f"arrival {arrival}")
+        await reply(slack, deps, clock, member, f"arrival {arrival:02d}")
     await slack.block_action("ULEAD", TourAction.CLOSE, view=fake_slack.home_views["ULEAD"])
     await deps.inflight.wait_idle(timeout=30)
 
@@ -105,6 +109,16 @@ async def test_answers_are_stored_in_an_order_unrelated_to_their_arrival(
         async with sessions() as session:
             with pytest.raises(OperationalError, match="rowid"):
                 await session.execute(text("SELECT rowid FROM answers"))
+        # Nor the bytes: inside a page SQLite puts each new row below the last, so where the
+        # texts sit in the file (the close emptied the log into it) would follow arrival
+        # without the rewrite, even with rows read back in the order of their random ids.
+        data = await asyncio.to_thread(Path(make_url(database_url).database or "").read_bytes)
+        offsets: dict[int, int] = {}
+        for found in re.finditer(rb"arrival (\d\d)", data):  # (a timestamp may follow)
+            offsets.setdefault(int(found[1]), found.start())
+        assert sorted(offsets) == list(range(ANSWERS))
+        by_place = sorted(offsets, key=offsets.__getitem__)
+        assert abs(kendall_tau(by_place)) < TAU_BOUND, by_place
     # Nothing else says when: no timestamp is left on the answers.
     async with sessions() as session:
         stamps = await session.scalar(text("SELECT count(last_message_ts) FROM answers"))

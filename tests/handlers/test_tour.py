@@ -1001,3 +1001,16 @@ async def test_a_reply_that_cannot_be_sent_at_once_is_sent_later_and_nothing_fal
     assert len(sent) == 1
     assert "Question 2 of 2" in json.dumps(sent[0])
     assert "nothing was changed" not in json.dumps(fake_slack.messages)
+
+
+async def test_a_second_launch_given_up_tells_the_leader_again(
+    slack: SignedSlack, fake_slack: FakeSlack, deps: Deps, clock: FrozenClock
+) -> None:
+    """A launch with nobody to ask is removed; on SQLite the next tour takes its id, and its
+    notice must not be taken for the first one's (and dropped as already sent)."""
+    for _ in range(2):
+        clock.advance(minutes=1)
+        await launch(slack, fake_slack, deps, users=["UNOBODY"])
+        await deps.delivery.deliver_due()
+    told = [m for m in fake_slack.dms_to("ULEAD") if "Nobody to ask" in json.dumps(m)]
+    assert len(told) == 2
