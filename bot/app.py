@@ -1,4 +1,5 @@
-"""Build the Bolt app and serve it: HTTP (`POST /slack/events`, `GET /healthz`) or Socket Mode.
+"""Build the Bolt app and serve it: HTTP (`POST /slack/events`, `GET /healthz`, `GET /metrics`)
+or Socket Mode (the port then serves `/healthz` and `/metrics`).
 
 The HTTP front door checks what it can before Bolt sees a request (docs/FRONT-DOOR.md): a
 connection must send its request within the read timeout and the connections held open are
@@ -28,6 +29,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
 
 from bot.connections import ConnectionGuard, ConnectionLimits, descriptor_headroom, self_check
 from bot.db import database_refuses_writes
@@ -35,6 +38,7 @@ from bot.deps import Deps, slack_client
 from bot.handlers import register_all
 from bot.handlers.middleware import install_middleware
 from bot.logs import ClientErrorFilter, UnhandledRequestFilter, bind
+from bot.metrics import CONTENT_TYPE, request_kind
 from bot.settings import Settings
 
 log = logging.getLogger("bot.app")
@@ -42,6 +46,9 @@ log = logging.getLogger("bot.app")
 MAX_BODY_BYTES = 1024 * 1024
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
+# How long a scrape waits for the outbox's numbers before answering without them.
+METRICS_DB_TIMEOUT_SECONDS = 2.0
 # Slack's timestamp is Unix seconds; anything else is refused before a number is made of it
 # (Python refuses to turn more than 4,300 digits into an int, with a ValueError).
 TIMESTAMP = re.compile(r"[0-9]{1,20}")
@@ -130,6 +137,8 @@ class SlackHttpFrontDoor:
     def web_app(self) -> web.Application:
         web_app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[self._arrived])
         web_app.router.add_get(HEALTH_PATH, self.health)
+        if self.settings.metrics_enabled:
+            web_app.router.add_get(METRICS_PATH, self.metrics)
         if self._app is not None:
             web_app.router.add_post(EVENTS_PATH, self.slack_events)
         return web_app
@@ -146,6 +155,18 @@ class SlackHttpFrontDoor:
         if refused is None:
             return web.json_response({"ok": True, "db": "ok"})
         return web.json_response({"ok": False, "db": refused}, status=503)
+
+    async def metrics(self, _request: web.Request) -> web.Response:
+        """Prometheus' text format. The outbox's gauges are read now, with one bounded query
+        that may take at most METRICS_DB_TIMEOUT_SECONDS; without an answer they are left out."""
+        metrics = self._deps.metrics
+        try:
+            async with asyncio.timeout(METRICS_DB_TIMEOUT_SECONDS):
+                metrics.set_outbox(await self._deps.delivery.backlog())
+        except Exception as error:  # the database is down or slow: the rest still shows
+            metrics.set_outbox(None)
+            log.warning("metrics: outbox not read", extra={"reason": repr(error)})
+        return web.Response(body=metrics.text(), headers={"Content-Type": CONTENT_TYPE})
 
     async def _database_refuses_writes(self) -> str | None:
         health = self._health
@@ -171,17 +192,21 @@ class SlackHttpFrontDoor:
 
     async def slack_events(self, request: web.Request) -> web.Response:
         started = time.perf_counter()
-        response = await self._dispatch(request)
+        kind = ["other"]  # what the request turns out to be, once its body is parsed
+        try:
+            response = await self._dispatch(request, kind)
+        except Exception:
+            self._deps.metrics.request(kind[0], 500, time.perf_counter() - started)
+            raise
+        elapsed = time.perf_counter() - started
+        self._deps.metrics.request(kind[0], response.status, elapsed)
         log.info(
             "acknowledged",
-            extra={
-                "status": response.status,
-                "ack_ms": round((time.perf_counter() - started) * 1000, 1),
-            },
+            extra={"status": response.status, "ack_ms": round(elapsed * 1000, 1)},
         )
         return response
 
-    async def _dispatch(self, request: web.Request) -> web.Response:
+    async def _dispatch(self, request: web.Request, kind: list[str]) -> web.Response:
         assert self._app is not None
         assert self._secret is not None
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
@@ -217,6 +242,7 @@ class SlackHttpFrontDoor:
             return web.Response(status=400, text="body is not a Slack request")
         except RecursionError:  # json gives up on nesting deeper than the interpreter's stack
             return web.Response(status=400, text="body is not a Slack request: nested too deep")
+        kind[0] = request_kind(bolt_request.body)
         problem = malformed(bolt_request.body)
         if problem is not None:
             return web.Response(status=400, text=f"body is not a Slack request: {problem}")
@@ -333,14 +359,35 @@ def client_error_logger() -> logging.Logger:
     return logger
 
 
-def socket_mode_handler(app: AsyncApp, settings: Settings) -> AsyncSocketModeHandler:
+class MeasuredSocketModeHandler(AsyncSocketModeHandler):
+    """Bolt's Socket Mode adapter, each envelope counted and timed (bot/metrics.py) as the
+    HTTP front door counts a request: from its arrival to the acknowledgement sent back."""
+
+    def __init__(self, app: AsyncApp, app_token: str, *, deps: Deps, **kwargs: Any) -> None:
+        super().__init__(app, app_token, **kwargs)
+        self._metrics = deps.metrics
+
+    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        started = time.perf_counter()
+        kind = request_kind(req.payload)
+        try:
+            await super().handle(client, req)
+        except Exception:
+            self._metrics.request(kind, 500, time.perf_counter() - started)
+            raise
+        self._metrics.request(kind, 200, time.perf_counter() - started)
+
+
+def socket_mode_handler(app: AsyncApp, deps: Deps) -> AsyncSocketModeHandler:
     """Bolt's Socket Mode adapter, asking apps.connections.open through `app.client` (so at
     SLACK_API_URL). Its client logs whole envelopes at DEBUG, user text included, so it gets a
     slack_sdk logger, which configure_logging holds at INFO."""
+    settings = deps.settings
     assert settings.slack_app_token is not None
-    return AsyncSocketModeHandler(
+    return MeasuredSocketModeHandler(
         app,
         settings.slack_app_token.get_secret_value(),
+        deps=deps,
         logger=logging.getLogger("slack_sdk.socket_mode"),
     )
 
@@ -358,9 +405,10 @@ async def serve(deps: Deps, *, host: str = "0.0.0.0", stop: asyncio.Event | None
     app = build_app(deps)
     socket_handler = None
     if settings.socket_mode:
-        socket_handler = socket_mode_handler(app, settings)
+        socket_handler = socket_mode_handler(app, deps)
         await socket_handler.connect_async()  # type: ignore[no-untyped-call]
-        # In Socket Mode the port serves only /healthz (for Docker and orchestrators).
+        # In Socket Mode the port serves only /healthz and /metrics (for Docker, orchestrators
+        # and Prometheus).
         server = await start_http(SlackHttpFrontDoor(None, deps), host=host, port=settings.port)
         log.info("connected to Slack in Socket Mode", extra={"health_port": server.port})
     else:

@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.logs import request_context
+from bot.metrics import Metrics, OutboxBacklog
 from bot.models import OutboxMessage, OutboxStatus
 from bot.store import outbox
 from bot.store.notices import tell_leaders_about_channel
@@ -79,6 +80,8 @@ SEND_SLOTS = 512
 # hold the rest: at 32, 1,000 DMs with 10% 429s took 7.5-10.3 s (acks p95 0.1-0.3 s); at 128,
 # 5.1-5.6 s (acks p95 0.3-0.4 s); bench/fanout.py, bench/ack.py.
 SENDS_PER_TURN = 128
+# /metrics counts the rows waiting up to this many: past it the number says "a lot" anyway.
+BACKLOG_COUNT_CAP = 100_000
 
 
 @dataclass
@@ -335,11 +338,19 @@ class SharedRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
     only when Retry-After is short (`max_wait`): a listener's trigger_id lives about 3 s, and
     a longer wait is the outbox's or the tick's to do."""
 
-    def __init__(self, gate: RateGate, clock: Clock, *, max_wait: float = 2.0) -> None:
+    def __init__(
+        self,
+        gate: RateGate,
+        clock: Clock,
+        *,
+        max_wait: float = 2.0,
+        metrics: Metrics | None = None,
+    ) -> None:
         super().__init__(max_retry_count=1)
         self._gate = gate
         self._clock = clock
         self._max_wait = max_wait
+        self._metrics = metrics
 
     async def _can_retry_async(
         self,
@@ -356,6 +367,8 @@ class SharedRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
             wait = float((headers.get("retry-after") or ["1"])[0])
         except ValueError:
             wait = 30.0
+        if self._metrics is not None:
+            self._metrics.rate_limited(wait)
         team_id = request_context.get().get("team")
         if team_id:
             method = request.url.rsplit("/", 1)[-1]
@@ -416,8 +429,10 @@ class Delivery:
         base_backoff: timedelta = timedelta(seconds=1),
         max_backoff: timedelta = timedelta(minutes=10),
         rng: random.Random | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._sessions = sessions
+        self.metrics = metrics or Metrics()
         self._client = client
         self._clock = clock
         self._concurrency = concurrency
@@ -512,6 +527,9 @@ class Delivery:
         self._started.discard(row.id)
         if task.cancelled():
             self._given_back.append((row, sent))
+        elif task.exception() is None:
+            report = task.result()
+            self.metrics.delivered(sent=report.sent, failed=report.failed, retried=report.retried)
 
     @property
     def lease_for(self) -> timedelta:
@@ -601,6 +619,14 @@ class Delivery:
             )
         log.info("outbox sends given back at shutdown", extra={"released": released})
         return released
+
+    async def backlog(self, *, cap: int = BACKLOG_COUNT_CAP) -> OutboxBacklog:
+        """The outbox's depth and how long its oldest due row has waited (for /metrics)."""
+        now = self._clock.now()
+        async with self._sessions() as session:
+            count, oldest_due = await outbox.backlog(session, now=now, cap=cap)
+        waited = (now - oldest_due).total_seconds() if oldest_due is not None else 0.0
+        return OutboxBacklog(pending=count, oldest_due_seconds=max(waited, 0.0))
 
     async def next_wakeup(self) -> datetime | None:
         async with self._sessions() as session:
@@ -750,7 +776,9 @@ class Delivery:
             status, code = error.response.status_code, error_code(error)
             if status == 429 or code == "ratelimited":
                 method = method_of(error) or "conversations.history"
-                until = self._clock.now() + timedelta(seconds=retry_after_seconds(error))
+                retry_after = retry_after_seconds(error)
+                self.metrics.rate_limited(retry_after)
+                until = self._clock.now() + timedelta(seconds=retry_after)
                 self.gate.close_method(row.team_id, method, until)
                 for other in HISTORY_METHODS:
                     if other != method:
@@ -818,6 +846,7 @@ class Delivery:
         if status == 429 or code == "ratelimited":
             self.gate.unanswered(row.team_id, row.method, row.channel)
             retry_after = retry_after_seconds(error)
+            self.metrics.rate_limited(retry_after)
             until = self._clock.now() + timedelta(seconds=retry_after)
             self.gate.close_method(row.team_id, row.method, until)
             log.warning(

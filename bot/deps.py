@@ -21,6 +21,7 @@ from bot.coalescer import Coalescer
 from bot.db import create_engine, create_read_session_factory, create_session_factory
 from bot.delivery import Delivery, SharedRateLimitRetryHandler
 from bot.directory import Directory
+from bot.metrics import Metrics
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,12 @@ class Deps:
     # Reads that must not wait for writers (before an acknowledgement); see `bot.db`.
     reads: async_sessionmaker[AsyncSession] | None = None
 
+    @property
+    def metrics(self) -> Metrics:
+        """The process's counters and timings (bot/metrics.py), kept by the outbox's sender,
+        which counts its sends in them."""
+        return self.delivery.metrics
+
     # The HTTP session (kept-alive connections to Slack) of the clients Bolt hands listeners.
     listener_http: aiohttp.ClientSession | None = None
     listener_loop: asyncio.AbstractEventLoop | None = None
@@ -149,10 +156,12 @@ def build_deps(settings: Settings, *, clock: Clock | None = None) -> Deps:
         )
     # The outbox paces itself (Retry-After per method, back-off per row), so its client has no
     # retry handlers: a handler that slept on a 429 would hold a send slot and hide the signal.
+    metrics = Metrics()
     delivery = Delivery(
         sessions,
         slack_client(settings),
         clock,
+        metrics=metrics,
         lease_for=timedelta(seconds=settings.outbox_lease_seconds),
         concurrency=settings.outbox_send_slots,
         batch_size=settings.outbox_send_slots,
@@ -169,7 +178,7 @@ def build_deps(settings: Settings, *, clock: Clock | None = None) -> Deps:
             retry_handlers=[
                 AsyncConnectionErrorRetryHandler(max_retry_count=1),
                 # A 429 closes the method for the team in the outbox's gate too.
-                SharedRateLimitRetryHandler(delivery.gate, clock),
+                SharedRateLimitRetryHandler(delivery.gate, clock, metrics=metrics),
             ],
         ),
         quick_client=slack_client(settings, timeout=2),

@@ -8,6 +8,7 @@ every job is idempotent, so a missed, doubled or concurrent tick changes nothing
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -211,9 +212,10 @@ async def suggest_themes_for(deps: Deps, tour_id: int) -> bool:
     if inputs is not None:
         names = await _member_names(deps, closed.team_id)
         # More than the three the team may see, so the leader can swap in what works well.
-        suggestions = await suggest_themes_async(
-            inputs, names=names, max_themes=MAX_SUGGESTED_THEMES
-        )
+        with deps.metrics.theme_engine_seconds.time():
+            suggestions = await suggest_themes_async(
+                inputs, names=names, max_themes=MAX_SUGGESTED_THEMES
+            )
         endpoint = llm_endpoint(deps.settings)
         if endpoint is not None:
             suggestions = await refine_with_llm(suggestions, inputs, endpoint=endpoint, names=names)
@@ -376,6 +378,7 @@ async def run_tick(deps: Deps) -> TickReport:
     broken tour must not hold up reminders, closing or the outbox for everyone else)."""
     report = TickReport()
     async with deps.tick_lock:  # shutdown waits for a tick in progress
+        started = time.perf_counter()
         for name, job in DUE_JOBS:
             try:
                 report.counts[name] = await job(deps)
@@ -383,6 +386,7 @@ async def run_tick(deps: Deps) -> TickReport:
                 log.exception("scheduled job failed", extra={"job": name})
                 report.failed.append(name)
         delivered = await deps.delivery.deliver_due()
+        deps.metrics.tick_seconds.observe(time.perf_counter() - started)
     report.counts["messages sent"] = delivered.sent
     report.counts["messages failed"] = delivered.failed
     report.counts["messages to retry"] = delivered.retried

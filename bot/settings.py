@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     # The same log line from the same place at most this many times a minute; then one line
     # says how many were left out (a flood of identical errors cannot fill the disk).
     log_repeats_per_minute: Annotated[int, Field(ge=1, le=100_000)] = 20
+    # GET /metrics (Prometheus' text format) on the port that serves /healthz; off answers 404.
+    metrics_enabled: bool = True
     # The time zone for people whose Slack profile has none (check-ins run on their clock).
     default_timezone: str = "UTC"
     # Optional "bring your own LLM" for naming and merging themes: off unless the URL is set.

@@ -44,7 +44,7 @@ async def socket_handler(
     bolt_app: AsyncApp, deps: Deps, settings: Settings, fake_slack: FakeSlack
 ) -> AsyncIterator[AsyncSocketModeHandler]:
     assert settings.slack_app_token is not None
-    handler = socket_mode_handler(bolt_app, settings)
+    handler = socket_mode_handler(bolt_app, deps)
     try:
         await handler.connect_async()  # type: ignore[no-untyped-call]
         await fake_slack.wait_for_socket_client()

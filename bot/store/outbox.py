@@ -354,3 +354,21 @@ async def count_by_status(session: AsyncSession) -> dict[OutboxStatus, int]:
         select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
     )
     return {status: count for status, count in rows.all()}
+
+
+async def backlog(session: AsyncSession, *, now: datetime, cap: int) -> tuple[int, datetime | None]:
+    """Rows not yet sent (pending, or leased to a sender), counted up to `cap` so a huge
+    backlog costs no more than `cap` index entries; and when the earliest due one fell due."""
+    waiting = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)))
+        .limit(cap)
+        .subquery()
+    )
+    count = await session.scalar(select(func.count()).select_from(waiting))
+    oldest_due = await session.scalar(
+        select(func.min(OutboxMessage.next_attempt_at)).where(
+            OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now
+        )
+    )
+    return int(count or 0), oldest_due
