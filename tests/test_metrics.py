@@ -19,12 +19,15 @@ from bot.app import (
     SlackHttpFrontDoor,
     start_http,
 )
+from bot.clock import FrozenClock
 from bot.deps import Deps, build_deps
 from bot.metrics import Metrics, request_kind
 from bot.models import OutboxMessage, OutboxStatus
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
+from bot.scheduler import run_tick
 from bot.settings import Settings
+from bot.store import outbox
 
 LEADER = "ULEAD"
 MEMBERS = ["UALICE", "UBOB"]  # CTEAM's members besides the leader (tests/conftest.py)
@@ -196,3 +199,40 @@ async def test_socket_mode_port_serves_metrics(settings: Settings, engine: Async
     finally:
         await server.stop()
         await deps.close()
+
+
+async def test_a_retry_after_is_counted_and_the_held_row_ages(
+    deps: Deps,
+    fake_slack: FakeSlack,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    async with sessions.begin() as session:
+        await outbox.enqueue(
+            session,
+            team_id="T00000001",
+            key="invite:UALICE",
+            method="chat.postMessage",
+            payload={"channel": "UALICE", "text": "Hello"},
+            now=clock.now(),
+        )
+    fake_slack.fail_next("chat.postMessage", status=429, retry_after=30)
+    registry = deps.metrics.registry
+
+    report = await run_tick(deps)
+    assert report.counts["messages to retry"] == 1
+    assert registry.get_sample_value("partnerbot_slack_retry_after_total") == 1
+    assert registry.get_sample_value("partnerbot_slack_retry_after_seconds_total") == 30
+    assert registry.get_sample_value("partnerbot_messages_retried_total") == 1
+    assert registry.get_sample_value("partnerbot_messages_sent_total") == 0
+    assert registry.get_sample_value("partnerbot_tick_seconds_count") == 1
+
+    clock.advance(seconds=45)  # the row fell due 15 s ago (the window ended at +30 s)
+    backlog = await deps.delivery.backlog()
+    assert backlog.pending == 1
+    assert backlog.oldest_due_seconds == pytest.approx(15)
+    assert (await deps.delivery.backlog(cap=0)).pending == 0  # the count stops at its cap
+
+    await run_tick(deps)
+    assert registry.get_sample_value("partnerbot_messages_sent_total") == 1
+    assert registry.get_sample_value("partnerbot_tick_seconds_count") == 2

@@ -190,3 +190,25 @@ async def test_a_request_from_another_workspace_is_refused_in_socket_mode_too(
         assert answer.json is None
     assert await deps.inflight.wait_idle(timeout=5)
     assert fake_slack.calls[mark:] == []
+
+
+async def test_socket_mode_envelopes_are_counted_in_the_metrics(
+    socket_slack: SocketSlack, deps: Deps
+) -> None:
+    registry = deps.metrics.registry
+
+    def commands_acked() -> float | None:
+        labels = {"kind": "command", "outcome": "acked"}
+        return registry.get_sample_value("partnerbot_requests_total", labels)
+
+    assert commands_acked() == 0
+    answer = await socket_slack.slash_command("ULEAD", "help")
+    assert answer.json is not None
+    # The envelope is counted just after its acknowledgement is written to the socket.
+    for _ in range(1000):
+        if commands_acked() == 1:
+            break
+        await asyncio.sleep(0)
+    assert commands_acked() == 1
+    timed = registry.get_sample_value("partnerbot_ack_seconds_count", {"kind": "command"})
+    assert timed == 1

@@ -188,6 +188,8 @@ async def test_themes_are_suggested_reviewed_posted_voted_and_closed(
             await session.scalars(select(Theme).where(Theme.source == ThemeSource.SUGGESTED))
         ).all()
     assert 1 <= len(suggested) <= MAX_SUGGESTED_THEMES
+    timed = deps.metrics.registry.get_sample_value("partnerbot_theme_engine_seconds_count")
+    assert timed == 1  # the theme engine ran once, and /metrics timed it
     for theme in suggested:
         assert not any(name.lower() in theme.label.lower() for name in NAMES), theme.label
 
