@@ -6,13 +6,13 @@ in a child, as `run` does) does not hold it."""
 from __future__ import annotations
 
 import logging
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
+
+from bot.children import spawn_pool
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -59,9 +59,7 @@ def upgrade_to_head_in_child(database_url: str) -> None:
     leave with the child. If the child fails or cannot start, the upgrade runs here instead, so
     an error is reported exactly as it always was (one line, see cli.py)."""
     try:
-        with ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("spawn")
-        ) as pool:
+        with spawn_pool() as pool:
             pool.submit(upgrade_to_head, database_url).result()
     except Exception as error:
         log.info(

@@ -51,7 +51,7 @@ def test_when_the_child_cannot_start_the_upgrade_runs_here(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     url = f"sqlite:///{tmp_path / 'bot.db'}"
-    monkeypatch.setattr(migrate, "ProcessPoolExecutor", CannotStart)
+    monkeypatch.setattr(migrate, "spawn_pool", CannotStart)
     with caplog.at_level(logging.INFO, logger="bot.migrate"):
         upgrade_to_head_in_child(url)
     assert current_revision(url) == head_revision()

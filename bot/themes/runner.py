@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 from collections.abc import Collection, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from bot.children import spawn_pool
 from bot.themes.types import AnswerText, Method, SuggestedTheme
 
 log = logging.getLogger(__name__)
@@ -47,9 +46,7 @@ def _in_child(
     answers: tuple[AnswerText, ...], names: tuple[str, ...], max_themes: int, method: Method
 ) -> list[SuggestedTheme]:
     try:
-        with ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("spawn")
-        ) as pool:
+        with spawn_pool() as pool:
             return pool.submit(_here, answers, names, max_themes, method).result()
     except (OSError, BrokenProcessPool) as error:
         log.warning(

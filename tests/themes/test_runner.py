@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 import bot.themes.runner as runner
+from bot.children import spawn_pool
 from bot.themes import AnswerText, suggest_themes, suggest_themes_async
 from bot.themes.suggest import Method
 
@@ -60,14 +61,20 @@ async def test_a_child_process_gives_the_same_themes_as_this_one(
         request.getfixturevalue("encoder")  # skips where the model packages are missing
     pids: list[int] = []
 
-    class WatchedPool(runner.ProcessPoolExecutor):
-        def submit(self, *args: Any, **kwargs: Any) -> Future[Any]:
-            future = super().submit(*args, **kwargs)
-            pids.extend(self._processes or {})
+    def watched_pool() -> Any:
+        pool = spawn_pool()
+        real_submit = pool.submit
+
+        def submit(*args: Any, **kwargs: Any) -> Future[Any]:
+            future = real_submit(*args, **kwargs)
+            pids.extend(pool._processes or {})
             return future
 
+        pool.submit = submit  # type: ignore[method-assign]
+        return pool
+
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(runner, "ProcessPoolExecutor", WatchedPool)
+        patch.setattr(runner, "spawn_pool", watched_pool)
         in_child = await suggest_themes_async(
             three_groups, names=["Priya"], max_themes=2, method=engine, in_child=True
         )
@@ -111,7 +118,7 @@ async def test_when_a_child_cannot_run_the_grouping_runs_here_and_says_why(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setattr(runner, "ProcessPoolExecutor", pool)
+    monkeypatch.setattr(runner, "spawn_pool", pool)
     with caplog.at_level(logging.WARNING, logger="bot.themes.runner"):
         themes = await suggest_themes_async(three_groups, method="tfidf", in_child=True)
     assert themes == suggest_themes(three_groups, method="tfidf")
@@ -137,7 +144,7 @@ async def test_the_loop_is_free_while_the_child_works(
             future.set_result([])
             return future
 
-    monkeypatch.setattr(runner, "ProcessPoolExecutor", SlowChild)
+    monkeypatch.setattr(runner, "spawn_pool", SlowChild)
     asyncio.get_running_loop().call_soon(released.set)
     assert await suggest_themes_async(three_groups, in_child=True) == []
     assert seen["loop_was_free"] is True
