@@ -1,7 +1,7 @@
 """Memory bench: peak resident memory of a `partnerbot run` process, idle and after launching a
 listening tour to 1,000 people, next to a bare Bolt app's process.
-Usage: python bench/memory.py [--members 1000] [--latency 0.05] [--settle 2]; see
-bench/README.md.
+Usage: python bench/memory.py [--members 1000] [--latency 0.05] [--settle 2] [--answers 2000]
+[--after-close 60] [--output PATH]; see bench/README.md.
 
 `partnerbot run` (`python -m bot run`) starts as a child process in HTTP mode with PORT=0 (it
 logs the port it got: "listening for Slack"), SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET set,
@@ -16,6 +16,11 @@ process has exited, which is read too).
    prefilled (signed requests over HTTP, as in bench/launch.py), the bot's own delivery worker
    sends the invitations; read once every member and the leader has a DM (the outbox is
    drained), then `--settle` seconds later.
+3. after closing the tour (with `--answers N`, N > 0): N answers are written into the tour's
+   database (spread over its members and questions, texts from bench/data/feedback_notes.csv
+   made distinct), the leader presses Close now (a signed click), and the bot groups the
+   answers into themes as it does on every close; read once the themes are stored, then
+   `--after-close` seconds later. This is where the theme engine's memory shows.
 
 Baseline: a bare Bolt `AsyncApp` with no-op listeners served by Bolt's own aiohttp handler, as a
 child process of the same Python (bot/sandbox/bare_bolt.py, the other benches' baseline too),
@@ -28,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import csv
 import json
 import logging
 import os
@@ -43,13 +49,20 @@ from typing import Any
 import aiohttp
 from ack import DmWatch
 from launch import CHANNEL, LEADER
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import EVENTS_PATH
+from bot.db import create_engine
+from bot.flows.tour import respondent_key
+from bot.models import Participant, Theme, Tour
 from bot.sandbox.bot_process import ChildProcess, bare_bolt_run, bot_env, partnerbot_run
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
+from bot.store.tours import questions_of, save_answer, tour_secret
 
 RESULTS = Path(__file__).resolve().parent / "results" / "memory.json"
+NOTES = Path(__file__).resolve().parent / "data" / "feedback_notes.csv"
 MB = 1024 * 1024
 
 
@@ -71,6 +84,98 @@ def memory_reading(child: ChildProcess, name: str) -> dict[str, Any]:
         "rss_mb": round(now["VmRSS"] / MB, 1),
         "peak_mb": round(now["VmHWM"] / MB, 1),
     }
+
+
+async def write_answers(database: str, count: int) -> int:
+    """`count` answers to the one tour in `database`, as its members would have given them:
+    each member answers each question once, in turn, until `count` are written. Returns the
+    tour id."""
+    with NOTES.open(newline="", encoding="utf-8") as handle:
+        notes = [(int(row["question"]), row["text"]) for row in csv.DictReader(handle)]
+    sides = {strength: [t for q, t in notes if (q == 0) == strength] for strength in (True, False)}
+    engine = create_engine(database)
+    try:
+        async with engine.begin() as connection, AsyncSession(connection) as session:
+            tour = (await session.scalars(select(Tour))).one()
+            questions = await questions_of(session, tour_id=tour.id)
+            secret = await tour_secret(session, tour_id=tour.id)
+            members = list(
+                (
+                    await session.scalars(
+                        select(Participant.user_id)
+                        .where(Participant.tour_id == tour.id)
+                        .order_by(Participant.user_id)
+                    )
+                ).all()
+            )
+            if len(members) * len(questions) < count:
+                raise RuntimeError(
+                    f"{count} answers need more than {len(members)} members x"
+                    f" {len(questions)} questions: raise --members"
+                )
+            for n in range(count):
+                member, position = members[n // len(questions)], n % len(questions)
+                # Strengths answer question 0, challenges the others, as in the notes.
+                side = sides[position == 0] or sides[position != 0]
+                text = side[n % len(side)]
+                await save_answer(
+                    session,
+                    tour_id=tour.id,
+                    question_id=questions[position].id,
+                    respondent=respondent_key(
+                        anonymous=tour.anonymous, user_id=member, secret=secret
+                    ),
+                    text=f"{text} (team {n % 97})",
+                    message_ts=None,
+                )
+                if position == 0:
+                    await session.execute(
+                        update(Participant)
+                        .where(Participant.tour_id == tour.id, Participant.user_id == member)
+                        .values(responded=True)
+                    )
+            tour_id = tour.id
+            await session.commit()
+            return tour_id
+    finally:
+        await engine.dispose()
+
+
+async def themes_stored(database: str, tour_id: int) -> int:
+    engine = create_engine(database)
+    try:
+        async with engine.connect() as connection:
+            found = await connection.scalar(
+                select(func.count()).select_from(Theme).where(Theme.tour_id == tour_id)
+            )
+            return int(found or 0)
+    finally:
+        await engine.dispose()
+
+
+async def close_the_tour(
+    child: ChildProcess,
+    slack: SignedSlack,
+    database: str,
+    args: argparse.Namespace,
+    readings: list[dict[str, Any]],
+) -> float:
+    """Write `--answers` answers, press Close now, wait for the themes; the grouping's seconds."""
+    tour_id = await write_answers(database, args.answers)
+    pressed = time.perf_counter()
+    home = slack.fake.home_views[LEADER]  # the leader's App Home, where Close now is
+    click = await slack.block_action(LEADER, "tour.close", value=str(tour_id), view=home)
+    if click.status != 200:
+        raise RuntimeError(f"Close now: HTTP {click.status} {click.text[:300]}")
+    while not await themes_stored(database, tour_id):
+        if time.perf_counter() - pressed > args.timeout:
+            raise RuntimeError(f"no themes stored {args.timeout} s after Close now")
+        await asyncio.sleep(0.5)
+    grouped = time.perf_counter() - pressed
+    readings.append(memory_reading(child, "themes stored"))
+    await asyncio.sleep(args.after_close)
+    readings.append(memory_reading(child, f"{args.after_close:g} s after the themes"))
+    return grouped
 
 
 # --- the two processes ------------------------------------------------------------------------
@@ -124,7 +229,10 @@ async def measure_partnerbot(
         readings.append(memory_reading(child, "tour delivered"))
         await asyncio.sleep(args.settle)
         readings.append(memory_reading(child, "after the tour"))
-        counts = watch.update()
+        counts = watch.update()  # before the close, which sends the leader more
+        grouped = None
+        if args.answers:
+            grouped = await close_the_tour(child, slack, database, args, readings)
         lost = [u for u in expected if counts[u] == 0]
         duplicated = [u for u in expected if counts[u] > 1]
         if lost or duplicated:
@@ -144,6 +252,7 @@ async def measure_partnerbot(
         "port": child.port,
         "readings": readings,
         "fanout_seconds": round(delivered, 2),
+        "grouping_seconds": None if grouped is None else round(grouped, 2),
         "postmessage_calls": len(fake.calls_to("chat.postMessage")),
         "lost": len(lost),
         "duplicated": len(duplicated),
@@ -205,6 +314,13 @@ def print_report(report: dict[str, Any], args: argparse.Namespace) -> None:
         f" ({ours['postmessage_calls']:,} chat.postMessage calls); lost {ours['lost']},"
         f" sent twice {ours['duplicated']}"
     )
+    if ours["grouping_seconds"] is not None:
+        closed = by[f"{args.after_close:g} s after the themes"]
+        print(
+            f"  {args.answers:,} answers grouped {ours['grouping_seconds']} s after Close now;"
+            f" {args.after_close:g} s later RSS {closed['rss_mb']:.1f} MB ="
+            f" idle {closed['rss_mb'] - idle['rss_mb']:+.1f} MB"
+        )
     print(f"  ru_maxrss of the children after they exited: {report['children_ru_maxrss_mb']} MB")
 
 
@@ -216,6 +332,13 @@ def main() -> int:
     parser.add_argument("--latency", type=float, default=0.05, help="fake Slack seconds per call")
     parser.add_argument("--settle", type=float, default=2.0, help="seconds before a reading")
     parser.add_argument("--timeout", type=float, default=300, help="seconds allowed the fan-out")
+    parser.add_argument(
+        "--answers", type=int, default=0, help="answers to write, then Close now (0: no close)"
+    )
+    parser.add_argument(
+        "--after-close", type=float, default=60, help="seconds after the themes for a reading"
+    )
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where the JSON goes")
     args = parser.parse_args()
     if not Path("/proc/self/status").exists():
         parser.error("this bench reads /proc/<pid>/status: Linux only")
@@ -234,9 +357,9 @@ def main() -> int:
     report: dict[str, Any] = {"machine": machine, "args": vars(args), **result}
     report["seconds"] = round(time.perf_counter() - started, 1)
     print_report(report, args)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nwrote {RESULTS} ({report['seconds']} s)")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    print(f"\nwrote {args.output} ({report['seconds']} s)")
     for problem in report["partnerbot"]["problems"]:
         print(f"FAILED: {problem}")
     return 1 if report["partnerbot"]["problems"] else 0

@@ -148,7 +148,7 @@ def database_problem(error: DBAPIError, database_url: str) -> str:
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     from bot.logs import configure_logging
-    from bot.migrate import require_current, upgrade_to_head
+    from bot.migrate import require_current, upgrade_to_head, upgrade_to_head_in_child
 
     configure_logging(
         settings.log_level,
@@ -157,7 +157,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     )
     if args.command == "run":
         settings.require_slack_credentials()
-        upgrade_to_head(settings.database_url)
+        # In a child: Alembic's memory leaves with it instead of staying in the bot for good.
+        upgrade_to_head_in_child(settings.database_url)
         asyncio.run(_run(settings))
         return 0
     if args.command == "migrate":

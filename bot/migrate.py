@@ -1,15 +1,26 @@
 """Alembic, driven from code: `partnerbot migrate`, `partnerbot run` and the tests all come here.
-Only `run` and `migrate` change the schema; the reading commands ask `require_current` first."""
+Only `run` and `migrate` change the schema; the reading commands ask `require_current` first.
+Alembic is imported by the functions that use it, so a process that never migrates (or migrates
+in a child, as `run` does) does not hold it."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
+
+from bot.children import spawn_pool
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+log = logging.getLogger(__name__)
+# Alembic logs a line per plugin as it is first imported. Imported at start-up, before logging
+# was set up, those lines were never shown; imported lazily, they would be: keep them quiet.
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 class DatabaseNotReady(Exception):
@@ -26,6 +37,8 @@ def migrations_dir() -> Path:
 
 
 def alembic_config(database_url: str) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
     # env.py reads this attribute before falling back to the settings.
@@ -35,10 +48,30 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade_to_head(database_url: str) -> None:
     """Apply pending migrations. Blocking (Alembic runs its own event loop): call before serving."""
+    from alembic import command
+
     command.upgrade(alembic_config(database_url), "head")
 
 
+def upgrade_to_head_in_child(database_url: str) -> None:
+    """`upgrade_to_head` in a short-lived spawned child process, for `run`: Alembic, the
+    migration scripts and a synchronous engine (≈ 12 MB a long-running bot never needs again)
+    leave with the child. If the child fails or cannot start, the upgrade runs here instead, so
+    an error is reported exactly as it always was (one line, see cli.py)."""
+    try:
+        with spawn_pool() as pool:
+            pool.submit(upgrade_to_head, database_url).result()
+    except Exception as error:
+        log.info(
+            "migrations: the child process failed (%s); running them in this process",
+            error.__class__.__name__,
+        )
+        upgrade_to_head(database_url)
+
+
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config("")).get_current_head()
     assert head is not None, "the migration scripts have no head"
     return head

@@ -202,7 +202,7 @@ async def queue_due_reminders(deps: Deps) -> int:
 
 async def suggest_themes_for(deps: Deps, tour_id: int) -> bool:
     """Group a closed tour's answers into suggested themes, off any request path: read,
-    compute (in a worker thread, outside any transaction), then store once."""
+    compute (in a child process or a worker thread, outside any transaction), then store once."""
     async with deps.sessions() as session:
         closed = await get_tour(session, tour_id=tour_id)
         inputs = await findings.grouping_input(session, tour=closed) if closed else None
@@ -214,7 +214,10 @@ async def suggest_themes_for(deps: Deps, tour_id: int) -> bool:
         # More than the three the team may see, so the leader can swap in what works well.
         with deps.metrics.theme_engine_seconds.time():
             suggestions = await suggest_themes_async(
-                inputs, names=names, max_themes=MAX_SUGGESTED_THEMES
+                inputs,
+                names=names,
+                max_themes=MAX_SUGGESTED_THEMES,
+                in_child=deps.settings.themes_in_child_process,
             )
         endpoint = llm_endpoint(deps.settings)
         if endpoint is not None:

@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     metrics_enabled: bool = True
     # The time zone for people whose Slack profile has none (check-ins run on their clock).
     default_timezone: str = "UTC"
+    # Group a closed tour's answers in a short-lived child process, so the theme engine's memory
+    # (numpy, onnxruntime, the model: hundreds of MB) goes when it exits; off runs it in a thread
+    # of the bot's own process, which then keeps that memory until it restarts.
+    themes_in_child_process: bool = True
     # Optional "bring your own LLM" for naming and merging themes: off unless the URL is set.
     llm_base_url: AnyHttpUrl | None = None
     llm_api_key: SecretStr | None = None

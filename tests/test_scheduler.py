@@ -7,6 +7,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -219,3 +220,36 @@ def test_bolt_does_not_warn_that_the_token_from_the_environment_is_unused(
     deps = build_deps(settings)
     build_app(deps)
     assert not [record for record in caplog.records if "will be unused" in record.getMessage()]
+
+
+@pytest.mark.parametrize("in_child", [True, False])
+async def test_the_themes_are_grouped_where_the_setting_says(
+    settings: Settings,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    engine: object,
+    monkeypatch: pytest.MonkeyPatch,
+    in_child: bool,
+) -> None:
+    """THEMES_IN_CHILD_PROCESS (on by default) sends the grouping to a child process; off, it
+    runs in a thread of the bot's own process. The themes stored are the same either way."""
+    import bot.themes.runner as runner
+
+    assert Settings.model_fields["themes_in_child_process"].default is True
+    children: list[int] = []
+    real = runner._in_child
+
+    def spy(answers: tuple[Any, ...], *args: Any) -> Any:
+        children.append(len(answers))
+        return real(answers, *args)
+
+    monkeypatch.setattr(runner, "_in_child", spy)
+    chosen = settings.model_copy(update={"themes_in_child_process": in_child})
+    deps = build_deps(chosen, clock=clock)
+    try:
+        await closed_tour(deps)
+        assert await suggest_pending_themes(deps) == 1
+    finally:
+        await deps.close()
+    assert children == ([len(TEXTS)] if in_child else [])
+    assert len(await themes(sessions)) == 2

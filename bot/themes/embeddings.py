@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from bot.themes.types import EncoderUnavailable
+
 logger = logging.getLogger(__name__)
 
 MODEL_ENGINE = "minilm-int8"
@@ -31,10 +33,6 @@ TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f41157
 # trusting the package's own published hash, so a different file under the same name is refused
 # (TF-IDF fallback, one log line) instead of silently changing the themes.
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
-
-
-class EncoderUnavailable(RuntimeError):
-    """The model could not be loaded: its packages are missing or its files are unusable."""
 
 
 @dataclass(frozen=True)

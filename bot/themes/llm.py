@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from bot.themes.suggest import AnswerText, SuggestedTheme
+from bot.themes.types import AnswerText, SuggestedTheme
 
 log = logging.getLogger(__name__)
 

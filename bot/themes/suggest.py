@@ -8,25 +8,16 @@ to its centre. Plain data in, plain data out."""
 
 from __future__ import annotations
 
-import asyncio
 import math
 import re
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import Literal
 
 import numpy as np
 
 from bot.themes.clustering import Labels, Vectors, average_linkage
-from bot.themes.embeddings import (
-    MODEL_ENGINE,
-    TFIDF_ENGINE,
-    EncoderUnavailable,
-    shared_encoder,
-    unavailable_reason,
-)
+from bot.themes.embeddings import MODEL_ENGINE, TFIDF_ENGINE, shared_encoder, unavailable_reason
 from bot.themes.keywords import answer_terms, text_for_encoder, tfidf_vectors
 from bot.themes.names import names_in_answers, names_someone
 from bot.themes.phrases import (
@@ -38,8 +29,9 @@ from bot.themes.phrases import (
     short_clauses,
     summary_sentence,
 )
+from bot.themes.runner import suggest_themes_async
+from bot.themes.types import AnswerText, EncoderUnavailable, Method, SuggestedTheme, ThemeKind
 
-Method = Literal["auto", "model", "tfidf"]
 MIN_ANSWERS = 4
 MIN_THEME_ANSWERS = 2
 MAX_QUOTES = 3
@@ -56,29 +48,6 @@ WORD_SHARE_WEIGHT = 0.5  # "pager duty" gains from "pager" being in most of the 
 LABEL_OVERLAP_WEIGHT = 0.5  # keeps the second and third labels from echoing the first
 # A line break lost between two sentences: "find themAction items".
 GLUED_SENTENCES = re.compile(r"[a-z][A-Z][a-z]")
-
-
-@dataclass(frozen=True)
-class AnswerText:
-    id: str  # stable id to cite (the answer row id)
-    question: int  # 0-based question position (0 is usually "what's working well")
-    text: str  # verbatim
-
-
-class ThemeKind(StrEnum):
-    STRENGTH = "strength"
-    CHALLENGE = "challenge"
-    MIXED = "mixed"  # only on themes stored before sides were kept apart
-
-
-@dataclass(frozen=True)
-class SuggestedTheme:
-    label: str  # 2-6 words from the answers' own language, no stop word at an edge, no name
-    summary: str  # one sentence: "Several people mentioned <label>; for example: “<fragment>”"
-    kind: ThemeKind  # STRENGTH (question 0) or CHALLENGE (any other): never MIXED any more
-    answer_ids: tuple[str, ...]  # every answer behind it (all from one side), canonical order
-    quote_ids: tuple[str, ...]  # 2-3 answers closest to its centre, preferring clean, nameless ones
-    cohesion: float  # mean cosine similarity of its answers to their centre
 
 
 @dataclass(frozen=True)
@@ -368,19 +337,14 @@ def suggest_themes(
     return themes
 
 
-async def suggest_themes_async(
-    answers: Sequence[AnswerText],
-    *,
-    names: Collection[str] = (),
-    max_themes: int = 3,
-    method: Method = "auto",
-) -> list[SuggestedTheme]:
-    """`suggest_themes` in a worker thread, so neither the first call's model load nor the
-    clustering blocks the event loop."""
-    return await asyncio.to_thread(
-        suggest_themes,
-        tuple(answers),
-        names=tuple(names),
-        max_themes=max_themes,
-        method=method,
-    )
+__all__ = [
+    "AnswerText",
+    "EncoderUnavailable",
+    "Method",
+    "SuggestedTheme",
+    "ThemeKind",
+    "engine_name",
+    "group_answers",
+    "suggest_themes",
+    "suggest_themes_async",
+]
