@@ -19,18 +19,16 @@ from bot.themes.embeddings import (
     shared_encoder,
     unavailable_reason,
 )
-from themes_v1.clustering import Clustering, Vectors, cluster_vectors
-from themes_v1.keywords import (
+from bot.themes.keywords import (
     MENTION,
     answer_terms,
-    label_from_keywords,
     name_words,
-    ranked_keywords,
-    summary_from_keywords,
     term_table,
     text_for_encoder,
     tfidf_vectors,
 )
+from themes_v1.clustering import Clustering, Vectors, cluster_vectors
+from themes_v1.keywords import label_from_keywords, ranked_keywords, summary_from_keywords
 
 Method = Literal["auto", "model", "tfidf"]
 MIN_ANSWERS = 4
