@@ -209,6 +209,11 @@ async def _run(settings: Settings) -> None:
     from bot.deps import build_deps
 
     deps = build_deps(settings)
+    if settings.llm_remote_host is not None:
+        logging.getLogger("bot.cli").warning(
+            "theme naming sends the team's answers to an LLM on another machine",
+            extra={"llm_host": settings.llm_remote_host},
+        )
     # A close killed between its commit and emptying the write-ahead log left what it
     # deleted in the log: empty it before serving.
     await scrub_deleted(deps.engine)

@@ -5,6 +5,7 @@ Every failure is turned into one line that names the setting and says how to fix
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated
@@ -151,6 +152,20 @@ class Settings(BaseSettings):
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
+
+    @property
+    def llm_remote_host(self) -> str | None:
+        """The LLM endpoint's host when it is another machine (answers then leave this one);
+        None when there is no endpoint or it is on this host (loopback)."""
+        if self.llm_base_url is None or self.llm_base_url.host is None:
+            return None
+        host = self.llm_base_url.host.strip("[]")
+        if host == "localhost" or host.endswith(".localhost"):
+            return None
+        try:
+            return None if ipaddress.ip_address(host).is_loopback else host
+        except ValueError:
+            return host  # a name other than localhost: assume it is elsewhere
 
     @property
     def api_url(self) -> str:

@@ -116,3 +116,22 @@ def test_the_example_env_file_names_every_setting_and_loads(clean_env: Path) -> 
     settings = load_settings()
     assert settings.slack_bot_token is None  # blank means unset
     assert settings.database_url == "sqlite:///./partnerbot.db"
+
+
+@pytest.mark.parametrize(
+    ("url", "remote"),
+    [
+        (None, None),  # no LLM: nothing leaves
+        ("http://127.0.0.1:8080/v1", None),  # llama.cpp's server on this host
+        ("http://localhost:11434/v1", None),  # Ollama on this host
+        ("http://[::1]:11434/v1", None),  # IPv6 loopback
+        ("http://127.1.2.3:8000/v1", None),  # all of 127/8 is this host
+        ("https://api.example.com/v1", "api.example.com"),  # a hosted API
+        ("http://10.0.0.5:8000/v1", "10.0.0.5"),  # another machine on the network
+    ],
+)
+def test_an_llm_elsewhere_is_named_one_on_this_host_is_not(
+    url: str | None, remote: str | None
+) -> None:
+    settings = load_settings(llm_base_url=url, llm_model="m" if url else None)
+    assert settings.llm_remote_host == remote

@@ -290,6 +290,7 @@ def render_review_modal(
     themes: Sequence[ThemeDraft],
     reflections: Sequence[str | None],
     unthemed: int = 0,
+    remote_llm: str | None = None,
 ) -> View:
     """The suggested themes, each tagged with its side (challenges come first, as given),
     editable, droppable and reorderable; no more than three start ticked (see
@@ -313,6 +314,13 @@ def render_review_modal(
             f"{more} Edit the words so people recognise what they said."
         )
     ]
+    if remote_llm is not None:
+        blocks.append(
+            _context(
+                f":warning: Theme naming uses an LLM at *{clip(remote_llm, 200)}*: the team's "
+                "answers were sent to that machine, outside the one Partnerbot runs on."
+            )
+        )
     for position, (theme, picked) in enumerate(zip(shown, picks, strict=True), start=1):
         heading = f"*Theme {position}* · {side_tag(theme.kind)}"
         if theme.kind != Side.OWN:

@@ -161,6 +161,7 @@ async def handle_review_button(
         themes=review.drafts,
         reflections=review.reflections,
         unthemed=review.unthemed,
+        remote_llm=deps.settings.llm_remote_host,
     )
     await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
 

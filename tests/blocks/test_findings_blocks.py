@@ -1094,3 +1094,24 @@ def test_home_tour_card_by_stage(stage: str, actions: list[str], note: str) -> N
     assert {b["value"] for b in row} == {"3"}
     summary = blocks["home.tour.3"]["text"]["text"]
     assert summary == f"*Tour* — 7 of 25 answered · closed on Friday 13 March · anonymous{note}"
+
+
+@pytest.mark.parametrize("remote", [None, "llm.example.com"])
+def test_the_review_says_when_answers_went_to_an_llm_on_another_machine(
+    remote: str | None,
+) -> None:
+    view = render_review_modal(
+        tour_id=5,
+        title="Q1 tour",
+        respondents=7,
+        themes=[],
+        reflections=[None, None, None],
+        remote_llm=remote,
+    )
+    assert validate_view(view.to_dict()) == []
+    shown = json.dumps(view.to_dict())
+    if remote is None:
+        assert "LLM" not in shown
+    else:
+        assert "LLM at *llm.example.com*" in shown
+        assert "answers were sent to that machine" in shown
