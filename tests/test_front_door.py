@@ -9,7 +9,7 @@ import contextlib
 import logging
 import time
 import urllib.parse
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -198,6 +198,14 @@ async def closed_by_server(reader: asyncio.StreamReader, within: float) -> bool:
     return True
 
 
+async def eventually(condition: Callable[[], bool], within: float = 5.0) -> None:
+    """Yield to the server until `condition()` holds (it acts on a close in a later turn of
+    the event loop); fail after `within` seconds."""
+    async with asyncio.timeout(within):
+        while not condition():  # noqa: ASYNC110 - the guard has no event to wait on
+            await asyncio.sleep(0.01)
+
+
 async def healthz(server: RunningServer) -> int:
     async with aiohttp.ClientSession() as http, http.get(server.url + HEALTH_PATH) as response:
         return response.status
@@ -258,8 +266,9 @@ async def test_a_connection_that_sent_its_request_is_no_longer_on_the_clock(
         assert (await reader.readline()).startswith(b"HTTP/1.1 200")
         assert front_door.guard.waiting == 0
         writer.close()
-        await asyncio.sleep(0.1)  # the server sees the close on its next loop turn
-        assert (front_door.guard.open, front_door.guard.timed_out) == (0, 0)
+        guard = front_door.guard
+        await eventually(lambda: guard.open == 0)
+        assert guard.timed_out == 0
     finally:
         await server.stop()
 
@@ -267,8 +276,12 @@ async def test_a_connection_that_sent_its_request_is_no_longer_on_the_clock(
 async def test_connections_past_the_per_client_cap_are_closed_at_once(
     bolt_app: AsyncApp, deps: Deps, settings: Settings
 ) -> None:
-    caps = limited(settings, http_max_connections=6, http_max_connections_per_client=3)
-    async with serving(bolt_app, deps, caps) as server:
+    deps.settings = limited(settings, http_max_connections=6, http_max_connections_per_client=3)
+    front_door = SlackHttpFrontDoor(bolt_app, deps)
+    server = await start_http(front_door, host="127.0.0.1", port=0)
+    guard = front_door.guard
+    assert guard is not None
+    try:
         held = [await connect(server, "127.0.0.2") for _ in range(3)]
         for _reader, writer in held:
             writer.write(HALF_SENT)
@@ -277,12 +290,14 @@ async def test_connections_past_the_per_client_cap_are_closed_at_once(
         # Another client is still served, and so is this one once it lets a connection go.
         assert await healthz(server) == 200
         held[0][1].close()
-        await asyncio.sleep(0.1)  # the server notices the close in its next loop turn
+        await eventually(lambda: guard.waiting == 2)  # the two half-sent ones still held
         again_reader, again_writer = await connect(server, "127.0.0.2")
         again_writer.write(b"GET /healthz HTTP/1.1\r\nHost: bot\r\nConnection: close\r\n\r\n")
         assert (await again_reader.read()).startswith(b"HTTP/1.1 200")
         for _reader, writer in [*held[1:], (extra_reader, extra_writer)]:
             writer.close()
+    finally:
+        await server.stop()
 
 
 async def test_connections_past_the_total_cap_are_closed_at_once(

@@ -31,14 +31,19 @@ from bot.models import (
     PollStatus,
     PollTally,
     ProcessedEvent,
-    Theme,
     ThemeSource,
     Vote,
 )
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 from bot.services.tour import export_tour
-from tests.handlers.test_findings import closed_tour, drain_outbox, post_findings, vote
+from tests.handlers.test_findings import (
+    closed_tour,
+    drain_outbox,
+    post_findings,
+    themes_of,
+    vote,
+)
 from tests.handlers.test_findings import team as team  # the fixture
 from tests.handlers.test_tour import launch, reply, the_tour
 
@@ -206,13 +211,7 @@ async def test_a_closed_poll_keeps_tallies_and_forgets_who_voted(
     await vote(slack, deps, fake_slack, voters[0], 0)
     await vote(slack, deps, fake_slack, voters[1], 1, remove=True)
     expected = [7, 5]  # votes on the first and second theme, as the poll shows them
-    async with sessions() as session:
-        themes = (
-            await session.scalars(
-                select(Theme).where(Theme.source == ThemeSource.FINAL).order_by(Theme.position)
-            )
-        ).all()
-    theme_ids = [theme.id for theme in themes]
+    theme_ids = [theme.id for theme in await themes_of(sessions, ThemeSource.FINAL)]
     # The scan finds the votes while the poll is open (so it can find them).
     assert await rows_linking_voters_to_themes(sessions, voters, theme_ids)
     async with sessions() as session:

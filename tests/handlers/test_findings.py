@@ -173,6 +173,15 @@ async def vote(
     return said
 
 
+async def themes_of(sessions: async_sessionmaker[AsyncSession], source: ThemeSource) -> list[Theme]:
+    """The tour's suggested or final themes, in their order."""
+    async with sessions() as session:
+        found = await session.scalars(
+            select(Theme).where(Theme.source == source).order_by(Theme.position)
+        )
+        return list(found.all())
+
+
 async def test_themes_are_suggested_reviewed_posted_voted_and_closed(
     slack: SignedSlack,
     fake_slack: FakeSlack,
@@ -183,10 +192,7 @@ async def test_themes_are_suggested_reviewed_posted_voted_and_closed(
 ) -> None:
     await closed_tour(slack, fake_slack, deps, clock, team)
 
-    async with sessions() as session:
-        suggested = (
-            await session.scalars(select(Theme).where(Theme.source == ThemeSource.SUGGESTED))
-        ).all()
+    suggested = await themes_of(sessions, ThemeSource.SUGGESTED)
     assert 1 <= len(suggested) <= MAX_SUGGESTED_THEMES
     timed = deps.metrics.registry.get_sample_value("partnerbot_theme_engine_seconds_count")
     assert timed == 1  # the theme engine ran once, and /metrics timed it
@@ -210,11 +216,8 @@ async def test_themes_are_suggested_reviewed_posted_voted_and_closed(
     assert validate_message(message.get("text"), message["blocks"]) == []
     shown = rendered(message)
     assert "Priorities change without a why" in shown
-    async with sessions() as session:
-        final = (
-            await session.scalars(select(Theme).where(Theme.source == ThemeSource.FINAL))
-        ).all()
-    ticked = default_picks([theme.kind for theme in sorted(suggested, key=lambda t: t.position)])
+    final = await themes_of(sessions, ThemeSource.FINAL)
+    ticked = default_picks([theme.kind for theme in suggested])
     assert len(final) == sum(ticked) - (1 if len(ticked) >= 3 and ticked[2] else 0)
 
     # Twelve people vote; each has 3 votes, at most 2 on one theme.
@@ -484,12 +487,7 @@ async def test_the_review_the_post_and_the_export_show_sides_and_unthemed_answer
     team: list[str],
 ) -> None:
     await closed_tour(slack, fake_slack, deps, clock, team)
-    async with sessions() as session:
-        suggested = (
-            await session.scalars(
-                select(Theme).where(Theme.source == ThemeSource.SUGGESTED).order_by(Theme.position)
-            )
-        ).all()
+    suggested = await themes_of(sessions, ThemeSource.SUGGESTED)
     kinds = [theme.kind for theme in suggested]
     assert kinds == sorted(kinds, key=side_rank)  # challenges first, then what works well
     assert "challenge" in kinds
