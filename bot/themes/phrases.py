@@ -104,6 +104,8 @@ FILLER = frozenset(
         "give",
         "given",
         "looked",
+        "improve",
+        "improvement",
     }
 )
 # A phrase cut out of a sentence around a negation says the opposite or nothing ("ambulance
@@ -177,9 +179,11 @@ def _grams(
 
 def has_substance(terms: Sequence[str]) -> bool:
     """Whether an answer's terms (from `answer_terms`) say what is going well or badly: at least
-    one word that is not a filler. "Absolutely nothing", "All good, thanks" or "Excellent"
-    alone can make no theme and stay unthemed."""
-    return any(word not in FILLER for term in terms for word in term.split())
+    one word that is neither a filler nor a negation. "Absolutely nothing", "All good, thanks",
+    "Can't think of anything" or "Excellent" alone can make no theme and stay unthemed."""
+    return any(
+        word not in FILLER and word not in NEGATIONS for term in terms for word in term.split()
+    )
 
 
 def is_label_like(text: str) -> bool:

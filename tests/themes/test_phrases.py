@@ -104,3 +104,18 @@ def test_example_fragment_and_summary() -> None:
     )
     assert summary_sentence("Parking spaces", 2, None) == "Two people mentioned parking spaces."
     assert summary_sentence("NHS app", 3, None) == "Several people mentioned NHS app."
+
+
+@pytest.mark.parametrize(
+    ("phrase", "label"),
+    [
+        ("service i received", "Service I received"),
+        ("i'm never told", "I'm never told"),
+        ("wifi is slow", "Wifi is slow"),
+        ("ai tools", "Ai tools"),
+    ],
+)
+def test_a_label_capitalises_its_first_letter_and_a_lone_i(phrase: str, label: str) -> None:
+    from bot.themes.suggest import _as_label
+
+    assert _as_label(phrase) == label

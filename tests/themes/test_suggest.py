@@ -199,7 +199,10 @@ def test_four_answers_are_enough(method: Method) -> None:
     assert groups_of(themes) == {frozenset({"g0-0", "g0-1"}), frozenset({"g1-0", "g1-1"})}
 
 
-NON_ANSWERS = ["n/a", "N/A", "Nothing.", "nothing to say", ":tada:", "🎉🎉", "-", "Priya", "ok"]
+NON_ANSWERS = [
+    *("n/a", "N/A", "Nothing.", "nothing to say", ":tada:", "🎉🎉", "-", "Priya", "ok"),
+    *("Cant think of anything", "Can't think of anything to improve", "Cannot think of anything"),
+]
 
 
 def test_answers_without_a_content_word_make_no_theme(method: Method) -> None:
