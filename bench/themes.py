@@ -176,6 +176,40 @@ def broken_rules(notes: Sequence[Note], themes: list[Theme]) -> list[str]:
     return problems
 
 
+def agreement(notes: list[Note], seeds: int) -> dict[str, float | int]:
+    """How far the coders' topics follow the model's sense of "alike", whatever the grouping:
+    over the 40-answer samples, the share of same-side answer pairs the model puts at cosine
+    >= 0.5 that the coders gave one topic, and the share of answers whose nearest same-side
+    neighbour has their topic. A theme's quotes are such pairs, so this bounds quote purity."""
+    from bot.themes.keywords import text_for_encoder
+
+    encoder = shared_encoder()
+    assert encoder is not None  # checked in main()
+    close, nearest = [], []
+    for seed in range(1, seeds + 1):
+        picked = sample(notes, SAMPLE_SIZE, seed)
+        vectors = encoder.encode([text_for_encoder(note.text) for note in picked])
+        similarity = vectors @ vectors.T
+        for i, note in enumerate(picked):
+            same_side = [
+                j for j, other in enumerate(picked) if j != i and other.question == note.question
+            ]
+            if not same_side:
+                continue
+            best = max(same_side, key=lambda j: (float(similarity[i, j]), -j))
+            nearest.append(picked[best].topic == note.topic)
+            close += [
+                picked[j].topic == note.topic
+                for j in same_side
+                if j > i and similarity[i, j] >= 0.5
+            ]
+    return {
+        "close_pairs": len(close),
+        "close_pairs_same_topic": round(statistics.mean(close), 3) if close else 0.0,
+        "nearest_same_topic": round(statistics.mean(nearest), 3) if nearest else 0.0,
+    }
+
+
 def sample(notes: list[Note], size: int, seed: int) -> list[Note]:
     return random.Random(seed).sample(notes, size)  # noqa: S311 - reproducible, not a secret
 
@@ -244,6 +278,7 @@ def main() -> int:
     for corpus, path in CORPORA.items():
         notes = load(path)
         entry: dict[str, Any] = {"answers": len(notes), "samples": {}, "whole": {}, "seconds": {}}
+        entry["agreement"] = agreement(notes, args.seeds)
         for name, engine in ENGINES.items():
             per_seed = []
             for seed in range(1, args.seeds + 1):
@@ -322,6 +357,16 @@ def report(results: dict[str, Any], seeds: int) -> None:
                 f"{corpus:<6} {name:<6} {warm['wall']:>6.2f} ({warm['cpu']:.2f})"
                 f" {cold['wall']:>17.2f} ({cold['cpu']:.2f})"
             )
+    print(
+        "\nhow far the coders' topics follow the model (same samples): same-side pairs at"
+        " cosine >= 0.5 with one topic; answers whose nearest neighbour has their topic"
+    )
+    for corpus, entry in results["corpora"].items():
+        agreed = entry["agreement"]
+        print(
+            f"{corpus:<6} {agreed['close_pairs_same_topic']:.2f} of {agreed['close_pairs']} pairs;"
+            f" nearest neighbour {agreed['nearest_same_topic']:.2f}"
+        )
     print("\nlabels, old -> new (same sample)")
     for corpus, entry in results["corpora"].items():
         for seed, (old, new) in enumerate(
