@@ -116,6 +116,8 @@ NEGATIONS = frozenset(
     | {"wont", "isnt", "wasnt", "arent", "werent", "doesnt", "couldnt", "wouldnt", "nor"}
     | {f"{stem}'t" for stem in _NOT}
 )
+# Words between a negation and what it negates: "not so great", "never really clear".
+DEGREE_WORDS = frozenset({"so", "very", "too", "really", "quite", "that", "particularly"})
 # Phrases stop at punctuation; a glued "themAction" (a lost line break) splits in two.
 CHUNK_BREAK = re.compile(r"[.!?;:,()\[\]{}\"\u201c\u201d\n|/*_~]+|\s[-\u2013\u2014]\s|\s&\s")
 GLUED = re.compile(r"(?<=[a-z])(?=[A-Z][a-z])")
@@ -151,14 +153,25 @@ def answer_phrases(text: str, blocked: Collection[str]) -> dict[tuple[str, ...],
     return found
 
 
+def _negated(run: list[tuple[str, str]], start: int, stops: frozenset[str]) -> bool:
+    """Whether a negation reaches the word at `start`: it is the word before, or comes before
+    it with only stop words and degree words between ("not so great", "never very clear")."""
+    for key, _ in reversed(run[:start]):
+        if key in NEGATIONS:
+            return True
+        if key not in stops and key not in DEGREE_WORDS:
+            return False
+    return False
+
+
 def _grams(
     run: list[tuple[str, str]],
     stops: frozenset[str],
     found: dict[tuple[str, ...], str],
 ) -> None:
     for start in range(len(run)):
-        if start > 0 and run[start - 1][0] in NEGATIONS:
-            continue  # "(can't) fault the support" means the opposite of its words
+        if _negated(run, start, stops):
+            continue  # "(can't) fault the support", "(not so) great driver": the opposite
         for size in range(1, MAX_PHRASE_WORDS + 1):
             gram = run[start : start + size]
             if len(gram) < size:

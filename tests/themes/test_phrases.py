@@ -50,6 +50,14 @@ def test_no_phrase_is_cut_out_of_a_negation() -> None:
     assert "support" in texts
 
 
+def test_a_negation_reaches_past_degree_words() -> None:
+    text = "Not so great ambulance driver on the return journey"
+    texts = set(answer_phrases(text, set()).values())
+    assert not any(phrase.startswith("great") for phrase in texts)
+    assert "ambulance driver" in texts  # the negation stops at "great"
+    assert "return journey" in texts
+
+
 def test_a_lost_line_break_splits_phrases() -> None:
     texts = set(answer_phrases("we never find themAction items pile up", set()).values())
     assert "action items" in texts
