@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import OutboxMessage, OutboxStatus
 from bot.store.inserts import insert_if_absent, insert_many_if_absent, insert_returning_id
+from bot.store.workspaces import revoked
 
 
 @dataclass(frozen=True)
@@ -100,10 +101,17 @@ async def enqueue_many(
 
 
 def _claimable(now: datetime) -> Any:
-    return or_(
-        and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now),
-        # A worker that died mid-send leaves its rows leased; they come back when the lease ends.
-        and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.lease_until < now),
+    return and_(
+        or_(
+            and_(
+                OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now
+            ),
+            # A worker that died mid-send leaves its rows leased; they come back when the lease
+            # ends.
+            and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.lease_until < now),
+        ),
+        # A workspace that uninstalled the app (or revoked its token) keeps its rows, unsent.
+        ~revoked(OutboxMessage.team_id),
     )
 
 
@@ -335,14 +343,15 @@ async def hold_team(session: AsyncSession, *, team_id: str, until: datetime, err
 
 async def next_due_at(session: AsyncSession) -> datetime | None:
     """When the earliest pending or leased row becomes claimable (for the worker's sleep)."""
+    # (A revoked workspace's rows are never claimable: the worker must not wake for them.)
     pending = await session.scalar(
         select(func.min(OutboxMessage.next_attempt_at)).where(
-            OutboxMessage.status == OutboxStatus.PENDING
+            OutboxMessage.status == OutboxStatus.PENDING, ~revoked(OutboxMessage.team_id)
         )
     )
     leased = await session.scalar(
         select(func.min(OutboxMessage.lease_until)).where(
-            OutboxMessage.status == OutboxStatus.SENDING
+            OutboxMessage.status == OutboxStatus.SENDING, ~revoked(OutboxMessage.team_id)
         )
     )
     times = [t for t in (pending, leased) if t is not None]
@@ -358,7 +367,8 @@ async def count_by_status(session: AsyncSession) -> dict[OutboxStatus, int]:
 
 async def backlog(session: AsyncSession, *, now: datetime, cap: int) -> tuple[int, datetime | None]:
     """Rows not yet sent (pending, or leased to a sender), counted up to `cap` so a huge
-    backlog costs no more than `cap` index entries; and when the earliest due one fell due."""
+    backlog costs no more than `cap` index entries; and when the earliest due one fell due
+    (a revoked workspace's rows are counted, but their age is not: they wait on purpose)."""
     waiting = (
         select(OutboxMessage.id)
         .where(OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)))
@@ -368,7 +378,10 @@ async def backlog(session: AsyncSession, *, now: datetime, cap: int) -> tuple[in
     count = await session.scalar(select(func.count()).select_from(waiting))
     oldest_due = await session.scalar(
         select(func.min(OutboxMessage.next_attempt_at)).where(
-            OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.next_attempt_at <= now,
+            ~revoked(OutboxMessage.team_id),
         )
     )
     return int(count or 0), oldest_due
+
