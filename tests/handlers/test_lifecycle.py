@@ -94,7 +94,8 @@ async def test_a_revoked_workspace_is_sent_nothing_and_its_queue_is_kept(
     ]
     async with sessions() as session:
         workspace = await session.get(Workspace, TEAM)
-    assert workspace is not None and workspace.revoked_by == event["type"]
+    assert workspace is not None
+    assert workspace.revoked_by == event["type"]
     # Held rows do not keep the worker awake, nor count as overdue in /metrics.
     assert await deps.delivery.next_wakeup() is None
     assert (await deps.delivery.backlog()).oldest_due_seconds == 0.0
@@ -127,7 +128,7 @@ async def test_a_reinstall_sends_what_was_held(
     await queue_dms(sessions, clock, team_id=TEAM, tag="held")
     await slack.event(UNINSTALLED)
     assert await deps.inflight.wait_idle(timeout=5)
-    fake_slack.bot_token = "xoxb-reinstalled"  # noqa: S105 - the fake's; the old one is revoked
+    fake_slack.bot_token = "xoxb-reinstalled"  # the old token is revoked
     # The old process, still running with the revoked token, sends nothing and asks nothing.
     await deps.delivery.deliver_due()
     assert not fake_slack.calls_to("chat.postMessage")
@@ -152,7 +153,8 @@ async def test_a_reinstall_sends_what_was_held(
     assert [status for status, _ in await rows_of(sessions, TEAM)] == [OutboxStatus.SENT] * 2
     async with sessions() as session:
         workspace = await session.get(Workspace, TEAM)
-    assert workspace is not None and workspace.revoked_at is None
+    assert workspace is not None
+    assert workspace.revoked_at is None
 
 
 async def test_a_restart_with_nothing_revoked_asks_slack_nothing(
