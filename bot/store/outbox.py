@@ -385,3 +385,32 @@ async def backlog(session: AsyncSession, *, now: datetime, cap: int) -> tuple[in
     )
     return int(count or 0), oldest_due
 
+
+async def purge_sent_payloads(
+    session: AsyncSession, *, sent_before: datetime, now: datetime, limit: int
+) -> int:
+    """Empty the payloads of up to `limit` rows sent before `sent_before` (the message's
+    text and blocks, which may name people). The key stays (a replayed decision still finds
+    it queued) and so does the result: a card or an offer is redrawn at the channel and ts it
+    holds (services/initiatives.py). Oldest first, `limit` at a time, so one tick's
+    transaction stays short after an upgrade finds a large outbox."""
+    due = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.status == OutboxStatus.SENT,
+            OutboxMessage.payload_purged_at.is_(None),
+            OutboxMessage.sent_at < sent_before,
+        )
+        .order_by(OutboxMessage.sent_at)
+        .limit(limit)
+    )
+    ids = list((await session.scalars(due)).all())
+    if not ids:
+        return 0
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids))
+        .values(payload={}, payload_purged_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return len(ids)
