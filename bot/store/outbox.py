@@ -343,16 +343,23 @@ async def hold_team(session: AsyncSession, *, team_id: str, until: datetime, err
 
 async def next_due_at(session: AsyncSession) -> datetime | None:
     """When the earliest pending or leased row becomes claimable (for the worker's sleep)."""
-    # (A revoked workspace's rows are never claimable: the worker must not wake for them.)
+    # A revoked workspace's rows are never claimable: the worker must not wake for them. (The
+    # first row in index order, not min(): a min() over an anti-join reads every pending row.)
     pending = await session.scalar(
-        select(func.min(OutboxMessage.next_attempt_at)).where(
-            OutboxMessage.status == OutboxStatus.PENDING, ~revoked(OutboxMessage.team_id)
-        )
+        select(OutboxMessage.next_attempt_at)
+        .where(OutboxMessage.status == OutboxStatus.PENDING, ~revoked(OutboxMessage.team_id))
+        .order_by(OutboxMessage.next_attempt_at)
+        .limit(1)
     )
     leased = await session.scalar(
-        select(func.min(OutboxMessage.lease_until)).where(
-            OutboxMessage.status == OutboxStatus.SENDING, ~revoked(OutboxMessage.team_id)
+        select(OutboxMessage.lease_until)
+        .where(
+            OutboxMessage.status == OutboxStatus.SENDING,
+            OutboxMessage.lease_until.is_not(None),
+            ~revoked(OutboxMessage.team_id),
         )
+        .order_by(OutboxMessage.lease_until)
+        .limit(1)
     )
     times = [t for t in (pending, leased) if t is not None]
     return min(times) if times else None
@@ -377,11 +384,14 @@ async def backlog(session: AsyncSession, *, now: datetime, cap: int) -> tuple[in
     )
     count = await session.scalar(select(func.count()).select_from(waiting))
     oldest_due = await session.scalar(
-        select(func.min(OutboxMessage.next_attempt_at)).where(
+        select(OutboxMessage.next_attempt_at)
+        .where(
             OutboxMessage.status == OutboxStatus.PENDING,
             OutboxMessage.next_attempt_at <= now,
             ~revoked(OutboxMessage.team_id),
         )
+        .order_by(OutboxMessage.next_attempt_at)
+        .limit(1)
     )
     return int(count or 0), oldest_due
 
