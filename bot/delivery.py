@@ -37,7 +37,7 @@ from bot.clock import Clock
 from bot.logs import request_context
 from bot.metrics import Metrics, OutboxBacklog
 from bot.models import OutboxMessage, OutboxStatus
-from bot.store import outbox
+from bot.store import outbox, workspaces
 from bot.store.notices import tell_leaders_about_channel
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,9 @@ SEND_SLOTS = 512
 # hold the rest: at 32, 1,000 DMs with 10% 429s took 7.5-10.3 s (acks p95 0.1-0.3 s); at 128,
 # 5.1-5.6 s (acks p95 0.3-0.4 s); bench/fanout.py, bench/ack.py.
 SENDS_PER_TURN = 128
+# How often the worker asks again whether its token's workspace was re-installed, when Slack
+# could not be asked (unreachable) at the last try.
+REINSTATE_RETRY = timedelta(minutes=1)
 # /metrics counts the rows waiting up to this many: past it the number says "a lot" anyway.
 BACKLOG_COUNT_CAP = 100_000
 
@@ -456,6 +459,8 @@ class Delivery:
         self._sends: dict[asyncio.Task[DeliveryReport], _Claimed] = {}
         self._started: set[int] = set()  # rows whose request has gone to Slack
         self._given_back: list[tuple[_Claimed, bool]] = []  # cancelled: (row, request sent)
+        # When to ask (again) whether this token's workspace, if revoked, is back; None: asked.
+        self._reinstate_at: datetime | None = clock.now()
 
     @property
     def client(self) -> AsyncWebClient:
@@ -643,11 +648,55 @@ class Delivery:
             return self._held_until
         return self.gate.earliest_reopening(now) or now
 
+    async def reinstate_own_workspace(self) -> bool:
+        """If a workspace is held as revoked (app_uninstalled, tokens_revoked), ask Slack whose
+        this token is (auth.test): the workspace it works for was re-installed (a revoked
+        token fails), so its held messages are sent again. True once answered (nothing held
+        counts); False if Slack could not be asked, to try again later."""
+        async with self._sessions() as session:
+            if not await workspaces.any_revoked(session):
+                return True
+        try:
+            answer = await self._client.auth_test()
+        except SlackApiError as error:
+            log.warning(
+                "the bot token does not work; revoked workspaces stay held",
+                extra={"error": error_code(error)},
+            )
+            return error_code(error) in AUTH_ERRORS  # the same token will not work later
+        except (aiohttp.ClientError, TimeoutError, OSError) as error:
+            log.warning(
+                "cannot reach Slack to tell whether a revoked workspace is back; trying later",
+                extra={"error": type(error).__name__},
+            )
+            return False
+        team_id = str(answer.get("team_id") or "")
+        if not team_id:
+            return True
+        async with self._sessions.begin() as session:
+            resumed = await workspaces.reinstate(
+                session, team_id=team_id, now=self._clock.now(), refused_errors=AUTH_ERRORS
+            )
+        if resumed:
+            log.info("workspace re-installed: sending its held messages", extra={"team": team_id})
+            self.notify()
+        return True
+
+    async def _reinstate_when_due(self) -> None:
+        if self._reinstate_at is None or self._clock.now() < self._reinstate_at:
+            return
+        if await self.reinstate_own_workspace():
+            self._reinstate_at = None
+        else:
+            self._reinstate_at = self._clock.now() + REINSTATE_RETRY
+
     async def run(self, stop: asyncio.Event, *, poll_every: float = 5.0) -> None:
-        """Deliver until `stop` is set (`shut_down` ends the pass in progress quickly)."""
+        """Deliver until `stop` is set (`shut_down` ends the pass in progress quickly). At
+        start, a workspace held as revoked whose token works again is sent to once more."""
         while not stop.is_set():
             self._wakeup.clear()
             try:
+                await self._reinstate_when_due()
                 await self.deliver_due()
                 wake_at = await self.next_wakeup()
             except Exception:

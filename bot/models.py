@@ -129,7 +129,11 @@ class OutboxMessage(Base):
     """A Web API call the bot has decided to make, sent later by the delivery worker."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index(None, "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index(None, "status", "next_attempt_at"),
+        # The purge's search: sent rows whose payload is still kept, oldest first.
+        Index(None, "status", "payload_purged_at", "sent_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[str] = mapped_column(String(32))
@@ -148,6 +152,24 @@ class OutboxMessage(Base):
     # The payload may quote what a person wrote (a DM reply listing their answers): it is
     # emptied once the row is settled, so the outbox keeps no answer next to a user id.
     private: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # A sent row's payload is emptied OUTBOX_RETENTION_DAYS after it was sent; its key (which
+    # keeps a replayed decision from sending twice) and its result (the channel and ts that
+    # later edits of the message read back) stay.
+    payload_purged_at: Mapped[datetime | None]
+
+
+class Workspace(Base):
+    """A workspace (team) the bot serves. `revoked_at` is set when Slack says the app was
+    uninstalled there or its bot token revoked: the outbox holds the team's rows, unsent and
+    kept, until a re-install clears it (docs/OPERATIONS.md)."""
+
+    __tablename__ = "workspaces"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    revoked_at: Mapped[datetime | None]
+    # The Slack event that revoked it: app_uninstalled or tokens_revoked.
+    revoked_by: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[datetime]
 
 
 class TourStatus(StrEnum):

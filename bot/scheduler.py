@@ -28,6 +28,7 @@ from bot.services import tour as tour_services
 from bot.settings import Settings
 from bot.store.events import prune_events
 from bot.store.findings import tours_awaiting_suggestions
+from bot.store.outbox import purge_sent_payloads
 from bot.store.tours import get_tour, launches_due
 from bot.themes import suggest_themes_async
 from bot.themes.llm import LlmEndpoint, refine_with_llm
@@ -43,6 +44,20 @@ DueJob = Callable[[Deps], Awaitable[int]]
 async def prune_processed_events(deps: Deps) -> int:
     async with deps.sessions.begin() as session:
         return await prune_events(session, older_than=deps.clock.now() - EVENT_RETENTION)
+
+
+# Sent outbox payloads emptied per tick at most: an upgrade that finds a large outbox purges
+# it over a few minutes rather than in one long transaction.
+PURGE_BATCH = 5_000
+
+
+async def purge_outbox_payloads(deps: Deps) -> int:
+    now = deps.clock.now()
+    retention = timedelta(days=deps.settings.outbox_retention_days)
+    async with deps.sessions.begin() as session:
+        return await purge_sent_payloads(
+            session, sent_before=now - retention, now=now, limit=PURGE_BATCH
+        )
 
 
 # Each job returns how many things it did. Later features add reminders, auto-close,
@@ -359,6 +374,7 @@ DUE_JOBS: tuple[tuple[str, DueJob], ...] = (
     ("overdue initiatives asked about", ask_about_overdue),
     ("weekly updates posted", post_weekly_updates),
     ("events pruned", prune_processed_events),
+    ("sent messages' payloads purged", purge_outbox_payloads),
 )
 
 

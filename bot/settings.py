@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     # How many outbox sends one worker has in flight at once (bot/delivery.py SEND_SLOTS). More
     # makes a fan-out through Slack's 429s faster; a crash may repeat up to this many messages.
     outbox_send_slots: Annotated[int, Field(ge=1, le=2000)] = 512
+    # Days a sent outbox row keeps its payload (the message's text and blocks, which may name
+    # people); then the tick empties it. Its key and Slack's channel and ts stay
+    # (docs/OPERATIONS.md).
+    outbox_retention_days: Annotated[int, Field(ge=1, le=3650)] = 7
     # The HTTP front door (docs/FRONT-DOOR.md). A connection must send a whole request (its
     # headers, then its body) within this many seconds, or it is closed: a client that sends
     # slowly on purpose cannot hold a connection (and a file descriptor) for long.

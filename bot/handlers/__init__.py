@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.handlers import checkins, errors, findings, help, home, initiatives, outcomes, tour
+from bot.handlers import (
+    checkins,
+    errors,
+    findings,
+    help,
+    home,
+    initiatives,
+    lifecycle,
+    outcomes,
+    tour,
+)
 from bot.settings import Settings
 
 
@@ -20,6 +30,7 @@ def register_all(app: AsyncApp, settings: Settings) -> None:
     outcomes.register(app)
     available |= initiatives.register(app, command=settings.partnerbot_command)
     checkins.register(app)
+    lifecycle.register(app)
     # Any other message event (edits, deletions, channel chatter) is acknowledged and left
     # alone: an event nobody handles gets a 404, and Slack retries it (and may turn the
     # subscription off). Registered after every feature's own message listeners.

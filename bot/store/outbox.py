@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import OutboxMessage, OutboxStatus
 from bot.store.inserts import insert_if_absent, insert_many_if_absent, insert_returning_id
+from bot.store.workspaces import revoked
 
 
 @dataclass(frozen=True)
@@ -100,10 +101,17 @@ async def enqueue_many(
 
 
 def _claimable(now: datetime) -> Any:
-    return or_(
-        and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now),
-        # A worker that died mid-send leaves its rows leased; they come back when the lease ends.
-        and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.lease_until < now),
+    return and_(
+        or_(
+            and_(
+                OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now
+            ),
+            # A worker that died mid-send leaves its rows leased; they come back when the lease
+            # ends.
+            and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.lease_until < now),
+        ),
+        # A workspace that uninstalled the app (or revoked its token) keeps its rows, unsent.
+        ~revoked(OutboxMessage.team_id),
     )
 
 
@@ -335,15 +343,23 @@ async def hold_team(session: AsyncSession, *, team_id: str, until: datetime, err
 
 async def next_due_at(session: AsyncSession) -> datetime | None:
     """When the earliest pending or leased row becomes claimable (for the worker's sleep)."""
+    # A revoked workspace's rows are never claimable: the worker must not wake for them. (The
+    # first row in index order, not min(): a min() over an anti-join reads every pending row.)
     pending = await session.scalar(
-        select(func.min(OutboxMessage.next_attempt_at)).where(
-            OutboxMessage.status == OutboxStatus.PENDING
-        )
+        select(OutboxMessage.next_attempt_at)
+        .where(OutboxMessage.status == OutboxStatus.PENDING, ~revoked(OutboxMessage.team_id))
+        .order_by(OutboxMessage.next_attempt_at)
+        .limit(1)
     )
     leased = await session.scalar(
-        select(func.min(OutboxMessage.lease_until)).where(
-            OutboxMessage.status == OutboxStatus.SENDING
+        select(OutboxMessage.lease_until)
+        .where(
+            OutboxMessage.status == OutboxStatus.SENDING,
+            OutboxMessage.lease_until.is_not(None),
+            ~revoked(OutboxMessage.team_id),
         )
+        .order_by(OutboxMessage.lease_until)
+        .limit(1)
     )
     times = [t for t in (pending, leased) if t is not None]
     return min(times) if times else None
@@ -358,7 +374,8 @@ async def count_by_status(session: AsyncSession) -> dict[OutboxStatus, int]:
 
 async def backlog(session: AsyncSession, *, now: datetime, cap: int) -> tuple[int, datetime | None]:
     """Rows not yet sent (pending, or leased to a sender), counted up to `cap` so a huge
-    backlog costs no more than `cap` index entries; and when the earliest due one fell due."""
+    backlog costs no more than `cap` index entries; and when the earliest due one fell due
+    (a revoked workspace's rows are counted, but their age is not: they wait on purpose)."""
     waiting = (
         select(OutboxMessage.id)
         .where(OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)))
@@ -367,8 +384,43 @@ async def backlog(session: AsyncSession, *, now: datetime, cap: int) -> tuple[in
     )
     count = await session.scalar(select(func.count()).select_from(waiting))
     oldest_due = await session.scalar(
-        select(func.min(OutboxMessage.next_attempt_at)).where(
-            OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now
+        select(OutboxMessage.next_attempt_at)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.next_attempt_at <= now,
+            ~revoked(OutboxMessage.team_id),
         )
+        .order_by(OutboxMessage.next_attempt_at)
+        .limit(1)
     )
     return int(count or 0), oldest_due
+
+
+async def purge_sent_payloads(
+    session: AsyncSession, *, sent_before: datetime, now: datetime, limit: int
+) -> int:
+    """Empty the payloads of up to `limit` rows sent before `sent_before` (the message's
+    text and blocks, which may name people). The key stays (a replayed decision still finds
+    it queued) and so does the result: a card or an offer is redrawn at the channel and ts it
+    holds (services/initiatives.py). Oldest first, `limit` at a time, so one tick's
+    transaction stays short after an upgrade finds a large outbox."""
+    due = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.status == OutboxStatus.SENT,
+            OutboxMessage.payload_purged_at.is_(None),
+            OutboxMessage.sent_at < sent_before,
+        )
+        .order_by(OutboxMessage.sent_at)
+        .limit(limit)
+    )
+    ids = list((await session.scalars(due)).all())
+    if not ids:
+        return 0
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids))
+        .values(payload={}, payload_purged_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return len(ids)
