@@ -410,8 +410,8 @@ async def run_tick(deps: Deps) -> TickReport:
 async def scheduled_tick(deps: Deps) -> TickReport:
     """The scheduler's job: a tick, logged at INFO when it did something. A quiet minute is
     DEBUG: an idle bot would otherwise log 1,440 lines a day. With worker replicas side by side
-    (PostgreSQL) one ticks a given minute and the others skip it: the jobs are safe to run
-    twice at once, but each would call Slack for the same directories and zones."""
+    (PostgreSQL) a tick that starts while another replica's runs skips its turn: the jobs are
+    safe to run twice at once, but each would call Slack for the same directories and zones."""
     async with exclusive(deps.engine, TICK_LOCK) as ours:
         if not ours:  # another worker replica is ticking: its tick does this minute's work
             log.debug("tick skipped: another process is ticking")
