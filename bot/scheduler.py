@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.db import LAUNCHES_LOCK, TICK_LOCK, exclusive, scrub_deleted
 from bot.delivery import TRANSIENT_ERRORS, error_code, method_of, retry_after_seconds
@@ -422,6 +423,19 @@ async def scheduled_tick(deps: Deps) -> TickReport:
     return report
 
 
+async def minute_tick(deps: Deps) -> None:
+    """The scheduler's minute: a tick, or one line when the database cannot be asked whether
+    another replica is ticking (the next minute tries again; a job's own failure is logged
+    inside the tick)."""
+    try:
+        await scheduled_tick(deps)
+    except SQLAlchemyError as error:
+        cause = getattr(error, "orig", None) or error  # the driver's own words, if any
+        reason = " ".join(str(cause).split())[:300]
+        log.warning("tick skipped: the database did not answer", extra={"reason": reason})
+        log.debug("tick skipped", exc_info=error)
+
+
 # A launch put off by Slack (a Retry-After of a few seconds, typically) is tried again this
 # often, not only at the minute's tick: the leader is waiting for their invitations to go.
 LAUNCH_CHECK_EVERY = timedelta(seconds=5)
@@ -432,7 +446,7 @@ def start_scheduler(deps: Deps) -> AsyncIOScheduler:
     overlapping run is folded into one (coalesce)."""
 
     async def tick() -> None:
-        await scheduled_tick(deps)
+        await minute_tick(deps)
 
     async def launches() -> None:
         try:

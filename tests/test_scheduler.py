@@ -23,7 +23,12 @@ from bot.deps import Deps, build_deps
 from bot.flows.tour import respondent_key
 from bot.models import Theme, ThemeSource
 from bot.sandbox.fake_slack import FakeSlack
-from bot.scheduler import scheduled_tick, suggest_pending_themes, suggest_themes_for
+from bot.scheduler import (
+    minute_tick,
+    scheduled_tick,
+    suggest_pending_themes,
+    suggest_themes_for,
+)
 from bot.settings import Settings
 from bot.store.tours import (
     NewTour,
@@ -325,3 +330,23 @@ async def test_on_sqlite_one_process_needs_no_lock(deps: Deps) -> None:
     ):
         assert first
         assert second
+
+
+async def test_a_minute_without_the_database_is_one_line_and_no_traceback(
+    settings: Settings, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A worker whose PostgreSQL is down cannot ask whether another replica is ticking: it says
+    so in one line and the next minute tries again (the scheduler keeps running)."""
+    down = settings.model_copy(
+        update={"database_url": "postgresql://partnerbot:hunter2@127.0.0.1:1/partnerbot"}
+    )
+    replica = build_deps(down, clock=clock)
+    try:
+        with caplog.at_level(logging.DEBUG, logger="bot.scheduler"):
+            await minute_tick(replica)
+    finally:
+        await replica.close()
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.getMessage() for r in warnings] == ["tick skipped: the database did not answer"]
+    assert warnings[0].exc_info is None
+    assert "hunter2" not in caplog.text
