@@ -1,7 +1,7 @@
 """Ack bench: p50/p95/p99 ack latency over HTTP of four kinds of request, next to a bare Bolt app
 whose listeners do nothing, first on a quiet bot and then while a 1,000-DM fan-out is delivered.
 Usage: python bench/ack.py [--repeats 100] [--fanout 1000] [--fanouts 10] [--latency 0.05]
-[--inline]; see bench/README.md.
+[--inline | --apart] [--during-fanout]; see bench/README.md.
 
 The four kinds, each from a member of an open listening tour (a fresh member every round):
   slash command    `/partner help` (answered in the ack, no database)
@@ -28,7 +28,9 @@ on. A round is about as long as a fan-out of 1,000 (one or two rounds fit), so i
 `--fanouts` times (a new tour to the same people each time), the rounds start with each kind in
 turn, and a kind's pair of requests sent once the last invitation has arrived is not recorded
 (counted as late). The bot's own delivery worker sends the invitations, in the bot's process,
-next to the listeners acking.
+next to the listeners acking; with `--apart` (PostgreSQL) a `partnerbot run --role worker`
+process sends them and the requests go to a `--role web` process, as a scaled deployment runs.
+`--during-fanout` skips the quiet rounds (the warm-up still runs).
 Once done the bot is stopped with SIGTERM (it finishes what it has in flight) and the answers
 are counted in its database. Exits 1 if an ack is not 200, an answer is not stored, a reply or
 invitation is lost or sent twice, or a process does not stop cleanly; never on timing."""
@@ -40,6 +42,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
 import secrets
 import sys
 import tempfile
@@ -86,6 +89,11 @@ SETUP_PROCESSES = (
     "Partnerbot as `partnerbot run` (HTTP) and the bare Bolt app each in a process of its own;"
     " the fake Slack and the senders in the bench's"
 )
+SETUP_APART = (
+    "--apart: Partnerbot as `partnerbot run --role web` (the listeners) and `--role worker` (the"
+    " outbox and the scheduler) on PostgreSQL, and the bare Bolt app, each a process of its own;"
+    " the fake Slack and the senders in the bench's"
+)
 SETUP_INLINE = (
     "--inline: Partnerbot, the bare Bolt app, the fake Slack and the senders in one process and"
     " event loop"
@@ -105,7 +113,7 @@ class Bench:
     watch: DmWatch
     engine: AsyncEngine  # the bench's own connection to the bot's database, for reading
     deps: Deps | None = None  # the bot's, when it runs in this process (--inline)
-    bot: ChildProcess | None = None  # the bot's process, otherwise
+    bot: ChildProcess | None = None  # the bot's process, otherwise (with --apart: the web's)
     problems: list[str] = field(default_factory=list)
     processes: dict[str, Any] = field(default_factory=dict)  # how the processes did
 
@@ -149,6 +157,7 @@ async def rig(
     engine: AsyncEngine,
     *,
     inline: bool = False,
+    apart: bool = False,
 ) -> AsyncIterator[Bench]:
     """The fake Slack with a channel per group of members, Partnerbot and the bare Bolt app
     (bot/sandbox/bare_bolt.py) on `url`: each in a process of its own (`partnerbot run` and
@@ -158,8 +167,12 @@ async def rig(
     secret = secrets.token_hex(16)
     async with FakeSlack() as fake, aiohttp.ClientSession() as http:
         populate_channels(fake, channels)
-        rig_of = inline_apps if inline else process_apps
-        async with rig_of(fake, http, url, secret, engine) as b:
+        apps = (
+            inline_apps(fake, http, url, secret, engine)
+            if inline
+            else process_apps(fake, http, url, secret, engine, apart=apart)
+        )
+        async with apps as b:
             for sender in (b.slack, b.bare):
                 # Bolt's first request on an app waits for auth.test; keep it out of the samples.
                 await sender.slash_command(LEADER, "help", channel_id=SAMPLE_CHANNEL)
@@ -197,15 +210,29 @@ async def inline_apps(
 
 @contextlib.asynccontextmanager
 async def process_apps(
-    fake: FakeSlack, http: aiohttp.ClientSession, url: str, secret: str, engine: AsyncEngine
+    fake: FakeSlack,
+    http: aiohttp.ClientSession,
+    url: str,
+    secret: str,
+    engine: AsyncEngine,
+    *,
+    apart: bool = False,
 ) -> AsyncIterator[Bench]:
+    """`partnerbot run` (with `apart`: `--role worker` and `--role web`, each a process) and
+    the bare Bolt app."""
     with tempfile.TemporaryDirectory(prefix="partnerbot-bench-cwd-") as cwd:
         bot_settings = bot_env(fake, secret, url)
         bare_settings = bot_env(fake, secret, "sqlite://")
-        async with (
-            partnerbot_run(bot_settings, Path(cwd), http) as bot,
-            bare_bolt_run(bare_settings, Path(cwd), http) as bare,
-        ):
+        async with contextlib.AsyncExitStack() as stack:
+            worker = None
+            if apart:
+                worker_run = partnerbot_run(bot_settings, Path(cwd), http, role="worker")
+                worker = await stack.enter_async_context(worker_run)
+            role = "web" if apart else "all"
+            bot = await stack.enter_async_context(
+                partnerbot_run(bot_settings, Path(cwd), http, role=role)
+            )
+            bare = await stack.enter_async_context(bare_bolt_run(bare_settings, Path(cwd), http))
             b = Bench(
                 fake,
                 SignedSlack(bot.url + EVENTS_PATH, secret, fake, session=http),
@@ -218,9 +245,12 @@ async def process_apps(
                 yield b
             finally:
                 b.processes = {
-                    "bot": await stopped(bot, b.problems, "partnerbot run"),
+                    "bot": await stopped(bot, b.problems, f"partnerbot run --role {role}"),
                     "bare": await stopped(bare, b.problems, "the bare Bolt app"),
                 }
+                if worker is not None:
+                    name = "partnerbot run --role worker"
+                    b.processes["worker"] = await stopped(worker, b.problems, name)
 
 
 async def stopped(child: ChildProcess, problems: list[str], name: str) -> dict[str, Any]:
@@ -437,7 +467,8 @@ async def phases(
     await b.fake.wait_for(lambda: all(b.watch.update()[u] >= 1 for u in samplers), timeout=120)
     b.fake.latency = args.latency
     pairs = iter(zip(samplers[::2], samplers[1::2], strict=True))
-    for n in range(args.warmup + args.repeats):
+    quiet_rounds = 0 if args.during_fanout else args.repeats
+    for n in range(args.warmup + quiet_rounds):
         form_user, dm_user = next(pairs)
         recorded = n >= args.warmup
         acks, work = (quiet.acks, quiet.work) if recorded else (None, None)
@@ -485,7 +516,7 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
     quiet, during = Phase(), Phase()
     engine = create_engine(url)  # the bench's own, to read what the bot wrote
     try:
-        async with rig(url, channels, 0.0, engine, inline=args.inline) as b:
+        async with rig(url, channels, 0.0, engine, inline=args.inline, apart=args.apart) as b:
             stop = asyncio.Event()
             worker = None
             if b.deps is not None:  # `partnerbot run` runs its own delivery worker
@@ -654,11 +685,24 @@ def main() -> int:
         action="store_true",
         help="run both apps in this process, with the fake Slack (not as deployed)",
     )
+    parser.add_argument(
+        "--apart",
+        action="store_true",
+        help="Partnerbot as a `--role web` process and a `--role worker` process (PostgreSQL "
+        "only: needs TEST_DATABASE_URL; SQLite is not run)",
+    )
+    parser.add_argument(
+        "--during-fanout",
+        action="store_true",
+        help="time the rounds during the fan-outs only (no quiet rounds after the warm-up)",
+    )
     args = parser.parse_args()
     if min(args.repeats, args.fanout, args.fanouts) < 1:
         parser.error("--repeats, --fanout and --fanouts must be at least 1")
+    if args.apart and (args.inline or not os.environ.get("TEST_DATABASE_URL")):
+        parser.error("--apart runs processes on PostgreSQL: set TEST_DATABASE_URL, no --inline")
     logging.basicConfig(level=logging.ERROR)
-    setup = SETUP_INLINE if args.inline else SETUP_PROCESSES
+    setup = SETUP_INLINE if args.inline else SETUP_APART if args.apart else SETUP_PROCESSES
     print(setup)
     report = {"args": vars(args), "bot_in_own_process": not args.inline, "setup": setup}
     return run_on_each_backend(
@@ -667,6 +711,7 @@ def main() -> int:
         report,
         lambda url: tabulate(asyncio.run(measure(url, args))),
         lambda backend, result: print_backend(backend, result, args),
+        sqlite=not args.apart,
     )
 
 

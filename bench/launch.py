@@ -36,7 +36,7 @@ from bot.clock import SystemClock
 from bot.db import normalize_database_url
 from bot.deps import Deps, build_deps
 from bot.migrate import upgrade_to_head
-from bot.models import OutboxMessage
+from bot.models import Base, OutboxMessage
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import Delivery, SignedSlack
 from bot.settings import load_settings
@@ -224,6 +224,10 @@ def fresh_database(server: str | None, directory: Path, name: str) -> Iterator[s
         yield f"sqlite:///{directory / name}.db"
         return
     url = make_url(normalize_database_url(server))
+    if os.environ.get("BENCH_POSTGRES_AS_IS"):
+        # A server where the bench may not create databases: its own one, emptied and migrated.
+        yield _emptied(url.render_as_string(hide_password=False))
+        return
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     database = f"pb_bench_{uuid.uuid4().hex[:12]}"
     with admin.connect() as connection:
@@ -237,16 +241,30 @@ def fresh_database(server: str | None, directory: Path, name: str) -> Iterator[s
         admin.dispose()
 
 
+def _emptied(url: str) -> str:
+    """TEST_DATABASE_URL's database at the head revision with every table emptied."""
+    upgrade_to_head(url)
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+        connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    engine.dispose()
+    return url
+
+
 def run_on_each_backend(
     name: str,
     results: Path,
     report: dict[str, Any],
     run: Callable[[str], dict[str, Any]],
     show: Callable[[str, dict[str, Any]], None],
+    *,
+    sqlite: bool = True,
 ) -> int:
-    """Run `run` on a fresh SQLite database and, with TEST_DATABASE_URL, a fresh Postgres one;
-    `show` each result, write `report` (the machine and its load before and after included)
-    to `results` as JSON, and return 1 if any result lists problems."""
+    """Run `run` on a fresh SQLite database (unless `sqlite` is False) and, with
+    TEST_DATABASE_URL, a fresh Postgres one (BENCH_POSTGRES_AS_IS=1: that database itself,
+    emptied); `show` each result, write `report` (the machine and its load before and after
+    included) to `results` as JSON, and return 1 if any result lists problems."""
     machine = {
         "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "python": platform.python_version(),
@@ -257,7 +275,11 @@ def run_on_each_backend(
     postgres = os.environ.get("TEST_DATABASE_URL")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="partnerbot-bench-") as directory:
-        for backend, server in [("sqlite", None), *([("postgres", postgres)] if postgres else [])]:
+        backends = [
+            *([("sqlite", None)] if sqlite else []),
+            *([("postgres", postgres)] * bool(postgres)),
+        ]
+        for backend, server in backends:
             with fresh_database(server, Path(directory), f"{backend}-{name}") as url:
                 result = run(url)
             report["backends"][backend] = result

@@ -21,6 +21,7 @@ import socket
 import time
 from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from json import JSONDecodeError
 from typing import Any
 
@@ -392,8 +393,38 @@ def socket_mode_handler(app: AsyncApp, deps: Deps) -> AsyncSocketModeHandler:
     )
 
 
-async def serve(deps: Deps, *, host: str = "0.0.0.0", stop: asyncio.Event | None = None) -> None:  # noqa: S104 - a server in a container listens on all interfaces
-    """Run until SIGTERM/SIGINT (or `stop`): serve Slack, deliver the outbox, tick every minute."""
+class Role(StrEnum):
+    """What a `partnerbot run` process does (`--role`). On PostgreSQL web and worker replicas
+    run side by side, so the outbox's sends never share an event loop with the acks; SQLite
+    has one writer, so one process does both."""
+
+    WEB = "web"  # Slack's requests (HTTP or Socket Mode): acks, and the work each one starts
+    WORKER = "worker"  # the outbox's sends and the scheduled tick; /healthz and /metrics only
+    ALL = "all"
+
+    @property
+    def listens(self) -> bool:
+        return self is not Role.WORKER
+
+    @property
+    def works(self) -> bool:
+        return self is not Role.WEB
+
+
+# How often a worker apart from the listeners looks for rows they queued: their `notify()`
+# wakes only their own process's worker.
+WORKER_POLL_SECONDS = 1.0
+
+
+async def serve(
+    deps: Deps,
+    *,
+    host: str = "0.0.0.0",  # noqa: S104 - a server in a container listens on all interfaces
+    stop: asyncio.Event | None = None,
+    role: Role = Role.ALL,
+) -> None:
+    """Run until SIGTERM/SIGINT (or `stop`): serve Slack, deliver the outbox, tick every minute
+    (a `role` other than ALL does one side of that)."""
     from bot.scheduler import start_scheduler
 
     settings = deps.settings
@@ -402,21 +433,28 @@ async def serve(deps: Deps, *, host: str = "0.0.0.0", stop: asyncio.Event | None
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
 
-    app = build_app(deps)
     socket_handler = None
-    if settings.socket_mode:
-        socket_handler = socket_mode_handler(app, deps)
+    if not role.listens:
+        server = await start_http(SlackHttpFrontDoor(None, deps), host=host, port=settings.port)
+        log.info("working", extra={"url": f"http://{host}:{server.port}{HEALTH_PATH}"})
+    elif settings.socket_mode:
+        socket_handler = socket_mode_handler(build_app(deps), deps)
         await socket_handler.connect_async()  # type: ignore[no-untyped-call]
         # In Socket Mode the port serves only /healthz and /metrics (for Docker, orchestrators
         # and Prometheus).
         server = await start_http(SlackHttpFrontDoor(None, deps), host=host, port=settings.port)
         log.info("connected to Slack in Socket Mode", extra={"health_port": server.port})
     else:
-        server = await start_http(SlackHttpFrontDoor(app, deps), host=host, port=settings.port)
+        server = await start_http(
+            SlackHttpFrontDoor(build_app(deps), deps), host=host, port=settings.port
+        )
         log.info("listening for Slack", extra={"url": f"http://{host}:{server.port}{EVENTS_PATH}"})
 
-    delivery_task = asyncio.create_task(deps.delivery.run(stop))
-    scheduler = start_scheduler(deps)
+    delivery_task, scheduler = None, None
+    if role.works:
+        poll = 5.0 if role is Role.ALL else WORKER_POLL_SECONDS
+        delivery_task = asyncio.create_task(deps.delivery.run(stop, poll_every=poll))
+        scheduler = start_scheduler(deps)
     await stop.wait()
     await shut_down(deps, server, socket_handler, scheduler, delivery_task)
 
@@ -435,14 +473,15 @@ async def shut_down(
     deps: Deps,
     server: RunningServer,
     socket_handler: AsyncSocketModeHandler | None,
-    scheduler: AsyncIOScheduler,
-    delivery_task: asyncio.Task[None],
+    scheduler: AsyncIOScheduler | None,
+    delivery_task: asyncio.Task[None] | None,
 ) -> None:
     """Stop within 8 s: take no new work, give the work in flight a short deadline, and
     leave nothing leased (another process, or the next start, sends what is left)."""
     log.info("shutting down: finishing work in flight")
     deps.delivery.stop_claiming()
-    scheduler.shutdown(wait=False)
+    if scheduler is not None:
+        scheduler.shutdown(wait=False)
     if socket_handler is not None:
         await _within(socket_handler.close_async(), "closing Socket Mode")  # type: ignore[no-untyped-call]
 
@@ -458,7 +497,8 @@ async def shut_down(
     await _within(_tick_finished(deps), "waiting for the tick")
     await _within(deps.coalescer.flush(), "redrawing polls")  # the polls people just voted on
     await _within(deps.delivery.shut_down(grace=0), "giving back outbox rows")
-    await _within(delivery_task, "stopping the outbox worker")
+    if delivery_task is not None:
+        await _within(delivery_task, "stopping the outbox worker")
     await deps.close()
     log.info("stopped")
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from sqlalchemy.exc import DBAPIError
 
 EXIT_USAGE = 2
+ROLES = ("web", "worker", "all")  # bot.app.Role's values; the parser does not import the app
 
 
 def _parse_instant(value: str) -> datetime:
@@ -48,10 +49,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"partnerbot {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser(
+    run = commands.add_parser(
         "run",
         help="start the bot (Socket Mode if SLACK_APP_TOKEN is set, else HTTP on $PORT)",
         description="Start the bot. Applies pending migrations first.",
+    )
+    run.add_argument(
+        "--role",
+        choices=ROLES,
+        default="all",
+        help="web: answer Slack only; worker: send the outbox and run the scheduled work only "
+        "(serving /healthz and /metrics on $PORT); all (default): both. web and worker need "
+        "PostgreSQL, where replicas of each run side by side",
     )
     commands.add_parser("migrate", help="apply database migrations (alembic upgrade head)")
     tick = commands.add_parser(
@@ -147,6 +156,7 @@ def database_problem(error: DBAPIError, database_url: str) -> str:
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.db import is_sqlite
     from bot.logs import configure_logging
     from bot.migrate import require_current, upgrade_to_head, upgrade_to_head_in_child
 
@@ -157,9 +167,14 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     )
     if args.command == "run":
         settings.require_slack_credentials()
+        if args.role != "all" and is_sqlite(settings.database_url):
+            raise SettingsError(
+                f"--role {args.role} needs PostgreSQL: on SQLite one process must both answer "
+                "Slack and send (only one may write at a time); use --role all, the default"
+            )
         # In a child: Alembic's memory leaves with it instead of staying in the bot for good.
         upgrade_to_head_in_child(settings.database_url)
-        asyncio.run(_run(settings))
+        asyncio.run(_run(settings, args.role))
         return 0
     if args.command == "migrate":
         from bot.migrate import current_revision
@@ -203,8 +218,8 @@ def _demo(args: argparse.Namespace) -> int:
         return 130
 
 
-async def _run(settings: Settings) -> None:
-    from bot.app import serve
+async def _run(settings: Settings, role: str) -> None:
+    from bot.app import Role, serve
     from bot.db import scrub_deleted
     from bot.deps import build_deps
 
@@ -217,7 +232,7 @@ async def _run(settings: Settings) -> None:
     # A close killed between its commit and emptying the write-ahead log left what it
     # deleted in the log: empty it before serving.
     await scrub_deleted(deps.engine)
-    await serve(deps)
+    await serve(deps, role=Role(role))
 
 
 async def _tick(settings: Settings, at: datetime | None) -> int:

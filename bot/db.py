@@ -12,7 +12,8 @@ import os
 import sqlite3
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -21,6 +22,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -324,6 +326,45 @@ async def scrub_deleted(engine: AsyncEngine) -> bool:
             path,
         )
     return done
+
+
+# The first key of PostgreSQL's two-key advisory locks that are ours ("Pb"), the second naming
+# the work: `exclusive(engine, TICK_LOCK)`, or a tour's id for its grouping.
+ADVISORY_NAMESPACE = 0x5062
+TICK_LOCK = -1
+LAUNCHES_LOCK = -2
+
+
+@asynccontextmanager
+async def exclusive(engine: AsyncEngine, key: int) -> AsyncIterator[bool]:
+    """Whether this process may do the work named by `key` now, no other process of the
+    deployment doing it meanwhile: on PostgreSQL, where worker replicas run side by side, a
+    session advisory lock tried (never waited for) on a connection held until the block ends,
+    and released by the server if the process dies; on SQLite, where one process does
+    everything, always True."""
+    if engine.url.get_backend_name() == "sqlite":
+        yield True
+        return
+    async with engine.connect() as connection:
+        statement = text("SELECT pg_try_advisory_lock(:space, :key)")
+        taken = bool(await connection.scalar(statement, {"space": ADVISORY_NAMESPACE, "key": key}))
+        await connection.commit()  # the lock is the session's: no transaction held open
+        try:
+            yield taken
+        finally:
+            if taken:
+                await _unlock(connection, key)
+
+
+async def _unlock(connection: AsyncConnection, key: int) -> None:
+    unlock = text("SELECT pg_advisory_unlock(:space, :key)")
+    try:
+        await connection.scalar(unlock, {"space": ADVISORY_NAMESPACE, "key": key})
+        await connection.commit()
+    except SQLAlchemyError:
+        # Never back into the pool still holding the lock: the server frees it with the session.
+        await connection.invalidate()
+        raise
 
 
 def _truncate_wal(path: str) -> bool:

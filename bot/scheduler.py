@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import SQLAlchemyError
 
-from bot.db import scrub_deleted
+from bot.db import LAUNCHES_LOCK, TICK_LOCK, exclusive, scrub_deleted
 from bot.delivery import TRANSIENT_ERRORS, error_code, method_of, retry_after_seconds
 from bot.deps import Deps
 from bot.flows.review import MAX_SUGGESTED_THEMES
@@ -217,7 +218,18 @@ async def queue_due_reminders(deps: Deps) -> int:
 
 async def suggest_themes_for(deps: Deps, tour_id: int) -> bool:
     """Group a closed tour's answers into suggested themes, off any request path: read,
-    compute (in a child process or a worker thread, outside any transaction), then store once."""
+    compute (in a child process or a worker thread, outside any transaction), then store once.
+    One process at a time per tour: a web replica's Close now and a worker's tick (or two
+    workers' ticks) would otherwise both run the engine, and both send the answers to an LLM;
+    False, doing nothing, while another process groups it."""
+    async with exclusive(deps.engine, tour_id) as ours:
+        if not ours:
+            log.info("another process is grouping this tour", extra={"tour": tour_id})
+            return False
+        return await _suggest_themes_for(deps, tour_id)
+
+
+async def _suggest_themes_for(deps: Deps, tour_id: int) -> bool:
     async with deps.sessions() as session:
         closed = await get_tour(session, tour_id=tour_id)
         inputs = await findings.grouping_input(session, tour=closed) if closed else None
@@ -414,11 +426,30 @@ async def run_tick(deps: Deps) -> TickReport:
 
 async def scheduled_tick(deps: Deps) -> TickReport:
     """The scheduler's job: a tick, logged at INFO when it did something. A quiet minute is
-    DEBUG: an idle bot would otherwise log 1,440 lines a day."""
-    report = await run_tick(deps)
+    DEBUG: an idle bot would otherwise log 1,440 lines a day. With worker replicas side by side
+    (PostgreSQL) a tick that starts while another replica's runs skips its turn: the jobs are
+    safe to run twice at once, but each would call Slack for the same directories and zones."""
+    async with exclusive(deps.engine, TICK_LOCK) as ours:
+        if not ours:  # another worker replica is ticking: its tick does this minute's work
+            log.debug("tick skipped: another process is ticking")
+            return TickReport()
+        report = await run_tick(deps)
     level = logging.INFO if report.did_something else logging.DEBUG
     log.log(level, "tick", extra={"at": deps.clock.now().isoformat(), "done": report.summary()})
     return report
+
+
+async def minute_tick(deps: Deps) -> None:
+    """The scheduler's minute: a tick, or one line when the database cannot be asked whether
+    another replica is ticking (the next minute tries again; a job's own failure is logged
+    inside the tick)."""
+    try:
+        await scheduled_tick(deps)
+    except SQLAlchemyError as error:
+        cause = getattr(error, "orig", None) or error  # the driver's own words, if any
+        reason = " ".join(str(cause).split())[:300]
+        log.warning("tick skipped: the database did not answer", extra={"reason": reason})
+        log.debug("tick skipped", exc_info=error)
 
 
 # A launch put off by Slack (a Retry-After of a few seconds, typically) is tried again this
@@ -431,11 +462,13 @@ def start_scheduler(deps: Deps) -> AsyncIOScheduler:
     overlapping run is folded into one (coalesce)."""
 
     async def tick() -> None:
-        await scheduled_tick(deps)
+        await minute_tick(deps)
 
     async def launches() -> None:
         try:
-            await resolve_due_launches(deps)
+            async with exclusive(deps.engine, LAUNCHES_LOCK) as ours:
+                if ours:  # else another worker replica is asking Slack for the audiences
+                    await resolve_due_launches(deps)
         except Exception:
             # The database may be down for a while: the next run (or the tick) tries again.
             log.exception("scheduled job failed", extra={"job": "tours launched"})

@@ -19,13 +19,16 @@ ROOT = Path(__file__).resolve().parents[1]
 # Run as a file (a spawned child re-reads its parent's main module, which `-c` has not got).
 PROBE = """
 import json, sys
-import bot.app, bot.cli
+import bot.app, bot.cli, bot.scheduler
+
+HEAVY = ("alembic", "numpy", "onnxruntime", "sqlalchemy.dialects.postgresql")
 from bot.migrate import current_revision, upgrade_to_head_in_child
 
 if __name__ == "__main__":
     upgrade_to_head_in_child(sys.argv[1])
     # Read before current_revision, which imports Alembic's MigrationContext itself.
-    held = [m for m in ("alembic", "numpy", "onnxruntime") if m in sys.modules]
+    # (and a bot on SQLite has no use for SQLAlchemy's PostgreSQL dialect, ~2 MB)
+    held = [m for m in HEAVY if m in sys.modules]
     print(json.dumps({"held": held, "revision": current_revision(sys.argv[1])}))
 """
 

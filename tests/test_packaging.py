@@ -1,14 +1,19 @@
-"""What a self-hoster builds from: the lock file pins every dependency with hashes, and the
-Docker image installs exactly that on the Python the suite runs on."""
+"""What a self-hoster builds from: the lock file pins every dependency with hashes, the Docker
+image installs exactly that on the Python the suite runs on, and docker-compose.yml runs
+PostgreSQL, the migrations once, then web and worker apart."""
 
 from __future__ import annotations
 
 import re
 import tomllib
 from pathlib import Path
+from typing import Any
 
+import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+
+from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,3 +57,53 @@ def test_the_image_installs_the_lock_on_the_python_the_suite_runs_on() -> None:
     assert "--require-hashes" in dockerfile
     assert "-r requirements.lock" in dockerfile
     assert "--no-index" in dockerfile  # the final stage takes only the checked wheels
+
+
+def _compose() -> dict[str, Any]:
+    """docker-compose.yml as Compose reads it: YAML, with the `<<` merge keys applied."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    assert isinstance(compose, dict)
+    return compose
+
+
+def test_compose_runs_postgresql_then_migrations_once_then_web_and_worker() -> None:
+    """Docker is not installed where the suite runs (`docker compose config` would check this
+    file): what the file must say, read as Compose reads it."""
+    services = _compose()["services"]
+    assert set(services) == {"db", "migrate", "web", "worker"}
+
+    db = services["db"]
+    assert db["image"].startswith("postgres:")
+    volume = db["volumes"][0].split(":")
+    assert volume[1] == "/var/lib/postgresql/data"
+    assert volume[0] in _compose()["volumes"]  # a named volume: the data outlives the container
+    assert "pg_isready" in " ".join(db["healthcheck"]["test"])
+
+    migrate = services["migrate"]
+    assert migrate["command"] == ["partnerbot", "migrate"]
+    assert migrate["restart"] == "no"  # runs once
+    assert migrate["depends_on"] == {"db": {"condition": "service_healthy"}}
+
+    for name, role in (("web", "web"), ("worker", "worker")):
+        service = services[name]
+        assert service["build"] == "."
+        assert service["command"] == ["partnerbot", "run", "--role", role]
+        assert service["depends_on"] == {"migrate": {"condition": "service_completed_successfully"}}
+        env = service["environment"]
+        assert env["DATABASE_URL"].startswith("postgresql://partnerbot:")
+        assert env["DATABASE_URL"].endswith("@db:5432/partnerbot")
+        assert "${POSTGRES_PASSWORD" in env["DATABASE_URL"]  # no password in the file
+        assert service["env_file"] == ".env"  # the Slack settings, from .env.example
+        check = " ".join(service["healthcheck"]["test"])
+        assert f"127.0.0.1:{env['PORT']}/healthz" in check
+    # Slack reaches the web process only; the worker serves /healthz and /metrics inside.
+    assert services["web"]["ports"] == ["3000:3000"]
+    assert "ports" not in services["worker"]
+
+
+def test_every_setting_compose_names_is_a_setting() -> None:
+    known = {name.upper() for name in Settings.model_fields}
+    for name in ("web", "worker"):
+        assert set(_compose()["services"][name]["environment"]) <= known
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    assert "POSTGRES_PASSWORD=" in example  # compose refuses to start without it

@@ -3,8 +3,10 @@ optional LLM naming them when one is configured."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -14,12 +16,19 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import scheduler
 from bot.clock import FrozenClock
+from bot.db import TICK_LOCK, exclusive
 from bot.deps import Deps, build_deps
 from bot.flows.tour import respondent_key
 from bot.models import Theme, ThemeSource
 from bot.sandbox.fake_slack import FakeSlack
-from bot.scheduler import suggest_pending_themes
+from bot.scheduler import (
+    minute_tick,
+    scheduled_tick,
+    suggest_pending_themes,
+    suggest_themes_for,
+)
 from bot.settings import Settings
 from bot.store.tours import (
     NewTour,
@@ -253,3 +262,91 @@ async def test_the_themes_are_grouped_where_the_setting_says(
         await deps.close()
     assert children == ([len(TEXTS)] if in_child else [])
     assert len(await themes(sessions)) == 2
+
+
+# --- worker replicas side by side (PostgreSQL) --------------------------------------------------
+
+on_postgres = pytest.mark.skipif(
+    "postgresql" not in (os.environ.get("TEST_DATABASE_URL") or ""),
+    reason="worker replicas run side by side on PostgreSQL only (SQLite: one process)",
+)
+
+
+@pytest.fixture
+async def other_replica(settings: Settings, clock: FrozenClock) -> AsyncIterator[Deps]:
+    """A second worker's dependencies: its own engine and connections, as another process."""
+    replica = build_deps(settings, clock=clock)
+    yield replica
+    await replica.close()
+
+
+@on_postgres
+async def test_two_workers_ticking_together_run_the_jobs_once(
+    deps: Deps, other_replica: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran: list[Deps] = []
+    in_job, both_started = asyncio.Event(), asyncio.Event()
+
+    async def job(replica: Deps) -> int:
+        ran.append(replica)
+        in_job.set()
+        # Hold the tick until the other replica's has had every chance to start its own.
+        await asyncio.wait_for(both_started.wait(), timeout=5)
+        return 1
+
+    monkeypatch.setattr(scheduler, "DUE_JOBS", (("jobs run", job),))
+    first = asyncio.create_task(scheduled_tick(deps))
+    await asyncio.wait_for(in_job.wait(), timeout=5)  # the first tick holds the lock
+    second = await scheduled_tick(other_replica)  # the other worker, the same minute
+    both_started.set()
+    reports = [await first, second]
+    assert ran == [deps]
+    assert [report.counts.get("jobs run") for report in reports] == [1, None]
+    # The next minute, the other worker may tick: the lock went with the tick.
+    assert (await scheduled_tick(other_replica)).counts["jobs run"] == 1
+
+
+@on_postgres
+async def test_a_tour_is_grouped_by_one_process_while_another_groups_it(
+    deps: Deps, other_replica: Deps, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """A web replica's Close now and a worker's tick reach the same closed tour: the engine runs
+    once (and the answers go to an LLM once), in whichever process got there first."""
+    tour_id = await closed_tour(deps)
+    async with exclusive(other_replica.engine, tour_id) as grouping_elsewhere:
+        assert grouping_elsewhere
+        assert await suggest_themes_for(deps, tour_id) is False
+        assert await themes(sessions) == []
+    assert await suggest_themes_for(deps, tour_id) is True
+    assert await themes(sessions)
+
+
+async def test_on_sqlite_one_process_needs_no_lock(deps: Deps) -> None:
+    if deps.engine.url.get_backend_name() != "sqlite":
+        pytest.skip("SQLite only")
+    async with (
+        exclusive(deps.engine, TICK_LOCK) as first,
+        exclusive(deps.engine, TICK_LOCK) as second,
+    ):
+        assert first
+        assert second
+
+
+async def test_a_minute_without_the_database_is_one_line_and_no_traceback(
+    settings: Settings, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A worker whose PostgreSQL is down cannot ask whether another replica is ticking: it says
+    so in one line and the next minute tries again (the scheduler keeps running)."""
+    down = settings.model_copy(
+        update={"database_url": "postgresql://partnerbot:hunter2@127.0.0.1:1/partnerbot"}
+    )
+    replica = build_deps(down, clock=clock)
+    try:
+        with caplog.at_level(logging.DEBUG, logger="bot.scheduler"):
+            await minute_tick(replica)
+    finally:
+        await replica.close()
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.getMessage() for r in warnings] == ["tick skipped: the database did not answer"]
+    assert warnings[0].exc_info is None
+    assert "hunter2" not in caplog.text

@@ -24,6 +24,8 @@ from bot.settings import Settings
 # Settings the child would otherwise inherit from this shell; it runs in a directory without a
 # .env, so what it gets is exactly what `bot_env` gives it.
 _OWN_PREFIXES = ("SLACK_", "PARTNERBOT_", "LLM_")
+# What `serve` logs, with the URL it serves, once its port is open (`--role worker`: "working").
+LISTENING = ("listening for Slack", "working")
 
 
 def bot_env(
@@ -90,7 +92,8 @@ class ChildProcess:
 async def read_lines(
     child: ChildProcess, stream: asyncio.StreamReader, port: asyncio.Future[int] | None = None
 ) -> None:
-    """Keep the child's log drained; resolve `port` from its "listening for Slack" line."""
+    """Keep the child's log drained; resolve `port` from its "listening for Slack" line (a
+    worker's "working" line)."""
     while line := await stream.readline():
         text = line.decode(errors="replace").rstrip()
         child.lines.append(text)
@@ -98,7 +101,7 @@ async def read_lines(
             continue
         with contextlib.suppress(ValueError, KeyError, IndexError):
             entry = json.loads(text)
-            if entry["message"] == "listening for Slack":
+            if entry["message"] in LISTENING:
                 port.set_result(int(entry["url"].rsplit(":", 1)[1].split("/")[0]))
     if port is not None and not port.done():
         port.set_exception(RuntimeError("the process ended before it was listening"))
@@ -173,14 +176,19 @@ _RUN_WITH_OPEN_FILES = (
 
 @contextlib.asynccontextmanager
 async def partnerbot_run(
-    env: dict[str, str], cwd: Path, http: aiohttp.ClientSession, *, open_files: int | None = None
+    env: dict[str, str],
+    cwd: Path,
+    http: aiohttp.ClientSession,
+    *,
+    open_files: int | None = None,
+    role: str = "all",
 ) -> AsyncIterator[ChildProcess]:
-    """`python -m bot run` in HTTP mode (give it PORT=0), yielded once /healthz answers 200;
-    with `open_files`, allowed that many file descriptors."""
-    argv = [sys.executable, "-m", "bot", "run"]
+    """`python -m bot run --role ROLE` in HTTP mode (give it PORT=0), yielded once /healthz
+    answers 200; with `open_files`, allowed that many file descriptors."""
+    argv = [sys.executable, "-m", "bot", "run", "--role", role]
     if open_files is not None:
-        argv = [sys.executable, "-c", _RUN_WITH_OPEN_FILES, str(open_files), "run"]
-    async with _listening(argv, "partnerbot run", env, cwd, http) as child:
+        argv = [sys.executable, "-c", _RUN_WITH_OPEN_FILES, str(open_files), "run", "--role", role]
+    async with _listening(argv, f"partnerbot run --role {role}", env, cwd, http) as child:
         yield child
 
 
