@@ -695,7 +695,7 @@ async def _digest(
     ids = [i.id for i in initiatives]
     wins = (
         await session.execute(
-            select(QuickWin, Initiative.title, Theme.label)
+            select(QuickWin, Initiative.title, Theme.label, Initiative.status, Initiative.progress)
             .join(Initiative, Initiative.id == QuickWin.initiative_id)
             .join(Outcome, Outcome.id == Initiative.outcome_id)
             .join(Theme, Theme.id == Outcome.theme_id)
@@ -710,6 +710,7 @@ async def _digest(
     answered = await session.scalar(
         select(func.count()).where(Checkin.initiative_id.in_(ids), Checkin.answered_at > since)
     )
+    notes = await _notes_for_team(session, initiative_ids=ids, since=since, until=until)
     missed = (
         await session.execute(
             select(Initiative.owner_id, Initiative.title)
@@ -737,12 +738,38 @@ async def _digest(
         tour_title=tour.title,
         week_of=slot.period,
         wins=[
-            WinLine(author_id=win.author_id, text=win.text, initiative=title, theme_label=label)
-            for win, title, label in wins
+            WinLine(
+                author_id=win.author_id,
+                text=win.text,
+                initiative=title,
+                theme_label=label,
+                done=status is InitiativeStatus.DONE,
+                progress=progress,
+            )
+            for win, title, label, status, progress in wins
         ],
         initiatives=cards,
         missed=[MissedLine(owner_id=str(owner), initiative=title) for owner, title in missed],
         overdue=overdue,
         today=today,
+        notes=notes,
     )
     return message, False
+
+
+async def _notes_for_team(
+    session: AsyncSession, *, initiative_ids: Sequence[int], since: datetime, until: datetime
+) -> dict[int, str]:
+    """Each initiative's newest note for the team from a check-in answered in the update's
+    window: news once, not repeated every week after."""
+    rows = await session.execute(
+        select(Checkin.initiative_id, Checkin.note)
+        .where(
+            Checkin.initiative_id.in_(initiative_ids),
+            Checkin.note.is_not(None),
+            Checkin.answered_at > since,
+            Checkin.answered_at <= until,
+        )
+        .order_by(Checkin.answered_at)
+    )
+    return {initiative_id: note for initiative_id, note in rows.all() if note}
