@@ -32,6 +32,7 @@ from bot.blocks.findings import _count, _one_line, _text_input
 from bot.blocks.initiatives import InitiativeAction, InitiativeCard, progress_bar
 from bot.blocks.tour import _action_id, _context, _section, clip, format_day
 from bot.flows.checkins import WEEKDAYS, CheckinStatus
+from bot.flows.outcomes import InitiativeStatus
 
 
 class CheckinAction(StrEnum):
@@ -409,7 +410,7 @@ class WinLine:
     initiative: str
     theme_label: str
     # Where the initiative stands now: only a done one may say "we did".
-    done: bool = False
+    status: InitiativeStatus = InitiativeStatus.ACCEPTED
     progress: int = 0
 
 
@@ -421,14 +422,16 @@ class MissedLine:
 
 def _win_line(win: WinLine) -> str:
     """A win with the theme it answers: "→ we did" once its initiative is done, "→ we're
-    doing" with the progress bar while it is under way (a win is not the whole job)."""
+    doing" with the progress bar while it is under way (a win is not the whole job), and
+    where it stopped if it was closed unfinished."""
     initiative = clip(_one_line(win.initiative), 120)
     said = f"you said *{clip(_one_line(win.theme_label), 120)}*"
-    doing = (
-        f"we did _{initiative}_"
-        if win.done
-        else f"we're doing _{initiative}_ · {progress_bar(win.progress)}"
-    )
+    if win.status is InitiativeStatus.DONE:
+        doing = f"we did _{initiative}_"
+    elif win.status is InitiativeStatus.CLOSED:
+        doing = f"_{initiative}_, closed at {progress_bar(win.progress)}"
+    else:
+        doing = f"we're doing _{initiative}_ · {progress_bar(win.progress)}"
     return f"• <@{win.author_id}>: {clip(_one_line(win.text), 400)} — {said} → {doing}"
 
 

@@ -743,7 +743,7 @@ async def _digest(
                 text=win.text,
                 initiative=title,
                 theme_label=label,
-                done=status is InitiativeStatus.DONE,
+                status=status,
                 progress=progress,
             )
             for win, title, label, status, progress in wins

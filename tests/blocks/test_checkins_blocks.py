@@ -56,6 +56,7 @@ from tests.blocks.test_outcomes_blocks import (
 )
 
 A = InitiativeStatus.ACCEPTED
+DONE = InitiativeStatus.DONE
 OWNED = replace(CARD, status=A, owner_id="U2", due_date=FRIDAY, progress=40, last_status="on_track")
 EVIL_CARD = replace(OWNED, title=f"*bold* {EVIL}", theme_label=EVIL, outcome=EVIL)
 # The longest texts the bot stores: 150-character titles and theme labels, 1,000-character
@@ -484,7 +485,7 @@ WIN = WinLine(
     text="Finance saw the first alert",
     initiative="Slip alerts",
     theme_label="Speed",
-    done=True,
+    status=DONE,
     progress=100,
 )
 WIN_TEXT = "• <@U3>: Finance saw the first alert — you said *Speed* → we did _Slip alerts_"
@@ -563,18 +564,20 @@ def test_digest_wins(count: int, sections: list[int], more: str | None, text: st
 
 
 @pytest.mark.parametrize(
-    ("done", "progress", "ending"),
+    ("status", "progress", "ending"),
     [
-        (True, 100, "→ we did _Slip alerts_"),  # marked done: the loop is closed
-        (False, 30, "→ we're doing _Slip alerts_ · `▓▓▓░░░░░░░` 30%"),  # under way
-        (False, 100, "→ we're doing _Slip alerts_ · `▓▓▓▓▓▓▓▓▓▓` 100%"),  # 100 % is not done
-        (False, 0, "→ we're doing _Slip alerts_ · `░░░░░░░░░░` 0%"),  # a first win
+        (DONE, 100, "→ we did _Slip alerts_"),  # marked done: the loop is closed
+        (A, 30, "→ we're doing _Slip alerts_ · `▓▓▓░░░░░░░` 30%"),  # under way
+        (A, 100, "→ we're doing _Slip alerts_ · `▓▓▓▓▓▓▓▓▓▓` 100%"),  # 100 % is not done
+        (A, 0, "→ we're doing _Slip alerts_ · `░░░░░░░░░░` 0%"),  # a first win
+        # closed without being finished: neither done nor still being done
+        (InitiativeStatus.CLOSED, 40, "→ _Slip alerts_, closed at `▓▓▓▓░░░░░░` 40%"),
     ],
 )
 def test_digest_says_we_did_only_of_a_done_initiative(
-    done: bool, progress: int, ending: str
+    status: InitiativeStatus, progress: int, ending: str
 ) -> None:
-    payload = message_dict(digest(wins=[replace(WIN, done=done, progress=progress)]))
+    payload = message_dict(digest(wins=[replace(WIN, status=status, progress=progress)]))
     [line] = [s for s in section_texts(payload["blocks"]) if s.startswith("• <@U3>")]
     assert line == f"• <@U3>: Finance saw the first alert — you said *Speed* {ending}"
 
@@ -692,7 +695,7 @@ def test_digest_needs_attention(
 
 
 def test_digest_escapes_user_text() -> None:
-    evil_win = WinLine(author_id="U3", text=EVIL, initiative=EVIL, theme_label=EVIL, done=True)
+    evil_win = WinLine(author_id="U3", text=EVIL, initiative=EVIL, theme_label=EVIL, status=DONE)
     payload = message_dict(
         digest(
             wins=[evil_win] * 6,
@@ -746,7 +749,7 @@ def test_digest_worst_case_initiatives_fit() -> None:
 # holds four.
 @pytest.mark.parametrize("char", ["&", "x"])
 def test_digest_worst_case_wins_fit(char: str) -> None:
-    win = WinLine(LONG_ID, char * 1_000, char * 150, char * 150, done=False, progress=100)
+    win = WinLine(LONG_ID, char * 1_000, char * 150, char * 150, progress=100)
     message = digest(wins=[win] * 25, tour_title=char * 150)
     assert max(section_lengths(message)) <= 3_000
     message_dict(message)
