@@ -79,10 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("json", "csv"), default="json")
     export.add_argument(
         "--table",
-        choices=("answers", "themes", "initiatives"),
+        choices=("answers", "themes", "initiatives", "checkins", "wins"),
         help="which table --format csv prints: the answers (default), the posted themes with "
-        "their side, answers and votes (and how many answers fit none), or each initiative "
-        "with its theme and outcome (JSON always holds every table)",
+        "their side, answers and votes (and how many answers fit none), each initiative "
+        "with its theme and outcome, each check-in (status, progress, note) or each quick "
+        "win (JSON always holds every table)",
     )
     erase = commands.add_parser(
         "erase-person",
@@ -288,9 +289,46 @@ async def _tours(settings: Settings) -> int:
     return 0
 
 
+# How long the export waits for Slack's member list before going on without names.
+NAMES_TIMEOUT = 10
+
+
+async def _display_names(settings: Settings, *, team_id: str) -> dict[str, str] | None:
+    """People's display names from the workspace's member list (the directory's cache), or
+    None, said in one line, when there is no bot token or Slack does not answer: the export
+    then carries Slack ids only."""
+    import aiohttp
+    from slack_sdk.errors import SlackApiError
+
+    from bot.clock import SystemClock
+    from bot.deps import slack_client
+    from bot.directory import Directory
+
+    if settings.slack_bot_token is None:
+        print(
+            "partnerbot: no SLACK_BOT_TOKEN, so people appear as Slack ids only (set it, as "
+            "for `run`, to add their display names)",
+            file=sys.stderr,
+        )
+        return None
+    client = slack_client(settings, timeout=NAMES_TIMEOUT)
+    try:
+        return await Directory().display_names(client, team_id=team_id, now=SystemClock().now())
+    except SlackApiError as error:
+        reason = str(error.response.get("error") or error.response.status_code)
+    except (aiohttp.ClientError, TimeoutError, OSError) as error:
+        reason = " ".join(str(error).split()) or type(error).__name__
+    print(
+        f"partnerbot: no display names ({reason[:200]} from Slack's users.list): people "
+        "appear as Slack ids only",
+        file=sys.stderr,
+    )
+    return None
+
+
 async def _export(settings: Settings, tour_id: int, output_format: str, table: str) -> int:
     from bot.db import create_engine, create_session_factory
-    from bot.export import to_csv, to_json
+    from bot.export import rows_with_names, to_csv, to_json, with_names
     from bot.services.tour import export_tour
     from bot.store.tours import get_tour
 
@@ -307,10 +345,13 @@ async def _export(settings: Settings, tour_id: int, output_format: str, table: s
             file=sys.stderr,
         )
         return 1
+    names = await _display_names(settings, team_id=export.tour.team_id)
     if output_format == "json":
-        print(to_json(export.record()))
+        record = export.record()
+        print(to_json(with_names(record, names) if names is not None else record))
     else:
-        sys.stdout.write(to_csv(export.rows(table)))
+        rows = export.rows(table)
+        sys.stdout.write(to_csv(rows_with_names(rows, names) if names is not None else rows))
     if not export.answers_visible:
         visibility = export.visibility
         why = (

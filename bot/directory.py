@@ -51,6 +51,19 @@ def _entry(member: dict[str, Any]) -> DirectoryEntry:
         is_bot=bool(member.get("is_bot")) or bool(member.get("is_app_user")),
         tz=member.get("tz"),
         names=tuple(dict.fromkeys(str(name) for name in names if name)),
+        display_name=next(
+            (
+                str(name)
+                for name in (
+                    profile.get("display_name"),
+                    profile.get("real_name"),
+                    member.get("real_name"),
+                    member.get("name"),
+                )
+                if name
+            ),
+            None,
+        ),
     )
 
 
@@ -87,6 +100,18 @@ class Directory:
                 break
         self._members[team_id] = (now, entries)
         return entries
+
+    async def display_names(
+        self, client: AsyncWebClient, *, team_id: str, now: datetime
+    ) -> dict[str, str]:
+        """Each member's name as Slack shows it, by user id, from the cached member list (one
+        `users.list` walk, not a `users.info` per person)."""
+        members = await self.members(client, team_id=team_id, now=now)
+        return {
+            user_id: entry.display_name
+            for user_id, entry in members.items()
+            if entry.display_name is not None
+        }
 
     async def channel_members(self, client: AsyncWebClient, *, channel_id: str) -> list[str]:
         members: list[str] = []

@@ -23,14 +23,18 @@ from bot.flows.outcomes import InitiativeStatus
 from bot.flows.tour import respondent_key
 from bot.migrate import alembic_config
 from bot.models import (
+    Checkin,
+    CheckinState,
     Initiative,
     Outcome,
     ProcessedEvent,
+    QuickWin,
     Theme,
     ThemeSource,
     Tour,
     TourStatus,
 )
+from bot.sandbox.fake_slack import FakeSlack
 from bot.store.tours import (
     NewTour,
     create_tour,
@@ -510,3 +514,201 @@ def test_export_csv_keeps_each_answer_on_its_own_row(
     assert sorted(row[2] for row in rows[1:]) == sorted(
         ["line one\rline two", "'" + texts[1], "'" + texts[2]]
     )
+
+
+# --- display names, check-ins and quick wins in the export ---------------------------------------
+
+PEOPLE = {
+    "ULEAD": "Dana Leader",
+    "U000": "Ana Alves",
+    "U001": "Ben Brook",
+    "U002": "Cleo Chen",
+    "U003": "Dev Dutta",
+}
+
+
+@pytest.fixture
+def named_slack(fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> FakeSlack:
+    """The fake Slack knows everyone by a display name, and the CLI has its token."""
+    for user_id, name in PEOPLE.items():
+        fake_slack.add_user(user_id, name, real_name=f"{name} (real)", tz="UTC")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", fake_slack.bot_token)
+    monkeypatch.setenv("SLACK_API_URL", fake_slack.api_url)
+    return fake_slack
+
+
+def _add_followthrough(url: str) -> None:
+    """Tour 1's initiative (owned by U002) gets two check-ins and a quick win by U001."""
+
+    async def add() -> None:
+        engine = create_engine(url)
+        async with create_session_factory(engine).begin() as session:
+            initiative = await session.scalar(select(Initiative))
+            assert initiative is not None
+            session.add_all(
+                [
+                    Checkin(
+                        initiative_id=initiative.id,
+                        period=START.date(),
+                        due_at=START,
+                        state=CheckinState.ANSWERED,
+                        answered_at=START + timedelta(hours=2),
+                        status="at_risk",
+                        progress=30,
+                        note="=Waiting on Finance\rsince Monday",
+                    ),
+                    Checkin(
+                        initiative_id=initiative.id,
+                        period=START.date() + timedelta(days=14),
+                        due_at=START + timedelta(days=14),
+                        state=CheckinState.MISSED,
+                    ),
+                    QuickWin(
+                        initiative_id=initiative.id,
+                        author_id="U001",
+                        text="Finance replied to the first alert",
+                        logged_at=START + timedelta(days=3),
+                    ),
+                ]
+            )
+        await engine.dispose()
+
+    asyncio.run(add())
+
+
+async def _export(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[str, str]:
+    # The CLI runs its own event loop: in a thread, while this one serves the fake Slack.
+    assert await asyncio.to_thread(main, ["export", "1", *args]) == 0
+    captured = capsys.readouterr()
+    return captured.out, captured.err
+
+
+async def test_export_names_people_next_to_their_ids(
+    cli_env: str, named_slack: FakeSlack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    texts = ["fast deploys", "kind reviews", "clear priorities"]
+    await asyncio.to_thread(_add_answered_tour, cli_env, anonymous=False, answers=texts)
+    await asyncio.to_thread(_add_initiative, cli_env)
+    await asyncio.to_thread(_add_followthrough, cli_env)
+
+    out, err = await _export([], capsys)
+    record = json.loads(out)
+    assert "partnerbot:" not in err  # nothing to say (the database check may log above)
+    assert (record["leader_id"], record["leader_name"]) == ("ULEAD", "Dana Leader")
+    answers = sorted(record["questions"][0]["answers"], key=lambda answer: answer["user_id"])
+    assert answers == [
+        {"user_id": "U000", "user_name": "Ana Alves", "text": "fast deploys"},
+        {"user_id": "U001", "user_name": "Ben Brook", "text": "kind reviews"},
+        {"user_id": "U002", "user_name": "Cleo Chen", "text": "clear priorities"},
+    ]
+    [initiative] = record["initiatives"]
+    assert (initiative["owner_id"], initiative["owner_name"]) == ("U002", "Cleo Chen")
+    assert (initiative["proposer_id"], initiative["proposer_name"]) == ("U001", "Ben Brook")
+    assert [(c["owner_name"], c["state"]) for c in record["checkins"]] == [
+        ("Cleo Chen", "answered"),
+        ("Cleo Chen", "missed"),
+    ]
+    [win] = record["quick_wins"]
+    assert (win["author_id"], win["author_name"]) == ("U001", "Ben Brook")
+
+    out, _ = await _export(["--format", "csv"], capsys)
+    rows = list(csv.reader(io.StringIO(out, newline="")))
+    assert rows[0] == ["question", "user_id", "user_name", "answer"]
+    assert ["What's working well?", "U000", "Ana Alves", "fast deploys"] in rows[1:]
+    # One users.list walk for the whole export, not a users.info per person.
+    assert len(named_slack.calls_to("users.list")) == 2  # one per export run above
+    assert named_slack.calls_to("users.info") == []
+
+
+async def test_export_of_an_anonymous_tour_names_no_one_next_to_answers(
+    cli_env: str, named_slack: FakeSlack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    texts = ["fast deploys", "kind reviews", "clear priorities"]
+    await asyncio.to_thread(_add_answered_tour, cli_env, anonymous=True, answers=texts)
+    json_out, _ = await _export([], capsys)
+    csv_out, _ = await _export(["--format", "csv"], capsys)
+    record = json.loads(json_out)
+    assert record["leader_name"] == "Dana Leader"  # the leader is named: they ran the tour
+    assert sorted(record["questions"][0]["answers"]) == sorted(texts)  # text only
+    assert csv_out.splitlines()[0] == "question,answer"
+    # No one who was asked appears, by id or by name, in either format.
+    for user_id, name in PEOPLE.items():
+        if user_id != "ULEAD":
+            assert user_id not in json_out + csv_out
+            assert name not in json_out + csv_out
+
+
+async def test_export_checkins_and_quick_wins_tables(
+    cli_env: str, named_slack: FakeSlack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await asyncio.to_thread(_add_answered_tour, cli_env, anonymous=True, answers=["a", "b", "c"])
+    await asyncio.to_thread(_add_initiative, cli_env)
+    await asyncio.to_thread(_add_followthrough, cli_env)
+
+    out, _ = await _export(["--format", "csv", "--table", "checkins"], capsys)
+    rows = list(csv.DictReader(io.StringIO(out, newline="")))
+    assert [
+        (r["initiative"], r["owner_id"], r["owner_name"], r["state"], r["status"], r["progress"])
+        for r in rows
+    ] == [
+        ("'=Slip alerts", "U002", "Cleo Chen", "answered", "at_risk", "30"),
+        ("'=Slip alerts", "U002", "Cleo Chen", "missed", "", ""),
+    ]
+    # The note keeps its line break inside its cell and is neutralised for spreadsheets.
+    assert rows[0]["note"] == "'=Waiting on Finance\rsince Monday"
+    assert rows[0]["period"] == START.date().isoformat()
+
+    out, _ = await _export(["--format", "csv", "--table", "wins"], capsys)
+    [win] = list(csv.DictReader(io.StringIO(out, newline="")))
+    assert win == {
+        "initiative": "'=Slip alerts",
+        "theme": "Releases slip quietly",
+        "author_id": "U001",
+        "author_name": "Ben Brook",
+        "text": "Finance replied to the first alert",
+        "logged_at": (START + timedelta(days=3)).isoformat(),
+    }
+
+    out, _ = await _export([], capsys)
+    record = json.loads(out)
+    assert record["checkins"][0] | {"owner_name": None} == {
+        "initiative": "=Slip alerts",
+        "owner_id": "U002",
+        "owner_name": None,
+        "period": START.date().isoformat(),
+        "state": "answered",
+        "status": "at_risk",
+        "progress": 30,
+        "note": "=Waiting on Finance\rsince Monday",
+        "answered_at": (START + timedelta(hours=2)).isoformat(),
+    }
+    assert record["quick_wins"][0]["text"] == "Finance replied to the first alert"
+
+
+@pytest.mark.parametrize(
+    ("token", "said"),
+    [
+        (None, "partnerbot: no SLACK_BOT_TOKEN, so people appear as Slack ids only"),
+        ("xoxb-revoked", "partnerbot: no display names (invalid_auth from Slack's users.list)"),
+    ],
+)
+async def test_export_without_names_says_so_in_one_line_and_keeps_the_ids(
+    cli_env: str,
+    fake_slack: FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    token: str | None,
+    said: str,
+) -> None:
+    if token is not None:
+        monkeypatch.setenv("SLACK_BOT_TOKEN", token)
+        monkeypatch.setenv("SLACK_API_URL", fake_slack.api_url)
+    texts = ["fast deploys", "kind reviews", "clear priorities"]
+    await asyncio.to_thread(_add_answered_tour, cli_env, anonymous=False, answers=texts)
+    out, err = await _export([], capsys)
+    # One line (the database check may log above it).
+    [line] = [line for line in err.splitlines() if line.startswith("partnerbot:")]
+    assert line.startswith(said)
+    record = json.loads(out)
+    assert {"user_id": "U000", "text": "fast deploys"} in record["questions"][0]["answers"]
+    assert "leader_name" not in record

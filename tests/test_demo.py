@@ -121,7 +121,8 @@ STEP_LINES = {
         "┌─ Set outcomes ─┐",
         "[ Propose an outcome ]",
         "┌─ Propose an outcome ─┐",
-        "Chen replies in the DM: Finance should",
+        # Chen proposes for the most voted theme (listed first) by replying in his DM.
+        "[Thu 12 Mar, 10:05 in Singapore] Chen replies in the DM: ",
         "Which theme is this proposal for?",
         "┌─ Commit outcomes ─┐",
         "== Our partner-focused outcomes ==",

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.export import neutralise_formula, to_csv
+from bot.export import neutralise_formula, rows_with_names, to_csv, with_names
 
 
 @pytest.mark.parametrize(
@@ -68,3 +69,72 @@ def test_cells_with_line_breaks_and_quotes_stay_one_row_each() -> None:
 def test_any_cells_round_trip_through_a_csv_reader(rows: list[list[str]]) -> None:
     read = list(csv.reader(io.StringIO(to_csv(rows), newline="")))
     assert read == [[neutralise_formula(cell) for cell in row] for row in rows]
+
+
+NAMES = {"U1": "Ana", "U2": "Ben"}
+
+
+@pytest.mark.parametrize(
+    ("record", "named"),
+    [
+        # a name right after each person's id
+        (
+            {"leader_id": "U1", "title": "T"},
+            {"leader_id": "U1", "leader_name": "Ana", "title": "T"},
+        ),
+        # at any depth
+        (
+            {"initiatives": [{"owner_id": "U2", "proposer_id": "U1"}]},
+            {
+                "initiatives": [
+                    {
+                        "owner_id": "U2",
+                        "owner_name": "Ben",
+                        "proposer_id": "U1",
+                        "proposer_name": "Ana",
+                    }
+                ]
+            },
+        ),
+        # an id the directory does not know, or none (an offer not yet made): null
+        ({"owner_id": "UGONE"}, {"owner_id": "UGONE", "owner_name": None}),
+        ({"owner_id": None}, {"owner_id": None, "owner_name": None}),
+        # an anonymous tour's answers are bare texts: nothing to put a name next to
+        ({"answers": ["U1 was great"]}, {"answers": ["U1 was great"]}),
+        # other ids are not people
+        ({"channel_id": "C1", "team_id": "T1"}, {"channel_id": "C1", "team_id": "T1"}),
+    ],
+)
+def test_names_go_next_to_peoples_ids(record: dict[str, object], named: dict[str, object]) -> None:
+    result = with_names(record, NAMES)
+    assert result == named
+    assert json.dumps(result) == json.dumps(named)  # in that order too
+
+
+@pytest.mark.parametrize(
+    ("rows", "named"),
+    [
+        # a name column after each person column
+        (
+            [("question", "user_id", "answer"), ("Q", "U1", "hi")],
+            [["question", "user_id", "user_name", "answer"], ["Q", "U1", "Ana", "hi"]],
+        ),
+        (
+            [("owner_id", "x", "proposer_id"), ("U2", 1, "UGONE")],
+            [
+                ["owner_id", "owner_name", "x", "proposer_id", "proposer_name"],
+                ["U2", "Ben", 1, "UGONE", None],
+            ],
+        ),
+        # an anonymous tour's answers: no person column, nothing added
+        (
+            [("question", "answer"), ("Q", "U1 was great")],
+            [["question", "answer"], ["Q", "U1 was great"]],
+        ),
+        ([], []),
+    ],
+)
+def test_csv_rows_get_a_name_column_after_each_person(
+    rows: list[tuple[object, ...]], named: list[list[object]]
+) -> None:
+    assert rows_with_names(rows, NAMES) == named

@@ -6,7 +6,7 @@ renderers; user text is escaped and cut to Slack's limits."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -32,6 +32,7 @@ from bot.blocks.findings import _count, _one_line, _text_input
 from bot.blocks.initiatives import InitiativeAction, InitiativeCard, progress_bar
 from bot.blocks.tour import _action_id, _context, _section, clip, format_day
 from bot.flows.checkins import WEEKDAYS, CheckinStatus
+from bot.flows.outcomes import InitiativeStatus
 
 
 class CheckinAction(StrEnum):
@@ -408,6 +409,9 @@ class WinLine:
     text: str
     initiative: str
     theme_label: str
+    # Where the initiative stands now: only a done one may say "we did".
+    status: InitiativeStatus = InitiativeStatus.ACCEPTED
+    progress: int = 0
 
 
 @dataclass(frozen=True)
@@ -417,11 +421,43 @@ class MissedLine:
 
 
 def _win_line(win: WinLine) -> str:
+    """A win with the theme it answers: "→ we did" once its initiative is done, "→ we're
+    doing" with the progress bar while it is under way (a win is not the whole job), and
+    where it stopped if it was closed unfinished."""
     initiative = clip(_one_line(win.initiative), 120)
-    return (
-        f"• <@{win.author_id}>: {clip(_one_line(win.text), 400)} — you said "
-        f"*{clip(_one_line(win.theme_label), 120)}* → we did _{initiative}_"
+    said = f"you said *{clip(_one_line(win.theme_label), 120)}*"
+    if win.status is InitiativeStatus.DONE:
+        doing = f"we did _{initiative}_"
+    elif win.status is InitiativeStatus.CLOSED:
+        doing = f"_{initiative}_, closed at {progress_bar(win.progress)}"
+    else:
+        doing = f"we're doing _{initiative}_ · {progress_bar(win.progress)}"
+    return f"• <@{win.author_id}>: {clip(_one_line(win.text), 400)} — {said} → {doing}"
+
+
+def _initiative_line(card: InitiativeCard, note: str | None) -> str:
+    line = (
+        f"*{_title(card, 150)}* — <@{card.owner_id}> · "
+        f"{status_text(card.last_status, card.progress)}"
+        + (f" · due {format_day(card.due_date)}" if card.due_date else "")
     )
+    if note:
+        line += f"\n> {clip(_one_line(note), MAX_NOTE)}"
+    return line
+
+
+def _sections(heading: str, lines: Sequence[str]) -> list[Block]:
+    """The heading and its lines in as few sections as stay inside a section's 3,000."""
+    blocks: list[Block] = []
+    section = heading
+    for line in lines:
+        if len(section) + 1 + len(line) > SECTION_BUDGET:
+            blocks.append(_section(section))
+            section = line
+        else:
+            section += "\n" + line
+    blocks.append(_section(section))
+    return blocks
 
 
 def render_digest(
@@ -433,9 +469,12 @@ def render_digest(
     missed: Sequence[MissedLine],
     overdue: Sequence[InitiativeCard],
     today: date,
+    notes: Mapping[int, str] | None = None,
 ) -> Message:
     """The week's update in the team channel: wins with the theme each answers, every
-    initiative's status and progress, and what is overdue or missed; at most ~45 blocks."""
+    initiative's status and progress with its owner's note for the team (`notes`, by
+    initiative id), and what is overdue or missed; at most ~45 blocks."""
+    notes = notes or {}
     blocks: list[Block] = [
         HeaderBlock(text="This week's quick wins"),
         _context(f"*{clip(_one_line(tour_title), 300)}* · week of {format_day(week_of)}"),
@@ -453,14 +492,13 @@ def render_digest(
         blocks.append(_section("No quick wins logged this week."))
     blocks.append(DividerBlock())
     lines = [
-        f"*{_title(card, 150)}* — <@{card.owner_id}> · "
-        f"{status_text(card.last_status, card.progress)}"
-        + (f" · due {format_day(card.due_date)}" if card.due_date else "")
+        _initiative_line(card, notes.get(card.initiative_id))
         for card in initiatives[:MAX_DIGEST_INITIATIVES]
     ]
     if len(initiatives) > MAX_DIGEST_INITIATIVES:
         lines.append(f"…and {len(initiatives) - MAX_DIGEST_INITIATIVES} more.")
-    blocks.append(_section("*Initiatives*\n" + "\n".join(lines) if lines else "*Initiatives*\n—"))
+    # With notes of up to 500 characters, ten lines take more than one section.
+    blocks += _sections("*Initiatives*", lines or ["—"])
     attention: list[str] = []
     attention += [
         f"⏰ *{_title(card, 150)}* was due {format_day(card.due_date)} (<@{card.owner_id}>)"
@@ -476,15 +514,8 @@ def render_digest(
     if hidden:
         attention.append(f"…and {hidden} more.")
     # Up to twenty lines of ~200 characters: as many sections as it takes to stay under 3,000.
-    section = "*Needs attention*"
-    for line in attention:
-        if len(section) + 1 + len(line) > SECTION_BUDGET:
-            blocks.append(_section(section))
-            section = line
-        else:
-            section += "\n" + line
     if attention:
-        blocks.append(_section(section))
+        blocks += _sections("*Needs attention*", attention)
     blocks.append(
         ActionsBlock(
             elements=[ButtonElement(text="Log a win", action_id=InitiativeAction.LOG_WIN, value="")]

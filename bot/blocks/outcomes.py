@@ -31,6 +31,7 @@ from bot.blocks import Message
 from bot.blocks.findings import REVIEW_MAX, _count, _one_line, _plain, _text_input
 from bot.blocks.initiatives import InitiativeAction
 from bot.blocks.tour import _action_id, _context, _section, clip, format_day
+from bot.flows.review import side_name
 
 
 class OutcomeAction(StrEnum):
@@ -102,6 +103,7 @@ class ThemeChoice:
     theme_id: int
     label: str
     votes: int
+    kind: str = ""  # its side (bot/flows/review.py); "" when unknown
 
 
 @dataclass(frozen=True)
@@ -191,12 +193,14 @@ def _proposals_context(proposals: Sequence[ProposalView]) -> ContextBlock:
 def render_setup_modal(
     *, tour_id: int, title: str, themes: Sequence[ThemeChoice], preselected: Sequence[int]
 ) -> View:
-    """Who shapes the outcomes with the leader, and for which themes (default: the top ones)."""
+    """Who shapes the outcomes with the leader, and for which themes, in the order given (by
+    votes), each with its votes and side; `preselected` start ticked."""
     options = [
         Option(
             value=str(theme.theme_id),
             text=_plain(theme.label, 75),
-            description=_count(theme.votes, "vote", "votes"),
+            description=_count(theme.votes, "vote", "votes")
+            + (f" · {side_name(theme.kind)}" if theme.kind else ""),
         )
         for theme in themes[:MAX_CHECKBOXES]
     ]

@@ -4,9 +4,13 @@ Plain Python; dates come in as arguments. (Issue #5 builds the Slack side on the
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+
+from bot.flows.poll import ranking
+from bot.flows.review import Side
 
 DEFAULT_ACTIVE_CAP = 3
 MAX_ACTIVE_CAP = 10
@@ -46,6 +50,29 @@ def outcome_problems(draft: OutcomeDraft, *, today: date, proposal: bool = False
     elif draft.target_date < today:
         problems["target_date"] = "That day has passed; pick a later one."
     return problems
+
+
+MAX_OUTCOME_THEMES = 3  # themes the leader asks outcomes for at once
+# The sides worth an outcome by default: what the team said is hard (a "mixed" theme comes from
+# before the sides were kept apart and holds challenges too). A strength is kept, not fixed.
+TICKED_SIDES = frozenset({Side.CHALLENGE, Side.MIXED})
+
+
+def outcome_theme_choices(
+    themes: Sequence[tuple[int, str]],
+    totals: Mapping[int, int],
+    *,
+    cap: int = MAX_OUTCOME_THEMES,
+) -> tuple[list[tuple[int, int]], list[int]]:
+    """ "Set outcomes": the posted themes as (theme id, votes), most votes first (a tie keeps
+    the posted order), and the ids that start ticked: the challenges that received votes, the
+    most voted first, at most `cap`. `themes` are (theme id, kind) in the posted order."""
+    kinds = dict(themes)
+    ranked = ranking([theme_id for theme_id, _ in themes], totals)
+    ticked = [
+        theme_id for theme_id, votes in ranked if votes > 0 and kinds[theme_id] in TICKED_SIDES
+    ]
+    return ranked, ticked[: max(cap, 0)]
 
 
 @dataclass(frozen=True)

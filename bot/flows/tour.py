@@ -153,6 +153,7 @@ class DirectoryEntry:
     is_bot: bool
     tz: str | None
     names: tuple[str, ...] = ()  # what people call them: kept out of theme labels
+    display_name: str | None = None  # how Slack shows them: their display name, else real name
 
 
 def choose_audience(

@@ -32,8 +32,7 @@ from bot.blocks.outcomes import (
 )
 from bot.blocks.tour import render_notice_modal
 from bot.deps import Deps
-from bot.flows.outcomes import OutcomeDraft
-from bot.flows.poll import ranking
+from bot.flows.outcomes import MAX_OUTCOME_THEMES, OutcomeDraft, outcome_theme_choices
 from bot.flows.tour import local_today
 from bot.handlers.context import Replayed, claim_click, claim_view, deps_of, listener
 from bot.handlers.forms import (
@@ -53,8 +52,6 @@ from bot.store import findings as findings_store
 from bot.store.tours import get_tour
 
 log = logging.getLogger("bot.handlers.outcomes")
-
-MAX_OUTCOME_THEMES = 3
 
 
 class ProposalMetadata(BaseModel):
@@ -87,15 +84,21 @@ async def handle_set_outcomes(
     if not themes:
         await notice(client, body, "Set outcomes", "Post the findings first: outcomes answer them.")
         return
-    ranked = ranking([theme.id for theme in themes], totals)
+    ranked, ticked = outcome_theme_choices([(t.id, t.kind) for t in themes], totals)
+    by_id = {theme.id: theme for theme in themes}
     view = render_setup_modal(
         tour_id=tour.id,
         title=tour.title,
         themes=[
-            ThemeChoice(theme_id=theme.id, label=theme.label, votes=totals.get(theme.id, 0))
-            for theme in themes
+            ThemeChoice(
+                theme_id=theme_id,
+                label=by_id[theme_id].label,
+                votes=votes,
+                kind=by_id[theme_id].kind,
+            )
+            for theme_id, votes in ranked
         ],
-        preselected=[theme_id for theme_id, _ in ranked[:MAX_OUTCOME_THEMES]],
+        preselected=ticked,
     )
     await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
 

@@ -964,6 +964,9 @@ class TourExport:
     # Steps 3 and 4: (theme, outcome, partner, measure, target date) and the initiatives chain.
     outcomes: list[tuple[str, str, str, str, date]] = field(default_factory=list)
     initiatives: list[ChainLink] = field(default_factory=list)
+    # Step 4's follow-through: each check-in (status, progress, the owner's note) and quick win.
+    checkins: list[checkin_services.CheckinRecord] = field(default_factory=list)
+    wins: list[checkin_services.WinRecord] = field(default_factory=list)
 
     @property
     def answers_visible(self) -> bool:
@@ -1021,13 +1024,16 @@ class TourExport:
             for theme, statement, partner, measure, target in self.outcomes
         ]
         record["initiatives"] = [link.record() for link in self.initiatives]
+        record["checkins"] = [checkin.record() for checkin in self.checkins]
+        record["quick_wins"] = [win.record() for win in self.wins]
         return record
 
     def rows(self, table: str = "answers") -> Sequence[Sequence[object]]:
         """CSV rows. "answers": question, respondent (named tours only), answer.
         "initiatives": each initiative with its chain back to the theme. "themes": each
         posted theme with its side, answers and votes, then a row counting the answers in
-        none of them."""
+        none of them. "checkins": each check-in with its status, progress and note. "wins":
+        each quick win with its initiative, theme and author."""
         if table == "themes":
             rows: list[Sequence[object]] = [("label", "side", "summary", "answers", "votes")]
             rows += [
@@ -1041,6 +1047,16 @@ class TourExport:
             return [list(INITIATIVE_COLUMNS)] + [
                 [link.record()[column] for column in INITIATIVE_COLUMNS]
                 for link in self.initiatives
+            ]
+        if table == "checkins":
+            columns = checkin_services.CHECKIN_COLUMNS
+            return [list(columns)] + [
+                [checkin.record()[column] for column in columns] for checkin in self.checkins
+            ]
+        if table == "wins":
+            columns = checkin_services.WIN_COLUMNS
+            return [list(columns)] + [
+                [win.record()[column] for column in columns] for win in self.wins
             ]
         if self.named is not None:
             header: tuple[str, ...] = ("question", "user_id", "answer")
@@ -1107,6 +1123,8 @@ async def export_tour(
             for label, o in committed.all()
         ],
         initiatives=list(await chain(session, tour=tour)),
+        checkins=await checkin_services.checkins_for_export(session, tour_id=tour.id),
+        wins=await checkin_services.wins_for_export(session, tour_id=tour.id),
     )
 
 

@@ -56,6 +56,7 @@ from tests.blocks.test_outcomes_blocks import (
 )
 
 A = InitiativeStatus.ACCEPTED
+DONE = InitiativeStatus.DONE
 OWNED = replace(CARD, status=A, owner_id="U2", due_date=FRIDAY, progress=40, last_status="on_track")
 EVIL_CARD = replace(OWNED, title=f"*bold* {EVIL}", theme_label=EVIL, outcome=EVIL)
 # The longest texts the bot stores: 150-character titles and theme labels, 1,000-character
@@ -484,6 +485,8 @@ WIN = WinLine(
     text="Finance saw the first alert",
     initiative="Slip alerts",
     theme_label="Speed",
+    status=DONE,
+    progress=100,
 )
 WIN_TEXT = "• <@U3>: Finance saw the first alert — you said *Speed* → we did _Slip alerts_"
 HUGE_WIN = WinLine(author_id=LONG_ID, text=WIN_1000, initiative=TITLE_150, theme_label=TITLE_150)
@@ -496,6 +499,7 @@ def digest(
     missed: Sequence[MissedLine] = (),
     overdue: Sequence[InitiativeCard] = (),
     tour_title: str = TOUR,
+    notes: dict[int, str] | None = None,
 ) -> Message:
     return render_digest(
         tour_title=tour_title,
@@ -505,6 +509,7 @@ def digest(
         missed=missed,
         overdue=overdue,
         today=date(2026, 3, 20),
+        notes=notes,
     )
 
 
@@ -556,6 +561,61 @@ def test_digest_wins(count: int, sections: list[int], more: str | None, text: st
     # the "Log a win" button comes last
     assert blocks[-1]["type"] == "actions"
     assert actions_rows(blocks) == [[("initiatives.win", "Log a win", None)]]
+
+
+@pytest.mark.parametrize(
+    ("status", "progress", "ending"),
+    [
+        (DONE, 100, "→ we did _Slip alerts_"),  # marked done: the loop is closed
+        (A, 30, "→ we're doing _Slip alerts_ · `▓▓▓░░░░░░░` 30%"),  # under way
+        (A, 100, "→ we're doing _Slip alerts_ · `▓▓▓▓▓▓▓▓▓▓` 100%"),  # 100 % is not done
+        (A, 0, "→ we're doing _Slip alerts_ · `░░░░░░░░░░` 0%"),  # a first win
+        # closed without being finished: neither done nor still being done
+        (InitiativeStatus.CLOSED, 40, "→ _Slip alerts_, closed at `▓▓▓▓░░░░░░` 40%"),
+    ],
+)
+def test_digest_says_we_did_only_of_a_done_initiative(
+    status: InitiativeStatus, progress: int, ending: str
+) -> None:
+    payload = message_dict(digest(wins=[replace(WIN, status=status, progress=progress)]))
+    [line] = [s for s in section_texts(payload["blocks"]) if s.startswith("• <@U3>")]
+    assert line == f"• <@U3>: Finance saw the first alert — you said *Speed* {ending}"
+
+
+def test_digest_shows_the_owners_note_under_their_initiative() -> None:
+    other = replace(OWNED, initiative_id=OWNED.initiative_id + 1, title="Templates", due_date=None)
+    payload = message_dict(
+        digest(
+            initiatives=[OWNED, other],
+            notes={OWNED.initiative_id: "Waiting on\nFinance <!channel> & co"},
+        )
+    )
+    (section,) = [s for s in section_texts(payload["blocks"]) if s.startswith("*Initiatives*")]
+    assert section.splitlines() == [
+        "*Initiatives*",
+        "*Slip alerts* — <@U2> · 🟢 On track · `▓▓▓▓░░░░░░` 40% · due Friday 3 April",
+        "> Waiting on Finance &lt;!channel&gt; &amp; co",  # one line, escaped: it never pings
+        "*Templates* — <@U2> · 🟢 On track · `▓▓▓▓░░░░░░` 40%",  # no note this week
+    ]
+
+
+# Ten initiatives with notes of 500 characters spread over as many sections as it takes.
+@pytest.mark.parametrize("char", ["&", "x"])
+def test_digest_worst_case_notes_fit(char: str) -> None:
+    cards = [replace(HUGE, initiative_id=n) for n in range(15)]
+    message = digest(
+        wins=[HUGE_WIN] * 25,
+        initiatives=cards,
+        missed=[MissedLine(LONG_ID, TITLE_150)] * 15,
+        overdue=[HUGE] * 15,
+        tour_title=AMPERSANDS,
+        notes={n: char * 500 for n in range(15)},
+    )
+    assert max(section_lengths(message)) <= 3_000
+    payload = message_dict(message)
+    assert len(payload["blocks"]) <= 50
+    shown = "\n".join(section_texts(payload["blocks"]))
+    assert shown.count("\n> ") == 10  # the ten initiatives shown, each with its note
 
 
 # The overflow line counts like the rest ("1 more win").
@@ -635,7 +695,7 @@ def test_digest_needs_attention(
 
 
 def test_digest_escapes_user_text() -> None:
-    evil_win = WinLine(author_id="U3", text=EVIL, initiative=EVIL, theme_label=EVIL)
+    evil_win = WinLine(author_id="U3", text=EVIL, initiative=EVIL, theme_label=EVIL, status=DONE)
     payload = message_dict(
         digest(
             wins=[evil_win] * 6,
@@ -684,11 +744,12 @@ def test_digest_worst_case_initiatives_fit() -> None:
     assert len(payload["text"]) <= 400
 
 
-# A win's line may be 4 + 11 (author id) + 3 + 400 (win) + 4 + 120 (initiative) + 1 + 13 + 120
-# (theme) + 10 = 686 characters: five would pass 3,000, so a section holds four.
+# A win's line may be 4 + 11 (author id) + 3 + 400 (win) + 4 + 120 (theme) + 1 + 17 + 120
+# (initiative) + 22 (the progress bar) = 702 characters: five would pass 3,000, so a section
+# holds four.
 @pytest.mark.parametrize("char", ["&", "x"])
 def test_digest_worst_case_wins_fit(char: str) -> None:
-    win = WinLine(LONG_ID, char * 1_000, char * 150, char * 150)
+    win = WinLine(LONG_ID, char * 1_000, char * 150, char * 150, progress=100)
     message = digest(wins=[win] * 25, tour_title=char * 150)
     assert max(section_lengths(message)) <= 3_000
     message_dict(message)

@@ -87,7 +87,13 @@ def test_ids_are_the_agreed_ones() -> None:
 
 # --- setup -------------------------------------------------------------------------------------
 
-THEMES = [ThemeChoice(1, "Slow releases", 9), ThemeChoice(2, "Great support", 1)]
+THEMES = [ThemeChoice(1, "Slow releases", 9, "challenge"), ThemeChoice(2, "Great support", 1)]
+
+
+def test_setup_modal_says_each_themes_votes_and_side() -> None:
+    payload = view_dict(render_setup_modal(tour_id=7, title="T", themes=THEMES, preselected=[]))
+    options = by_block_id(payload["blocks"])["outcomes.themes"]["element"]["options"]
+    assert [o["description"]["text"] for o in options] == ["9 votes · Challenge", "1 vote"]
 
 
 @pytest.mark.parametrize(
@@ -131,7 +137,7 @@ def test_setup_modal_ids_options_and_texts() -> None:
         (o["value"], o["text"]["text"], o["description"]["text"])
         for o in themes["element"]["options"]
     ] == [
-        ("1", "Slow releases", "9 votes"),
+        ("1", "Slow releases", "9 votes · Challenge"),
         ("2", "Great support", "1 vote"),
     ]
     rendered = json.dumps(payload)

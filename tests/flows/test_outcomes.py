@@ -17,6 +17,7 @@ from bot.flows.outcomes import (
     next_checkin_day,
     next_status,
     outcome_problems,
+    outcome_theme_choices,
 )
 
 TODAY = date(2026, 3, 16)
@@ -154,3 +155,34 @@ def test_next_checkin_day(
 
 def test_next_checkin_day_defaults_to_monday() -> None:
     assert next_checkin_day(committed_on=WED, today=WED, cadence_weeks=1) == date(2026, 3, 23)
+
+
+C, S, M, OWN = "challenge", "strength", "mixed", "own"
+
+
+@pytest.mark.parametrize(
+    ("themes", "totals", "order", "ticked"),
+    [
+        # the most voted first, and only the challenges that received votes start ticked
+        ([(1, C), (2, S), (3, C)], {1: 2, 2: 5, 3: 7}, [3, 2, 1], [3, 1]),
+        # a strength with one vote is listed but not ticked
+        ([(1, S), (2, C)], {1: 1}, [1, 2], []),
+        # a challenge nobody voted for is not ticked
+        ([(1, C), (2, C)], {2: 3}, [2, 1], [2]),
+        # a tie keeps the posted order
+        ([(1, C), (2, C), (3, C)], {1: 2, 2: 2, 3: 2}, [1, 2, 3], [1, 2, 3]),
+        # at most three start ticked, the most voted
+        ([(n, C) for n in range(1, 6)], {n: n for n in range(1, 6)}, [5, 4, 3, 2, 1], [5, 4, 3]),
+        # a "mixed" theme (from before sides were kept apart) holds challenges: ticked
+        ([(1, M), (2, OWN)], {1: 1, 2: 4}, [2, 1], [1]),
+        # no poll, no votes: nothing ticked, posted order
+        ([(1, C), (2, S)], {}, [1, 2], []),
+    ],
+)
+def test_set_outcomes_orders_by_votes_and_ticks_voted_challenges(
+    themes: list[tuple[int, str]], totals: dict[int, int], order: list[int], ticked: list[int]
+) -> None:
+    ranked, picked = outcome_theme_choices(themes, totals)
+    assert [theme_id for theme_id, _ in ranked] == order
+    assert [votes for _, votes in ranked] == [totals.get(theme_id, 0) for theme_id in order]
+    assert picked == ticked

@@ -288,7 +288,12 @@ async def test_checkins_run_on_each_owners_clock_and_the_week_ends_in_an_update(
     assert validate_message(update.get("text"), update["blocks"]) == []
     shown = rendered(update)
     assert "Finance replied to the first alert" in shown
-    assert f"you said *{THEME}* → we did _Initiative of UTOKYO_" in shown
+    # 30 % done is not "we did": the win says what is under way, with the progress bar.
+    assert f"you said *{THEME}* → we're doing _Initiative of UTOKYO_ · `▓▓▓░░░░░░░` 30%" in shown
+    assert "we did" not in shown
+    # The owner's note for the team, under their initiative's line.
+    assert "*Initiative of UTOKYO* — <@UTOKYO> · 🟠 At risk" in shown
+    assert "> Waiting on Finance's template" in shown
     assert "`▓▓▓▓░░░░░░` 40%" in shown
     assert "Missed check-in: *Initiative of UNEWYORK*" in shown
 
@@ -364,6 +369,10 @@ async def test_done_celebrates_and_closes_the_loop_once(
         )
     assert status is InitiativeStatus.DONE
     assert next_at is None
+    # Friday's update: the win of a done initiative is what "we did".
+    await tick_at(deps, clock, FRIDAY_UPDATE)
+    update = rendered(fake_slack.messages_in("CSQUAD")[-1])
+    assert f"Finance signed off — you said *{THEME}* → we did _Initiative of UBERLIN_" in update
     # No more check-ins for it.
     before = len(checkins_to(fake_slack, "UBERLIN"))
     await tick_at(deps, clock, LOCAL_TEN["UBERLIN"] + timedelta(days=7))

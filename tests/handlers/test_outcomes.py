@@ -15,7 +15,7 @@ from bot.blocks.findings import FindingsAction
 from bot.blocks.outcomes import OutcomeAction, OutcomeView
 from bot.clock import FrozenClock
 from bot.deps import Deps
-from bot.models import Outcome, OutcomeProposal
+from bot.models import Outcome, OutcomeProposal, Theme, ThemeSource
 from bot.sandbox.block_kit import validate_message
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
@@ -66,6 +66,13 @@ async def poll_closed(
     return post
 
 
+def theme_options(setup: dict[str, Any]) -> dict[str, Any]:
+    """The "Set outcomes" form's theme checkboxes."""
+    [block] = [b for b in setup["blocks"] if b.get("block_id") == "outcomes.themes"]
+    element: dict[str, Any] = block["element"]
+    return element
+
+
 async def shapers_asked(
     slack: SignedSlack,
     fake_slack: FakeSlack,
@@ -81,8 +88,17 @@ async def shapers_asked(
     setup = fake_slack.views[fake_slack.view_stack("ULEAD")[-1]]
     assert setup["callback_id"] == OutcomeView.SETUP
     users = {"type": "multi_users_select", "selected_users": SHAPERS}
+    # Only the voted challenge starts ticked; the leader ticks the other one too.
+    options = theme_options(setup)
+    assert [o["value"] for o in options["initial_options"]] == [options["options"][0]["value"]]
+    both = {"type": "checkboxes", "selected_options": options["options"][:2]}
     answer = await slack.view_submission(
-        "ULEAD", setup, {"outcomes.shapers": {"outcomes.shapers.input": users}}
+        "ULEAD",
+        setup,
+        {
+            "outcomes.shapers": {"outcomes.shapers.input": users},
+            "outcomes.themes": {"outcomes.themes.input": both},
+        },
     )
     assert answer.status == 200
     await deps.inflight.wait_idle(timeout=5)
@@ -326,3 +342,48 @@ async def test_proposals_by_dm_reply_and_edits_until_the_leader_decides(
         "Slips told the same day",
         "Sales sees the roadmap before the quarter starts",
     ]
+
+
+async def test_set_outcomes_lists_themes_by_votes_and_ticks_only_voted_challenges(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],  # noqa: F811
+) -> None:
+    await closed_tour(slack, fake_slack, deps, clock, team)
+    post = await post_findings(slack, fake_slack, deps)
+    # The first posted theme is what works well (a strength, as the engine marks the answers
+    # to "What's working well?"); the second is a challenge.
+    async with sessions.begin() as session:
+        first, second = (
+            await session.scalars(
+                select(Theme).where(Theme.source == ThemeSource.FINAL).order_by(Theme.position)
+            )
+        ).all()
+        first.kind = "strength"
+    await vote(slack, deps, fake_slack, "UT04", 0)  # one vote for the strength
+    for voter in ("UT05", "UT06"):  # two for the challenge
+        await vote(slack, deps, fake_slack, voter, 1)
+    [close] = buttons(post, FindingsAction.CLOSE_POLL)
+    await slack.block_action(
+        "ULEAD", FindingsAction.CLOSE_POLL, value=close["value"], message=post, channel_id="CSQUAD"
+    )
+    await deps.inflight.wait_idle(timeout=5)
+    await drain_outbox(deps, clock)
+
+    await slack.block_action(
+        "ULEAD", OutcomeAction.SET_OUTCOMES, view=fake_slack.home_views["ULEAD"]
+    )
+    await deps.inflight.wait_idle(timeout=5)
+    setup = fake_slack.views[fake_slack.view_stack("ULEAD")[-1]]
+    assert setup["callback_id"] == OutcomeView.SETUP
+    options = theme_options(setup)
+    # By votes, most first, each with its votes and side.
+    assert [(o["value"], o["description"]["text"]) for o in options["options"]] == [
+        (str(second.id), "2 votes · Challenge"),
+        (str(first.id), "1 vote · Working well"),
+    ]
+    # The strength with a vote is listed but not ticked: only the voted challenge is.
+    assert [o["value"] for o in options["initial_options"]] == [str(second.id)]
