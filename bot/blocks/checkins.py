@@ -433,9 +433,11 @@ def render_digest(
     missed: Sequence[MissedLine],
     overdue: Sequence[InitiativeCard],
     today: date,
+    away: Sequence[MissedLine] = (),
 ) -> Message:
     """The week's update in the team channel: wins with the theme each answers, every
-    initiative's status and progress, and what is overdue or missed; at most ~45 blocks."""
+    initiative's status and progress, what is overdue or missed, and whose check-in fell in
+    their time off (away, not missed); at most ~46 blocks."""
     blocks: list[Block] = [
         HeaderBlock(text="This week's quick wins"),
         _context(f"*{clip(_one_line(tour_title), 300)}* · week of {format_day(week_of)}"),
@@ -461,6 +463,19 @@ def render_digest(
     if len(initiatives) > MAX_DIGEST_INITIATIVES:
         lines.append(f"…and {len(initiatives) - MAX_DIGEST_INITIATIVES} more.")
     blocks.append(_section("*Initiatives*\n" + "\n".join(lines) if lines else "*Initiatives*\n—"))
+    if away:
+        named = [
+            f"*{clip(_one_line(a.initiative), 150)}* (<@{a.owner_id}>)"
+            for a in away[:MAX_DIGEST_INITIATIVES]
+        ]
+        others = len(away) - len(named)
+        blocks.append(
+            _context(
+                "🌴 Away on check-in day, so no check-in: "
+                + ", ".join(named)
+                + (f" and {others} more" if others > 0 else "")
+            )
+        )
     attention: list[str] = []
     attention += [
         f"⏰ *{_title(card, 150)}* was due {format_day(card.due_date)} (<@{card.owner_id}>)"
