@@ -4,7 +4,7 @@ lookups that a modal submission needs are cached, so they can be answered before
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.flows.tour import DirectoryEntry
+from bot.flows.working_hours import SlackStatus
 
 PAGE_SIZE = 200
 
@@ -24,6 +25,8 @@ class Person:
     deleted: bool
     is_bot: bool
     has_tz: bool = True  # False when Slack knows no zone for them (tz is then "UTC")
+    # Their Slack status, read for time off and never stored.
+    status: SlackStatus = field(default_factory=SlackStatus)
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ def _entry(member: dict[str, Any]) -> DirectoryEntry:
             ),
             None,
         ),
+        status=SlackStatus.of_user(member),
     )
 
 
@@ -149,6 +153,7 @@ class Directory:
             deleted=bool(user.get("deleted")),
             is_bot=bool(user.get("is_bot")),
             has_tz=bool(user.get("tz")),
+            status=SlackStatus.of_user(user),
         )
         self._people[user_id] = (now, person)
         return person

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bot.flows.outcomes import InitiativeStatus
+from bot.flows.working_hours import WorkingHours
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -216,6 +217,17 @@ class Tour(Base):
     launch_request: Mapped[dict[str, Any] | None]
     launch_next_at: Mapped[datetime | None]
     launch_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    # When its non-urgent DMs may reach people, in each person's zone (flows/working_hours.py):
+    # minutes after midnight, and the working days as weekday digits (Monday = 0).
+    work_start_minute: Mapped[int] = mapped_column(default=540, server_default="540")
+    work_end_minute: Mapped[int] = mapped_column(default=1080, server_default="1080")
+    work_days: Mapped[str] = mapped_column(String(7), default="01234", server_default="01234")
+
+    @property
+    def working_hours(self) -> WorkingHours:
+        return WorkingHours.from_columns(
+            self.work_start_minute, self.work_end_minute, self.work_days
+        )
 
 
 class Question(Base):
@@ -546,6 +558,7 @@ class CheckinState(StrEnum):
     SKIPPED = "skipped"  # the bot was down past the grace: not sent late
     SNOOZED = "snoozed"  # the owner snoozed this week
     ON_LEAVE = "on_leave"
+    AWAY = "away"  # their Slack status said time off when it was due: not asked, not missed
 
 
 class Checkin(Base):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -23,6 +23,7 @@ from bot.delivery import TRANSIENT_ERRORS, error_code, method_of, retry_after_se
 from bot.deps import Deps
 from bot.flows.review import MAX_SUGGESTED_THEMES
 from bot.flows.tour import choose_audience
+from bot.flows.working_hours import Away, away
 from bot.models import Initiative, TourStatus
 from bot.services import checkin_schedule, checkins, findings, tour
 from bot.services import tour as tour_services
@@ -121,7 +122,12 @@ async def resolve_launch(deps: Deps, tour_id: int) -> bool:
             )
         else:
             await tour_services.finish_launch(
-                session, tour=locked, audience=audience, now=deps.clock.now()
+                session,
+                tour=locked,
+                audience=audience,
+                now=deps.clock.now(),
+                hours=deps.settings.tour_working_hours,
+                away_words=deps.settings.away_words,
             )
     deps.delivery.notify()
     log.info(
@@ -211,9 +217,38 @@ async def close_due_tours(deps: Deps) -> int:
     return closed
 
 
+async def time_off(deps: Deps, people: Sequence[tuple[str, str]]) -> dict[str, Away]:
+    """Who of these (team, user) is away now, by their Slack status, read from the team's
+    `users.list` (Tier 2, a page per 200 people, kept by the directory for minutes) rather
+    than one `users.info` each: 300 owners due at once cost one or two calls. Nothing of it
+    is stored. When Slack will not say, everyone counts as present: a prompt that should have
+    waited beats a prompt never sent."""
+    if deps.client is None or not people:
+        return {}
+    found: dict[str, Away] = {}
+    for team_id in dict.fromkeys(team for team, _ in people):
+        now = deps.clock.now()
+        try:
+            members = await deps.directory.members(deps.client, team_id=team_id, now=now)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
+            log.warning("could not read Slack statuses", extra={"error": str(error)})
+            continue
+        for team, user_id in people:
+            entry = members.get(user_id)
+            if team != team_id or entry is None:
+                continue
+            time_off_now = away(entry.status, now=now, words=deps.settings.away_words)
+            if time_off_now is not None:
+                found[user_id] = time_off_now
+    return found
+
+
 async def queue_due_reminders(deps: Deps) -> int:
+    async with deps.sessions() as session:
+        due = await tour.due_reminders(session, now=deps.clock.now())
+    away_now = await time_off(deps, [(t.team_id, p.user_id) for t, p, _ in due])
     async with deps.sessions.begin() as session:
-        return await tour.queue_due_reminders(session, now=deps.clock.now())
+        return await tour.queue_due_reminders(session, now=deps.clock.now(), time_off=away_now)
 
 
 async def suggest_themes_for(deps: Deps, tour_id: int) -> bool:
@@ -320,16 +355,28 @@ async def refresh_owner_zones(deps: Deps) -> int:
 
 
 async def send_due_checkins(deps: Deps) -> int:
+    async with deps.sessions() as session:
+        owners = await checkins.owners_due(session, now=deps.clock.now())
+    away_now = await time_off(deps, owners)
     async with deps.sessions.begin() as session:
         return await checkins.send_due_checkins(
-            session, now=deps.clock.now(), default_tz=deps.settings.default_timezone
+            session,
+            now=deps.clock.now(),
+            default_tz=deps.settings.default_timezone,
+            time_off=away_now,
         )
 
 
 async def send_due_nudges(deps: Deps) -> int:
+    async with deps.sessions() as session:
+        owners = await checkins.owners_due(session, now=deps.clock.now(), nudges=True)
+    away_now = await time_off(deps, owners)
     async with deps.sessions.begin() as session:
         return await checkins.send_due_nudges(
-            session, now=deps.clock.now(), default_tz=deps.settings.default_timezone
+            session,
+            now=deps.clock.now(),
+            default_tz=deps.settings.default_timezone,
+            time_off=away_now,
         )
 
 

@@ -20,6 +20,14 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.flows.working_hours import (
+    DEFAULT_AWAY_EMOJI,
+    DEFAULT_AWAY_WORDS,
+    AwayWords,
+    WorkingHours,
+    parse_working_hours,
+)
+
 APP_CREATION_HELP = (
     'create the Slack app from manifest.yml as README.md "Create the Slack app" explains, '
     "then put the values in .env or the environment. To see Partnerbot work first, without "
@@ -83,6 +91,13 @@ class Settings(BaseSettings):
     metrics_enabled: bool = True
     # The time zone for people whose Slack profile has none (check-ins run on their clock).
     default_timezone: str = "UTC"
+    # When non-urgent DMs (invitations, reminders, check-ins, requests) may reach people, in
+    # each person's own zone; new tours take this window ("Mon-Fri 09:00-18:00").
+    working_hours: str = "Mon-Fri 09:00-18:00"
+    # Slack statuses that mean time off, comma-separated; empty keeps the built-in lists
+    # (🌴, 🤒, "vacation", "out of office", "OOO", "Urlaub", "vacances", "congé", ...).
+    away_status_emoji: str = ""
+    away_status_words: str = ""
     # Group a closed tour's answers in a short-lived child process, so the theme engine's memory
     # (numpy, onnxruntime, the model: hundreds of MB) goes when it exits; off runs it in a thread
     # of the bot's own process, which then keeps that memory until it restarts.
@@ -91,6 +106,26 @@ class Settings(BaseSettings):
     llm_base_url: AnyHttpUrl | None = None
     llm_api_key: SecretStr | None = None
     llm_model: str | None = None
+
+    @field_validator("working_hours")
+    @classmethod
+    def _working_hours_shape(cls, value: str) -> str:
+        parse_working_hours(value)
+        return value
+
+    @property
+    def tour_working_hours(self) -> WorkingHours:
+        return parse_working_hours(self.working_hours)
+
+    @property
+    def away_words(self) -> AwayWords:
+        def listed(text: str) -> tuple[str, ...]:
+            return tuple(part.strip() for part in text.split(",") if part.strip())
+
+        return AwayWords(
+            emoji=listed(self.away_status_emoji) or DEFAULT_AWAY_EMOJI,
+            words=listed(self.away_status_words) or DEFAULT_AWAY_WORDS,
+        )
 
     @field_validator("slack_bot_token")
     @classmethod

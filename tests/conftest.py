@@ -97,6 +97,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]
 
 # --- end to end: the fake Slack, the app serving over HTTP, and signed requests to it ---------
 
+ALWAYS = "Mon-Sun 00:00-24:00"
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # Slack's documentation example shape
 
 
@@ -118,6 +119,9 @@ def settings(clean_env: Path, fake_slack: FakeSlack, database_url: str) -> Setti
         slack_signing_secret=SIGNING_SECRET,
         slack_api_url=fake_slack.api_url,
         database_url=database_url,
+        # Most tests are about what people are sent, not when: their DMs go at any hour.
+        # Working hours (the default window) are tested in tests/handlers/test_working_hours.py.
+        working_hours=ALWAYS,
     )
 
 

@@ -99,13 +99,18 @@ STEP_LINES = {
         "┌─ Listening tour ─┐",
         "and presses [ Start tour ]",
         "Your listening tour *Listening tour – March 2026* is under way: 8 people invited.",
+        # Invitations follow each person's working hours: four at once, the Americas at 09:00.
+        "4 now, 3 today at 09:00 their time, 1",
         "(and the same to ",
-        "— 7 others)",
+        "— 3 others)",
+        "── Dee sees (DM, Mon 2 Mar, 09:00 in Los Angeles) ──",
         "*Question 2 of 2*",
         "presses [ Answer in a form ]",
         "── Dana sees (App Home) ──",
         "A gentle nudge",
-        "has closed: 8 of 8 answered.",
+        # One DM to the leader at close, on Monday morning.
+        "── Dana sees (DM, Mon 9 Mar, 09:00 in Berlin) ──",
+        "closed: 8 of 8 answered. I found",
     ],
     "report": [
         "Step 2 of 4 · Report",

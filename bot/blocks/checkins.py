@@ -470,10 +470,12 @@ def render_digest(
     overdue: Sequence[InitiativeCard],
     today: date,
     notes: Mapping[int, str] | None = None,
+    away: Sequence[MissedLine] = (),
 ) -> Message:
     """The week's update in the team channel: wins with the theme each answers, every
     initiative's status and progress with its owner's note for the team (`notes`, by
-    initiative id), and what is overdue or missed; at most ~45 blocks."""
+    initiative id), what is overdue or missed, and whose check-in fell in their time off
+    (away, not missed); at most ~46 blocks."""
     notes = notes or {}
     blocks: list[Block] = [
         HeaderBlock(text="This week's quick wins"),
@@ -499,6 +501,19 @@ def render_digest(
         lines.append(f"…and {len(initiatives) - MAX_DIGEST_INITIATIVES} more.")
     # With notes of up to 500 characters, ten lines take more than one section.
     blocks += _sections("*Initiatives*", lines or ["—"])
+    if away:
+        named = [
+            f"*{clip(_one_line(a.initiative), 150)}* (<@{a.owner_id}>)"
+            for a in away[:MAX_DIGEST_INITIATIVES]
+        ]
+        others = len(away) - len(named)
+        blocks.append(
+            _context(
+                "🌴 Away on check-in day, so no check-in: "
+                + ", ".join(named)
+                + (f" and {others} more" if others > 0 else "")
+            )
+        )
     attention: list[str] = []
     attention += [
         f"⏰ *{_title(card, 150)}* was due {format_day(card.due_date)} (<@{card.owner_id}>)"

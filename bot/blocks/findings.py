@@ -28,6 +28,7 @@ from slack_sdk.models.views import View
 
 from bot.blocks import Message
 from bot.blocks.tour import (
+    TourAction,
     _action_id,
     _context,
     _fair_shares,
@@ -264,6 +265,8 @@ def render_review_prompt(
             "write your own themes before anything is shared."
         )
     text = f"*{safe_title}* closed: {counts}. {found}"
+    # The tour's one closing DM (the close notice is sent only when answers stay hidden), so
+    # it also offers Export, which has every answer, grouped by question.
     return Message(
         text=f"{safe_title} closed: {counts}. {found}",
         blocks=[
@@ -275,7 +278,8 @@ def render_review_prompt(
                         action_id=FindingsAction.REVIEW,
                         value=str(tour_id),
                         style="primary",
-                    )
+                    ),
+                    ButtonElement(text="Export", action_id=TourAction.EXPORT, value=str(tour_id)),
                 ]
             ),
         ],

@@ -226,7 +226,7 @@ def render_launch_modal(
     reminders = Option(
         value=REMINDERS_ON,
         text="Remind people who haven't answered",
-        description="2 days before and on the last day, in their daytime",
+        description="2 days before and on the last day, in their working hours",
     )
     question_inputs: list[Block] = []
     for position in range(MAX_QUESTIONS):
@@ -667,9 +667,14 @@ def render_leader_confirmation(
     closes_at: datetime,
     leader_tz: str,
     results_channel_id: str,
+    timing: str = "",
 ) -> Message:
+    """`timing` says when people are asked when not all at once ("8 now, 3 tomorrow at 09:00
+    their time"): invitations wait for each person's working hours."""
     safe_title = clip(title, 500)
     started = f"Your listening tour *{safe_title}* is under way: {_people(invited)} invited."
+    if timing:
+        started += f"\nEach is asked in their own working hours: {timing}."
     if skipped:
         started += (
             f"\nSkipped {skipped} (deactivated accounts, bots, or people Slack doesn't know)."
@@ -750,7 +755,7 @@ def render_remind_outcome(reminded: Reminded) -> str:
         return "Everyone has already answered. Nobody needs a reminder."
     people = "1 person" if reminded.people == 1 else f"{reminded.people} people"
     return (
-        f"Reminder on its way to {people} who haven't finished, each in their own daytime. "
+        f"Reminder on its way to {people} who haven't finished, each in their own working hours. "
         "(Who they are stays private.)"
     )
 

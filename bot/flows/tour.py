@@ -7,10 +7,12 @@ import hashlib
 import hmac
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.flows.working_hours import SlackStatus
+from bot.flows.working_hours import zone as zone  # where the rules below have long found it
 
 DEFAULT_QUESTIONS = ("What's working well?", "What challenges is your team experiencing?")
 MAX_QUESTIONS = 5
@@ -31,14 +33,6 @@ HELP_WORDS = frozenset({"help", "?", "what", "huh"})
 
 _USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _CHANNEL_MENTION = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>")
-
-
-def zone(name: str | None) -> ZoneInfo:
-    """A Slack `tz` as a ZoneInfo; an unknown or missing one falls back to UTC."""
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def default_title(today: date) -> str:
@@ -138,6 +132,8 @@ def cleaned_questions(questions: Sequence[str]) -> list[str]:
 class Invitee:
     user_id: str
     tz: str
+    # Read once at launch, to hold an invitation through time off; never stored.
+    status: SlackStatus = field(default_factory=SlackStatus)
 
 
 @dataclass(frozen=True)
@@ -154,6 +150,7 @@ class DirectoryEntry:
     tz: str | None
     names: tuple[str, ...] = ()  # what people call them: kept out of theme labels
     display_name: str | None = None  # how Slack shows them: their display name, else real name
+    status: SlackStatus = field(default_factory=SlackStatus)
 
 
 def choose_audience(
@@ -178,7 +175,7 @@ def choose_audience(
         if entry is None or entry.deleted or entry.is_bot or user_id == "USLACKBOT":
             skipped += 1
             continue
-        invitees.append(Invitee(user_id, entry.tz or "UTC"))
+        invitees.append(Invitee(user_id, entry.tz or "UTC", entry.status))
     return Audience(tuple(invitees), skipped)
 
 
@@ -282,7 +279,7 @@ def reminder_due(
     out late (a tick missed, a restart) but never in their evening or night, and never after
     the tour closes. A reminder whose day is not after the launch day is dropped (nobody is
     reminded the day they were asked), and only the next one is considered, so nobody gets two
-    at once: a late first reminder on the last day counts as the last one."""
+    at once: a late first reminder on the last day waits for, and counts as, the last one."""
     if now >= closes_at:
         return None
     local = zone(tz_name)
@@ -298,20 +295,15 @@ def reminder_due(
             continue
         if local_now >= datetime.combine(day, time(REMINDER_HOUR), local):
             due = number
+        elif due is not None and day == local_now.date():
+            # A late reminder (held over a weekend) on the day the next one is due: wait for
+            # that one, so nobody gets two the same day.
+            return None
     return due
 
 
 def _daytime(local: time) -> bool:
     return QUIET_UNTIL <= local < QUIET_FROM
-
-
-def next_daytime(now: datetime, tz_name: str) -> datetime:
-    """`now`, or the next 08:00 in that time zone if it is evening or night there."""
-    local = now.astimezone(zone(tz_name))
-    if _daytime(local.time()):
-        return now
-    day = local.date() if local.time() < QUIET_UNTIL else local.date() + timedelta(days=1)
-    return datetime.combine(day, QUIET_UNTIL, zone(tz_name)).astimezone(UTC)
 
 
 class RemindOutcome(StrEnum):

@@ -37,7 +37,8 @@ def bot_env(
     settings: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The environment of a bot talking to `fake`, logging JSON at INFO (the port it listens
-    on is read from its "listening for Slack" line), plus any other `settings` by name."""
+    on is read from its "listening for Slack" line), sending at any hour, plus any other
+    `settings` by name."""
     own = {name.upper() for name in Settings.model_fields}
     inherited = {
         key: value
@@ -53,6 +54,9 @@ def bot_env(
         "PORT": str(port),
         "LOG_FORMAT": "json",
         "LOG_LEVEL": "INFO",
+        # A process runs on the wall clock: what it sends must not depend on the hour the
+        # tests happen to run at, so its DMs go at any hour (unless `settings` say otherwise).
+        "WORKING_HOURS": "Mon-Sun 00:00-24:00",
         **(settings or {}),
     }
 

@@ -46,6 +46,12 @@ class Person:
         """That wall-clock moment in this person's time zone."""
         return datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo(self.tz))
 
+    def at_work(self, at: datetime) -> bool:
+        """Whether `at` is in the default working hours (Mon-Fri 09:00-18:00) on their clock:
+        when the bot may DM them anything that can wait."""
+        local = at.astimezone(ZoneInfo(self.tz))
+        return local.weekday() < 5 and 9 <= local.hour < 18
+
 
 LEADER = Person("U0DANA", "Dana Fischer", "Europe/Berlin")
 TEAM = (

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.blocks.findings import (
     REVIEW_MAX,
@@ -135,9 +136,27 @@ class Listen(Scene):
             f"asks everyone in #{CHANNEL_NAME}, closes it on Friday, keeps the other defaults",
         )
         invited = {m["dm_user"] for m in stage.fake.messages[before:]}
+        awake = [person for person in TEAM if person.at_work(stage.now())]
         expect(
-            all(person.user_id in invited for person in TEAM),
-            "the invitations did not reach all eight teammates",
+            {person.user_id for person in awake} <= invited
+            and not invited & {person.user_id for person in TEAM if person not in awake},
+            "the invitations did not follow each teammate's working hours",
+        )
+        waiting = [person for person in TEAM if person not in awake]
+        self.say.narrate(
+            f"{len(awake)} teammates are at work now and get the invitation at once. "
+            + ", ".join(f"{person.first_name} ({person.city})" for person in waiting)
+            + " get it when their working day starts, 09:00 on their own clock: nobody is "
+            "messaged at night or at the weekend."
+        )
+
+    def expect_invited_at_nine(self, person: Person) -> None:
+        """Someone asleep at the launch got the invitation as their working day began."""
+        invitation = self.stage.fake.dms_to(person.user_id)[0]
+        local = datetime.fromtimestamp(float(invitation["ts"]), ZoneInfo(person.tz))
+        expect(
+            (local.hour, local.minute) == (9, 0),
+            f"{person.first_name}'s invitation came at {local:%H:%M} their time, not 09:00",
         )
 
     async def answer_the_tour(self) -> None:
@@ -148,9 +167,12 @@ class Listen(Scene):
             (casting.answer_times[p.user_id], p) for p in TEAM if p != casting.late
         ]
         moves.append((LEADER.at(date(2026, 3, 3), 9), None))
+        americas = next(person for person in TEAM if person.tz == "America/Los_Angeles")
         shown_in_full = False
         for at, person in sorted(moves, key=lambda move: move[0]):
             await self.stage.advance_to(at)
+            if person == americas:
+                self.expect_invited_at_nine(person)
             if person is None:
                 await self.stage.open_home(LEADER)
             elif person == casting.by_form:
@@ -204,14 +226,18 @@ class Listen(Scene):
             "Friday 23:59 in Berlin is the tour's close time. The next tick closes it; the "
             "offline theme engine (MiniLM sentence embeddings and k-means, on this machine) "
             "groups the answers and suggests up to five themes, challenges first; the leader "
-            "chooses no more than three for the team."
+            "chooses no more than three for the team. She hears about it once, on Monday at "
+            "09:00, the start of her working week."
         )
         before = len(stage.fake.dms_to(LEADER.user_id))
         await stage.advance_to(LEADER.at(CLOSE_DATE + timedelta(days=1), 0, 5))
+        expect(len(stage.fake.dms_to(LEADER.user_id)) == before, "a DM woke the leader at night")
+        await stage.advance_to(LEADER.at(REVIEW_DAY, 9, 5))
         told = stage.fake.dms_to(LEADER.user_id)[before:]
-        expect(any("closed" in text_of(m) for m in told), "the tour did not close")
+        expect(len(told) == 1, f"the leader got {len(told)} DMs when the tour closed, not one")
+        expect("closed" in text_of(told[0]), "the tour did not close")
         expect(
-            any("findings.review" in text_of(m) for m in told),
+            "findings.review" in text_of(told[0]),
             "the bot suggested no themes when the tour closed",
         )
 
@@ -432,9 +458,10 @@ class AgreeOutcomes(Scene):
             + " and ".join(f"“{label}”" for label in self.story.outcome_themes),
         )
         asked = {m["dm_user"] for m in stage.fake.messages[before:]}
+        at_work = {p.user_id for p in DIRECT_REPORTS if p.at_work(stage.now())}
         expect(
-            all(p.user_id in asked for p in DIRECT_REPORTS),
-            "the direct reports were not asked for outcomes",
+            asked & {p.user_id for p in DIRECT_REPORTS} == at_work,
+            "the direct reports were not asked for outcomes in their working hours",
         )
 
     def themes_needing_outcomes(self, setup: Mapping[str, Any]) -> list[tuple[Json, str]]:

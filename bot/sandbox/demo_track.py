@@ -227,9 +227,10 @@ class CommitAndTrack(Scene):
             one(InitiativeBlock.OWNER, {"type": "users_select", "selected_user": owner.user_id}),
             f"makes {owner.first_name} the owner, keeps the due date and weekly check-ins",
         )
+        # Offered at once in their working hours; otherwise when those begin.
         expect(
-            len(stage.fake.dms_to(owner.user_id)) > before,
-            f"{owner.first_name} was not offered “{title}”",
+            (len(stage.fake.dms_to(owner.user_id)) > before) == owner.at_work(stage.now()),
+            f"{owner.first_name} was not offered “{title}” in their working hours",
         )
 
     async def answer_offers(self, commitments: list[Commitment]) -> None:

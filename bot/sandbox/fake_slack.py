@@ -259,10 +259,21 @@ class FakeSlack:
                 "display_name_normalized": name,
                 "email": f"{name}@{self.team_domain}.example.com",
                 "team": self.team_id,
+                "status_emoji": "",
+                "status_text": "",
+                "status_expiration": 0,
             },
         }
         self.users[user_id] = user
         return self._user_view(user)
+
+    def set_status(
+        self, user_id: str, *, emoji: str = "", text: str = "", expiration: int = 0
+    ) -> None:
+        """A person's Slack status, as users.info and users.list show it; `expiration` is a
+        Unix time (0: none). Like Slack, an expired status is cleared when it is next read."""
+        profile = self.users[user_id]["profile"]
+        profile.update(status_emoji=emoji, status_text=text, status_expiration=expiration)
 
     def add_channel(
         self,
@@ -648,6 +659,9 @@ class FakeSlack:
 
     def _user_view(self, user: JsonDict) -> JsonDict:
         view = copy.deepcopy(user)
+        expiration = view["profile"].get("status_expiration") or 0
+        if expiration and expiration <= self._clock():
+            view["profile"].update(status_emoji="", status_text="", status_expiration=0)
         # Offsets follow the fake clock, so a test that moves the clock across DST sees Slack's
         # new tz_offset just like a real workspace does.
         local = datetime.fromtimestamp(self._clock(), ZoneInfo(user["tz"]))

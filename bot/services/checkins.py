@@ -11,7 +11,7 @@ transaction; messages go through the outbox."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 
@@ -49,6 +49,7 @@ from bot.flows.checkins import (
 )
 from bot.flows.outcomes import InitiativeEvent, InitiativeStatus, Refused
 from bot.flows.tour import local_today, zone
+from bot.flows.working_hours import Away
 from bot.models import (
     Checkin,
     CheckinState,
@@ -61,7 +62,7 @@ from bot.models import (
     Theme,
     Tour,
 )
-from bot.services import outcomes
+from bot.services import outcomes, working_hours
 from bot.services.checkin_schedule import (
     digest_time,
     next_slot,
@@ -100,17 +101,54 @@ async def zones_to_refresh(
 # --- the tick: check-ins, nudges, missed -------------------------------------------------------
 
 
-def _state_for(initiative: Initiative, slot: Slot, *, now: datetime, tz_name: str) -> CheckinState:
+async def owners_due(
+    session: AsyncSession, *, now: datetime, nudges: bool = False
+) -> list[tuple[str, str]]:
+    """Whose check-ins (or nudges) fall due now, as (team, owner): the tick reads their Slack
+    status first."""
+    statement = select(Tour.team_id, Initiative.owner_id).join(Tour, Tour.id == Initiative.tour_id)
+    if nudges:
+        statement = statement.join(Checkin, Checkin.initiative_id == Initiative.id).where(
+            Checkin.state == CheckinState.SENT, Checkin.nudge_at <= now
+        )
+    else:
+        statement = statement.where(
+            Initiative.status == InitiativeStatus.ACCEPTED, Initiative.next_checkin_at <= now
+        )
+    rows = await session.execute(statement.distinct())
+    return [(str(team), str(owner)) for team, owner in rows.all() if owner]
+
+
+def _state_for(
+    initiative: Initiative,
+    slot: Slot,
+    *,
+    now: datetime,
+    tz_name: str,
+    time_off: Mapping[str, Away] | None = None,
+) -> CheckinState:
     local_day = slot.due_at.astimezone(zone(tz_name)).date()
     if initiative.on_leave_until is not None and local_day < initiative.on_leave_until:
         return CheckinState.ON_LEAVE
+    if (
+        time_off
+        and initiative.owner_id in time_off
+        and timing(slot.due_at, now) is not Timing.STALE
+    ):
+        # Their Slack status says time off on check-in day: not asked, and not "missed".
+        return CheckinState.AWAY
     if timing(slot.due_at, now) is Timing.STALE:
         return CheckinState.SKIPPED
     return CheckinState.SENT
 
 
 async def send_due_checkins(
-    session: AsyncSession, *, now: datetime, default_tz: str, limit: int = BATCH
+    session: AsyncSession,
+    *,
+    now: datetime,
+    default_tz: str,
+    limit: int = BATCH,
+    time_off: Mapping[str, Away] | None = None,
 ) -> int:
     """Every check-in due by `now`: sent once per period (late within the grace), else recorded
     as skipped or on leave; each initiative then moves to its next period. Returns how many
@@ -133,7 +171,7 @@ async def send_due_checkins(
         tz_name = owner_zone(initiative, default_tz)
         while initiative.next_checkin_at is not None and initiative.next_checkin_at <= now:
             slot = next_slot(initiative)
-            state = _state_for(initiative, slot, now=now, tz_name=tz_name)
+            state = _state_for(initiative, slot, now=now, tz_name=tz_name, time_off=time_off)
             checkin_id = await insert_returning_id(
                 session,
                 Checkin,
@@ -215,7 +253,12 @@ async def _enqueue_checkin(
 
 
 async def send_due_nudges(
-    session: AsyncSession, *, now: datetime, default_tz: str, limit: int = BATCH
+    session: AsyncSession,
+    *,
+    now: datetime,
+    default_tz: str,
+    limit: int = BATCH,
+    time_off: Mapping[str, Away] | None = None,
 ) -> int:
     """No answer by the next day's slot: one nudge (or, past the grace, none), then the period
     waits one more day before it counts as missed."""
@@ -234,6 +277,10 @@ async def send_due_nudges(
         assert checkin.nudge_at is not None
         if initiative.status is not InitiativeStatus.ACCEPTED:
             checkin.state = CheckinState.SKIPPED
+            continue
+        if time_off and initiative.owner_id in time_off:
+            # Gone on time off since they were asked: no nudge, and not "missed".
+            checkin.state = CheckinState.AWAY
             continue
         tz_name = owner_zone(initiative, default_tz)
         checkin.state = CheckinState.NUDGED
@@ -459,6 +506,9 @@ async def finish(
         )
     )
     loop = render_loop_closed(card=card, tour_title=tour.title).to_dict()
+    told = list(respondents.all())
+    # "You said, we did" waits for each person's working hours.
+    when = await working_hours.not_before(session, tour=tour, user_ids=told, now=now)
     await outbox.enqueue_many(
         session,
         [
@@ -466,8 +516,9 @@ async def finish(
                 key=f"initiative:{initiative.id}:loop:{user_id}",
                 method="chat.postMessage",
                 payload={"channel": user_id, **loop},
+                not_before=when[user_id],
             )
-            for user_id in respondents.all()
+            for user_id in told
         ],
         team_id=tour.team_id,
         now=now,
@@ -723,6 +774,18 @@ async def _digest(
             )
         )
     ).all()
+    away = (
+        await session.execute(
+            select(Initiative.owner_id, Initiative.title)
+            .join(Checkin, Checkin.initiative_id == Initiative.id)
+            .where(
+                Initiative.id.in_(ids),
+                Checkin.state == CheckinState.AWAY,
+                Checkin.due_at > since,
+                Checkin.due_at <= until,
+            )
+        )
+    ).all()
     today = local_today(now, tour.leader_tz)
     cards = [await card_of(session, i) for i in initiatives]
     overdue = [
@@ -731,7 +794,7 @@ async def _digest(
         if i.status is InitiativeStatus.ACCEPTED and i.due_date is not None and i.due_date < today
     ]
     done = any(i.status is InitiativeStatus.DONE for i in initiatives)
-    if not wins and not answered and not missed and not overdue and not done:
+    if not wins and not answered and not missed and not away and not overdue and not done:
         under_way = sum(i.status is InitiativeStatus.ACCEPTED for i in initiatives)
         return render_quiet_week(tour_title=tour.title, under_way=under_way), True
     message = render_digest(
@@ -753,6 +816,7 @@ async def _digest(
         overdue=overdue,
         today=today,
         notes=notes,
+        away=[MissedLine(owner_id=str(owner), initiative=title) for owner, title in away],
     )
     return message, False
 

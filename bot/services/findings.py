@@ -20,6 +20,7 @@ from bot.blocks.findings import (
 )
 from bot.flows.poll import Change, PollRules, Refusal, VoteResult, apply_vote, ranking
 from bot.flows.review import MAX_FINAL_THEMES, MAX_SUGGESTED_THEMES, by_side, unthemed_count
+from bot.flows.working_hours import next_allowed
 from bot.models import Poll, PollStatus, Theme, ThemeSource, Tour, TourStatus
 from bot.services import home
 from bot.services.tour import export_tour
@@ -91,6 +92,8 @@ async def store_suggestions(
         method="chat.postMessage",
         payload={"channel": tour.leader_id, **prompt.to_dict()},
         now=now,
+        # The leader's one DM about the close: in their working hours, not at midnight.
+        not_before=next_allowed(now, tour.leader_tz, tour.working_hours),
     )
     # The leader's App Home card now offers Review themes.
     await home.queue_leader_home(

@@ -41,7 +41,7 @@ from bot.models import (
     Theme,
     Tour,
 )
-from bot.services import outcomes
+from bot.services import outcomes, working_hours
 from bot.services.checkin_schedule import schedule_first
 from bot.services.outcomes import Moved, OutcomeError
 from bot.store import outbox
@@ -322,6 +322,12 @@ async def commit(
         method="chat.postMessage",
         payload={"channel": commitment.owner_id, **offer.to_dict()},
         now=now,
+        # The offer waits for the owner's working hours.
+        not_before=(
+            await working_hours.not_before(
+                session, tour=tour, user_ids=[commitment.owner_id], now=now
+            )
+        )[commitment.owner_id],
     )
     return moved
 

@@ -46,6 +46,7 @@ from bot.models import (
     ThemeSource,
     Tour,
 )
+from bot.services import working_hours
 from bot.store import outbox
 from bot.store.inserts import insert_if_absent
 
@@ -486,6 +487,10 @@ async def ask_shapers(
     if not chosen:
         raise OutcomeError({"themes": "Pick at least one of the themes."})
     asked = 0
+    # Each request waits for its recipient's working hours.
+    when = await working_hours.not_before(
+        session, tour=tour, user_ids=list(dict.fromkeys(user_ids)), now=now
+    )
     for user_id in dict.fromkeys(user_ids):
         if not await insert_if_absent(
             session,
@@ -507,6 +512,7 @@ async def ask_shapers(
             method="chat.postMessage",
             payload={"channel": user_id, **request.to_dict()},
             now=now,
+            not_before=when[user_id],
         )
     return asked
 

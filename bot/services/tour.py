@@ -46,11 +46,20 @@ from bot.flows.tour import (
     join_answer,
     local_today,
     manual_reminder_allowed,
-    next_daytime,
     next_position,
     previous_position,
     reminder_due,
     respondent_key,
+)
+from bot.flows.working_hours import (
+    Away,
+    AwayWords,
+    WorkingHours,
+    away,
+    hours_columns,
+    next_allowed,
+    prompt_not_before,
+    timing,
 )
 from bot.models import (
     Answer,
@@ -153,11 +162,27 @@ def launch_request(tour: Tour) -> LaunchRequest:
 
 
 async def finish_launch(
-    session: AsyncSession, *, tour: Tour, audience: Audience, now: datetime
+    session: AsyncSession,
+    *,
+    tour: Tour,
+    audience: Audience,
+    now: datetime,
+    hours: WorkingHours | None = None,
+    away_words: AwayWords | None = None,
 ) -> None:
-    """Open a LAUNCHING tour (locked) to its audience: queue one invitation per person plus
-    the leader's confirmation with the count."""
+    """Open a LAUNCHING tour (locked) to its audience: queue one invitation per person, held
+    for their working hours (and their time off, when their Slack status says so), plus the
+    leader's confirmation with the count and when people will be asked."""
     assert tour.status is TourStatus.LAUNCHING
+    hours = hours or WorkingHours()
+    tour.work_start_minute, tour.work_end_minute, tour.work_days = hours_columns(hours)
+    words = away_words or AwayWords()
+    # When each invitation may go: None while away with no end set (it then goes in their
+    # next working hours anyway, to be read when they are back).
+    asked_at = {
+        i.user_id: prompt_not_before(now, i.tz, hours, away(i.status, now=now, words=words))
+        for i in audience.invitees
+    }
     questions = await store.questions_of(session, tour_id=tour.id)
     store.add_participants(
         session, tour=tour, invitees=[(i.user_id, i.tz) for i in audience.invitees]
@@ -187,6 +212,7 @@ async def finish_launch(
                 key=f"tour:{tour.id}:invite:{invitee.user_id}",
                 method="chat.postMessage",
                 payload=_dm(invitee.user_id, invitation),
+                not_before=asked_at[invitee.user_id] or next_allowed(now, invitee.tz, hours),
             )
             for invitee in audience.invitees
         ],
@@ -210,6 +236,7 @@ async def finish_launch(
         closes_at=tour.closes_at,
         leader_tz=tour.leader_tz,
         results_channel_id=tour.channel_id,
+        timing=timing(now, [(i.tz, asked_at[i.user_id]) for i in audience.invitees]).sentence(),
     )
     await outbox.enqueue(
         session,
@@ -758,21 +785,26 @@ async def close_tour(
     if not await store.mark_closed(session, tour_id=tour.id, now=now):
         return False
     tally = await store.counts(session, tour_id=tour.id)
-    notice = render_close_notice(
-        tour_id=tour.id,
-        title=tour.title,
-        respondents=tally.respondents,
-        participants=tally.participants,
-        visibility=await visibility_of(session, tour=tour),
-    )
-    await outbox.enqueue(
-        session,
-        team_id=tour.team_id,
-        key=f"tour:{tour.id}:closed",
-        method="chat.postMessage",
-        payload=_dm(tour.leader_id, notice),
-        now=now,
-    )
+    visibility = await visibility_of(session, tour=tour)
+    # One DM to the leader when a tour closes: when answers may be shown, it is the review
+    # prompt sent once the themes are suggested (services/findings.py), which offers Export too.
+    if not visibility.show_answers:
+        notice = render_close_notice(
+            tour_id=tour.id,
+            title=tour.title,
+            respondents=tally.respondents,
+            participants=tally.participants,
+            visibility=visibility,
+        )
+        await outbox.enqueue(
+            session,
+            team_id=tour.team_id,
+            key=f"tour:{tour.id}:closed",
+            method="chat.postMessage",
+            payload=_dm(tour.leader_id, notice),
+            now=now,
+            not_before=next_allowed(now, tour.leader_tz, tour.working_hours),
+        )
     await home.queue_leader_home(
         session, tour=tour, key=f"tour:{tour.id}:closed:home", now=now, command=command
     )
@@ -827,10 +859,14 @@ async def _queue_reminder(
     )
 
 
-async def queue_due_reminders(session: AsyncSession, *, now: datetime) -> int:
-    """Queue each reminder that is due now; the key makes a repeated tick queue nothing new."""
-    queued = 0
-    questions_by_tour: dict[int, list[Question]] = {}
+async def due_reminders(
+    session: AsyncSession, *, now: datetime
+) -> list[tuple[Tour, Participant, int]]:
+    """Who is due which reminder now, inside their working hours (read only: the tick looks
+    up their Slack status before queueing). Outside their window (a weekend) nothing is due
+    yet: in their next window the reminder then due is the one sent, not a held one and a
+    newer one back to back."""
+    due = []
     for tour, participant in await store.unfinished_participants(session):
         number = reminder_due(
             now=now,
@@ -839,7 +875,22 @@ async def queue_due_reminders(session: AsyncSession, *, now: datetime) -> int:
             tz_name=participant.tz,
             reminders_sent=participant.reminders_sent,
         )
-        if number is None:
+        if number is not None and next_allowed(now, participant.tz, tour.working_hours) == now:
+            due.append((tour, participant, number))
+    return due
+
+
+async def queue_due_reminders(
+    session: AsyncSession, *, now: datetime, time_off: Mapping[str, Away] | None = None
+) -> int:
+    """Queue each reminder that is due now (`due_reminders`); the key makes a repeated tick
+    queue nothing new. Someone away (`time_off`, by user id, from their Slack
+    status) is not reminded and not counted as reminded: once the status is gone, the next
+    tick finds the reminder due and sends one (never two at once, see reminder_due)."""
+    queued = 0
+    questions_by_tour: dict[int, list[Question]] = {}
+    for tour, participant, number in await due_reminders(session, now=now):
+        if time_off and participant.user_id in time_off:
             continue
         if tour.id not in questions_by_tour:
             questions_by_tour[tour.id] = await store.questions_of(session, tour_id=tour.id)
@@ -857,7 +908,7 @@ async def queue_due_reminders(session: AsyncSession, *, now: datetime) -> int:
 
 
 async def remind_now(session: AsyncSession, *, tour: Tour, now: datetime) -> Reminded:
-    """The leader's "Remind now": everyone who has not finished, each in their own daytime,
+    """The leader's "Remind now": everyone who has not finished, each in their own working hours,
     at most once a day, while the tour is open."""
     if tour.status is TourStatus.CLOSED:
         return Reminded(RemindOutcome.CLOSED)
@@ -874,7 +925,7 @@ async def remind_now(session: AsyncSession, *, tour: Tour, now: datetime) -> Rem
             questions=questions,
             key=f"tour:{tour.id}:remind-now:{now.date().isoformat()}:{participant.user_id}",
             now=now,
-            not_before=next_daytime(now, participant.tz),
+            not_before=next_allowed(now, participant.tz, tour.working_hours),
         ):
             queued += 1
     return Reminded(RemindOutcome.QUEUED if queued else RemindOutcome.NOBODY, queued)

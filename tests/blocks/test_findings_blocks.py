@@ -513,12 +513,12 @@ def test_post_buttons(closed: bool, actions: list[FindingsAction]) -> None:
 @pytest.mark.parametrize(
     ("render", "expected"),
     [
-        # the leader's DM: Review themes carries the tour id
+        # the leader's one DM at close: Review themes and Export carry the tour id
         (
             lambda: render_review_prompt(
                 tour_id=5, title="T", respondents=3, participants=4, sides=["challenge"] * 2
             ).to_dict()["blocks"],
-            [(FindingsAction.REVIEW, "5")],
+            [(FindingsAction.REVIEW, "5"), (TourAction.EXPORT, "5")],
         ),
         # the review modal: See all answers opens page 0 of the tour
         (lambda: review([draft()]).to_dict()["blocks"], [(FindingsAction.SEE_ANSWERS, "5:0")]),
@@ -915,7 +915,10 @@ def test_review_prompt(sides: list[str], wording: str) -> None:
         tour_id=5, title="Q1 tour", respondents=7, participants=10, sides=sides
     )
     assert message.text == f"Q1 tour closed: 7 of 10 answered. {wording}"
-    assert [b["action_id"] for b in buttons(message.to_dict()["blocks"])] == [FindingsAction.REVIEW]
+    assert [b["action_id"] for b in buttons(message.to_dict()["blocks"])] == [
+        FindingsAction.REVIEW,
+        TourAction.EXPORT,
+    ]
 
 
 def test_final_ranking() -> None:

@@ -1,0 +1,111 @@
+"""Time off read from Slack statuses, end to end: no reminder while someone's status says they
+are away, one once it has expired; a check-in that falls in an owner's time off is "away", not
+"missed", and the Friday update says so."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import FrozenClock
+from bot.deps import Deps
+from bot.models import Checkin, CheckinState, Initiative
+from bot.sandbox.fake_slack import FakeSlack
+from bot.sandbox.slack_requests import SignedSlack
+from bot.scheduler import run_tick
+from tests.handlers.test_checkins import (
+    FRIDAY_UPDATE,
+    LOCAL_TEN,
+    accepted,
+    checkins_to,
+    squad,
+    tick_at,
+)
+from tests.handlers.test_tour import launch, rendered
+
+__all__ = ["squad"]  # the fixture, shared with the check-in tests
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def reminders(fake: FakeSlack, user_id: str) -> list[datetime]:
+    """When each reminder reached this person, on New York's clock."""
+    return [
+        datetime.fromtimestamp(float(m["ts"]), NEW_YORK)
+        for m in fake.dms_to(user_id)
+        if "A gentle nudge" in rendered(m)
+    ]
+
+
+async def test_a_member_on_vacation_is_reminded_once_when_back(
+    slack: SignedSlack, fake_slack: FakeSlack, deps: Deps, clock: FrozenClock
+) -> None:
+    # Launched Monday 2 March; closes Thursday 5 March: reminders Tuesday and Thursday.
+    await launch(slack, fake_slack, deps, users=("UALICE", "UBOB"), close_date="2026-03-05")
+    assert len(fake_slack.dms_to("UALICE")) == 1  # the invitation
+    # Then Alice goes on vacation until Thursday (00:00 in New York).
+    back = datetime(2026, 3, 5, 0, 0, tzinfo=NEW_YORK)
+    fake_slack.set_status(
+        "UALICE", emoji=":palm_tree:", text="Vacationing", expiration=int(back.timestamp())
+    )
+
+    at = clock.now()
+    while at < datetime(2026, 3, 6, 0, 0, tzinfo=UTC):
+        at += timedelta(hours=1)
+        clock.set(at)
+        assert (await run_tick(deps)).failed == []
+
+    # Nothing while away; one reminder on Thursday, her first working morning back.
+    [reminded] = reminders(fake_slack, "UALICE")
+    assert reminded.date() == back.date()
+    assert reminded.hour == 10
+    # Bob, not away, had both.
+    assert len(reminders(fake_slack, "UBOB")) == 2
+
+
+async def test_an_owner_away_on_checkin_day_is_away_not_missed(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    squad: list[str],
+) -> None:
+    await accepted(slack, fake_slack, deps, sessions)
+    # Berlin's owner is on holiday (in German) until Wednesday 11 March.
+    until = datetime(2026, 3, 11, 0, 0, tzinfo=UTC)
+    fake_slack.set_status("UBERLIN", emoji="", text="Urlaub", expiration=int(until.timestamp()))
+
+    for ten in sorted(LOCAL_TEN.values()):
+        await tick_at(deps, clock, ten)
+    # The next days' nudges and "missed" marks.
+    for days in (1, 2, 3):
+        await tick_at(deps, clock, LOCAL_TEN["UNEWYORK"] + timedelta(days=days))
+
+    assert checkins_to(fake_slack, "UBERLIN") == []  # not asked, not nudged
+    assert len(checkins_to(fake_slack, "UNEWYORK")) == 2  # asked, then nudged
+    async with sessions() as session:
+        states = dict(
+            (
+                await session.execute(
+                    select(Initiative.owner_id, Checkin.state).join(
+                        Initiative, Initiative.id == Checkin.initiative_id
+                    )
+                )
+            ).all()
+        )
+    assert states == {
+        "UTOKYO": CheckinState.MISSED,
+        "UBERLIN": CheckinState.AWAY,
+        "UNEWYORK": CheckinState.MISSED,
+    }
+
+    counts = await tick_at(deps, clock, FRIDAY_UPDATE)
+    assert counts["weekly updates posted"] == 1
+    shown = rendered(fake_slack.messages_in("CSQUAD")[-1])
+    assert "Away on check-in day, so no check-in: *Initiative of UBERLIN* (<@UBERLIN>)" in shown
+    assert "Missed check-in: *Initiative of UBERLIN*" not in shown
+    assert "Missed check-in: *Initiative of UTOKYO*" in shown
