@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.handlers import checkins, errors, findings, help, home, initiatives, outcomes, tour
+from bot.handlers import (
+    checkins,
+    errors,
+    findings,
+    help,
+    home,
+    initiatives,
+    moderation,
+    outcomes,
+    tour,
+    tour_controls,
+)
 from bot.settings import Settings
 
 
@@ -15,8 +26,10 @@ async def ignore_other_messages() -> None:
 def register_all(app: AsyncApp, settings: Settings) -> None:
     errors.register(app)
     home.register(app)
+    tour_controls.register(app, command=settings.partnerbot_command)
     available = tour.register(app, command=settings.partnerbot_command)
     findings.register(app)
+    moderation.register(app)
     outcomes.register(app)
     available |= initiatives.register(app, command=settings.partnerbot_command)
     checkins.register(app)

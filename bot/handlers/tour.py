@@ -13,8 +13,10 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.blocks import Message, unescape
+from bot.blocks.findings import FindingsAction
 from bot.blocks.tour import (
     TourAction,
     TourView,
@@ -41,6 +43,7 @@ from bot.flows.tour import (
     question_block,
     validate_launch,
 )
+from bot.flows.tour_controls import is_control
 from bot.handlers.context import (
     Replayed,
     claim_event,
@@ -55,6 +58,7 @@ from bot.handlers.home import publish_home
 from bot.models import Tour
 from bot.scheduler import resolve_launch, suggest_themes_for
 from bot.services import tour as tours
+from bot.services import tour_controls
 from bot.store import outbox
 from bot.store.tours import get_tour
 
@@ -76,7 +80,9 @@ class LaunchMetadata(BaseModel):
 
 
 async def is_tour_command(command: dict[str, Any]) -> bool:
-    return parse_command_text(command.get("text")).subcommand == "tour"
+    """`tour` and anything but a control word (bot/handlers/tour_controls.py)."""
+    parsed = parse_command_text(command.get("text"))
+    return parsed.subcommand == "tour" and not is_control(parsed.arguments)
 
 
 # --- leader: launching ------------------------------------------------------------------------
@@ -223,6 +229,7 @@ async def handle_tour_launch_submission(
             bot_user_id=context.bot_user_id,
             now=now,
         )
+        tour.quote_min_responses = deps.settings.quote_min_responses
     try:
         await resolve_launch(deps, tour.id)  # at once; put off to the tick if Slack is busy
     except Exception:
@@ -427,10 +434,24 @@ async def notice(client: AsyncWebClient, body: dict[str, Any], title: str, text:
     )
 
 
-async def may_lead(deps: Deps, client: AsyncWebClient, tour: Tour, user_id: str) -> bool:
-    """Whether someone may act for a tour: its leader, or a workspace admin (the profile is
-    cached, so a modal submission can ask before its acknowledgement)."""
+async def may_lead(
+    deps: Deps,
+    client: AsyncWebClient,
+    tour: Tour,
+    user_id: str,
+    session: AsyncSession | None = None,
+) -> bool:
+    """Whether someone may act for a tour: its leader, a co-leader, or a workspace admin (the
+    profile is cached, so a modal submission can ask before its acknowledgement). A caller
+    inside a transaction passes its `session`: on SQLite a second one would wait for it."""
     if tour.leader_id == user_id:
+        return True
+    if session is not None:
+        co_leader = await tour_controls.may_lead(session, tour=tour, user_id=user_id)
+    else:
+        async with deps.sessions() as own:
+            co_leader = await tour_controls.may_lead(own, tour=tour, user_id=user_id)
+    if co_leader:
         return True
     return (await deps.directory.person(client, user_id=user_id, now=deps.clock.now())).is_admin
 
@@ -537,6 +558,7 @@ async def _send_export(
         questions=export.questions,
         named=export.named,
         tour_id=tour.id,
+        see_answers_action=FindingsAction.SEE_ANSWERS,  # paged, with "Hide an answer…"
     )
     await client.chat_postMessage(channel=body["user"]["id"], **message.to_dict())
 

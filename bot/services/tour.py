@@ -718,7 +718,8 @@ async def save_answer_form(
                 text = join_answer(before.text, typed) if before else typed
                 await _save(session, conversation, question, text)
         elif typed:
-            await _save(session, conversation, question, typed)
+            if before is None or typed != before.text:  # left as it was, a hidden one stays hidden
+                await _save(session, conversation, question, typed)
         elif before is not None and len(before.text) <= PREFILL_LIMIT:
             await store.delete_answer(
                 session, question_id=question.id, respondent=conversation.respondent
@@ -918,7 +919,7 @@ async def _stage(session: AsyncSession, *, tour: Tour) -> str:
         return "outcomes" if asked else "voted"
     if (
         tour.themes_suggested_at is not None
-        and (await visibility_of(session, tour=tour)).show_answers
+        and (await visibility_of(session, tour=tour)).show_themes
     ):
         return "review"
     return "closed"
@@ -1061,6 +1062,8 @@ async def visibility_of(
         min_responses=tour.min_responses,
         anonymous=tour.anonymous,
         closed=tour.status is TourStatus.CLOSED,
+        invited=(await store.counts(session, tour_id=tour.id)).participants,
+        quote_min_responses=tour.quote_min_responses,
     )
 
 
@@ -1083,8 +1086,11 @@ async def export_tour(
     ordered = [by_question[position] for position in sorted(by_question)]
     questions = [(q, [text for _, text in answers]) for q, answers in ordered]
     named = ordered if (visible and not tour.anonymous) else None
-    # Posted themes and insights come from the answers: they stay behind the same rule.
-    themes, insights = await _findings(session, tour=tour) if visible else ([], [])
+    # Posted themes and insights come from the answers: they stay behind the same rule
+    # (themes from `min_responses`; insights are people's words, like the answers).
+    themes, insights = await _findings(session, tour=tour) if visibility.show_themes else ([], [])
+    if not visible:
+        insights = []
     answer_total = await findings_store.count_answers(session, tour_id=tour.id)
     committed = await session.execute(
         select(Theme.label, Outcome)

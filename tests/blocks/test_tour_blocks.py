@@ -940,9 +940,9 @@ def test_finished_shows_skipped_questions(answer: str | None, expected: str) -> 
             render_close_notice(
                 tour_id=42,
                 title="T",
-                respondents=3,
+                respondents=5,
                 participants=5,
-                visibility=Visibility(others=3, min_responses=3, anonymous=True, closed=True),
+                visibility=Visibility(others=5, min_responses=3, anonymous=True, closed=True),
             ),
             [TourAction.EXPORT],
         ),
@@ -972,13 +972,14 @@ def test_buttons_carry_the_tour_id(message: Message, expected: list[TourAction])
     [
         # below the minimum
         (2, 2, "at least 3 people besides you have answered, so nobody", "Press *Export*"),
-        # exactly the minimum: visible
-        (3, 3, "Press *Export*", "shown only when"),
+        # exactly the minimum: themes, but no words below the quote floor of 5
+        (3, 3, "only once at least 5 people besides you have answered; 3 have", "Export"),
+        (3, 3, "suggest themes for you to review, without quotes", "no themes are suggested"),
         # the leader answered too: three answered, two of them others — hidden, and why
         (3, 2, "besides you have answered, so nobody can be singled out; 2 have", "Export"),
         (3, 2, "no themes are suggested", "Press *Export*"),
-        # the leader and three others: visible
-        (4, 3, "Press *Export*", "shown only when"),
+        # the leader and five others: the answers themselves
+        (6, 5, "Press *Export*", "shown only when"),
     ],
 )
 def test_close_notice_hides_answers_below_the_minimum_of_others(
@@ -989,7 +990,9 @@ def test_close_notice_hides_answers_below_the_minimum_of_others(
         title="T",
         respondents=respondents,
         participants=9,
-        visibility=Visibility(others=others, min_responses=3, anonymous=True, closed=True),
+        visibility=Visibility(
+            others=others, min_responses=3, anonymous=True, closed=True, invited=9
+        ),
     )
     rendered = json.dumps(message.to_dict())
     assert f"{respondents} of 9 answered" in rendered

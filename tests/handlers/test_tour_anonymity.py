@@ -37,6 +37,14 @@ def people(fake_slack: FakeSlack) -> list[str]:
     return PEOPLE
 
 
+@pytest.fixture
+def quote_floor_of_3(deps: Deps, monkeypatch: pytest.MonkeyPatch) -> None:
+    """QUOTE_MIN_RESPONSES=3: people's words from the same minimum as themes. These tests are
+    about whose answers count toward it; the default floor of 5 is tests/handlers/
+    test_moderation.py's and tests/flows/test_tour.py's."""
+    monkeypatch.setattr(deps.settings, "quote_min_responses", 3)
+
+
 def bot_messages_in_dm(fake: FakeSlack, user_id: str) -> str:
     """Everything the bot ever put in this person's DM: each post and each update as sent, the
     messages as they stand now, and anything sent to a response_url (unescaped, so an escaped
@@ -160,6 +168,7 @@ async def test_the_leaders_own_answers_never_count_toward_the_minimum(
     clock: FrozenClock,
     sessions: async_sessionmaker[AsyncSession],
     people: list[str],
+    quote_floor_of_3: None,
 ) -> None:
     await launch(slack, fake_slack, deps, users=["ULEAD", *people], anonymous=anonymous)
     answerers = ["ULEAD", *people[:others]]
@@ -228,6 +237,7 @@ async def test_an_admin_acting_for_the_leader_does_not_count_their_own_answers(
     clock: FrozenClock,
     sessions: async_sessionmaker[AsyncSession],
     people: list[str],
+    quote_floor_of_3: None,
 ) -> None:
     """A workspace admin may export any tour; one who answered it knows their own answers, so
     for them the minimum counts the others only (here 2): the leader, who did not answer, sees
