@@ -39,6 +39,7 @@ from bot.flows.tour import (
     MAX_TITLE_LENGTH,
     MIN_INVITED,
     MIN_RESPONSES_FLOOR,
+    QUOTE_MIN_RESPONSES,
     LaunchBlock,
     Reminded,
     RemindOutcome,
@@ -366,6 +367,7 @@ def render_invitation(
     question: str,
     position: int,
     question_count: int,
+    quote_min_responses: int = QUOTE_MIN_RESPONSES,
 ) -> Message:
     """The first DM of a tour: who asks and why, what the leader will see, then question 1.
     `closes_at` is shown in each member's own time zone; `leader_tz` names the fallback's."""
@@ -373,7 +375,8 @@ def render_invitation(
     notice = (
         f":lock: <@{leader_id}> sees answers only after the tour closes and only if at least "
         f"{min_responses} people other than them answered, grouped together and never with "
-        "your name."
+        f"your name; your own words are quoted only if at least "
+        f"{max(quote_min_responses, min_responses)} did."
         if anonymous
         else f":bust_in_silhouette: <@{leader_id}> will see your name next to your answers."
     )
@@ -668,6 +671,7 @@ def render_leader_confirmation(
     closes_at: datetime,
     leader_tz: str,
     results_channel_id: str,
+    quote_min_responses: int = QUOTE_MIN_RESPONSES,
 ) -> Message:
     safe_title = clip(title, 500)
     started = f"Your listening tour *{safe_title}* is under way: {_people(invited)} invited."
@@ -677,8 +681,15 @@ def render_leader_confirmation(
         )
     seen = (
         "Answers are anonymous: you'll see them grouped, never with names, once the tour has "
-        f"closed and if at least {min_responses} people other than you answered. Until then, "
-        "a count."
+        f"closed and if at least {min_responses} people other than you answered; their own "
+        f"words (quotes, the answers) once at least {max(quote_min_responses, min_responses)} "
+        "did. Until then, a count."
+        + (
+            f" With fewer than {MIN_INVITED} people asked, an anonymous tour never shows what "
+            "anyone wrote: it would be too easy to tell who said what."
+            if invited < MIN_INVITED
+            else ""
+        )
         if anonymous
         else "Answers are named: you'll see who said what."
     )

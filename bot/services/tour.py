@@ -179,6 +179,7 @@ async def finish_launch(
         question=questions[0].text,
         position=0,
         question_count=len(questions),
+        quote_min_responses=tour.quote_min_responses,
     )
     await outbox.enqueue_many(
         session,
@@ -210,6 +211,7 @@ async def finish_launch(
         closes_at=tour.closes_at,
         leader_tz=tour.leader_tz,
         results_channel_id=tour.channel_id,
+        quote_min_responses=tour.quote_min_responses,
     )
     await outbox.enqueue(
         session,

@@ -431,6 +431,38 @@ def test_leader_confirmation_says_what_the_leader_will_see(
     assert absent not in rendered
 
 
+@pytest.mark.parametrize(
+    ("invited", "quote_floor", "present", "absent"),
+    [
+        # the default floor: words from 5 answers
+        (12, 5, "their own words (quotes, the answers) once at least 5 did", "fewer than 5"),
+        # the floor never below the leader's own minimum (4 here)
+        (12, 3, "once at least 4 did", "fewer than 5"),
+        # too small an anonymous tour: said at launch, not discovered at close
+        (4, 5, "With fewer than 5 people asked, an anonymous tour never shows", "are named"),
+    ],
+)
+def test_leader_confirmation_names_the_anonymity_floors(
+    invited: int, quote_floor: int, present: str, absent: str
+) -> None:
+    rendered = json.dumps(
+        render_leader_confirmation(
+            tour_id=1,
+            title="T",
+            invited=invited,
+            skipped=0,
+            anonymous=True,
+            min_responses=4,
+            closes_at=CLOSES_AT,
+            leader_tz=LEADER_TZ,
+            results_channel_id="CTEAM",
+            quote_min_responses=quote_floor,
+        ).to_dict()
+    )
+    assert present in rendered
+    assert absent not in rendered
+
+
 # --- when the tour closes, in each reader's own time zone ---------------------------------------
 
 CLOSING: dict[str, Callable[[datetime, str], Message]] = {
