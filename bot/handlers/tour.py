@@ -44,6 +44,7 @@ from bot.flows.tour import (
     validate_launch,
 )
 from bot.flows.tour_controls import is_control
+from bot.handlers import naming
 from bot.handlers.context import (
     Replayed,
     claim_event,
@@ -301,6 +302,14 @@ async def handle_dm_reply(
     # Already acknowledged: Slack will not send it again, so a busy database must not lose it.
     queued = await retry_when_locked(answer)
     await deps.delivery.send_now(queued)
+    await naming.warn_after_dm(
+        deps,
+        client,
+        team_id=team_id,
+        user_id=user_id,
+        channel=str(event.get("channel") or user_id),
+        text=text,
+    )
 
 
 def number_from_value(action: dict[str, Any]) -> int | None:
@@ -374,6 +383,17 @@ async def handle_answer_form_submission(
         return
     typed = {i: text_field(values, f"answer.{i + 1}") for i in range(MAX_QUESTIONS)}
     user_id, team_id, now = body["user"]["id"], context.team_id or "", deps.clock.now()
+    warnings = await naming.form_warnings(
+        deps,
+        team_id=team_id,
+        user_id=user_id,
+        tour_id=metadata.tour_id,
+        view_id=str(view.get("id") or ""),
+        typed=typed,
+    )
+    if warnings:  # an answer names someone: said once, inline; Save again keeps it
+        await ack(response_action="errors", errors=warnings)
+        return
     try:
         async with deps.sessions.begin() as session:
             saved = await tours.save_answer_form(

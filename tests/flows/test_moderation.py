@@ -7,6 +7,8 @@ from bot.flows.moderation import (
     AuthorReach,
     author_reach,
     may_rewrite,
+    naming_warning,
+    people_named,
     reason_problem,
 )
 
@@ -42,3 +44,33 @@ def test_who_is_told_and_who_may_rewrite(
 ) -> None:
     assert author_reach(anonymous=anonymous) is reach
     assert may_rewrite(anonymous=anonymous, is_open=is_open) is rewrite
+
+
+NAMES = {
+    "UPRIYA": ("priya", "Priya Sharma"),
+    "UAL": ("al", "Al Jones"),  # too short to warn about
+    "UME": ("me", "Morgan Eve"),  # the author
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("Pairing with Priya taught me a lot.", ["UPRIYA"]),  # a first name, any case
+        ("priya's reviews are great", ["UPRIYA"]),  # possessive still a whole word
+        ("Priyanka helped", []),  # part of another word
+        ("Thanks <@UPRIYA|priya> and <@UOTHER>", ["UPRIYA", "UOTHER"]),  # Slack mentions
+        ("Al said so", []),  # short names are ordinary words too often
+        ("As Morgan, I think", []),  # the author naming themself
+        ("Nothing personal here.", []),
+    ],
+)
+def test_an_answer_naming_someone(text: str, named: list[str]) -> None:
+    assert people_named(text, NAMES, author="UME") == named
+
+
+def test_the_warning_names_at_most_three_and_leaves_the_choice() -> None:
+    warning = naming_warning(["U1", "U2", "U3", "U4"])
+    assert "<@U3>" in warning
+    assert "<@U4>" not in warning
+    assert "keep it as it is" in warning
