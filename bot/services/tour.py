@@ -889,13 +889,14 @@ async def tour_cards(
     cards = []
     for tour in await store.tours_led_by(session, team_id=team_id, leader_id=leader_id):
         tally = await store.counts(session, tour_id=tour.id)
+        cancelled = tour.status is TourStatus.CANCELLED  # only its counts are kept
         cards.append(
             TourCard(
                 tour_id=tour.id,
                 title=tour.title,
                 status=tour.status.value,
-                respondents=tally.respondents,
-                participants=tally.participants,
+                respondents=tour.answered_count or 0 if cancelled else tally.respondents,
+                participants=tour.asked_count or 0 if cancelled else tally.participants,
                 days_left=days_left(now, tour.close_date, tour.leader_tz),
                 close_date=tour.close_date,
                 anonymous=tour.anonymous,

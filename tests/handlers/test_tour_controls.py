@@ -3,6 +3,7 @@ and `co-lead @someone`. Leaders (and co-leaders, and admins) only; each member t
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from sqlalchemy import func, select
@@ -115,6 +116,8 @@ async def test_a_co_leader_cancels_and_nothing_but_the_counts_is_kept(
         assert told(fake_slack, member, "has been cancelled") == 1
     tour = await the_tour(sessions)
     assert (tour.status, tour.asked_count, tour.answered_count) == (TourStatus.CANCELLED, 5, 2)
+    card = json.dumps(fake_slack.home_views["ULEAD"], ensure_ascii=False)
+    assert "2 of 5 answered \u00b7 cancelled on" in card
     async with sessions() as session:
         for model in (Answer, Participant, TourKey):
             assert await session.scalar(select(func.count()).select_from(model)) == 0, model
