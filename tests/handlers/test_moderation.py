@@ -6,8 +6,10 @@ the tour's leaders and admins may hide; no row links the author to the text."""
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -86,7 +88,9 @@ async def test_a_hidden_answer_leaves_everything_the_leader_sees_and_nobody_is_n
     clock: FrozenClock,
     sessions: async_sessionmaker[AsyncSession],
     team: list[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO)
     await closed_tour(slack, fake_slack, deps, clock, team)  # anonymous, 15 people, 30 answers
     answer_id, text = await a_quoted_answer(sessions)
     author = next(member for n, member in enumerate(team) if text in (ANSWERS[0][n], ANSWERS[1][n]))
@@ -125,6 +129,11 @@ async def test_a_hidden_answer_leaves_everything_the_leader_sees_and_nobody_is_n
     for table, row in await every_row(sessions):
         if text in row:
             assert author not in row, (table, row)
+    # Logged, without the text, the reason or anyone's id.
+    hidden_logs = [r for r in caplog.records if r.getMessage() == "answer hidden"]
+    assert len(hidden_logs) == 1
+    assert text not in caplog.text
+    assert "without the name" not in caplog.text
     # Hidden answers are not offered again.
     assert answer_id not in json.dumps(await open_hide_modal(slack, fake_slack, deps))
 
