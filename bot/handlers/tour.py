@@ -383,19 +383,18 @@ async def handle_answer_form_submission(
         return
     typed = {i: text_field(values, f"answer.{i + 1}") for i in range(MAX_QUESTIONS)}
     user_id, team_id, now = body["user"]["id"], context.team_id or "", deps.clock.now()
-    warnings = await naming.form_warnings(
-        deps,
-        team_id=team_id,
-        user_id=user_id,
-        tour_id=metadata.tour_id,
-        view_id=str(view.get("id") or ""),
-        typed=typed,
-    )
-    if warnings:  # an answer names someone: said once, inline; Save again keeps it
-        await ack(response_action="errors", errors=warnings)
-        return
+    names = naming.cached_names(deps, team_id)
     try:
         async with deps.sessions.begin() as session:
+            await naming.check_form(  # an answer naming someone: said once, inline
+                session,
+                team_id=team_id,
+                user_id=user_id,
+                tour_id=metadata.tour_id,
+                view_id=str(view.get("id") or ""),
+                typed=typed,
+                names=names,
+            )
             saved = await tours.save_answer_form(
                 session,
                 team_id=team_id,
@@ -420,6 +419,9 @@ async def handle_answer_form_submission(
                 )
     except Replayed:
         await ack()
+        return
+    except naming.Warned as warned:  # nothing saved; Save again keeps the words
+        await ack(response_action="errors", errors=warned.errors)
         return
     if queued is None:
         await ack(
