@@ -355,10 +355,15 @@ async def _export(settings: Settings, tour_id: int, output_format: str, table: s
     if not export.answers_visible:
         visibility = export.visibility
         why = (
-            "until this anonymous tour closes"
-            if visibility.enough
+            f"in an anonymous tour that asked only {visibility.invited} people"
+            if visibility.too_few_asked
             else f"until {visibility.min_responses} people other than the leader have answered "
             f"({visibility.others} so far)"
+            if not visibility.enough
+            else "until this anonymous tour closes"
+            if not visibility.show_themes
+            else f"until {visibility.quotes_from} people other than the leader have answered "
+            f"({visibility.others} so far; themes are shown from {visibility.min_responses})"
         )
         print(f"partnerbot: answers stay hidden {why}", file=sys.stderr)
     return 0

@@ -117,6 +117,14 @@ class Directory:
             if entry.display_name is not None
         }
 
+    def cached_members(self, *, team_id: str, now: datetime) -> dict[str, DirectoryEntry]:
+        """The members `members` last fetched, if still fresh; never asks Slack (for work
+        that must answer within Slack's 3 seconds and can do without)."""
+        cached = self._members.get(team_id)
+        if cached is not None and now - cached[0] < self._ttl:
+            return cached[1]
+        return {}
+
     async def channel_members(self, client: AsyncWebClient, *, channel_id: str) -> list[str]:
         members: list[str] = []
         cursor: str | None = None

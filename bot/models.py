@@ -178,6 +178,8 @@ class TourStatus(StrEnum):
     LAUNCHING = "launching"
     OPEN = "open"
     CLOSED = "closed"
+    # Called off by its leader before it closed: answers and participants deleted, counts kept.
+    CANCELLED = "cancelled"
 
 
 class Tour(Base):
@@ -228,6 +230,24 @@ class Tour(Base):
         return WorkingHours.from_columns(
             self.work_start_minute, self.work_end_minute, self.work_days
         )
+
+    # Verbatim words (quotes, the answers, the export's text) of an anonymous tour are shown
+    # only from this many answers by others (bot/flows/tour.py Visibility; never below 3).
+    quote_min_responses: Mapped[int] = mapped_column(default=5, server_default="5")
+    # Set when a tour is cancelled: all that is kept of who was asked and who answered.
+    asked_count: Mapped[int | None]
+    answered_count: Mapped[int | None]
+
+
+class CoLeader(Base):
+    """Someone the leader added with the same rights over the tour (services/tour_controls.py)."""
+
+    __tablename__ = "tour_co_leaders"
+
+    tour_id: Mapped[int] = mapped_column(
+        ForeignKey("tours.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
 class Question(Base):
@@ -302,6 +322,10 @@ class Answer(Base):
     # never shown, and cleared when the tour closes: with the bot token it would name the
     # author, since it is the timestamp of their message in their DM.
     last_message_ts: Mapped[str | None] = mapped_column(String(32))
+    # Hidden by the leader (bot/services/moderation.py): left out of themes, quotes, exports and
+    # counts until its author rewrites it. The reason is the leader's words, never the answer's.
+    hidden: Mapped[bool] = mapped_column(default=False, server_default=false())
+    hidden_reason: Mapped[str | None] = mapped_column(String(300))
 
 
 class DmFocus(Base):

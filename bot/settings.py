@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     partnerbot_command: str = "/partner"
     # Step 4: how many initiatives a tour may have on the go at once (offered or accepted).
     initiative_cap: Annotated[int, Field(ge=1, le=10)] = 3
+    # An anonymous tour shows people's own words (quotes, the answers, the export's text) only
+    # once this many people other than the leader have answered; never fewer than 3.
+    quote_min_responses: Annotated[int, Field(ge=3, le=1000)] = 5
     # How long a claimed outbox row stays with the worker that claimed it. A worker killed
     # mid-send leaves its rows for this long before another sends them; a send must be recorded
     # within it, or a second process (replica, or `tick` beside `run`) may send it again.

@@ -169,14 +169,14 @@ def test_tours_lists_every_tour(cli_env: str, capsys: pytest.CaptureFixture[str]
 
 
 def _add_answered_tour(
-    url: str, *, anonymous: bool, answers: list[str], closed: bool = True
+    url: str, *, anonymous: bool, answers: list[str], closed: bool = True, silent: int = 1
 ) -> None:
     """A tour whose first question was answered by one person per text (closed, by default:
-    an anonymous tour shows answers only then)."""
+    an anonymous tour shows answers only then), and `silent` people asked who never answer."""
 
     async def add() -> None:
         engine = create_engine(url)
-        users = [f"U{n:03d}" for n in range(len(answers) + 1)]  # the last one never answers
+        users = [f"U{n:03d}" for n in range(len(answers) + silent)]
         async with create_session_factory(engine).begin() as session:
             tour = await create_tour(
                 session,
@@ -223,11 +223,11 @@ def _add_answered_tour(
 def test_export_json_counts_and_hides_answers_below_the_minimum(
     cli_env: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _add_answered_tour(cli_env, anonymous=True, answers=["fast deploys", "kind reviews"])
+    _add_answered_tour(cli_env, anonymous=True, answers=["fast deploys", "kind reviews"], silent=3)
     assert main(["export", "1"]) == 0
     captured = capsys.readouterr()
     record = json.loads(captured.out)
-    assert (record["participants"], record["respondents"]) == (3, 2)
+    assert (record["participants"], record["respondents"]) == (5, 2)
     assert record["answers_visible"] is False
     assert all(question["answers"] == [] for question in record["questions"])
     assert "fast deploys" not in captured.out
@@ -238,7 +238,7 @@ def test_export_of_an_open_anonymous_tour_hides_answers(
     cli_env: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     texts = ["fast deploys", "kind reviews", "clear priorities"]
-    _add_answered_tour(cli_env, anonymous=True, answers=texts, closed=False)
+    _add_answered_tour(cli_env, anonymous=True, answers=texts, closed=False, silent=2)
     assert main(["export", "1"]) == 0
     captured = capsys.readouterr()
     record = json.loads(captured.out)
@@ -249,12 +249,12 @@ def test_export_of_an_open_anonymous_tour_hides_answers(
 def test_export_json_anonymous_answers_carry_no_user(
     cli_env: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    texts = ["fast deploys", "kind reviews", "clear priorities"]
+    texts = ["fast deploys", "kind reviews", "clear priorities", "calm on-call", "good lunches"]
     _add_answered_tour(cli_env, anonymous=True, answers=texts)
     assert main(["export", "1"]) == 0
     out = capsys.readouterr().out
     record = json.loads(out)
-    assert record["respondents"] == 3
+    assert record["respondents"] == 5
     assert sorted(record["questions"][0]["answers"]) == sorted(texts)
     assert record["questions"][1]["answers"] == []
     assert "U000" not in out
@@ -623,7 +623,8 @@ async def test_export_names_people_next_to_their_ids(
 async def test_export_of_an_anonymous_tour_names_no_one_next_to_answers(
     cli_env: str, named_slack: FakeSlack, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    texts = ["fast deploys", "kind reviews", "clear priorities"]
+    # five answers: an anonymous tour's words are shown from QUOTE_MIN_RESPONSES (5)
+    texts = ["fast deploys", "kind reviews", "clear priorities", "quiet mornings", "short standups"]
     await asyncio.to_thread(_add_answered_tour, cli_env, anonymous=True, answers=texts)
     json_out, _ = await _export([], capsys)
     csv_out, _ = await _export(["--format", "csv"], capsys)
@@ -712,3 +713,24 @@ async def test_export_without_names_says_so_in_one_line_and_keeps_the_ids(
     record = json.loads(out)
     assert {"user_id": "U000", "text": "fast deploys"} in record["questions"][0]["answers"]
     assert "leader_name" not in record
+
+
+@pytest.mark.parametrize(
+    ("answers", "silent", "said"),
+    [
+        # 4 asked: an anonymous tour that small never shows what people wrote
+        (3, 1, "hidden in an anonymous tour that asked only 4 people"),
+        # 4 answers of 6 asked: themes yes, words not below the quote floor of 5
+        (4, 2, "hidden until 5 people other than the leader have answered (4 so far; themes"),
+    ],
+)
+def test_export_says_which_anonymity_floor_holds_the_answers_back(
+    cli_env: str, capsys: pytest.CaptureFixture[str], answers: int, silent: int, said: str
+) -> None:
+    texts = [f"answer number {n}" for n in range(answers)]
+    _add_answered_tour(cli_env, anonymous=True, answers=texts, silent=silent)
+    assert main(["export", "1"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["answers_visible"] is False
+    assert "answer number" not in captured.out
+    assert said in captured.err

@@ -27,6 +27,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blocks import Message
+from bot.blocks.moderation import hide_button_block
 from bot.blocks.tour import (
     TourAction,
     _action_id,
@@ -876,10 +877,12 @@ def render_answers_page(
     page: int,
     page_count: int,
     questions: Sequence[tuple[str, Sequence[str]]],
+    hideable: bool = False,
 ) -> View:
     """One page of answers (the caller pages and applies the anonymity rules), grouped by
     question. `page` counts from 0. Answers are cut at 300 characters and packed into sections;
-    whatever would not fit in one view is counted at the end."""
+    whatever would not fit in one view is counted at the end. `hideable`: the reader may hide
+    an answer (bot/blocks/moderation.py)."""
     grouped = [
         (
             f"*{clip(_one_line(question), 1_000)}*",
@@ -893,8 +896,8 @@ def render_answers_page(
     ]
     grouped = [(heading, lines) for heading, lines in grouped if lines]
     blocks: list[Block] = [_context(f"*{clip(title, 500)}* — answers, grouped by question.")]
-    # Left free: a note on what did not fit, the page count, Previous and Next.
-    available = MAX_VIEW_BLOCKS - len(blocks) - 4
+    # Left free: a note on what did not fit, the page count, Previous and Next, Hide.
+    available = MAX_VIEW_BLOCKS - len(blocks) - 5
     needs = [len(_pack(lines, heading, available)[0]) for heading, lines in grouped]
     omitted = 0
     for (heading, lines), share in zip(grouped, _fair_shares(needs, available), strict=True):
@@ -921,6 +924,8 @@ def render_answers_page(
                 text=label, action_id=FindingsAction.ANSWERS_PAGE, value=f"{tour_id}:{target}"
             )
             blocks.append(ActionsBlock(block_id=block_id, elements=[button]))
+    if hideable and grouped:
+        blocks.append(hide_button_block(tour_id, page))
     return View(
         type="modal",
         callback_id=FindingsView.ANSWERS,

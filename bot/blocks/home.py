@@ -50,7 +50,7 @@ class TourCard:
 
     tour_id: int
     title: str
-    status: str  # "open" | "closed"
+    status: str  # "launching" | "open" | "closed" | "cancelled"
     respondents: int
     participants: int
     days_left: int
@@ -203,7 +203,9 @@ def tour_summary(tour: TourCard) -> str:
     """ "*Title* — 7 of 25 answered · 3 days left · anonymous"."""
     if tour.status == "launching":
         return f"*{clip(tour.title, 500)}* — launching: working out whom to ask…"
-    if tour.status != "open":
+    if tour.status == "cancelled":
+        when = f"cancelled on {format_day(tour.closed_on or tour.close_date)}"
+    elif tour.status != "open":
         when = f"closed on {format_day(tour.closed_on or tour.close_date)}"
     elif tour.days_left > 1:
         when = f"{tour.days_left} days left"

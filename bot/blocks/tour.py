@@ -37,7 +37,9 @@ from bot.flows.tour import (
     MAX_QUESTION_LENGTH,
     MAX_QUESTIONS,
     MAX_TITLE_LENGTH,
+    MIN_INVITED,
     MIN_RESPONSES_FLOOR,
+    QUOTE_MIN_RESPONSES,
     LaunchBlock,
     Reminded,
     RemindOutcome,
@@ -365,6 +367,7 @@ def render_invitation(
     question: str,
     position: int,
     question_count: int,
+    quote_min_responses: int = QUOTE_MIN_RESPONSES,
 ) -> Message:
     """The first DM of a tour: who asks and why, what the leader will see, then question 1.
     `closes_at` is shown in each member's own time zone; `leader_tz` names the fallback's."""
@@ -372,7 +375,8 @@ def render_invitation(
     notice = (
         f":lock: <@{leader_id}> sees answers only after the tour closes and only if at least "
         f"{min_responses} people other than them answered, grouped together and never with "
-        "your name."
+        f"your name; your own words are quoted only if at least "
+        f"{max(quote_min_responses, min_responses)} did."
         if anonymous
         else f":bust_in_silhouette: <@{leader_id}> will see your name next to your answers."
     )
@@ -668,6 +672,7 @@ def render_leader_confirmation(
     leader_tz: str,
     results_channel_id: str,
     timing: str = "",
+    quote_min_responses: int = QUOTE_MIN_RESPONSES,
 ) -> Message:
     """`timing` says when people are asked when not all at once ("8 now, 3 tomorrow at 09:00
     their time"): invitations wait for each person's working hours."""
@@ -681,8 +686,15 @@ def render_leader_confirmation(
         )
     seen = (
         "Answers are anonymous: you'll see them grouped, never with names, once the tour has "
-        f"closed and if at least {min_responses} people other than you answered. Until then, "
-        "a count."
+        f"closed and if at least {min_responses} people other than you answered; their own "
+        f"words (quotes, the answers) once at least {max(quote_min_responses, min_responses)} "
+        "did. Until then, a count."
+        + (
+            f" With fewer than {MIN_INVITED} people asked, an anonymous tour never shows what "
+            "anyone wrote: it would be too easy to tell who said what."
+            if invited < MIN_INVITED
+            else ""
+        )
         if anonymous
         else "Answers are named: you'll see who said what."
     )
@@ -707,16 +719,27 @@ def withheld_reason(
     """Why what people wrote is not shown, told to the leader, or to `reader_id` (an admin
     acting for `leader_id`): neither's own answers count toward the minimum."""
     besides = "you" if reader_id in (None, leader_id) else f"you and <@{leader_id}>"
-    if visibility.enough:
+    have = "1 has" if visibility.others == 1 else f"{visibility.others} have"
+    if visibility.too_few_asked:
+        return (
+            f"This anonymous tour asked {visibility.invited} "
+            f"{'person' if visibility.invited == 1 else 'people'}: with fewer than {MIN_INVITED}, "
+            "answers and themes are never shown, since it would be too easy to tell who wrote what."
+        )
+    if visibility.others < visibility.min_responses:
+        return (
+            f"Answers and themes are shown only when at least {visibility.min_responses} people "
+            f"besides {besides} have answered, so nobody can be singled out; {have}. "
+            "Your own answers don't count toward that: you know which ones they are."
+        )
+    if not visibility.show_themes:
         return (
             "Answers stay hidden until this anonymous tour closes: comparing what you saw "
             "before and after someone answered would single them out."
         )
-    have = "1 has" if visibility.others == 1 else f"{visibility.others} have"
     return (
-        f"Answers and themes are shown only when at least {visibility.min_responses} people "
-        f"besides {besides} have answered, so nobody can be singled out; {have}. "
-        "Your own answers don't count toward that: you know which ones they are."
+        f"Themes are shown, but people's own words (quotes and the answers) only once at least "
+        f"{visibility.quotes_from} people besides {besides} have answered; {have}."
     )
 
 
@@ -724,11 +747,18 @@ def render_close_notice(
     *, tour_id: int, title: str, respondents: int, participants: int, visibility: Visibility
 ) -> Message:
     counts = f"*{clip(title, 500)}* has closed: {respondents} of {participants} answered."
-    if not visibility.show_answers:
+    if not visibility.show_themes:
         blocks: list[Block] = [
             _section(
                 f"{counts}\n{withheld_reason(visibility)} So nothing people wrote will be "
                 "shown, and no themes are suggested."
+            )
+        ]
+    elif not visibility.show_answers:
+        blocks = [
+            _section(
+                f"{counts}\n{withheld_reason(visibility)} I'll suggest themes for you to review, "
+                "without quotes."
             )
         ]
     else:
@@ -799,10 +829,13 @@ def render_export_message(
     questions: Sequence[tuple[str, Sequence[str]]],
     named: Sequence[tuple[str, Sequence[tuple[str, str]]]] | None,
     tour_id: int,
+    see_answers_action: str | None = None,
 ) -> Message:
     """The findings, question by question, in the given order. `named` (a named tour) replaces
     the grouped answers with "<@U…>: answer" lines. Long answers are cut; when the message runs
-    out of blocks, each question gets a fair share and the rest are counted at the end."""
+    out of blocks, each question gets a fair share and the rest are counted at the end.
+    `see_answers_action`: the action id of "See all answers" (the paged view, where the leader
+    may hide an answer), when the caller offers it."""
     texts: list[tuple[str, list[tuple[str, str]]]] = (
         [(question, [(f"<@{user}>: ", text) for user, text in rows]) for question, rows in named]
         if named is not None
@@ -825,8 +858,8 @@ def render_export_message(
         HeaderBlock(text="Listening tour findings"),
         _section(f"*{safe_title}* — {respondents} of {participants} answered."),
     ]
-    # One block stays free for the closing note.
-    available = MAX_EXPORT_BLOCKS - len(blocks) - 1
+    # One block stays free for the closing note, and one for "See all answers".
+    available = MAX_EXPORT_BLOCKS - len(blocks) - 1 - (1 if see_answers_action else 0)
     needs = [len(_pack(lines, heading, available)[0]) for heading, lines in grouped]
     omitted = 0
     for (heading, lines), share in zip(grouped, _fair_shares(needs, available), strict=True):
@@ -854,6 +887,11 @@ def render_export_message(
                 f"`partnerbot export {tour_id}` has them in full."
             )
         )
+    if see_answers_action:
+        button = ButtonElement(
+            text="See all answers", action_id=see_answers_action, value=f"{tour_id}:0"
+        )
+        blocks.append(ActionsBlock(elements=[button]))
     return Message(
         text=f"Findings from {safe_title}: {respondents} of {participants} answered.",
         blocks=blocks,

@@ -331,6 +331,14 @@ def days_left(now: datetime, close_date: date, tz_name: str) -> int:
     return max((close_date - local_today(now, tz_name)).days, 0)
 
 
+# Stronger anonymity defaults (issue #18). Themes and counts of what people wrote need at least
+# `min_responses` (>= 3) answers; in an anonymous tour, only if the tour asked at least
+# MIN_INVITED people (3 of 4 is nearly everyone). Verbatim words — quotes, the answers
+# themselves, the export's text — need QUOTE_MIN_RESPONSES by default, as most survey tools do.
+MIN_INVITED = 5
+QUOTE_MIN_RESPONSES = 5
+
+
 @dataclass(frozen=True)
 class Visibility:
     """What a tour may show the people who read its results (the leader, or an admin acting
@@ -341,18 +349,40 @@ class Visibility:
     knows which answers are their own, so counting them would let two colleagues' answers
     pass for three people's — and set apart the one they did not write. In an anonymous tour
     it is shown only once the tour has closed, since comparing two looks taken while answers
-    arrive would single out the newest."""
+    arrive would single out the newest; only if the tour asked at least MIN_INVITED people;
+    and people's own words (as opposed to themes and their counts) only from
+    `quote_min_responses` answers by others (never below `min_responses`)."""
 
     others: int  # people who answered, not counting the readers
     min_responses: int
     anonymous: bool
     closed: bool
+    invited: int = MIN_INVITED  # people the tour asked
+    quote_min_responses: int = QUOTE_MIN_RESPONSES
+
+    @property
+    def too_few_asked(self) -> bool:
+        """An anonymous tour that asked fewer than MIN_INVITED people: nothing is ever shown."""
+        return self.anonymous and self.invited < MIN_INVITED
 
     @property
     def enough(self) -> bool:
-        """Enough people other than the readers have answered."""
-        return self.others >= self.min_responses
+        """Enough people other than the readers have answered, in a tour large enough."""
+        return self.others >= self.min_responses and not self.too_few_asked
+
+    @property
+    def show_themes(self) -> bool:
+        """Themes, their summaries and how many answers each holds."""
+        return self.enough and (self.closed or not self.anonymous)
+
+    @property
+    def quotes_from(self) -> int:
+        """How many answers by others verbatim words need."""
+        if not self.anonymous:
+            return self.min_responses
+        return max(self.quote_min_responses, self.min_responses, MIN_RESPONSES_FLOOR)
 
     @property
     def show_answers(self) -> bool:
-        return self.enough and (self.closed or not self.anonymous)
+        """People's own words: quotes, the answers, the export's text."""
+        return self.show_themes and self.others >= self.quotes_from

@@ -12,8 +12,10 @@ from bot.handlers import (
     home,
     initiatives,
     lifecycle,
+    moderation,
     outcomes,
     tour,
+    tour_controls,
 )
 from bot.settings import Settings
 
@@ -25,8 +27,10 @@ async def ignore_other_messages() -> None:
 def register_all(app: AsyncApp, settings: Settings) -> None:
     errors.register(app)
     home.register(app)
+    tour_controls.register(app, command=settings.partnerbot_command)
     available = tour.register(app, command=settings.partnerbot_command)
     findings.register(app)
+    moderation.register(app)
     outcomes.register(app)
     available |= initiatives.register(app, command=settings.partnerbot_command)
     checkins.register(app)

@@ -108,14 +108,15 @@ async def _steering_refusal(
     if tour is None:
         return "This review is out of date; open it again."
     assert deps.quick_client is not None
-    if not await may_lead(deps, deps.quick_client, tour, user_id):
+    if not await may_lead(deps, deps.quick_client, tour, user_id, session):
         return f"Only <@{tour.leader_id}>, who leads this tour, or a workspace admin can."
     poll = await store.poll_of_tour(session, tour_id=tour.id)
     if poll is not None and poll.message_ts:
         return f"The findings are already posted in <#{poll.channel_id}>; votes are coming in."
-    # The themes and their quotes are people's words: the same minimum as the review button.
+    # The themes come from people's words: the same minimum as the review button (their quotes
+    # have a higher one of their own, applied where quotes are read).
     visibility = await visibility_of(session, tour=tour, reader_id=user_id)
-    if not visibility.show_answers:
+    if not visibility.show_themes:
         return withheld_reason(visibility, leader_id=tour.leader_id, reader_id=user_id)
     return None
 
@@ -128,7 +129,7 @@ async def _review_blocker(deps: Deps, tour: Tour, reader_id: str) -> str | None:
         visibility = await visibility_of(session, tour=tour, reader_id=reader_id)
     if poll is not None and poll.message_ts:
         return f"The findings are posted in <#{poll.channel_id}>; the team is voting there."
-    if not visibility.show_answers:
+    if not visibility.show_themes:
         why = withheld_reason(visibility, leader_id=tour.leader_id, reader_id=reader_id)
         return f"{why} So there is nothing to group into themes."
     return None
@@ -279,6 +280,7 @@ async def handle_answers_page(
         page=page,
         page_count=pages,
         questions=list(grouped.items()),
+        hideable=True,
     ).to_dict()
     if action.get("action_id") == FindingsAction.ANSWERS_PAGE and body.get("view"):
         await client.views_update(view_id=body["view"]["id"], view=view)

@@ -13,8 +13,10 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.blocks import Message, unescape
+from bot.blocks.findings import FindingsAction
 from bot.blocks.tour import (
     TourAction,
     TourView,
@@ -41,6 +43,8 @@ from bot.flows.tour import (
     question_block,
     validate_launch,
 )
+from bot.flows.tour_controls import is_control
+from bot.handlers import naming
 from bot.handlers.context import (
     Replayed,
     claim_event,
@@ -55,6 +59,7 @@ from bot.handlers.home import publish_home
 from bot.models import Tour
 from bot.scheduler import resolve_launch, suggest_themes_for
 from bot.services import tour as tours
+from bot.services import tour_controls
 from bot.store import outbox
 from bot.store.tours import get_tour
 
@@ -76,7 +81,9 @@ class LaunchMetadata(BaseModel):
 
 
 async def is_tour_command(command: dict[str, Any]) -> bool:
-    return parse_command_text(command.get("text")).subcommand == "tour"
+    """`tour` and anything but a control word (bot/handlers/tour_controls.py)."""
+    parsed = parse_command_text(command.get("text"))
+    return parsed.subcommand == "tour" and not is_control(parsed.arguments)
 
 
 # --- leader: launching ------------------------------------------------------------------------
@@ -223,6 +230,7 @@ async def handle_tour_launch_submission(
             bot_user_id=context.bot_user_id,
             now=now,
         )
+        tour.quote_min_responses = deps.settings.quote_min_responses
     try:
         await resolve_launch(deps, tour.id)  # at once; put off to the tick if Slack is busy
     except Exception:
@@ -294,6 +302,14 @@ async def handle_dm_reply(
     # Already acknowledged: Slack will not send it again, so a busy database must not lose it.
     queued = await retry_when_locked(answer)
     await deps.delivery.send_now(queued)
+    await naming.warn_after_dm(
+        deps,
+        client,
+        team_id=team_id,
+        user_id=user_id,
+        channel=str(event.get("channel") or user_id),
+        text=text,
+    )
 
 
 def number_from_value(action: dict[str, Any]) -> int | None:
@@ -367,8 +383,18 @@ async def handle_answer_form_submission(
         return
     typed = {i: text_field(values, f"answer.{i + 1}") for i in range(MAX_QUESTIONS)}
     user_id, team_id, now = body["user"]["id"], context.team_id or "", deps.clock.now()
+    names = naming.cached_names(deps, team_id)
     try:
         async with deps.sessions.begin() as session:
+            await naming.check_form(  # an answer naming someone: said once, inline
+                session,
+                team_id=team_id,
+                user_id=user_id,
+                tour_id=metadata.tour_id,
+                view_id=str(view.get("id") or ""),
+                typed=typed,
+                names=names,
+            )
             saved = await tours.save_answer_form(
                 session,
                 team_id=team_id,
@@ -393,6 +419,9 @@ async def handle_answer_form_submission(
                 )
     except Replayed:
         await ack()
+        return
+    except naming.Warned as warned:  # nothing saved; Save again keeps the words
+        await ack(response_action="errors", errors=warned.errors)
         return
     if queued is None:
         await ack(
@@ -427,10 +456,24 @@ async def notice(client: AsyncWebClient, body: dict[str, Any], title: str, text:
     )
 
 
-async def may_lead(deps: Deps, client: AsyncWebClient, tour: Tour, user_id: str) -> bool:
-    """Whether someone may act for a tour: its leader, or a workspace admin (the profile is
-    cached, so a modal submission can ask before its acknowledgement)."""
+async def may_lead(
+    deps: Deps,
+    client: AsyncWebClient,
+    tour: Tour,
+    user_id: str,
+    session: AsyncSession | None = None,
+) -> bool:
+    """Whether someone may act for a tour: its leader, a co-leader, or a workspace admin (the
+    profile is cached, so a modal submission can ask before its acknowledgement). A caller
+    inside a transaction passes its `session`: on SQLite a second one would wait for it."""
     if tour.leader_id == user_id:
+        return True
+    if session is not None:
+        co_leader = await tour_controls.may_lead(session, tour=tour, user_id=user_id)
+    else:
+        async with deps.sessions() as own:
+            co_leader = await tour_controls.may_lead(own, tour=tour, user_id=user_id)
+    if co_leader:
         return True
     return (await deps.directory.person(client, user_id=user_id, now=deps.clock.now())).is_admin
 
@@ -537,6 +580,7 @@ async def _send_export(
         questions=export.questions,
         named=export.named,
         tour_id=tour.id,
+        see_answers_action=FindingsAction.SEE_ANSWERS,  # paged, with "Hide an answer…"
     )
     await client.chat_postMessage(channel=body["user"]["id"], **message.to_dict())
 

@@ -23,7 +23,7 @@ from bot.flows.review import MAX_FINAL_THEMES, MAX_SUGGESTED_THEMES, by_side, un
 from bot.flows.working_hours import next_allowed
 from bot.models import Poll, PollStatus, Theme, ThemeSource, Tour, TourStatus
 from bot.services import home
-from bot.services.tour import export_tour
+from bot.services.tour import visibility_of
 from bot.store import findings as store
 from bot.store import outbox
 from bot.store import tours as tour_store
@@ -34,9 +34,9 @@ MAX_THEMES = MAX_FINAL_THEMES
 
 
 async def grouping_input(session: AsyncSession, *, tour: Tour) -> list[AnswerText] | None:
-    """The answers to group, or None when the leader may not see them (too few answered)."""
-    export = await export_tour(session, tour=tour)
-    if not export.answers_visible:
+    """The answers to group (hidden ones left out), or None when the leader may not see themes
+    (too few answered, or too few asked)."""
+    if not (await visibility_of(session, tour=tour)).show_themes:
         return None
     rows = await store.answers_to_group(session, tour_id=tour.id)
     return [
@@ -102,6 +102,16 @@ async def store_suggestions(
     return True
 
 
+async def visible_quotes(
+    session: AsyncSession, *, tour: Tour, theme_ids: Sequence[int]
+) -> dict[int, list[str]]:
+    """Each theme's quotes as the leader may see them: none below the tour's quote floor
+    (`Visibility.show_answers`), never a hidden answer. Every quote shown is read here."""
+    if not (await visibility_of(session, tour=tour)).show_answers:
+        return {theme_id: [] for theme_id in theme_ids}
+    return await store.quotes_of(session, theme_ids=theme_ids)
+
+
 @dataclass(frozen=True)
 class Review:
     """What the review modal shows: the leader's final themes if they reviewed before,
@@ -119,7 +129,7 @@ async def review_of(session: AsyncSession, *, tour: Tour) -> Review:
         suggested = await store.themes_of(session, tour_id=tour.id, source=ThemeSource.SUGGESTED)
         # Stored before sides came first, a tour's suggestions may be in the engine's old order.
         themes = by_side(suggested, [theme.kind for theme in suggested])
-    quotes = await store.quotes_of(session, theme_ids=[theme.id for theme in themes])
+    quotes = await visible_quotes(session, tour=tour, theme_ids=[theme.id for theme in themes])
     reflection = await store.reflection_of(session, tour_id=tour.id)
     return Review(
         themes=themes,
@@ -237,7 +247,7 @@ async def coverage(session: AsyncSession, *, tour_id: int) -> Coverage:
 
 async def final_drafts(session: AsyncSession, *, tour: Tour) -> list[ThemeDraft]:
     themes = await store.themes_of(session, tour_id=tour.id, source=ThemeSource.FINAL)
-    quotes = await store.quotes_of(session, theme_ids=[theme.id for theme in themes])
+    quotes = await visible_quotes(session, tour=tour, theme_ids=[theme.id for theme in themes])
     return [
         ThemeDraft(
             label=theme.label,
@@ -269,7 +279,7 @@ async def poll_state(session: AsyncSession, *, poll: Poll) -> PollState:
     tour = await tour_store.get_tour(session, tour_id=poll.tour_id)
     assert tour is not None
     themes = await store.themes_of(session, tour_id=tour.id, source=ThemeSource.FINAL)
-    quotes = await store.quotes_of(session, theme_ids=[theme.id for theme in themes])
+    quotes = await visible_quotes(session, tour=tour, theme_ids=[theme.id for theme in themes])
     totals, voters = await store.poll_totals(session, poll_id=poll.id)
     tally = await tour_store.counts(session, tour_id=tour.id)
     closed = poll.status is PollStatus.CLOSED

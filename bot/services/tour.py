@@ -204,6 +204,7 @@ async def finish_launch(
         question=questions[0].text,
         position=0,
         question_count=len(questions),
+        quote_min_responses=tour.quote_min_responses,
     )
     await outbox.enqueue_many(
         session,
@@ -237,6 +238,7 @@ async def finish_launch(
         leader_tz=tour.leader_tz,
         results_channel_id=tour.channel_id,
         timing=timing(now, [(i.tz, asked_at[i.user_id]) for i in audience.invitees]).sentence(),
+        quote_min_responses=tour.quote_min_responses,
     )
     await outbox.enqueue(
         session,
@@ -745,7 +747,8 @@ async def save_answer_form(
                 text = join_answer(before.text, typed) if before else typed
                 await _save(session, conversation, question, text)
         elif typed:
-            await _save(session, conversation, question, typed)
+            if before is None or typed != before.text:  # left as it was, a hidden one stays hidden
+                await _save(session, conversation, question, typed)
         elif before is not None and len(before.text) <= PREFILL_LIMIT:
             await store.delete_answer(
                 session, question_id=question.id, respondent=conversation.respondent
@@ -937,13 +940,14 @@ async def tour_cards(
     cards = []
     for tour in await store.tours_led_by(session, team_id=team_id, leader_id=leader_id):
         tally = await store.counts(session, tour_id=tour.id)
+        cancelled = tour.status is TourStatus.CANCELLED  # only its counts are kept
         cards.append(
             TourCard(
                 tour_id=tour.id,
                 title=tour.title,
                 status=tour.status.value,
-                respondents=tally.respondents,
-                participants=tally.participants,
+                respondents=tour.answered_count or 0 if cancelled else tally.respondents,
+                participants=tour.asked_count or 0 if cancelled else tally.participants,
                 days_left=days_left(now, tour.close_date, tour.leader_tz),
                 close_date=tour.close_date,
                 anonymous=tour.anonymous,
@@ -969,7 +973,7 @@ async def _stage(session: AsyncSession, *, tour: Tour) -> str:
         return "outcomes" if asked else "voted"
     if (
         tour.themes_suggested_at is not None
-        and (await visibility_of(session, tour=tour)).show_answers
+        and (await visibility_of(session, tour=tour)).show_themes
     ):
         return "review"
     return "closed"
@@ -1128,6 +1132,8 @@ async def visibility_of(
         min_responses=tour.min_responses,
         anonymous=tour.anonymous,
         closed=tour.status is TourStatus.CLOSED,
+        invited=(await store.counts(session, tour_id=tour.id)).participants,
+        quote_min_responses=tour.quote_min_responses,
     )
 
 
@@ -1150,8 +1156,11 @@ async def export_tour(
     ordered = [by_question[position] for position in sorted(by_question)]
     questions = [(q, [text for _, text in answers]) for q, answers in ordered]
     named = ordered if (visible and not tour.anonymous) else None
-    # Posted themes and insights come from the answers: they stay behind the same rule.
-    themes, insights = await _findings(session, tour=tour) if visible else ([], [])
+    # Posted themes and insights come from the answers: they stay behind the same rule
+    # (themes from `min_responses`; insights are people's words, like the answers).
+    themes, insights = await _findings(session, tour=tour) if visibility.show_themes else ([], [])
+    if not visible:
+        insights = []
     answer_total = await findings_store.count_answers(session, tour_id=tour.id)
     committed = await session.execute(
         select(Theme.label, Outcome)

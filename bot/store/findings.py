@@ -41,14 +41,18 @@ async def answers_to_group(session: AsyncSession, *, tour_id: int) -> list[tuple
     statement = (
         select(Answer.id, Question.position, Answer.text)
         .join(Question, Question.id == Answer.question_id)
-        .where(Answer.tour_id == tour_id)
+        .where(Answer.tour_id == tour_id, Answer.hidden.is_(False))
         .order_by(Question.position, Answer.text, Answer.id)
     )
     return [(row[0], row[1], row[2]) for row in (await session.execute(statement)).all()]
 
 
 async def count_answers(session: AsyncSession, *, tour_id: int) -> int:
-    statement = select(func.count()).select_from(Answer).where(Answer.tour_id == tour_id)
+    statement = (
+        select(func.count())
+        .select_from(Answer)
+        .where(Answer.tour_id == tour_id, Answer.hidden.is_(False))
+    )
     return int(await session.scalar(statement) or 0)
 
 
@@ -62,11 +66,11 @@ async def themes_of(session: AsyncSession, *, tour_id: int, source: ThemeSource)
 
 
 async def quotes_of(session: AsyncSession, *, theme_ids: Sequence[int]) -> dict[int, list[str]]:
-    """Quote texts per theme, verbatim from the answers."""
+    """Quote texts per theme, verbatim from the answers; hidden answers are never quoted."""
     statement = (
         select(ThemeQuote.theme_id, Answer.text)
         .join(Answer, Answer.id == ThemeQuote.answer_id)
-        .where(ThemeQuote.theme_id.in_(theme_ids))
+        .where(ThemeQuote.theme_id.in_(theme_ids), Answer.hidden.is_(False))
         .order_by(ThemeQuote.theme_id, ThemeQuote.position)
     )
     quotes: dict[int, list[str]] = {theme_id: [] for theme_id in theme_ids}

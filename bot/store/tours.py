@@ -269,8 +269,9 @@ async def answers_of(
 
 
 # An answer is one row per question and respondent; saving it again replaces these columns.
+# A hidden answer saved again (its author rewrote or added to it) is shown again.
 ANSWER_KEY = ("question_id", "respondent")
-ANSWER_REPLACED = ("text", "last_message_ts")
+ANSWER_REPLACED = ("text", "last_message_ts", "hidden", "hidden_reason")
 
 
 def answer_row(
@@ -283,6 +284,8 @@ def answer_row(
         "respondent": respondent,
         "text": text,
         "last_message_ts": message_ts,
+        "hidden": False,
+        "hidden_reason": None,
     }
 
 
@@ -426,7 +429,7 @@ async def answers_for_export(
     statement = (
         select(Question.position, Question.text, Answer.respondent, Answer.text)
         .join(Answer, Answer.question_id == Question.id)
-        .where(Question.tour_id == tour_id)
+        .where(Question.tour_id == tour_id, Answer.hidden.is_(False))
         .order_by(Question.position, Answer.id)
     )
     return [(row[0], row[1], row[2], row[3]) for row in (await session.execute(statement)).all()]

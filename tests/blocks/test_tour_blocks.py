@@ -431,6 +431,38 @@ def test_leader_confirmation_says_what_the_leader_will_see(
     assert absent not in rendered
 
 
+@pytest.mark.parametrize(
+    ("invited", "quote_floor", "present", "absent"),
+    [
+        # the default floor: words from 5 answers
+        (12, 5, "their own words (quotes, the answers) once at least 5 did", "fewer than 5"),
+        # the floor never below the leader's own minimum (4 here)
+        (12, 3, "once at least 4 did", "fewer than 5"),
+        # too small an anonymous tour: said at launch, not discovered at close
+        (4, 5, "With fewer than 5 people asked, an anonymous tour never shows", "are named"),
+    ],
+)
+def test_leader_confirmation_names_the_anonymity_floors(
+    invited: int, quote_floor: int, present: str, absent: str
+) -> None:
+    rendered = json.dumps(
+        render_leader_confirmation(
+            tour_id=1,
+            title="T",
+            invited=invited,
+            skipped=0,
+            anonymous=True,
+            min_responses=4,
+            closes_at=CLOSES_AT,
+            leader_tz=LEADER_TZ,
+            results_channel_id="CTEAM",
+            quote_min_responses=quote_floor,
+        ).to_dict()
+    )
+    assert present in rendered
+    assert absent not in rendered
+
+
 # --- when the tour closes, in each reader's own time zone ---------------------------------------
 
 CLOSING: dict[str, Callable[[datetime, str], Message]] = {
@@ -940,9 +972,9 @@ def test_finished_shows_skipped_questions(answer: str | None, expected: str) -> 
             render_close_notice(
                 tour_id=42,
                 title="T",
-                respondents=3,
+                respondents=5,
                 participants=5,
-                visibility=Visibility(others=3, min_responses=3, anonymous=True, closed=True),
+                visibility=Visibility(others=5, min_responses=3, anonymous=True, closed=True),
             ),
             [TourAction.EXPORT],
         ),
@@ -972,13 +1004,14 @@ def test_buttons_carry_the_tour_id(message: Message, expected: list[TourAction])
     [
         # below the minimum
         (2, 2, "at least 3 people besides you have answered, so nobody", "Press *Export*"),
-        # exactly the minimum: visible
-        (3, 3, "Press *Export*", "shown only when"),
+        # exactly the minimum: themes, but no words below the quote floor of 5
+        (3, 3, "only once at least 5 people besides you have answered; 3 have", "Export"),
+        (3, 3, "suggest themes for you to review, without quotes", "no themes are suggested"),
         # the leader answered too: three answered, two of them others — hidden, and why
         (3, 2, "besides you have answered, so nobody can be singled out; 2 have", "Export"),
         (3, 2, "no themes are suggested", "Press *Export*"),
-        # the leader and three others: visible
-        (4, 3, "Press *Export*", "shown only when"),
+        # the leader and five others: the answers themselves
+        (6, 5, "Press *Export*", "shown only when"),
     ],
 )
 def test_close_notice_hides_answers_below_the_minimum_of_others(
@@ -989,7 +1022,9 @@ def test_close_notice_hides_answers_below_the_minimum_of_others(
         title="T",
         respondents=respondents,
         participants=9,
-        visibility=Visibility(others=others, min_responses=3, anonymous=True, closed=True),
+        visibility=Visibility(
+            others=others, min_responses=3, anonymous=True, closed=True, invited=9
+        ),
     )
     rendered = json.dumps(message.to_dict())
     assert f"{respondents} of 9 answered" in rendered

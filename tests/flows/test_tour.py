@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot.flows.tour import (
+    QUOTE_MIN_RESPONSES,
     Audience,
     DirectoryEntry,
     Invitee,
@@ -300,8 +301,11 @@ def test_the_last_day_reminder_reaches_people_west_of_the_leader() -> None:
     [
         # the leader + 2 members answered: 2 others, below 3 — nothing, even once closed
         (2, 3, True, True, False, False),
-        # the leader + 3 members: 3 others — shown once the anonymous tour has closed
-        (3, 3, True, True, True, True),
+        # the leader + 3 members: 3 others — themes once the anonymous tour has closed, but
+        # no verbatim words below the quote floor (5 by default: next test)
+        (3, 3, True, True, True, False),
+        # 5 others: words shown too
+        (5, 3, True, True, True, True),
         # enough others, but an anonymous tour still open: still nothing
         (3, 3, True, False, True, False),
         # a named tour shows answers while open, once enough others answered
@@ -310,6 +314,8 @@ def test_the_last_day_reminder_reaches_people_west_of_the_leader() -> None:
         (2, 3, False, False, False, False),
         # the leader's own threshold, not the floor
         (4, 5, True, True, False, False),
+        # a leader's threshold above the quote floor governs words too
+        (6, 6, True, True, True, True),
         # nobody else answered
         (0, 3, True, True, False, False),
     ],
@@ -326,3 +332,36 @@ def test_visibility_counts_only_people_other_than_the_readers(
         others=others, min_responses=minimum, anonymous=anonymous, closed=closed
     )
     assert (visibility.enough, visibility.show_answers) == (enough, shown)
+
+
+@pytest.mark.parametrize(
+    ("others", "invited", "quote_floor", "anonymous", "themes", "words"),
+    [
+        # 4 answers of 10 asked: themes, and no quote by default
+        (4, 10, QUOTE_MIN_RESPONSES, True, True, False),
+        # 5 answers: quotes too
+        (5, 10, QUOTE_MIN_RESPONSES, True, True, True),
+        # 4 of 4 asked: too small a tour to show anything from what people wrote
+        (4, 4, QUOTE_MIN_RESPONSES, True, False, False),
+        # 5 asked is enough for themes at 3 answers
+        (3, 5, QUOTE_MIN_RESPONSES, True, True, False),
+        # the floor is a setting: at 3, 3 answers show quotes
+        (3, 5, 3, True, True, True),
+        # a floor set below 3 (a database edited by hand) still counts as 3
+        (2, 10, 1, True, False, False),
+        # a named tour names its authors: the anonymity floors do not apply
+        (3, 3, QUOTE_MIN_RESPONSES, False, True, True),
+    ],
+)
+def test_themes_need_five_asked_and_words_need_the_quote_floor(
+    others: int, invited: int, quote_floor: int, anonymous: bool, themes: bool, words: bool
+) -> None:
+    visibility = Visibility(
+        others=others,
+        min_responses=3,
+        anonymous=anonymous,
+        closed=True,
+        invited=invited,
+        quote_min_responses=quote_floor,
+    )
+    assert (visibility.show_themes, visibility.show_answers) == (themes, words)

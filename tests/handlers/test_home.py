@@ -102,13 +102,14 @@ async def test_closing_a_second_tour_keeps_the_first_tours_pipeline_and_commitme
             select(Outcome.statement).where(Outcome.id == first_outcome)
         )
 
-    # Tour 2: three people answer, and the leader presses Close now on the Home tab. The close
-    # queues the leader's Home; the themes suggested right after queue it again.
+    # Tour 2: five people answer (themes need five asked), and the leader presses Close now on
+    # the Home tab. The close queues the leader's Home; the themes suggested right after queue
+    # it again.
     close_date = (clock.now() + timedelta(days=7)).date().isoformat()
     await launch(
-        slack, fake_slack, deps, users=team[:3], title="Second tour", close_date=close_date
+        slack, fake_slack, deps, users=team[:5], title="Second tour", close_date=close_date
     )
-    for index, member in enumerate(team[:3]):
+    for index, member in enumerate(team[:5]):
         await reply(slack, deps, clock, member, ANSWERS[0][index])
         await reply(slack, deps, clock, member, ANSWERS[1][index])
     async with sessions() as session:

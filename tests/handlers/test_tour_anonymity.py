@@ -37,6 +37,14 @@ def people(fake_slack: FakeSlack) -> list[str]:
     return PEOPLE
 
 
+@pytest.fixture
+def quote_floor_of_3(deps: Deps, monkeypatch: pytest.MonkeyPatch) -> None:
+    """QUOTE_MIN_RESPONSES=3: people's words from the same minimum as themes. These tests are
+    about whose answers count toward it; the default floor of 5 is tests/handlers/
+    test_moderation.py's and tests/flows/test_tour.py's."""
+    monkeypatch.setattr(deps.settings, "quote_min_responses", 3)
+
+
 def bot_messages_in_dm(fake: FakeSlack, user_id: str) -> str:
     """Everything the bot ever put in this person's DM: each post and each update as sent, the
     messages as they stand now, and anything sent to a response_url (unescaped, so an escaped
@@ -160,6 +168,7 @@ async def test_the_leaders_own_answers_never_count_toward_the_minimum(
     clock: FrozenClock,
     sessions: async_sessionmaker[AsyncSession],
     people: list[str],
+    quote_floor_of_3: None,
 ) -> None:
     await launch(slack, fake_slack, deps, users=["ULEAD", *people], anonymous=anonymous)
     answerers = ["ULEAD", *people[:others]]
@@ -231,6 +240,7 @@ async def test_an_admin_acting_for_the_leader_does_not_count_their_own_answers(
     clock: FrozenClock,
     sessions: async_sessionmaker[AsyncSession],
     people: list[str],
+    quote_floor_of_3: None,
 ) -> None:
     """A workspace admin may export any tour; one who answered it knows their own answers, so
     for them the minimum counts the others only (here 2): the leader, who did not answer, sees
@@ -271,3 +281,51 @@ async def test_an_admin_acting_for_the_leader_does_not_count_their_own_answers(
     assert answer.json is not None
     assert answer.json["response_action"] == "update"
     assert "besides you and <@ULEAD>" in json.dumps(answer.json["view"])
+
+
+@pytest.mark.parametrize(
+    ("answered", "quoted"),
+    [
+        (4, False),  # 4 answers of 6 asked: themes to review, but no quote (default floor 5)
+        (5, True),  # 5: the themes quote people's words
+    ],
+)
+async def test_quotes_need_five_answers_by_default(
+    answered: int,
+    quoted: bool,
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    six = [f"UQ{n}" for n in range(6)]
+    for user_id in six:
+        fake_slack.add_user(user_id, user_id.lower(), tz="Europe/Berlin")
+    await launch(slack, fake_slack, deps, users=six)
+    texts = []
+    for index, person in enumerate(six[:answered]):
+        for question in (0, 1):
+            texts.append(ANSWERS[question][index])
+            await reply(slack, deps, clock, person, ANSWERS[question][index])
+    await slack.block_action("ULEAD", TourAction.CLOSE, view=fake_slack.home_views["ULEAD"])
+    await deps.inflight.wait_idle(timeout=60)
+    await drain_outbox(deps, clock)
+
+    prompt = next(
+        m for m in fake_slack.dms_to("ULEAD") if FindingsAction.REVIEW in json.dumps(m["blocks"])
+    )  # themes to review either way
+    await slack.block_action(
+        "ULEAD", FindingsAction.REVIEW, message=prompt, channel_id=prompt["channel"]
+    )
+    await deps.inflight.wait_idle(timeout=5)
+    review = unescape(json.dumps(fake_slack.views[fake_slack.view_stack("ULEAD")[-1]]))
+    assert any(text in review for text in texts) is quoted
+    async with sessions() as session:
+        export = await export_tour(session, tour=await the_tour(sessions))
+    record = json.dumps(export.record(), ensure_ascii=False)
+    assert any(text in record for text in texts) is quoted
+    await slack.block_action("ULEAD", TourAction.EXPORT, view=fake_slack.home_views["ULEAD"])
+    await deps.inflight.wait_idle(timeout=5)
+    leader_saw = unescape(json.dumps(fake_slack.dms_to("ULEAD"), ensure_ascii=False))
+    assert any(text in leader_saw for text in texts) is quoted

@@ -14,6 +14,7 @@ from typing import Any
 from bot.blocks.checkins import CheckinAction, CheckinBlock, CheckinView
 from bot.blocks.findings import FindingsAction, FindingsView
 from bot.blocks.initiatives import InitiativeAction, InitiativeBlock, InitiativeView
+from bot.blocks.moderation import ModerationAction, ModerationBlock, ModerationView
 from bot.blocks.outcomes import OutcomeAction, OutcomeBlock, OutcomeView
 from bot.blocks.tour import TourAction, TourView
 from bot.flows.checkins import CheckinStatus
@@ -28,6 +29,7 @@ ACTION_ENUMS: tuple[type[StrEnum], ...] = (
     OutcomeAction,
     InitiativeAction,
     CheckinAction,
+    ModerationAction,
 )
 VIEW_ENUMS: tuple[type[StrEnum], ...] = (
     TourView,
@@ -35,6 +37,7 @@ VIEW_ENUMS: tuple[type[StrEnum], ...] = (
     OutcomeView,
     InitiativeView,
     CheckinView,
+    ModerationView,
 )
 
 # Ids that carry no stored row's id, so there is nothing of another team's to carry. (A list
@@ -46,6 +49,7 @@ NO_ROW_IDS: list[tuple[StrEnum, str]] = [
     (TourView.LAUNCH, "starts a new tour in the submitter's own team; metadata is a time zone"),
     (TourView.NOTICE, "an information modal with no submit button and no listener"),
     (FindingsView.ANSWERS, "a read-only page of answers with no submit button and no listener"),
+    (ModerationView.DONE, "an information modal with no submit button and no listener"),
 ]
 
 
@@ -105,6 +109,7 @@ def action_cases(s: Seeded) -> list[Case]:
             FindingsAction.ANSWERS_PAGE.value,
             f"{s.closed_tour}:1",
         ),
+        Case(ModerationAction.OPEN, "ULEAD", ModerationAction.OPEN.value, f"{s.closed_tour}:0"),
         Case(FindingsAction.SHARE_INSIGHT, "UBOB", FindingsAction.SHARE_INSIGHT.value, str(s.poll)),
         Case(FindingsAction.CLOSE_POLL, "ULEAD", FindingsAction.CLOSE_POLL.value, str(s.poll)),
     ]
@@ -203,6 +208,15 @@ def view_cases(s: Seeded) -> list[Case]:
             "ULEAD",
             metadata=meta({"tour_id": s.closed_tour}),
             values={**_text("theme.new.label", "Hijacked theme"), **_text("reflect.next", "x")},
+        ),
+        Case(
+            ModerationView.HIDE,
+            "ULEAD",
+            metadata=meta({"tour_id": s.closed_tour}),
+            values={
+                **_select(ModerationBlock.ANSWER, "0" * 32),
+                **_text(ModerationBlock.REASON, "It names someone."),
+            },
         ),
         Case(
             FindingsView.PREVIEW,

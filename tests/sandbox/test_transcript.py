@@ -436,7 +436,7 @@ def test_the_tour_invitation_reads_as_a_member_sees_it() -> None:
         position=0,
         question_count=2,
     ).to_dict()
-    shown = render_message(invitation, names=NAMES, width=200).splitlines()
+    shown = render_message(invitation, names=NAMES, width=260).splitlines()
     assert shown[1].startswith(
         "🔒 @Dana Fischer sees answers only after the tour closes and only if at least 3 people"
     )
