@@ -62,19 +62,35 @@ class PatientSocketModeClient(SocketModeClient):
         self._status = status
         self._refused = refused
         self._closing = asyncio.Event()
+        self._gave_up = False  # Slack refused the app token: no more attempts
         status.connected = self.is_connected
+        problem = self_check(self)
+        self._patient = problem is None
+        if problem is not None:
+            log.warning(
+                "Socket Mode: reconnecting the way slack_sdk does (retries every few seconds)",
+                extra={"reason": problem},
+            )
 
     async def connect_to_new_endpoint(self, force: bool = False) -> None:
         """Slack asked for a new connection, or the watchdog found this one gone: one caller
         at a time reconnects (the others then find it connected)."""
+        if not self._patient:
+            await super().connect_to_new_endpoint(force)
+            return
         async with self.connect_operation_lock:
+            if self._gave_up:
+                return
             if not self.closed and (force or not await self.is_connected()):
                 self.wss_uri = None  # a URL from apps.connections.open serves one connection
                 await self.connect()
 
     async def connect(self) -> None:
+        if not self._patient:
+            await super().connect()  # type: ignore[no-untyped-call]
+            return
         attempt = 0
-        while not self.closed:
+        while not self.closed and not self._gave_up:
             try:
                 await self._open_session()
             except Exception as error:  # every failure to connect is retried, but a refusal
@@ -83,6 +99,7 @@ class PatientSocketModeClient(SocketModeClient):
                 code = refused_error(error)
                 if code is not None:
                     refusal = TokenRefused("SLACK_APP_TOKEN", code, when="when connecting")
+                    self._gave_up = True
                     self._status.problem = str(refusal)
                     self._refused(refusal)
                     return
