@@ -19,7 +19,7 @@ import re
 import signal
 import socket
 import time
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from json import JSONDecodeError
@@ -29,9 +29,11 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.connections import ConnectionGuard, ConnectionLimits, descriptor_headroom, self_check
 from bot.db import database_refuses_writes
@@ -41,6 +43,8 @@ from bot.handlers.middleware import install_middleware
 from bot.logs import ClientErrorFilter, UnhandledRequestFilter, bind
 from bot.metrics import CONTENT_TYPE, request_kind
 from bot.settings import Settings
+from bot.socket_client import PatientSocketModeClient
+from bot.startup import CHECK_CALL_TIMEOUT, SlackStatus, TokenRefused, check_slack, identify
 
 log = logging.getLogger("bot.app")
 
@@ -57,6 +61,8 @@ SIGNATURE_MAX_AGE_SECONDS = 5 * 60
 # Slack's deepest payloads (a modal's state: view, state, values, block, action, options,
 # option, text) are about a dozen levels deep.
 MAX_JSON_DEPTH = 64
+# How often the Socket Mode client pings Slack; a connection silent for four pings is replaced.
+SOCKET_PING_SECONDS = 10.0
 # How long /healthz may reuse its last answer: it is polled, sometimes by several watchers.
 HEALTH_CACHE_SECONDS = 1.0
 HEALTH_TIMEOUT_SECONDS = 2.0
@@ -70,13 +76,30 @@ def build_app(deps: Deps, *, also_admit: frozenset[str] = frozenset()) -> AsyncA
     # Interactive calls (views.open, views.publish) retry a dropped connection once and a 429
     # once if its Retry-After is short, noting the window in the outbox's rate gate (which
     # paces the outbox's own client; docs/DELIVERY.md).
-    client = deps.client or slack_client(settings)
+    shared = deps.client or slack_client(settings)
+    # The bot token reaches listeners through `authorize`, from the start-up check's auth.test
+    # (bot/startup.py): Bolt's own lazy auth.test made the first request after a restart wait
+    # on Slack. Bolt warns that a token on the app's client would go unused, so it has none.
+    client = AsyncWebClient(
+        base_url=shared.base_url,
+        timeout=shared.timeout,
+        retry_handlers=shared.retry_handlers,
+        logger=shared.logger,
+    )
+    bot_token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+
+    async def authorize() -> AuthorizeResult:
+        if deps.identity is None:  # started without the check (tests, benches): ask once
+            deps.identity = await identify(client, bot_token)
+        return deps.identity
+
     signing_secret = settings.slack_signing_secret
     bolt_logger = logging.getLogger("bot.bolt")
     if not any(isinstance(f, UnhandledRequestFilter) for f in bolt_logger.filters):
         bolt_logger.addFilter(UnhandledRequestFilter())
     app = AsyncApp(
         client=client,
+        authorize=authorize,
         signing_secret=signing_secret.get_secret_value() if signing_secret else "",
         # Bolt's framework messages go to this logger too, through the payload filter.
         logger=bolt_logger,
@@ -120,11 +143,15 @@ class HealthCheck:
 
 
 class SlackHttpFrontDoor:
-    """The aiohttp side of the bot: Slack's request URL and the health check."""
+    """The aiohttp side of the bot: Slack's request URL and the health check. With a `slack`
+    status (as `serve` gives it) /healthz reports Slack too, and requests wait for its check."""
 
-    def __init__(self, app: AsyncApp | None, deps: Deps) -> None:
+    def __init__(
+        self, app: AsyncApp | None, deps: Deps, *, slack: SlackStatus | None = None
+    ) -> None:
         self._app = app
         self._deps = deps
+        self._slack = slack
         secret = deps.settings.slack_signing_secret
         self._secret = secret.get_secret_value().encode() if secret else None
         self._read_timeout = deps.settings.http_read_timeout_seconds
@@ -153,9 +180,12 @@ class SlackHttpFrontDoor:
 
     async def health(self, _request: web.Request) -> web.Response:
         refused = await self._database_refuses_writes()
-        if refused is None:
-            return web.json_response({"ok": True, "db": "ok"})
-        return web.json_response({"ok": False, "db": refused}, status=503)
+        answer: dict[str, object] = {"ok": refused is None, "db": refused or "ok"}
+        if self._slack is not None:
+            slack = await self._slack.describe()
+            answer["ok"] = answer["ok"] and slack is None
+            answer["slack"] = slack or "ok"
+        return web.json_response(answer, status=200 if answer["ok"] else 503)
 
     async def metrics(self, _request: web.Request) -> web.Response:
         """Prometheus' text format. The outbox's gauges are read now, with one bounded query
@@ -210,6 +240,9 @@ class SlackHttpFrontDoor:
     async def _dispatch(self, request: web.Request, kind: list[str]) -> web.Response:
         assert self._app is not None
         assert self._secret is not None
+        if self._slack is not None and not self._slack.checked:
+            # Slack retries an event it had no 200 for; nothing is lost.
+            return web.Response(status=503, text="starting: the Slack tokens are not checked yet")
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             return web.Response(status=413, text="request body too large")
         timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
@@ -361,11 +394,14 @@ def client_error_logger() -> logging.Logger:
 
 
 class MeasuredSocketModeHandler(AsyncSocketModeHandler):
-    """Bolt's Socket Mode adapter, each envelope counted and timed (bot/metrics.py) as the
-    HTTP front door counts a request: from its arrival to the acknowledgement sent back."""
+    """Bolt's Socket Mode adapter on a client that retries patiently (bot/socket_client.py),
+    each envelope counted and timed (bot/metrics.py) as the HTTP front door counts a request:
+    from its arrival to the acknowledgement sent back."""
 
-    def __init__(self, app: AsyncApp, app_token: str, *, deps: Deps, **kwargs: Any) -> None:
-        super().__init__(app, app_token, **kwargs)
+    def __init__(self, app: AsyncApp, client: PatientSocketModeClient, *, deps: Deps) -> None:
+        # Bolt's __init__ would make a client of its own; these are the attributes it sets.
+        self.app, self.app_token, self.client = app, client.app_token, client
+        client.socket_mode_request_listeners.append(self.handle)  # type: ignore[arg-type]
         self._metrics = deps.metrics
 
     async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
@@ -379,18 +415,28 @@ class MeasuredSocketModeHandler(AsyncSocketModeHandler):
         self._metrics.request(kind, 200, time.perf_counter() - started)
 
 
-def socket_mode_handler(app: AsyncApp, deps: Deps) -> AsyncSocketModeHandler:
+def socket_mode_handler(
+    app: AsyncApp,
+    deps: Deps,
+    *,
+    status: SlackStatus | None = None,
+    on_refused: Callable[[TokenRefused], None] | None = None,
+) -> AsyncSocketModeHandler:
     """Bolt's Socket Mode adapter, asking apps.connections.open through `app.client` (so at
-    SLACK_API_URL). Its client logs whole envelopes at DEBUG, user text included, so it gets a
+    SLACK_API_URL), telling `status` how the connection is and `on_refused` when Slack refuses
+    the app token. Its client logs whole envelopes at DEBUG, user text included, so it gets a
     slack_sdk logger, which configure_logging holds at INFO."""
     settings = deps.settings
     assert settings.slack_app_token is not None
-    return MeasuredSocketModeHandler(
-        app,
+    client = PatientSocketModeClient(
         settings.slack_app_token.get_secret_value(),
-        deps=deps,
+        status=status or SlackStatus(),
+        refused=on_refused or (lambda refusal: log.error("%s", refusal)),
         logger=logging.getLogger("slack_sdk.socket_mode"),
+        web_client=app.client,
+        ping_interval=SOCKET_PING_SECONDS,
     )
+    return MeasuredSocketModeHandler(app, client, deps=deps)
 
 
 class Role(StrEnum):
@@ -423,8 +469,11 @@ async def serve(
     stop: asyncio.Event | None = None,
     role: Role = Role.ALL,
 ) -> None:
-    """Run until SIGTERM/SIGINT (or `stop`): serve Slack, deliver the outbox, tick every minute
-    (a `role` other than ALL does one side of that)."""
+    """Run until SIGTERM/SIGINT (or `stop`): serve /healthz at once; check the Slack tokens
+    (retrying while Slack is out of reach); then serve Slack, deliver the outbox and tick
+    every minute, the Socket Mode connection made and kept alongside (a `role` other than ALL
+    does one side of that). Raises TokenRefused when Slack refuses a token, at start or later
+    (docs/OPERATIONS.md)."""
     from bot.scheduler import start_scheduler
 
     settings = deps.settings
@@ -433,30 +482,52 @@ async def serve(
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
 
-    socket_handler = None
+    app = build_app(deps) if role.listens else None
+    status = SlackStatus()
+    # A worker, and Socket Mode, serve only /healthz and /metrics on the port (for Docker,
+    # orchestrators and Prometheus).
+    front_door = SlackHttpFrontDoor(None if settings.socket_mode else app, deps, slack=status)
+    server = await start_http(front_door, host=host, port=settings.port)
     if not role.listens:
-        server = await start_http(SlackHttpFrontDoor(None, deps), host=host, port=settings.port)
         log.info("working", extra={"url": f"http://{host}:{server.port}{HEALTH_PATH}"})
     elif settings.socket_mode:
-        socket_handler = socket_mode_handler(build_app(deps), deps)
-        await socket_handler.connect_async()  # type: ignore[no-untyped-call]
-        # In Socket Mode the port serves only /healthz and /metrics (for Docker, orchestrators
-        # and Prometheus).
-        server = await start_http(SlackHttpFrontDoor(None, deps), host=host, port=settings.port)
-        log.info("connected to Slack in Socket Mode", extra={"health_port": server.port})
+        log.info("serving /healthz", extra={"url": f"http://{host}:{server.port}{HEALTH_PATH}"})
     else:
-        server = await start_http(
-            SlackHttpFrontDoor(build_app(deps), deps), host=host, port=settings.port
-        )
         log.info("listening for Slack", extra={"url": f"http://{host}:{server.port}{EVENTS_PATH}"})
+    checked = None
+    try:
+        check_client = slack_client(settings, timeout=CHECK_CALL_TIMEOUT)
+        checked = await check_slack(settings, check_client, status, stop)
+    finally:
+        if checked is None:  # stopped while checking, or a token refused
+            await _within(server.stop(), "stopping the HTTP server")
+            await deps.close()
+            log.info("stopped")
+    if checked is None:
+        return
+    deps.identity = checked.identity
+
+    def refused(refusal: TokenRefused) -> None:
+        status.refused = refusal
+        stop.set()
 
     delivery_task, scheduler = None, None
     if role.works:
         poll = 5.0 if role is Role.ALL else WORKER_POLL_SECONDS
         delivery_task = asyncio.create_task(deps.delivery.run(stop, poll_every=poll))
         scheduler = start_scheduler(deps)
+    socket_handler = None
+    if settings.socket_mode and app is not None:
+        status.problem = "Socket Mode connecting"
+        socket_handler = socket_mode_handler(app, deps, status=status, on_refused=refused)
+        socket_handler.client.wss_uri = checked.socket_url  # the check's URL: no second call
+        connecting = asyncio.create_task(socket_handler.connect_async())  # type: ignore[no-untyped-call]
     await stop.wait()
     await shut_down(deps, server, socket_handler, scheduler, delivery_task)
+    if socket_handler is not None:
+        await _within(connecting, "stopping the Socket Mode connection")
+    if status.refused is not None:
+        raise status.refused
 
 
 # What SIGTERM may take (Docker kills 10 s after it): listeners and sends in flight get

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import aiohttp
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -89,6 +90,9 @@ class Deps:
     tick_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # Reads that must not wait for writers (before an acknowledgement); see `bot.db`.
     reads: async_sessionmaker[AsyncSession] | None = None
+    # Who the bot token is (auth.test), learned once by the start-up check (bot/startup.py)
+    # and handed to every request by Bolt's `authorize`.
+    identity: AuthorizeResult | None = None
 
     @property
     def metrics(self) -> Metrics:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from bot.children import spawn_pool
 
@@ -62,7 +62,10 @@ def upgrade_to_head_in_child(database_url: str) -> None:
         with spawn_pool() as pool:
             pool.submit(upgrade_to_head, database_url).result()
     except Exception as error:
-        log.info(
+        # A database that cannot be reached fails here too, and says so in one line (cli.py);
+        # only a child that could not do its work otherwise is news.
+        log.log(
+            logging.DEBUG if isinstance(error, DBAPIError) else logging.INFO,
             "migrations: the child process failed (%s); running them in this process",
             error.__class__.__name__,
         )

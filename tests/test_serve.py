@@ -3,77 +3,38 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
+import aiohttp
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.app import HEALTH_PATH
 from bot.clock import FrozenClock
 from bot.deps import Deps
+from bot.sandbox.bot_process import bot_env, partnerbot_run
 from bot.sandbox.fake_slack import FakeSlack
 from bot.scheduler import start_scheduler
 from bot.store import outbox
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _get(url: str) -> tuple[int, dict[str, object]]:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback only
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_run_serves_health_and_stops_cleanly_on_a_signal(tmp_path: Path, signum: int) -> None:
-    port = _free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PARTNERBOT_"))},
-        "SLACK_BOT_TOKEN": "xoxb-process-test",
-        "SLACK_SIGNING_SECRET": "secret",
-        "SLACK_API_URL": "http://127.0.0.1:9/api/",  # never called: nothing to send
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
-        "PORT": str(port),
-        "LOG_FORMAT": "json",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        status: int | None = None
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                status, body = _get(f"http://127.0.0.1:{port}/healthz")
-                break
-            except OSError:
-                time.sleep(0.1)  # waiting for a process to start, not for time to pass
-        assert status == 200, process.stderr.read() if process.poll() is not None else "no answer"
-        assert body == {"ok": True, "db": "ok"}
-        assert (tmp_path / "run.db").exists()  # migrations ran on start
-    finally:
-        process.send_signal(signum)
-        _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 0, stderr
-    messages = [json.loads(line)["message"] for line in stderr.splitlines() if line.startswith("{")]
+async def test_run_serves_health_and_stops_cleanly_on_a_signal(tmp_path: Path, signum: int) -> None:
+    async with FakeSlack() as fake, aiohttp.ClientSession() as http:
+        env = bot_env(fake, "secret", f"sqlite:///{tmp_path / 'run.db'}")
+        async with partnerbot_run(env, tmp_path, http) as bot:
+            async with http.get(bot.url + HEALTH_PATH) as response:
+                assert response.status == 200
+                assert await response.json() == {"ok": True, "db": "ok", "slack": "ok"}
+            assert (tmp_path / "run.db").exists()  # migrations ran on start
+            bot.process.send_signal(signum)
+            async with asyncio.timeout(30):
+                code = await bot.process.wait()
+                assert bot.reader is not None
+                await bot.reader
+    assert code == 0, "\n".join(bot.lines)
+    messages = bot.log_messages()
     assert "listening for Slack" in messages
     assert messages[-1] == "stopped"
 

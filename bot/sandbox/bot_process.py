@@ -21,11 +21,13 @@ from bot.app import HEALTH_PATH
 from bot.sandbox.fake_slack import FakeSlack
 from bot.settings import Settings
 
+# The line a server logs once its port is open, with its URL: HTTP mode, Socket Mode, and
+# `--role worker`.
+LISTENING_MESSAGES = ("listening for Slack", "serving /healthz", "working")
+
 # Settings the child would otherwise inherit from this shell; it runs in a directory without a
 # .env, so what it gets is exactly what `bot_env` gives it.
 _OWN_PREFIXES = ("SLACK_", "PARTNERBOT_", "LLM_")
-# What `serve` logs, with the URL it serves, once its port is open (`--role worker`: "working").
-LISTENING = ("listening for Slack", "working")
 
 
 def bot_env(
@@ -96,8 +98,8 @@ class ChildProcess:
 async def read_lines(
     child: ChildProcess, stream: asyncio.StreamReader, port: asyncio.Future[int] | None = None
 ) -> None:
-    """Keep the child's log drained; resolve `port` from its "listening for Slack" line (a
-    worker's "working" line)."""
+    """Keep the child's log drained; resolve `port` from its "listening for Slack" line (in
+    Socket Mode "serving /healthz", for a worker "working")."""
     while line := await stream.readline():
         text = line.decode(errors="replace").rstrip()
         child.lines.append(text)
@@ -105,7 +107,7 @@ async def read_lines(
             continue
         with contextlib.suppress(ValueError, KeyError, IndexError):
             entry = json.loads(text)
-            if entry["message"] in LISTENING:
+            if entry["message"] in LISTENING_MESSAGES:
                 port.set_result(int(entry["url"].rsplit(":", 1)[1].split("/")[0]))
     if port is not None and not port.done():
         port.set_exception(RuntimeError("the process ended before it was listening"))
@@ -152,11 +154,11 @@ async def wait_healthy(http: aiohttp.ClientSession, child: ChildProcess, url: st
 
 
 @contextlib.asynccontextmanager
-async def _listening(
-    argv: list[str], name: str, env: dict[str, str], cwd: Path, http: aiohttp.ClientSession
+async def listening(
+    argv: list[str], name: str, env: dict[str, str], cwd: Path
 ) -> AsyncIterator[ChildProcess]:
-    """A server process that logs "listening for Slack" with its URL, yielded once /healthz
-    answers 200."""
+    """A server process, yielded once it has logged the port it listens on (it may not be
+    healthy yet: still checking Slack, say)."""
     async with spawn(argv, env, cwd) as child:
         assert child.process.stdout is not None
         port: asyncio.Future[int] = asyncio.get_running_loop().create_future()
@@ -166,6 +168,16 @@ async def _listening(
         except (TimeoutError, RuntimeError):
             tail = "\n".join(child.lines[-20:])
             raise RuntimeError(f"{name} never listened; it said:\n{tail}") from None
+        yield child
+
+
+@contextlib.asynccontextmanager
+async def _listening(
+    argv: list[str], name: str, env: dict[str, str], cwd: Path, http: aiohttp.ClientSession
+) -> AsyncIterator[ChildProcess]:
+    """A server process that logs "listening for Slack" with its URL, yielded once /healthz
+    answers 200."""
+    async with listening(argv, name, env, cwd) as child:
         child.startup_seconds = await wait_healthy(http, child, child.url + HEALTH_PATH)
         yield child
 

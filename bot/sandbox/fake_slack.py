@@ -482,6 +482,22 @@ class FakeSlack:
         """Send every client Slack's `disconnect` message; a client then opens a new connection."""
         await self._socket_mode.disconnect(reason)
 
+    async def socket_drop(self, *, refuse_new: bool = False) -> None:
+        """Close every Socket Mode connection without warning (a network failure); with
+        `refuse_new`, refuse new ones until `socket_accept()` (an outage of Slack's side)."""
+        self._socket_mode.refusing = refuse_new
+        await self._socket_mode.drop()
+
+    def socket_accept(self) -> None:
+        """Accept Socket Mode connections again after `socket_drop(refuse_new=True)`."""
+        self._socket_mode.refusing = False
+
+    async def revoke_app_token(self) -> None:
+        """The app-level token is revoked: apps.connections.open refuses it (invalid_auth)
+        from now on, and its connections are closed."""
+        self.app_token = f"xapp-revoked-{uuid.uuid4().hex[:8]}"
+        await self._socket_mode.drop()
+
     # --- faults ------------------------------------------------------------------------------
 
     def fail_next(

@@ -45,6 +45,9 @@ class SocketModeLink:
         self.connections_opened = 0
         self._turns = itertools.count()
         self._closed = False
+        # While set, new connections are refused as an outage of Slack's applink servers
+        # would (the websocket handshake answered 503); the open ones stay.
+        self.refusing = False
 
     def route(self, app: web.Application) -> None:
         app.router.add_get(SOCKET_MODE_PATH, self._handle)
@@ -105,6 +108,12 @@ class SocketModeLink:
         for connection in list(self._connections):
             await connection.ws.send_json(message)
 
+    async def drop(self) -> None:
+        """Close every connection without Slack's `disconnect` warning, as a network failure
+        or a revoked token does; the clients are left to notice and reconnect."""
+        for connection in list(self._connections):
+            await connection.ws.close(code=WSCloseCode.GOING_AWAY, message=b"connection lost")
+
     async def close(self) -> None:
         """Refuse new connections and close the open ones (the fake is stopping)."""
         self._closed = True
@@ -114,6 +123,8 @@ class SocketModeLink:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         if self._closed:
             return web.Response(status=503, text="fake slack is stopping")
+        if self.refusing:
+            return web.Response(status=503, text="applink unavailable")
         if request.query.get("ticket") not in self._tickets:
             # Only a URL from apps.connections.open (which checks the app token) lets a client in.
             return web.Response(status=401, text="invalid_ticket")
