@@ -32,11 +32,11 @@ from bot.blocks.tour import render_notice_modal
 from bot.deps import Deps
 from bot.flows.checkins import CheckinStatus
 from bot.flows.tour import local_today
+from bot.handlers.common import leader_tour, may_lead, notice, number_from_value
 from bot.handlers.context import Replayed, claim_view, deps_of, listener
 from bot.handlers.forms import RowId, field, is_number, state_values, text_field
 from bot.handlers.home import publish_home
 from bot.handlers.initiatives import initiative_from_button
-from bot.handlers.tour import leader_tour, may_lead, notice, number_from_value
 from bot.models import Checkin, Initiative, LoopOptOut, Tour
 from bot.services import checkins
 from bot.services.checkin_schedule import owner_zone, reschedule_digest
@@ -425,7 +425,12 @@ async def handle_digest_settings(
     await ack()
     deps = deps_of(context)
     tour = await leader_tour(
-        deps, client, body, action, context.team_id or "", "change the weekly update of"
+        deps,
+        client,
+        body,
+        tour_id=number_from_value(action),
+        team_id=context.team_id or "",
+        verb="change the weekly update of",
     )
     if tour is None:
         return

@@ -35,6 +35,7 @@ from bot.flows.poll import (
     poll_settings_problems,
 )
 from bot.flows.tour import close_instant, local_today
+from bot.handlers.common import leader_tour, may_lead, notice, number_from_value
 from bot.handlers.context import (
     claim_click,
     claim_event,
@@ -53,7 +54,6 @@ from bot.handlers.forms import (
     text_field,
 )
 from bot.handlers.home import publish_home
-from bot.handlers.tour import leader_tour, may_lead, notice, number_from_value
 from bot.models import Poll, PollStatus, ThemeSource, Tour, TourStatus
 from bot.services import findings
 from bot.services.tour import export_tour, visibility_of
@@ -144,7 +144,14 @@ async def handle_review_button(
 ) -> None:
     await ack()
     deps = deps_of(context)
-    tour = await leader_tour(deps, client, body, action, context.team_id or "", "review")
+    tour = await leader_tour(
+        deps,
+        client,
+        body,
+        tour_id=number_from_value(action),
+        team_id=context.team_id or "",
+        verb="review",
+    )
     if tour is None:
         return
     blocker = await _review_blocker(deps, tour, body["user"]["id"])
@@ -260,7 +267,12 @@ async def handle_answers_page(
     tour_part, _, page_part = str(action.get("value") or "").partition(":")
     page = int(page_part) if is_number(page_part) else 0
     tour = await leader_tour(
-        deps, client, body, {"value": tour_part}, context.team_id or "", "read the answers of"
+        deps,
+        client,
+        body,
+        tour_id=int(tour_part) if is_number(tour_part) else None,
+        team_id=context.team_id or "",
+        verb="read the answers of",
     )
     if tour is None:
         return
@@ -541,7 +553,7 @@ async def handle_close_poll(
         await notice(client, body, "Close poll", "I can't find that poll any more.")
         return
     tour = await leader_tour(
-        deps, client, body, {"value": str(poll.tour_id)}, team_id, "close the poll of"
+        deps, client, body, tour_id=poll.tour_id, team_id=team_id, verb="close the poll of"
     )
     if tour is None:
         return

@@ -43,10 +43,10 @@ from bot.deps import Deps
 from bot.flows.commands import parse_command_text
 from bot.flows.outcomes import InitiativeDraft, InitiativeStatus, Refused
 from bot.flows.tour import local_today
+from bot.handlers.common import may_lead, notice, number_from_value
 from bot.handlers.context import Replayed, claim_click, claim_view, deps_of, listener
 from bot.handlers.forms import RowId, field, is_number, state_values, text_field
 from bot.handlers.home import publish_home
-from bot.handlers.tour import may_lead, notice, number_from_value
 from bot.models import Initiative, Outcome, Tour
 from bot.services import initiatives, outcomes
 from bot.store.tours import get_tour

@@ -35,6 +35,7 @@ from bot.deps import Deps
 from bot.flows.outcomes import OutcomeDraft
 from bot.flows.poll import ranking
 from bot.flows.tour import local_today
+from bot.handlers.common import leader_tour, may_lead, notice, number_from_value
 from bot.handlers.context import Replayed, claim_click, claim_view, deps_of, listener
 from bot.handlers.forms import (
     RowId,
@@ -46,7 +47,6 @@ from bot.handlers.forms import (
     text_field,
 )
 from bot.handlers.home import publish_home
-from bot.handlers.tour import leader_tour, may_lead, notice, number_from_value
 from bot.models import Outcome, OutcomeProposal, Reflection, ThemeSource, Tour
 from bot.services import outcomes
 from bot.store import findings as findings_store
@@ -77,7 +77,14 @@ async def handle_set_outcomes(
 ) -> None:
     await ack()
     deps = deps_of(context)
-    tour = await leader_tour(deps, client, body, action, context.team_id or "", "set outcomes for")
+    tour = await leader_tour(
+        deps,
+        client,
+        body,
+        tour_id=number_from_value(action),
+        team_id=context.team_id or "",
+        verb="set outcomes for",
+    )
     if tour is None:
         return
     async with deps.sessions() as session:
@@ -383,7 +390,12 @@ async def handle_review_proposals(
     await ack()
     deps = deps_of(context)
     tour = await leader_tour(
-        deps, client, body, action, context.team_id or "", "commit outcomes for"
+        deps,
+        client,
+        body,
+        tour_id=number_from_value(action),
+        team_id=context.team_id or "",
+        verb="commit outcomes for",
     )
     if tour is None:
         return
@@ -495,7 +507,14 @@ async def handle_letting_go_button(
 ) -> None:
     await ack()
     deps = deps_of(context)
-    tour = await leader_tour(deps, client, body, action, context.team_id or "", "reflect on")
+    tour = await leader_tour(
+        deps,
+        client,
+        body,
+        tour_id=number_from_value(action),
+        team_id=context.team_id or "",
+        verb="reflect on",
+    )
     if tour is None:
         return
     async with deps.sessions() as session:

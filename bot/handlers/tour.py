@@ -41,6 +41,7 @@ from bot.flows.tour import (
     question_block,
     validate_launch,
 )
+from bot.handlers.common import leader_tour, notice, number_from_value
 from bot.handlers.context import (
     Replayed,
     claim_event,
@@ -296,13 +297,6 @@ async def handle_dm_reply(
     await deps.delivery.send_now(queued)
 
 
-def number_from_value(action: dict[str, Any]) -> int | None:
-    """The tour or poll id a button carries; None for anything else (it is checked against
-    the team's own rows before use)."""
-    value = str(action.get("value") or "")
-    return int(value) if is_number(value) else None
-
-
 @listener
 async def handle_answer_form_button(
     ack: AsyncAck,
@@ -407,64 +401,6 @@ async def handle_answer_form_submission(
 # --- leader: Remind, Close, Export ----------------------------------------------------------
 
 
-async def notice(client: AsyncWebClient, body: dict[str, Any], title: str, text: str) -> None:
-    """Tell the person who clicked, privately: an ephemeral reply under a message, or a small
-    modal when the click came from the App Home or a modal (which have no response_url)."""
-    if body.get("response_url"):
-        try:
-            await client.chat_postEphemeral(
-                channel=body["channel"]["id"] if body.get("channel") else body["user"]["id"],
-                user=body["user"]["id"],
-                text=text,
-            )
-        except SlackApiError:
-            # Not a member of the channel they clicked in (a public channel, previewed):
-            # Slack refuses the ephemeral message there, so it goes to their DM.
-            await client.chat_postMessage(channel=body["user"]["id"], text=text)
-        return
-    await client.views_open(
-        trigger_id=body["trigger_id"], view=render_notice_modal(title=title, text=text).to_dict()
-    )
-
-
-async def may_lead(deps: Deps, client: AsyncWebClient, tour: Tour, user_id: str) -> bool:
-    """Whether someone may act for a tour: its leader, or a workspace admin (the profile is
-    cached, so a modal submission can ask before its acknowledgement)."""
-    if tour.leader_id == user_id:
-        return True
-    return (await deps.directory.person(client, user_id=user_id, now=deps.clock.now())).is_admin
-
-
-async def leader_tour(
-    deps: Deps,
-    client: AsyncWebClient,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    team_id: str,
-    verb: str,
-) -> Tour | None:
-    """The tour the button names, if the person who pressed it may act on it; otherwise tell
-    them why not and return None. Only the leader and workspace admins may."""
-    user_id = body["user"]["id"]
-    tour_id = number_from_value(action)
-    tour = None
-    if tour_id is not None:
-        async with deps.sessions() as session:
-            tour = await get_tour(session, tour_id=tour_id, team_id=team_id)
-    if tour is None:
-        await notice(client, body, "Partnerbot", "I can't find that tour any more.")
-        return None
-    if not await may_lead(deps, client, tour, user_id):
-        await notice(
-            client,
-            body,
-            "Listening tour",
-            f"Only <@{tour.leader_id}>, who leads this tour, or a workspace admin can {verb} it.",
-        )
-        return None
-    return tour
-
-
 LEADER_VERBS = {
     TourAction.REMIND: "send reminders for",
     TourAction.CLOSE: "close",
@@ -485,7 +421,14 @@ async def handle_leader_button(
     deps = deps_of(context)
     team_id = context.team_id or ""
     kind = TourAction(action["action_id"])
-    tour = await leader_tour(deps, client, body, action, team_id, LEADER_VERBS[kind])
+    tour = await leader_tour(
+        deps,
+        client,
+        body,
+        tour_id=number_from_value(action),
+        team_id=team_id,
+        verb=LEADER_VERBS[kind],
+    )
     if tour is None:
         return
     if kind is TourAction.EXPORT:
