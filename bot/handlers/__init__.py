@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.handlers import checkins, errors, findings, help, home, initiatives, outcomes, tour
+from bot.handlers import (
+    checkins,
+    errors,
+    findings,
+    help,
+    home,
+    initiatives,
+    outcomes,
+    owners,
+    poll,
+    tour,
+)
 from bot.settings import Settings
 
 
@@ -17,8 +28,10 @@ def register_all(app: AsyncApp, settings: Settings) -> None:
     home.register(app)
     available = tour.register(app, command=settings.partnerbot_command)
     findings.register(app)
+    poll.register(app)
     outcomes.register(app)
     available |= initiatives.register(app, command=settings.partnerbot_command)
+    available |= owners.register(app, command=settings.partnerbot_command)
     checkins.register(app)
     # Any other message event (edits, deletions, channel chatter) is acknowledged and left
     # alone: an event nobody handles gets a 404, and Slack retries it (and may turn the

@@ -14,29 +14,19 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.blocks import unescape
 from bot.blocks.initiatives import (
-    MAX_WIN,
     InitiativeAction,
     InitiativeBlock,
     InitiativeView,
-    OwnedInitiative,
     render_back_ack,
     render_cap_reached,
     render_commit_modal,
-    render_decline_modal,
     render_initiative_card,
-    render_no_initiatives,
     render_no_outcomes,
-    render_offer_answered,
     render_propose_modal,
-    render_win_logged,
-    render_win_modal,
 )
 from bot.blocks.tour import render_notice_modal
 from bot.deps import Deps
@@ -67,14 +57,14 @@ class InitiativeMetadata(BaseModel):
     initiative_id: RowId
 
 
-def _metadata(view: dict[str, Any]) -> InitiativeMetadata | None:
+def initiative_metadata(view: dict[str, Any]) -> InitiativeMetadata | None:
     try:
         return InitiativeMetadata.model_validate_json(view.get("private_metadata") or "")
     except ValidationError:
         return None
 
 
-async def _refuse(ack: AsyncAck, title: str, text: str) -> None:
+async def refuse_submission(ack: AsyncAck, title: str, text: str) -> None:
     """Answer a modal submission by replacing the modal with a notice."""
     await ack(response_action="update", view=render_notice_modal(title=title, text=text).to_dict())
 
@@ -225,7 +215,9 @@ async def handle_propose_submission(
     except ValidationError:
         offered = []
     if outcome_id not in offered:
-        await _refuse(ack, "Propose an initiative", "Only the tour's team can propose for it.")
+        await refuse_submission(
+            ack, "Propose an initiative", "Only the tour's team can propose for it."
+        )
         return
     try:
         async with deps.sessions.begin() as session:
@@ -480,7 +472,7 @@ async def handle_commit_submission(
 ) -> None:
     deps = deps_of(context)
     team_id = context.team_id or ""
-    metadata = _metadata(view)
+    metadata = initiative_metadata(view)
     async with deps.sessions() as session:
         found = (
             await initiatives.get_initiative(
@@ -491,7 +483,7 @@ async def handle_commit_submission(
         )
     assert deps.quick_client is not None
     if found is None or not await may_lead(deps, deps.quick_client, found[1], body["user"]["id"]):
-        await _refuse(
+        await refuse_submission(
             ack,
             "Initiatives",
             "Only the tour's leader or a workspace admin can commit initiatives.",
@@ -562,10 +554,12 @@ async def handle_commit_submission(
                 )
                 return
             if moved.refused is Refused.CAP_REACHED:
-                await _refuse(ack, "Initiatives", render_cap_reached(cap))
+                await refuse_submission(ack, "Initiatives", render_cap_reached(cap))
                 return
             if moved.refused is not None:
-                await _refuse(ack, "Initiatives", "This one is already committed to an owner.")
+                await refuse_submission(
+                    ack, "Initiatives", "This one is already committed to an owner."
+                )
                 return
             if not await claim_view(session, context, view):
                 raise Replayed
@@ -579,368 +573,13 @@ async def handle_commit_submission(
     await publish_home(deps, client, team_id=team_id, user_id=tour.leader_id)
 
 
-# --- the owner answers -------------------------------------------------------------------------
-
-
-async def _offered(
-    deps: Deps,
-    client: AsyncWebClient,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    team_id: str,
-) -> tuple[Initiative, Tour] | None:
-    """The initiative offered to the person who clicked; otherwise tell them why not."""
-    found = await initiative_from_button(deps, client, body, action, team_id)
-    if found is None:
-        return None
-    initiative = found[0]
-    if initiative.owner_id != body["user"]["id"]:
-        await notice(
-            client,
-            body,
-            "Initiatives",
-            "Only the person it was offered to can accept or decline it.",
-        )
-        return None
-    if initiative.status is InitiativeStatus.CLOSED:
-        await notice(
-            client,
-            body,
-            "Initiatives",
-            "That offer isn't open any more: the leader withdrew it, or it was closed.",
-        )
-        return None
-    if initiative.status is not InitiativeStatus.OFFERED:
-        await notice(client, body, "Initiatives", "You've already answered this one.")
-        return None
-    return found
-
-
-async def _after_answer(
-    deps: Deps,
-    client: AsyncWebClient,
-    *,
-    initiative_id: int,
-    tour: Tour,
-    owner_id: str,
-    accepted: bool,
-) -> None:
-    """Redraw the offer DMed to the owner (its buttons gone), the channel card, and both
-    Homes."""
-    deps.delivery.notify()
-    async with deps.sessions() as session:
-        found = await initiatives.get_initiative(
-            session, initiative_id=initiative_id, team_id=tour.team_id
-        )
-        assert found is not None
-        card = await initiatives.card_of(session, found[0])
-        message = await initiatives.offer_message(
-            session, initiative_id=initiative_id, team_id=tour.team_id
-        )
-    if message is not None:
-        answered = render_offer_answered(
-            card=card, accepted=accepted, command=deps.settings.partnerbot_command
-        )
-        await client.chat_update(channel=message[0], ts=message[1], **answered.to_dict())
-    request_redraw(deps, client, initiative_id, tour.team_id)
-    await publish_home(deps, client, team_id=tour.team_id, user_id=owner_id)
-    await publish_home(deps, client, team_id=tour.team_id, user_id=tour.leader_id)
-
-
-@listener
-async def handle_accept(
-    ack: AsyncAck,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    context: AsyncBoltContext,
-    client: AsyncWebClient,
-) -> None:
-    await ack()
-    deps = deps_of(context)
-    team_id = context.team_id or ""
-    found = await _offered(deps, client, body, action, team_id)
-    if found is None:
-        return
-    initiative, tour = found
-    user_id = body["user"]["id"]
-    # Check-ins run on the owner's clock: look it up now, outside the transaction. If Slack
-    # cannot say, the default zone stands in until the re-read before the first check-in.
-    owner_tz: str | None = None
-    try:
-        person = await deps.directory.person(client, user_id=user_id, now=deps.clock.now())
-        owner_tz = person.tz if person.has_tz else None
-    except SlackApiError as error:
-        log.warning("could not read an owner's time zone", extra={"error": str(error)})
-    async with deps.sessions.begin() as session:
-        if not await claim_click(session, context, body, action):
-            return
-        locked = await initiatives.get_initiative(
-            session, initiative_id=initiative.id, team_id=team_id, lock=True
-        )
-        assert locked is not None
-        moved = await initiatives.answer(
-            session,
-            initiative=locked[0],
-            tour=locked[1],  # this session's copy: accepting may schedule its weekly update
-            user_id=user_id,
-            accept=True,
-            reason=None,
-            now=deps.clock.now(),
-            owner_tz=owner_tz,
-            default_tz=deps.settings.default_timezone,
-        )
-    if moved.refused is not None:
-        await notice(client, body, "Initiatives", "You've already answered this one.")
-        return
-    await _after_answer(
-        deps,
-        client,
-        initiative_id=initiative.id,
-        tour=tour,
-        owner_id=user_id,
-        accepted=True,
-    )
-
-
-@listener
-async def handle_decline_button(
-    ack: AsyncAck,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    context: AsyncBoltContext,
-    client: AsyncWebClient,
-) -> None:
-    await ack()
-    deps = deps_of(context)
-    found = await _offered(deps, client, body, action, context.team_id or "")
-    if found is None:
-        return
-    view = render_decline_modal(initiative_id=found[0].id, title=found[0].title)
-    view.private_metadata = InitiativeMetadata(initiative_id=found[0].id).model_dump_json()
-    await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
-
-
-@listener
-async def handle_decline_submission(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    view: dict[str, Any],
-    context: AsyncBoltContext,
-    client: AsyncWebClient,
-) -> None:
-    deps = deps_of(context)
-    team_id = context.team_id or ""
-    user_id = body["user"]["id"]
-    metadata = _metadata(view)
-    reason = text_field(state_values(view), InitiativeBlock.REASON)
-    if not reason.strip():
-        await ack(
-            response_action="errors",
-            errors={InitiativeBlock.REASON: "Say why, so the leader can find a better fit."},
-        )
-        return
-    try:
-        async with deps.sessions.begin() as session:
-            found = (
-                await initiatives.get_initiative(
-                    session, initiative_id=metadata.initiative_id, team_id=team_id, lock=True
-                )
-                if metadata
-                else None
-            )
-            if found is None:
-                await _refuse(ack, "Initiatives", "I can't find that initiative any more.")
-                return
-            moved = await initiatives.answer(
-                session,
-                initiative=found[0],
-                tour=found[1],
-                user_id=user_id,
-                accept=False,
-                reason=reason,
-                now=deps.clock.now(),
-            )
-            if moved.refused is not None:
-                text = (
-                    "Only the person it was offered to can decline it."
-                    if found[0].owner_id != user_id
-                    else "You've already answered this one."
-                )
-                await _refuse(ack, "Initiatives", text)
-                return
-            if not await claim_view(session, context, view):
-                raise Replayed
-    except Replayed:
-        await ack()
-        return
-    await ack()
-    assert metadata is not None
-    assert found is not None
-    await _after_answer(
-        deps,
-        client,
-        initiative_id=metadata.initiative_id,
-        tour=found[1],
-        owner_id=user_id,
-        accepted=False,
-    )
-
-
-# --- quick wins --------------------------------------------------------------------------------
-
-
-async def is_win_command(command: dict[str, Any]) -> bool:
-    return parse_command_text(command.get("text")).subcommand == "win"
-
-
-async def _owned(deps: Deps, team_id: str, user_id: str) -> list[Initiative]:
-    async with deps.sessions() as session:
-        return await initiatives.owned(session, team_id=team_id, user_id=user_id)
-
-
-async def _log_win(
-    session: AsyncSession,
-    deps: Deps,
-    *,
-    team_id: str,
-    user_id: str,
-    initiative_id: int,
-    text: str,
-) -> Initiative | None:
-    """Log a win on an initiative the person owns and has taken on; None if they don't."""
-    found = await initiatives.get_initiative(session, initiative_id=initiative_id, team_id=team_id)
-    if (
-        found is None
-        or found[0].owner_id != user_id
-        or found[0].status is not InitiativeStatus.ACCEPTED
-    ):
-        return None
-    await outcomes.log_win(
-        session, initiative=found[0], author_id=user_id, text=text, now=deps.clock.now()
-    )
-    return found[0]
-
-
-@listener
-async def handle_win_command(
-    ack: AsyncAck,
-    command: dict[str, Any],
-    context: AsyncBoltContext,
-    client: AsyncWebClient,
-    respond: AsyncRespond,
-) -> None:
-    await ack()
-    deps = deps_of(context)
-    team_id = context.team_id or ""
-    user_id = command["user_id"]
-    # Slack escapes &, < and > in what was typed; the win is stored as the person wrote it.
-    typed = unescape(parse_command_text(command.get("text")).arguments).replace("\x00", "")
-    text = typed[:MAX_WIN]
-    mine = await _owned(deps, team_id, user_id)
-
-    async def tell(message: str) -> None:
-        await respond(text=message, response_type="ephemeral", replace_original=False)
-
-    if not mine:
-        async with deps.sessions() as session:
-            offered = await initiatives.owned(
-                session,
-                team_id=team_id,
-                user_id=user_id,
-                statuses=(InitiativeStatus.OFFERED,),
-            )
-        await tell(render_no_initiatives(command["command"], offered=len(offered)))
-        return
-    if len(mine) == 1 and text.strip() and len(typed) <= MAX_WIN:
-        async with deps.sessions.begin() as session:
-            logged = await _log_win(
-                session, deps, team_id=team_id, user_id=user_id, initiative_id=mine[0].id, text=text
-            )
-        if logged is not None:
-            await tell(render_win_logged(title=logged.title))
-            return
-    view = render_win_modal(initiatives=[OwnedInitiative(i.id, i.title) for i in mine], text=text)
-    await client.views_open(trigger_id=command["trigger_id"], view=view.to_dict())
-
-
-@listener
-async def handle_win_button(
-    ack: AsyncAck,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    context: AsyncBoltContext,
-    client: AsyncWebClient,
-) -> None:
-    await ack()
-    deps = deps_of(context)
-    mine = await _owned(deps, context.team_id or "", body["user"]["id"])
-    if not mine:
-        await notice(
-            client, body, "Quick wins", render_no_initiatives(deps.settings.partnerbot_command)
-        )
-        return
-    view = render_win_modal(
-        initiatives=[OwnedInitiative(i.id, i.title) for i in mine],
-        text="",
-        preselected=number_from_value(action),
-    )
-    await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
-
-
-@listener
-async def handle_win_submission(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    view: dict[str, Any],
-    context: AsyncBoltContext,
-    client: AsyncWebClient,
-) -> None:
-    deps = deps_of(context)
-    user_id = body["user"]["id"]
-    values = state_values(view)
-    picked = field(values, InitiativeBlock.WIN_FOR)
-    text = text_field(values, InitiativeBlock.WIN_TEXT)
-    if not text.strip():
-        await ack(response_action="errors", errors={InitiativeBlock.WIN_TEXT: "Say what happened."})
-        return
-    if not (isinstance(picked, str) and is_number(picked)):
-        await ack(response_action="errors", errors={InitiativeBlock.WIN_FOR: "Choose one."})
-        return
-    try:
-        async with deps.sessions.begin() as session:
-            logged = await _log_win(
-                session,
-                deps,
-                team_id=context.team_id or "",
-                user_id=user_id,
-                initiative_id=int(picked),
-                text=text,
-            )
-            if logged is None:
-                await _refuse(ack, "Quick wins", "You can log wins only on initiatives you own.")
-                return
-            if not await claim_view(session, context, view):
-                raise Replayed
-    except Replayed:
-        await ack()
-        return
-    await ack()
-    await client.chat_postMessage(channel=user_id, text=render_win_logged(title=logged.title))
-
-
 def register(app: AsyncApp, *, command: str) -> set[str]:
-    """Register step 4's listeners; returns the subcommands now served."""
+    """Register step 4's proposing, backing and committing; returns the subcommands served."""
     app.command(command, matchers=[is_initiative_command])(handle_initiative_command)
-    app.command(command, matchers=[is_win_command])(handle_win_command)
     app.action(InitiativeAction.PROPOSE.value)(handle_propose_button)
     app.view(InitiativeView.PROPOSE.value)(handle_propose_submission)
     app.action(InitiativeAction.BACK.value)(handle_back)
     app.action(re.compile(rf"^{re.escape(InitiativeAction.COMMIT)}(\.\d+)?$"))(handle_commit_button)
     app.view(InitiativeView.COMMIT.value)(handle_commit_submission)
     app.action(re.compile(rf"^{re.escape(InitiativeAction.WITHDRAW)}\.\d+$"))(handle_withdraw)
-    app.action(InitiativeAction.ACCEPT.value)(handle_accept)
-    app.action(InitiativeAction.DECLINE.value)(handle_decline_button)
-    app.view(InitiativeView.DECLINE.value)(handle_decline_submission)
-    app.action(InitiativeAction.LOG_WIN.value)(handle_win_button)
-    app.view(InitiativeView.WIN.value)(handle_win_submission)
-    return {"initiative", "win"}
+    return {"initiative"}
