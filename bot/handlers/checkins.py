@@ -33,7 +33,7 @@ from bot.deps import Deps
 from bot.flows.checkins import CheckinStatus
 from bot.flows.tour import local_today
 from bot.handlers.common import leader_tour, may_lead, notice, number_from_value
-from bot.handlers.context import Replayed, claim_view, deps_of, listener
+from bot.handlers.context import Replayed, claim_view, deps_of, register_listener
 from bot.handlers.forms import RowId, field, is_number, state_values, text_field
 from bot.handlers.home import publish_home
 from bot.handlers.initiatives import initiative_from_button
@@ -80,7 +80,6 @@ async def checkin_from_button(
     )
 
 
-@listener
 async def handle_status_button(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -111,7 +110,6 @@ async def handle_status_button(
     await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
 
 
-@listener
 async def handle_checkin_submission(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -177,7 +175,6 @@ async def handle_checkin_submission(
 # --- snooze and leave --------------------------------------------------------------------------
 
 
-@listener
 async def handle_snooze(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -210,7 +207,6 @@ async def handle_snooze(
     await respond(replace_original=True, text=text)
 
 
-@listener
 async def handle_date_button(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -253,7 +249,6 @@ def _date(values: dict[str, dict[str, Any]], block_id: str) -> date | None:
         return None
 
 
-@listener
 async def handle_leave_submission(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
 ) -> None:
@@ -299,7 +294,6 @@ async def handle_leave_submission(
 # --- past the due date -------------------------------------------------------------------------
 
 
-@listener
 async def handle_extend_submission(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
 ) -> None:
@@ -341,7 +335,6 @@ async def handle_extend_submission(
     deps.delivery.notify()
 
 
-@listener
 async def handle_finish_or_stop(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -391,7 +384,6 @@ async def handle_finish_or_stop(
 # --- opting out, and the leader's weekly update settings --------------------------------------
 
 
-@listener
 async def handle_loop_opt_out(
     ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond
 ) -> None:
@@ -414,7 +406,6 @@ async def handle_loop_opt_out(
     )
 
 
-@listener
 async def handle_digest_settings(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -444,7 +435,6 @@ class DigestMetadata(BaseModel):
     tour_id: RowId
 
 
-@listener
 async def handle_digest_submission(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -480,15 +470,15 @@ async def handle_digest_submission(
 
 
 def register(app: AsyncApp) -> None:
-    app.action(STATUS_ACTION)(handle_status_button)
-    app.view(CheckinView.ANSWER.value)(handle_checkin_submission)
-    app.action(CheckinAction.SNOOZE.value)(handle_snooze)
-    app.action(CheckinAction.LEAVE.value)(handle_date_button)
-    app.view(CheckinView.LEAVE.value)(handle_leave_submission)
-    app.action(CheckinAction.EXTEND.value)(handle_date_button)
-    app.view(CheckinView.EXTEND.value)(handle_extend_submission)
-    app.action(CheckinAction.FINISH.value)(handle_finish_or_stop)
-    app.action(CheckinAction.STOP.value)(handle_finish_or_stop)
-    app.action(CheckinAction.LOOP_OPT_OUT.value)(handle_loop_opt_out)
-    app.action(CheckinAction.DIGEST_SETTINGS.value)(handle_digest_settings)
-    app.view(CheckinView.DIGEST.value)(handle_digest_submission)
+    register_listener(app.action(STATUS_ACTION), handle_status_button)
+    register_listener(app.view(CheckinView.ANSWER.value), handle_checkin_submission)
+    register_listener(app.action(CheckinAction.SNOOZE.value), handle_snooze)
+    register_listener(app.action(CheckinAction.LEAVE.value), handle_date_button)
+    register_listener(app.view(CheckinView.LEAVE.value), handle_leave_submission)
+    register_listener(app.action(CheckinAction.EXTEND.value), handle_date_button)
+    register_listener(app.view(CheckinView.EXTEND.value), handle_extend_submission)
+    register_listener(app.action(CheckinAction.FINISH.value), handle_finish_or_stop)
+    register_listener(app.action(CheckinAction.STOP.value), handle_finish_or_stop)
+    register_listener(app.action(CheckinAction.LOOP_OPT_OUT.value), handle_loop_opt_out)
+    register_listener(app.action(CheckinAction.DIGEST_SETTINGS.value), handle_digest_settings)
+    register_listener(app.view(CheckinView.DIGEST.value), handle_digest_submission)

@@ -36,7 +36,7 @@ from bot.handlers.common import leader_tour, may_lead, notice, number_from_value
 from bot.handlers.context import (
     claim_click,
     deps_of,
-    listener,
+    register_listener,
 )
 from bot.handlers.forms import (
     RowId,
@@ -128,7 +128,6 @@ async def _review_blocker(deps: Deps, tour: Tour, reader_id: str) -> str | None:
     return None
 
 
-@listener
 async def handle_review_button(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -198,7 +197,6 @@ def read_review(view: dict[str, Any], based_on: list[int]) -> list[findings.Revi
     return reviewed
 
 
-@listener
 async def handle_review_submission(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
 ) -> None:
@@ -247,7 +245,6 @@ async def handle_review_submission(
     await ack(response_action="push", view=preview.to_dict())
 
 
-@listener
 async def handle_answers_page(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -300,7 +297,6 @@ def _number(values: dict[str, dict[str, Any]], block_id: str) -> int | None:
     return int(typed) if is_number(typed) else None
 
 
-@listener
 async def handle_post_findings(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -375,7 +371,6 @@ def _poll_and_theme(action: dict[str, Any]) -> tuple[int, int] | None:
     return None
 
 
-@listener
 async def handle_vote(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -435,10 +430,10 @@ async def _in_channel(deps: Deps, client: AsyncWebClient, poll: Poll, user_id: s
 
 
 def register(app: AsyncApp) -> None:
-    app.action(FindingsAction.REVIEW.value)(handle_review_button)
-    app.view(FindingsView.REVIEW.value)(handle_review_submission)
+    register_listener(app.action(FindingsAction.REVIEW.value), handle_review_button)
+    register_listener(app.view(FindingsView.REVIEW.value), handle_review_submission)
     for action_id in (FindingsAction.SEE_ANSWERS, FindingsAction.ANSWERS_PAGE):
-        app.action(action_id.value)(handle_answers_page)
-    app.view(FindingsView.PREVIEW.value)(handle_post_findings)
+        register_listener(app.action(action_id.value), handle_answers_page)
+    register_listener(app.view(FindingsView.PREVIEW.value), handle_post_findings)
     for action_id in (FindingsAction.VOTE, FindingsAction.UNVOTE):
-        app.action(action_id.value)(handle_vote)
+        register_listener(app.action(action_id.value), handle_vote)

@@ -34,7 +34,13 @@ from bot.flows.commands import parse_command_text
 from bot.flows.outcomes import InitiativeDraft, InitiativeStatus, Refused
 from bot.flows.tour import local_today
 from bot.handlers.common import may_lead, notice, number_from_value
-from bot.handlers.context import Replayed, claim_click, claim_view, deps_of, listener
+from bot.handlers.context import (
+    Replayed,
+    claim_click,
+    claim_view,
+    deps_of,
+    register_listener,
+)
 from bot.handlers.forms import RowId, field, is_number, state_values, text_field
 from bot.handlers.home import publish_home
 from bot.models import Initiative, Outcome, Tour
@@ -123,7 +129,6 @@ async def is_initiative_command(command: dict[str, Any]) -> bool:
     return parse_command_text(command.get("text")).subcommand == "initiative"
 
 
-@listener
 async def handle_initiative_command(
     ack: AsyncAck,
     command: dict[str, Any],
@@ -150,7 +155,6 @@ async def handle_initiative_command(
         )
 
 
-@listener
 async def handle_propose_button(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -187,7 +191,6 @@ PROPOSAL_FIELDS: dict[str, str] = {
 }
 
 
-@listener
 async def handle_propose_submission(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -275,7 +278,6 @@ def request_redraw(deps: Deps, client: AsyncWebClient, initiative_id: int, team_
     )
 
 
-@listener
 async def handle_back(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -374,7 +376,6 @@ async def _led_initiative(
     return found
 
 
-@listener
 async def handle_withdraw(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -415,7 +416,6 @@ async def handle_withdraw(
         await publish_home(deps, client, team_id=team_id, user_id=owner_id)
 
 
-@listener
 async def handle_commit_button(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -462,7 +462,6 @@ COMMIT_FIELDS: dict[str, str] = {
 }
 
 
-@listener
 async def handle_commit_submission(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -575,11 +574,18 @@ async def handle_commit_submission(
 
 def register(app: AsyncApp, *, command: str) -> set[str]:
     """Register step 4's proposing, backing and committing; returns the subcommands served."""
-    app.command(command, matchers=[is_initiative_command])(handle_initiative_command)
-    app.action(InitiativeAction.PROPOSE.value)(handle_propose_button)
-    app.view(InitiativeView.PROPOSE.value)(handle_propose_submission)
-    app.action(InitiativeAction.BACK.value)(handle_back)
-    app.action(re.compile(rf"^{re.escape(InitiativeAction.COMMIT)}(\.\d+)?$"))(handle_commit_button)
-    app.view(InitiativeView.COMMIT.value)(handle_commit_submission)
-    app.action(re.compile(rf"^{re.escape(InitiativeAction.WITHDRAW)}\.\d+$"))(handle_withdraw)
+    register_listener(
+        app.command(command, matchers=[is_initiative_command]), handle_initiative_command
+    )
+    register_listener(app.action(InitiativeAction.PROPOSE.value), handle_propose_button)
+    register_listener(app.view(InitiativeView.PROPOSE.value), handle_propose_submission)
+    register_listener(app.action(InitiativeAction.BACK.value), handle_back)
+    register_listener(
+        app.action(re.compile(rf"^{re.escape(InitiativeAction.COMMIT)}(\.\d+)?$")),
+        handle_commit_button,
+    )
+    register_listener(app.view(InitiativeView.COMMIT.value), handle_commit_submission)
+    register_listener(
+        app.action(re.compile(rf"^{re.escape(InitiativeAction.WITHDRAW)}\.\d+$")), handle_withdraw
+    )
     return {"initiative"}

@@ -36,7 +36,13 @@ from bot.flows.outcomes import OutcomeDraft
 from bot.flows.poll import ranking
 from bot.flows.tour import local_today
 from bot.handlers.common import leader_tour, may_lead, notice, number_from_value
-from bot.handlers.context import Replayed, claim_click, claim_view, deps_of, listener
+from bot.handlers.context import (
+    Replayed,
+    claim_click,
+    claim_view,
+    deps_of,
+    register_listener,
+)
 from bot.handlers.forms import (
     RowId,
     as_date,
@@ -67,7 +73,6 @@ async def _errors_or_notice(ack: AsyncAck, title: str, text: str) -> None:
     await ack(response_action="update", view=render_notice_modal(title=title, text=text).to_dict())
 
 
-@listener
 async def handle_set_outcomes(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -127,7 +132,6 @@ async def _leaders_tour(
     return tour
 
 
-@listener
 async def handle_setup_submission(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -171,7 +175,6 @@ async def handle_setup_submission(
     await publish_home(deps, client, team_id=tour.team_id, user_id=tour.leader_id)
 
 
-@listener
 async def handle_propose_button(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -201,7 +204,6 @@ async def handle_propose_button(
     await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
 
 
-@listener
 async def handle_proposal_submission(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -279,7 +281,6 @@ async def _theme_label(session: AsyncSession, *, tour_id: int, theme_id: int) ->
     return next((theme.label for theme in themes if theme.id == theme_id), "")
 
 
-@listener
 async def handle_edit_proposal(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -328,7 +329,6 @@ class PickedTheme(BaseModel):
     text: str
 
 
-@listener
 async def handle_pick_theme(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -379,7 +379,6 @@ async def handle_pick_theme(
     await respond(replace_original=True, **message.to_dict())
 
 
-@listener
 async def handle_review_proposals(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -450,7 +449,6 @@ def read_commitments(view: dict[str, Any], theme_ids: list[int]) -> dict[int, Ou
     return drafts
 
 
-@listener
 async def handle_commit_submission(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -497,7 +495,6 @@ async def handle_commit_submission(
     await publish_home(deps, client, team_id=tour.team_id, user_id=tour.leader_id)
 
 
-@listener
 async def handle_letting_go_button(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -528,7 +525,6 @@ async def handle_letting_go_button(
     await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
 
 
-@listener
 async def handle_letting_go_submission(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
 ) -> None:
@@ -549,13 +545,15 @@ async def handle_letting_go_submission(
 
 
 def register(app: AsyncApp) -> None:
-    app.action(OutcomeAction.SET_OUTCOMES.value)(handle_set_outcomes)
-    app.view(OutcomeView.SETUP.value)(handle_setup_submission)
-    app.action(OutcomeAction.PROPOSE.value)(handle_propose_button)
-    app.view(OutcomeView.PROPOSE.value)(handle_proposal_submission)
-    app.action(OutcomeAction.REVIEW.value)(handle_review_proposals)
-    app.view(OutcomeView.COMMIT.value)(handle_commit_submission)
-    app.action(OutcomeAction.LETTING_GO.value)(handle_letting_go_button)
-    app.action(OutcomeAction.EDIT_PROPOSAL.value)(handle_edit_proposal)
-    app.action(re.compile(rf"^{re.escape(OutcomeAction.PICK_THEME)}\.\d+$"))(handle_pick_theme)
-    app.view(OutcomeView.LETTING_GO.value)(handle_letting_go_submission)
+    register_listener(app.action(OutcomeAction.SET_OUTCOMES.value), handle_set_outcomes)
+    register_listener(app.view(OutcomeView.SETUP.value), handle_setup_submission)
+    register_listener(app.action(OutcomeAction.PROPOSE.value), handle_propose_button)
+    register_listener(app.view(OutcomeView.PROPOSE.value), handle_proposal_submission)
+    register_listener(app.action(OutcomeAction.REVIEW.value), handle_review_proposals)
+    register_listener(app.view(OutcomeView.COMMIT.value), handle_commit_submission)
+    register_listener(app.action(OutcomeAction.LETTING_GO.value), handle_letting_go_button)
+    register_listener(app.action(OutcomeAction.EDIT_PROPOSAL.value), handle_edit_proposal)
+    register_listener(
+        app.action(re.compile(rf"^{re.escape(OutcomeAction.PICK_THEME)}\.\d+$")), handle_pick_theme
+    )
+    register_listener(app.view(OutcomeView.LETTING_GO.value), handle_letting_go_submission)

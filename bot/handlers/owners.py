@@ -31,7 +31,13 @@ from bot.deps import Deps
 from bot.flows.commands import parse_command_text
 from bot.flows.outcomes import InitiativeStatus
 from bot.handlers.common import notice, number_from_value
-from bot.handlers.context import Replayed, claim_click, claim_view, deps_of, listener
+from bot.handlers.context import (
+    Replayed,
+    claim_click,
+    claim_view,
+    deps_of,
+    register_listener,
+)
 from bot.handlers.forms import field, is_number, state_values, text_field
 from bot.handlers.home import publish_home
 from bot.handlers.initiatives import (
@@ -115,7 +121,6 @@ async def _after_answer(
     await publish_home(deps, client, team_id=tour.team_id, user_id=tour.leader_id)
 
 
-@listener
 async def handle_accept(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -170,7 +175,6 @@ async def handle_accept(
     )
 
 
-@listener
 async def handle_decline_button(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -188,7 +192,6 @@ async def handle_decline_button(
     await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
 
 
-@listener
 async def handle_decline_submission(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -291,7 +294,6 @@ async def _log_win(
     return found[0]
 
 
-@listener
 async def handle_win_command(
     ack: AsyncAck,
     command: dict[str, Any],
@@ -333,7 +335,6 @@ async def handle_win_command(
     await client.views_open(trigger_id=command["trigger_id"], view=view.to_dict())
 
 
-@listener
 async def handle_win_button(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -357,7 +358,6 @@ async def handle_win_button(
     await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
 
 
-@listener
 async def handle_win_submission(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -402,10 +402,10 @@ async def handle_win_submission(
 
 def register(app: AsyncApp, *, command: str) -> set[str]:
     """Register what an owner does in step 4; returns the subcommands now served."""
-    app.command(command, matchers=[is_win_command])(handle_win_command)
-    app.action(InitiativeAction.ACCEPT.value)(handle_accept)
-    app.action(InitiativeAction.DECLINE.value)(handle_decline_button)
-    app.view(InitiativeView.DECLINE.value)(handle_decline_submission)
-    app.action(InitiativeAction.LOG_WIN.value)(handle_win_button)
-    app.view(InitiativeView.WIN.value)(handle_win_submission)
+    register_listener(app.command(command, matchers=[is_win_command]), handle_win_command)
+    register_listener(app.action(InitiativeAction.ACCEPT.value), handle_accept)
+    register_listener(app.action(InitiativeAction.DECLINE.value), handle_decline_button)
+    register_listener(app.view(InitiativeView.DECLINE.value), handle_decline_submission)
+    register_listener(app.action(InitiativeAction.LOG_WIN.value), handle_win_button)
+    register_listener(app.view(InitiativeView.WIN.value), handle_win_submission)
     return {"win"}

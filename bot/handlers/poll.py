@@ -25,7 +25,7 @@ from bot.handlers.context import (
     claim_event,
     claim_view,
     deps_of,
-    listener,
+    register_listener,
     written_by_a_person,
 )
 from bot.handlers.findings import PollMetadata
@@ -46,7 +46,6 @@ log = logging.getLogger("bot.handlers.poll")
 # --- insights -------------------------------------------------------------------------------
 
 
-@listener
 async def handle_share_insight(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -77,7 +76,6 @@ async def handle_share_insight(
     await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
 
 
-@listener
 async def handle_insight_submission(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
 ) -> None:
@@ -134,7 +132,6 @@ async def handle_insight_submission(
 # --- closing the poll -------------------------------------------------------------------------
 
 
-@listener
 async def handle_close_poll(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -185,7 +182,6 @@ async def is_thread_reply(event: dict[str, Any]) -> bool:
     )
 
 
-@listener
 async def handle_thread_insight(
     event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
 ) -> None:
@@ -214,7 +210,7 @@ async def handle_thread_insight(
 
 
 def register(app: AsyncApp) -> None:
-    app.action(FindingsAction.SHARE_INSIGHT.value)(handle_share_insight)
-    app.view(FindingsView.INSIGHT.value)(handle_insight_submission)
-    app.action(FindingsAction.CLOSE_POLL.value)(handle_close_poll)
-    app.event("message", matchers=[is_thread_reply])(handle_thread_insight)
+    register_listener(app.action(FindingsAction.SHARE_INSIGHT.value), handle_share_insight)
+    register_listener(app.view(FindingsView.INSIGHT.value), handle_insight_submission)
+    register_listener(app.action(FindingsAction.CLOSE_POLL.value), handle_close_poll)
+    register_listener(app.event("message", matchers=[is_thread_reply]), handle_thread_insight)

@@ -48,7 +48,7 @@ from bot.handlers.context import (
     claim_view,
     deps_of,
     event_claim,
-    listener,
+    register_listener,
     written_by_a_person,
 )
 from bot.handlers.forms import RowId, field, is_number, state_values, text_field
@@ -83,7 +83,6 @@ async def is_tour_command(command: dict[str, Any]) -> bool:
 # --- leader: launching ------------------------------------------------------------------------
 
 
-@listener
 async def handle_tour_command(
     ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
 ) -> None:
@@ -112,7 +111,6 @@ async def handle_tour_command(
         await deps.directory.channel(client, channel_id=results, now=now)
 
 
-@listener
 async def handle_results_channel_picked(
     ack: AsyncAck, action: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
 ) -> None:
@@ -182,7 +180,6 @@ async def results_channel_problem(deps: Deps, channel_id: str) -> str | None:
     return None
 
 
-@listener
 async def handle_tour_launch_submission(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -245,7 +242,6 @@ async def is_direct_message(event: dict[str, Any]) -> bool:
     return event.get("channel_type") == "im" and written_by_a_person(event)
 
 
-@listener
 async def handle_dm_reply(
     event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
 ) -> None:
@@ -297,7 +293,6 @@ async def handle_dm_reply(
     await deps.delivery.send_now(queued)
 
 
-@listener
 async def handle_answer_form_button(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -329,7 +324,6 @@ async def handle_answer_form_button(
     await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
 
 
-@listener
 async def handle_answer_form_submission(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -408,7 +402,6 @@ LEADER_VERBS = {
 }
 
 
-@listener
 async def handle_leader_button(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -486,13 +479,13 @@ async def _send_export(
 
 def register(app: AsyncApp, *, command: str) -> set[str]:
     """Register the tour's listeners; returns the subcommands now served."""
-    app.command(command, matchers=[is_tour_command])(handle_tour_command)
-    app.view(TourView.LAUNCH.value)(handle_tour_launch_submission)
-    app.action(f"{LaunchBlock.RESULTS}.input")(handle_results_channel_picked)
-    app.view(TourView.ANSWERS.value)(handle_answer_form_submission)
-    app.event("message", matchers=[is_direct_message])(handle_dm_reply)
+    register_listener(app.command(command, matchers=[is_tour_command]), handle_tour_command)
+    register_listener(app.view(TourView.LAUNCH.value), handle_tour_launch_submission)
+    register_listener(app.action(f"{LaunchBlock.RESULTS}.input"), handle_results_channel_picked)
+    register_listener(app.view(TourView.ANSWERS.value), handle_answer_form_submission)
+    register_listener(app.event("message", matchers=[is_direct_message]), handle_dm_reply)
     for action_id in (TourAction.ANSWER_FORM, TourAction.EDIT, TourAction.ADD_MORE):
-        app.action(action_id.value)(handle_answer_form_button)
+        register_listener(app.action(action_id.value), handle_answer_form_button)
     for action_id in LEADER_VERBS:
-        app.action(action_id.value)(handle_leader_button)
+        register_listener(app.action(action_id.value), handle_leader_button)
     return {"tour"}
