@@ -32,12 +32,13 @@ from bot.blocks.tour import render_notice_modal
 from bot.deps import Deps
 from bot.flows.checkins import CheckinStatus
 from bot.flows.tour import local_today
-from bot.handlers.common import leader_tour, may_lead, notice, number_from_value
+from bot.handlers.common import initiative_from_button, leader_tour, may_lead, number_from_value
 from bot.handlers.context import Replayed, claim_view, deps_of, register_listener
 from bot.handlers.forms import RowId, field, is_number, state_values, text_field
 from bot.handlers.home import publish_home
-from bot.handlers.initiatives import initiative_from_button
 from bot.models import Checkin, Initiative, LoopOptOut, Tour
+from bot.refusals import checkins as checkin_refusals
+from bot.refusals import initiatives as initiative_refusals
 from bot.services import checkins
 from bot.services.checkin_schedule import owner_zone, reschedule_digest
 from bot.services.initiatives import get_initiative
@@ -55,13 +56,6 @@ class CheckinMetadata(BaseModel):
 
 class InitiativeMetadata(BaseModel):
     initiative_id: RowId
-
-
-async def _refuse(ack: AsyncAck, text: str) -> None:
-    await ack(
-        response_action="update",
-        view=render_notice_modal(title="Check-in", text=text).to_dict(),
-    )
 
 
 # --- answering ---------------------------------------------------------------------------------
@@ -94,12 +88,10 @@ async def handle_status_button(
     async with deps.sessions() as session:
         found = await checkin_from_button(session, context, action)
     if matched is None or found is None:
-        await notice(client, body, "Check-in", "I can't find that check-in any more.")
-        return
+        raise checkin_refusals.checkin_gone()
     checkin, initiative, _ = found
     if initiative.owner_id != body["user"]["id"]:
-        await notice(client, body, "Check-in", checkins.NOT_YOURS)
-        return
+        raise checkin_refusals.refused(checkins.NOT_YOURS)
     view = render_checkin_modal(
         checkin_id=checkin.id,
         title=initiative.title,
@@ -122,8 +114,7 @@ async def handle_checkin_submission(
     try:
         metadata = CheckinMetadata.model_validate_json(view.get("private_metadata") or "")
     except ValidationError:
-        await _refuse(ack, "This form is out of date; use the buttons in the check-in again.")
-        return
+        raise checkin_refusals.check_in_form_out_of_date() from None
     values = state_values(view)
     try:
         status = CheckinStatus(str(field(values, CheckinBlock.STATUS)))
@@ -139,8 +130,7 @@ async def handle_checkin_submission(
                 session, checkin_id=metadata.checkin_id, team_id=context.team_id or "", lock=True
             )
             if found is None:
-                await _refuse(ack, "I can't find that check-in any more.")
-                return
+                raise checkin_refusals.checkin_gone()
             checkin, initiative, tour = found
             answered = await checkins.answer_checkin(
                 session,
@@ -155,8 +145,7 @@ async def handle_checkin_submission(
                 now=deps.clock.now(),
             )
             if answered.refused:
-                await _refuse(ack, answered.refused)
-                return
+                raise checkin_refusals.refused(answered.refused)
             if not await claim_view(session, context, view):
                 raise Replayed
             title = initiative.title
@@ -202,8 +191,7 @@ async def handle_snooze(
                 next_day=local_today(upcoming, tz_name) if upcoming else None,
             )
     if refused is not None:
-        await notice(client, body, "Check-in", refused)
-        return
+        raise checkin_refusals.refused(refused)
     await respond(replace_original=True, text=text)
 
 
@@ -218,8 +206,6 @@ async def handle_date_button(
     await ack()
     deps = deps_of(context)
     found = await _owned(deps, client, body, action, context.team_id or "")
-    if found is None:
-        return
     today = local_today(deps.clock.now(), owner_zone(found, deps.settings.default_timezone))
     if action["action_id"] == CheckinAction.LEAVE:
         view = render_leave_modal(initiative_id=found.id, today=today)
@@ -230,14 +216,11 @@ async def handle_date_button(
 
 async def _owned(
     deps: Deps, client: AsyncWebClient, body: dict[str, Any], action: dict[str, Any], team_id: str
-) -> Initiative | None:
+) -> Initiative:
     """The initiative the button names, if the person who clicked owns it."""
-    found = await initiative_from_button(deps, client, body, action, team_id)
-    if found is None:
-        return None
+    found = await initiative_from_button(deps, body, action, team_id)
     if found[0].owner_id != body["user"]["id"]:
-        await notice(client, body, "Initiative", "Only the initiative's owner can do this.")
-        return None
+        raise initiative_refusals.not_the_owner()
     return found[0]
 
 
@@ -258,8 +241,7 @@ async def handle_leave_submission(
     try:
         metadata = InitiativeMetadata.model_validate_json(view.get("private_metadata") or "")
     except ValidationError:
-        await _refuse(ack, "This form is out of date; open it again.")
-        return
+        raise checkin_refusals.form_out_of_date() from None
     if back_on is None or back_on <= local_today(deps.clock.now(), "Pacific/Kiritimati"):
         # The latest "today" anywhere: a day that has come nowhere yet is surely ahead.
         await ack(
@@ -279,8 +261,7 @@ async def handle_leave_submission(
             else "I can't find that initiative any more."
         )
         if refused is not None:
-            await _refuse(ack, refused)
-            return
+            raise checkin_refusals.refused(refused)
         assert found is not None
         title = found[0].title
     await ack(
@@ -302,8 +283,7 @@ async def handle_extend_submission(
     try:
         metadata = InitiativeMetadata.model_validate_json(view.get("private_metadata") or "")
     except ValidationError:
-        await _refuse(ack, "This form is out of date; open it again.")
-        return
+        raise checkin_refusals.form_out_of_date() from None
     if new_due is None:
         await ack(response_action="errors", errors={CheckinBlock.NEW_DUE: "Pick a day."})
         return
@@ -313,8 +293,7 @@ async def handle_extend_submission(
             session, initiative_id=metadata.initiative_id, team_id=context.team_id or "", lock=True
         )
         if found is None:
-            await _refuse(ack, "I can't find that initiative any more.")
-            return
+            raise checkin_refusals.initiative_gone()
         initiative, tour = found
         refused = await checkins.extend(
             session,
@@ -329,8 +308,7 @@ async def handle_extend_submission(
             await ack(response_action="errors", errors={CheckinBlock.NEW_DUE: refused})
             return
         if refused is not None:
-            await _refuse(ack, refused)
-            return
+            raise checkin_refusals.refused(refused)
     await ack()
     deps.delivery.notify()
 
@@ -348,8 +326,6 @@ async def handle_finish_or_stop(
     deps = deps_of(context)
     team_id = context.team_id or ""
     owned = await _owned(deps, client, body, action, team_id)
-    if owned is None:
-        return
     finishing = action["action_id"] == CheckinAction.FINISH
     async with deps.sessions.begin() as session:
         found = await get_initiative(session, initiative_id=owned.id, team_id=team_id, lock=True)
@@ -370,8 +346,7 @@ async def handle_finish_or_stop(
             )
         title = initiative.title
     if refused is not None:
-        await notice(client, body, "Initiative", refused)
-        return
+        raise initiative_refusals.refused(refused)
     deps.delivery.notify()
     text = (
         f"*{title}* is done. Congratulations — the team channel will hear about it."
@@ -423,8 +398,6 @@ async def handle_digest_settings(
         team_id=context.team_id or "",
         verb="change the weekly update of",
     )
-    if tour is None:
-        return
     view = render_digest_modal(
         tour_id=tour.id, weekday=tour.digest_weekday, minute=tour.digest_minute
     )
@@ -449,8 +422,7 @@ async def handle_digest_submission(
     try:
         metadata = DigestMetadata.model_validate_json(view.get("private_metadata") or "")
     except ValidationError:
-        await _refuse(ack, "This form is out of date; open it again.")
-        return
+        raise checkin_refusals.form_out_of_date() from None
     if not (is_number(day) and int(day) < 7 and is_number(minute) and int(minute) < 24 * 60):
         await ack(response_action="errors", errors={CheckinBlock.DIGEST_DAY: "Choose a day."})
         return
@@ -458,8 +430,7 @@ async def handle_digest_submission(
     async with deps.sessions() as session:
         tour = await get_tour(session, tour_id=metadata.tour_id, team_id=context.team_id or "")
     if tour is None or not await may_lead(deps, deps.quick_client, tour, body["user"]["id"]):
-        await _refuse(ack, "Only the tour's leader or a workspace admin can change this.")
-        return
+        raise checkin_refusals.not_the_leader()
     async with deps.sessions.begin() as session:
         locked = await get_tour(session, tour_id=tour.id, team_id=tour.team_id, lock=True)
         assert locked is not None

@@ -1,5 +1,6 @@
 """What several features' listeners share: the id a button carries, a private notice to the
-person who clicked, and who may act for a tour (its leader or a workspace admin)."""
+person who clicked (the one way a click is answered, refusals included), and who may act for a
+tour (its leader or a workspace admin); the initiative a button names."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks.tour import render_notice_modal
 from bot.deps import Deps
 from bot.handlers.forms import is_number
-from bot.models import Tour
+from bot.models import Initiative, Tour
+from bot.refusals import initiatives as initiative_refusals
+from bot.refusals import tour as refused
+from bot.services import initiatives
 from bot.store.tours import get_tour
 
 
@@ -58,23 +62,31 @@ async def leader_tour(
     tour_id: int | None,
     team_id: str,
     verb: str,
-) -> Tour | None:
-    """The team's tour `tour_id`, if the person who pressed the button may act on it;
-    otherwise tell them why not and return None. Only the leader and workspace admins may."""
-    user_id = body["user"]["id"]
+) -> Tour:
+    """The team's tour `tour_id`, if the person who pressed the button may act on it (its
+    leader or a workspace admin); otherwise a refusal that says why not."""
     tour = None
     if tour_id is not None:
         async with deps.sessions() as session:
             tour = await get_tour(session, tour_id=tour_id, team_id=team_id)
     if tour is None:
-        await notice(client, body, "Partnerbot", "I can't find that tour any more.")
-        return None
-    if not await may_lead(deps, client, tour, user_id):
-        await notice(
-            client,
-            body,
-            "Listening tour",
-            f"Only <@{tour.leader_id}>, who leads this tour, or a workspace admin can {verb} it.",
-        )
-        return None
+        raise refused.tour_gone()
+    if not await may_lead(deps, client, tour, body["user"]["id"]):
+        raise refused.not_the_leader(leader_id=tour.leader_id, verb=verb)
     return tour
+
+
+async def initiative_from_button(
+    deps: Deps, body: dict[str, Any], action: dict[str, Any], team_id: str
+) -> tuple[Initiative, Tour]:
+    """The initiative (of this team) a button names; else a refusal that says it is gone."""
+    initiative_id = number_from_value(action)
+    async with deps.sessions() as session:
+        found = (
+            await initiatives.get_initiative(session, initiative_id=initiative_id, team_id=team_id)
+            if initiative_id is not None
+            else None
+        )
+    if found is None:
+        raise initiative_refusals.initiative_gone()
+    return found

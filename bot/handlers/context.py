@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import write_wait_limit
 from bot.deps import Deps
-from bot.errors import EventAlreadyProcessed
+from bot.errors import EventAlreadyProcessed, UserFacingError
 from bot.handlers.errors import tell_after_ack
 from bot.store.events import EventClaim, click_kind, record_event
 
@@ -158,9 +158,11 @@ async def _handle(
     except Exception as error:
         if isinstance(error, EventAlreadyProcessed):
             outcome = "duplicate"
+        elif isinstance(error, UserFacingError):
+            outcome = "refused"
         if waiting is not None and waiting.waiting:
             raise  # the request is waiting: Bolt answers it
-        await tell_after_ack(error, context)
+        await tell_after_ack(error, context, kwargs.get("body"))
     finally:
         log.info(
             "handled",

@@ -22,7 +22,7 @@ from bot.blocks.findings import (
     render_review_modal,
     render_vote_ack,
 )
-from bot.blocks.tour import render_notice_modal, withheld_reason
+from bot.blocks.tour import withheld_reason
 from bot.deps import Deps
 from bot.flows.poll import (
     DEFAULT_BUDGET,
@@ -32,7 +32,7 @@ from bot.flows.poll import (
     poll_settings_problems,
 )
 from bot.flows.tour import close_instant, local_today
-from bot.handlers.common import leader_tour, may_lead, notice, number_from_value
+from bot.handlers.common import leader_tour, may_lead, number_from_value
 from bot.handlers.context import (
     claim_click,
     deps_of,
@@ -49,6 +49,7 @@ from bot.handlers.forms import (
 )
 from bot.handlers.home import publish_home
 from bot.models import Poll, PollStatus, Tour, TourStatus
+from bot.refusals import findings as refused
 from bot.services import findings
 from bot.services.tour import export_tour, visibility_of
 from bot.store import findings as store
@@ -69,14 +70,13 @@ class PollMetadata(BaseModel):
 async def _steerable_tour(
     deps: Deps,
     session: AsyncSession,
-    ack: AsyncAck,
     view: dict[str, Any],
     context: AsyncBoltContext,
     body: dict[str, Any],
     title: str,
-) -> Tour | None:
+) -> Tour:
     """The tour a review or preview submission is about, locked, if the person may still
-    change its findings; otherwise the modal shows why and None is returned."""
+    change its findings; otherwise a refusal, shown in place of the modal."""
     tour_id = metadata_tour_id(view)
     tour = (
         await get_tour(session, tour_id=tour_id, team_id=context.team_id or "", lock=True)
@@ -85,11 +85,8 @@ async def _steerable_tour(
     )
     refusal = await _steering_refusal(deps, session, tour, body["user"]["id"])
     if refusal:
-        await ack(
-            response_action="update",
-            view=render_notice_modal(title=title, text=refusal).to_dict(),
-        )
-        return None
+        raise refused.steering_refused(refusal, title=title)
+    assert tour is not None
     return tour
 
 
@@ -145,12 +142,9 @@ async def handle_review_button(
         team_id=context.team_id or "",
         verb="review",
     )
-    if tour is None:
-        return
     blocker = await _review_blocker(deps, tour, body["user"]["id"])
     if blocker:
-        await notice(client, body, "Review themes", blocker)
-        return
+        raise refused.review_blocked(blocker)
     async with deps.sessions() as session:
         review = await findings.review_of(session, tour=tour)
         respondents = (await export_tour(session, tour=tour)).respondents
@@ -202,9 +196,7 @@ async def handle_review_submission(
 ) -> None:
     deps = deps_of(context)
     async with deps.sessions.begin() as session:
-        tour = await _steerable_tour(deps, session, ack, view, context, body, "Review themes")
-        if tour is None:
-            return
+        tour = await _steerable_tour(deps, session, view, context, body, "Review themes")
         review = await findings.review_of(session, tour=tour)
         reviewed = read_review(view, [theme.id for theme in review.themes])
         problem = findings.review_problems(reviewed)
@@ -265,8 +257,6 @@ async def handle_answers_page(
         team_id=context.team_id or "",
         verb="read the answers of",
     )
-    if tour is None:
-        return
     async with deps.sessions() as session:
         export = await export_tour(session, tour=tour, reader_id=body["user"]["id"])
     rows = [(q, text) for q, answers in export.questions for text in answers]
@@ -323,9 +313,7 @@ async def handle_post_findings(
     picked = field(values, "poll.closes_on")
     closes_on = as_date(picked)
     async with deps.sessions.begin() as session:
-        tour = await _steerable_tour(deps, session, ack, view, context, body, "Post findings")
-        if tour is None:
-            return
+        tour = await _steerable_tour(deps, session, view, context, body, "Post findings")
         if closes_on is not None and closes_on < local_today(deps.clock.now(), tour.leader_tz):
             await ack(
                 response_action="errors",

@@ -28,12 +28,11 @@ from bot.blocks.initiatives import (
     render_no_outcomes,
     render_propose_modal,
 )
-from bot.blocks.tour import render_notice_modal
 from bot.deps import Deps
 from bot.flows.commands import parse_command_text
 from bot.flows.outcomes import InitiativeDraft, InitiativeStatus, Refused
 from bot.flows.tour import local_today
-from bot.handlers.common import may_lead, notice, number_from_value
+from bot.handlers.common import initiative_from_button, may_lead, number_from_value
 from bot.handlers.context import (
     Replayed,
     claim_click,
@@ -44,6 +43,7 @@ from bot.handlers.context import (
 from bot.handlers.forms import RowId, field, is_number, state_values, text_field
 from bot.handlers.home import publish_home
 from bot.models import Initiative, Outcome, Tour
+from bot.refusals import initiatives as initiative_refusals
 from bot.services import initiatives, outcomes
 from bot.store.tours import get_tour
 
@@ -68,11 +68,6 @@ def initiative_metadata(view: dict[str, Any]) -> InitiativeMetadata | None:
         return InitiativeMetadata.model_validate_json(view.get("private_metadata") or "")
     except ValidationError:
         return None
-
-
-async def refuse_submission(ack: AsyncAck, title: str, text: str) -> None:
-    """Answer a modal submission by replacing the modal with a notice."""
-    await ack(response_action="update", view=render_notice_modal(title=title, text=text).to_dict())
 
 
 async def on_team(
@@ -174,13 +169,7 @@ async def handle_propose_button(
         tour_id=number_from_value(action),
     )
     if not opened:
-        await notice(
-            client,
-            body,
-            "Propose an initiative",
-            "Initiatives are proposed by the team that agreed the outcomes, and you're not on "
-            "it. Ask the tour's leader to add you.",
-        )
+        raise initiative_refusals.not_on_the_team()
 
 
 PROPOSAL_FIELDS: dict[str, str] = {
@@ -218,10 +207,7 @@ async def handle_propose_submission(
     except ValidationError:
         offered = []
     if outcome_id not in offered:
-        await refuse_submission(
-            ack, "Propose an initiative", "Only the tour's team can propose for it."
-        )
-        return
+        raise initiative_refusals.not_on_the_tours_team()
     try:
         async with deps.sessions.begin() as session:
             try:
@@ -337,22 +323,6 @@ async def handle_back(
 # --- the leader commits ------------------------------------------------------------------------
 
 
-async def initiative_from_button(
-    deps: Deps, client: AsyncWebClient, body: dict[str, Any], action: dict[str, Any], team_id: str
-) -> tuple[Initiative, Tour] | None:
-    """The initiative (of this team) a button names; else the person is told it is gone."""
-    initiative_id = number_from_value(action)
-    async with deps.sessions() as session:
-        found = (
-            await initiatives.get_initiative(session, initiative_id=initiative_id, team_id=team_id)
-            if initiative_id is not None
-            else None
-        )
-    if found is None:
-        await notice(client, body, "Initiatives", "I can't find that initiative any more.")
-    return found
-
-
 async def _led_initiative(
     deps: Deps,
     client: AsyncWebClient,
@@ -361,18 +331,10 @@ async def _led_initiative(
     team_id: str,
     *,
     doing: str = "commit initiatives",
-) -> tuple[Initiative, Tour] | None:
-    found = await initiative_from_button(deps, client, body, action, team_id)
-    if found is None:
-        return None
+) -> tuple[Initiative, Tour]:
+    found = await initiative_from_button(deps, body, action, team_id)
     if not await may_lead(deps, client, found[1], body["user"]["id"]):
-        await notice(
-            client,
-            body,
-            "Initiatives",
-            f"Only <@{found[1].leader_id}>, who leads this tour, or a workspace admin can {doing}.",
-        )
-        return None
+        raise initiative_refusals.not_the_leader(leader_id=found[1].leader_id, doing=doing)
     return found
 
 
@@ -388,8 +350,6 @@ async def handle_withdraw(
     deps = deps_of(context)
     team_id = context.team_id or ""
     found = await _led_initiative(deps, client, body, action, team_id, doing="withdraw an offer")
-    if found is None:
-        return
     async with deps.sessions.begin() as session:
         locked = await initiatives.get_initiative(
             session, initiative_id=found[0].id, team_id=team_id, lock=True
@@ -401,14 +361,7 @@ async def handle_withdraw(
         )
         owner_id = initiative.owner_id
     if moved.refused is not None:
-        await notice(
-            client,
-            body,
-            "Initiatives",
-            "Its owner has already answered that offer, so it can't be withdrawn; close it "
-            "from its check-in instead, or reassign it if it was declined.",
-        )
-        return
+        raise initiative_refusals.already_answered_offer()
     deps.delivery.notify()
     request_redraw(deps, client, initiative.id, team_id)
     await publish_home(deps, client, team_id=team_id, user_id=tour.leader_id)
@@ -426,8 +379,6 @@ async def handle_commit_button(
     await ack()
     deps = deps_of(context)
     found = await _led_initiative(deps, client, body, action, context.team_id or "")
-    if found is None:
-        return
     initiative, tour = found
     cap = deps.settings.initiative_cap
     async with deps.sessions() as session:
@@ -438,11 +389,9 @@ async def handle_commit_button(
         )
     if initiative.status not in (InitiativeStatus.PROPOSED, InitiativeStatus.DECLINED):
         owner = f"<@{initiative.owner_id}>" if initiative.owner_id else "an owner"
-        await notice(client, body, "Initiatives", f"This one is already committed to {owner}.")
-        return
+        raise initiative_refusals.already_committed(owner=owner)
     if active >= cap:
-        await notice(client, body, "Initiatives", render_cap_reached(cap))
-        return
+        raise initiative_refusals.cap_reached(render_cap_reached(cap))
     today = local_today(deps.clock.now(), tour.leader_tz)
     fallback = today + timedelta(weeks=DEFAULT_DUE_WEEKS)
     default_due = min(target, fallback) if target and target > today else fallback
@@ -482,12 +431,7 @@ async def handle_commit_submission(
         )
     assert deps.quick_client is not None
     if found is None or not await may_lead(deps, deps.quick_client, found[1], body["user"]["id"]):
-        await refuse_submission(
-            ack,
-            "Initiatives",
-            "Only the tour's leader or a workspace admin can commit initiatives.",
-        )
-        return
+        raise initiative_refusals.not_the_leader_to_commit()
     tour = found[1]
     values = state_values(view)
     owner_id = str(field(values, InitiativeBlock.OWNER) or "")
@@ -553,13 +497,9 @@ async def handle_commit_submission(
                 )
                 return
             if moved.refused is Refused.CAP_REACHED:
-                await refuse_submission(ack, "Initiatives", render_cap_reached(cap))
-                return
+                raise initiative_refusals.cap_reached(render_cap_reached(cap))
             if moved.refused is not None:
-                await refuse_submission(
-                    ack, "Initiatives", "This one is already committed to an owner."
-                )
-                return
+                raise initiative_refusals.already_committed()
             if not await claim_view(session, context, view):
                 raise Replayed
     except Replayed:

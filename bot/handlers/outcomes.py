@@ -30,12 +30,11 @@ from bot.blocks.outcomes import (
     render_proposal_saved,
     render_setup_modal,
 )
-from bot.blocks.tour import render_notice_modal
 from bot.deps import Deps
 from bot.flows.outcomes import OutcomeDraft
 from bot.flows.poll import ranking
 from bot.flows.tour import local_today
-from bot.handlers.common import leader_tour, may_lead, notice, number_from_value
+from bot.handlers.common import leader_tour, may_lead, number_from_value
 from bot.handlers.context import (
     Replayed,
     claim_click,
@@ -54,6 +53,7 @@ from bot.handlers.forms import (
 )
 from bot.handlers.home import publish_home
 from bot.models import Outcome, OutcomeProposal, Reflection, ThemeSource, Tour
+from bot.refusals import outcomes as outcome_refusals
 from bot.services import outcomes
 from bot.store import findings as findings_store
 from bot.store.tours import get_tour
@@ -67,10 +67,6 @@ class ProposalMetadata(BaseModel):
     tour_id: RowId
     theme_id: RowId
     proposal_id: RowId | None = None  # set when changing an earlier proposal
-
-
-async def _errors_or_notice(ack: AsyncAck, title: str, text: str) -> None:
-    await ack(response_action="update", view=render_notice_modal(title=title, text=text).to_dict())
 
 
 async def handle_set_outcomes(
@@ -90,15 +86,12 @@ async def handle_set_outcomes(
         team_id=context.team_id or "",
         verb="set outcomes for",
     )
-    if tour is None:
-        return
     async with deps.sessions() as session:
         themes = await findings_store.themes_of(session, tour_id=tour.id, source=ThemeSource.FINAL)
         poll = await findings_store.poll_of_tour(session, tour_id=tour.id)
         totals = (await findings_store.poll_totals(session, poll_id=poll.id))[0] if poll else {}
     if not themes:
-        await notice(client, body, "Set outcomes", "Post the findings first: outcomes answer them.")
-        return
+        raise outcome_refusals.findings_not_posted()
     ranked = ranking([theme.id for theme in themes], totals)
     view = render_setup_modal(
         tour_id=tour.id,
@@ -113,9 +106,10 @@ async def handle_set_outcomes(
 
 
 async def _leaders_tour(
-    deps: Deps, ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext, user_id: str
-) -> Tour | None:
-    """The tour a leader's modal is about, if the submitter leads it; else a notice."""
+    deps: Deps, view: dict[str, Any], context: AsyncBoltContext, user_id: str
+) -> Tour:
+    """The tour a leader's modal is about, if the submitter leads it; else a refusal, shown in
+    place of the modal."""
     tour_id = metadata_tour_id(view)
     async with deps.sessions() as session:
         tour = (
@@ -125,10 +119,7 @@ async def _leaders_tour(
         )
     assert deps.quick_client is not None
     if tour is None or not await may_lead(deps, deps.quick_client, tour, user_id):
-        await _errors_or_notice(
-            ack, "Outcomes", "Only the tour's leader or a workspace admin can do this."
-        )
-        return None
+        raise outcome_refusals.not_the_leader()
     return tour
 
 
@@ -140,9 +131,7 @@ async def handle_setup_submission(
     client: AsyncWebClient,
 ) -> None:
     deps = deps_of(context)
-    tour = await _leaders_tour(deps, ack, view, context, body["user"]["id"])
-    if tour is None:
-        return
+    tour = await _leaders_tour(deps, view, context, body["user"]["id"])
     values = state_values(view)
     shapers = [str(user) for user in field(values, "outcomes.shapers") or []]
     themes = [int(t) for t in field(values, "outcomes.themes") or [] if is_number(str(t))]
@@ -186,8 +175,7 @@ async def handle_propose_button(
     deps = deps_of(context)
     tour_part, _, theme_part = str(action.get("value") or "").partition(":")
     if not (is_number(tour_part) and is_number(theme_part)):
-        await notice(client, body, "Outcomes", "That button no longer points at a theme.")
-        return
+        raise outcome_refusals.button_without_theme()
     async with deps.sessions() as session:
         tour = await get_tour(session, tour_id=int(tour_part), team_id=context.team_id or "")
         themes = (
@@ -198,8 +186,7 @@ async def handle_propose_button(
         asked = await outcomes.shaper_ids(session, tour_id=tour.id) if tour else []
     theme = next((t for t in themes if t.id == int(theme_part)), None)
     if tour is None or theme is None or body["user"]["id"] not in asked:
-        await notice(client, body, "Outcomes", "Only the people the leader asked can propose.")
-        return
+        raise outcome_refusals.not_asked_to_propose()
     view = render_proposal_modal(tour_id=tour.id, theme_id=theme.id, theme_label=theme.label)
     await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
 
@@ -216,8 +203,7 @@ async def handle_proposal_submission(
     try:
         metadata = ProposalMetadata.model_validate_json(view.get("private_metadata") or "")
     except ValidationError:
-        await _errors_or_notice(ack, "Outcomes", "This form is out of date; open it again.")
-        return
+        raise outcome_refusals.form_out_of_date() from None
     values = state_values(view)
     draft = OutcomeDraft(
         statement=text_field(values, "proposal.statement"),
@@ -229,8 +215,7 @@ async def handle_proposal_submission(
         async with deps.sessions.begin() as session:
             tour = await get_tour(session, tour_id=metadata.tour_id, team_id=context.team_id or "")
             if tour is None or user_id not in await outcomes.shaper_ids(session, tour_id=tour.id):
-                await _errors_or_notice(ack, "Outcomes", "Only the people the leader asked can.")
-                return
+                raise outcome_refusals.not_asked()
             try:
                 if metadata.proposal_id is None:
                     proposal = await outcomes.propose_outcome(
@@ -254,8 +239,7 @@ async def handle_proposal_submission(
                 blocks = {"statement": "proposal.statement", "measure": "proposal.measure"}
                 errors = {blocks[k]: v for k, v in refused.problems.items() if k in blocks}
                 if not errors:  # decided meanwhile, or not theirs: nothing to fix in the form
-                    await _errors_or_notice(ack, "Outcomes", str(refused))
-                    return
+                    raise outcome_refusals.refused(str(refused)) from None
                 await ack(response_action="errors", errors=errors)
                 return
             # A new proposal is claimed with the submission: a replay must not add a second.
@@ -301,15 +285,16 @@ async def handle_edit_proposal(
             else None
         )
         if proposal is None or tour is None or proposal.author_id != body["user"]["id"]:
-            refusal = "You can change only your own proposals."
+            refusal = outcome_refusals.not_your_proposal()
         else:
             label = await _theme_label(session, tour_id=tour.id, theme_id=proposal.theme_id)
             if await outcomes.decided(session, theme_id=proposal.theme_id):
-                refusal = render_proposal_closed(theme_label=label, leader_id=tour.leader_id)
+                refusal = outcome_refusals.refused(
+                    render_proposal_closed(theme_label=label, leader_id=tour.leader_id)
+                )
     # Told after the session ends: a Slack call must not hold the database meanwhile.
     if refusal is not None:
-        await notice(client, body, "Outcomes", refusal)
-        return
+        raise refusal
     assert proposal is not None
     assert tour is not None
     view = render_proposal_modal(
@@ -396,8 +381,6 @@ async def handle_review_proposals(
         team_id=context.team_id or "",
         verb="commit outcomes for",
     )
-    if tour is None:
-        return
     async with deps.sessions() as session:
         themes = await findings_store.themes_of(session, tour_id=tour.id, source=ThemeSource.FINAL)
         proposals = await outcomes.proposals_by_theme(session, tour=tour)
@@ -457,9 +440,7 @@ async def handle_commit_submission(
     client: AsyncWebClient,
 ) -> None:
     deps = deps_of(context)
-    tour = await _leaders_tour(deps, ack, view, context, body["user"]["id"])
-    if tour is None:
-        return
+    tour = await _leaders_tour(deps, view, context, body["user"]["id"])
     now = deps.clock.now()
     try:
         async with deps.sessions.begin() as session:
@@ -512,8 +493,6 @@ async def handle_letting_go_button(
         team_id=context.team_id or "",
         verb="reflect on",
     )
-    if tour is None:
-        return
     async with deps.sessions() as session:
         reflection = await session.get(Reflection, tour.id)
     answers = (
@@ -529,9 +508,7 @@ async def handle_letting_go_submission(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
 ) -> None:
     deps = deps_of(context)
-    tour = await _leaders_tour(deps, ack, view, context, body["user"]["id"])
-    if tour is None:
-        return
+    tour = await _leaders_tour(deps, view, context, body["user"]["id"])
     values = state_values(view)
     async with deps.sessions.begin() as session:
         await outcomes.save_letting_go(

@@ -30,7 +30,7 @@ from bot.blocks.initiatives import (
 from bot.deps import Deps
 from bot.flows.commands import parse_command_text
 from bot.flows.outcomes import InitiativeStatus
-from bot.handlers.common import notice, number_from_value
+from bot.handlers.common import initiative_from_button, notice, number_from_value
 from bot.handlers.context import (
     Replayed,
     claim_click,
@@ -42,12 +42,11 @@ from bot.handlers.forms import field, is_number, state_values, text_field
 from bot.handlers.home import publish_home
 from bot.handlers.initiatives import (
     InitiativeMetadata,
-    initiative_from_button,
     initiative_metadata,
-    refuse_submission,
     request_redraw,
 )
 from bot.models import Initiative, Tour
+from bot.refusals import initiatives as initiative_refusals
 from bot.services import initiatives, outcomes
 
 log = logging.getLogger("bot.handlers.owners")
@@ -62,31 +61,16 @@ async def _offered(
     body: dict[str, Any],
     action: dict[str, Any],
     team_id: str,
-) -> tuple[Initiative, Tour] | None:
-    """The initiative offered to the person who clicked; otherwise tell them why not."""
-    found = await initiative_from_button(deps, client, body, action, team_id)
-    if found is None:
-        return None
+) -> tuple[Initiative, Tour]:
+    """The initiative offered to the person who clicked; otherwise a refusal that says why."""
+    found = await initiative_from_button(deps, body, action, team_id)
     initiative = found[0]
     if initiative.owner_id != body["user"]["id"]:
-        await notice(
-            client,
-            body,
-            "Initiatives",
-            "Only the person it was offered to can accept or decline it.",
-        )
-        return None
+        raise initiative_refusals.not_offered_to_you()
     if initiative.status is InitiativeStatus.CLOSED:
-        await notice(
-            client,
-            body,
-            "Initiatives",
-            "That offer isn't open any more: the leader withdrew it, or it was closed.",
-        )
-        return None
+        raise initiative_refusals.offer_closed()
     if initiative.status is not InitiativeStatus.OFFERED:
-        await notice(client, body, "Initiatives", "You've already answered this one.")
-        return None
+        raise initiative_refusals.already_answered()
     return found
 
 
@@ -132,8 +116,6 @@ async def handle_accept(
     deps = deps_of(context)
     team_id = context.team_id or ""
     found = await _offered(deps, client, body, action, team_id)
-    if found is None:
-        return
     initiative, tour = found
     user_id = body["user"]["id"]
     # Check-ins run on the owner's clock: look it up now, outside the transaction. If Slack
@@ -163,8 +145,7 @@ async def handle_accept(
             default_tz=deps.settings.default_timezone,
         )
     if moved.refused is not None:
-        await notice(client, body, "Initiatives", "You've already answered this one.")
-        return
+        raise initiative_refusals.already_answered()
     await _after_answer(
         deps,
         client,
@@ -185,8 +166,6 @@ async def handle_decline_button(
     await ack()
     deps = deps_of(context)
     found = await _offered(deps, client, body, action, context.team_id or "")
-    if found is None:
-        return
     view = render_decline_modal(initiative_id=found[0].id, title=found[0].title)
     view.private_metadata = InitiativeMetadata(initiative_id=found[0].id).model_dump_json()
     await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
@@ -220,10 +199,7 @@ async def handle_decline_submission(
                 else None
             )
             if found is None:
-                await refuse_submission(
-                    ack, "Initiatives", "I can't find that initiative any more."
-                )
-                return
+                raise initiative_refusals.initiative_gone()
             moved = await initiatives.answer(
                 session,
                 initiative=found[0],
@@ -234,13 +210,11 @@ async def handle_decline_submission(
                 now=deps.clock.now(),
             )
             if moved.refused is not None:
-                text = (
-                    "Only the person it was offered to can decline it."
+                raise (
+                    initiative_refusals.not_offered_to_you(declining=True)
                     if found[0].owner_id != user_id
-                    else "You've already answered this one."
+                    else initiative_refusals.already_answered()
                 )
-                await refuse_submission(ack, "Initiatives", text)
-                return
             if not await claim_view(session, context, view):
                 raise Replayed
     except Replayed:
@@ -387,10 +361,7 @@ async def handle_win_submission(
                 text=text,
             )
             if logged is None:
-                await refuse_submission(
-                    ack, "Quick wins", "You can log wins only on initiatives you own."
-                )
-                return
+                raise initiative_refusals.not_your_initiative()
             if not await claim_view(session, context, view):
                 raise Replayed
     except Replayed:

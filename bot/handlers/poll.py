@@ -20,7 +20,7 @@ from bot.blocks.findings import (
 )
 from bot.blocks.tour import render_notice_modal
 from bot.db import scrub_deleted
-from bot.handlers.common import leader_tour, notice, number_from_value
+from bot.handlers.common import leader_tour, number_from_value
 from bot.handlers.context import (
     claim_event,
     claim_view,
@@ -37,6 +37,7 @@ from bot.handlers.forms import (
 )
 from bot.handlers.home import publish_home
 from bot.models import ThemeSource
+from bot.refusals import findings as refused
 from bot.services import findings
 from bot.store import findings as store
 
@@ -68,8 +69,7 @@ async def handle_share_insight(
             else []
         )
     if poll is None:
-        await notice(client, body, "Share an insight", "I can't find those findings any more.")
-        return
+        raise refused.findings_gone()
     view = render_insight_modal(
         poll_id=poll.id, themes=[(theme.id, theme.label) for theme in themes]
     )
@@ -97,13 +97,7 @@ async def handle_insight_submission(
             else None
         )
         if poll is None:
-            await ack(
-                response_action="update",
-                view=render_notice_modal(
-                    title="Share an insight", text="I can't find those findings any more."
-                ).to_dict(),
-            )
-            return
+            raise refused.findings_gone()
         themes = {
             theme.id
             for theme in await store.themes_of(
@@ -150,20 +144,16 @@ async def handle_close_poll(
             else None
         )
     if poll is None:
-        await notice(client, body, "Close poll", "I can't find that poll any more.")
-        return
+        raise refused.poll_gone()
     tour = await leader_tour(
         deps, client, body, tour_id=poll.tour_id, team_id=team_id, verb="close the poll of"
     )
-    if tour is None:
-        return
     async with deps.sessions.begin() as session:
         locked = await store.get_poll(session, poll_id=poll.id, team_id=team_id, lock=True)
         assert locked is not None
         closed = await findings.close_poll(session, poll=locked, now=deps.clock.now())
     if not closed:
-        await notice(client, body, "Close poll", "This poll was already closed.")
-        return
+        raise refused.poll_already_closed()
     deps.delivery.notify()
     await scrub_deleted(deps.engine)  # the votes the close forgot, from every file
     await publish_home(deps, client, team_id=team_id, user_id=tour.leader_id)

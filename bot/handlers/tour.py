@@ -54,6 +54,7 @@ from bot.handlers.context import (
 from bot.handlers.forms import RowId, field, is_number, state_values, text_field
 from bot.handlers.home import publish_home
 from bot.models import Tour
+from bot.refusals import tour as refused
 from bot.scheduler import resolve_launch, suggest_themes_for
 from bot.services import tour as tours
 from bot.store import outbox
@@ -305,15 +306,13 @@ async def handle_answer_form_button(
     tour_id = number_from_value(action)
     mode: Literal["edit", "add"] = "add" if action["action_id"] == TourAction.ADD_MORE else "edit"
     if tour_id is None:
-        await notice(client, body, "Partnerbot", "That button no longer points at a tour.")
-        return
+        raise refused.button_without_tour()
     async with deps.sessions.begin() as session:
         result = await tours.answer_form(
             session, team_id=context.team_id or "", user_id=body["user"]["id"], tour_id=tour_id
         )
     if isinstance(result, Message):
-        await notice(client, body, "Listening tour", result.text)
-        return
+        raise refused.answer_form_refused(result.text)
     view = render_answer_form(
         tour_id=result.tour.id,
         title=result.tour.title,
@@ -335,24 +334,12 @@ async def handle_answer_form_submission(
     try:
         metadata = AnswerFormMetadata.model_validate_json(view.get("private_metadata") or "")
     except ValidationError:
-        await ack(
-            response_action="update",
-            view=render_notice_modal(
-                title="Listening tour", text="This form is out of date; please open it again."
-            ).to_dict(),
-        )
-        return
+        raise refused.form_out_of_date() from None
     values = state_values(view)
     if not values:
         # A form always reports its boxes, empty or not: without them, nothing can be read,
         # and an edit must not be taken for "every answer emptied".
-        await ack(
-            response_action="update",
-            view=render_notice_modal(
-                title="Listening tour", text="This form is out of date; please open it again."
-            ).to_dict(),
-        )
-        return
+        raise refused.form_out_of_date()
     typed = {i: text_field(values, f"answer.{i + 1}") for i in range(MAX_QUESTIONS)}
     user_id, team_id, now = body["user"]["id"], context.team_id or "", deps.clock.now()
     try:
@@ -422,8 +409,6 @@ async def handle_leader_button(
         team_id=team_id,
         verb=LEADER_VERBS[kind],
     )
-    if tour is None:
-        return
     if kind is TourAction.EXPORT:
         await _send_export(deps, client, body, tour)
         return
@@ -444,8 +429,7 @@ async def handle_leader_button(
         await notice(client, body, "Reminders", render_remind_outcome(reminded))
         return
     if not closed:
-        await notice(client, body, "Listening tour", "This tour was already closed.")
-        return
+        raise refused.already_closed()
     await scrub_deleted(deps.engine)  # the key the close destroyed, from every file
     # Group the answers now rather than at the next tick, so the review is ready at once.
     await suggest_themes_for(deps, tour.id)
@@ -459,13 +443,9 @@ async def _send_export(
         export = await tours.export_tour(session, tour=tour, reader_id=reader)
     if not export.answers_visible:
         why = withheld_reason(export.visibility, leader_id=tour.leader_id, reader_id=reader)
-        await notice(
-            client,
-            body,
-            "Export",
-            f"{export.respondents} of {export.participants} have answered. {why}",
+        raise refused.answers_withheld(
+            respondents=export.respondents, participants=export.participants, why=why
         )
-        return
     message = render_export_message(
         title=tour.title,
         respondents=export.respondents,
