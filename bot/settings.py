@@ -20,6 +20,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.flows.outcomes import DEFAULT_ACTIVE_CAP, MAX_ACTIVE_CAP
+
 APP_CREATION_HELP = (
     'create the Slack app from manifest.yml as README.md "Create the Slack app" explains, '
     "then put the values in .env or the environment. To see Partnerbot work first, without "
@@ -51,7 +53,7 @@ class Settings(BaseSettings):
     log_format: LogFormat = LogFormat.TEXT
     partnerbot_command: str = "/partner"
     # Step 4: how many initiatives a tour may have on the go at once (offered or accepted).
-    initiative_cap: Annotated[int, Field(ge=1, le=10)] = 3
+    initiative_cap: Annotated[int, Field(ge=1, le=MAX_ACTIVE_CAP)] = DEFAULT_ACTIVE_CAP
     # How long a claimed outbox row stays with the worker that claimed it. A worker killed
     # mid-send leaves its rows for this long before another sends them; a send must be recorded
     # within it, or a second process (replica, or `tick` beside `run`) may send it again.

@@ -28,9 +28,17 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blocks import Message
-from bot.blocks.findings import _count, _one_line, _text_input
 from bot.blocks.initiatives import InitiativeAction, InitiativeCard, progress_bar
-from bot.blocks.tour import _action_id, _context, _section, clip, format_day
+from bot.blocks.kit import (
+    clip,
+    context_block,
+    count_of,
+    format_day,
+    input_action_id,
+    one_line,
+    section_block,
+    text_input,
+)
 from bot.flows.checkins import WEEKDAYS, CheckinStatus
 
 
@@ -102,7 +110,7 @@ def status_text(status: str | None, progress: int) -> str:
 
 
 def _title(card: InitiativeCard, limit: int = 300) -> str:
-    return clip(_one_line(card.title), limit)
+    return clip(one_line(card.title), limit)
 
 
 # --- the owner's check-in ----------------------------------------------------------------------
@@ -120,9 +128,9 @@ def render_checkin(
     )
     due = f"due {format_day(card.due_date)}" if card.due_date else "no due date"
     blocks: list[Block] = [
-        _section(
-            f"{intro}\n*For* {clip(_one_line(card.theme_label), 200)} → "
-            f"{clip(_one_line(card.outcome), 500)}\n"
+        section_block(
+            f"{intro}\n*For* {clip(one_line(card.theme_label), 200)} → "
+            f"{clip(one_line(card.outcome), 500)}\n"
             f"Last time: {status_text(card.last_status, card.progress)} · {due}"
         ),
         ActionsBlock(
@@ -153,7 +161,7 @@ def render_checkin(
                 ),
             ]
         ),
-        _context(
+        context_block(
             "Or just reply here, e.g. _on track, 40% — win: Finance saw the first alert_. "
             + ("No more reminders this week after this one." if nudge else "")
         ),
@@ -183,12 +191,12 @@ def render_checkin_modal(
         close="Cancel",
         private_metadata=json.dumps({"checkin_id": checkin_id}),
         blocks=[
-            _context(f"*{clip(_one_line(title), 300)}*"),
+            context_block(f"*{clip(one_line(title), 300)}*"),
             InputBlock(
                 block_id=CheckinBlock.STATUS,
                 label="How is it going?",
                 element=RadioButtonsElement(
-                    action_id=_action_id(CheckinBlock.STATUS),
+                    action_id=input_action_id(CheckinBlock.STATUS),
                     options=statuses,
                     initial_option=next(o for o in statuses if o.value == status.value),
                 ),
@@ -197,12 +205,12 @@ def render_checkin_modal(
                 block_id=CheckinBlock.PROGRESS,
                 label="Progress",
                 element=StaticSelectElement(
-                    action_id=_action_id(CheckinBlock.PROGRESS),
+                    action_id=input_action_id(CheckinBlock.PROGRESS),
                     options=steps,
                     initial_option=steps[nearest // 10],
                 ),
             ),
-            _text_input(
+            text_input(
                 CheckinBlock.NOTE,
                 "A short note for the team",
                 initial=note,
@@ -210,7 +218,7 @@ def render_checkin_modal(
                 optional=True,
                 multiline=True,
             ),
-            _text_input(
+            text_input(
                 CheckinBlock.WIN,
                 "Any quick win this week?",
                 initial=None,
@@ -222,7 +230,7 @@ def render_checkin_modal(
 
 
 def render_checkin_thanks(*, title: str, status: str, progress: int, win: bool) -> str:
-    text = f"Thanks — *{clip(_one_line(title), 300)}*: {status_text(status, progress)}."
+    text = f"Thanks — *{clip(one_line(title), 300)}*: {status_text(status, progress)}."
     if win:
         text += " Your quick win goes into the team's weekly update."
     return text
@@ -230,13 +238,13 @@ def render_checkin_thanks(*, title: str, status: str, progress: int, win: bool) 
 
 def render_confirm_done(*, title: str, checkin_id: int) -> Message:
     text = (
-        f"Is *{clip(_one_line(title), 300)}* done? Confirm it, and the team channel gets to "
+        f"Is *{clip(one_line(title), 300)}* done? Confirm it, and the team channel gets to "
         "celebrate."
     )
     return Message(
         text=text,
         blocks=[
-            _section(text),
+            section_block(text),
             ActionsBlock(
                 elements=[
                     ButtonElement(
@@ -253,14 +261,14 @@ def render_confirm_done(*, title: str, checkin_id: int) -> Message:
 
 def render_checkin_unclear(*, title: str) -> str:
     return (
-        f"I couldn't tell how *{clip(_one_line(title), 300)}* is going from that. Use the buttons "
+        f"I couldn't tell how *{clip(one_line(title), 300)}* is going from that. Use the buttons "
         "above, or reply with a status — _on track_, _at risk_, _off track_ or _done_ — and a "
         "percentage, e.g. _at risk, 30% — waiting on Finance_."
     )
 
 
 def render_snoozed(*, title: str, next_day: date | None) -> str:
-    text = f"Snoozed. No more reminders for *{clip(_one_line(title), 300)}* this week"
+    text = f"Snoozed. No more reminders for *{clip(one_line(title), 300)}* this week"
     return text + (f"; the next check-in comes on {format_day(next_day)}." if next_day else ".")
 
 
@@ -277,7 +285,7 @@ def render_leave_modal(*, initiative_id: int, today: date) -> View:
                 block_id=CheckinBlock.LEAVE_UNTIL,
                 label="Back on (no check-ins or reminders until then)",
                 element=DatePickerElement(
-                    action_id=_action_id(CheckinBlock.LEAVE_UNTIL),
+                    action_id=input_action_id(CheckinBlock.LEAVE_UNTIL),
                     initial_date=(today + timedelta(days=7)).isoformat(),
                 ),
             ),
@@ -287,7 +295,7 @@ def render_leave_modal(*, initiative_id: int, today: date) -> View:
 
 def render_on_leave(*, title: str, back_on: date) -> str:
     return (
-        f"Enjoy your time off. No check-ins for *{clip(_one_line(title), 300)}* before "
+        f"Enjoy your time off. No check-ins for *{clip(one_line(title), 300)}* before "
         f"{format_day(back_on)}; they start again with the first one after that."
     )
 
@@ -302,9 +310,9 @@ def render_overdue(*, card: InitiativeCard) -> Message:
         "Give it a new date, mark it done, or close it?"
     )
     return Message(
-        text=f"{clip(_one_line(card.title), 300)} is past its due date",
+        text=f"{clip(one_line(card.title), 300)} is past its due date",
         blocks=[
-            _section(text),
+            section_block(text),
             ActionsBlock(
                 elements=[
                     ButtonElement(
@@ -348,7 +356,7 @@ def render_extend_modal(*, initiative_id: int, due: date, today: date) -> View:
                 block_id=CheckinBlock.NEW_DUE,
                 label="When will it be done?",
                 element=DatePickerElement(
-                    action_id=_action_id(CheckinBlock.NEW_DUE),
+                    action_id=input_action_id(CheckinBlock.NEW_DUE),
                     initial_date=max(due, today).isoformat(),
                 ),
             ),
@@ -371,23 +379,23 @@ def render_closed_for_leader(*, card: InitiativeCard) -> str:
 def render_celebration(*, card: InitiativeCard) -> Message:
     text = (
         f"🎉 *{_title(card)}* is done! Thank you <@{card.owner_id}>.\n"
-        f"You said: *{clip(_one_line(card.theme_label), 300)}* → we did: "
-        f"{clip(_one_line(card.outcome), 600)}"
+        f"You said: *{clip(one_line(card.theme_label), 300)}* → we did: "
+        f"{clip(one_line(card.outcome), 600)}"
     )
-    return Message(text=f"Done: {clip(_one_line(card.title), 300)}", blocks=[_section(text)])
+    return Message(text=f"Done: {clip(one_line(card.title), 300)}", blocks=[section_block(text)])
 
 
 def render_loop_closed(*, card: InitiativeCard, tour_title: str) -> Message:
     """The one-time DM to people who answered the listening tour."""
     text = (
-        f"You answered the listening tour *{clip(_one_line(tour_title), 300)}*. The team raised "
-        f"*{clip(_one_line(card.theme_label), 300)}* — and *{_title(card)}* is now done, towards "
-        f"this outcome: {clip(_one_line(card.outcome), 600)}. Thank you for speaking up."
+        f"You answered the listening tour *{clip(one_line(tour_title), 300)}*. The team raised "
+        f"*{clip(one_line(card.theme_label), 300)}* — and *{_title(card)}* is now done, towards "
+        f"this outcome: {clip(one_line(card.outcome), 600)}. Thank you for speaking up."
     )
     return Message(
         text="You said → we did",
         blocks=[
-            _section(text),
+            section_block(text),
             ActionsBlock(
                 elements=[
                     ButtonElement(
@@ -417,10 +425,10 @@ class MissedLine:
 
 
 def _win_line(win: WinLine) -> str:
-    initiative = clip(_one_line(win.initiative), 120)
+    initiative = clip(one_line(win.initiative), 120)
     return (
-        f"• <@{win.author_id}>: {clip(_one_line(win.text), 400)} — you said "
-        f"*{clip(_one_line(win.theme_label), 120)}* → we did _{initiative}_"
+        f"• <@{win.author_id}>: {clip(one_line(win.text), 400)} — you said "
+        f"*{clip(one_line(win.theme_label), 120)}* → we did _{initiative}_"
     )
 
 
@@ -438,19 +446,19 @@ def render_digest(
     initiative's status and progress, and what is overdue or missed; at most ~45 blocks."""
     blocks: list[Block] = [
         HeaderBlock(text="This week's quick wins"),
-        _context(f"*{clip(_one_line(tour_title), 300)}* · week of {format_day(week_of)}"),
+        context_block(f"*{clip(one_line(tour_title), 300)}* · week of {format_day(week_of)}"),
     ]
     if wins:
         shown = list(wins[:MAX_DIGEST_WINS])
         # A win's line is at most ~690 characters: four stay inside a section's 3,000.
         for start in range(0, len(shown), WINS_PER_SECTION):
             chunk = shown[start : start + WINS_PER_SECTION]
-            blocks.append(_section("\n".join(_win_line(w) for w in chunk)))
+            blocks.append(section_block("\n".join(_win_line(w) for w in chunk)))
         if len(wins) > MAX_DIGEST_WINS:
-            more = _count(len(wins) - MAX_DIGEST_WINS, "more win", "more wins")
-            blocks.append(_context(f"…and {more} this week."))
+            more = count_of(len(wins) - MAX_DIGEST_WINS, "more win", "more wins")
+            blocks.append(context_block(f"…and {more} this week."))
     else:
-        blocks.append(_section("No quick wins logged this week."))
+        blocks.append(section_block("No quick wins logged this week."))
     blocks.append(DividerBlock())
     lines = [
         f"*{_title(card, 150)}* — <@{card.owner_id}> · "
@@ -460,7 +468,9 @@ def render_digest(
     ]
     if len(initiatives) > MAX_DIGEST_INITIATIVES:
         lines.append(f"…and {len(initiatives) - MAX_DIGEST_INITIATIVES} more.")
-    blocks.append(_section("*Initiatives*\n" + "\n".join(lines) if lines else "*Initiatives*\n—"))
+    blocks.append(
+        section_block("*Initiatives*\n" + "\n".join(lines) if lines else "*Initiatives*\n—")
+    )
     attention: list[str] = []
     attention += [
         f"⏰ *{_title(card, 150)}* was due {format_day(card.due_date)} (<@{card.owner_id}>)"
@@ -468,7 +478,7 @@ def render_digest(
         if card.due_date is not None
     ]
     attention += [
-        f"• Missed check-in: *{clip(_one_line(m.initiative), 150)}* (<@{m.owner_id}>)"
+        f"• Missed check-in: *{clip(one_line(m.initiative), 150)}* (<@{m.owner_id}>)"
         for m in missed[:MAX_DIGEST_INITIATIVES]
     ]
     hidden = max(len(overdue) - MAX_DIGEST_INITIATIVES, 0)
@@ -479,28 +489,28 @@ def render_digest(
     section = "*Needs attention*"
     for line in attention:
         if len(section) + 1 + len(line) > SECTION_BUDGET:
-            blocks.append(_section(section))
+            blocks.append(section_block(section))
             section = line
         else:
             section += "\n" + line
     if attention:
-        blocks.append(_section(section))
+        blocks.append(section_block(section))
     blocks.append(
         ActionsBlock(
             elements=[ButtonElement(text="Log a win", action_id=InitiativeAction.LOG_WIN, value="")]
         )
     )
     return Message(
-        text=f"This week's quick wins: {_count(len(wins), 'win', 'wins')} for "
-        f"{clip(_one_line(tour_title), 300)}",
+        text=f"This week's quick wins: {count_of(len(wins), 'win', 'wins')} for "
+        f"{clip(one_line(tour_title), 300)}",
         blocks=blocks,
     )
 
 
 def render_quiet_week(*, tour_title: str, under_way: int) -> Message:
     text = (
-        f"A quiet week for *{clip(_one_line(tour_title), 300)}*: no quick wins logged and no "
-        f"check-ins changed; {_count(under_way, 'initiative is', 'initiatives are')} under way."
+        f"A quiet week for *{clip(one_line(tour_title), 300)}*: no quick wins logged and no "
+        f"check-ins changed; {count_of(under_way, 'initiative is', 'initiatives are')} under way."
     )
     return Message(text=text, blocks=[ContextBlock(elements=[MarkdownTextObject(text=text)])])
 
@@ -516,12 +526,12 @@ def render_digest_modal(*, tour_id: int, weekday: int, minute: int) -> View:
         close="Cancel",
         private_metadata=json.dumps({"tour_id": tour_id}),
         blocks=[
-            _context("When the team channel gets the week's quick wins (on your clock)."),
+            context_block("When the team channel gets the week's quick wins (on your clock)."),
             InputBlock(
                 block_id=CheckinBlock.DIGEST_DAY,
                 label="Day",
                 element=StaticSelectElement(
-                    action_id=_action_id(CheckinBlock.DIGEST_DAY),
+                    action_id=input_action_id(CheckinBlock.DIGEST_DAY),
                     options=days,
                     initial_option=next((o for o in days if o.value == str(weekday)), days[-1]),
                 ),
@@ -530,7 +540,7 @@ def render_digest_modal(*, tour_id: int, weekday: int, minute: int) -> View:
                 block_id=CheckinBlock.DIGEST_TIME,
                 label="Time",
                 element=StaticSelectElement(
-                    action_id=_action_id(CheckinBlock.DIGEST_TIME),
+                    action_id=input_action_id(CheckinBlock.DIGEST_TIME),
                     options=hours,
                     initial_option=next((o for o in hours if o.value == str(minute)), hours[8]),
                 ),

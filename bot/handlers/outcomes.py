@@ -33,6 +33,7 @@ from bot.blocks.outcomes import (
 from bot.deps import Deps
 from bot.flows.outcomes import OutcomeDraft
 from bot.flows.poll import ranking
+from bot.flows.review import MAX_FINAL_THEMES
 from bot.flows.tour import local_today
 from bot.handlers.common import leader_tour, may_lead, number_from_value
 from bot.handlers.context import (
@@ -59,8 +60,6 @@ from bot.store import findings as findings_store
 from bot.store.tours import get_tour
 
 log = logging.getLogger("bot.handlers.outcomes")
-
-MAX_OUTCOME_THEMES = 3
 
 
 class ProposalMetadata(BaseModel):
@@ -100,7 +99,7 @@ async def handle_set_outcomes(
             ThemeChoice(theme_id=theme.id, label=theme.label, votes=totals.get(theme.id, 0))
             for theme in themes
         ],
-        preselected=[theme_id for theme_id, _ in ranked[:MAX_OUTCOME_THEMES]],
+        preselected=[theme_id for theme_id, _ in ranked[:MAX_FINAL_THEMES]],
     )
     await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
 
@@ -405,7 +404,7 @@ async def handle_review_proposals(
                 measure=committed[theme.id].measure if theme.id in committed else None,
                 target_date=committed[theme.id].target_date if theme.id in committed else None,
             )
-            for theme in [t for t in themes if asked is None or t.id in asked][:MAX_OUTCOME_THEMES]
+            for theme in [t for t in themes if asked is None or t.id in asked][:MAX_FINAL_THEMES]
         ],
     )
     await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())

@@ -12,7 +12,7 @@ from bot.blocks import Message
 from bot.blocks.findings import (
     BAR_EMPTY,
     BAR_FULL,
-    REVIEW_MAX,
+    MAX_FINAL_THEMES,
     FindingsAction,
     FindingsBlock,
     FindingsView,
@@ -193,7 +193,7 @@ def worst_message(name: str, flavour: str) -> Message:
             votes=10**6,
             kind=worst(flavour, 300),  # a kind stored by some future version
         )
-        for i in range(REVIEW_MAX + 2)  # more than may be posted
+        for i in range(MAX_FINAL_THEMES + 2)  # more than may be posted
     ]
     if name == "prompt":
         return render_review_prompt(
@@ -1055,7 +1055,7 @@ def test_ids_are_the_agreed_ones() -> None:
         "INSIGHT": "findings.insight",
     }
     assert FindingsBlock.POLL_BUDGET == "poll.budget"
-    assert REVIEW_MAX == 3
+    assert MAX_FINAL_THEMES == 3
 
 
 def home_card(stage: str) -> TourCard:
