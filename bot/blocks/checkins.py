@@ -5,7 +5,6 @@ renderers; user text is escaped and cut to Slack's limits."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -39,6 +38,7 @@ from bot.blocks.kit import (
     section_block,
     text_input,
 )
+from bot.blocks.metadata import CheckinMetadata, InitiativeMetadata, TourMetadata
 from bot.flows.checkins import WEEKDAYS, CheckinStatus
 
 
@@ -189,7 +189,7 @@ def render_checkin_modal(
         title="Check-in",
         submit="Send",
         close="Cancel",
-        private_metadata=json.dumps({"checkin_id": checkin_id}),
+        private_metadata=CheckinMetadata(checkin_id=checkin_id).dump(),
         blocks=[
             context_block(f"*{clip(one_line(title), 300)}*"),
             InputBlock(
@@ -279,7 +279,7 @@ def render_leave_modal(*, initiative_id: int, today: date) -> View:
         title="On leave",
         submit="Save",
         close="Cancel",
-        private_metadata=json.dumps({"initiative_id": initiative_id}),
+        private_metadata=InitiativeMetadata(initiative_id=initiative_id).dump(),
         blocks=[
             InputBlock(
                 block_id=CheckinBlock.LEAVE_UNTIL,
@@ -350,7 +350,7 @@ def render_extend_modal(*, initiative_id: int, due: date, today: date) -> View:
         title="New due date",
         submit="Save",
         close="Cancel",
-        private_metadata=json.dumps({"initiative_id": initiative_id}),
+        private_metadata=InitiativeMetadata(initiative_id=initiative_id).dump(),
         blocks=[
             InputBlock(
                 block_id=CheckinBlock.NEW_DUE,
@@ -524,7 +524,7 @@ def render_digest_modal(*, tour_id: int, weekday: int, minute: int) -> View:
         title="Weekly update",
         submit="Save",
         close="Cancel",
-        private_metadata=json.dumps({"tour_id": tour_id}),
+        private_metadata=TourMetadata(tour_id=tour_id).dump(),
         blocks=[
             context_block("When the team channel gets the week's quick wins (on your clock)."),
             InputBlock(

@@ -4,7 +4,6 @@ to Slack's limits."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -41,6 +40,7 @@ from bot.blocks.kit import (
     section_block,
     text_input,
 )
+from bot.blocks.metadata import AnswersPageMetadata, PollMetadata, TourMetadata
 from bot.flows.poll import MAX_BUDGET, Change, Refusal
 from bot.flows.review import (
     MAX_FINAL_THEMES,
@@ -378,7 +378,7 @@ def render_review_modal(
         title="Review themes",
         submit="Preview",
         close="Cancel",
-        private_metadata=json.dumps({"tour_id": tour_id}),
+        private_metadata=TourMetadata(tour_id=tour_id).dump(),
         blocks=blocks,
     )
 
@@ -717,7 +717,7 @@ def render_preview_modal(
         title="Post findings",
         submit="Post findings",
         close="Back",
-        private_metadata=json.dumps({"tour_id": tour_id}),
+        private_metadata=TourMetadata(tour_id=tour_id).dump(),
         blocks=blocks,
     )
 
@@ -800,7 +800,7 @@ def render_insight_modal(*, poll_id: int, themes: Sequence[tuple[int, str]]) -> 
         title="Share an insight",
         submit="Share",
         close="Cancel",
-        private_metadata=json.dumps({"poll_id": poll_id}),
+        private_metadata=PollMetadata(poll_id=poll_id).dump(),
         blocks=[
             InputBlock(
                 block_id=FindingsBlock.INSIGHT_THEME,
@@ -887,7 +887,7 @@ def render_answers_page(
         callback_id=FindingsView.ANSWERS,
         title="All answers",
         close="Back",
-        private_metadata=json.dumps({"tour_id": tour_id, "page": page}),
+        private_metadata=AnswersPageMetadata(tour_id=tour_id, page=page).dump(),
         blocks=blocks,
     )
 

@@ -4,7 +4,6 @@ renderers; user text is escaped and cut to Slack's limits."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -40,6 +39,7 @@ from bot.blocks.kit import (
     section_block,
     text_input,
 )
+from bot.blocks.metadata import InitiativeMetadata, ProposeMetadata
 from bot.flows.outcomes import MAX_SHORT, InitiativeStatus
 
 
@@ -205,9 +205,9 @@ def render_propose_modal(
         title="Propose an initiative",
         submit="Propose",
         close="Cancel",
-        private_metadata=json.dumps(
-            {"outcomes": [o.outcome_id for o in outcomes[:MAX_SELECT_OPTIONS]]}
-        ),
+        private_metadata=ProposeMetadata(
+            outcomes=[o.outcome_id for o in outcomes[:MAX_SELECT_OPTIONS]]
+        ).dump(),
         blocks=[
             context_block(
                 "A small piece of work that moves one of our outcomes. Your proposal is posted "
@@ -398,7 +398,7 @@ def render_commit_modal(
         title="Reassign initiative" if reassign else "Commit initiative",
         submit="Offer it",
         close="Cancel",
-        private_metadata=json.dumps({"initiative_id": card.initiative_id}),
+        private_metadata=InitiativeMetadata(initiative_id=card.initiative_id).dump(),
         blocks=blocks,
     )
 
@@ -461,7 +461,7 @@ def render_decline_modal(*, initiative_id: int, title: str) -> View:
         title="Decline initiative",
         submit="Decline",
         close="Cancel",
-        private_metadata=json.dumps({"initiative_id": initiative_id}),
+        private_metadata=InitiativeMetadata(initiative_id=initiative_id).dump(),
         blocks=[
             context_block(f"*{clip(one_line(title), 300)}*"),
             text_input(

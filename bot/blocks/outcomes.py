@@ -4,7 +4,6 @@ private "letting go" reflection. Pure renderers; user text is escaped and cut to
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -44,6 +43,7 @@ from bot.blocks.kit import (
     section_block,
     text_input,
 )
+from bot.blocks.metadata import PickedTheme, ProposalMetadata, TourMetadata
 from bot.flows.review import MAX_FINAL_THEMES
 
 
@@ -252,7 +252,7 @@ def render_setup_modal(
         title="Set outcomes",
         submit="Ask them",
         close="Cancel",
-        private_metadata=json.dumps({"tour_id": tour_id}),
+        private_metadata=TourMetadata(tour_id=tour_id).dump(),
         blocks=blocks,
     )
 
@@ -303,16 +303,15 @@ def render_proposal_modal(
     measure: str | None = None,
 ) -> View:
     """A new proposal, or (with `proposal_id`) an earlier one to change."""
-    metadata: dict[str, int] = {"tour_id": tour_id, "theme_id": theme_id}
-    if proposal_id is not None:
-        metadata["proposal_id"] = proposal_id
     return View(
         type="modal",
         callback_id=OutcomeView.PROPOSE,
         title="Propose an outcome" if proposal_id is None else "Change your proposal",
         submit="Send" if proposal_id is None else "Save",
         close="Cancel",
-        private_metadata=json.dumps(metadata),
+        private_metadata=ProposalMetadata(
+            tour_id=tour_id, theme_id=theme_id, proposal_id=proposal_id
+        ).dump(),
         blocks=[
             context_block(
                 f"Theme: *{clip(one_line(theme_label), 400)}*. Your name is shown with your "
@@ -380,7 +379,7 @@ def pick_value(tour_id: int, theme_id: int, text: str) -> str:
     characters (a 500-character reply of quotes or newlines doubles when escaped)."""
     keep = text.replace("\x00", "")[:MAX_STATEMENT]
     while True:
-        value = json.dumps({"tour": tour_id, "theme": theme_id, "text": keep}, ensure_ascii=False)
+        value = PickedTheme(tour=tour_id, theme=theme_id, text=keep).dump()
         if len(value) <= MAX_BUTTON_VALUE:
             return value
         keep = keep[: len(keep) - (len(value) - MAX_BUTTON_VALUE) // 6 - 1]
@@ -485,7 +484,7 @@ def render_commit_modal(*, tour_id: int, title: str, themes: Sequence[ThemePropo
         title="Commit outcomes",
         submit="Commit",
         close="Cancel",
-        private_metadata=json.dumps({"tour_id": tour_id}),
+        private_metadata=TourMetadata(tour_id=tour_id).dump(),
         blocks=blocks,
     )
 
@@ -592,6 +591,6 @@ def render_letting_go_modal(*, tour_id: int, answers: Sequence[str | None]) -> V
         title="Letting go",
         submit="Save",
         close="Cancel",
-        private_metadata=json.dumps({"tour_id": tour_id}),
+        private_metadata=TourMetadata(tour_id=tour_id).dump(),
         blocks=blocks,
     )

@@ -3,7 +3,6 @@ and what the leader is told. Pure renderers; user text is escaped and cut to Sla
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import date, datetime
 from enum import StrEnum
@@ -45,6 +44,7 @@ from bot.blocks.kit import (
     people,
     section_block,
 )
+from bot.blocks.metadata import AnswerFormMetadata
 from bot.flows.tour import (
     MAX_QUESTION_LENGTH,
     MAX_QUESTIONS,
@@ -522,6 +522,11 @@ def render_tour_closed_for_member(*, title: str, closed_on: date) -> Message:
     return Message(text=text, blocks=[section_block(text)])
 
 
+def answer_block(position: int) -> str:
+    """Block id of the answer form's box for question `position` (from 1): "answer.2"."""
+    return f"answer.{position}"
+
+
 def render_answer_form(
     *,
     tour_id: int,
@@ -536,7 +541,7 @@ def render_answer_form(
     blocks: list[Block] = [context_block(f"*{clip(title, 500)}*")]
     for index, question in enumerate(questions[:MAX_QUESTIONS]):
         answer = answers[index] if index < len(answers) else None
-        block_id = f"answer.{index + 1}"
+        block_id = answer_block(index + 1)
         initial: str | None = None
         label = question
         note: str | None = None
@@ -569,7 +574,7 @@ def render_answer_form(
         title="Your answers",
         submit="Save",
         close="Cancel",
-        private_metadata=json.dumps({"tour_id": tour_id, "mode": mode}),
+        private_metadata=AnswerFormMetadata(tour_id=tour_id, mode=mode).dump(),
         blocks=blocks,
     )
 

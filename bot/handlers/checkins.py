@@ -8,7 +8,7 @@ import re
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -28,13 +28,14 @@ from bot.blocks.checkins import (
     render_on_leave,
     render_snoozed,
 )
+from bot.blocks.metadata import CheckinMetadata, InitiativeMetadata, TourMetadata
 from bot.blocks.tour import render_notice_modal
 from bot.deps import Deps
 from bot.flows.checkins import CheckinStatus
 from bot.flows.tour import local_today
 from bot.handlers.common import initiative_from_button, leader_tour, may_lead, number_from_value
 from bot.handlers.context import Replayed, claim_view, deps_of, register_listener
-from bot.handlers.forms import RowId, field, is_number, state_values, text_field
+from bot.handlers.forms import field, is_number, state_values, text_field
 from bot.handlers.home import publish_home
 from bot.models import Checkin, Initiative, LoopOptOut, Tour
 from bot.refusals import checkins as checkin_refusals
@@ -48,14 +49,6 @@ from bot.store.tours import get_tour
 STATUS_ACTION = re.compile(
     rf"^{re.escape(CheckinAction.STATUS)}\.({'|'.join(s.value for s in CheckinStatus)})$"
 )
-
-
-class CheckinMetadata(BaseModel):
-    checkin_id: RowId
-
-
-class InitiativeMetadata(BaseModel):
-    initiative_id: RowId
 
 
 # --- answering ---------------------------------------------------------------------------------
@@ -404,10 +397,6 @@ async def handle_digest_settings(
     await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
 
 
-class DigestMetadata(BaseModel):
-    tour_id: RowId
-
-
 async def handle_digest_submission(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -420,7 +409,7 @@ async def handle_digest_submission(
     day = str(field(values, CheckinBlock.DIGEST_DAY) or "")
     minute = str(field(values, CheckinBlock.DIGEST_TIME) or "")
     try:
-        metadata = DigestMetadata.model_validate_json(view.get("private_metadata") or "")
+        metadata = TourMetadata.model_validate_json(view.get("private_metadata") or "")
     except ValidationError:
         raise checkin_refusals.form_out_of_date() from None
     if not (is_number(day) and int(day) < 7 and is_number(minute) and int(minute) < 24 * 60):

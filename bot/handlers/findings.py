@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pydantic import BaseModel
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -16,11 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.blocks.findings import (
     FindingsAction,
+    FindingsBlock,
     FindingsView,
     render_answers_page,
     render_preview_modal,
     render_review_modal,
     render_vote_ack,
+    theme_block,
 )
 from bot.blocks.tour import withheld_reason
 from bot.deps import Deps
@@ -39,7 +40,6 @@ from bot.handlers.context import (
     register_listener,
 )
 from bot.handlers.forms import (
-    RowId,
     as_date,
     field,
     is_number,
@@ -58,10 +58,6 @@ from bot.store.tours import get_tour, questions_of
 log = logging.getLogger("bot.handlers.findings")
 
 ANSWERS_PER_PAGE = 40
-
-
-class PollMetadata(BaseModel):
-    poll_id: RowId
 
 
 # --- the leader's review ----------------------------------------------------------------------
@@ -174,13 +170,13 @@ def read_review(view: dict[str, Any], based_on: list[int]) -> list[findings.Revi
                 based_on=theme_id,
             )
         )
-    own = text_field(values, "theme.new.label")
+    own = text_field(values, FindingsBlock.NEW_LABEL)
     if own.strip():
-        order = field(values, "theme.new.order")
+        order = field(values, FindingsBlock.NEW_ORDER)
         reviewed.append(
             findings.ReviewedTheme(
                 label=own,
-                summary=text_field(values, "theme.new.summary"),
+                summary=text_field(values, FindingsBlock.NEW_SUMMARY),
                 order=int(order)
                 if isinstance(order, str) and is_number(order)
                 else len(based_on) + 1,
@@ -202,7 +198,7 @@ async def handle_review_submission(
         problem = findings.review_problems(reviewed)
         if problem:
             # Shown next to the first theme, or next to "your own theme" when there are none.
-            where = "theme.1.keep" if review.themes else "theme.new.label"
+            where = theme_block(1, "keep") if review.themes else FindingsBlock.NEW_LABEL
             await ack(response_action="errors", errors={where: problem})
             return
         values = state_values(view)
@@ -212,7 +208,11 @@ async def handle_review_submission(
             reviewed=reviewed,
             reflections=[
                 text_field(values, block)
-                for block in ("reflect.insights", "reflect.next", "reflect.involve")
+                for block in (
+                    FindingsBlock.REFLECT_INSIGHTS,
+                    FindingsBlock.REFLECT_NEXT,
+                    FindingsBlock.REFLECT_INVOLVE,
+                )
             ],
         )
         drafts = await findings.final_drafts(session, tour=tour)
@@ -296,11 +296,14 @@ async def handle_post_findings(
 ) -> None:
     deps = deps_of(context)
     values = state_values(view)
-    budget = _number(values, "poll.budget")
-    cap = _number(values, "poll.max_per_theme")
+    budget = _number(values, FindingsBlock.POLL_BUDGET)
+    cap = _number(values, FindingsBlock.POLL_MAX_PER_THEME)
     problems = poll_settings_problems(budget, cap)
     if problems:
-        blocks = {"budget": "poll.budget", "max_per_theme": "poll.max_per_theme"}
+        blocks = {
+            "budget": FindingsBlock.POLL_BUDGET,
+            "max_per_theme": FindingsBlock.POLL_MAX_PER_THEME,
+        }
         await ack(
             response_action="errors",
             errors={blocks[name]: message for name, message in problems.items()},
@@ -309,15 +312,17 @@ async def handle_post_findings(
     assert budget is not None
     assert cap is not None
     team_id = context.team_id or ""
-    options = field(values, "poll.options") or []
-    picked = field(values, "poll.closes_on")
+    options = field(values, FindingsBlock.POLL_OPTIONS) or []
+    picked = field(values, FindingsBlock.POLL_CLOSES_ON)
     closes_on = as_date(picked)
     async with deps.sessions.begin() as session:
         tour = await _steerable_tour(deps, session, view, context, body, "Post findings")
         if closes_on is not None and closes_on < local_today(deps.clock.now(), tour.leader_tz):
             await ack(
                 response_action="errors",
-                errors={"poll.closes_on": "That day has passed; pick today or a later day."},
+                errors={
+                    FindingsBlock.POLL_CLOSES_ON: "That day has passed; pick today or a later day."
+                },
             )
             return
         poll = await findings.open_poll(

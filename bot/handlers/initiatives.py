@@ -9,7 +9,7 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -28,6 +28,7 @@ from bot.blocks.initiatives import (
     render_no_outcomes,
     render_propose_modal,
 )
+from bot.blocks.metadata import InitiativeMetadata, ProposeMetadata
 from bot.deps import Deps
 from bot.flows.commands import parse_command_text
 from bot.flows.outcomes import InitiativeDraft, InitiativeStatus, Refused
@@ -40,7 +41,7 @@ from bot.handlers.context import (
     deps_of,
     register_listener,
 )
-from bot.handlers.forms import RowId, field, is_number, state_values, text_field
+from bot.handlers.forms import field, is_number, state_values, text_field
 from bot.handlers.home import publish_home
 from bot.models import Initiative, Outcome, Tour
 from bot.refusals import initiatives as initiative_refusals
@@ -50,17 +51,6 @@ from bot.store.tours import get_tour
 log = logging.getLogger("bot.handlers.initiatives")
 
 DEFAULT_DUE_WEEKS = 6
-
-
-class ProposeMetadata(BaseModel):
-    outcomes: list[RowId]
-
-
-class InitiativeMetadata(BaseModel):
-    """What rides in a step-4 modal's private_metadata: the initiative. The offer message a
-    decline redraws is looked up from what the bot sent (`initiatives.offer_message`)."""
-
-    initiative_id: RowId
 
 
 def initiative_metadata(view: dict[str, Any]) -> InitiativeMetadata | None:

@@ -7,7 +7,7 @@ import logging
 import re
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -17,8 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.blocks import Message
+from bot.blocks.metadata import PickedTheme, ProposalMetadata
 from bot.blocks.outcomes import (
     OutcomeAction,
+    OutcomeBlock,
     OutcomeView,
     ProposalView,
     ThemeChoice,
@@ -44,7 +46,6 @@ from bot.handlers.context import (
     register_listener,
 )
 from bot.handlers.forms import (
-    RowId,
     as_date,
     field,
     is_number,
@@ -60,12 +61,6 @@ from bot.store import findings as findings_store
 from bot.store.tours import get_tour
 
 log = logging.getLogger("bot.handlers.outcomes")
-
-
-class ProposalMetadata(BaseModel):
-    tour_id: RowId
-    theme_id: RowId
-    proposal_id: RowId | None = None  # set when changing an earlier proposal
 
 
 async def handle_set_outcomes(
@@ -132,13 +127,13 @@ async def handle_setup_submission(
     deps = deps_of(context)
     tour = await _leaders_tour(deps, view, context, body["user"]["id"])
     values = state_values(view)
-    shapers = [str(user) for user in field(values, "outcomes.shapers") or []]
-    themes = [int(t) for t in field(values, "outcomes.themes") or [] if is_number(str(t))]
+    shapers = [str(user) for user in field(values, OutcomeBlock.SHAPERS) or []]
+    themes = [int(t) for t in field(values, OutcomeBlock.THEMES) or [] if is_number(str(t))]
     if not shapers or not themes:
         await ack(
             response_action="errors",
             errors={
-                "outcomes.shapers" if not shapers else "outcomes.themes": (
+                OutcomeBlock.SHAPERS if not shapers else OutcomeBlock.THEMES: (
                     "Pick at least one person." if not shapers else "Pick at least one theme."
                 )
             },
@@ -155,7 +150,7 @@ async def handle_setup_submission(
                 session, tour=tour, user_ids=shapers, theme_ids=themes, now=deps.clock.now()
             )
     except outcomes.OutcomeError as refused:
-        await ack(response_action="errors", errors={"outcomes.themes": str(refused)})
+        await ack(response_action="errors", errors={OutcomeBlock.THEMES: str(refused)})
         return
     await ack()
     deps.delivery.notify()
@@ -205,9 +200,9 @@ async def handle_proposal_submission(
         raise outcome_refusals.form_out_of_date() from None
     values = state_values(view)
     draft = OutcomeDraft(
-        statement=text_field(values, "proposal.statement"),
+        statement=text_field(values, OutcomeBlock.PROPOSAL_STATEMENT),
         partner="",
-        measure=text_field(values, "proposal.measure"),
+        measure=text_field(values, OutcomeBlock.PROPOSAL_MEASURE),
         target_date=None,
     )
     try:
@@ -235,7 +230,10 @@ async def handle_proposal_submission(
                         now=deps.clock.now(),
                     )
             except outcomes.OutcomeError as refused:
-                blocks = {"statement": "proposal.statement", "measure": "proposal.measure"}
+                blocks: dict[str, str] = {
+                    "statement": OutcomeBlock.PROPOSAL_STATEMENT,
+                    "measure": OutcomeBlock.PROPOSAL_MEASURE,
+                }
                 errors = {blocks[k]: v for k, v in refused.problems.items() if k in blocks}
                 if not errors:  # decided meanwhile, or not theirs: nothing to fix in the form
                     raise outcome_refusals.refused(str(refused)) from None
@@ -305,12 +303,6 @@ async def handle_edit_proposal(
         measure=proposal.measure,
     )
     await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
-
-
-class PickedTheme(BaseModel):
-    tour: RowId
-    theme: RowId
-    text: str
 
 
 async def handle_pick_theme(
@@ -514,7 +506,12 @@ async def handle_letting_go_submission(
             session,
             tour=tour,
             answers=[
-                text_field(values, b) for b in ("letgo.matter", "letgo.ways", "letgo.possible")
+                text_field(values, b)
+                for b in (
+                    OutcomeBlock.LETGO_MATTER,
+                    OutcomeBlock.LETGO_WAYS,
+                    OutcomeBlock.LETGO_POSSIBLE,
+                )
             ],
         )
     await ack()

@@ -27,6 +27,7 @@ from bot.blocks.initiatives import (
     render_win_logged,
     render_win_modal,
 )
+from bot.blocks.metadata import InitiativeMetadata
 from bot.deps import Deps
 from bot.flows.commands import parse_command_text
 from bot.flows.outcomes import InitiativeStatus
@@ -41,7 +42,6 @@ from bot.handlers.context import (
 from bot.handlers.forms import field, is_number, state_values, text_field
 from bot.handlers.home import publish_home
 from bot.handlers.initiatives import (
-    InitiativeMetadata,
     initiative_metadata,
     request_redraw,
 )
@@ -167,7 +167,7 @@ async def handle_decline_button(
     deps = deps_of(context)
     found = await _offered(deps, client, body, action, context.team_id or "")
     view = render_decline_modal(initiative_id=found[0].id, title=found[0].title)
-    view.private_metadata = InitiativeMetadata(initiative_id=found[0].id).model_dump_json()
+    view.private_metadata = InitiativeMetadata(initiative_id=found[0].id).dump()
     await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
 
 

@@ -15,9 +15,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks import unescape
 from bot.blocks.findings import (
     FindingsAction,
+    FindingsBlock,
     FindingsView,
     render_insight_modal,
 )
+from bot.blocks.metadata import PollMetadata
 from bot.blocks.tour import render_notice_modal
 from bot.db import scrub_deleted
 from bot.handlers.common import leader_tour, number_from_value
@@ -28,7 +30,6 @@ from bot.handlers.context import (
     register_listener,
     written_by_a_person,
 )
-from bot.handlers.findings import PollMetadata
 from bot.handlers.forms import (
     field,
     is_number,
@@ -81,15 +82,18 @@ async def handle_insight_submission(
 ) -> None:
     deps = deps_of(context)
     values = state_values(view)
-    text = text_field(values, "insight.text").strip()
+    text = text_field(values, FindingsBlock.INSIGHT_TEXT).strip()
     if not text:
-        await ack(response_action="errors", errors={"insight.text": "Write your insight here."})
+        await ack(
+            response_action="errors",
+            errors={FindingsBlock.INSIGHT_TEXT: "Write your insight here."},
+        )
         return
     try:
         poll_id = PollMetadata.model_validate_json(view.get("private_metadata") or "").poll_id
     except ValidationError:
         poll_id = None
-    chosen = field(values, "insight.theme")
+    chosen = field(values, FindingsBlock.INSIGHT_THEME)
     async with deps.sessions.begin() as session:
         poll = (
             await store.get_poll(session, poll_id=poll_id, team_id=context.team_id or "")

@@ -7,7 +7,7 @@ import logging
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -15,9 +15,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import Message, unescape
+from bot.blocks.kit import input_action_id
+from bot.blocks.metadata import AnswerFormMetadata, LaunchMetadata
 from bot.blocks.tour import (
     TourAction,
     TourView,
+    answer_block,
     render_answer_form,
     render_export_message,
     render_launch_modal,
@@ -51,7 +54,7 @@ from bot.handlers.context import (
     register_listener,
     written_by_a_person,
 )
-from bot.handlers.forms import RowId, field, is_number, state_values, text_field
+from bot.handlers.forms import field, is_number, state_values, text_field
 from bot.handlers.home import publish_home
 from bot.models import Tour
 from bot.refusals import tour as refused
@@ -61,20 +64,6 @@ from bot.store import outbox
 from bot.store.tours import get_tour
 
 log = logging.getLogger("bot.handlers.tour")
-
-
-class AnswerFormMetadata(BaseModel):
-    """What rides in the answer form's private_metadata."""
-
-    tour_id: RowId
-    mode: Literal["edit", "add"]
-
-
-class LaunchMetadata(BaseModel):
-    """What rides in the launch modal's private_metadata: the leader's time zone, looked up
-    when the command opened the modal, so the submission need not ask Slack again."""
-
-    leader_tz: str
 
 
 async def is_tour_command(command: dict[str, Any]) -> bool:
@@ -103,7 +92,7 @@ async def handle_tour_command(
         questions=DEFAULT_QUESTIONS,
         close_date=date.fromordinal(today.toordinal() + DEFAULT_OPEN_DAYS),
         today=today,
-        private_metadata=LaunchMetadata(leader_tz=leader.tz).model_dump_json(),
+        private_metadata=LaunchMetadata(leader_tz=leader.tz).dump(),
     )
     # The trigger_id expires about 3 s after the command: open the modal first, then look up
     # what the submission will need while the leader fills it in.
@@ -340,7 +329,7 @@ async def handle_answer_form_submission(
         # A form always reports its boxes, empty or not: without them, nothing can be read,
         # and an edit must not be taken for "every answer emptied".
         raise refused.form_out_of_date()
-    typed = {i: text_field(values, f"answer.{i + 1}") for i in range(MAX_QUESTIONS)}
+    typed = {i: text_field(values, answer_block(i + 1)) for i in range(MAX_QUESTIONS)}
     user_id, team_id, now = body["user"]["id"], context.team_id or "", deps.clock.now()
     try:
         async with deps.sessions.begin() as session:
@@ -461,7 +450,9 @@ def register(app: AsyncApp, *, command: str) -> set[str]:
     """Register the tour's listeners; returns the subcommands now served."""
     register_listener(app.command(command, matchers=[is_tour_command]), handle_tour_command)
     register_listener(app.view(TourView.LAUNCH.value), handle_tour_launch_submission)
-    register_listener(app.action(f"{LaunchBlock.RESULTS}.input"), handle_results_channel_picked)
+    register_listener(
+        app.action(input_action_id(LaunchBlock.RESULTS)), handle_results_channel_picked
+    )
     register_listener(app.view(TourView.ANSWERS.value), handle_answer_form_submission)
     register_listener(app.event("message", matchers=[is_direct_message]), handle_dm_reply)
     for action_id in (TourAction.ANSWER_FORM, TourAction.EDIT, TourAction.ADD_MORE):
