@@ -4,11 +4,16 @@ from __future__ import annotations
 
 
 class UserFacingError(Exception):
-    """Expected trouble (an expired tour, a missing permission). Shown as-is, logged at INFO."""
+    """Expected trouble (an expired tour, a missing permission): a refusal. Raised by services
+    and handlers, shown as-is to the person by the one error handler (bot/handlers/errors.py),
+    logged at INFO. Each feature words its refusals in `bot/refusals/`. `title` heads the small
+    modal the refusal is shown in when there is no message to answer under (an App Home click,
+    a modal)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, title: str = "Partnerbot") -> None:
         super().__init__(message)
         self.message = message
+        self.title = title
 
 
 class EventAlreadyProcessed(Exception):

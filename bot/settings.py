@@ -20,6 +20,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.flows.outcomes import DEFAULT_ACTIVE_CAP, MAX_ACTIVE_CAP
 from bot.flows.working_hours import (
     DEFAULT_AWAY_EMOJI,
     DEFAULT_AWAY_WORDS,
@@ -59,7 +60,7 @@ class Settings(BaseSettings):
     log_format: LogFormat = LogFormat.TEXT
     partnerbot_command: str = "/partner"
     # Step 4: how many initiatives a tour may have on the go at once (offered or accepted).
-    initiative_cap: Annotated[int, Field(ge=1, le=10)] = 3
+    initiative_cap: Annotated[int, Field(ge=1, le=MAX_ACTIVE_CAP)] = DEFAULT_ACTIVE_CAP
     # An anonymous tour shows people's own words (quotes, the answers, the export's text) only
     # once this many people other than the leader have answered; never fewer than 3.
     quote_min_responses: Annotated[int, Field(ge=3, le=1000)] = 5

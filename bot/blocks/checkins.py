@@ -5,7 +5,6 @@ renderers; user text is escaped and cut to Slack's limits."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -28,9 +27,18 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blocks import Message
-from bot.blocks.findings import _count, _one_line, _text_input
 from bot.blocks.initiatives import InitiativeAction, InitiativeCard, progress_bar
-from bot.blocks.tour import _action_id, _context, _section, clip, format_day
+from bot.blocks.kit import (
+    clip,
+    context_block,
+    count_of,
+    format_day,
+    input_action_id,
+    one_line,
+    section_block,
+    text_input,
+)
+from bot.blocks.metadata import CheckinMetadata, InitiativeMetadata, TourMetadata
 from bot.flows.checkins import WEEKDAYS, CheckinStatus
 from bot.flows.outcomes import InitiativeStatus
 
@@ -103,7 +111,7 @@ def status_text(status: str | None, progress: int) -> str:
 
 
 def _title(card: InitiativeCard, limit: int = 300) -> str:
-    return clip(_one_line(card.title), limit)
+    return clip(one_line(card.title), limit)
 
 
 # --- the owner's check-in ----------------------------------------------------------------------
@@ -121,9 +129,9 @@ def render_checkin(
     )
     due = f"due {format_day(card.due_date)}" if card.due_date else "no due date"
     blocks: list[Block] = [
-        _section(
-            f"{intro}\n*For* {clip(_one_line(card.theme_label), 200)} → "
-            f"{clip(_one_line(card.outcome), 500)}\n"
+        section_block(
+            f"{intro}\n*For* {clip(one_line(card.theme_label), 200)} → "
+            f"{clip(one_line(card.outcome), 500)}\n"
             f"Last time: {status_text(card.last_status, card.progress)} · {due}"
         ),
         ActionsBlock(
@@ -154,7 +162,7 @@ def render_checkin(
                 ),
             ]
         ),
-        _context(
+        context_block(
             "Or just reply here, e.g. _on track, 40% — win: Finance saw the first alert_. "
             + ("No more reminders this week after this one." if nudge else "")
         ),
@@ -182,14 +190,14 @@ def render_checkin_modal(
         title="Check-in",
         submit="Send",
         close="Cancel",
-        private_metadata=json.dumps({"checkin_id": checkin_id}),
+        private_metadata=CheckinMetadata(checkin_id=checkin_id).dump(),
         blocks=[
-            _context(f"*{clip(_one_line(title), 300)}*"),
+            context_block(f"*{clip(one_line(title), 300)}*"),
             InputBlock(
                 block_id=CheckinBlock.STATUS,
                 label="How is it going?",
                 element=RadioButtonsElement(
-                    action_id=_action_id(CheckinBlock.STATUS),
+                    action_id=input_action_id(CheckinBlock.STATUS),
                     options=statuses,
                     initial_option=next(o for o in statuses if o.value == status.value),
                 ),
@@ -198,12 +206,12 @@ def render_checkin_modal(
                 block_id=CheckinBlock.PROGRESS,
                 label="Progress",
                 element=StaticSelectElement(
-                    action_id=_action_id(CheckinBlock.PROGRESS),
+                    action_id=input_action_id(CheckinBlock.PROGRESS),
                     options=steps,
                     initial_option=steps[nearest // 10],
                 ),
             ),
-            _text_input(
+            text_input(
                 CheckinBlock.NOTE,
                 "A short note for the team",
                 initial=note,
@@ -211,7 +219,7 @@ def render_checkin_modal(
                 optional=True,
                 multiline=True,
             ),
-            _text_input(
+            text_input(
                 CheckinBlock.WIN,
                 "Any quick win this week?",
                 initial=None,
@@ -223,7 +231,7 @@ def render_checkin_modal(
 
 
 def render_checkin_thanks(*, title: str, status: str, progress: int, win: bool) -> str:
-    text = f"Thanks — *{clip(_one_line(title), 300)}*: {status_text(status, progress)}."
+    text = f"Thanks — *{clip(one_line(title), 300)}*: {status_text(status, progress)}."
     if win:
         text += " Your quick win goes into the team's weekly update."
     return text
@@ -231,13 +239,13 @@ def render_checkin_thanks(*, title: str, status: str, progress: int, win: bool) 
 
 def render_confirm_done(*, title: str, checkin_id: int) -> Message:
     text = (
-        f"Is *{clip(_one_line(title), 300)}* done? Confirm it, and the team channel gets to "
+        f"Is *{clip(one_line(title), 300)}* done? Confirm it, and the team channel gets to "
         "celebrate."
     )
     return Message(
         text=text,
         blocks=[
-            _section(text),
+            section_block(text),
             ActionsBlock(
                 elements=[
                     ButtonElement(
@@ -254,14 +262,14 @@ def render_confirm_done(*, title: str, checkin_id: int) -> Message:
 
 def render_checkin_unclear(*, title: str) -> str:
     return (
-        f"I couldn't tell how *{clip(_one_line(title), 300)}* is going from that. Use the buttons "
+        f"I couldn't tell how *{clip(one_line(title), 300)}* is going from that. Use the buttons "
         "above, or reply with a status — _on track_, _at risk_, _off track_ or _done_ — and a "
         "percentage, e.g. _at risk, 30% — waiting on Finance_."
     )
 
 
 def render_snoozed(*, title: str, next_day: date | None) -> str:
-    text = f"Snoozed. No more reminders for *{clip(_one_line(title), 300)}* this week"
+    text = f"Snoozed. No more reminders for *{clip(one_line(title), 300)}* this week"
     return text + (f"; the next check-in comes on {format_day(next_day)}." if next_day else ".")
 
 
@@ -272,13 +280,13 @@ def render_leave_modal(*, initiative_id: int, today: date) -> View:
         title="On leave",
         submit="Save",
         close="Cancel",
-        private_metadata=json.dumps({"initiative_id": initiative_id}),
+        private_metadata=InitiativeMetadata(initiative_id=initiative_id).dump(),
         blocks=[
             InputBlock(
                 block_id=CheckinBlock.LEAVE_UNTIL,
                 label="Back on (no check-ins or reminders until then)",
                 element=DatePickerElement(
-                    action_id=_action_id(CheckinBlock.LEAVE_UNTIL),
+                    action_id=input_action_id(CheckinBlock.LEAVE_UNTIL),
                     initial_date=(today + timedelta(days=7)).isoformat(),
                 ),
             ),
@@ -288,7 +296,7 @@ def render_leave_modal(*, initiative_id: int, today: date) -> View:
 
 def render_on_leave(*, title: str, back_on: date) -> str:
     return (
-        f"Enjoy your time off. No check-ins for *{clip(_one_line(title), 300)}* before "
+        f"Enjoy your time off. No check-ins for *{clip(one_line(title), 300)}* before "
         f"{format_day(back_on)}; they start again with the first one after that."
     )
 
@@ -303,9 +311,9 @@ def render_overdue(*, card: InitiativeCard) -> Message:
         "Give it a new date, mark it done, or close it?"
     )
     return Message(
-        text=f"{clip(_one_line(card.title), 300)} is past its due date",
+        text=f"{clip(one_line(card.title), 300)} is past its due date",
         blocks=[
-            _section(text),
+            section_block(text),
             ActionsBlock(
                 elements=[
                     ButtonElement(
@@ -343,13 +351,13 @@ def render_extend_modal(*, initiative_id: int, due: date, today: date) -> View:
         title="New due date",
         submit="Save",
         close="Cancel",
-        private_metadata=json.dumps({"initiative_id": initiative_id}),
+        private_metadata=InitiativeMetadata(initiative_id=initiative_id).dump(),
         blocks=[
             InputBlock(
                 block_id=CheckinBlock.NEW_DUE,
                 label="When will it be done?",
                 element=DatePickerElement(
-                    action_id=_action_id(CheckinBlock.NEW_DUE),
+                    action_id=input_action_id(CheckinBlock.NEW_DUE),
                     initial_date=max(due, today).isoformat(),
                 ),
             ),
@@ -372,23 +380,23 @@ def render_closed_for_leader(*, card: InitiativeCard) -> str:
 def render_celebration(*, card: InitiativeCard) -> Message:
     text = (
         f"🎉 *{_title(card)}* is done! Thank you <@{card.owner_id}>.\n"
-        f"You said: *{clip(_one_line(card.theme_label), 300)}* → we did: "
-        f"{clip(_one_line(card.outcome), 600)}"
+        f"You said: *{clip(one_line(card.theme_label), 300)}* → we did: "
+        f"{clip(one_line(card.outcome), 600)}"
     )
-    return Message(text=f"Done: {clip(_one_line(card.title), 300)}", blocks=[_section(text)])
+    return Message(text=f"Done: {clip(one_line(card.title), 300)}", blocks=[section_block(text)])
 
 
 def render_loop_closed(*, card: InitiativeCard, tour_title: str) -> Message:
     """The one-time DM to people who answered the listening tour."""
     text = (
-        f"You answered the listening tour *{clip(_one_line(tour_title), 300)}*. The team raised "
-        f"*{clip(_one_line(card.theme_label), 300)}* — and *{_title(card)}* is now done, towards "
-        f"this outcome: {clip(_one_line(card.outcome), 600)}. Thank you for speaking up."
+        f"You answered the listening tour *{clip(one_line(tour_title), 300)}*. The team raised "
+        f"*{clip(one_line(card.theme_label), 300)}* — and *{_title(card)}* is now done, towards "
+        f"this outcome: {clip(one_line(card.outcome), 600)}. Thank you for speaking up."
     )
     return Message(
         text="You said → we did",
         blocks=[
-            _section(text),
+            section_block(text),
             ActionsBlock(
                 elements=[
                     ButtonElement(
@@ -424,15 +432,15 @@ def _win_line(win: WinLine) -> str:
     """A win with the theme it answers: "→ we did" once its initiative is done, "→ we're
     doing" with the progress bar while it is under way (a win is not the whole job), and
     where it stopped if it was closed unfinished."""
-    initiative = clip(_one_line(win.initiative), 120)
-    said = f"you said *{clip(_one_line(win.theme_label), 120)}*"
+    initiative = clip(one_line(win.initiative), 120)
+    said = f"you said *{clip(one_line(win.theme_label), 120)}*"
     if win.status is InitiativeStatus.DONE:
         doing = f"we did _{initiative}_"
     elif win.status is InitiativeStatus.CLOSED:
         doing = f"_{initiative}_, closed at {progress_bar(win.progress)}"
     else:
         doing = f"we're doing _{initiative}_ · {progress_bar(win.progress)}"
-    return f"• <@{win.author_id}>: {clip(_one_line(win.text), 400)} — {said} → {doing}"
+    return f"• <@{win.author_id}>: {clip(one_line(win.text), 400)} — {said} → {doing}"
 
 
 def _initiative_line(card: InitiativeCard, note: str | None) -> str:
@@ -442,7 +450,7 @@ def _initiative_line(card: InitiativeCard, note: str | None) -> str:
         + (f" · due {format_day(card.due_date)}" if card.due_date else "")
     )
     if note:
-        line += f"\n> {clip(_one_line(note), MAX_NOTE)}"
+        line += f"\n> {clip(one_line(note), MAX_NOTE)}"
     return line
 
 
@@ -452,11 +460,11 @@ def _sections(heading: str, lines: Sequence[str]) -> list[Block]:
     section = heading
     for line in lines:
         if len(section) + 1 + len(line) > SECTION_BUDGET:
-            blocks.append(_section(section))
+            blocks.append(section_block(section))
             section = line
         else:
             section += "\n" + line
-    blocks.append(_section(section))
+    blocks.append(section_block(section))
     return blocks
 
 
@@ -479,19 +487,19 @@ def render_digest(
     notes = notes or {}
     blocks: list[Block] = [
         HeaderBlock(text="This week's quick wins"),
-        _context(f"*{clip(_one_line(tour_title), 300)}* · week of {format_day(week_of)}"),
+        context_block(f"*{clip(one_line(tour_title), 300)}* · week of {format_day(week_of)}"),
     ]
     if wins:
         shown = list(wins[:MAX_DIGEST_WINS])
         # A win's line is at most ~690 characters: four stay inside a section's 3,000.
         for start in range(0, len(shown), WINS_PER_SECTION):
             chunk = shown[start : start + WINS_PER_SECTION]
-            blocks.append(_section("\n".join(_win_line(w) for w in chunk)))
+            blocks.append(section_block("\n".join(_win_line(w) for w in chunk)))
         if len(wins) > MAX_DIGEST_WINS:
-            more = _count(len(wins) - MAX_DIGEST_WINS, "more win", "more wins")
-            blocks.append(_context(f"…and {more} this week."))
+            more = count_of(len(wins) - MAX_DIGEST_WINS, "more win", "more wins")
+            blocks.append(context_block(f"…and {more} this week."))
     else:
-        blocks.append(_section("No quick wins logged this week."))
+        blocks.append(section_block("No quick wins logged this week."))
     blocks.append(DividerBlock())
     lines = [
         _initiative_line(card, notes.get(card.initiative_id))
@@ -503,12 +511,12 @@ def render_digest(
     blocks += _sections("*Initiatives*", lines or ["—"])
     if away:
         named = [
-            f"*{clip(_one_line(a.initiative), 150)}* (<@{a.owner_id}>)"
+            f"*{clip(one_line(a.initiative), 150)}* (<@{a.owner_id}>)"
             for a in away[:MAX_DIGEST_INITIATIVES]
         ]
         others = len(away) - len(named)
         blocks.append(
-            _context(
+            context_block(
                 "🌴 Away on check-in day, so no check-in: "
                 + ", ".join(named)
                 + (f" and {others} more" if others > 0 else "")
@@ -521,7 +529,7 @@ def render_digest(
         if card.due_date is not None
     ]
     attention += [
-        f"• Missed check-in: *{clip(_one_line(m.initiative), 150)}* (<@{m.owner_id}>)"
+        f"• Missed check-in: *{clip(one_line(m.initiative), 150)}* (<@{m.owner_id}>)"
         for m in missed[:MAX_DIGEST_INITIATIVES]
     ]
     hidden = max(len(overdue) - MAX_DIGEST_INITIATIVES, 0)
@@ -537,16 +545,16 @@ def render_digest(
         )
     )
     return Message(
-        text=f"This week's quick wins: {_count(len(wins), 'win', 'wins')} for "
-        f"{clip(_one_line(tour_title), 300)}",
+        text=f"This week's quick wins: {count_of(len(wins), 'win', 'wins')} for "
+        f"{clip(one_line(tour_title), 300)}",
         blocks=blocks,
     )
 
 
 def render_quiet_week(*, tour_title: str, under_way: int) -> Message:
     text = (
-        f"A quiet week for *{clip(_one_line(tour_title), 300)}*: no quick wins logged and no "
-        f"check-ins changed; {_count(under_way, 'initiative is', 'initiatives are')} under way."
+        f"A quiet week for *{clip(one_line(tour_title), 300)}*: no quick wins logged and no "
+        f"check-ins changed; {count_of(under_way, 'initiative is', 'initiatives are')} under way."
     )
     return Message(text=text, blocks=[ContextBlock(elements=[MarkdownTextObject(text=text)])])
 
@@ -560,14 +568,14 @@ def render_digest_modal(*, tour_id: int, weekday: int, minute: int) -> View:
         title="Weekly update",
         submit="Save",
         close="Cancel",
-        private_metadata=json.dumps({"tour_id": tour_id}),
+        private_metadata=TourMetadata(tour_id=tour_id).dump(),
         blocks=[
-            _context("When the team channel gets the week's quick wins (on your clock)."),
+            context_block("When the team channel gets the week's quick wins (on your clock)."),
             InputBlock(
                 block_id=CheckinBlock.DIGEST_DAY,
                 label="Day",
                 element=StaticSelectElement(
-                    action_id=_action_id(CheckinBlock.DIGEST_DAY),
+                    action_id=input_action_id(CheckinBlock.DIGEST_DAY),
                     options=days,
                     initial_option=next((o for o in days if o.value == str(weekday)), days[-1]),
                 ),
@@ -576,7 +584,7 @@ def render_digest_modal(*, tour_id: int, weekday: int, minute: int) -> View:
                 block_id=CheckinBlock.DIGEST_TIME,
                 label="Time",
                 element=StaticSelectElement(
-                    action_id=_action_id(CheckinBlock.DIGEST_TIME),
+                    action_id=input_action_id(CheckinBlock.DIGEST_TIME),
                     options=hours,
                     initial_option=next((o for o in hours if o.value == str(minute)), hours[8]),
                 ),

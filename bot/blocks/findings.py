@@ -4,7 +4,6 @@ to Slack's limits."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -21,23 +20,29 @@ from slack_sdk.models.blocks import (
     InputBlock,
     NumberInputElement,
     Option,
-    PlainTextInputElement,
     StaticSelectElement,
 )
 from slack_sdk.models.views import View
 
 from bot.blocks import Message
-from bot.blocks.moderation import hide_button_block
-from bot.blocks.tour import (
-    TourAction,
-    _action_id,
-    _context,
-    _fair_shares,
-    _pack,
-    _people,
-    _section,
+from bot.blocks.kit import (
+    MAX_OPTION_TEXT,
+    MAX_VIEW_BLOCKS,
     clip,
+    context_block,
+    count_of,
+    fair_shares,
+    input_action_id,
+    one_line,
+    pack_sections,
+    people,
+    plain,
+    section_block,
+    text_input,
 )
+from bot.blocks.metadata import AnswersPageMetadata, PollMetadata, TourMetadata
+from bot.blocks.moderation import hide_button_block
+from bot.blocks.tour import TourAction
 from bot.flows.poll import MAX_BUDGET, Change, Refusal
 from bot.flows.review import (
     MAX_FINAL_THEMES,
@@ -47,7 +52,6 @@ from bot.flows.review import (
     side_name,
 )
 from bot.flows.tour import MAX_QUESTIONS
-from bot.text import shorten
 
 
 class FindingsAction(StrEnum):
@@ -100,7 +104,6 @@ HIDE_RESULTS = "hide"
 OUTSIDERS = "outsiders"
 NO_THEME = "none"
 
-REVIEW_MAX = MAX_FINAL_THEMES  # themes the leader may keep
 MAX_THEME_LABEL = 150
 MAX_THEME_SUMMARY = 300
 MAX_REFLECTION = 3_000
@@ -109,8 +112,6 @@ MAX_REVIEW_QUOTES = 3
 REVIEW_QUOTE = 200
 POST_QUOTE = 300
 ANSWER_BULLET = 300
-MAX_VIEW_BLOCKS = 100
-MAX_OPTION_TEXT = 75
 MAX_RANKING_LINES = 10
 BAR_WIDTH = 10
 BAR_FULL, BAR_EMPTY = "▇", "░"
@@ -159,22 +160,8 @@ def theme_block(position: int, field: str) -> str:
 # --- small pieces ------------------------------------------------------------------------------
 
 
-def _one_line(text: str) -> str:
-    # A quote or label keeps to one line so a "> " quote or a bold label is not broken by it.
-    return " ".join(text.split())
-
-
-def _plain(text: str, limit: int) -> str:
-    """Plain text (never parsed by Slack) on one line, cut to `limit` characters."""
-    return shorten(_one_line(text), limit)
-
-
-def _count(number: int, one: str, many: str) -> str:
-    return f"{number} {one if number == 1 else many}"
-
-
 def _quoted_questions(questions: Sequence[str]) -> str:
-    quoted = [f"“{clip(_one_line(q), 350)}”" for q in questions[:MAX_QUESTIONS]]
+    quoted = [f"“{clip(one_line(q), 350)}”" for q in questions[:MAX_QUESTIONS]]
     if len(quoted) <= 1:
         return "".join(quoted)
     return ", ".join(quoted[:-1]) + " and " + quoted[-1]
@@ -193,30 +180,6 @@ def _order_options(choices: int) -> list[Option]:
     return [Option(value=str(n), text=str(n)) for n in range(1, choices + 1)]
 
 
-def _text_input(
-    block_id: str,
-    label: str,
-    *,
-    initial: str | None,
-    max_length: int,
-    optional: bool,
-    multiline: bool = False,
-) -> InputBlock:
-    # A plain_text_input's initial value is what the leader edits and submits back, raw: input
-    # values are never parsed for mentions, so they are cut but not escaped.
-    return InputBlock(
-        block_id=block_id,
-        label=label,
-        optional=optional,
-        element=PlainTextInputElement(
-            action_id=_action_id(block_id),
-            initial_value=(initial or "")[:max_length] or None,
-            max_length=max_length,
-            multiline=multiline,
-        ),
-    )
-
-
 def _order_input(block_id: str, initial: int, choices: int) -> InputBlock:
     options = _order_options(choices)
     return InputBlock(
@@ -224,7 +187,7 @@ def _order_input(block_id: str, initial: int, choices: int) -> InputBlock:
         label="Order",
         optional=True,
         element=StaticSelectElement(
-            action_id=_action_id(block_id),
+            action_id=input_action_id(block_id),
             options=options,
             initial_option=options[min(max(initial, 1), choices) - 1],
         ),
@@ -247,19 +210,19 @@ def render_review_prompt(
         parts = [
             part
             for number, part in (
-                (challenges, f"{_count(challenges, 'challenge', 'challenges')} to act on"),
-                (strengths, f"{_count(strengths, 'thing', 'things')} working well"),
+                (challenges, f"{count_of(challenges, 'challenge', 'challenges')} to act on"),
+                (strengths, f"{count_of(strengths, 'thing', 'things')} working well"),
             )
             if number
         ]
         found = (
-            f"I found {_count(len(sides), 'theme', 'themes')} — review them before anything "
+            f"I found {count_of(len(sides), 'theme', 'themes')} — review them before anything "
             "is shared."
         )
         if parts:
             found += f" {' and '.join(parts).capitalize()}."
-        if len(sides) > REVIEW_MAX:
-            found += f" The team hears no more than {REVIEW_MAX}: you choose."
+        if len(sides) > MAX_FINAL_THEMES:
+            found += f" The team hears no more than {MAX_FINAL_THEMES}: you choose."
     else:
         found = (
             "There weren't enough answers to group into themes. You can still read them and "
@@ -271,7 +234,7 @@ def render_review_prompt(
     return Message(
         text=f"{safe_title} closed: {counts}. {found}",
         blocks=[
-            _section(text),
+            section_block(text),
             ActionsBlock(
                 elements=[
                     ButtonElement(
@@ -306,14 +269,14 @@ def render_review_modal(
     choices = len(shown) + 1  # the suggested themes and the leader's own
     picks = default_picks([theme.kind for theme in shown])
     more = (
-        f" I suggest {len(shown)}: the {REVIEW_MAX} ticked are a start, tick the ones you "
+        f" I suggest {len(shown)}: the {MAX_FINAL_THEMES} ticked are a start, tick the ones you "
         "want the team to hear."
-        if len(shown) > REVIEW_MAX
+        if len(shown) > MAX_FINAL_THEMES
         else ""
     )
     blocks: list[Block] = [
-        _context(
-            f"*{clip(title, 500)}* — {_count(respondents, 'person', 'people')} answered. "
+        context_block(
+            f"*{clip(title, 500)}* — {count_of(respondents, 'person', 'people')} answered. "
             "Keep no more than three themes: a few clear messages help the team more than a "
             "pile of data. Challenges to act on come first, then what is working well."
             f"{more} Edit the words so people recognise what they said."
@@ -321,7 +284,7 @@ def render_review_modal(
     ]
     if remote_llm is not None:
         blocks.append(
-            _context(
+            context_block(
                 f":warning: Theme naming uses an LLM at *{clip(remote_llm, 200)}*: the team's "
                 "answers were sent to that machine, outside the one Partnerbot runs on."
             )
@@ -329,24 +292,24 @@ def render_review_modal(
     for position, (theme, picked) in enumerate(zip(shown, picks, strict=True), start=1):
         heading = f"*Theme {position}* · {side_tag(theme.kind)}"
         if theme.kind != Side.OWN:
-            heading += f" · {_count(theme.answer_count, 'answer', 'answers')}"
-        blocks += [DividerBlock(), _section(heading)]
-        quotes = [f"“{clip(_one_line(q), REVIEW_QUOTE)}”" for q in theme.quotes if q.strip()]
+            heading += f" · {count_of(theme.answer_count, 'answer', 'answers')}"
+        blocks += [DividerBlock(), section_block(heading)]
+        quotes = [f"“{clip(one_line(q), REVIEW_QUOTE)}”" for q in theme.quotes if q.strip()]
         if quotes:
-            blocks.append(_context("\n".join(quotes[:MAX_REVIEW_QUOTES])))
+            blocks.append(context_block("\n".join(quotes[:MAX_REVIEW_QUOTES])))
         keep = Option(value=KEEP, text="Include this theme")
         blocks += [
-            _text_input(
+            text_input(
                 theme_block(position, "label"),
                 "Label",
-                initial=_one_line(theme.label),
+                initial=one_line(theme.label),
                 max_length=MAX_THEME_LABEL,
                 optional=False,
             ),
-            _text_input(
+            text_input(
                 theme_block(position, "summary"),
                 "Summary",
-                initial=_one_line(theme.summary),
+                initial=one_line(theme.summary),
                 max_length=MAX_THEME_SUMMARY,
                 optional=True,
             ),
@@ -355,7 +318,7 @@ def render_review_modal(
                 label="Include",
                 optional=True,
                 element=CheckboxesElement(
-                    action_id=_action_id(theme_block(position, "keep")),
+                    action_id=input_action_id(theme_block(position, "keep")),
                     options=[keep],
                     # Slack refuses an empty initial_options list.
                     initial_options=[keep] if picked else None,
@@ -364,12 +327,12 @@ def render_review_modal(
             _order_input(theme_block(position, "order"), position, choices),
         ]
     if unthemed > 0 and shown:
-        fit = f"{_count(unthemed, 'answer', 'answers')} didn't fit a theme — see all answers."
+        fit = f"{count_of(unthemed, 'answer', 'answers')} didn't fit a theme — see all answers."
     else:
         fit = "Every answer is behind one of these themes — see all answers."
     blocks += [
         DividerBlock(),
-        _context(fit if shown else "See all answers, then write your own themes."),
+        context_block(fit if shown else "See all answers, then write your own themes."),
         ActionsBlock(
             block_id=FindingsBlock.SEE_ANSWERS,
             elements=[
@@ -381,16 +344,16 @@ def render_review_modal(
             ],
         ),
         DividerBlock(),
-        _section("*Your own theme* (optional)"),
-        _context("Something the suggestions missed? Write it here."),
-        _text_input(
+        section_block("*Your own theme* (optional)"),
+        context_block("Something the suggestions missed? Write it here."),
+        text_input(
             FindingsBlock.NEW_LABEL,
             "Label",
             initial=None,
             max_length=MAX_THEME_LABEL,
             optional=True,
         ),
-        _text_input(
+        text_input(
             FindingsBlock.NEW_SUMMARY,
             "Summary",
             initial=None,
@@ -399,12 +362,12 @@ def render_review_modal(
         ),
         _order_input(FindingsBlock.NEW_ORDER, choices, choices),
         DividerBlock(),
-        _section("*Before you share* (optional)"),
+        section_block("*Before you share* (optional)"),
     ]
     for index, (block_id, question) in enumerate(REFLECTIONS):
         initial = reflections[index] if index < len(reflections) else None
         blocks.append(
-            _text_input(
+            text_input(
                 block_id,
                 question,
                 initial=initial,
@@ -413,14 +376,14 @@ def render_review_modal(
                 multiline=True,
             )
         )
-    blocks.append(_context("Only you see these."))
+    blocks.append(context_block("Only you see these."))
     return View(
         type="modal",
         callback_id=FindingsView.REVIEW,
         title="Review themes",
         submit="Preview",
         close="Cancel",
-        private_metadata=json.dumps({"tour_id": tour_id}),
+        private_metadata=TourMetadata(tour_id=tour_id).dump(),
         blocks=blocks,
     )
 
@@ -442,14 +405,14 @@ class _Shown:
 
 def _theme_text(position: int, theme: _Shown, top: int) -> str:
     # At most ~450 + 1,200 + 300 + 30 characters, far inside a section's 3,000.
-    heading = f"*{position}. {clip(_one_line(theme.label), 400)}*"
+    heading = f"*{position}. {clip(one_line(theme.label), 400)}*"
     if theme.kind != Side.OWN:  # the leader's own theme is on no side of the questions
         heading += f" · _{side_tag(theme.kind)}_"
     lines = [heading]
     if theme.summary.strip():
-        lines.append(clip(_one_line(theme.summary), 1_200))
+        lines.append(clip(one_line(theme.summary), 1_200))
     if theme.quote and theme.quote.strip():
-        lines.append("> " + clip(_one_line(theme.quote), POST_QUOTE))
+        lines.append("> " + clip(one_line(theme.quote), POST_QUOTE))
     if theme.votes is not None:
         lines.append(bar(theme.votes, top))
     return "\n".join(lines)
@@ -459,7 +422,7 @@ def _intro(
     *, asker: str, title: str, questions: Sequence[str], respondents: int, participants: int
 ) -> str:
     return (
-        f"*{clip(title, 300)}*\n{asker} asked {_people(participants)}: "
+        f"*{clip(title, 300)}*\n{asker} asked {people(participants)}: "
         f"{_quoted_questions(questions)}. {respondents} answered — thank you. "
         "Here are the themes (no more than three):"
     )
@@ -475,24 +438,24 @@ def _footer(
     voters: int,
 ) -> str:
     if closed:
-        voted = f"{_count(voters, 'person', 'people')} voted."
+        voted = f"{count_of(voters, 'person', 'people')} voted."
         return (
             f"Poll closed. {voted} Next: {leader} and the team agree outcomes for the top themes."
         )
     if voters == 0:
         voted = "Nobody has voted yet."
     else:
-        voted = f"{_count(voters, 'person has', 'people have')} voted."
+        voted = f"{count_of(voters, 'person has', 'people have')} voted."
     hidden = " Results stay hidden until the poll closes." if hide_results else ""
     return (
-        f"Each person has {_count(budget, 'vote', 'votes')}, at most {max_per_theme} on one "
+        f"Each person has {count_of(budget, 'vote', 'votes')}, at most {max_per_theme} on one "
         "theme. Votes can be moved. Who voted for what is never shown — not even to "
         f"{leader}.{hidden}\n{voted}"
     )
 
 
 def _unthemed_line(unthemed: int, answers: int) -> str:
-    return f"{unthemed} of {_count(answers, 'answer', 'answers')} fit none of these themes."
+    return f"{unthemed} of {count_of(answers, 'answer', 'answers')} fit none of these themes."
 
 
 def _post_body(
@@ -515,11 +478,11 @@ def _post_body(
     """The post's blocks; with a `poll_id`, the buttons too (the preview has none). With
     `unthemed` > 0, a line says how many of the `answers` fit none of the themes."""
     asker = f"<@{leader_id}>" if leader_id else "You"
-    shown = themes[:REVIEW_MAX]
+    shown = themes[:MAX_FINAL_THEMES]
     top = max((t.votes or 0 for t in shown), default=0)
     blocks: list[Block] = [
         HeaderBlock(text="Final ranking" if closed else "What we heard"),
-        _section(
+        section_block(
             _intro(
                 asker=asker,
                 title=title,
@@ -531,7 +494,7 @@ def _post_body(
     ]
     for position, theme in enumerate(shown, start=1):
         block_id = f"poll.theme.{theme.theme_id}" if theme.theme_id is not None else None
-        blocks.append(_section(_theme_text(position, theme, top), block_id=block_id))
+        blocks.append(section_block(_theme_text(position, theme, top), block_id=block_id))
         if poll_id is not None and not closed and theme.theme_id is not None:
             value = f"{poll_id}:{theme.theme_id}"
             blocks.append(
@@ -548,9 +511,9 @@ def _post_body(
                 )
             )
     if unthemed > 0 and shown:
-        blocks.append(_context(_unthemed_line(unthemed, max(answers, unthemed))))
+        blocks.append(context_block(_unthemed_line(unthemed, max(answers, unthemed))))
     blocks.append(
-        _context(
+        context_block(
             _footer(
                 leader=f"<@{leader_id}>" if leader_id else "you",
                 budget=budget,
@@ -620,7 +583,7 @@ def render_findings_post(
             theme_id=t.theme_id,
             kind=t.kind,
         )
-        for t in themes[:REVIEW_MAX]
+        for t in themes[:MAX_FINAL_THEMES]
     ]
     blocks = _post_body(
         leader_id=leader_id,
@@ -641,14 +604,14 @@ def render_findings_post(
     safe_title = clip(title, 500)
     if closed:
         ranked = "; ".join(
-            f"{position}. {clip(_one_line(t.label), 150)}"
-            + (f" ({_count(t.votes, 'vote', 'votes')})" if t.votes is not None else "")
+            f"{position}. {clip(one_line(t.label), 150)}"
+            + (f" ({count_of(t.votes, 'vote', 'votes')})" if t.votes is not None else "")
             for position, t in enumerate(shown, start=1)
         )
         text = f"Final ranking for {safe_title}: {ranked}"
     else:
         text = (
-            f"What we heard from {safe_title}: {_count(len(shown), 'theme', 'themes')} from "
+            f"What we heard from {safe_title}: {count_of(len(shown), 'theme', 'themes')} from "
             f"{respondents} answers. Vote for the ones that matter most."
         )
     return Message(text=text, blocks=blocks)
@@ -687,7 +650,7 @@ def render_preview_modal(
     outsiders = Option(value=OUTSIDERS, text="Let people outside the channel vote")
     chosen = [option for option, on in ((hide, hide_results), (outsiders, allow_outsiders)) if on]
     blocks: list[Block] = [
-        _context(
+        context_block(
             "This is what the channel will see. Nothing is posted until you press *Post findings*."
         ),
         DividerBlock(),
@@ -708,12 +671,12 @@ def render_preview_modal(
             answers=answers,
         ),
         DividerBlock(),
-        _section("*Theme poll*\nEveryone in the channel spreads their votes over the themes."),
+        section_block("*Theme poll*\nEveryone in the channel spreads their votes over the themes."),
         InputBlock(
             block_id=FindingsBlock.POLL_BUDGET,
             label="Votes per person",
             element=NumberInputElement(
-                action_id=_action_id(FindingsBlock.POLL_BUDGET),
+                action_id=input_action_id(FindingsBlock.POLL_BUDGET),
                 is_decimal_allowed=False,
                 initial_value=str(min(max(budget, 1), MAX_BUDGET)),
                 min_value="1",
@@ -724,7 +687,7 @@ def render_preview_modal(
             block_id=FindingsBlock.POLL_MAX_PER_THEME,
             label="Most votes one person can put on one theme",
             element=NumberInputElement(
-                action_id=_action_id(FindingsBlock.POLL_MAX_PER_THEME),
+                action_id=input_action_id(FindingsBlock.POLL_MAX_PER_THEME),
                 is_decimal_allowed=False,
                 initial_value=str(min(max(max_per_theme, 1), MAX_BUDGET)),
                 min_value="1",
@@ -736,7 +699,7 @@ def render_preview_modal(
             label="Options",
             optional=True,
             element=CheckboxesElement(
-                action_id=_action_id(FindingsBlock.POLL_OPTIONS),
+                action_id=input_action_id(FindingsBlock.POLL_OPTIONS),
                 options=[hide, outsiders],
                 # Slack refuses an empty initial_options list.
                 initial_options=chosen or None,
@@ -747,7 +710,7 @@ def render_preview_modal(
             label="Close the poll automatically on",
             optional=True,
             element=DatePickerElement(
-                action_id=_action_id(FindingsBlock.POLL_CLOSES_ON),
+                action_id=input_action_id(FindingsBlock.POLL_CLOSES_ON),
                 placeholder="No set day: close it yourself",
             ),
             hint="At the end of that day, your time. You can always close it earlier.",
@@ -759,7 +722,7 @@ def render_preview_modal(
         title="Post findings",
         submit="Post findings",
         close="Back",
-        private_metadata=json.dumps({"tour_id": tour_id}),
+        private_metadata=TourMetadata(tour_id=tour_id).dump(),
         blocks=blocks,
     )
 
@@ -770,11 +733,11 @@ def render_preview_modal(
 def _votes_left(left: int) -> str:
     if left <= 0:
         return "You have no votes left."
-    return f"You have {_count(left, 'vote', 'votes')} left."
+    return f"You have {count_of(left, 'vote', 'votes')} left."
 
 
 def _where(placed: Sequence[tuple[str, int]]) -> str:
-    parts = [f"{count} on “{clip(_one_line(label), 150)}”" for label, count in placed if count > 0]
+    parts = [f"{count} on “{clip(one_line(label), 150)}”" for label, count in placed if count > 0]
     if not parts:
         return "You have no votes on any theme."
     return "Your votes: " + ", ".join(parts) + "."
@@ -794,7 +757,7 @@ def render_vote_ack(
     `bot.flows.poll.Refusal` value (any other text is shown as given); `theme` is the label of
     the theme clicked and `change` what the click asked for. Without `theme` and `change` the
     wording stays true for either kind of click."""
-    name = f"“{clip(_one_line(theme), 150)}”" if theme else "that theme"
+    name = f"“{clip(one_line(theme), 150)}”" if theme else "that theme"
     left, where = _votes_left(votes_left), _where(placed)
     if refused is None:
         if change is Change.ADD:
@@ -833,7 +796,7 @@ def render_insight_modal(*, poll_id: int, themes: Sequence[tuple[int, str]]) -> 
     """Where a team member answers "What insights do you have?", about one theme or none.
     `themes` are (theme id, label)."""
     options = [Option(value=NO_THEME, text="Not about one theme")] + [
-        Option(value=str(theme_id), text=_plain(label, MAX_OPTION_TEXT))
+        Option(value=str(theme_id), text=plain(label, MAX_OPTION_TEXT))
         for theme_id, label in themes[:99]  # a select holds at most 100 options
     ]
     return View(
@@ -842,19 +805,19 @@ def render_insight_modal(*, poll_id: int, themes: Sequence[tuple[int, str]]) -> 
         title="Share an insight",
         submit="Share",
         close="Cancel",
-        private_metadata=json.dumps({"poll_id": poll_id}),
+        private_metadata=PollMetadata(poll_id=poll_id).dump(),
         blocks=[
             InputBlock(
                 block_id=FindingsBlock.INSIGHT_THEME,
                 label="Which theme is it about?",
                 optional=True,
                 element=StaticSelectElement(
-                    action_id=_action_id(FindingsBlock.INSIGHT_THEME),
+                    action_id=input_action_id(FindingsBlock.INSIGHT_THEME),
                     options=options,
                     placeholder="Pick a theme",
                 ),
             ),
-            _text_input(
+            text_input(
                 FindingsBlock.INSIGHT_TEXT,
                 "What insights do you have?",
                 initial=None,
@@ -862,7 +825,7 @@ def render_insight_modal(*, poll_id: int, themes: Sequence[tuple[int, str]]) -> 
                 optional=False,
                 multiline=True,
             ),
-            _context("Your insight is stored with the findings, without your name."),
+            context_block("Your insight is stored with the findings, without your name."),
         ],
     )
 
@@ -885,7 +848,7 @@ def render_answers_page(
     an answer (bot/blocks/moderation.py)."""
     grouped = [
         (
-            f"*{clip(_one_line(question), 1_000)}*",
+            f"*{clip(one_line(question), 1_000)}*",
             [
                 f"• {clip(answer, ANSWER_BULLET)}".replace("\n", "\n    ")
                 for answer in answers
@@ -895,25 +858,27 @@ def render_answers_page(
         for question, answers in questions
     ]
     grouped = [(heading, lines) for heading, lines in grouped if lines]
-    blocks: list[Block] = [_context(f"*{clip(title, 500)}* — answers, grouped by question.")]
+    blocks: list[Block] = [context_block(f"*{clip(title, 500)}* — answers, grouped by question.")]
     # Left free: a note on what did not fit, the page count, Previous and Next, Hide.
     available = MAX_VIEW_BLOCKS - len(blocks) - 5
-    needs = [len(_pack(lines, heading, available)[0]) for heading, lines in grouped]
+    needs = [len(pack_sections(lines, heading, available)[0]) for heading, lines in grouped]
     omitted = 0
-    for (heading, lines), share in zip(grouped, _fair_shares(needs, available), strict=True):
+    for (heading, lines), share in zip(grouped, fair_shares(needs, available), strict=True):
         if share == 0:
             omitted += len(lines)
             continue
-        chunks, left_out = _pack(lines, heading, share)
+        chunks, left_out = pack_sections(lines, heading, share)
         if left_out:
             chunks[-1] += f"\n_…and {left_out} more_"
         omitted += left_out
-        blocks += [_section(chunk) for chunk in chunks]
+        blocks += [section_block(chunk) for chunk in chunks]
     if not grouped:
-        blocks.append(_section("_No answers on this page._"))
+        blocks.append(section_block("_No answers on this page._"))
     if omitted:
-        blocks.append(_context(f"{_count(omitted, 'answer', 'answers')} didn't fit on this page."))
-    blocks.append(_context(f"Page {page + 1} of {max(page_count, 1)}"))
+        blocks.append(
+            context_block(f"{count_of(omitted, 'answer', 'answers')} didn't fit on this page.")
+        )
+    blocks.append(context_block(f"Page {page + 1} of {max(page_count, 1)}"))
     # Slack wants action ids unique within a block, and both buttons share one: a row each.
     for block_id, label, target in (
         (FindingsBlock.ANSWERS_PREVIOUS, "Previous", page - 1),
@@ -931,7 +896,7 @@ def render_answers_page(
         callback_id=FindingsView.ANSWERS,
         title="All answers",
         close="Back",
-        private_metadata=json.dumps({"tour_id": tour_id, "page": page}),
+        private_metadata=AnswersPageMetadata(tour_id=tour_id, page=page).dump(),
         blocks=blocks,
     )
 
@@ -942,7 +907,7 @@ def render_final_ranking(
     """The short message posted in the channel when the poll closes; `ranking` is (label,
     votes), best first."""
     lines = [
-        f"{position}. {clip(_one_line(label), 200)} — {_count(votes, 'vote', 'votes')}"
+        f"{position}. {clip(one_line(label), 200)} — {count_of(votes, 'vote', 'votes')}"
         for position, (label, votes) in enumerate(ranking[:MAX_RANKING_LINES], start=1)
     ]
     safe_title = clip(title, 300)
@@ -950,7 +915,7 @@ def render_final_ranking(
     return Message(
         text=f"Final ranking for {safe_title}: " + "; ".join(lines or ["no votes"]),
         blocks=[
-            _section(
+            section_block(
                 f"Final ranking for *{safe_title}*:\n{body}", block_id=f"poll.{poll_id}.ranking"
             )
         ],

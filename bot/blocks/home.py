@@ -27,8 +27,12 @@ from bot.blocks.initiatives import (
     render_commitments,
     render_pipeline,
 )
+from bot.blocks.kit import (
+    clip,
+    format_day,
+)
 from bot.blocks.outcomes import OutcomeAction
-from bot.blocks.tour import clip, format_day, tour_actions_block
+from bot.blocks.tour import tour_actions_block
 
 
 class HomeId(StrEnum):

@@ -4,7 +4,6 @@ renderers; user text is escaped and cut to Slack's limits."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,8 +24,22 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blocks import Message
-from bot.blocks.findings import _count, _one_line, _plain, _text_input
-from bot.blocks.tour import _action_id, _context, _section, clip, format_day
+from bot.blocks.kit import (
+    MAX_BUTTON_TEXT,
+    MAX_OPTION_TEXT,
+    MAX_SECTION_TEXT,
+    MAX_SELECT_OPTIONS,
+    clip,
+    context_block,
+    count_of,
+    format_day,
+    input_action_id,
+    one_line,
+    plain,
+    section_block,
+    text_input,
+)
+from bot.blocks.metadata import InitiativeMetadata, ProposeMetadata
 from bot.flows.outcomes import MAX_SHORT, InitiativeStatus
 
 
@@ -76,9 +89,6 @@ MAX_TRACKING = 300
 MAX_QUICK_WIN = 300
 MAX_REASON = 500
 MAX_WIN = 1_000
-MAX_OPTIONS = 100  # Slack's limit on a static select's options
-OPTION_TEXT = 75  # Slack's limit on an option's text
-BUTTON_TEXT = 75
 CADENCE_LABELS = {1: "Every week", 2: "Every two weeks"}
 STATUS_LABELS = {
     InitiativeStatus.PROPOSED: "proposed",
@@ -144,7 +154,7 @@ def checkin_text(card: InitiativeCard) -> str:
 def _answers(card: InitiativeCard) -> str:
     """ "*For* theme → outcome" and the proposal's own words, inside one section's 3,000."""
     lines = [
-        f"*For* {clip(_one_line(card.theme_label), 200)} → {clip(_one_line(card.outcome), 500)}",
+        f"*For* {clip(one_line(card.theme_label), 200)} → {clip(one_line(card.outcome), 500)}",
         f"*{IMPLICATIONS_LABEL}* {clip(card.implications, 1_000)}",
         f"*{TRACKING_LABEL}* {clip(card.tracking, 400)}",
     ]
@@ -154,7 +164,7 @@ def _answers(card: InitiativeCard) -> str:
 
 
 def _state_line(card: InitiativeCard) -> str:
-    backed = _count(card.backers, "teammate backs it", "teammates back it")
+    backed = count_of(card.backers, "teammate backs it", "teammates back it")
     if card.status is InitiativeStatus.PROPOSED:
         suggested = (
             f" · suggested owner <@{card.suggested_owner_id}>" if card.suggested_owner_id else ""
@@ -182,9 +192,9 @@ def render_propose_modal(
     options = [
         Option(
             value=str(o.outcome_id),
-            text=_plain(f"{o.theme_label} → {o.statement}", OPTION_TEXT),
+            text=plain(f"{o.theme_label} → {o.statement}", MAX_OPTION_TEXT),
         )
-        for o in outcomes[:MAX_OPTIONS]
+        for o in outcomes[:MAX_SELECT_OPTIONS]
     ]
     initial = next((o for o in options if o.value == str(preselected)), None)
     if initial is None and len(options) == 1:
@@ -195,9 +205,11 @@ def render_propose_modal(
         title="Propose an initiative",
         submit="Propose",
         close="Cancel",
-        private_metadata=json.dumps({"outcomes": [o.outcome_id for o in outcomes[:MAX_OPTIONS]]}),
+        private_metadata=ProposeMetadata(
+            outcomes=[o.outcome_id for o in outcomes[:MAX_SELECT_OPTIONS]]
+        ).dump(),
         blocks=[
-            _context(
+            context_block(
                 "A small piece of work that moves one of our outcomes. Your proposal is posted "
                 "in the team channel with your name, for teammates to back."
             ),
@@ -205,16 +217,16 @@ def render_propose_modal(
                 block_id=InitiativeBlock.OUTCOME,
                 label="Which outcome does it serve?",
                 element=StaticSelectElement(
-                    action_id=_action_id(InitiativeBlock.OUTCOME),
+                    action_id=input_action_id(InitiativeBlock.OUTCOME),
                     placeholder="Choose an outcome",
                     options=options,
                     initial_option=initial,
                 ),
             ),
-            _text_input(
+            text_input(
                 InitiativeBlock.TITLE, "Title", initial=None, max_length=MAX_SHORT, optional=False
             ),
-            _text_input(
+            text_input(
                 InitiativeBlock.IMPLICATIONS,
                 IMPLICATIONS_LABEL,
                 initial=None,
@@ -222,14 +234,14 @@ def render_propose_modal(
                 optional=False,
                 multiline=True,
             ),
-            _text_input(
+            text_input(
                 InitiativeBlock.TRACKING,
                 TRACKING_LABEL,
                 initial=None,
                 max_length=MAX_TRACKING,
                 optional=False,
             ),
-            _text_input(
+            text_input(
                 InitiativeBlock.QUICK_WIN,
                 "A first quick win people would notice",
                 initial=None,
@@ -241,7 +253,7 @@ def render_propose_modal(
                 label="Who could own it?",
                 optional=True,
                 element=UserSelectElement(
-                    action_id=_action_id(InitiativeBlock.SUGGESTED_OWNER),
+                    action_id=input_action_id(InitiativeBlock.SUGGESTED_OWNER),
                     placeholder="Suggest someone (you, perhaps)",
                 ),
             ),
@@ -260,8 +272,8 @@ def render_no_outcomes(command: str) -> str:
 def render_initiative_card(card: InitiativeCard) -> Message:
     """The proposal's card in the team channel: what it is, what it answers, who backs it."""
     blocks: list[Block] = [
-        _section(f"*Initiative:* {clip(_one_line(card.title), 300)}\n{_answers(card)}"),
-        _context(_state_line(card)),
+        section_block(f"*Initiative:* {clip(one_line(card.title), 300)}\n{_answers(card)}"),
+        context_block(_state_line(card)),
     ]
     buttons: list[ButtonElement] = []
     if card.status is InitiativeStatus.PROPOSED:
@@ -283,13 +295,13 @@ def render_initiative_card(card: InitiativeCard) -> Message:
     if buttons:
         blocks.append(ActionsBlock(elements=buttons))
     return Message(
-        text=f"Initiative proposed by <@{card.proposer_id}>: {clip(_one_line(card.title), 300)}",
+        text=f"Initiative proposed by <@{card.proposer_id}>: {clip(one_line(card.title), 300)}",
         blocks=blocks,
     )
 
 
 def render_back_ack(*, backed: bool, title: str, own: bool = False) -> str:
-    name = clip(_one_line(title), 200)
+    name = clip(one_line(title), 200)
     if own:
         return f"You proposed *{name}*; backing is for your teammates."
     if backed:
@@ -312,15 +324,15 @@ def render_commit_modal(
     day_options = [Option(value=str(n), text=name) for n, name in enumerate(WEEKDAY_NAMES)]
     blocks: list[Block] = []
     if reassign and card.owner_id:
-        reason = f": “{clip(_one_line(card.decline_reason), 600)}”" if card.decline_reason else "."
-        blocks.append(_section(f"<@{card.owner_id}> declined{reason} Choose someone else."))
+        reason = f": “{clip(one_line(card.decline_reason), 600)}”" if card.decline_reason else "."
+        blocks.append(section_block(f"<@{card.owner_id}> declined{reason} Choose someone else."))
     blocks += [
-        _context(
-            f"For {clip(_one_line(card.theme_label), 200)} → "
-            f"{clip(_one_line(card.outcome), 500)} · proposed by <@{card.proposer_id}> · "
-            f"{_count(card.backers, 'backer', 'backers')}"
+        context_block(
+            f"For {clip(one_line(card.theme_label), 200)} → "
+            f"{clip(one_line(card.outcome), 500)} · proposed by <@{card.proposer_id}> · "
+            f"{count_of(card.backers, 'backer', 'backers')}"
         ),
-        _text_input(
+        text_input(
             InitiativeBlock.TITLE,
             "Title",
             initial=card.title,
@@ -332,7 +344,7 @@ def render_commit_modal(
             label="Owner",
             hint="They get a DM and can accept or decline.",
             element=UserSelectElement(
-                action_id=_action_id(InitiativeBlock.OWNER),
+                action_id=input_action_id(InitiativeBlock.OWNER),
                 placeholder="Choose the owner",
                 initial_user=owner,
             ),
@@ -341,7 +353,7 @@ def render_commit_modal(
             block_id=InitiativeBlock.DUE,
             label="Due date",
             element=DatePickerElement(
-                action_id=_action_id(InitiativeBlock.DUE),
+                action_id=input_action_id(InitiativeBlock.DUE),
                 initial_date=max(card.due_date or default_due, today).isoformat(),
             ),
         ),
@@ -349,7 +361,7 @@ def render_commit_modal(
             block_id=InitiativeBlock.CADENCE,
             label="Check-ins",
             element=RadioButtonsElement(
-                action_id=_action_id(InitiativeBlock.CADENCE),
+                action_id=input_action_id(InitiativeBlock.CADENCE),
                 options=cadence_options,
                 initial_option=cadence or cadence_options[0],
             ),
@@ -358,14 +370,14 @@ def render_commit_modal(
             block_id=InitiativeBlock.CHECKIN_DAY,
             label="Check-in day (10:00 on the owner's clock)",
             element=StaticSelectElement(
-                action_id=_action_id(InitiativeBlock.CHECKIN_DAY),
+                action_id=input_action_id(InitiativeBlock.CHECKIN_DAY),
                 options=day_options,
                 initial_option=day_options[card.checkin_weekday]
                 if 0 <= card.checkin_weekday < len(day_options)
                 else day_options[0],
             ),
         ),
-        _text_input(
+        text_input(
             InitiativeBlock.IMPLICATIONS,
             IMPLICATIONS_LABEL,
             initial=card.implications,
@@ -375,7 +387,7 @@ def render_commit_modal(
         ),
     ]
     blocks.append(
-        _context(
+        context_block(
             f"{active} of {cap} initiatives are on the go for this tour. A few, done well, "
             "beat many started."
         )
@@ -386,7 +398,7 @@ def render_commit_modal(
         title="Reassign initiative" if reassign else "Commit initiative",
         submit="Offer it",
         close="Cancel",
-        private_metadata=json.dumps({"initiative_id": card.initiative_id}),
+        private_metadata=InitiativeMetadata(initiative_id=card.initiative_id).dump(),
         blocks=blocks,
     )
 
@@ -403,10 +415,10 @@ def render_offer(*, card: InitiativeCard, leader_id: str) -> Message:
     due = format_day(card.due_date) if card.due_date else "no date yet"
     intro = f"<@{leader_id}> would like you to own an initiative."
     return Message(
-        text=f"{intro} {clip(_one_line(card.title), 300)}",
+        text=f"{intro} {clip(one_line(card.title), 300)}",
         blocks=[
-            _section(f"{intro}\n*{clip(_one_line(card.title), 300)}*\n{_answers(card)}"),
-            _context(
+            section_block(f"{intro}\n*{clip(one_line(card.title), 300)}*\n{_answers(card)}"),
+            context_block(
                 f"Due {due} · check-ins {checkin_text(card)}, in a DM like this one · you can "
                 "log quick wins any time"
             ),
@@ -431,7 +443,7 @@ def render_offer(*, card: InitiativeCard, leader_id: str) -> Message:
 
 def render_offer_answered(*, card: InitiativeCard, accepted: bool, command: str) -> Message:
     """What the offer DM becomes once answered (its buttons gone)."""
-    name = clip(_one_line(card.title), 300)
+    name = clip(one_line(card.title), 300)
     if accepted:
         text = (
             f"You own *{name}*. Thank you! Check-ins come {checkin_text(card)}; "
@@ -439,7 +451,7 @@ def render_offer_answered(*, card: InitiativeCard, accepted: bool, command: str)
         )
     else:
         text = f"You declined *{name}*. Your reason went to the leader, who will find someone else."
-    return Message(text=text, blocks=[_section(text)])
+    return Message(text=text, blocks=[section_block(text)])
 
 
 def render_decline_modal(*, initiative_id: int, title: str) -> View:
@@ -449,10 +461,10 @@ def render_decline_modal(*, initiative_id: int, title: str) -> View:
         title="Decline initiative",
         submit="Decline",
         close="Cancel",
-        private_metadata=json.dumps({"initiative_id": initiative_id}),
+        private_metadata=InitiativeMetadata(initiative_id=initiative_id).dump(),
         blocks=[
-            _context(f"*{clip(_one_line(title), 300)}*"),
-            _text_input(
+            context_block(f"*{clip(one_line(title), 300)}*"),
+            text_input(
                 InitiativeBlock.REASON,
                 "Why not? The leader sees this.",
                 initial=None,
@@ -466,11 +478,11 @@ def render_decline_modal(*, initiative_id: int, title: str) -> View:
 
 def render_declined_for_leader(*, card: InitiativeCard) -> Message:
     reason = clip(card.decline_reason or "no reason given", 1_000)
-    text = f"<@{card.owner_id}> declined *{clip(_one_line(card.title), 300)}*: {reason}"
+    text = f"<@{card.owner_id}> declined *{clip(one_line(card.title), 300)}*: {reason}"
     return Message(
-        text=f"An owner declined {clip(_one_line(card.title), 300)}",
+        text=f"An owner declined {clip(one_line(card.title), 300)}",
         blocks=[
-            _section(text),
+            section_block(text),
             ActionsBlock(
                 elements=[
                     ButtonElement(
@@ -488,14 +500,14 @@ def render_declined_for_leader(*, card: InitiativeCard) -> Message:
 def render_offer_withdrawn(*, title: str, leader_id: str) -> str:
     """The owner's DM when the leader takes back an offer they had not answered."""
     return (
-        f"<@{leader_id}> withdrew the offer to own *{clip(_one_line(title), 300)}*, so there "
+        f"<@{leader_id}> withdrew the offer to own *{clip(one_line(title), 300)}*, so there "
         "is nothing for you to accept or decline. Thank you for considering it."
     )
 
 
 def render_accepted_for_leader(*, card: InitiativeCard) -> str:
     due = f", due {format_day(card.due_date)}" if card.due_date else ""
-    return f"<@{card.owner_id}> accepted *{clip(_one_line(card.title), 300)}*{due}."
+    return f"<@{card.owner_id}> accepted *{clip(one_line(card.title), 300)}*{due}."
 
 
 # --- quick wins --------------------------------------------------------------------------------
@@ -511,8 +523,8 @@ def render_win_modal(
     *, initiatives: Sequence[OwnedInitiative], text: str, preselected: int | None = None
 ) -> View:
     options = [
-        Option(value=str(i.initiative_id), text=_plain(i.title, OPTION_TEXT))
-        for i in initiatives[:MAX_OPTIONS]
+        Option(value=str(i.initiative_id), text=plain(i.title, MAX_OPTION_TEXT))
+        for i in initiatives[:MAX_SELECT_OPTIONS]
     ]
     initial = next((o for o in options if o.value == str(preselected)), None)
     if initial is None and len(options) == 1:
@@ -528,13 +540,13 @@ def render_win_modal(
                 block_id=InitiativeBlock.WIN_FOR,
                 label="Which initiative?",
                 element=StaticSelectElement(
-                    action_id=_action_id(InitiativeBlock.WIN_FOR),
+                    action_id=input_action_id(InitiativeBlock.WIN_FOR),
                     placeholder="Choose one",
                     options=options,
                     initial_option=initial,
                 ),
             ),
-            _text_input(
+            text_input(
                 InitiativeBlock.WIN_TEXT,
                 "What happened that people would notice?",
                 initial=text,
@@ -542,14 +554,14 @@ def render_win_modal(
                 optional=False,
                 multiline=True,
             ),
-            _context("Quick wins go into the team's weekly update."),
+            context_block("Quick wins go into the team's weekly update."),
         ],
     )
 
 
 def render_win_logged(*, title: str) -> str:
     return (
-        f"Logged your quick win for *{clip(_one_line(title), 300)}*. The team will see it in "
+        f"Logged your quick win for *{clip(one_line(title), 300)}*. The team will see it in "
         "the weekly update."
     )
 
@@ -586,9 +598,9 @@ def progress_bar(percent: int, width: int = 10) -> str:
 
 
 def _pipeline_line(card: InitiativeCard) -> str:
-    title = clip(_one_line(card.title), 120)
+    title = clip(one_line(card.title), 120)
     if card.status is InitiativeStatus.PROPOSED:
-        return f"• {title} — proposed · {_count(card.backers, 'backer', 'backers')}"
+        return f"• {title} — proposed · {count_of(card.backers, 'backer', 'backers')}"
     owner = f"<@{card.owner_id}>" if card.owner_id else "no owner"
     line = f"• {title} — {owner} · {STATUS_LABELS[card.status]}"
     if card.status in (InitiativeStatus.ACCEPTED, InitiativeStatus.DONE):
@@ -598,8 +610,7 @@ def _pipeline_line(card: InitiativeCard) -> str:
     return line
 
 
-PIPELINE_LINES = 12  # per outcome, at most; fewer when long lines would pass SECTION_TEXT
-SECTION_TEXT = 3_000
+PIPELINE_LINES = 12  # per outcome, at most; fewer when long lines would pass MAX_SECTION_TEXT
 MAX_COMMIT_BUTTONS = 5
 # What the leader can do next to each, in the order the buttons come.
 _WAITING_ON_THE_LEADER = {
@@ -617,7 +628,7 @@ def _pipeline_button(card: InitiativeCard) -> ButtonElement:
         reassign = card.status is InitiativeStatus.DECLINED
         label, action = ("Reassign: " if reassign else "Commit: "), InitiativeAction.COMMIT
     return ButtonElement(
-        text=_plain(label + card.title, BUTTON_TEXT),
+        text=plain(label + card.title, MAX_BUTTON_TEXT),
         action_id=f"{action}.{card.initiative_id}",
         value=str(card.initiative_id),
     )
@@ -635,22 +646,22 @@ def render_pipeline(
     waiting: list[InitiativeCard] = []
     for outcome in outcomes:
         lines = [
-            f"*{clip(_one_line(outcome.theme_label), 200)}* → "
-            f"{clip(_one_line(outcome.statement), 500)}"
+            f"*{clip(one_line(outcome.theme_label), 200)}* → "
+            f"{clip(one_line(outcome.statement), 500)}"
         ]
         cards = list(outcome.initiatives)
         used = len(lines[0])
         for shown, card in enumerate(cards):
             line = _pipeline_line(card)
             # Room is kept for the "…and N more." line, inside a section's 3,000 characters.
-            if shown == PIPELINE_LINES or used + 1 + len(line) > SECTION_TEXT - 30:
+            if shown == PIPELINE_LINES or used + 1 + len(line) > MAX_SECTION_TEXT - 30:
                 lines.append(f"…and {len(cards) - shown} more.")
                 break
             lines.append(line)
             used += 1 + len(line)
         if not cards:
             lines.append("_No initiatives proposed yet._")
-        blocks.append(_section("\n".join(lines)))
+        blocks.append(section_block("\n".join(lines)))
         waiting += [card for card in cards if card.status in _WAITING_ON_THE_LEADER]
     waiting = list({card.initiative_id: card for card in waiting}.values())  # ids stay unique
     # Declined first (someone must be found), then proposals by backing, then offers.
@@ -673,7 +684,7 @@ def render_commitments(cards: Sequence[InitiativeCard]) -> list[Block]:
     """ "My commitments": what I own (or am offered), its status, due date and next check-in."""
     if not cards:
         return [
-            _context(
+            context_block(
                 "Nothing yet. When your leader offers you an initiative, it shows here with "
                 "its check-ins."
             )
@@ -682,8 +693,8 @@ def render_commitments(cards: Sequence[InitiativeCard]) -> list[Block]:
     for card in cards[:MAX_HOME_COMMITMENTS]:
         due = f"due {format_day(card.due_date)}" if card.due_date else "no due date"
         text = (
-            f"*{clip(_one_line(card.title), 300)}* — {STATUS_LABELS[card.status]} · {due}\n"
-            f"For {clip(_one_line(card.outcome), 400)}"
+            f"*{clip(one_line(card.title), 300)}* — {STATUS_LABELS[card.status]} · {due}\n"
+            f"For {clip(one_line(card.outcome), 400)}"
         )
         if card.status is InitiativeStatus.ACCEPTED:
             checkin = (
@@ -701,7 +712,7 @@ def render_commitments(cards: Sequence[InitiativeCard]) -> list[Block]:
             accessory = ButtonElement(
                 text="Log a win", action_id=InitiativeAction.LOG_WIN, value=str(card.initiative_id)
             )
-        blocks.append(SectionBlock(text=_section(text).text, accessory=accessory))
+        blocks.append(SectionBlock(text=section_block(text).text, accessory=accessory))
     if len(cards) > MAX_HOME_COMMITMENTS:
-        blocks.append(_context(f"Showing {MAX_HOME_COMMITMENTS} of {len(cards)}."))
+        blocks.append(context_block(f"Showing {MAX_HOME_COMMITMENTS} of {len(cards)}."))
     return blocks

@@ -20,7 +20,8 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blocks import Message
-from bot.blocks.tour import TourAction, _context, _section, clip
+from bot.blocks.kit import clip, context_block, section_block
+from bot.blocks.tour import TourAction
 from bot.flows.moderation import MAX_REASON_LENGTH, AuthorReach
 from bot.text import shorten
 
@@ -100,7 +101,7 @@ def render_hide_modal(
         for a in answers[:MAX_OPTIONS]
     ]
     blocks: list[Block] = [
-        _context(f"*{clip(title, 500)}* — hide an answer."),
+        context_block(f"*{clip(title, 500)}* — hide an answer."),
         InputBlock(
             block_id=ModerationBlock.ANSWER,
             label="Answer",
@@ -120,7 +121,7 @@ def render_hide_modal(
                 placeholder="e.g. It names a colleague; could you say it without the name?",
             ),
         ),
-        _context(reach_note(reach, can_rewrite=can_rewrite)),
+        context_block(reach_note(reach, can_rewrite=can_rewrite)),
     ]
     return View(
         type="modal",
@@ -145,7 +146,7 @@ def render_hidden_done(*, reach: AuthorReach, told: int, can_rewrite: bool, alre
         callback_id=ModerationView.DONE,
         title="Hide an answer",
         close="OK",
-        blocks=[_section(text)],
+        blocks=[section_block(text)],
     )
 
 
@@ -176,7 +177,7 @@ def render_hidden_notice(
         more = "You can rewrite it: once you save a new version it's shown again."
     else:
         more = "The tour has closed, so it stays hidden."
-    blocks: list[Block] = [_section(f"{lines}\n{more}")]
+    blocks: list[Block] = [section_block(f"{lines}\n{more}")]
     if can_rewrite:
         blocks.append(
             ActionsBlock(

@@ -4,7 +4,6 @@ private "letting go" reflection. Pure renderers; user text is escaped and cut to
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -28,10 +27,24 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blocks import Message
-from bot.blocks.findings import REVIEW_MAX, _count, _one_line, _plain, _text_input
 from bot.blocks.initiatives import InitiativeAction
-from bot.blocks.tour import _action_id, _context, _section, clip, format_day
-from bot.flows.review import side_name
+from bot.blocks.kit import (
+    MAX_BUTTON_VALUE,
+    MAX_CHECKBOXES,
+    MAX_CONTEXT_ELEMENTS,
+    MAX_CONTEXT_TEXT,
+    clip,
+    context_block,
+    count_of,
+    format_day,
+    input_action_id,
+    one_line,
+    plain,
+    section_block,
+    text_input,
+)
+from bot.blocks.metadata import PickedTheme, ProposalMetadata, TourMetadata
+from bot.flows.review import MAX_FINAL_THEMES, side_name
 
 
 class OutcomeAction(StrEnum):
@@ -69,16 +82,12 @@ class OutcomeBlock(StrEnum):
     LETGO_POSSIBLE = "letgo.possible"
 
 
-MAX_OUTCOMES = REVIEW_MAX  # one outcome per posted theme, and the poll posts at most three
 MAX_STATEMENT = 500
 MAX_MEASURE = 300
 MAX_PARTNER = 150
 MAX_LETTING_GO = 3_000
-MAX_CHECKBOXES = 10  # Slack's limit on a checkboxes element's options
 PROPOSAL_STATEMENT_CUT = 120
 PROPOSAL_MEASURE_CUT = 80
-CONTEXT_ELEMENT_LIMIT = 3_000
-MAX_CONTEXT_ELEMENTS = 10
 MAX_THANKED = 50
 
 LETTING_GO_QUESTIONS = (
@@ -157,7 +166,7 @@ def _chunks(lines: Sequence[str]) -> tuple[list[str], int]:
     """Lines joined into at most `MAX_CONTEXT_ELEMENTS` texts of Slack's 3,000 characters; how
     many lines did not fit."""
     # Room for "…and N more." on the last text when some lines do not fit.
-    room = CONTEXT_ELEMENT_LIMIT - 20
+    room = MAX_CONTEXT_TEXT - 20
     chunks: list[str] = []
     for index, line in enumerate(lines):
         if chunks and len(chunks[-1]) + 1 + len(line) <= room:
@@ -171,8 +180,8 @@ def _chunks(lines: Sequence[str]) -> tuple[list[str], int]:
 
 def _proposal_line(proposal: ProposalView) -> str:
     """ "<@U1>: statement — _measure_", about 220 characters at most."""
-    line = f"<@{proposal.author_id}>: {clip(_one_line(proposal.statement), PROPOSAL_STATEMENT_CUT)}"
-    measure = _one_line(proposal.measure)
+    line = f"<@{proposal.author_id}>: {clip(one_line(proposal.statement), PROPOSAL_STATEMENT_CUT)}"
+    measure = one_line(proposal.measure)
     if measure:
         line += f" — _{clip(measure, PROPOSAL_MEASURE_CUT)}_"
     return line
@@ -180,7 +189,7 @@ def _proposal_line(proposal: ProposalView) -> str:
 
 def _proposals_context(proposals: Sequence[ProposalView]) -> ContextBlock:
     if not proposals:
-        return _context("No proposals yet.")
+        return context_block("No proposals yet.")
     chunks, left_out = _chunks([_proposal_line(p) for p in proposals])
     if left_out:
         chunks[-1] += f"\n…and {left_out} more."
@@ -198,8 +207,8 @@ def render_setup_modal(
     options = [
         Option(
             value=str(theme.theme_id),
-            text=_plain(theme.label, 75),
-            description=_count(theme.votes, "vote", "votes")
+            text=plain(theme.label, 75),
+            description=count_of(theme.votes, "vote", "votes")
             + (f" · {side_name(theme.kind)}" if theme.kind else ""),
         )
         for theme in themes[:MAX_CHECKBOXES]
@@ -207,8 +216,8 @@ def render_setup_modal(
     chosen = {str(theme_id) for theme_id in preselected}
     initial = [option for option in options if option.value in chosen]
     blocks: list[Block] = [
-        _section(
-            f"*{clip(_one_line(title), 500)}* — the team has voted. Now share your vision and "
+        section_block(
+            f"*{clip(one_line(title), 500)}* — the team has voted. Now share your vision and "
             "work with your direct reports to decide the partner-focused outcomes: what our "
             "business partners will notice, and how we will measure it."
         ),
@@ -216,7 +225,7 @@ def render_setup_modal(
             block_id=OutcomeBlock.SHAPERS,
             label="Who shapes the outcomes with you? (your direct reports)",
             element=UserMultiSelectElement(
-                action_id=_action_id(OutcomeBlock.SHAPERS), placeholder="Choose people"
+                action_id=input_action_id(OutcomeBlock.SHAPERS), placeholder="Choose people"
             ),
         ),
     ]
@@ -226,16 +235,16 @@ def render_setup_modal(
                 block_id=OutcomeBlock.THEMES,
                 label="Which themes need an outcome?",
                 element=CheckboxesElement(
-                    action_id=_action_id(OutcomeBlock.THEMES),
+                    action_id=input_action_id(OutcomeBlock.THEMES),
                     options=options,
                     initial_options=initial or None,
                 ),
             )
         )
     else:
-        blocks.append(_context("The poll has no themes to choose from."))
+        blocks.append(context_block("The poll has no themes to choose from."))
     blocks.append(
-        _context(
+        context_block(
             "Each person gets a DM per theme. Their proposals are not anonymous: you'll see "
             "who proposed what."
         )
@@ -246,7 +255,7 @@ def render_setup_modal(
         title="Set outcomes",
         submit="Ask them",
         close="Cancel",
-        private_metadata=json.dumps({"tour_id": tour_id}),
+        private_metadata=TourMetadata(tour_id=tour_id).dump(),
         blocks=blocks,
     )
 
@@ -263,12 +272,12 @@ def render_outcome_request(
         f"{leader} would like your help turning what the team said into outcomes our business "
         "partners will notice."
     )
-    blocks: list[Block] = [_section(intro)]
-    for theme_id, label in themes[:MAX_OUTCOMES]:
+    blocks: list[Block] = [section_block(intro)]
+    for theme_id, label in themes[:MAX_FINAL_THEMES]:
         blocks.append(
             SectionBlock(
                 text=MarkdownTextObject(
-                    text=f"How should we respond to *{clip(_one_line(label), 400)}*? "
+                    text=f"How should we respond to *{clip(one_line(label), 400)}*? "
                     f"{PARTNER_PROMPT}"
                 ),
                 accessory=ButtonElement(
@@ -279,7 +288,7 @@ def render_outcome_request(
             )
         )
     blocks.append(
-        _context(
+        context_block(
             f"Not anonymous: {leader} sees your name next to your proposals. Send as many as "
             f"you like; you can change them until {leader} decides."
         )
@@ -297,22 +306,21 @@ def render_proposal_modal(
     measure: str | None = None,
 ) -> View:
     """A new proposal, or (with `proposal_id`) an earlier one to change."""
-    metadata: dict[str, int] = {"tour_id": tour_id, "theme_id": theme_id}
-    if proposal_id is not None:
-        metadata["proposal_id"] = proposal_id
     return View(
         type="modal",
         callback_id=OutcomeView.PROPOSE,
         title="Propose an outcome" if proposal_id is None else "Change your proposal",
         submit="Send" if proposal_id is None else "Save",
         close="Cancel",
-        private_metadata=json.dumps(metadata),
+        private_metadata=ProposalMetadata(
+            tour_id=tour_id, theme_id=theme_id, proposal_id=proposal_id
+        ).dump(),
         blocks=[
-            _context(
-                f"Theme: *{clip(_one_line(theme_label), 400)}*. Your name is shown with your "
+            context_block(
+                f"Theme: *{clip(one_line(theme_label), 400)}*. Your name is shown with your "
                 "proposal."
             ),
-            _text_input(
+            text_input(
                 OutcomeBlock.PROPOSAL_STATEMENT,
                 STATEMENT_LABEL,
                 initial=statement,
@@ -320,7 +328,7 @@ def render_proposal_modal(
                 optional=False,
                 multiline=True,
             ),
-            _text_input(
+            text_input(
                 OutcomeBlock.PROPOSAL_MEASURE,
                 "How will we measure it? Include a target.",
                 initial=measure,
@@ -334,7 +342,7 @@ def render_proposal_modal(
 def render_proposal_thanks(*, theme_label: str, leader_id: str) -> str:
     """The DM (mrkdwn text) after a proposal is sent."""
     return (
-        f"Thanks — <@{leader_id}> will see your proposal for *{clip(_one_line(theme_label), 400)}*"
+        f"Thanks — <@{leader_id}> will see your proposal for *{clip(one_line(theme_label), 400)}*"
         " with your name. Send another any time with the button above."
     )
 
@@ -345,7 +353,7 @@ def render_proposal_saved(
     """The DM after a proposal is saved: what was saved, and an Edit button (until the leader
     decides the theme's outcome)."""
     text = (
-        f"Changed your proposal for *{clip(_one_line(theme_label), 400)}*."
+        f"Changed your proposal for *{clip(one_line(theme_label), 400)}*."
         if edited
         else render_proposal_thanks(theme_label=theme_label, leader_id=leader_id)
     )
@@ -353,7 +361,7 @@ def render_proposal_saved(
         text=text,
         blocks=[
             SectionBlock(
-                text=MarkdownTextObject(text=f"{text}\n> {clip(_one_line(statement), 1_500)}"),
+                text=MarkdownTextObject(text=f"{text}\n> {clip(one_line(statement), 1_500)}"),
                 accessory=ButtonElement(
                     text="Edit", action_id=OutcomeAction.EDIT_PROPOSAL, value=str(proposal_id)
                 ),
@@ -365,11 +373,8 @@ def render_proposal_saved(
 def render_proposal_closed(*, theme_label: str, leader_id: str) -> str:
     return (
         f"<@{leader_id}> has already decided the outcome for "
-        f"*{clip(_one_line(theme_label), 400)}*, so proposals for it can no longer change."
+        f"*{clip(one_line(theme_label), 400)}*, so proposals for it can no longer change."
     )
-
-
-BUTTON_VALUE_LIMIT = 2_000
 
 
 def pick_value(tour_id: int, theme_id: int, text: str) -> str:
@@ -377,10 +382,10 @@ def pick_value(tour_id: int, theme_id: int, text: str) -> str:
     characters (a 500-character reply of quotes or newlines doubles when escaped)."""
     keep = text.replace("\x00", "")[:MAX_STATEMENT]
     while True:
-        value = json.dumps({"tour": tour_id, "theme": theme_id, "text": keep}, ensure_ascii=False)
-        if len(value) <= BUTTON_VALUE_LIMIT:
+        value = PickedTheme(tour=tour_id, theme=theme_id, text=keep).dump()
+        if len(value) <= MAX_BUTTON_VALUE:
             return value
-        keep = keep[: len(keep) - (len(value) - BUTTON_VALUE_LIMIT) // 6 - 1]
+        keep = keep[: len(keep) - (len(value) - MAX_BUTTON_VALUE) // 6 - 1]
 
 
 def render_pick_theme(*, text: str, themes: Sequence[tuple[int, int, str]]) -> Message:
@@ -389,7 +394,7 @@ def render_pick_theme(*, text: str, themes: Sequence[tuple[int, int, str]]) -> M
     stored until the person chooses ("ok, thanks!" does not become a proposal)."""
     if len(themes) == 1:
         intro = (
-            f"Save this as your proposal for *{clip(_one_line(themes[0][2]), 400)}*? "
+            f"Save this as your proposal for *{clip(one_line(themes[0][2]), 400)}*? "
             "Press the button to send it."
         )
     else:
@@ -397,18 +402,18 @@ def render_pick_theme(*, text: str, themes: Sequence[tuple[int, int, str]]) -> M
     return Message(
         text="Save this as your proposal?",
         blocks=[
-            _section(f"{intro}\n> {clip(_one_line(text), 1_500)}"),
+            section_block(f"{intro}\n> {clip(one_line(text), 1_500)}"),
             ActionsBlock(
                 elements=[
                     ButtonElement(
-                        text="Save as my proposal" if len(themes) == 1 else _plain(label, 75),
+                        text="Save as my proposal" if len(themes) == 1 else plain(label, 75),
                         action_id=f"{OutcomeAction.PICK_THEME}.{theme_id}",
                         value=pick_value(tour_id, theme_id, text),
                     )
-                    for tour_id, theme_id, label in themes[:MAX_OUTCOMES]
+                    for tour_id, theme_id, label in themes[:MAX_FINAL_THEMES]
                 ]
             ),
-            _context("Not anonymous: the leader sees your name next to your proposal."),
+            context_block("Not anonymous: the leader sees your name next to your proposal."),
         ],
     )
 
@@ -427,12 +432,12 @@ def render_commit_modal(*, tour_id: int, title: str, themes: Sequence[ThemePropo
     """The proposals per theme side by side, with who proposed them, and one outcome per theme
     to write: prefilled from the committed outcome, else from the first proposal."""
     blocks: list[Block] = [
-        _context(
-            f"*{clip(_one_line(title), 500)}* — commit one outcome per theme. Merge or rewrite "
+        context_block(
+            f"*{clip(one_line(title), 500)}* — commit one outcome per theme. Merge or rewrite "
             "the proposals as you like; a theme left blank is skipped."
         )
     ]
-    for theme in themes[:MAX_OUTCOMES]:
+    for theme in themes[:MAX_FINAL_THEMES]:
         first = theme.proposals[0] if theme.proposals else None
         statement, measure = theme.statement, theme.measure
         if statement is None and first is not None:
@@ -440,14 +445,14 @@ def render_commit_modal(*, tour_id: int, title: str, themes: Sequence[ThemePropo
         if measure is None and first is not None:
             measure = first.measure
         target = DatePickerElement(
-            action_id=_action_id(outcome_block(theme.theme_id, "target")),
+            action_id=input_action_id(outcome_block(theme.theme_id, "target")),
             initial_date=theme.target_date.isoformat() if theme.target_date else None,
         )
         blocks += [
             DividerBlock(),
-            _section(f"*{clip(_one_line(theme.label), 400)}*"),
+            section_block(f"*{clip(one_line(theme.label), 400)}*"),
             _proposals_context(theme.proposals),
-            _text_input(
+            text_input(
                 outcome_block(theme.theme_id, "statement"),
                 STATEMENT_LABEL,
                 initial=statement,
@@ -455,14 +460,14 @@ def render_commit_modal(*, tour_id: int, title: str, themes: Sequence[ThemePropo
                 optional=True,
                 multiline=True,
             ),
-            _text_input(
+            text_input(
                 outcome_block(theme.theme_id, "partner"),
                 "Which partner or stakeholder does it serve?",
                 initial=theme.partner,
                 max_length=MAX_PARTNER,
                 optional=True,
             ),
-            _text_input(
+            text_input(
                 outcome_block(theme.theme_id, "measure"),
                 "Measure and target",
                 initial=measure,
@@ -482,7 +487,7 @@ def render_commit_modal(*, tour_id: int, title: str, themes: Sequence[ThemePropo
         title="Commit outcomes",
         submit="Commit",
         close="Cancel",
-        private_metadata=json.dumps({"tour_id": tour_id}),
+        private_metadata=TourMetadata(tour_id=tour_id).dump(),
         blocks=blocks,
     )
 
@@ -490,10 +495,10 @@ def render_commit_modal(*, tour_id: int, title: str, themes: Sequence[ThemePropo
 def _outcome_text(outcome: CommittedOutcome) -> str:
     # At most ~300 + 1,200 + 300 + 600 + 60 characters, inside a section's 3,000.
     return (
-        f"*{clip(_one_line(outcome.theme_label), 300)}* → "
-        f"{clip(_one_line(outcome.statement), 1_200)}\n"
-        f"*For* {clip(_one_line(outcome.partner), 300)} · "
-        f"*Measure* {clip(_one_line(outcome.measure), 600)} · "
+        f"*{clip(one_line(outcome.theme_label), 300)}* → "
+        f"{clip(one_line(outcome.statement), 1_200)}\n"
+        f"*For* {clip(one_line(outcome.partner), 300)} · "
+        f"*Measure* {clip(one_line(outcome.measure), 600)} · "
         f"*By* {format_day(outcome.target_date)}"
     )
 
@@ -503,24 +508,24 @@ def render_outcomes_announcement(
 ) -> Message:
     """The team channel post: the committed outcomes, a thank-you to who proposed them, and
     the invitation to step 4: anyone may propose an initiative."""
-    shown = outcomes[:MAX_OUTCOMES]
+    shown = outcomes[:MAX_FINAL_THEMES]
     leader = f"<@{leader_id}>"
     blocks: list[Block] = [
         HeaderBlock(text="Our partner-focused outcomes"),
-        _section(
-            f"After the listening tour *{clip(_one_line(title), 500)}*, {leader} and the team "
+        section_block(
+            f"After the listening tour *{clip(one_line(title), 500)}*, {leader} and the team "
             "agreed what our business partners should notice:"
         ),
-        *(_section(_outcome_text(outcome)) for outcome in shown),
+        *(section_block(_outcome_text(outcome)) for outcome in shown),
     ]
     proposers = list(dict.fromkeys(pid for outcome in shown for pid in outcome.proposer_ids))
     if proposers:
         thanked = _mentions(proposers[:MAX_THANKED])
         if len(proposers) > MAX_THANKED:
             thanked += f" and {len(proposers) - MAX_THANKED} more"
-        blocks.append(_context(f"Thank you {thanked} for your proposals."))
+        blocks.append(context_block(f"Thank you {thanked} for your proposals."))
     blocks += [
-        _section(
+        section_block(
             "*What should we do about them?* Propose an initiative — a small piece of work "
             "that moves one of these outcomes. Back the ones you believe in."
         ),
@@ -537,7 +542,7 @@ def render_outcomes_announcement(
     ]
     return Message(
         text=f"Our partner-focused outcomes: {leader} and the team agreed "
-        f"{_count(len(shown), 'outcome', 'outcomes')}.",
+        f"{count_of(len(shown), 'outcome', 'outcomes')}.",
         blocks=blocks,
     )
 
@@ -555,7 +560,7 @@ def render_letting_go_offer(*, tour_id: int) -> Message:
     return Message(
         text=text,
         blocks=[
-            _section(f"{text}\n{questions}"),
+            section_block(f"{text}\n{questions}"),
             ActionsBlock(
                 elements=[
                     ButtonElement(
@@ -565,14 +570,14 @@ def render_letting_go_offer(*, tour_id: int) -> Message:
                     )
                 ]
             ),
-            _context("Only you see what you write."),
+            context_block("Only you see what you write."),
         ],
     )
 
 
 def render_letting_go_modal(*, tour_id: int, answers: Sequence[str | None]) -> View:
     blocks: list[Block] = [
-        _text_input(
+        text_input(
             block_id,
             question,
             initial=answers[index] if index < len(answers) else None,
@@ -582,13 +587,13 @@ def render_letting_go_modal(*, tour_id: int, answers: Sequence[str | None]) -> V
         )
         for index, (block_id, question) in enumerate(LETTING_GO_QUESTIONS)
     ]
-    blocks.append(_context("Only you see these."))
+    blocks.append(context_block("Only you see these."))
     return View(
         type="modal",
         callback_id=OutcomeView.LETTING_GO,
         title="Letting go",
         submit="Save",
         close="Cancel",
-        private_metadata=json.dumps({"tour_id": tour_id}),
+        private_metadata=TourMetadata(tour_id=tour_id).dump(),
         blocks=blocks,
     )

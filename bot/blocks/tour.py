@@ -3,7 +3,6 @@ and what the leader is told. Pure renderers; user text is escaped and cut to Sla
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import date, datetime
 from enum import StrEnum
@@ -15,14 +14,12 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     CheckboxesElement,
     ConfirmObject,
-    ContextBlock,
     ConversationFilter,
     ConversationSelectElement,
     DatePickerElement,
     DividerBlock,
     HeaderBlock,
     InputBlock,
-    MarkdownTextObject,
     NumberInputElement,
     Option,
     PlainTextInputElement,
@@ -33,6 +30,21 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blocks import Message, escape
+from bot.blocks.kit import (
+    MAX_INITIAL_VALUE,
+    MAX_LABEL,
+    MAX_MODAL_TITLE,
+    MAX_SECTION_TEXT,
+    clip,
+    context_block,
+    fair_shares,
+    format_day,
+    input_action_id,
+    pack_sections,
+    people,
+    section_block,
+)
+from bot.blocks.metadata import AnswerFormMetadata
 from bot.flows.tour import (
     MAX_QUESTION_LENGTH,
     MAX_QUESTIONS,
@@ -47,7 +59,6 @@ from bot.flows.tour import (
     question_block,
     zone,
 )
-from bot.text import cut_between_words
 
 
 class TourAction(StrEnum):
@@ -74,21 +85,12 @@ REMINDERS_ON = "on"
 
 # Slack refuses a section over 3,000 characters; leave room for the question above the answer.
 MAX_ANSWER_IN_MESSAGE = 2_800
-SECTION_LIMIT = 3_000
 # A plain_text_input's initial_value may be at most 3,000 characters.
-MAX_INITIAL_VALUE = 3_000
 MAX_EXPORT_ANSWER = 300
 MAX_EXPORT_BLOCKS = 45
-MAX_MODAL_TITLE = 24
-MAX_LABEL = 2_000
 # A member cannot run the export, so their own copy says where the rest went.
 ANSWER_CUT_FOR_MEMBER = "… (cut short here; your full answer is saved)"
 SKIPPED = "_skipped_"
-
-
-def format_day(day: date) -> str:
-    """ "Friday 13 March": English names, no leading zero, no year (tours last days, not years)."""
-    return f"{day:%A} {day.day} {day:%B}"
 
 
 # Slack's date token: a long date ("today", "tomorrow" when it is), then the time, both in the
@@ -120,36 +122,6 @@ def leader_time(at: datetime, tz_name: str) -> str:
 def _closing(closes_at: datetime, leader_tz: str) -> str:
     """When the tour closes, for mrkdwn: in the reader's zone, the leader's as the fallback."""
     return slack_time(closes_at, fallback=leader_time(closes_at, leader_tz))
-
-
-# Dropped before "…", which reads as the sentence going on.
-
-
-def _escaped_width(char: str) -> int:
-    return len(escape(char))
-
-
-def clip(text: str, limit: int, suffix: str = "…") -> str:
-    """`text` escaped for mrkdwn, cut between words (see `cut_between_words`) so the escaped
-    result, suffix included, fits `limit`. Cutting after escaping could split `&lt;` into a
-    stray `&l`, so the cut is made on the raw text, counting each character at its escaped
-    width."""
-    escaped = escape(text)
-    if len(escaped) <= limit:
-        return escaped
-    return escape(cut_between_words(text, limit - len(suffix), _escaped_width)) + suffix
-
-
-def _mrkdwn(text: str) -> MarkdownTextObject:
-    return MarkdownTextObject(text=text)
-
-
-def _section(text: str, *, block_id: str | None = None) -> SectionBlock:
-    return SectionBlock(block_id=block_id, text=_mrkdwn(text))
-
-
-def _context(text: str, *, block_id: str | None = None) -> ContextBlock:
-    return ContextBlock(block_id=block_id, elements=[_mrkdwn(text)])
 
 
 def _form_button(tour_id: int, *, anonymous: bool) -> ButtonElement:
@@ -195,15 +167,7 @@ def _question_text(position: int, question_count: int, question: str) -> str:
     return f"*Question {position + 1} of {question_count}*\n{clip(question, 2_000)}"
 
 
-def _people(count: int) -> str:
-    return f"{count} person" if count == 1 else f"{count} people"
-
-
 # --- The launch modal --------------------------------------------------------------------------
-
-
-def _action_id(block_id: str) -> str:
-    return f"{block_id}.input"
 
 
 def render_launch_modal(
@@ -240,7 +204,7 @@ def render_launch_modal(
                 label=f"Question {position + 1}",
                 optional=position > 0,
                 element=PlainTextInputElement(
-                    action_id=_action_id(block_id),
+                    action_id=input_action_id(block_id),
                     initial_value=initial or None,
                     max_length=MAX_QUESTION_LENGTH,
                     placeholder=None if position == 0 else "Optional: another question",
@@ -248,7 +212,7 @@ def render_launch_modal(
             )
         )
     blocks: list[Block] = [
-        _context(
+        context_block(
             "Everyone you pick gets a direct message from Partnerbot with your questions and can "
             "reply right there. Listen first: nothing is decided until you've heard them out."
         ),
@@ -256,7 +220,7 @@ def render_launch_modal(
             block_id=LaunchBlock.TITLE,
             label="Title",
             element=PlainTextInputElement(
-                action_id=_action_id(LaunchBlock.TITLE),
+                action_id=input_action_id(LaunchBlock.TITLE),
                 initial_value=title[:MAX_TITLE_LENGTH] or None,
                 max_length=MAX_TITLE_LENGTH,
             ),
@@ -267,7 +231,7 @@ def render_launch_modal(
             label="People to ask",
             optional=True,
             element=UserMultiSelectElement(
-                action_id=_action_id(LaunchBlock.PEOPLE),
+                action_id=input_action_id(LaunchBlock.PEOPLE),
                 initial_users=list(user_ids) or None,
                 placeholder="Pick people",
             ),
@@ -277,7 +241,7 @@ def render_launch_modal(
             label="Also ask everyone in",
             optional=True,
             element=ConversationSelectElement(
-                action_id=_action_id(LaunchBlock.CHANNEL),
+                action_id=input_action_id(LaunchBlock.CHANNEL),
                 initial_conversation=channel_id,
                 filter=ConversationFilter(include=["public", "private"], exclude_bot_users=True),
                 placeholder="Pick a channel",
@@ -289,7 +253,7 @@ def render_launch_modal(
             block_id=LaunchBlock.ANONYMITY,
             label="Answers",
             element=RadioButtonsElement(
-                action_id=_action_id(LaunchBlock.ANONYMITY),
+                action_id=input_action_id(LaunchBlock.ANONYMITY),
                 options=[anonymous, named],
                 initial_option=anonymous,
             ),
@@ -298,7 +262,7 @@ def render_launch_modal(
             block_id=LaunchBlock.MIN_RESPONSES,
             label="Show answers once this many others have answered",
             element=NumberInputElement(
-                action_id=_action_id(LaunchBlock.MIN_RESPONSES),
+                action_id=input_action_id(LaunchBlock.MIN_RESPONSES),
                 is_decimal_allowed=False,
                 initial_value=str(MIN_RESPONSES_FLOOR),
                 min_value=str(MIN_RESPONSES_FLOOR),
@@ -310,7 +274,7 @@ def render_launch_modal(
             block_id=LaunchBlock.CLOSE_DATE,
             label="Closes on",
             element=DatePickerElement(
-                action_id=_action_id(LaunchBlock.CLOSE_DATE),
+                action_id=input_action_id(LaunchBlock.CLOSE_DATE),
                 initial_date=close_date.isoformat(),
             ),
             hint=f"Today is {format_day(today)}. The tour closes at the end of that day, "
@@ -323,7 +287,7 @@ def render_launch_modal(
             # without calling Slack before its acknowledgement.
             dispatch_action=True,
             element=ConversationSelectElement(
-                action_id=_action_id(LaunchBlock.RESULTS),
+                action_id=input_action_id(LaunchBlock.RESULTS),
                 initial_conversation=results_channel_id,
                 filter=ConversationFilter(include=["public", "private"], exclude_bot_users=True),
                 placeholder="Pick a channel",
@@ -335,7 +299,7 @@ def render_launch_modal(
             label="Reminders",
             optional=True,
             element=CheckboxesElement(
-                action_id=_action_id(LaunchBlock.REMINDERS),
+                action_id=input_action_id(LaunchBlock.REMINDERS),
                 options=[reminders],
                 initial_options=[reminders],
             ),
@@ -382,23 +346,23 @@ def render_invitation(
     )
     how = "Reply here, one message per question"
     blocks: list[Block] = [
-        _section(
+        section_block(
             f"Hi! <@{leader_id}> would like to hear what's working well for the team and what's "
             f"getting in the way — before deciding anything. *{safe_title}*"
         ),
-        _section(notice),
+        section_block(notice),
     ]
     if anonymous:
         # Slack keeps a DM's messages, and the bot's token can read them back: say so, and
         # offer the form, whose answers never become messages.
-        blocks.append(_section(DM_HISTORY_NOTICE))
+        blocks.append(section_block(DM_HISTORY_NOTICE))
         how += ", or use the form"
     blocks += [
-        _context(
+        context_block(
             f"Open until {_closing(closes_at, leader_tz)}. {how}. Type *skip* to skip a question."
         ),
         DividerBlock(),
-        _section(_question_text(position, question_count, question)),
+        section_block(_question_text(position, question_count, question)),
         ActionsBlock(elements=[_form_button(tour_id, anonymous=anonymous)]),
     ]
     return Message(
@@ -418,8 +382,8 @@ def render_question(*, position: int, question_count: int, question: str) -> Mes
     return Message(
         text=f"Question {position + 1} of {question_count}: {clip(question, 500)}",
         blocks=[
-            _section(_question_text(position, question_count, question)),
-            _context("Reply here, or type *skip*."),
+            section_block(_question_text(position, question_count, question)),
+            context_block("Reply here, or type *skip*."),
         ],
     )
 
@@ -428,9 +392,9 @@ def render_appended(*, question: str, current: str | None = None) -> Message:
     """A message sent right after an answer joined it; the question still waiting is repeated
     so it stays the last thing in the conversation."""
     text = f"Added that to your answer to “{clip(question, 500)}”."
-    blocks: list[Block] = [_context(text)]
+    blocks: list[Block] = [context_block(text)]
     if current:
-        blocks.append(_section(f"Still waiting for you:\n*{clip(current, 1_000)}*"))
+        blocks.append(section_block(f"Still waiting for you:\n*{clip(current, 1_000)}*"))
     return Message(text=text, blocks=blocks)
 
 
@@ -443,7 +407,7 @@ def render_already_finished(*, tour_id: int, title: str) -> Message:
     return Message(
         text=text,
         blocks=[
-            _section(text),
+            section_block(text),
             ActionsBlock(
                 elements=[
                     ButtonElement(
@@ -461,9 +425,9 @@ def render_already_finished(*, tour_id: int, title: str) -> Message:
 def _answer_section(question: str, answer: str | None, *, suffix: str) -> SectionBlock:
     heading = f"*{clip(question, 1_000)}*\n"
     if not answer or not answer.strip():
-        return _section(heading + SKIPPED)
-    room = min(MAX_ANSWER_IN_MESSAGE, SECTION_LIMIT - len(heading))
-    return _section(heading + clip(answer, room, suffix))
+        return section_block(heading + SKIPPED)
+    room = min(MAX_ANSWER_IN_MESSAGE, MAX_SECTION_TEXT - len(heading))
+    return section_block(heading + clip(answer, room, suffix))
 
 
 def render_finished(
@@ -501,20 +465,22 @@ def render_finished(
         return Message(
             text="Thank you! Your answers are saved." if given else "Thank you!",
             blocks=[
-                _section(saved + "."),
-                _context(
+                section_block(saved + "."),
+                context_block(
                     f"You can change them until {closing}: *Edit answers* and *Add more* open "
                     "them in a form. (I never repeat answers in this chat.)"
                 ),
                 buttons,
             ],
         )
-    blocks: list[Block] = [_section(f"Thank you! Here's what you said for *{clip(title, 500)}*:")]
+    blocks: list[Block] = [
+        section_block(f"Thank you! Here's what you said for *{clip(title, 500)}*:")
+    ]
     blocks += [
         _answer_section(question, answer, suffix=ANSWER_CUT_FOR_MEMBER)
         for question, answer in answers[:MAX_QUESTIONS]
     ]
-    blocks += [_context(f"You can change your answers until {closing}."), buttons]
+    blocks += [context_block(f"You can change your answers until {closing}."), buttons]
     return Message(text="Thank you! Here's what you said.", blocks=blocks)
 
 
@@ -534,18 +500,20 @@ def render_dm_help(
             "You have no open listening tour right now. When someone asks for your thoughts, "
             "the question will appear here."
         )
-        return Message(text=text, blocks=[_section(text)])
+        return Message(text=text, blocks=[section_block(text)])
     how = (
         f"You're answering *{clip(title, 500)}*. Each message you send here answers the current "
         "question, then I ask the next one. Type *skip* to skip a question. Prefer a form? Use "
         "*Answer in a form* on my first message, or *Edit answers* once you're done."
     )
-    blocks: list[Block] = [_section(how)]
+    blocks: list[Block] = [section_block(how)]
     if question is not None and position is not None and question_count is not None:
-        blocks.append(_section(_question_text(position, question_count, question)))
+        blocks.append(section_block(_question_text(position, question_count, question)))
     else:
         blocks.append(
-            _context("You've answered everything. *Edit answers* or *Add more* lets you change it.")
+            context_block(
+                "You've answered everything. *Edit answers* or *Add more* lets you change it."
+            )
         )
     return Message(text="How answering works", blocks=blocks)
 
@@ -555,7 +523,12 @@ def render_tour_closed_for_member(*, title: str, closed_on: date) -> Message:
         f"The listening tour “{clip(title, 500)}” closed on {format_day(closed_on)}, so I "
         "haven't saved that message. Thank you — there's nothing more to do."
     )
-    return Message(text=text, blocks=[_section(text)])
+    return Message(text=text, blocks=[section_block(text)])
+
+
+def answer_block(position: int) -> str:
+    """Block id of the answer form's box for question `position` (from 1): "answer.2"."""
+    return f"answer.{position}"
 
 
 def render_answer_form(
@@ -569,10 +542,10 @@ def render_answer_form(
     """All questions in one modal. In "edit" mode an empty box clears the answer, except where
     the answer was too long to put in the box (then empty keeps it); in "add" mode an empty box
     adds nothing. Labels are plain text, which Slack never parses for mentions."""
-    blocks: list[Block] = [_context(f"*{clip(title, 500)}*")]
+    blocks: list[Block] = [context_block(f"*{clip(title, 500)}*")]
     for index, question in enumerate(questions[:MAX_QUESTIONS]):
         answer = answers[index] if index < len(answers) else None
-        block_id = f"answer.{index + 1}"
+        block_id = answer_block(index + 1)
         initial: str | None = None
         label = question
         note: str | None = None
@@ -598,14 +571,14 @@ def render_answer_form(
             )
         )
         if note:
-            blocks.append(_context(note))
+            blocks.append(context_block(note))
     return View(
         type="modal",
         callback_id=TourView.ANSWERS,
         title="Your answers",
         submit="Save",
         close="Cancel",
-        private_metadata=json.dumps({"tour_id": tour_id, "mode": mode}),
+        private_metadata=AnswerFormMetadata(tour_id=tour_id, mode=mode).dump(),
         blocks=blocks,
     )
 
@@ -629,16 +602,16 @@ def render_reminder(
         f"A gentle nudge: <@{leader_id}>'s listening tour *{clip(title, 500)}* closes "
         f"{_closing(closes_at, leader_tz)}. A few words are plenty."
     )
-    blocks: list[Block] = [_section(nudge)]
+    blocks: list[Block] = [section_block(nudge)]
     if question is not None and position is not None:
         blocks += [
-            _section(_question_text(position, question_count, question)),
-            _context("Reply here, or type *skip*."),
+            section_block(_question_text(position, question_count, question)),
+            context_block("Reply here, or type *skip*."),
         ]
     else:
-        blocks.append(_context("Pick up where you left off: reply here, or use the form."))
+        blocks.append(context_block("Pick up where you left off: reply here, or use the form."))
     if anonymous:
-        blocks.append(_context("*Answer in a form* keeps your words out of this chat."))
+        blocks.append(context_block("*Answer in a form* keeps your words out of this chat."))
     blocks.append(ActionsBlock(elements=[_form_button(tour_id, anonymous=anonymous)]))
     return Message(
         text=f"A gentle nudge: the listening tour {clip(title, 500)} closes "
@@ -677,7 +650,7 @@ def render_leader_confirmation(
     """`timing` says when people are asked when not all at once ("8 now, 3 tomorrow at 09:00
     their time"): invitations wait for each person's working hours."""
     safe_title = clip(title, 500)
-    started = f"Your listening tour *{safe_title}* is under way: {_people(invited)} invited."
+    started = f"Your listening tour *{safe_title}* is under way: {people(invited)} invited."
     if timing:
         started += f"\nEach is asked in their own working hours: {timing}."
     if skipped:
@@ -699,16 +672,16 @@ def render_leader_confirmation(
         else "Answers are named: you'll see who said what."
     )
     blocks: list[Block] = [
-        _section(started),
-        _section(seen),
-        _context(
+        section_block(started),
+        section_block(seen),
+        context_block(
             f"It closes {_closing(closes_at, leader_tz)}. Then you review the findings "
             f"before anything is shared in <#{results_channel_id}>."
         ),
         tour_actions_block(tour_id, is_open=True),
     ]
     return Message(
-        text=f"Your listening tour {safe_title} is under way: {_people(invited)} invited.",
+        text=f"Your listening tour {safe_title} is under way: {people(invited)} invited.",
         blocks=blocks,
     )
 
@@ -749,21 +722,21 @@ def render_close_notice(
     counts = f"*{clip(title, 500)}* has closed: {respondents} of {participants} answered."
     if not visibility.show_themes:
         blocks: list[Block] = [
-            _section(
+            section_block(
                 f"{counts}\n{withheld_reason(visibility)} So nothing people wrote will be "
                 "shown, and no themes are suggested."
             )
         ]
     elif not visibility.show_answers:
         blocks = [
-            _section(
+            section_block(
                 f"{counts}\n{withheld_reason(visibility)} I'll suggest themes for you to review, "
                 "without quotes."
             )
         ]
     else:
         blocks = [
-            _section(f"{counts}\nPress *Export* to read the answers, grouped by question."),
+            section_block(f"{counts}\nPress *Export* to read the answers, grouped by question."),
             tour_actions_block(tour_id, is_open=False),
         ]
     return Message(
@@ -798,27 +771,8 @@ def render_notice_modal(*, title: str, text: str) -> View:
         callback_id=TourView.NOTICE,
         title=(title or "Partnerbot")[:MAX_MODAL_TITLE],
         close="OK",
-        blocks=[_section(text[:SECTION_LIMIT])],
+        blocks=[section_block(text[:MAX_SECTION_TEXT])],
     )
-
-
-def _pack(lines: Sequence[str], heading: str, budget: int) -> tuple[list[str], int]:
-    """Lines into at most `budget` section texts under `heading`; how many lines did not fit."""
-    # Room for "…and N more" on the last section when some answers do not fit.
-    room = SECTION_LIMIT - 40
-    chunks: list[str] = []
-    current = heading
-    for index, line in enumerate(lines):
-        if len(current) + 1 + len(line) <= room:
-            current = f"{current}\n{line}"
-            continue
-        if len(chunks) + 1 >= budget:
-            chunks.append(current)
-            return chunks, len(lines) - index
-        chunks.append(current)
-        current = line
-    chunks.append(current)
-    return chunks, 0
 
 
 def render_export_message(
@@ -856,33 +810,33 @@ def render_export_message(
     safe_title = clip(title, 500)
     blocks: list[Block] = [
         HeaderBlock(text="Listening tour findings"),
-        _section(f"*{safe_title}* — {respondents} of {participants} answered."),
+        section_block(f"*{safe_title}* — {respondents} of {participants} answered."),
     ]
     # One block stays free for the closing note, and one for "See all answers".
     available = MAX_EXPORT_BLOCKS - len(blocks) - 1 - (1 if see_answers_action else 0)
-    needs = [len(_pack(lines, heading, available)[0]) for heading, lines in grouped]
+    needs = [len(pack_sections(lines, heading, available)[0]) for heading, lines in grouped]
     omitted = 0
-    for (heading, lines), share in zip(grouped, _fair_shares(needs, available), strict=True):
+    for (heading, lines), share in zip(grouped, fair_shares(needs, available), strict=True):
         if share == 0:
             omitted += len(lines)
             continue
         if not lines:
-            blocks.append(_section(f"{heading}\n_No answers._"))
+            blocks.append(section_block(f"{heading}\n_No answers._"))
             continue
-        chunks, left_out = _pack(lines, heading, share)
+        chunks, left_out = pack_sections(lines, heading, share)
         if left_out:
             chunks[-1] += f"\n_…and {left_out} more_"
         omitted += left_out
-        blocks += [_section(chunk) for chunk in chunks]
+        blocks += [section_block(chunk) for chunk in chunks]
     if omitted:
         blocks.append(
-            _context(
+            context_block(
                 f"…and {omitted} more answers — run `partnerbot export {tour_id}` for all of them."
             )
         )
     elif cut:
         blocks.append(
-            _context(
+            context_block(
                 f"Long answers are cut at {MAX_EXPORT_ANSWER} characters here; "
                 f"`partnerbot export {tour_id}` has them in full."
             )
@@ -896,19 +850,3 @@ def render_export_message(
         text=f"Findings from {safe_title}: {respondents} of {participants} answered.",
         blocks=blocks,
     )
-
-
-def _fair_shares(needs: Sequence[int], available: int) -> list[int]:
-    """Blocks per question: each gets what it needs if all fits; otherwise an equal share, and
-    what small questions leave over goes to the larger ones, earlier questions first."""
-    shares = [0] * len(needs)
-    remaining = available
-    pending = [index for index, need in enumerate(needs) if need > 0]
-    while pending and remaining > 0:
-        equal = max(remaining // len(pending), 1)
-        for index in pending:
-            give = min(needs[index] - shares[index], equal, remaining)
-            shares[index] += give
-            remaining -= give
-        pending = [index for index in pending if shares[index] < needs[index]]
-    return shares

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.blocks import Message
-from bot.blocks.tour import _closing, _section, clip, leader_time, tour_actions_block
+from bot.blocks.kit import clip, section_block
+from bot.blocks.tour import _closing, leader_time, tour_actions_block
 
 
 def render_tour_cancelled(*, title: str, leader_id: str) -> Message:
@@ -14,7 +15,7 @@ def render_tour_cancelled(*, title: str, leader_id: str) -> Message:
         f"<@{leader_id}> has cancelled *{clip(title, 300)}*. There is nothing more to answer, "
         "and nothing you wrote for it is kept."
     )
-    return Message(text=f"{title} has been cancelled.", blocks=[_section(text)])
+    return Message(text=f"{title} has been cancelled.", blocks=[section_block(text)])
 
 
 def render_close_date_moved(*, title: str, closes_at: datetime, leader_tz: str) -> Message:
@@ -23,7 +24,8 @@ def render_close_date_moved(*, title: str, closes_at: datetime, leader_tz: str) 
         "Your answers so far are kept; you can still add or change them until then."
     )
     return Message(
-        text=f"{title} now closes {leader_time(closes_at, leader_tz)}.", blocks=[_section(text)]
+        text=f"{title} now closes {leader_time(closes_at, leader_tz)}.",
+        blocks=[section_block(text)],
     )
 
 
@@ -36,5 +38,5 @@ def render_co_leader_added(*, title: str, leader_id: str, tour_id: int, is_open:
     )
     return Message(
         text=f"You are now a co-leader of {title}.",
-        blocks=[_section(text), tour_actions_block(tour_id, is_open=is_open)],
+        blocks=[section_block(text), tour_actions_block(tour_id, is_open=is_open)],
     )

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from bot.flows.poll import ranking
-from bot.flows.review import Side
+from bot.flows.review import MAX_FINAL_THEMES, Side
 
 DEFAULT_ACTIVE_CAP = 3
 MAX_ACTIVE_CAP = 10
@@ -52,7 +52,6 @@ def outcome_problems(draft: OutcomeDraft, *, today: date, proposal: bool = False
     return problems
 
 
-MAX_OUTCOME_THEMES = 3  # themes the leader asks outcomes for at once
 # The sides worth an outcome by default: what the team said is hard (a "mixed" theme comes from
 # before the sides were kept apart and holds challenges too). A strength is kept, not fixed.
 TICKED_SIDES = frozenset({Side.CHALLENGE, Side.MIXED})
@@ -62,7 +61,7 @@ def outcome_theme_choices(
     themes: Sequence[tuple[int, str]],
     totals: Mapping[int, int],
     *,
-    cap: int = MAX_OUTCOME_THEMES,
+    cap: int = MAX_FINAL_THEMES,  # themes the leader asks outcomes for at once
 ) -> tuple[list[tuple[int, int]], list[int]]:
     """ "Set outcomes": the posted themes as (theme id, votes), most votes first (a tie keeps
     the posted order), and the ids that start ticked: the challenges that received votes, the

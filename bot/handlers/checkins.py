@@ -8,7 +8,7 @@ import re
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -28,16 +28,18 @@ from bot.blocks.checkins import (
     render_on_leave,
     render_snoozed,
 )
+from bot.blocks.metadata import CheckinMetadata, InitiativeMetadata, TourMetadata
 from bot.blocks.tour import render_notice_modal
 from bot.deps import Deps
 from bot.flows.checkins import CheckinStatus
 from bot.flows.tour import local_today
-from bot.handlers.context import Replayed, claim_view, deps_of, listener
-from bot.handlers.forms import RowId, field, is_number, state_values, text_field
+from bot.handlers.common import initiative_from_button, leader_tour, may_lead, number_from_value
+from bot.handlers.context import Replayed, claim_view, deps_of, register_listener
+from bot.handlers.forms import field, is_number, state_values, text_field
 from bot.handlers.home import publish_home
-from bot.handlers.initiatives import initiative_from_button
-from bot.handlers.tour import leader_tour, may_lead, notice, number_from_value
 from bot.models import Checkin, Initiative, LoopOptOut, Tour
+from bot.refusals import checkins as checkin_refusals
+from bot.refusals import initiatives as initiative_refusals
 from bot.services import checkins
 from bot.services.checkin_schedule import owner_zone, reschedule_digest
 from bot.services.initiatives import get_initiative
@@ -47,21 +49,6 @@ from bot.store.tours import get_tour
 STATUS_ACTION = re.compile(
     rf"^{re.escape(CheckinAction.STATUS)}\.({'|'.join(s.value for s in CheckinStatus)})$"
 )
-
-
-class CheckinMetadata(BaseModel):
-    checkin_id: RowId
-
-
-class InitiativeMetadata(BaseModel):
-    initiative_id: RowId
-
-
-async def _refuse(ack: AsyncAck, text: str) -> None:
-    await ack(
-        response_action="update",
-        view=render_notice_modal(title="Check-in", text=text).to_dict(),
-    )
 
 
 # --- answering ---------------------------------------------------------------------------------
@@ -80,7 +67,6 @@ async def checkin_from_button(
     )
 
 
-@listener
 async def handle_status_button(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -95,12 +81,10 @@ async def handle_status_button(
     async with deps.sessions() as session:
         found = await checkin_from_button(session, context, action)
     if matched is None or found is None:
-        await notice(client, body, "Check-in", "I can't find that check-in any more.")
-        return
+        raise checkin_refusals.checkin_gone()
     checkin, initiative, _ = found
     if initiative.owner_id != body["user"]["id"]:
-        await notice(client, body, "Check-in", checkins.NOT_YOURS)
-        return
+        raise checkin_refusals.refused(checkins.NOT_YOURS)
     view = render_checkin_modal(
         checkin_id=checkin.id,
         title=initiative.title,
@@ -111,7 +95,6 @@ async def handle_status_button(
     await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
 
 
-@listener
 async def handle_checkin_submission(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -124,8 +107,7 @@ async def handle_checkin_submission(
     try:
         metadata = CheckinMetadata.model_validate_json(view.get("private_metadata") or "")
     except ValidationError:
-        await _refuse(ack, "This form is out of date; use the buttons in the check-in again.")
-        return
+        raise checkin_refusals.check_in_form_out_of_date() from None
     values = state_values(view)
     try:
         status = CheckinStatus(str(field(values, CheckinBlock.STATUS)))
@@ -141,8 +123,7 @@ async def handle_checkin_submission(
                 session, checkin_id=metadata.checkin_id, team_id=context.team_id or "", lock=True
             )
             if found is None:
-                await _refuse(ack, "I can't find that check-in any more.")
-                return
+                raise checkin_refusals.checkin_gone()
             checkin, initiative, tour = found
             answered = await checkins.answer_checkin(
                 session,
@@ -157,8 +138,7 @@ async def handle_checkin_submission(
                 now=deps.clock.now(),
             )
             if answered.refused:
-                await _refuse(ack, answered.refused)
-                return
+                raise checkin_refusals.refused(answered.refused)
             if not await claim_view(session, context, view):
                 raise Replayed
             title = initiative.title
@@ -177,7 +157,6 @@ async def handle_checkin_submission(
 # --- snooze and leave --------------------------------------------------------------------------
 
 
-@listener
 async def handle_snooze(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -205,12 +184,10 @@ async def handle_snooze(
                 next_day=local_today(upcoming, tz_name) if upcoming else None,
             )
     if refused is not None:
-        await notice(client, body, "Check-in", refused)
-        return
+        raise checkin_refusals.refused(refused)
     await respond(replace_original=True, text=text)
 
 
-@listener
 async def handle_date_button(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -222,8 +199,6 @@ async def handle_date_button(
     await ack()
     deps = deps_of(context)
     found = await _owned(deps, client, body, action, context.team_id or "")
-    if found is None:
-        return
     today = local_today(deps.clock.now(), owner_zone(found, deps.settings.default_timezone))
     if action["action_id"] == CheckinAction.LEAVE:
         view = render_leave_modal(initiative_id=found.id, today=today)
@@ -234,14 +209,11 @@ async def handle_date_button(
 
 async def _owned(
     deps: Deps, client: AsyncWebClient, body: dict[str, Any], action: dict[str, Any], team_id: str
-) -> Initiative | None:
+) -> Initiative:
     """The initiative the button names, if the person who clicked owns it."""
-    found = await initiative_from_button(deps, client, body, action, team_id)
-    if found is None:
-        return None
+    found = await initiative_from_button(deps, body, action, team_id)
     if found[0].owner_id != body["user"]["id"]:
-        await notice(client, body, "Initiative", "Only the initiative's owner can do this.")
-        return None
+        raise initiative_refusals.not_the_owner()
     return found[0]
 
 
@@ -253,7 +225,6 @@ def _date(values: dict[str, dict[str, Any]], block_id: str) -> date | None:
         return None
 
 
-@listener
 async def handle_leave_submission(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
 ) -> None:
@@ -263,8 +234,7 @@ async def handle_leave_submission(
     try:
         metadata = InitiativeMetadata.model_validate_json(view.get("private_metadata") or "")
     except ValidationError:
-        await _refuse(ack, "This form is out of date; open it again.")
-        return
+        raise checkin_refusals.form_out_of_date() from None
     if back_on is None or back_on <= local_today(deps.clock.now(), "Pacific/Kiritimati"):
         # The latest "today" anywhere: a day that has come nowhere yet is surely ahead.
         await ack(
@@ -284,8 +254,7 @@ async def handle_leave_submission(
             else "I can't find that initiative any more."
         )
         if refused is not None:
-            await _refuse(ack, refused)
-            return
+            raise checkin_refusals.refused(refused)
         assert found is not None
         title = found[0].title
     await ack(
@@ -299,7 +268,6 @@ async def handle_leave_submission(
 # --- past the due date -------------------------------------------------------------------------
 
 
-@listener
 async def handle_extend_submission(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
 ) -> None:
@@ -308,8 +276,7 @@ async def handle_extend_submission(
     try:
         metadata = InitiativeMetadata.model_validate_json(view.get("private_metadata") or "")
     except ValidationError:
-        await _refuse(ack, "This form is out of date; open it again.")
-        return
+        raise checkin_refusals.form_out_of_date() from None
     if new_due is None:
         await ack(response_action="errors", errors={CheckinBlock.NEW_DUE: "Pick a day."})
         return
@@ -319,8 +286,7 @@ async def handle_extend_submission(
             session, initiative_id=metadata.initiative_id, team_id=context.team_id or "", lock=True
         )
         if found is None:
-            await _refuse(ack, "I can't find that initiative any more.")
-            return
+            raise checkin_refusals.initiative_gone()
         initiative, tour = found
         refused = await checkins.extend(
             session,
@@ -335,13 +301,11 @@ async def handle_extend_submission(
             await ack(response_action="errors", errors={CheckinBlock.NEW_DUE: refused})
             return
         if refused is not None:
-            await _refuse(ack, refused)
-            return
+            raise checkin_refusals.refused(refused)
     await ack()
     deps.delivery.notify()
 
 
-@listener
 async def handle_finish_or_stop(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -355,8 +319,6 @@ async def handle_finish_or_stop(
     deps = deps_of(context)
     team_id = context.team_id or ""
     owned = await _owned(deps, client, body, action, team_id)
-    if owned is None:
-        return
     finishing = action["action_id"] == CheckinAction.FINISH
     async with deps.sessions.begin() as session:
         found = await get_initiative(session, initiative_id=owned.id, team_id=team_id, lock=True)
@@ -377,8 +339,7 @@ async def handle_finish_or_stop(
             )
         title = initiative.title
     if refused is not None:
-        await notice(client, body, "Initiative", refused)
-        return
+        raise initiative_refusals.refused(refused)
     deps.delivery.notify()
     text = (
         f"*{title}* is done. Congratulations — the team channel will hear about it."
@@ -391,7 +352,6 @@ async def handle_finish_or_stop(
 # --- opting out, and the leader's weekly update settings --------------------------------------
 
 
-@listener
 async def handle_loop_opt_out(
     ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond
 ) -> None:
@@ -414,7 +374,6 @@ async def handle_loop_opt_out(
     )
 
 
-@listener
 async def handle_digest_settings(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -425,21 +384,19 @@ async def handle_digest_settings(
     await ack()
     deps = deps_of(context)
     tour = await leader_tour(
-        deps, client, body, action, context.team_id or "", "change the weekly update of"
+        deps,
+        client,
+        body,
+        tour_id=number_from_value(action),
+        team_id=context.team_id or "",
+        verb="change the weekly update of",
     )
-    if tour is None:
-        return
     view = render_digest_modal(
         tour_id=tour.id, weekday=tour.digest_weekday, minute=tour.digest_minute
     )
     await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
 
 
-class DigestMetadata(BaseModel):
-    tour_id: RowId
-
-
-@listener
 async def handle_digest_submission(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -452,10 +409,9 @@ async def handle_digest_submission(
     day = str(field(values, CheckinBlock.DIGEST_DAY) or "")
     minute = str(field(values, CheckinBlock.DIGEST_TIME) or "")
     try:
-        metadata = DigestMetadata.model_validate_json(view.get("private_metadata") or "")
+        metadata = TourMetadata.model_validate_json(view.get("private_metadata") or "")
     except ValidationError:
-        await _refuse(ack, "This form is out of date; open it again.")
-        return
+        raise checkin_refusals.form_out_of_date() from None
     if not (is_number(day) and int(day) < 7 and is_number(minute) and int(minute) < 24 * 60):
         await ack(response_action="errors", errors={CheckinBlock.DIGEST_DAY: "Choose a day."})
         return
@@ -463,8 +419,7 @@ async def handle_digest_submission(
     async with deps.sessions() as session:
         tour = await get_tour(session, tour_id=metadata.tour_id, team_id=context.team_id or "")
     if tour is None or not await may_lead(deps, deps.quick_client, tour, body["user"]["id"]):
-        await _refuse(ack, "Only the tour's leader or a workspace admin can change this.")
-        return
+        raise checkin_refusals.not_the_leader()
     async with deps.sessions.begin() as session:
         locked = await get_tour(session, tour_id=tour.id, team_id=tour.team_id, lock=True)
         assert locked is not None
@@ -475,15 +430,15 @@ async def handle_digest_submission(
 
 
 def register(app: AsyncApp) -> None:
-    app.action(STATUS_ACTION)(handle_status_button)
-    app.view(CheckinView.ANSWER.value)(handle_checkin_submission)
-    app.action(CheckinAction.SNOOZE.value)(handle_snooze)
-    app.action(CheckinAction.LEAVE.value)(handle_date_button)
-    app.view(CheckinView.LEAVE.value)(handle_leave_submission)
-    app.action(CheckinAction.EXTEND.value)(handle_date_button)
-    app.view(CheckinView.EXTEND.value)(handle_extend_submission)
-    app.action(CheckinAction.FINISH.value)(handle_finish_or_stop)
-    app.action(CheckinAction.STOP.value)(handle_finish_or_stop)
-    app.action(CheckinAction.LOOP_OPT_OUT.value)(handle_loop_opt_out)
-    app.action(CheckinAction.DIGEST_SETTINGS.value)(handle_digest_settings)
-    app.view(CheckinView.DIGEST.value)(handle_digest_submission)
+    register_listener(app.action(STATUS_ACTION), handle_status_button)
+    register_listener(app.view(CheckinView.ANSWER.value), handle_checkin_submission)
+    register_listener(app.action(CheckinAction.SNOOZE.value), handle_snooze)
+    register_listener(app.action(CheckinAction.LEAVE.value), handle_date_button)
+    register_listener(app.view(CheckinView.LEAVE.value), handle_leave_submission)
+    register_listener(app.action(CheckinAction.EXTEND.value), handle_date_button)
+    register_listener(app.view(CheckinView.EXTEND.value), handle_extend_submission)
+    register_listener(app.action(CheckinAction.FINISH.value), handle_finish_or_stop)
+    register_listener(app.action(CheckinAction.STOP.value), handle_finish_or_stop)
+    register_listener(app.action(CheckinAction.LOOP_OPT_OUT.value), handle_loop_opt_out)
+    register_listener(app.action(CheckinAction.DIGEST_SETTINGS.value), handle_digest_settings)
+    register_listener(app.view(CheckinView.DIGEST.value), handle_digest_submission)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import write_wait_limit
 from bot.deps import Deps
-from bot.errors import EventAlreadyProcessed
+from bot.errors import EventAlreadyProcessed, UserFacingError
 from bot.handlers.errors import tell_after_ack
 from bot.store.events import EventClaim, click_kind, record_event
 
@@ -31,6 +31,10 @@ ACK_TIMEOUT_SECONDS = 3.0
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+# Set on every function `listener` wraps: tests/handlers/test_registration.py checks that each
+# listener the app holds carries it.
+WRAPPED = "__partnerbot_listener__"
 
 
 def deps_of(context: AsyncBoltContext) -> Deps:
@@ -123,7 +127,17 @@ def listener(function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[None]
         if waiting.ack.response is None and task.done():
             task.result()  # it failed before acknowledging: Bolt answers Slack with the error
 
+    setattr(run, WRAPPED, True)
     return run
+
+
+def register_listener(route: Callable[..., Any], function: Callable[..., Awaitable[Any]]) -> None:
+    """The one way a listener is registered: `route` is Bolt's registration for it
+    (`app.action(TourAction.CLOSE)`, `app.view(...)`, `app.command(..., matchers=[...])`,
+    `app.event(...)`), and `function` is given to it wrapped by `listener`, so no listener can
+    be registered that holds its acknowledgement until it is done (the app runs with
+    `process_before_response=True`, where Bolt answers Slack only when the listener returns)."""
+    route(listener(function))
 
 
 async def _handle(
@@ -144,9 +158,11 @@ async def _handle(
     except Exception as error:
         if isinstance(error, EventAlreadyProcessed):
             outcome = "duplicate"
+        elif isinstance(error, UserFacingError):
+            outcome = "refused"
         if waiting is not None and waiting.waiting:
             raise  # the request is waiting: Bolt answers it
-        await tell_after_ack(error, context)
+        await tell_after_ack(error, context, kwargs.get("body"))
     finally:
         log.info(
             "handled",

@@ -1,4 +1,5 @@
-"""The one error handler: a short answer to the person, a log line with a reference to quote."""
+"""The one error handler: a refusal (`UserFacingError`) shown to the person in its own words, any
+other failure as a short apology with a reference to quote, and a log line for each."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.tour import render_notice_modal
 from bot.errors import EventAlreadyProcessed, UserFacingError
+from bot.handlers.common import notice
 
 log = logging.getLogger("bot.errors")
 
@@ -46,7 +48,7 @@ async def handle_error(
         answer: dict[str, Any] = (
             {
                 "response_action": "update",
-                "view": render_notice_modal(title="Partnerbot", text=text).to_dict(),
+                "view": render_notice_modal(title=_title_of(error), text=text).to_dict(),
             }
             if body.get("type") == "view_submission"
             else {"response_type": "ephemeral", "text": text}
@@ -58,11 +60,29 @@ async def handle_error(
     return None
 
 
-async def tell_after_ack(error: Exception, context: AsyncBoltContext) -> None:
-    """A listener failed after Slack had its acknowledgement: say so where the person is."""
+async def tell_after_ack(
+    error: Exception, context: AsyncBoltContext, body: dict[str, Any] | None
+) -> None:
+    """A listener failed or refused after Slack had its acknowledgement: say so where the
+    person is. A refused click is answered as the click's own notice: under the message it
+    came from, or in a small modal over the App Home or modal it came from."""
     text = _message_for(error)
-    if text is not None:
-        await _tell(text, context)
+    if text is None:
+        return
+    if (
+        isinstance(error, UserFacingError)
+        and body is not None
+        and body.get("type") == "block_actions"
+        and context.client is not None
+        and (body.get("response_url") or body.get("trigger_id"))
+    ):
+        await notice(context.client, body, error.title, text)
+        return
+    await _tell(text, context)
+
+
+def _title_of(error: Exception) -> str:
+    return error.title if isinstance(error, UserFacingError) else "Partnerbot"
 
 
 def _message_for(error: Exception) -> str | None:

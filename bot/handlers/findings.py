@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -14,18 +13,17 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.blocks import unescape
 from bot.blocks.findings import (
     FindingsAction,
+    FindingsBlock,
     FindingsView,
     render_answers_page,
-    render_insight_modal,
     render_preview_modal,
     render_review_modal,
     render_vote_ack,
+    theme_block,
 )
-from bot.blocks.tour import render_notice_modal, withheld_reason
-from bot.db import scrub_deleted
+from bot.blocks.tour import withheld_reason
 from bot.deps import Deps
 from bot.flows.poll import (
     DEFAULT_BUDGET,
@@ -35,16 +33,13 @@ from bot.flows.poll import (
     poll_settings_problems,
 )
 from bot.flows.tour import close_instant, local_today
+from bot.handlers.common import leader_tour, may_lead, number_from_value
 from bot.handlers.context import (
     claim_click,
-    claim_event,
-    claim_view,
     deps_of,
-    listener,
-    written_by_a_person,
+    register_listener,
 )
 from bot.handlers.forms import (
-    RowId,
     as_date,
     field,
     is_number,
@@ -53,8 +48,8 @@ from bot.handlers.forms import (
     text_field,
 )
 from bot.handlers.home import publish_home
-from bot.handlers.tour import leader_tour, may_lead, notice, number_from_value
-from bot.models import Poll, PollStatus, ThemeSource, Tour, TourStatus
+from bot.models import Poll, PollStatus, Tour, TourStatus
+from bot.refusals import findings as refused
 from bot.services import findings
 from bot.services.tour import export_tour, visibility_of
 from bot.store import findings as store
@@ -65,24 +60,19 @@ log = logging.getLogger("bot.handlers.findings")
 ANSWERS_PER_PAGE = 40
 
 
-class PollMetadata(BaseModel):
-    poll_id: RowId
-
-
 # --- the leader's review ----------------------------------------------------------------------
 
 
 async def _steerable_tour(
     deps: Deps,
     session: AsyncSession,
-    ack: AsyncAck,
     view: dict[str, Any],
     context: AsyncBoltContext,
     body: dict[str, Any],
     title: str,
-) -> Tour | None:
+) -> Tour:
     """The tour a review or preview submission is about, locked, if the person may still
-    change its findings; otherwise the modal shows why and None is returned."""
+    change its findings; otherwise a refusal, shown in place of the modal."""
     tour_id = metadata_tour_id(view)
     tour = (
         await get_tour(session, tour_id=tour_id, team_id=context.team_id or "", lock=True)
@@ -91,11 +81,8 @@ async def _steerable_tour(
     )
     refusal = await _steering_refusal(deps, session, tour, body["user"]["id"])
     if refusal:
-        await ack(
-            response_action="update",
-            view=render_notice_modal(title=title, text=refusal).to_dict(),
-        )
-        return None
+        raise refused.steering_refused(refusal, title=title)
+    assert tour is not None
     return tour
 
 
@@ -135,7 +122,6 @@ async def _review_blocker(deps: Deps, tour: Tour, reader_id: str) -> str | None:
     return None
 
 
-@listener
 async def handle_review_button(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -145,13 +131,17 @@ async def handle_review_button(
 ) -> None:
     await ack()
     deps = deps_of(context)
-    tour = await leader_tour(deps, client, body, action, context.team_id or "", "review")
-    if tour is None:
-        return
+    tour = await leader_tour(
+        deps,
+        client,
+        body,
+        tour_id=number_from_value(action),
+        team_id=context.team_id or "",
+        verb="review",
+    )
     blocker = await _review_blocker(deps, tour, body["user"]["id"])
     if blocker:
-        await notice(client, body, "Review themes", blocker)
-        return
+        raise refused.review_blocked(blocker)
     async with deps.sessions() as session:
         review = await findings.review_of(session, tour=tour)
         respondents = (await export_tour(session, tour=tour)).respondents
@@ -181,13 +171,13 @@ def read_review(view: dict[str, Any], based_on: list[int]) -> list[findings.Revi
                 based_on=theme_id,
             )
         )
-    own = text_field(values, "theme.new.label")
+    own = text_field(values, FindingsBlock.NEW_LABEL)
     if own.strip():
-        order = field(values, "theme.new.order")
+        order = field(values, FindingsBlock.NEW_ORDER)
         reviewed.append(
             findings.ReviewedTheme(
                 label=own,
-                summary=text_field(values, "theme.new.summary"),
+                summary=text_field(values, FindingsBlock.NEW_SUMMARY),
                 order=int(order)
                 if isinstance(order, str) and is_number(order)
                 else len(based_on) + 1,
@@ -198,21 +188,18 @@ def read_review(view: dict[str, Any], based_on: list[int]) -> list[findings.Revi
     return reviewed
 
 
-@listener
 async def handle_review_submission(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
 ) -> None:
     deps = deps_of(context)
     async with deps.sessions.begin() as session:
-        tour = await _steerable_tour(deps, session, ack, view, context, body, "Review themes")
-        if tour is None:
-            return
+        tour = await _steerable_tour(deps, session, view, context, body, "Review themes")
         review = await findings.review_of(session, tour=tour)
         reviewed = read_review(view, [theme.id for theme in review.themes])
         problem = findings.review_problems(reviewed)
         if problem:
             # Shown next to the first theme, or next to "your own theme" when there are none.
-            where = "theme.1.keep" if review.themes else "theme.new.label"
+            where = theme_block(1, "keep") if review.themes else FindingsBlock.NEW_LABEL
             await ack(response_action="errors", errors={where: problem})
             return
         values = state_values(view)
@@ -222,7 +209,11 @@ async def handle_review_submission(
             reviewed=reviewed,
             reflections=[
                 text_field(values, block)
-                for block in ("reflect.insights", "reflect.next", "reflect.involve")
+                for block in (
+                    FindingsBlock.REFLECT_INSIGHTS,
+                    FindingsBlock.REFLECT_NEXT,
+                    FindingsBlock.REFLECT_INVOLVE,
+                )
             ],
         )
         drafts = await findings.final_drafts(session, tour=tour)
@@ -247,7 +238,6 @@ async def handle_review_submission(
     await ack(response_action="push", view=preview.to_dict())
 
 
-@listener
 async def handle_answers_page(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -261,10 +251,13 @@ async def handle_answers_page(
     tour_part, _, page_part = str(action.get("value") or "").partition(":")
     page = int(page_part) if is_number(page_part) else 0
     tour = await leader_tour(
-        deps, client, body, {"value": tour_part}, context.team_id or "", "read the answers of"
+        deps,
+        client,
+        body,
+        tour_id=int(tour_part) if is_number(tour_part) else None,
+        team_id=context.team_id or "",
+        verb="read the answers of",
     )
-    if tour is None:
-        return
     async with deps.sessions() as session:
         export = await export_tour(session, tour=tour, reader_id=body["user"]["id"])
     rows = [(q, text) for q, answers in export.questions for text in answers]
@@ -296,7 +289,6 @@ def _number(values: dict[str, dict[str, Any]], block_id: str) -> int | None:
     return int(typed) if is_number(typed) else None
 
 
-@listener
 async def handle_post_findings(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -306,11 +298,14 @@ async def handle_post_findings(
 ) -> None:
     deps = deps_of(context)
     values = state_values(view)
-    budget = _number(values, "poll.budget")
-    cap = _number(values, "poll.max_per_theme")
+    budget = _number(values, FindingsBlock.POLL_BUDGET)
+    cap = _number(values, FindingsBlock.POLL_MAX_PER_THEME)
     problems = poll_settings_problems(budget, cap)
     if problems:
-        blocks = {"budget": "poll.budget", "max_per_theme": "poll.max_per_theme"}
+        blocks = {
+            "budget": FindingsBlock.POLL_BUDGET,
+            "max_per_theme": FindingsBlock.POLL_MAX_PER_THEME,
+        }
         await ack(
             response_action="errors",
             errors={blocks[name]: message for name, message in problems.items()},
@@ -319,17 +314,17 @@ async def handle_post_findings(
     assert budget is not None
     assert cap is not None
     team_id = context.team_id or ""
-    options = field(values, "poll.options") or []
-    picked = field(values, "poll.closes_on")
+    options = field(values, FindingsBlock.POLL_OPTIONS) or []
+    picked = field(values, FindingsBlock.POLL_CLOSES_ON)
     closes_on = as_date(picked)
     async with deps.sessions.begin() as session:
-        tour = await _steerable_tour(deps, session, ack, view, context, body, "Post findings")
-        if tour is None:
-            return
+        tour = await _steerable_tour(deps, session, view, context, body, "Post findings")
         if closes_on is not None and closes_on < local_today(deps.clock.now(), tour.leader_tz):
             await ack(
                 response_action="errors",
-                errors={"poll.closes_on": "That day has passed; pick today or a later day."},
+                errors={
+                    FindingsBlock.POLL_CLOSES_ON: "That day has passed; pick today or a later day."
+                },
             )
             return
         poll = await findings.open_poll(
@@ -371,7 +366,6 @@ def _poll_and_theme(action: dict[str, Any]) -> tuple[int, int] | None:
     return None
 
 
-@listener
 async def handle_vote(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -430,185 +424,11 @@ async def _in_channel(deps: Deps, client: AsyncWebClient, poll: Poll, user_id: s
     )
 
 
-# --- insights -------------------------------------------------------------------------------
-
-
-@listener
-async def handle_share_insight(
-    ack: AsyncAck,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    context: AsyncBoltContext,
-    client: AsyncWebClient,
-) -> None:
-    await ack()
-    deps = deps_of(context)
-    poll_id = number_from_value(action)
-    async with deps.sessions() as session:
-        poll = (
-            await store.get_poll(session, poll_id=poll_id, team_id=context.team_id or "")
-            if poll_id is not None
-            else None
-        )
-        themes = (
-            await store.themes_of(session, tour_id=poll.tour_id, source=ThemeSource.FINAL)
-            if poll is not None
-            else []
-        )
-    if poll is None:
-        await notice(client, body, "Share an insight", "I can't find those findings any more.")
-        return
-    view = render_insight_modal(
-        poll_id=poll.id, themes=[(theme.id, theme.label) for theme in themes]
-    )
-    await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
-
-
-@listener
-async def handle_insight_submission(
-    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
-) -> None:
-    deps = deps_of(context)
-    values = state_values(view)
-    text = text_field(values, "insight.text").strip()
-    if not text:
-        await ack(response_action="errors", errors={"insight.text": "Write your insight here."})
-        return
-    try:
-        poll_id = PollMetadata.model_validate_json(view.get("private_metadata") or "").poll_id
-    except ValidationError:
-        poll_id = None
-    chosen = field(values, "insight.theme")
-    async with deps.sessions.begin() as session:
-        poll = (
-            await store.get_poll(session, poll_id=poll_id, team_id=context.team_id or "")
-            if poll_id is not None
-            else None
-        )
-        if poll is None:
-            await ack(
-                response_action="update",
-                view=render_notice_modal(
-                    title="Share an insight", text="I can't find those findings any more."
-                ).to_dict(),
-            )
-            return
-        themes = {
-            theme.id
-            for theme in await store.themes_of(
-                session, tour_id=poll.tour_id, source=ThemeSource.FINAL
-            )
-        }
-        theme_id = int(chosen) if isinstance(chosen, str) and is_number(chosen) else None
-        if not await claim_view(session, context, view):
-            await ack()  # a replay of an insight already stored
-            return
-        await store.add_insight(
-            session,
-            tour_id=poll.tour_id,
-            theme_id=theme_id if theme_id in themes else None,
-            text=text,
-            now=deps.clock.now(),
-        )
-    await ack(
-        response_action="update",
-        view=render_notice_modal(
-            title="Share an insight", text="Thank you — your insight is in, without your name."
-        ).to_dict(),
-    )
-
-
-# --- closing the poll -------------------------------------------------------------------------
-
-
-@listener
-async def handle_close_poll(
-    ack: AsyncAck,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    context: AsyncBoltContext,
-    client: AsyncWebClient,
-) -> None:
-    await ack()
-    deps = deps_of(context)
-    team_id = context.team_id or ""
-    poll_id = number_from_value(action)
-    async with deps.sessions() as session:
-        poll = (
-            await store.get_poll(session, poll_id=poll_id, team_id=team_id)
-            if poll_id is not None
-            else None
-        )
-    if poll is None:
-        await notice(client, body, "Close poll", "I can't find that poll any more.")
-        return
-    tour = await leader_tour(
-        deps, client, body, {"value": str(poll.tour_id)}, team_id, "close the poll of"
-    )
-    if tour is None:
-        return
-    async with deps.sessions.begin() as session:
-        locked = await store.get_poll(session, poll_id=poll.id, team_id=team_id, lock=True)
-        assert locked is not None
-        closed = await findings.close_poll(session, poll=locked, now=deps.clock.now())
-    if not closed:
-        await notice(client, body, "Close poll", "This poll was already closed.")
-        return
-    deps.delivery.notify()
-    await scrub_deleted(deps.engine)  # the votes the close forgot, from every file
-    await publish_home(deps, client, team_id=team_id, user_id=tour.leader_id)
-
-
-# --- insights from thread replies ------------------------------------------------------------
-
-
-async def is_thread_reply(event: dict[str, Any]) -> bool:
-    """Someone's reply in a thread of a channel message (the findings post, if it is one)."""
-    return (
-        event.get("channel_type") in ("channel", "group")
-        and bool(event.get("thread_ts"))
-        and event.get("thread_ts") != event.get("ts")
-        and written_by_a_person(event)
-    )
-
-
-@listener
-async def handle_thread_insight(
-    event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
-) -> None:
-    """A reply under the findings post answers "what insights do you have?": keep it with the
-    findings (without the writer's name); replies in any other thread are none of our business."""
-    deps = deps_of(context)
-    text = unescape(str(event.get("text") or "")).strip()
-    async with deps.sessions.begin() as session:
-        await claim_event(session, context, body)
-        poll = await store.poll_by_message(
-            session,
-            team_id=context.team_id or "",
-            channel_id=str(event.get("channel") or ""),
-            message_ts=str(event.get("thread_ts") or ""),
-        )
-        if poll is None or not text:
-            return
-        await store.add_insight(
-            session, tour_id=poll.tour_id, theme_id=None, text=text, now=deps.clock.now()
-        )
-    await client.chat_postEphemeral(
-        channel=poll.channel_id,
-        user=event["user"],
-        text="Thanks — your reply is kept with these findings as an insight, without your name.",
-    )
-
-
 def register(app: AsyncApp) -> None:
-    app.action(FindingsAction.REVIEW.value)(handle_review_button)
-    app.view(FindingsView.REVIEW.value)(handle_review_submission)
+    register_listener(app.action(FindingsAction.REVIEW.value), handle_review_button)
+    register_listener(app.view(FindingsView.REVIEW.value), handle_review_submission)
     for action_id in (FindingsAction.SEE_ANSWERS, FindingsAction.ANSWERS_PAGE):
-        app.action(action_id.value)(handle_answers_page)
-    app.view(FindingsView.PREVIEW.value)(handle_post_findings)
+        register_listener(app.action(action_id.value), handle_answers_page)
+    register_listener(app.view(FindingsView.PREVIEW.value), handle_post_findings)
     for action_id in (FindingsAction.VOTE, FindingsAction.UNVOTE):
-        app.action(action_id.value)(handle_vote)
-    app.action(FindingsAction.SHARE_INSIGHT.value)(handle_share_insight)
-    app.view(FindingsView.INSIGHT.value)(handle_insight_submission)
-    app.action(FindingsAction.CLOSE_POLL.value)(handle_close_poll)
-    app.event("message", matchers=[is_thread_reply])(handle_thread_insight)
+        register_listener(app.action(action_id.value), handle_vote)

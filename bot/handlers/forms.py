@@ -4,9 +4,9 @@ element type. Slack sends each kind of input under a different key."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from bot.blocks.metadata import MAX_ROW_ID, TourMetadata
 
 _VALUE_KEYS = (
     "value",
@@ -49,12 +49,6 @@ def text_field(values: dict[str, dict[str, Any]], block_id: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-# Ids that reach the database: no larger than its integer columns hold (PostgreSQL's integer is
-# 32 bits; a bigger value is no row of ours, and would make the driver raise).
-MAX_ROW_ID = 2**31 - 1
-RowId = Annotated[int, Field(ge=0, le=MAX_ROW_ID)]
-
-
 def is_number(text: str) -> bool:
     """Plain ASCII digits that fit an id column. (str.isdigit() also accepts "²", which int()
     refuses, and any length.)"""
@@ -71,15 +65,7 @@ def as_date(value: Any) -> date | None:
         return None
 
 
-class TourMetadata(BaseModel):
-    """What rides in the private_metadata of a leader's modal about one tour."""
-
-    tour_id: RowId
-
-
 def metadata_tour_id(view: dict[str, Any]) -> int | None:
     """The tour a modal is about, or None for metadata that is missing or was tampered with."""
-    try:
-        return TourMetadata.model_validate_json(view.get("private_metadata") or "").tour_id
-    except ValidationError:
-        return None
+    metadata = TourMetadata.read(view)
+    return metadata.tour_id if metadata else None

@@ -11,14 +11,13 @@ from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.blocks.help import render_help
 from bot.flows.commands import SUBCOMMANDS, parse_command_text
-from bot.handlers.context import listener
+from bot.handlers.context import register_listener
 
 
 def register(app: AsyncApp, *, command: str, available: Collection[str]) -> None:
     """Register last: this listener matches every use of the command the others left."""
     served = {*available, "help"}
 
-    @listener
     async def handle_help_command(
         ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext
     ) -> None:
@@ -27,4 +26,4 @@ def register(app: AsyncApp, *, command: str, available: Collection[str]) -> None
         message = render_help(command["command"], SUBCOMMANDS, available=served, unknown=unknown)
         await ack(response_type="ephemeral", **message.to_dict())
 
-    app.command(command)(handle_help_command)
+    register_listener(app.command(command), handle_help_command)

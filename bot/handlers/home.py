@@ -9,7 +9,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from bot.handlers.context import claim_event, deps_of, listener
+from bot.handlers.context import claim_event, deps_of, register_listener
 from bot.services.home import home_view
 
 
@@ -28,7 +28,6 @@ async def publish_home(deps: Deps, client: AsyncWebClient, *, team_id: str, user
     await client.views_publish(user_id=user_id, view=view.to_dict())
 
 
-@listener
 async def handle_app_home_opened(
     event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
 ) -> None:
@@ -41,4 +40,4 @@ async def handle_app_home_opened(
 
 
 def register(app: AsyncApp) -> None:
-    app.event("app_home_opened")(handle_app_home_opened)
+    register_listener(app.event("app_home_opened"), handle_app_home_opened)

@@ -9,45 +9,42 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.blocks import unescape
 from bot.blocks.initiatives import (
-    MAX_WIN,
     InitiativeAction,
     InitiativeBlock,
     InitiativeView,
-    OwnedInitiative,
     render_back_ack,
     render_cap_reached,
     render_commit_modal,
-    render_decline_modal,
     render_initiative_card,
-    render_no_initiatives,
     render_no_outcomes,
-    render_offer_answered,
     render_propose_modal,
-    render_win_logged,
-    render_win_modal,
 )
-from bot.blocks.tour import render_notice_modal
+from bot.blocks.metadata import InitiativeMetadata, ProposeMetadata
 from bot.deps import Deps
 from bot.flows.commands import parse_command_text
 from bot.flows.outcomes import InitiativeDraft, InitiativeStatus, Refused
 from bot.flows.tour import local_today
-from bot.handlers.context import Replayed, claim_click, claim_view, deps_of, listener
-from bot.handlers.forms import RowId, field, is_number, state_values, text_field
+from bot.handlers.common import initiative_from_button, may_lead, number_from_value
+from bot.handlers.context import (
+    Replayed,
+    claim_click,
+    claim_view,
+    deps_of,
+    register_listener,
+)
+from bot.handlers.forms import field, is_number, state_values, text_field
 from bot.handlers.home import publish_home
-from bot.handlers.tour import may_lead, notice, number_from_value
 from bot.models import Initiative, Outcome, Tour
+from bot.refusals import initiatives as initiative_refusals
 from bot.services import initiatives, outcomes
 from bot.store.tours import get_tour
 
@@ -56,27 +53,11 @@ log = logging.getLogger("bot.handlers.initiatives")
 DEFAULT_DUE_WEEKS = 6
 
 
-class ProposeMetadata(BaseModel):
-    outcomes: list[RowId]
-
-
-class InitiativeMetadata(BaseModel):
-    """What rides in a step-4 modal's private_metadata: the initiative. The offer message a
-    decline redraws is looked up from what the bot sent (`initiatives.offer_message`)."""
-
-    initiative_id: RowId
-
-
-def _metadata(view: dict[str, Any]) -> InitiativeMetadata | None:
+def initiative_metadata(view: dict[str, Any]) -> InitiativeMetadata | None:
     try:
         return InitiativeMetadata.model_validate_json(view.get("private_metadata") or "")
     except ValidationError:
         return None
-
-
-async def _refuse(ack: AsyncAck, title: str, text: str) -> None:
-    """Answer a modal submission by replacing the modal with a notice."""
-    await ack(response_action="update", view=render_notice_modal(title=title, text=text).to_dict())
 
 
 async def on_team(
@@ -133,7 +114,6 @@ async def is_initiative_command(command: dict[str, Any]) -> bool:
     return parse_command_text(command.get("text")).subcommand == "initiative"
 
 
-@listener
 async def handle_initiative_command(
     ack: AsyncAck,
     command: dict[str, Any],
@@ -160,7 +140,6 @@ async def handle_initiative_command(
         )
 
 
-@listener
 async def handle_propose_button(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -180,13 +159,7 @@ async def handle_propose_button(
         tour_id=number_from_value(action),
     )
     if not opened:
-        await notice(
-            client,
-            body,
-            "Propose an initiative",
-            "Initiatives are proposed by the team that agreed the outcomes, and you're not on "
-            "it. Ask the tour's leader to add you.",
-        )
+        raise initiative_refusals.not_on_the_team()
 
 
 PROPOSAL_FIELDS: dict[str, str] = {
@@ -197,7 +170,6 @@ PROPOSAL_FIELDS: dict[str, str] = {
 }
 
 
-@listener
 async def handle_propose_submission(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -225,8 +197,7 @@ async def handle_propose_submission(
     except ValidationError:
         offered = []
     if outcome_id not in offered:
-        await _refuse(ack, "Propose an initiative", "Only the tour's team can propose for it.")
-        return
+        raise initiative_refusals.not_on_the_tours_team()
     try:
         async with deps.sessions.begin() as session:
             try:
@@ -283,7 +254,6 @@ def request_redraw(deps: Deps, client: AsyncWebClient, initiative_id: int, team_
     )
 
 
-@listener
 async def handle_back(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -343,22 +313,6 @@ async def handle_back(
 # --- the leader commits ------------------------------------------------------------------------
 
 
-async def initiative_from_button(
-    deps: Deps, client: AsyncWebClient, body: dict[str, Any], action: dict[str, Any], team_id: str
-) -> tuple[Initiative, Tour] | None:
-    """The initiative (of this team) a button names; else the person is told it is gone."""
-    initiative_id = number_from_value(action)
-    async with deps.sessions() as session:
-        found = (
-            await initiatives.get_initiative(session, initiative_id=initiative_id, team_id=team_id)
-            if initiative_id is not None
-            else None
-        )
-    if found is None:
-        await notice(client, body, "Initiatives", "I can't find that initiative any more.")
-    return found
-
-
 async def _led_initiative(
     deps: Deps,
     client: AsyncWebClient,
@@ -367,22 +321,13 @@ async def _led_initiative(
     team_id: str,
     *,
     doing: str = "commit initiatives",
-) -> tuple[Initiative, Tour] | None:
-    found = await initiative_from_button(deps, client, body, action, team_id)
-    if found is None:
-        return None
+) -> tuple[Initiative, Tour]:
+    found = await initiative_from_button(deps, body, action, team_id)
     if not await may_lead(deps, client, found[1], body["user"]["id"]):
-        await notice(
-            client,
-            body,
-            "Initiatives",
-            f"Only <@{found[1].leader_id}>, who leads this tour, or a workspace admin can {doing}.",
-        )
-        return None
+        raise initiative_refusals.not_the_leader(leader_id=found[1].leader_id, doing=doing)
     return found
 
 
-@listener
 async def handle_withdraw(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -395,8 +340,6 @@ async def handle_withdraw(
     deps = deps_of(context)
     team_id = context.team_id or ""
     found = await _led_initiative(deps, client, body, action, team_id, doing="withdraw an offer")
-    if found is None:
-        return
     async with deps.sessions.begin() as session:
         locked = await initiatives.get_initiative(
             session, initiative_id=found[0].id, team_id=team_id, lock=True
@@ -408,14 +351,7 @@ async def handle_withdraw(
         )
         owner_id = initiative.owner_id
     if moved.refused is not None:
-        await notice(
-            client,
-            body,
-            "Initiatives",
-            "Its owner has already answered that offer, so it can't be withdrawn; close it "
-            "from its check-in instead, or reassign it if it was declined.",
-        )
-        return
+        raise initiative_refusals.already_answered_offer()
     deps.delivery.notify()
     request_redraw(deps, client, initiative.id, team_id)
     await publish_home(deps, client, team_id=team_id, user_id=tour.leader_id)
@@ -423,7 +359,6 @@ async def handle_withdraw(
         await publish_home(deps, client, team_id=team_id, user_id=owner_id)
 
 
-@listener
 async def handle_commit_button(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -434,8 +369,6 @@ async def handle_commit_button(
     await ack()
     deps = deps_of(context)
     found = await _led_initiative(deps, client, body, action, context.team_id or "")
-    if found is None:
-        return
     initiative, tour = found
     cap = deps.settings.initiative_cap
     async with deps.sessions() as session:
@@ -446,11 +379,9 @@ async def handle_commit_button(
         )
     if initiative.status not in (InitiativeStatus.PROPOSED, InitiativeStatus.DECLINED):
         owner = f"<@{initiative.owner_id}>" if initiative.owner_id else "an owner"
-        await notice(client, body, "Initiatives", f"This one is already committed to {owner}.")
-        return
+        raise initiative_refusals.already_committed(owner=owner)
     if active >= cap:
-        await notice(client, body, "Initiatives", render_cap_reached(cap))
-        return
+        raise initiative_refusals.cap_reached(render_cap_reached(cap))
     today = local_today(deps.clock.now(), tour.leader_tz)
     fallback = today + timedelta(weeks=DEFAULT_DUE_WEEKS)
     default_due = min(target, fallback) if target and target > today else fallback
@@ -470,7 +401,6 @@ COMMIT_FIELDS: dict[str, str] = {
 }
 
 
-@listener
 async def handle_commit_submission(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -480,7 +410,7 @@ async def handle_commit_submission(
 ) -> None:
     deps = deps_of(context)
     team_id = context.team_id or ""
-    metadata = _metadata(view)
+    metadata = initiative_metadata(view)
     async with deps.sessions() as session:
         found = (
             await initiatives.get_initiative(
@@ -491,12 +421,7 @@ async def handle_commit_submission(
         )
     assert deps.quick_client is not None
     if found is None or not await may_lead(deps, deps.quick_client, found[1], body["user"]["id"]):
-        await _refuse(
-            ack,
-            "Initiatives",
-            "Only the tour's leader or a workspace admin can commit initiatives.",
-        )
-        return
+        raise initiative_refusals.not_the_leader_to_commit()
     tour = found[1]
     values = state_values(view)
     owner_id = str(field(values, InitiativeBlock.OWNER) or "")
@@ -562,11 +487,9 @@ async def handle_commit_submission(
                 )
                 return
             if moved.refused is Refused.CAP_REACHED:
-                await _refuse(ack, "Initiatives", render_cap_reached(cap))
-                return
+                raise initiative_refusals.cap_reached(render_cap_reached(cap))
             if moved.refused is not None:
-                await _refuse(ack, "Initiatives", "This one is already committed to an owner.")
-                return
+                raise initiative_refusals.already_committed()
             if not await claim_view(session, context, view):
                 raise Replayed
     except Replayed:
@@ -579,368 +502,20 @@ async def handle_commit_submission(
     await publish_home(deps, client, team_id=team_id, user_id=tour.leader_id)
 
 
-# --- the owner answers -------------------------------------------------------------------------
-
-
-async def _offered(
-    deps: Deps,
-    client: AsyncWebClient,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    team_id: str,
-) -> tuple[Initiative, Tour] | None:
-    """The initiative offered to the person who clicked; otherwise tell them why not."""
-    found = await initiative_from_button(deps, client, body, action, team_id)
-    if found is None:
-        return None
-    initiative = found[0]
-    if initiative.owner_id != body["user"]["id"]:
-        await notice(
-            client,
-            body,
-            "Initiatives",
-            "Only the person it was offered to can accept or decline it.",
-        )
-        return None
-    if initiative.status is InitiativeStatus.CLOSED:
-        await notice(
-            client,
-            body,
-            "Initiatives",
-            "That offer isn't open any more: the leader withdrew it, or it was closed.",
-        )
-        return None
-    if initiative.status is not InitiativeStatus.OFFERED:
-        await notice(client, body, "Initiatives", "You've already answered this one.")
-        return None
-    return found
-
-
-async def _after_answer(
-    deps: Deps,
-    client: AsyncWebClient,
-    *,
-    initiative_id: int,
-    tour: Tour,
-    owner_id: str,
-    accepted: bool,
-) -> None:
-    """Redraw the offer DMed to the owner (its buttons gone), the channel card, and both
-    Homes."""
-    deps.delivery.notify()
-    async with deps.sessions() as session:
-        found = await initiatives.get_initiative(
-            session, initiative_id=initiative_id, team_id=tour.team_id
-        )
-        assert found is not None
-        card = await initiatives.card_of(session, found[0])
-        message = await initiatives.offer_message(
-            session, initiative_id=initiative_id, team_id=tour.team_id
-        )
-    if message is not None:
-        answered = render_offer_answered(
-            card=card, accepted=accepted, command=deps.settings.partnerbot_command
-        )
-        await client.chat_update(channel=message[0], ts=message[1], **answered.to_dict())
-    request_redraw(deps, client, initiative_id, tour.team_id)
-    await publish_home(deps, client, team_id=tour.team_id, user_id=owner_id)
-    await publish_home(deps, client, team_id=tour.team_id, user_id=tour.leader_id)
-
-
-@listener
-async def handle_accept(
-    ack: AsyncAck,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    context: AsyncBoltContext,
-    client: AsyncWebClient,
-) -> None:
-    await ack()
-    deps = deps_of(context)
-    team_id = context.team_id or ""
-    found = await _offered(deps, client, body, action, team_id)
-    if found is None:
-        return
-    initiative, tour = found
-    user_id = body["user"]["id"]
-    # Check-ins run on the owner's clock: look it up now, outside the transaction. If Slack
-    # cannot say, the default zone stands in until the re-read before the first check-in.
-    owner_tz: str | None = None
-    try:
-        person = await deps.directory.person(client, user_id=user_id, now=deps.clock.now())
-        owner_tz = person.tz if person.has_tz else None
-    except SlackApiError as error:
-        log.warning("could not read an owner's time zone", extra={"error": str(error)})
-    async with deps.sessions.begin() as session:
-        if not await claim_click(session, context, body, action):
-            return
-        locked = await initiatives.get_initiative(
-            session, initiative_id=initiative.id, team_id=team_id, lock=True
-        )
-        assert locked is not None
-        moved = await initiatives.answer(
-            session,
-            initiative=locked[0],
-            tour=locked[1],  # this session's copy: accepting may schedule its weekly update
-            user_id=user_id,
-            accept=True,
-            reason=None,
-            now=deps.clock.now(),
-            owner_tz=owner_tz,
-            default_tz=deps.settings.default_timezone,
-        )
-    if moved.refused is not None:
-        await notice(client, body, "Initiatives", "You've already answered this one.")
-        return
-    await _after_answer(
-        deps,
-        client,
-        initiative_id=initiative.id,
-        tour=tour,
-        owner_id=user_id,
-        accepted=True,
-    )
-
-
-@listener
-async def handle_decline_button(
-    ack: AsyncAck,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    context: AsyncBoltContext,
-    client: AsyncWebClient,
-) -> None:
-    await ack()
-    deps = deps_of(context)
-    found = await _offered(deps, client, body, action, context.team_id or "")
-    if found is None:
-        return
-    view = render_decline_modal(initiative_id=found[0].id, title=found[0].title)
-    view.private_metadata = InitiativeMetadata(initiative_id=found[0].id).model_dump_json()
-    await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
-
-
-@listener
-async def handle_decline_submission(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    view: dict[str, Any],
-    context: AsyncBoltContext,
-    client: AsyncWebClient,
-) -> None:
-    deps = deps_of(context)
-    team_id = context.team_id or ""
-    user_id = body["user"]["id"]
-    metadata = _metadata(view)
-    reason = text_field(state_values(view), InitiativeBlock.REASON)
-    if not reason.strip():
-        await ack(
-            response_action="errors",
-            errors={InitiativeBlock.REASON: "Say why, so the leader can find a better fit."},
-        )
-        return
-    try:
-        async with deps.sessions.begin() as session:
-            found = (
-                await initiatives.get_initiative(
-                    session, initiative_id=metadata.initiative_id, team_id=team_id, lock=True
-                )
-                if metadata
-                else None
-            )
-            if found is None:
-                await _refuse(ack, "Initiatives", "I can't find that initiative any more.")
-                return
-            moved = await initiatives.answer(
-                session,
-                initiative=found[0],
-                tour=found[1],
-                user_id=user_id,
-                accept=False,
-                reason=reason,
-                now=deps.clock.now(),
-            )
-            if moved.refused is not None:
-                text = (
-                    "Only the person it was offered to can decline it."
-                    if found[0].owner_id != user_id
-                    else "You've already answered this one."
-                )
-                await _refuse(ack, "Initiatives", text)
-                return
-            if not await claim_view(session, context, view):
-                raise Replayed
-    except Replayed:
-        await ack()
-        return
-    await ack()
-    assert metadata is not None
-    assert found is not None
-    await _after_answer(
-        deps,
-        client,
-        initiative_id=metadata.initiative_id,
-        tour=found[1],
-        owner_id=user_id,
-        accepted=False,
-    )
-
-
-# --- quick wins --------------------------------------------------------------------------------
-
-
-async def is_win_command(command: dict[str, Any]) -> bool:
-    return parse_command_text(command.get("text")).subcommand == "win"
-
-
-async def _owned(deps: Deps, team_id: str, user_id: str) -> list[Initiative]:
-    async with deps.sessions() as session:
-        return await initiatives.owned(session, team_id=team_id, user_id=user_id)
-
-
-async def _log_win(
-    session: AsyncSession,
-    deps: Deps,
-    *,
-    team_id: str,
-    user_id: str,
-    initiative_id: int,
-    text: str,
-) -> Initiative | None:
-    """Log a win on an initiative the person owns and has taken on; None if they don't."""
-    found = await initiatives.get_initiative(session, initiative_id=initiative_id, team_id=team_id)
-    if (
-        found is None
-        or found[0].owner_id != user_id
-        or found[0].status is not InitiativeStatus.ACCEPTED
-    ):
-        return None
-    await outcomes.log_win(
-        session, initiative=found[0], author_id=user_id, text=text, now=deps.clock.now()
-    )
-    return found[0]
-
-
-@listener
-async def handle_win_command(
-    ack: AsyncAck,
-    command: dict[str, Any],
-    context: AsyncBoltContext,
-    client: AsyncWebClient,
-    respond: AsyncRespond,
-) -> None:
-    await ack()
-    deps = deps_of(context)
-    team_id = context.team_id or ""
-    user_id = command["user_id"]
-    # Slack escapes &, < and > in what was typed; the win is stored as the person wrote it.
-    typed = unescape(parse_command_text(command.get("text")).arguments).replace("\x00", "")
-    text = typed[:MAX_WIN]
-    mine = await _owned(deps, team_id, user_id)
-
-    async def tell(message: str) -> None:
-        await respond(text=message, response_type="ephemeral", replace_original=False)
-
-    if not mine:
-        async with deps.sessions() as session:
-            offered = await initiatives.owned(
-                session,
-                team_id=team_id,
-                user_id=user_id,
-                statuses=(InitiativeStatus.OFFERED,),
-            )
-        await tell(render_no_initiatives(command["command"], offered=len(offered)))
-        return
-    if len(mine) == 1 and text.strip() and len(typed) <= MAX_WIN:
-        async with deps.sessions.begin() as session:
-            logged = await _log_win(
-                session, deps, team_id=team_id, user_id=user_id, initiative_id=mine[0].id, text=text
-            )
-        if logged is not None:
-            await tell(render_win_logged(title=logged.title))
-            return
-    view = render_win_modal(initiatives=[OwnedInitiative(i.id, i.title) for i in mine], text=text)
-    await client.views_open(trigger_id=command["trigger_id"], view=view.to_dict())
-
-
-@listener
-async def handle_win_button(
-    ack: AsyncAck,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    context: AsyncBoltContext,
-    client: AsyncWebClient,
-) -> None:
-    await ack()
-    deps = deps_of(context)
-    mine = await _owned(deps, context.team_id or "", body["user"]["id"])
-    if not mine:
-        await notice(
-            client, body, "Quick wins", render_no_initiatives(deps.settings.partnerbot_command)
-        )
-        return
-    view = render_win_modal(
-        initiatives=[OwnedInitiative(i.id, i.title) for i in mine],
-        text="",
-        preselected=number_from_value(action),
-    )
-    await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
-
-
-@listener
-async def handle_win_submission(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    view: dict[str, Any],
-    context: AsyncBoltContext,
-    client: AsyncWebClient,
-) -> None:
-    deps = deps_of(context)
-    user_id = body["user"]["id"]
-    values = state_values(view)
-    picked = field(values, InitiativeBlock.WIN_FOR)
-    text = text_field(values, InitiativeBlock.WIN_TEXT)
-    if not text.strip():
-        await ack(response_action="errors", errors={InitiativeBlock.WIN_TEXT: "Say what happened."})
-        return
-    if not (isinstance(picked, str) and is_number(picked)):
-        await ack(response_action="errors", errors={InitiativeBlock.WIN_FOR: "Choose one."})
-        return
-    try:
-        async with deps.sessions.begin() as session:
-            logged = await _log_win(
-                session,
-                deps,
-                team_id=context.team_id or "",
-                user_id=user_id,
-                initiative_id=int(picked),
-                text=text,
-            )
-            if logged is None:
-                await _refuse(ack, "Quick wins", "You can log wins only on initiatives you own.")
-                return
-            if not await claim_view(session, context, view):
-                raise Replayed
-    except Replayed:
-        await ack()
-        return
-    await ack()
-    await client.chat_postMessage(channel=user_id, text=render_win_logged(title=logged.title))
-
-
 def register(app: AsyncApp, *, command: str) -> set[str]:
-    """Register step 4's listeners; returns the subcommands now served."""
-    app.command(command, matchers=[is_initiative_command])(handle_initiative_command)
-    app.command(command, matchers=[is_win_command])(handle_win_command)
-    app.action(InitiativeAction.PROPOSE.value)(handle_propose_button)
-    app.view(InitiativeView.PROPOSE.value)(handle_propose_submission)
-    app.action(InitiativeAction.BACK.value)(handle_back)
-    app.action(re.compile(rf"^{re.escape(InitiativeAction.COMMIT)}(\.\d+)?$"))(handle_commit_button)
-    app.view(InitiativeView.COMMIT.value)(handle_commit_submission)
-    app.action(re.compile(rf"^{re.escape(InitiativeAction.WITHDRAW)}\.\d+$"))(handle_withdraw)
-    app.action(InitiativeAction.ACCEPT.value)(handle_accept)
-    app.action(InitiativeAction.DECLINE.value)(handle_decline_button)
-    app.view(InitiativeView.DECLINE.value)(handle_decline_submission)
-    app.action(InitiativeAction.LOG_WIN.value)(handle_win_button)
-    app.view(InitiativeView.WIN.value)(handle_win_submission)
-    return {"initiative", "win"}
+    """Register step 4's proposing, backing and committing; returns the subcommands served."""
+    register_listener(
+        app.command(command, matchers=[is_initiative_command]), handle_initiative_command
+    )
+    register_listener(app.action(InitiativeAction.PROPOSE.value), handle_propose_button)
+    register_listener(app.view(InitiativeView.PROPOSE.value), handle_propose_submission)
+    register_listener(app.action(InitiativeAction.BACK.value), handle_back)
+    register_listener(
+        app.action(re.compile(rf"^{re.escape(InitiativeAction.COMMIT)}(\.\d+)?$")),
+        handle_commit_button,
+    )
+    register_listener(app.view(InitiativeView.COMMIT.value), handle_commit_submission)
+    register_listener(
+        app.action(re.compile(rf"^{re.escape(InitiativeAction.WITHDRAW)}\.\d+$")), handle_withdraw
+    )
+    return {"initiative"}

@@ -10,7 +10,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from bot.handlers.context import claim_event, deps_of, listener
+from bot.handlers.context import claim_event, deps_of, register_listener
 from bot.services.workspaces import stop_sending
 
 log = logging.getLogger("bot.handlers")
@@ -32,12 +32,10 @@ async def _stop_sending(context: AsyncBoltContext, body: dict[str, Any], *, by: 
     )
 
 
-@listener
 async def handle_app_uninstalled(body: dict[str, Any], context: AsyncBoltContext) -> None:
     await _stop_sending(context, body, by="app_uninstalled")
 
 
-@listener
 async def handle_tokens_revoked(
     event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
 ) -> None:
@@ -49,5 +47,5 @@ async def handle_tokens_revoked(
 
 
 def register(app: AsyncApp) -> None:
-    app.event("app_uninstalled")(handle_app_uninstalled)
-    app.event("tokens_revoked")(handle_tokens_revoked)
+    register_listener(app.event("app_uninstalled"), handle_app_uninstalled)
+    register_listener(app.event("tokens_revoked"), handle_tokens_revoked)

@@ -20,10 +20,10 @@ from bot.blocks.moderation import (
 )
 from bot.blocks.tour import withheld_reason
 from bot.flows.moderation import author_reach, may_rewrite, reason_problem
-from bot.handlers.context import deps_of, listener
+from bot.handlers.common import leader_tour, may_lead, notice
+from bot.handlers.context import deps_of, register_listener
 from bot.handlers.findings import ANSWERS_PER_PAGE
 from bot.handlers.forms import field, is_number, metadata_tour_id, state_values, text_field
-from bot.handlers.tour import leader_tour, may_lead, notice
 from bot.models import TourStatus
 from bot.services import moderation
 from bot.services.tour import visibility_of
@@ -32,7 +32,6 @@ from bot.store.tours import get_tour
 log = logging.getLogger("bot.handlers.moderation")
 
 
-@listener
 async def handle_open_hide_modal(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -47,10 +46,13 @@ async def handle_open_hide_modal(
     page = int(page_part) if is_number(page_part) else 0
     reader = body["user"]["id"]
     tour = await leader_tour(
-        deps, client, body, {"value": tour_part}, context.team_id or "", "hide answers of"
+        deps,
+        client,
+        body,
+        tour_id=int(tour_part) if is_number(tour_part) else None,
+        team_id=context.team_id or "",
+        verb="hide answers of",
     )
-    if tour is None:
-        return
     async with deps.sessions() as session:
         answers = await moderation.hideable_answers(
             session, tour=tour, reader_id=reader, page=page, per_page=ANSWERS_PER_PAGE
@@ -73,7 +75,6 @@ async def handle_open_hide_modal(
     await client.views_push(trigger_id=body["trigger_id"], view=view.to_dict())
 
 
-@listener
 async def handle_hide_submission(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
 ) -> None:
@@ -128,5 +129,5 @@ async def handle_hide_submission(
 
 
 def register(app: AsyncApp) -> None:
-    app.action(ModerationAction.OPEN.value)(handle_open_hide_modal)
-    app.view(ModerationView.HIDE.value)(handle_hide_submission)
+    register_listener(app.action(ModerationAction.OPEN.value), handle_open_hide_modal)
+    register_listener(app.view(ModerationView.HIDE.value), handle_hide_submission)

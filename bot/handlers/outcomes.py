@@ -7,7 +7,7 @@ import logging
 import re
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -17,8 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.blocks import Message
+from bot.blocks.metadata import PickedTheme, ProposalMetadata
 from bot.blocks.outcomes import (
     OutcomeAction,
+    OutcomeBlock,
     OutcomeView,
     ProposalView,
     ThemeChoice,
@@ -30,13 +32,19 @@ from bot.blocks.outcomes import (
     render_proposal_saved,
     render_setup_modal,
 )
-from bot.blocks.tour import render_notice_modal
 from bot.deps import Deps
-from bot.flows.outcomes import MAX_OUTCOME_THEMES, OutcomeDraft, outcome_theme_choices
+from bot.flows.outcomes import OutcomeDraft, outcome_theme_choices
+from bot.flows.review import MAX_FINAL_THEMES
 from bot.flows.tour import local_today
-from bot.handlers.context import Replayed, claim_click, claim_view, deps_of, listener
+from bot.handlers.common import leader_tour, may_lead, number_from_value
+from bot.handlers.context import (
+    Replayed,
+    claim_click,
+    claim_view,
+    deps_of,
+    register_listener,
+)
 from bot.handlers.forms import (
-    RowId,
     as_date,
     field,
     is_number,
@@ -45,8 +53,8 @@ from bot.handlers.forms import (
     text_field,
 )
 from bot.handlers.home import publish_home
-from bot.handlers.tour import leader_tour, may_lead, notice, number_from_value
 from bot.models import Outcome, OutcomeProposal, Reflection, ThemeSource, Tour
+from bot.refusals import outcomes as outcome_refusals
 from bot.services import outcomes
 from bot.store import findings as findings_store
 from bot.store.tours import get_tour
@@ -54,17 +62,6 @@ from bot.store.tours import get_tour
 log = logging.getLogger("bot.handlers.outcomes")
 
 
-class ProposalMetadata(BaseModel):
-    tour_id: RowId
-    theme_id: RowId
-    proposal_id: RowId | None = None  # set when changing an earlier proposal
-
-
-async def _errors_or_notice(ack: AsyncAck, title: str, text: str) -> None:
-    await ack(response_action="update", view=render_notice_modal(title=title, text=text).to_dict())
-
-
-@listener
 async def handle_set_outcomes(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -74,16 +71,20 @@ async def handle_set_outcomes(
 ) -> None:
     await ack()
     deps = deps_of(context)
-    tour = await leader_tour(deps, client, body, action, context.team_id or "", "set outcomes for")
-    if tour is None:
-        return
+    tour = await leader_tour(
+        deps,
+        client,
+        body,
+        tour_id=number_from_value(action),
+        team_id=context.team_id or "",
+        verb="set outcomes for",
+    )
     async with deps.sessions() as session:
         themes = await findings_store.themes_of(session, tour_id=tour.id, source=ThemeSource.FINAL)
         poll = await findings_store.poll_of_tour(session, tour_id=tour.id)
         totals = (await findings_store.poll_totals(session, poll_id=poll.id))[0] if poll else {}
     if not themes:
-        await notice(client, body, "Set outcomes", "Post the findings first: outcomes answer them.")
-        return
+        raise outcome_refusals.findings_not_posted()
     ranked, ticked = outcome_theme_choices([(t.id, t.kind) for t in themes], totals)
     by_id = {theme.id: theme for theme in themes}
     view = render_setup_modal(
@@ -104,9 +105,10 @@ async def handle_set_outcomes(
 
 
 async def _leaders_tour(
-    deps: Deps, ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext, user_id: str
-) -> Tour | None:
-    """The tour a leader's modal is about, if the submitter leads it; else a notice."""
+    deps: Deps, view: dict[str, Any], context: AsyncBoltContext, user_id: str
+) -> Tour:
+    """The tour a leader's modal is about, if the submitter leads it; else a refusal, shown in
+    place of the modal."""
     tour_id = metadata_tour_id(view)
     async with deps.sessions() as session:
         tour = (
@@ -116,14 +118,10 @@ async def _leaders_tour(
         )
     assert deps.quick_client is not None
     if tour is None or not await may_lead(deps, deps.quick_client, tour, user_id):
-        await _errors_or_notice(
-            ack, "Outcomes", "Only the tour's leader or a workspace admin can do this."
-        )
-        return None
+        raise outcome_refusals.not_the_leader()
     return tour
 
 
-@listener
 async def handle_setup_submission(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -132,17 +130,15 @@ async def handle_setup_submission(
     client: AsyncWebClient,
 ) -> None:
     deps = deps_of(context)
-    tour = await _leaders_tour(deps, ack, view, context, body["user"]["id"])
-    if tour is None:
-        return
+    tour = await _leaders_tour(deps, view, context, body["user"]["id"])
     values = state_values(view)
-    shapers = [str(user) for user in field(values, "outcomes.shapers") or []]
-    themes = [int(t) for t in field(values, "outcomes.themes") or [] if is_number(str(t))]
+    shapers = [str(user) for user in field(values, OutcomeBlock.SHAPERS) or []]
+    themes = [int(t) for t in field(values, OutcomeBlock.THEMES) or [] if is_number(str(t))]
     if not shapers or not themes:
         await ack(
             response_action="errors",
             errors={
-                "outcomes.shapers" if not shapers else "outcomes.themes": (
+                OutcomeBlock.SHAPERS if not shapers else OutcomeBlock.THEMES: (
                     "Pick at least one person." if not shapers else "Pick at least one theme."
                 )
             },
@@ -159,7 +155,7 @@ async def handle_setup_submission(
                 session, tour=tour, user_ids=shapers, theme_ids=themes, now=deps.clock.now()
             )
     except outcomes.OutcomeError as refused:
-        await ack(response_action="errors", errors={"outcomes.themes": str(refused)})
+        await ack(response_action="errors", errors={OutcomeBlock.THEMES: str(refused)})
         return
     await ack()
     deps.delivery.notify()
@@ -167,7 +163,6 @@ async def handle_setup_submission(
     await publish_home(deps, client, team_id=tour.team_id, user_id=tour.leader_id)
 
 
-@listener
 async def handle_propose_button(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -179,8 +174,7 @@ async def handle_propose_button(
     deps = deps_of(context)
     tour_part, _, theme_part = str(action.get("value") or "").partition(":")
     if not (is_number(tour_part) and is_number(theme_part)):
-        await notice(client, body, "Outcomes", "That button no longer points at a theme.")
-        return
+        raise outcome_refusals.button_without_theme()
     async with deps.sessions() as session:
         tour = await get_tour(session, tour_id=int(tour_part), team_id=context.team_id or "")
         themes = (
@@ -191,13 +185,11 @@ async def handle_propose_button(
         asked = await outcomes.shaper_ids(session, tour_id=tour.id) if tour else []
     theme = next((t for t in themes if t.id == int(theme_part)), None)
     if tour is None or theme is None or body["user"]["id"] not in asked:
-        await notice(client, body, "Outcomes", "Only the people the leader asked can propose.")
-        return
+        raise outcome_refusals.not_asked_to_propose()
     view = render_proposal_modal(tour_id=tour.id, theme_id=theme.id, theme_label=theme.label)
     await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
 
 
-@listener
 async def handle_proposal_submission(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -210,21 +202,19 @@ async def handle_proposal_submission(
     try:
         metadata = ProposalMetadata.model_validate_json(view.get("private_metadata") or "")
     except ValidationError:
-        await _errors_or_notice(ack, "Outcomes", "This form is out of date; open it again.")
-        return
+        raise outcome_refusals.form_out_of_date() from None
     values = state_values(view)
     draft = OutcomeDraft(
-        statement=text_field(values, "proposal.statement"),
+        statement=text_field(values, OutcomeBlock.PROPOSAL_STATEMENT),
         partner="",
-        measure=text_field(values, "proposal.measure"),
+        measure=text_field(values, OutcomeBlock.PROPOSAL_MEASURE),
         target_date=None,
     )
     try:
         async with deps.sessions.begin() as session:
             tour = await get_tour(session, tour_id=metadata.tour_id, team_id=context.team_id or "")
             if tour is None or user_id not in await outcomes.shaper_ids(session, tour_id=tour.id):
-                await _errors_or_notice(ack, "Outcomes", "Only the people the leader asked can.")
-                return
+                raise outcome_refusals.not_asked()
             try:
                 if metadata.proposal_id is None:
                     proposal = await outcomes.propose_outcome(
@@ -245,11 +235,13 @@ async def handle_proposal_submission(
                         now=deps.clock.now(),
                     )
             except outcomes.OutcomeError as refused:
-                blocks = {"statement": "proposal.statement", "measure": "proposal.measure"}
+                blocks: dict[str, str] = {
+                    "statement": OutcomeBlock.PROPOSAL_STATEMENT,
+                    "measure": OutcomeBlock.PROPOSAL_MEASURE,
+                }
                 errors = {blocks[k]: v for k, v in refused.problems.items() if k in blocks}
                 if not errors:  # decided meanwhile, or not theirs: nothing to fix in the form
-                    await _errors_or_notice(ack, "Outcomes", str(refused))
-                    return
+                    raise outcome_refusals.refused(str(refused)) from None
                 await ack(response_action="errors", errors=errors)
                 return
             # A new proposal is claimed with the submission: a replay must not add a second.
@@ -275,7 +267,6 @@ async def _theme_label(session: AsyncSession, *, tour_id: int, theme_id: int) ->
     return next((theme.label for theme in themes if theme.id == theme_id), "")
 
 
-@listener
 async def handle_edit_proposal(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -296,15 +287,16 @@ async def handle_edit_proposal(
             else None
         )
         if proposal is None or tour is None or proposal.author_id != body["user"]["id"]:
-            refusal = "You can change only your own proposals."
+            refusal = outcome_refusals.not_your_proposal()
         else:
             label = await _theme_label(session, tour_id=tour.id, theme_id=proposal.theme_id)
             if await outcomes.decided(session, theme_id=proposal.theme_id):
-                refusal = render_proposal_closed(theme_label=label, leader_id=tour.leader_id)
+                refusal = outcome_refusals.refused(
+                    render_proposal_closed(theme_label=label, leader_id=tour.leader_id)
+                )
     # Told after the session ends: a Slack call must not hold the database meanwhile.
     if refusal is not None:
-        await notice(client, body, "Outcomes", refusal)
-        return
+        raise refusal
     assert proposal is not None
     assert tour is not None
     view = render_proposal_modal(
@@ -318,13 +310,6 @@ async def handle_edit_proposal(
     await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
 
 
-class PickedTheme(BaseModel):
-    tour: RowId
-    theme: RowId
-    text: str
-
-
-@listener
 async def handle_pick_theme(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -375,7 +360,6 @@ async def handle_pick_theme(
     await respond(replace_original=True, **message.to_dict())
 
 
-@listener
 async def handle_review_proposals(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -386,10 +370,13 @@ async def handle_review_proposals(
     await ack()
     deps = deps_of(context)
     tour = await leader_tour(
-        deps, client, body, action, context.team_id or "", "commit outcomes for"
+        deps,
+        client,
+        body,
+        tour_id=number_from_value(action),
+        team_id=context.team_id or "",
+        verb="commit outcomes for",
     )
-    if tour is None:
-        return
     async with deps.sessions() as session:
         themes = await findings_store.themes_of(session, tour_id=tour.id, source=ThemeSource.FINAL)
         proposals = await outcomes.proposals_by_theme(session, tour=tour)
@@ -414,7 +401,7 @@ async def handle_review_proposals(
                 measure=committed[theme.id].measure if theme.id in committed else None,
                 target_date=committed[theme.id].target_date if theme.id in committed else None,
             )
-            for theme in [t for t in themes if asked is None or t.id in asked][:MAX_OUTCOME_THEMES]
+            for theme in [t for t in themes if asked is None or t.id in asked][:MAX_FINAL_THEMES]
         ],
     )
     await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
@@ -441,7 +428,6 @@ def read_commitments(view: dict[str, Any], theme_ids: list[int]) -> dict[int, Ou
     return drafts
 
 
-@listener
 async def handle_commit_submission(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -450,9 +436,7 @@ async def handle_commit_submission(
     client: AsyncWebClient,
 ) -> None:
     deps = deps_of(context)
-    tour = await _leaders_tour(deps, ack, view, context, body["user"]["id"])
-    if tour is None:
-        return
+    tour = await _leaders_tour(deps, view, context, body["user"]["id"])
     now = deps.clock.now()
     try:
         async with deps.sessions.begin() as session:
@@ -488,7 +472,6 @@ async def handle_commit_submission(
     await publish_home(deps, client, team_id=tour.team_id, user_id=tour.leader_id)
 
 
-@listener
 async def handle_letting_go_button(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -498,9 +481,14 @@ async def handle_letting_go_button(
 ) -> None:
     await ack()
     deps = deps_of(context)
-    tour = await leader_tour(deps, client, body, action, context.team_id or "", "reflect on")
-    if tour is None:
-        return
+    tour = await leader_tour(
+        deps,
+        client,
+        body,
+        tour_id=number_from_value(action),
+        team_id=context.team_id or "",
+        verb="reflect on",
+    )
     async with deps.sessions() as session:
         reflection = await session.get(Reflection, tour.id)
     answers = (
@@ -512,34 +500,38 @@ async def handle_letting_go_button(
     await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
 
 
-@listener
 async def handle_letting_go_submission(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
 ) -> None:
     deps = deps_of(context)
-    tour = await _leaders_tour(deps, ack, view, context, body["user"]["id"])
-    if tour is None:
-        return
+    tour = await _leaders_tour(deps, view, context, body["user"]["id"])
     values = state_values(view)
     async with deps.sessions.begin() as session:
         await outcomes.save_letting_go(
             session,
             tour=tour,
             answers=[
-                text_field(values, b) for b in ("letgo.matter", "letgo.ways", "letgo.possible")
+                text_field(values, b)
+                for b in (
+                    OutcomeBlock.LETGO_MATTER,
+                    OutcomeBlock.LETGO_WAYS,
+                    OutcomeBlock.LETGO_POSSIBLE,
+                )
             ],
         )
     await ack()
 
 
 def register(app: AsyncApp) -> None:
-    app.action(OutcomeAction.SET_OUTCOMES.value)(handle_set_outcomes)
-    app.view(OutcomeView.SETUP.value)(handle_setup_submission)
-    app.action(OutcomeAction.PROPOSE.value)(handle_propose_button)
-    app.view(OutcomeView.PROPOSE.value)(handle_proposal_submission)
-    app.action(OutcomeAction.REVIEW.value)(handle_review_proposals)
-    app.view(OutcomeView.COMMIT.value)(handle_commit_submission)
-    app.action(OutcomeAction.LETTING_GO.value)(handle_letting_go_button)
-    app.action(OutcomeAction.EDIT_PROPOSAL.value)(handle_edit_proposal)
-    app.action(re.compile(rf"^{re.escape(OutcomeAction.PICK_THEME)}\.\d+$"))(handle_pick_theme)
-    app.view(OutcomeView.LETTING_GO.value)(handle_letting_go_submission)
+    register_listener(app.action(OutcomeAction.SET_OUTCOMES.value), handle_set_outcomes)
+    register_listener(app.view(OutcomeView.SETUP.value), handle_setup_submission)
+    register_listener(app.action(OutcomeAction.PROPOSE.value), handle_propose_button)
+    register_listener(app.view(OutcomeView.PROPOSE.value), handle_proposal_submission)
+    register_listener(app.action(OutcomeAction.REVIEW.value), handle_review_proposals)
+    register_listener(app.view(OutcomeView.COMMIT.value), handle_commit_submission)
+    register_listener(app.action(OutcomeAction.LETTING_GO.value), handle_letting_go_button)
+    register_listener(app.action(OutcomeAction.EDIT_PROPOSAL.value), handle_edit_proposal)
+    register_listener(
+        app.action(re.compile(rf"^{re.escape(OutcomeAction.PICK_THEME)}\.\d+$")), handle_pick_theme
+    )
+    register_listener(app.view(OutcomeView.LETTING_GO.value), handle_letting_go_submission)

@@ -7,19 +7,21 @@ import logging
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.blocks import Message, unescape
 from bot.blocks.findings import FindingsAction
+from bot.blocks.kit import input_action_id
+from bot.blocks.metadata import AnswerFormMetadata, LaunchMetadata
 from bot.blocks.tour import (
     TourAction,
     TourView,
+    answer_block,
     render_answer_form,
     render_export_message,
     render_launch_modal,
@@ -45,39 +47,26 @@ from bot.flows.tour import (
 )
 from bot.flows.tour_controls import is_control
 from bot.handlers import naming
+from bot.handlers.common import leader_tour, notice, number_from_value
 from bot.handlers.context import (
     Replayed,
     claim_event,
     claim_view,
     deps_of,
     event_claim,
-    listener,
+    register_listener,
     written_by_a_person,
 )
-from bot.handlers.forms import RowId, field, is_number, state_values, text_field
+from bot.handlers.forms import field, is_number, state_values, text_field
 from bot.handlers.home import publish_home
 from bot.models import Tour
+from bot.refusals import tour as refused
 from bot.scheduler import resolve_launch, suggest_themes_for
 from bot.services import tour as tours
-from bot.services import tour_controls
 from bot.store import outbox
 from bot.store.tours import get_tour
 
 log = logging.getLogger("bot.handlers.tour")
-
-
-class AnswerFormMetadata(BaseModel):
-    """What rides in the answer form's private_metadata."""
-
-    tour_id: RowId
-    mode: Literal["edit", "add"]
-
-
-class LaunchMetadata(BaseModel):
-    """What rides in the launch modal's private_metadata: the leader's time zone, looked up
-    when the command opened the modal, so the submission need not ask Slack again."""
-
-    leader_tz: str
 
 
 async def is_tour_command(command: dict[str, Any]) -> bool:
@@ -89,7 +78,6 @@ async def is_tour_command(command: dict[str, Any]) -> bool:
 # --- leader: launching ------------------------------------------------------------------------
 
 
-@listener
 async def handle_tour_command(
     ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
 ) -> None:
@@ -109,7 +97,7 @@ async def handle_tour_command(
         questions=DEFAULT_QUESTIONS,
         close_date=date.fromordinal(today.toordinal() + DEFAULT_OPEN_DAYS),
         today=today,
-        private_metadata=LaunchMetadata(leader_tz=leader.tz).model_dump_json(),
+        private_metadata=LaunchMetadata(leader_tz=leader.tz).dump(),
     )
     # The trigger_id expires about 3 s after the command: open the modal first, then look up
     # what the submission will need while the leader fills it in.
@@ -118,7 +106,6 @@ async def handle_tour_command(
         await deps.directory.channel(client, channel_id=results, now=now)
 
 
-@listener
 async def handle_results_channel_picked(
     ack: AsyncAck, action: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
 ) -> None:
@@ -188,7 +175,6 @@ async def results_channel_problem(deps: Deps, channel_id: str) -> str | None:
     return None
 
 
-@listener
 async def handle_tour_launch_submission(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -252,7 +238,6 @@ async def is_direct_message(event: dict[str, Any]) -> bool:
     return event.get("channel_type") == "im" and written_by_a_person(event)
 
 
-@listener
 async def handle_dm_reply(
     event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
 ) -> None:
@@ -312,14 +297,6 @@ async def handle_dm_reply(
     )
 
 
-def number_from_value(action: dict[str, Any]) -> int | None:
-    """The tour or poll id a button carries; None for anything else (it is checked against
-    the team's own rows before use)."""
-    value = str(action.get("value") or "")
-    return int(value) if is_number(value) else None
-
-
-@listener
 async def handle_answer_form_button(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -332,15 +309,13 @@ async def handle_answer_form_button(
     tour_id = number_from_value(action)
     mode: Literal["edit", "add"] = "add" if action["action_id"] == TourAction.ADD_MORE else "edit"
     if tour_id is None:
-        await notice(client, body, "Partnerbot", "That button no longer points at a tour.")
-        return
+        raise refused.button_without_tour()
     async with deps.sessions.begin() as session:
         result = await tours.answer_form(
             session, team_id=context.team_id or "", user_id=body["user"]["id"], tour_id=tour_id
         )
     if isinstance(result, Message):
-        await notice(client, body, "Listening tour", result.text)
-        return
+        raise refused.answer_form_refused(result.text)
     view = render_answer_form(
         tour_id=result.tour.id,
         title=result.tour.title,
@@ -351,7 +326,6 @@ async def handle_answer_form_button(
     await client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
 
 
-@listener
 async def handle_answer_form_submission(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -363,25 +337,13 @@ async def handle_answer_form_submission(
     try:
         metadata = AnswerFormMetadata.model_validate_json(view.get("private_metadata") or "")
     except ValidationError:
-        await ack(
-            response_action="update",
-            view=render_notice_modal(
-                title="Listening tour", text="This form is out of date; please open it again."
-            ).to_dict(),
-        )
-        return
+        raise refused.form_out_of_date() from None
     values = state_values(view)
     if not values:
         # A form always reports its boxes, empty or not: without them, nothing can be read,
         # and an edit must not be taken for "every answer emptied".
-        await ack(
-            response_action="update",
-            view=render_notice_modal(
-                title="Listening tour", text="This form is out of date; please open it again."
-            ).to_dict(),
-        )
-        return
-    typed = {i: text_field(values, f"answer.{i + 1}") for i in range(MAX_QUESTIONS)}
+        raise refused.form_out_of_date()
+    typed = {i: text_field(values, answer_block(i + 1)) for i in range(MAX_QUESTIONS)}
     user_id, team_id, now = body["user"]["id"], context.team_id or "", deps.clock.now()
     names = naming.cached_names(deps, team_id)
     try:
@@ -436,78 +398,6 @@ async def handle_answer_form_submission(
 # --- leader: Remind, Close, Export ----------------------------------------------------------
 
 
-async def notice(client: AsyncWebClient, body: dict[str, Any], title: str, text: str) -> None:
-    """Tell the person who clicked, privately: an ephemeral reply under a message, or a small
-    modal when the click came from the App Home or a modal (which have no response_url)."""
-    if body.get("response_url"):
-        try:
-            await client.chat_postEphemeral(
-                channel=body["channel"]["id"] if body.get("channel") else body["user"]["id"],
-                user=body["user"]["id"],
-                text=text,
-            )
-        except SlackApiError:
-            # Not a member of the channel they clicked in (a public channel, previewed):
-            # Slack refuses the ephemeral message there, so it goes to their DM.
-            await client.chat_postMessage(channel=body["user"]["id"], text=text)
-        return
-    await client.views_open(
-        trigger_id=body["trigger_id"], view=render_notice_modal(title=title, text=text).to_dict()
-    )
-
-
-async def may_lead(
-    deps: Deps,
-    client: AsyncWebClient,
-    tour: Tour,
-    user_id: str,
-    session: AsyncSession | None = None,
-) -> bool:
-    """Whether someone may act for a tour: its leader, a co-leader, or a workspace admin (the
-    profile is cached, so a modal submission can ask before its acknowledgement). A caller
-    inside a transaction passes its `session`: on SQLite a second one would wait for it."""
-    if tour.leader_id == user_id:
-        return True
-    if session is not None:
-        co_leader = await tour_controls.may_lead(session, tour=tour, user_id=user_id)
-    else:
-        async with deps.sessions() as own:
-            co_leader = await tour_controls.may_lead(own, tour=tour, user_id=user_id)
-    if co_leader:
-        return True
-    return (await deps.directory.person(client, user_id=user_id, now=deps.clock.now())).is_admin
-
-
-async def leader_tour(
-    deps: Deps,
-    client: AsyncWebClient,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    team_id: str,
-    verb: str,
-) -> Tour | None:
-    """The tour the button names, if the person who pressed it may act on it; otherwise tell
-    them why not and return None. Only the leader and workspace admins may."""
-    user_id = body["user"]["id"]
-    tour_id = number_from_value(action)
-    tour = None
-    if tour_id is not None:
-        async with deps.sessions() as session:
-            tour = await get_tour(session, tour_id=tour_id, team_id=team_id)
-    if tour is None:
-        await notice(client, body, "Partnerbot", "I can't find that tour any more.")
-        return None
-    if not await may_lead(deps, client, tour, user_id):
-        await notice(
-            client,
-            body,
-            "Listening tour",
-            f"Only <@{tour.leader_id}>, who leads this tour, or a workspace admin can {verb} it.",
-        )
-        return None
-    return tour
-
-
 LEADER_VERBS = {
     TourAction.REMIND: "send reminders for",
     TourAction.CLOSE: "close",
@@ -515,7 +405,6 @@ LEADER_VERBS = {
 }
 
 
-@listener
 async def handle_leader_button(
     ack: AsyncAck,
     action: dict[str, Any],
@@ -528,9 +417,14 @@ async def handle_leader_button(
     deps = deps_of(context)
     team_id = context.team_id or ""
     kind = TourAction(action["action_id"])
-    tour = await leader_tour(deps, client, body, action, team_id, LEADER_VERBS[kind])
-    if tour is None:
-        return
+    tour = await leader_tour(
+        deps,
+        client,
+        body,
+        tour_id=number_from_value(action),
+        team_id=team_id,
+        verb=LEADER_VERBS[kind],
+    )
     if kind is TourAction.EXPORT:
         await _send_export(deps, client, body, tour)
         return
@@ -551,8 +445,7 @@ async def handle_leader_button(
         await notice(client, body, "Reminders", render_remind_outcome(reminded))
         return
     if not closed:
-        await notice(client, body, "Listening tour", "This tour was already closed.")
-        return
+        raise refused.already_closed()
     await scrub_deleted(deps.engine)  # the key the close destroyed, from every file
     # Group the answers now rather than at the next tick, so the review is ready at once.
     await suggest_themes_for(deps, tour.id)
@@ -566,13 +459,9 @@ async def _send_export(
         export = await tours.export_tour(session, tour=tour, reader_id=reader)
     if not export.answers_visible:
         why = withheld_reason(export.visibility, leader_id=tour.leader_id, reader_id=reader)
-        await notice(
-            client,
-            body,
-            "Export",
-            f"{export.respondents} of {export.participants} have answered. {why}",
+        raise refused.answers_withheld(
+            respondents=export.respondents, participants=export.participants, why=why
         )
-        return
     message = render_export_message(
         title=tour.title,
         respondents=export.respondents,
@@ -587,13 +476,15 @@ async def _send_export(
 
 def register(app: AsyncApp, *, command: str) -> set[str]:
     """Register the tour's listeners; returns the subcommands now served."""
-    app.command(command, matchers=[is_tour_command])(handle_tour_command)
-    app.view(TourView.LAUNCH.value)(handle_tour_launch_submission)
-    app.action(f"{LaunchBlock.RESULTS}.input")(handle_results_channel_picked)
-    app.view(TourView.ANSWERS.value)(handle_answer_form_submission)
-    app.event("message", matchers=[is_direct_message])(handle_dm_reply)
+    register_listener(app.command(command, matchers=[is_tour_command]), handle_tour_command)
+    register_listener(app.view(TourView.LAUNCH.value), handle_tour_launch_submission)
+    register_listener(
+        app.action(input_action_id(LaunchBlock.RESULTS)), handle_results_channel_picked
+    )
+    register_listener(app.view(TourView.ANSWERS.value), handle_answer_form_submission)
+    register_listener(app.event("message", matchers=[is_direct_message]), handle_dm_reply)
     for action_id in (TourAction.ANSWER_FORM, TourAction.EDIT, TourAction.ADD_MORE):
-        app.action(action_id.value)(handle_answer_form_button)
+        register_listener(app.action(action_id.value), handle_answer_form_button)
     for action_id in LEADER_VERBS:
-        app.action(action_id.value)(handle_leader_button)
+        register_listener(app.action(action_id.value), handle_leader_button)
     return {"tour"}

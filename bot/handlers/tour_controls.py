@@ -12,13 +12,13 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.tour import clip, format_day
+from bot.blocks.kit import clip, format_day
 from bot.db import scrub_deleted
 from bot.deps import Deps
 from bot.flows.commands import parse_command_text
 from bot.flows.tour_controls import Control, ControlProblem, ControlVerb, is_control, parse_control
-from bot.handlers.context import deps_of, listener
-from bot.handlers.tour import may_lead
+from bot.handlers.common import may_lead
+from bot.handlers.context import deps_of, register_listener
 from bot.models import Tour, TourStatus
 from bot.services import tour_controls
 from bot.store import tour_controls as store
@@ -53,7 +53,6 @@ async def _which_tour(deps: Deps, control: Control, *, team_id: str, user_id: st
     return led[0]
 
 
-@listener
 async def handle_tour_control(
     ack: AsyncAck,
     command: dict[str, Any],
@@ -142,4 +141,4 @@ async def _apply(deps: Deps, control: Control, found: Tour, *, team_id: str) -> 
 
 def register(app: AsyncApp, *, command: str) -> None:
     """Before the tour's own command listener, which leaves these words to this one."""
-    app.command(command, matchers=[is_tour_control_command])(handle_tour_control)
+    register_listener(app.command(command, matchers=[is_tour_control_command]), handle_tour_control)

@@ -14,7 +14,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.blocks.findings import (
-    REVIEW_MAX,
     FindingsAction,
     FindingsBlock,
     FindingsView,
@@ -22,6 +21,7 @@ from bot.blocks.findings import (
 )
 from bot.blocks.outcomes import OutcomeAction, OutcomeBlock, outcome_block
 from bot.blocks.tour import TourAction
+from bot.flows.review import MAX_FINAL_THEMES
 from bot.flows.tour import LaunchBlock
 from bot.sandbox.demo_cast import (
     CHANNEL_ID,
@@ -295,7 +295,7 @@ class Report(Scene):
         chosen: list[ReviewedTheme] = []
         for theme in [t for t in suggested if t.ticked] + [t for t in suggested if not t.ticked]:
             repeats = theme.topic is not None and theme.topic in {t.topic for t in chosen}
-            if not repeats and len(chosen) < REVIEW_MAX:
+            if not repeats and len(chosen) < MAX_FINAL_THEMES:
                 chosen.append(theme)
         values: Json = {}
         edits: list[str] = []

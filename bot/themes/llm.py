@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from bot.flows.review import MAX_FINAL_THEMES
 from bot.themes.types import AnswerText, SuggestedTheme
 
 log = logging.getLogger(__name__)
 
-MAX_THEMES = 3
 ANSWERS_PER_CLUSTER = 12
 ANSWER_CHARS = 300
 MAX_LABEL_CHARS = 60
@@ -25,7 +25,8 @@ MAX_SUMMARY_CHARS = 200
 INSTRUCTIONS = (
     "You help a team leader report what their team said in an anonymous listening tour. "
     "You get clusters of short answers, each answer with an id. Name the clusters for the "
-    "team: merge clusters that say the same thing, keep at most three themes, and for each "
+    "team: merge clusters that say the same thing, "
+    f"keep at most {MAX_FINAL_THEMES} themes, and for each "
     "give a short label (2 to 5 words, no people's names), a one-line summary, the cluster "
     "numbers it covers, and 2 or 3 quotes cited only by answer id, chosen from its clusters. "
     'Reply with JSON only: {"themes": [{"label": "...", "summary": "...", "clusters": [0], '
@@ -102,8 +103,8 @@ def _merge(
         proposed = json.loads(reply)["themes"]
     except (json.JSONDecodeError, KeyError, TypeError):
         raise LlmRejected("the reply is not the JSON asked for") from None
-    if not isinstance(proposed, list) or not 1 <= len(proposed) <= MAX_THEMES:
-        raise LlmRejected("not between 1 and 3 themes")
+    if not isinstance(proposed, list) or not 1 <= len(proposed) <= MAX_FINAL_THEMES:
+        raise LlmRejected(f"not between 1 and {MAX_FINAL_THEMES} themes")
     lowered_names = {name.lower() for name in names if len(name) > 2}
     used: set[int] = set()
     merged: list[SuggestedTheme] = []

@@ -13,6 +13,7 @@ from collections.abc import Collection, Sequence
 from concurrent.futures.process import BrokenProcessPool
 
 from bot.children import spawn_pool
+from bot.flows.review import MAX_FINAL_THEMES
 from bot.themes.types import AnswerText, Method, SuggestedTheme
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,7 @@ async def suggest_themes_async(
     answers: Sequence[AnswerText],
     *,
     names: Collection[str] = (),
-    max_themes: int = 3,
+    max_themes: int = MAX_FINAL_THEMES,
     method: Method = "auto",
     in_child: bool = False,
 ) -> list[SuggestedTheme]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bot.flows.review import MAX_FINAL_THEMES
 from bot.themes.clustering import Labels, Vectors, average_linkage
 from bot.themes.embeddings import MODEL_ENGINE, TFIDF_ENGINE, shared_encoder, unavailable_reason
 from bot.themes.keywords import answer_terms, text_for_encoder, tfidf_vectors
@@ -308,7 +309,7 @@ def suggest_themes(
     answers: Sequence[AnswerText],
     *,
     names: Collection[str] = (),
-    max_themes: int = 3,
+    max_themes: int = MAX_FINAL_THEMES,
     method: Method = "auto",
 ) -> list[SuggestedTheme]:
     """At most `max_themes` themes, challenges first then strengths, each side ranked by people x

@@ -12,7 +12,7 @@ from bot.blocks import Message
 from bot.blocks.findings import (
     BAR_EMPTY,
     BAR_FULL,
-    REVIEW_MAX,
+    MAX_FINAL_THEMES,
     FindingsAction,
     FindingsBlock,
     FindingsView,
@@ -29,6 +29,7 @@ from bot.blocks.findings import (
     render_vote_ack,
 )
 from bot.blocks.home import TourCard, render_home
+from bot.blocks.metadata import MAX_ROW_ID
 from bot.blocks.outcomes import OutcomeAction
 from bot.blocks.tour import TourAction
 from bot.flows.poll import Change, Refusal
@@ -193,20 +194,20 @@ def worst_message(name: str, flavour: str) -> Message:
             votes=10**6,
             kind=worst(flavour, 300),  # a kind stored by some future version
         )
-        for i in range(REVIEW_MAX + 2)  # more than may be posted
+        for i in range(MAX_FINAL_THEMES + 2)  # more than may be posted
     ]
     if name == "prompt":
         return render_review_prompt(
-            tour_id=2**31,
+            tour_id=MAX_ROW_ID,
             title=title,
             respondents=10**5,
             participants=10**5,
             sides=[worst(flavour, 300)] * 99,
         )
     if name == "final_ranking":
-        return render_final_ranking(poll_id=2**31, title=title, ranking=[(label, 10**6)] * 50)
+        return render_final_ranking(poll_id=MAX_ROW_ID, title=title, ranking=[(label, 10**6)] * 50)
     return render_findings_post(
-        poll_id=2**31,
+        poll_id=MAX_ROW_ID,
         leader_id="U0123456789",
         title=title,
         questions=questions,
@@ -251,7 +252,7 @@ def worst_view(name: str, flavour: str) -> View:
         return review(themes, [quote, quote, quote], unthemed=10**6)
     if name == "preview":
         return render_preview_modal(
-            tour_id=2**31,
+            tour_id=MAX_ROW_ID,
             title=title,
             questions=[worst(flavour, 300)] * MAX_QUESTIONS,
             respondents=10**5,
@@ -266,10 +267,12 @@ def worst_view(name: str, flavour: str) -> View:
             answers=10**6,
         )
     if name == "insight":
-        return render_insight_modal(poll_id=2**31, themes=[(2**31 + i, label) for i in range(150)])
+        return render_insight_modal(
+            poll_id=MAX_ROW_ID, themes=[(2**31 + i, label) for i in range(150)]
+        )
     answers = [worst(flavour, 2_000)] * (1_000 if name == "answers_flood" else 100)
     return render_answers_page(
-        tour_id=2**31,
+        tour_id=MAX_ROW_ID,
         title=title,
         page=5,
         page_count=10,
@@ -1058,7 +1061,7 @@ def test_ids_are_the_agreed_ones() -> None:
         "INSIGHT": "findings.insight",
     }
     assert FindingsBlock.POLL_BUDGET == "poll.budget"
-    assert REVIEW_MAX == 3
+    assert MAX_FINAL_THEMES == 3
 
 
 def home_card(stage: str) -> TourCard:
