@@ -23,7 +23,7 @@ from bot.deps import Deps
 from bot.flows.review import MAX_SUGGESTED_THEMES
 from bot.flows.tour import choose_audience
 from bot.models import Initiative, TourStatus
-from bot.services import checkin_schedule, checkins, findings, tour
+from bot.services import checkin_schedule, checkins, digests, findings, tour
 from bot.services import tour as tour_services
 from bot.settings import Settings
 from bot.store.events import prune_events
@@ -320,7 +320,7 @@ async def ask_about_overdue(deps: Deps) -> int:
 
 async def post_weekly_updates(deps: Deps) -> int:
     async with deps.sessions.begin() as session:
-        return await checkins.post_due_digests(
+        return await digests.post_due_digests(
             session, now=deps.clock.now(), default_tz=deps.settings.default_timezone
         )
 

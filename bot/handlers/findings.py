@@ -56,7 +56,8 @@ from bot.handlers.home import publish_home
 from bot.handlers.tour import leader_tour, may_lead, notice, number_from_value
 from bot.models import Poll, PollStatus, ThemeSource, Tour, TourStatus
 from bot.services import findings
-from bot.services.tour import export_tour, visibility_of
+from bot.services.tour import visibility_of
+from bot.services.tour_export import export_tour
 from bot.store import findings as store
 from bot.store.tours import get_tour, questions_of
 

@@ -815,7 +815,7 @@ async def _log_win(
         or found[0].status is not InitiativeStatus.ACCEPTED
     ):
         return None
-    await outcomes.log_win(
+    await initiatives.log_win(
         session, initiative=found[0], author_id=user_id, text=text, now=deps.clock.now()
     )
     return found[0]

@@ -54,6 +54,7 @@ from bot.handlers.forms import RowId, field, is_number, state_values, text_field
 from bot.handlers.home import publish_home
 from bot.models import Tour
 from bot.scheduler import resolve_launch, suggest_themes_for
+from bot.services import answers, tour_export
 from bot.services import tour as tours
 from bot.store import outbox
 from bot.store.tours import get_tour
@@ -261,11 +262,11 @@ async def handle_dm_reply(
         # queued in the outbox with the answer (a rate-limited reply is sent later, not lost).
         now, lease_for = deps.clock.now(), deps.delivery.lease_for
         async with deps.engine.connect() as connection:
-            plan = await tours.plan_dm_answer(
+            plan = await answers.plan_dm_answer(
                 connection, team_id=team_id, user_id=user_id, text=text, message_ts=message_ts
             )
             if plan is not None:
-                queued = await tours.write_planned_answer(
+                queued = await answers.write_planned_answer(
                     connection,
                     plan,
                     team_id=team_id,
@@ -278,12 +279,12 @@ async def handle_dm_reply(
                     return queued
         async with deps.sessions.begin() as session:
             await claim_event(session, context, body)
-            reply = await tours.handle_dm_reply(
+            reply = await answers.handle_dm_reply(
                 session, team_id=team_id, user_id=user_id, text=text, message_ts=message_ts, now=now
             )
-            return await tours.queue_reply(
+            return await answers.queue_reply(
                 session,
-                tours.reply_to(
+                answers.reply_to(
                     user_id, reply, team_id=team_id, source=body.get("event_id") or None
                 ),
                 team_id=team_id,
@@ -319,7 +320,7 @@ async def handle_answer_form_button(
         await notice(client, body, "Partnerbot", "That button no longer points at a tour.")
         return
     async with deps.sessions.begin() as session:
-        result = await tours.answer_form(
+        result = await answers.answer_form(
             session, team_id=context.team_id or "", user_id=body["user"]["id"], tour_id=tour_id
         )
     if isinstance(result, Message):
@@ -369,7 +370,7 @@ async def handle_answer_form_submission(
     user_id, team_id, now = body["user"]["id"], context.team_id or "", deps.clock.now()
     try:
         async with deps.sessions.begin() as session:
-            saved = await tours.save_answer_form(
+            saved = await answers.save_answer_form(
                 session,
                 team_id=team_id,
                 user_id=user_id,
@@ -382,9 +383,9 @@ async def handle_answer_form_submission(
                 raise Replayed
             queued = None
             if saved.tour_open:  # the reply (their answers) is queued with what it reports
-                queued = await tours.queue_reply(
+                queued = await answers.queue_reply(
                     session,
-                    tours.reply_to(
+                    answers.reply_to(
                         user_id, saved.reply, team_id=team_id, source=f"form:{view['id']}"
                     ),
                     team_id=team_id,
@@ -520,7 +521,7 @@ async def _send_export(
 ) -> None:
     reader = body["user"]["id"]
     async with deps.sessions() as session:
-        export = await tours.export_tour(session, tour=tour, reader_id=reader)
+        export = await tour_export.export_tour(session, tour=tour, reader_id=reader)
     if not export.answers_visible:
         why = withheld_reason(export.visibility, leader_id=tour.leader_id, reader_id=reader)
         await notice(

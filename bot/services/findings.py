@@ -22,7 +22,7 @@ from bot.flows.poll import Change, PollRules, Refusal, VoteResult, apply_vote, r
 from bot.flows.review import MAX_FINAL_THEMES, MAX_SUGGESTED_THEMES, by_side, unthemed_count
 from bot.models import Poll, PollStatus, Theme, ThemeSource, Tour, TourStatus
 from bot.services import home
-from bot.services.tour import export_tour
+from bot.services.tour_export import export_tour
 from bot.store import findings as store
 from bot.store import outbox
 from bot.store import tours as tour_store

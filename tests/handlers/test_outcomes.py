@@ -188,7 +188,7 @@ async def test_the_export_carries_the_outcomes(
     sessions: async_sessionmaker[AsyncSession],
     team: list[str],  # noqa: F811 - the fixture imported above
 ) -> None:
-    from bot.services.tour import export_tour
+    from bot.services.tour_export import export_tour
     from tests.handlers.test_tour import the_tour
 
     await test_outcomes_are_proposed_committed_and_announced(

@@ -35,8 +35,8 @@ from bot.models import (
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 from bot.scheduler import run_tick
-from bot.services import tour as tour_services
-from bot.services.tour import export_tour
+from bot.services import answers as answer_services
+from bot.services.tour_export import export_tour
 from bot.store.events import EventClaim, record_event
 from bot.store.tours import get_tour
 
@@ -358,7 +358,7 @@ async def test_a_plain_dm_answer_is_written_as_planned_without_the_full_path(
     questions = [*DEFAULT_QUESTIONS, "What should we stop doing?"]
     await launch(slack, fake_slack, deps, users=team[:3], questions=questions)
     written: list[bool] = []
-    write = tour_services.write_planned_answer
+    write = answer_services.write_planned_answer
 
     async def noted(*args: Any, **kwargs: Any) -> Any:
         queued = await write(*args, **kwargs)
@@ -368,8 +368,8 @@ async def test_a_plain_dm_answer_is_written_as_planned_without_the_full_path(
     async def no_full_path(*_args: Any, **_kwargs: Any) -> Any:
         raise AssertionError("the full path handled a plain answer")
 
-    monkeypatch.setattr(tour_services, "write_planned_answer", noted)
-    monkeypatch.setattr(tour_services, "handle_dm_reply", no_full_path)
+    monkeypatch.setattr(answer_services, "write_planned_answer", noted)
+    monkeypatch.setattr(answer_services, "handle_dm_reply", no_full_path)
     for answer in ("Retros are honest", "Releases wait for sign-off"):
         clock.advance(minutes=5)  # past the window in which a message joins the one before
         await reply(slack, deps, clock, "UM001", answer)
@@ -401,7 +401,7 @@ async def test_one_event_on_both_paths_at_once_takes_its_locks_in_one_order(
     tour = await the_tour(sessions)
     clock.advance(minutes=1)
     async with deps.engine.connect() as connection:
-        plan = await tour_services.plan_dm_answer(
+        plan = await answer_services.plan_dm_answer(
             connection, team_id=tour.team_id, user_id="UM001", text="Hi", message_ts="1.0"
         )
     assert plan is not None
@@ -412,7 +412,7 @@ async def test_one_event_on_both_paths_at_once_takes_its_locks_in_one_order(
 
         async def planned() -> Any:
             async with deps.engine.connect() as connection:
-                return await tour_services.write_planned_answer(
+                return await answer_services.write_planned_answer(
                     connection,
                     plan,
                     team_id=tour.team_id,
@@ -447,8 +447,8 @@ async def test_a_dm_answer_overtaken_between_its_read_and_its_write_is_worked_ou
     """The bot plans a DM answer from a read and writes it only if the person is still on that
     question of an open tour; otherwise the message is worked out again inside the write."""
     await launch(slack, fake_slack, deps, users=team[:3])
-    planned = tour_services.plan_dm_answer
-    plans: list[tour_services.PlannedAnswer | None] = []
+    planned = answer_services.plan_dm_answer
+    plans: list[answer_services.PlannedAnswer | None] = []
 
     async def plan_then_overtake(session: AsyncSession, **kwargs: Any) -> Any:
         plan = await planned(session, **kwargs)
@@ -477,7 +477,7 @@ async def test_a_dm_answer_overtaken_between_its_read_and_its_write_is_worked_ou
                 )
         return plan
 
-    monkeypatch.setattr(tour_services, "plan_dm_answer", plan_then_overtake)
+    monkeypatch.setattr(answer_services, "plan_dm_answer", plan_then_overtake)
     answered = await reply(slack, deps, clock, "UM001", "Retros are honest")
 
     assert [plan.position if plan else None for plan in plans] == [0]  # the plan was made...
@@ -503,8 +503,8 @@ async def test_a_dm_planned_as_the_next_answer_joins_the_one_before_if_that_grew
     questions = [*DEFAULT_QUESTIONS, "What should we stop doing?"]
     await launch(slack, fake_slack, deps, users=team[:3], questions=questions)
     await reply(slack, deps, clock, "UM001", "Retros are honest")  # on question 2 now
-    planned = tour_services.plan_dm_answer
-    plans: list[tour_services.PlannedAnswer | None] = []
+    planned = answer_services.plan_dm_answer
+    plans: list[answer_services.PlannedAnswer | None] = []
 
     async def plan_then_grow(session: AsyncSession, **kwargs: Any) -> Any:
         plan = await planned(session, **kwargs)
@@ -516,7 +516,7 @@ async def test_a_dm_planned_as_the_next_answer_joins_the_one_before_if_that_grew
             )
         return plan
 
-    monkeypatch.setattr(tour_services, "plan_dm_answer", plan_then_grow)
+    monkeypatch.setattr(answer_services, "plan_dm_answer", plan_then_grow)
     answered = await reply(slack, deps, clock, "UM001", "and blameless")
 
     assert [plan.position if plan else None for plan in plans] == [1]  # planned as answer 2...

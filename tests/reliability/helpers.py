@@ -349,7 +349,7 @@ def without_replies(
     changed: dict[str, dict[str, list[tuple[Any, ...]]]],
 ) -> dict[str, dict[str, list[tuple[Any, ...]]]]:
     """The changes, less the bot's replies to DMs: each is queued in the outbox with the unit
-    of work it answers (bot/services/tour.py reply_to), and says what the bot told the person;
+    of work it answers (bot/services/answers.py reply_to), and says what the bot told the person;
     it changes nothing the team owns."""
     outbox = changed.get("outbox")
     if outbox is None:

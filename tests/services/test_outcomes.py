@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.flows.outcomes import InitiativeDraft, InitiativeStatus, OutcomeDraft, Refused
 from bot.models import ThemeSource, Tour
-from bot.services import outcomes
+from bot.services import initiatives, outcomes, tour_export
 from bot.store.findings import add_theme
 from bot.store.tours import NewTour, create_tour, mark_closed
 from tests.conftest import START
@@ -113,7 +113,7 @@ async def test_initiatives_under_the_cap_with_an_owner_who_declines(
             session, tour=tour, theme_id=slips, draft=OUTCOME, today=START.date(), now=START
         )
         proposed = [
-            await outcomes.propose_initiative(
+            await initiatives.propose_initiative(
                 session,
                 tour=tour,
                 outcome_id=outcome.id,
@@ -124,13 +124,13 @@ async def test_initiatives_under_the_cap_with_an_owner_who_declines(
             )
             for n in range(4)
         ]
-        assert await outcomes.back(session, initiative=proposed[0], user_id="UX") == 1
-        assert await outcomes.back(session, initiative=proposed[0], user_id="UX") == 1  # again
-        assert await outcomes.back(session, initiative=proposed[0], user_id="UY") == 2
+        assert await initiatives.back(session, initiative=proposed[0], user_id="UX") == 1
+        assert await initiatives.back(session, initiative=proposed[0], user_id="UX") == 1  # again
+        assert await initiatives.back(session, initiative=proposed[0], user_id="UY") == 2
 
         due = START.date() + timedelta(days=60)
         for n, initiative in enumerate(proposed[:3]):
-            moved = await outcomes.commit_initiative(
+            moved = await initiatives.commit_initiative(
                 session,
                 initiative=initiative,
                 owner_id=f"UO{n}",
@@ -139,7 +139,7 @@ async def test_initiatives_under_the_cap_with_an_owner_who_declines(
                 now=START,
             )
             assert moved.refused is None
-        fourth = await outcomes.commit_initiative(
+        fourth = await initiatives.commit_initiative(
             session,
             initiative=proposed[3],
             owner_id="UO3",
@@ -149,16 +149,16 @@ async def test_initiatives_under_the_cap_with_an_owner_who_declines(
         )
         assert fourth.refused is Refused.CAP_REACHED  # the article's "small number"
 
-        not_theirs = await outcomes.answer_offer(
+        not_theirs = await initiatives.answer_offer(
             session, initiative=proposed[0], user_id="UO1", accept=True
         )
         assert not_theirs.refused is Refused.NOT_ALLOWED  # only the owner answers
-        declined = await outcomes.answer_offer(
+        declined = await initiatives.answer_offer(
             session, initiative=proposed[0], user_id="UO0", accept=False, reason="On leave"
         )
         assert declined.initiative.status is InitiativeStatus.DECLINED
         assert declined.initiative.decline_reason == "On leave"
-        reassigned = await outcomes.commit_initiative(
+        reassigned = await initiatives.commit_initiative(
             session,
             initiative=proposed[0],
             owner_id="UO9",
@@ -169,11 +169,11 @@ async def test_initiatives_under_the_cap_with_an_owner_who_declines(
         assert reassigned.refused is None
         assert proposed[0].status is InitiativeStatus.OFFERED
         assert proposed[0].owner_id == "UO9"
-        await outcomes.answer_offer(session, initiative=proposed[1], user_id="UO1", accept=True)
-        await outcomes.log_win(
+        await initiatives.answer_offer(session, initiative=proposed[1], user_id="UO1", accept=True)
+        await initiatives.log_win(
             session, initiative=proposed[1], author_id="UO1", text="First alert sent", now=START
         )
-        links = await outcomes.chain(session, tour=tour)
+        links = await tour_export.chain(session, tour=tour)
     assert [(link.theme, link.initiative, link.status) for link in links] == [
         ("Slips told late", "Slip alerts", "offered"),
         ("Slips told late", "Slip alerts", "accepted"),
