@@ -53,8 +53,8 @@ from bot.handlers.context import (
 from bot.handlers.forms import RowId, field, is_number, state_values, text_field
 from bot.handlers.home import publish_home
 from bot.models import Tour
-from bot.scheduler import resolve_launch, suggest_themes_for
-from bot.services import answers, tour_export
+from bot.scheduler import suggest_themes_for
+from bot.services import answers, launch, tour_export
 from bot.services import tour as tours
 from bot.store import outbox
 from bot.store.tours import get_tour
@@ -214,7 +214,7 @@ async def handle_tour_launch_submission(
         if not await claim_view(session, context, view):
             log.info("replayed launch submission ignored")
             return
-        tour = await tours.start_launch(
+        tour = await launch.start_launch(
             session,
             team_id=team_id,
             enterprise_id=context.enterprise_id,
@@ -225,7 +225,7 @@ async def handle_tour_launch_submission(
             now=now,
         )
     try:
-        await resolve_launch(deps, tour.id)  # at once; put off to the tick if Slack is busy
+        await launch.resolve_launch(deps, tour.id)  # at once; put off to the tick if Slack is busy
     except Exception:
         # The tour is stored as launching: the launch job tries again within seconds, and the
         # leader hears from it. Saying "something went wrong" here would not be true.

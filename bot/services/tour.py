@@ -8,26 +8,17 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.blocks import Message
 from bot.blocks.tour import (
     render_close_notice,
-    render_invitation,
-    render_launch_delayed,
-    render_leader_confirmation,
     render_reminder,
 )
 from bot.flows.tour import (
-    Audience,
-    LaunchForm,
     Reminded,
     RemindOutcome,
     Visibility,
-    cleaned_questions,
-    close_instant,
     local_today,
     manual_reminder_allowed,
     next_daytime,
@@ -37,7 +28,6 @@ from bot.models import (
     Participant,
     Question,
     Tour,
-    TourKey,
     TourStatus,
 )
 from bot.services import home
@@ -53,177 +43,6 @@ def closed_on(tour: Tour) -> date:
 
 def _dm(user_id: str, message: Message) -> dict[str, Any]:
     return {"channel": user_id, **message.to_dict()}
-
-
-class LaunchRequest(BaseModel):
-    """Whom the leader asked for, kept with a LAUNCHING tour until Slack has said who they
-    are: people picked by name, and a channel whose members are all asked."""
-
-    user_ids: list[str]
-    channel_id: str | None
-    include_leader: bool
-    bot_user_id: str | None
-
-
-async def start_launch(
-    session: AsyncSession,
-    *,
-    team_id: str,
-    enterprise_id: str | None,
-    leader_id: str,
-    leader_tz: str,
-    form: LaunchForm,
-    bot_user_id: str | None,
-    now: datetime,
-) -> Tour:
-    """Store a submitted launch at once, LAUNCHING, with the audience asked for: working out
-    who that is takes Slack calls (a channel's members, the directory) that a rate limit may
-    hold up for minutes, and the submission must not be lost meanwhile (`finish_launch`)."""
-    assert form.close_date is not None
-    assert form.results_channel_id is not None
-    assert form.min_responses is not None
-    tour = await store.create_tour(
-        session,
-        store.NewTour(
-            team_id=team_id,
-            enterprise_id=enterprise_id,
-            leader_id=leader_id,
-            title=form.title.strip(),
-            channel_id=form.results_channel_id,
-            anonymous=form.anonymous,
-            min_responses=form.min_responses,
-            close_date=form.close_date,
-            closes_at=close_instant(form.close_date, leader_tz),
-            leader_tz=leader_tz,
-            reminders=form.reminders,
-            questions=cleaned_questions(form.questions),
-            invitees=[],
-            skipped=0,
-        ),
-        now=now,
-    )
-    tour.status = TourStatus.LAUNCHING
-    tour.launch_request = LaunchRequest(
-        user_ids=list(form.user_ids),
-        channel_id=form.channel_id,
-        include_leader=leader_id in form.user_ids,
-        bot_user_id=bot_user_id,
-    ).model_dump()
-    tour.launch_next_at = now
-    return tour
-
-
-def launch_request(tour: Tour) -> LaunchRequest:
-    return LaunchRequest.model_validate(tour.launch_request or {})
-
-
-async def finish_launch(
-    session: AsyncSession, *, tour: Tour, audience: Audience, now: datetime
-) -> None:
-    """Open a LAUNCHING tour (locked) to its audience: queue one invitation per person plus
-    the leader's confirmation with the count."""
-    assert tour.status is TourStatus.LAUNCHING
-    questions = await store.questions_of(session, tour_id=tour.id)
-    store.add_participants(
-        session, tour=tour, invitees=[(i.user_id, i.tz) for i in audience.invitees]
-    )
-    tour.status = TourStatus.OPEN
-    tour.skipped_count = audience.skipped
-    tour.launch_request = None
-    tour.launch_next_at = None
-    team_id, leader_id = tour.team_id, tour.leader_id
-    # Everyone gets the same invitation; only the addressee differs.
-    invitation = render_invitation(
-        tour_id=tour.id,
-        leader_id=leader_id,
-        title=tour.title,
-        anonymous=tour.anonymous,
-        min_responses=tour.min_responses,
-        closes_at=tour.closes_at,
-        leader_tz=tour.leader_tz,
-        question=questions[0].text,
-        position=0,
-        question_count=len(questions),
-    )
-    await outbox.enqueue_many(
-        session,
-        [
-            outbox.Outgoing(
-                key=f"tour:{tour.id}:invite:{invitee.user_id}",
-                method="chat.postMessage",
-                payload=_dm(invitee.user_id, invitation),
-            )
-            for invitee in audience.invitees
-        ],
-        team_id=team_id,
-        now=now,
-    )
-    await store.set_focus_many(
-        session,
-        team_id=team_id,
-        user_ids=[invitee.user_id for invitee in audience.invitees],
-        tour_id=tour.id,
-    )
-    assert tour.channel_id is not None
-    confirmation = render_leader_confirmation(
-        tour_id=tour.id,
-        title=tour.title,
-        invited=len(audience.invitees),
-        skipped=audience.skipped,
-        anonymous=tour.anonymous,
-        min_responses=tour.min_responses,
-        closes_at=tour.closes_at,
-        leader_tz=tour.leader_tz,
-        results_channel_id=tour.channel_id,
-    )
-    await outbox.enqueue(
-        session,
-        team_id=team_id,
-        key=f"tour:{tour.id}:launched",
-        method="chat.postMessage",
-        payload=_dm(leader_id, confirmation),
-        now=now,
-    )
-
-
-async def postpone_launch(
-    session: AsyncSession, *, tour: Tour, until: datetime, now: datetime
-) -> None:
-    """Slack is busy (a rate limit, an outage): work the audience out again at `until`. The
-    first time, the leader is told the tour is saved and will go out by itself."""
-    tour.launch_attempts += 1
-    tour.launch_next_at = until
-    await outbox.enqueue(
-        session,
-        team_id=tour.team_id,
-        key=f"{_launch_key(tour)}:delayed",
-        method="chat.postMessage",
-        payload=_dm(tour.leader_id, render_launch_delayed(title=tour.title)),
-        now=now,
-    )
-
-
-def _launch_key(tour: Tour) -> str:
-    """What a launch's notices are keyed by. An abandoned launch's tour row is deleted, and
-    SQLite gives its id to the next tour: the submission's instant tells the two apart, or the
-    next launch's notices would be taken for ones already sent."""
-    return f"tour:{tour.id}:launch:{tour.created_at.isoformat()}"
-
-
-async def abandon_launch(session: AsyncSession, *, tour: Tour, reason: str, now: datetime) -> None:
-    """The audience cannot be worked out (a private channel the bot is not in, nobody left to
-    ask): the tour is removed and the leader told why, and how to start again."""
-    await outbox.enqueue(
-        session,
-        team_id=tour.team_id,
-        key=f"{_launch_key(tour)}:abandoned",
-        method="chat.postMessage",
-        payload=_dm(tour.leader_id, Message(text=reason)),
-        now=now,
-    )
-    for model in (Question, TourKey):
-        await session.execute(delete(model).where(model.tour_id == tour.id))
-    await session.execute(delete(Tour).where(Tour.id == tour.id))
 
 
 async def close_tour(
