@@ -43,7 +43,6 @@ from bot.flows.tour import (
 )
 from bot.handlers.context import (
     Replayed,
-    claim_event,
     claim_view,
     deps_of,
     event_claim,
@@ -54,7 +53,7 @@ from bot.handlers.forms import RowId, field, is_number, state_values, text_field
 from bot.handlers.home import publish_home
 from bot.models import Tour
 from bot.scheduler import suggest_themes_for
-from bot.services import answers, launch, tour_export
+from bot.services import answers, dm, launch, tour_export
 from bot.services import tour as tours
 from bot.store import outbox
 from bot.store.tours import get_tour
@@ -256,41 +255,16 @@ async def handle_dm_reply(
     message_ts = str(event.get("ts") or "0")
 
     async def answer() -> outbox.Queued:
-        # Work out the common case from a read, so the write transaction (SQLite's one write
-        # lock) is a handful of statements; anything else, or a plan overtaken by another
-        # change, is worked out in full inside the write transaction. Either way the reply is
-        # queued in the outbox with the answer (a rate-limited reply is sent later, not lost).
-        now, lease_for = deps.clock.now(), deps.delivery.lease_for
-        async with deps.engine.connect() as connection:
-            plan = await answers.plan_dm_answer(
-                connection, team_id=team_id, user_id=user_id, text=text, message_ts=message_ts
-            )
-            if plan is not None:
-                queued = await answers.write_planned_answer(
-                    connection,
-                    plan,
-                    team_id=team_id,
-                    user_id=user_id,
-                    event=event_claim(context, body),
-                    now=now,
-                    lease_for=lease_for,
-                )
-                if queued is not None:
-                    return queued
-        async with deps.sessions.begin() as session:
-            await claim_event(session, context, body)
-            reply = await answers.handle_dm_reply(
-                session, team_id=team_id, user_id=user_id, text=text, message_ts=message_ts, now=now
-            )
-            return await answers.queue_reply(
-                session,
-                answers.reply_to(
-                    user_id, reply, team_id=team_id, source=body.get("event_id") or None
-                ),
-                team_id=team_id,
-                now=now,
-                lease_for=lease_for,
-            )
+        # The DM router decides what the message is and how its answer is written; the reply
+        # is queued in the outbox with the answer (a rate-limited reply is sent later, not lost).
+        return await dm.answer_dm(
+            deps,
+            team_id=team_id,
+            user_id=user_id,
+            text=text,
+            message_ts=message_ts,
+            event=event_claim(context, body),
+        )
 
     # Already acknowledged: Slack will not send it again, so a busy database must not lose it.
     queued = await retry_when_locked(answer)

@@ -40,8 +40,6 @@ from bot.models import (
     Tour,
     TourStatus,
 )
-from bot.services import checkins as checkin_services
-from bot.services import outcomes as outcome_services
 from bot.services.tour import _dm, closed_on
 from bot.store import dm_answers, outbox
 from bot.store import tours as store
@@ -339,52 +337,20 @@ def _write_planned_answer(
     return dm_answers.queue_message(run, reply)
 
 
-async def handle_dm_reply(
+async def answer_tour_dm(
     session: AsyncSession,
     *,
+    open_tours: Sequence[Tour],
     team_id: str,
     user_id: str,
     text: str,
     message_ts: str,
-    now: datetime,
 ) -> Message:
-    """Apply one DM message to the person's tour and return the bot's reply.
+    """Apply one DM message to the person's tour and return the bot's reply (the DM router,
+    bot/services/dm.py, has decided it is for a tour: `open_tours`, newest first, is not empty).
 
     The reply goes to the open tour whose question was asked last (DmFocus); without one, to
     the newest open tour the person is in."""
-    if not text.strip():
-        # A screenshot without a caption, say: nothing to file as an answer.
-        return Message(
-            text="I can only read text here. Type your answer as a message (a screenshot can't "
-            "be stored with it)."
-        )
-    open_tours = await store.open_tours_for(session, team_id=team_id, user_id=user_id)
-    # A check-in reply ("on track, 40%") to an initiative they own (step 4), unless a listening
-    # tour is waiting for this person's next answer: that comes first.
-    if not await store.awaiting_answer(session, team_id=team_id, user_id=user_id):
-        checkin = await checkin_services.dm_checkin(
-            session, team_id=team_id, user_id=user_id, text=text, now=now
-        )
-        if checkin is not None:
-            return checkin
-    if not open_tours:
-        # No tour to answer: perhaps a proposal for the outcomes the leader asked for (step 3),
-        # or a check-in reply the bot could not read.
-        try:
-            proposal = await outcome_services.dm_proposal(
-                session, team_id=team_id, user_id=user_id, text=text, now=now
-            )
-        except outcome_services.OutcomeError as refused:
-            return Message(text=str(refused))
-        if proposal is not None:
-            return proposal
-        unclear = await checkin_services.unclear_checkin(session, team_id=team_id, user_id=user_id)
-        if unclear is not None:
-            return unclear
-        latest = await store.latest_tour_for(session, team_id=team_id, user_id=user_id)
-        if latest is not None and latest.status is TourStatus.CLOSED and latest.closed_at:
-            return render_tour_closed_for_member(title=latest.title, closed_on=closed_on(latest))
-        return render_dm_help(title=None, position=None, question_count=None, question=None)
     chosen, _ = await _tour_in_focus(session, open_tours, team_id=team_id, user_id=user_id)
     # Lock it: a Close now running at the same moment must not miss this answer's timestamp
     # or destroy the key this answer is about to be filed under.
@@ -538,3 +504,11 @@ async def _save(
         text=text,
         message_ts=None,
     )
+
+
+async def no_tour_reply(session: AsyncSession, *, team_id: str, user_id: str) -> Message:
+    """The reply to a DM that is for no tour: their last tour has closed, or how to answer."""
+    latest = await store.latest_tour_for(session, team_id=team_id, user_id=user_id)
+    if latest is not None and latest.status is TourStatus.CLOSED and latest.closed_at:
+        return render_tour_closed_for_member(title=latest.title, closed_on=closed_on(latest))
+    return render_dm_help(title=None, position=None, question_count=None, question=None)

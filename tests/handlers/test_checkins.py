@@ -581,6 +581,7 @@ async def test_a_win_logged_around_a_late_update_is_reported_exactly_once(
     assert ["Finance replied within the hour" in update for update in updates] == [False, True]
 
 
+@pytest.mark.usefixtures("dm_one_trip")
 async def test_a_checkin_reply_reaches_the_owner_who_finished_an_open_tour(
     slack: SignedSlack,
     fake_slack: FakeSlack,

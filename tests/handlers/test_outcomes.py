@@ -8,6 +8,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -201,6 +202,7 @@ async def test_the_export_carries_the_outcomes(
     assert record["initiatives"] == []  # step 4 comes next
 
 
+@pytest.mark.usefixtures("dm_one_trip")
 async def test_proposals_by_dm_reply_and_edits_until_the_leader_decides(
     slack: SignedSlack,
     fake_slack: FakeSlack,
