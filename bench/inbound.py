@@ -369,7 +369,8 @@ async def in_processes(
         watch = DmWatch(fake)
         with tempfile.TemporaryDirectory(prefix="partnerbot-bench-cwd-") as directory:
             cwd = Path(directory)
-            async with partnerbot_run(bot_env(fake, secret, url), cwd, http) as bot:
+            env = bot_env(fake, secret, url, settings={"DM_ONE_TRIP": args.dm_one_trip})
+            async with partnerbot_run(env, cwd, http) as bot:
                 fake.latency = args.latency
                 sender = SignedSlack(bot.url + EVENTS_PATH, secret, fake, session=http)
                 ours = await load(watch, sender, warm, senders, args, bot.pid)
@@ -555,11 +556,19 @@ def main() -> int:
         "--reply-timeout", type=float, default=10, help="seconds a reply may take before it is lost"
     )
     parser.add_argument(
+        "--dm-one-trip",
+        choices=("true", "false"),
+        default="true",
+        help="the bot's DM_ONE_TRIP setting (false: every DM routed in one ORM transaction)",
+    )
+    parser.add_argument(
         "--inline",
         action="store_true",
         help="run both apps in this process, with the fake Slack and the senders (not as deployed)",
     )
     args = parser.parse_args()
+    if args.inline and args.dm_one_trip == "false":
+        parser.error("--dm-one-trip false needs the bot in a process of its own (not --inline)")
     if min(args.answers, args.concurrency) < 1 or args.stored < 0:
         parser.error("--answers and --concurrency must be at least 1, --stored at least 0")
     logging.basicConfig(level=logging.ERROR)
