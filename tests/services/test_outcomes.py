@@ -8,11 +8,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.flows.outcomes import InitiativeDraft, InitiativeStatus, OutcomeDraft, Refused
-from bot.models import ThemeSource, Tour
+from bot.models import Tour
 from bot.services import initiatives, outcomes, tour_export
-from bot.store.findings import add_theme
-from bot.store.tours import NewTour, create_tour, mark_closed
 from tests.conftest import START
+from tests.factories import final_themes, stored_tour
 
 OUTCOME = OutcomeDraft(
     statement="Finance hears about slips the day we know",
@@ -32,43 +31,8 @@ async def closed_tour_with_themes(
     sessions: async_sessionmaker[AsyncSession],
 ) -> tuple[Tour, list[int]]:
     async with sessions.begin() as session:
-        tour = await create_tour(
-            session,
-            NewTour(
-                team_id="T1",
-                enterprise_id=None,
-                leader_id="ULEAD",
-                title="Tour",
-                channel_id="CTEAM",
-                anonymous=True,
-                min_responses=3,
-                close_date=START.date(),
-                closes_at=START,
-                leader_tz="UTC",
-                reminders=False,
-                questions=["q"],
-                invitees=[],
-                skipped=0,
-            ),
-            now=START - timedelta(days=7),
-        )
-        await mark_closed(session, tour_id=tour.id, now=START)
-        theme_ids = [
-            (
-                await add_theme(
-                    session,
-                    tour_id=tour.id,
-                    source=ThemeSource.FINAL,
-                    position=position,
-                    label=label,
-                    summary="",
-                    kind="challenge",
-                    answer_count=3,
-                    quote_ids=[],
-                )
-            ).id
-            for position, label in enumerate(["Slips told late", "Unclear priorities"])
-        ]
+        tour = await stored_tour(session, questions=["q"], closed_at=START)
+        theme_ids = await final_themes(session, tour, ["Slips told late", "Unclear priorities"])
     return tour, theme_ids
 
 
