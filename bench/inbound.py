@@ -18,7 +18,7 @@ to the bot's /slack/events over loopback, then a wait until the fake Slack has t
 the last reply. No new answer is sent after `--max-seconds`; a reply not in within
 `--reply-timeout` counts as lost. The fake Slack adds `--latency` seconds to each call (the
 reply is one). Then the bot is stopped with SIGTERM (it finishes what it has in flight), and a
-bare Bolt app in a process of its own (bot/sandbox/bare_bolt.py: it acks, then answers a DM with
+bare Bolt app in a process of its own (bench/bare_bolt.py: it acks, then answers a DM with
 one chat.postMessage, which stands for "done" as the bot's reply does) gets the same people's
 events from as many senders. The rows are counted once both have stopped. With `--inline`, both
 apps run in this process instead, in one event loop with the fake Slack and the senders.
@@ -58,6 +58,7 @@ from ack import (
     stopped,
     summary,
 )
+from bare_bolt import bare_bolt_run
 from launch import LEADER, run_on_each_backend
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -76,7 +77,7 @@ from bot.models import (
     TourKey,
     TourStatus,
 )
-from bot.sandbox.bot_process import bare_bolt_run, bot_env, partnerbot_run
+from bot.sandbox.bot_process import bot_env, partnerbot_run
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 
