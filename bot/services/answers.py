@@ -40,7 +40,7 @@ from bot.models import (
     Tour,
     TourStatus,
 )
-from bot.services.tour import _dm, closed_on
+from bot.services.tour import closed_on, dm_payload
 from bot.store import dm_answers, outbox
 from bot.store import tours as store
 from bot.store.events import EventClaim
@@ -245,7 +245,7 @@ def reply_to(
     return outbox.Outgoing(
         key=f"reply:{team_id}:{source or uuid.uuid4().hex}",
         method="chat.postMessage",
-        payload=_dm(user_id, message),
+        payload=dm_payload(user_id, message),
         private=private,
     )
 

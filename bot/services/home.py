@@ -38,7 +38,7 @@ from bot.models import (
 
 # Module imports, not names: bot.services.tour queues a leader's Home when a tour closes.
 from bot.services import tour as tours
-from bot.services.initiatives import _backers, card_from, owned
+from bot.services.initiatives import backer_counts, card_from, owned
 from bot.store import findings as findings_store
 from bot.store import outbox
 from bot.store import tours as store
@@ -142,7 +142,7 @@ async def _cards(session: AsyncSession, initiatives: Sequence[Initiative]) -> li
         .where(Outcome.id.in_(outcome_ids))
     )
     answers = {outcome_id: (label, statement) for outcome_id, label, statement in rows}
-    backers = await _backers(session, [i.id for i in initiatives])
+    backers = await backer_counts(session, [i.id for i in initiatives])
     return [
         card_from(
             i,

@@ -69,7 +69,7 @@ async def get_initiative(
     return (row[0], row[1]) if row else None
 
 
-async def _backers(session: AsyncSession, initiative_ids: Sequence[int]) -> dict[int, int]:
+async def backer_counts(session: AsyncSession, initiative_ids: Sequence[int]) -> dict[int, int]:
     if not initiative_ids:
         return {}
     rows = await session.execute(
@@ -114,7 +114,7 @@ async def card_of(session: AsyncSession, initiative: Initiative) -> InitiativeCa
             .where(Outcome.id == initiative.outcome_id)
         )
     ).one()
-    backers = (await _backers(session, [initiative.id])).get(initiative.id, 0)
+    backers = (await backer_counts(session, [initiative.id])).get(initiative.id, 0)
     return card_from(initiative, theme_label=row[0], outcome=row[1], backers=backers)
 
 
@@ -251,7 +251,7 @@ async def toggle_backing(
         )
     )
     if getattr(removed, "rowcount", 0):
-        count = (await _backers(session, [initiative.id])).get(initiative.id, 0)
+        count = (await backer_counts(session, [initiative.id])).get(initiative.id, 0)
         return False, count
     return True, await back(session, initiative=initiative, user_id=user_id)
 

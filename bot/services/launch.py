@@ -36,7 +36,7 @@ from bot.models import (
     TourKey,
     TourStatus,
 )
-from bot.services.tour import _dm
+from bot.services.tour import dm_payload
 from bot.store import outbox
 from bot.store import tours as store
 from bot.store.tours import get_tour
@@ -267,7 +267,7 @@ async def finish_launch(
             outbox.Outgoing(
                 key=f"tour:{tour.id}:invite:{invitee.user_id}",
                 method="chat.postMessage",
-                payload=_dm(invitee.user_id, invitation),
+                payload=dm_payload(invitee.user_id, invitation),
             )
             for invitee in audience.invitees
         ],
@@ -297,7 +297,7 @@ async def finish_launch(
         team_id=team_id,
         key=f"tour:{tour.id}:launched",
         method="chat.postMessage",
-        payload=_dm(leader_id, confirmation),
+        payload=dm_payload(leader_id, confirmation),
         now=now,
     )
 
@@ -314,7 +314,7 @@ async def postpone_launch(
         team_id=tour.team_id,
         key=f"{_launch_key(tour)}:delayed",
         method="chat.postMessage",
-        payload=_dm(tour.leader_id, render_launch_delayed(title=tour.title)),
+        payload=dm_payload(tour.leader_id, render_launch_delayed(title=tour.title)),
         now=now,
     )
 
@@ -334,7 +334,7 @@ async def abandon_launch(session: AsyncSession, *, tour: Tour, reason: str, now:
         team_id=tour.team_id,
         key=f"{_launch_key(tour)}:abandoned",
         method="chat.postMessage",
-        payload=_dm(tour.leader_id, Message(text=reason)),
+        payload=dm_payload(tour.leader_id, Message(text=reason)),
         now=now,
     )
     for model in (Question, TourKey):

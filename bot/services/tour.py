@@ -41,7 +41,8 @@ def closed_on(tour: Tour) -> date:
     return min(local_today(tour.closed_at or tour.closes_at, tour.leader_tz), tour.close_date)
 
 
-def _dm(user_id: str, message: Message) -> dict[str, Any]:
+def dm_payload(user_id: str, message: Message) -> dict[str, Any]:
+    """A chat.postMessage payload for `message` in `user_id`'s DM with the bot."""
     return {"channel": user_id, **message.to_dict()}
 
 
@@ -66,7 +67,7 @@ async def close_tour(
         team_id=tour.team_id,
         key=f"tour:{tour.id}:closed",
         method="chat.postMessage",
-        payload=_dm(tour.leader_id, notice),
+        payload=dm_payload(tour.leader_id, notice),
         now=now,
     )
     await home.queue_leader_home(
@@ -117,7 +118,7 @@ async def _queue_reminder(
         team_id=tour.team_id,
         key=key,
         method="chat.postMessage",
-        payload=_dm(participant.user_id, message),
+        payload=dm_payload(participant.user_id, message),
         now=now,
         not_before=not_before,
     )
