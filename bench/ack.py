@@ -14,7 +14,7 @@ The four kinds, each from a member of an open listening tour (a fresh member eve
 Partnerbot runs as deployed: `partnerbot run` in HTTP mode, a process of its own
 (bot/sandbox/bot_process.py), on a database the bench migrated (it applies no migration on
 start; checked). The baseline, a bare Bolt app whose listeners only ack and which answers a DM
-with one chat.postMessage (bot/sandbox/bare_bolt.py), is a process of its own too. This process
+with one chat.postMessage (bench/bare_bolt.py), is a process of its own too. This process
 keeps the fake Slack and the senders: every request is signed and posted to the app's
 /slack/events over loopback. The time is the HTTP round trip, as Slack sees it; each request
 waits until the one before it has finished its work (the reply arrived at the fake Slack), so
@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from bare_bolt import bare_bolt_run, build_bare_app
 from launch import CHANNEL, LEADER, Samples, run_on_each_backend, timed
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -64,10 +65,8 @@ from bot.clock import SystemClock
 from bot.db import create_engine
 from bot.deps import Deps, build_deps
 from bot.models import Answer, Tour
-from bot.sandbox.bare_bolt import build_bare_app
 from bot.sandbox.bot_process import (
     ChildProcess,
-    bare_bolt_run,
     bot_env,
     partnerbot_run,
     stop_process,
@@ -160,8 +159,8 @@ async def rig(
     apart: bool = False,
 ) -> AsyncIterator[Bench]:
     """The fake Slack with a channel per group of members, Partnerbot and the bare Bolt app
-    (bot/sandbox/bare_bolt.py) on `url`: each in a process of its own (`partnerbot run` and
-    `python -m bot.sandbox.bare_bolt`, as deployed), or with `inline` both in this process
+    (bench/bare_bolt.py) on `url`: each in a process of its own (`partnerbot run` and
+    `python bench/bare_bolt.py`, as deployed), or with `inline` both in this process
     behind the bot's front door, as bench/launch.py's rig. On the way out the bot finishes
     what it has in flight and stops (SIGTERM), so the database is final."""
     secret = secrets.token_hex(16)

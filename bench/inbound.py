@@ -18,7 +18,7 @@ to the bot's /slack/events over loopback, then a wait until the fake Slack has t
 the last reply. No new answer is sent after `--max-seconds`; a reply not in within
 `--reply-timeout` counts as lost. The fake Slack adds `--latency` seconds to each call (the
 reply is one). Then the bot is stopped with SIGTERM (it finishes what it has in flight), and a
-bare Bolt app in a process of its own (bot/sandbox/bare_bolt.py: it acks, then answers a DM with
+bare Bolt app in a process of its own (bench/bare_bolt.py: it acks, then answers a DM with
 one chat.postMessage, which stands for "done" as the bot's reply does) gets the same people's
 events from as many senders. The rows are counted once both have stopped. With `--inline`, both
 apps run in this process instead, in one event loop with the fake Slack and the senders.
@@ -58,6 +58,7 @@ from ack import (
     stopped,
     summary,
 )
+from bare_bolt import bare_bolt_run
 from launch import LEADER, run_on_each_backend
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -76,7 +77,7 @@ from bot.models import (
     TourKey,
     TourStatus,
 )
-from bot.sandbox.bot_process import bare_bolt_run, bot_env, partnerbot_run
+from bot.sandbox.bot_process import bot_env, partnerbot_run
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 
@@ -369,7 +370,8 @@ async def in_processes(
         watch = DmWatch(fake)
         with tempfile.TemporaryDirectory(prefix="partnerbot-bench-cwd-") as directory:
             cwd = Path(directory)
-            async with partnerbot_run(bot_env(fake, secret, url), cwd, http) as bot:
+            env = bot_env(fake, secret, url, settings={"DM_ONE_TRIP": args.dm_one_trip})
+            async with partnerbot_run(env, cwd, http) as bot:
                 fake.latency = args.latency
                 sender = SignedSlack(bot.url + EVENTS_PATH, secret, fake, session=http)
                 ours = await load(watch, sender, warm, senders, args, bot.pid)
@@ -555,11 +557,19 @@ def main() -> int:
         "--reply-timeout", type=float, default=10, help="seconds a reply may take before it is lost"
     )
     parser.add_argument(
+        "--dm-one-trip",
+        choices=("true", "false"),
+        default="true",
+        help="the bot's DM_ONE_TRIP setting (false: every DM routed in one ORM transaction)",
+    )
+    parser.add_argument(
         "--inline",
         action="store_true",
         help="run both apps in this process, with the fake Slack and the senders (not as deployed)",
     )
     args = parser.parse_args()
+    if args.inline and args.dm_one_trip == "false":
+        parser.error("--dm-one-trip false needs the bot in a process of its own (not --inline)")
     if min(args.answers, args.concurrency) < 1 or args.stored < 0:
         parser.error("--answers and --concurrency must be at least 1, --stored at least 0")
     logging.basicConfig(level=logging.ERROR)

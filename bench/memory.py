@@ -23,7 +23,7 @@ process has exited, which is read too).
    `--after-close` seconds later. This is where the theme engine's memory shows.
 
 Baseline: a bare Bolt `AsyncApp` with no-op listeners served by Bolt's own aiohttp handler, as a
-child process of the same Python (bot/sandbox/bare_bolt.py, the other benches' baseline too),
+child process of the same Python (bench/bare_bolt.py, the other benches' baseline too),
 read the same way once it answers; the ratios are Partnerbot over it. Linux only (/proc).
 Fails (exit 1) if the bot does not start or stop cleanly, or an invitation is lost or sent
 twice; never on the size."""
@@ -48,6 +48,7 @@ from typing import Any
 
 import aiohttp
 from ack import DmWatch
+from bare_bolt import bare_bolt_run
 from launch import CHANNEL, LEADER
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,7 +57,7 @@ from bot.app import EVENTS_PATH
 from bot.db import create_engine
 from bot.flows.tour import respondent_key
 from bot.models import Participant, Theme, Tour
-from bot.sandbox.bot_process import ChildProcess, bare_bolt_run, bot_env, partnerbot_run
+from bot.sandbox.bot_process import ChildProcess, bot_env, partnerbot_run
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 from bot.store.tours import questions_of, save_answer, tour_secret

@@ -340,7 +340,7 @@ async def _display_names(settings: Settings, *, team_id: str) -> dict[str, str] 
 async def _export(settings: Settings, tour_id: int, output_format: str, table: str) -> int:
     from bot.db import create_engine, create_session_factory
     from bot.export import rows_with_names, to_csv, to_json, with_names
-    from bot.services.tour import export_tour
+    from bot.services.tour_export import export_tour
     from bot.store.tours import get_tour
 
     engine = create_engine(settings.database_url)

@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -19,14 +19,11 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.db import LAUNCHES_LOCK, TICK_LOCK, exclusive, scrub_deleted
-from bot.delivery import TRANSIENT_ERRORS, error_code, method_of, retry_after_seconds
 from bot.deps import Deps
 from bot.flows.review import MAX_SUGGESTED_THEMES
-from bot.flows.tour import choose_audience
 from bot.flows.working_hours import Away, away
-from bot.models import Initiative, TourStatus
-from bot.services import checkin_schedule, checkins, findings, tour
-from bot.services import tour as tour_services
+from bot.models import Initiative
+from bot.services import checkin_schedule, checkins, digests, findings, launch, tour
 from bot.settings import Settings
 from bot.store.events import prune_events
 from bot.store.findings import tours_awaiting_suggestions
@@ -62,149 +59,10 @@ async def purge_outbox_payloads(deps: Deps) -> int:
         )
 
 
-# Each job returns how many things it did. Later features add reminders, auto-close,
-# check-ins and digests here; each must be safe to run twice for the same instant.
-# How long to wait before working out a launch's audience again after Slack failed without a
-# Retry-After (a 5xx, a timeout), doubling from the first, at most LAUNCH_MAX_WAIT.
-LAUNCH_FIRST_WAIT = timedelta(seconds=15)
-LAUNCH_MAX_WAIT = timedelta(minutes=10)
-# The directory calls a launch makes, as the outbox's gate names them.
-LAUNCH_METHODS = ("conversations.members", "users.list")
-
-
-async def resolve_launch(deps: Deps, tour_id: int) -> bool:
-    """Work out a LAUNCHING tour's audience with Slack and open it (invitations queued); True
-    when it opened. Slack's answers go through the outbox's rate gate, shared per team: a
-    method Slack has closed for the team is not called, and a 429 or 5xx puts the launch off
-    (to the window's end, or with back-off) for the tick to try again. Safe to run twice at
-    once: the tour is locked and checked before it is opened."""
-    async with deps.sessions() as session:
-        tour = await get_tour(session, tour_id=tour_id)
-    if tour is None or tour.status is not TourStatus.LAUNCHING:
-        return False
-    request = tour_services.launch_request(tour)
-    team_id, gate, client = tour.team_id, deps.delivery.gate, deps.delivery.client
-    now = deps.clock.now()
-    methods = [m for m in LAUNCH_METHODS if request.channel_id or m != "conversations.members"]
-    for method in methods:
-        held = gate.admit(team_id, method, "", now)
-        if held is not None:
-            return await _postpone_launch(deps, tour_id, held)
-    try:
-        requested = list(request.user_ids)
-        if request.channel_id:
-            requested += await deps.directory.channel_members(client, channel_id=request.channel_id)
-        members = await deps.directory.members(client, team_id=team_id, now=now)
-    except SlackApiError as error:
-        return await _launch_refused(deps, tour_id, request, error, methods)
-    except (aiohttp.ClientError, TimeoutError, OSError) as error:
-        log.warning("Slack did not answer a launch", extra={"tour": tour_id, "error": repr(error)})
-        for method in methods:
-            gate.unanswered(team_id, method, "")
-        return await _postpone_launch(deps, tour_id, None)
-    for method in methods:
-        if gate.answered(team_id, method):
-            deps.delivery.notify()
-    audience = choose_audience(
-        requested,
-        members,
-        leader_id=tour.leader_id,
-        include_leader=request.include_leader,
-        bot_user_id=request.bot_user_id,
-    )
-    async with deps.sessions.begin() as session:
-        locked = await get_tour(session, tour_id=tour_id, lock=True)
-        if locked is None or locked.status is not TourStatus.LAUNCHING:
-            return False  # opened (or given up) by another replica meanwhile
-        if not audience.invitees:
-            await tour_services.abandon_launch(
-                session, tour=locked, reason=NOBODY_TO_ASK, now=deps.clock.now()
-            )
-        else:
-            await tour_services.finish_launch(
-                session,
-                tour=locked,
-                audience=audience,
-                now=deps.clock.now(),
-                hours=deps.settings.tour_working_hours,
-                away_words=deps.settings.away_words,
-            )
-    deps.delivery.notify()
-    log.info(
-        "tour launched" if audience.invitees else "launch given up: nobody to ask",
-        extra={"tour": tour_id, "invited": len(audience.invitees), "skipped": audience.skipped},
-    )
-    return bool(audience.invitees)
-
-
-NOBODY_TO_ASK = (
-    "Nobody to ask: everyone you picked is a bot, deactivated, or unknown to Slack. No tour was "
-    "started; type `/partner tour` to pick people again."
-)
-
-
-async def _launch_refused(
-    deps: Deps,
-    tour_id: int,
-    request: tour_services.LaunchRequest,
-    error: SlackApiError,
-    methods: list[str],
-) -> bool:
-    gate, now = deps.delivery.gate, deps.clock.now()
-    async with deps.sessions() as session:
-        tour = await get_tour(session, tour_id=tour_id)
-    assert tour is not None
-    status, code = error.response.status_code, error_code(error)
-    failed = method_of(error)
-    if status == 429 or code == "ratelimited":
-        until = now + timedelta(seconds=retry_after_seconds(error))
-        gate.close_method(tour.team_id, failed or methods[-1], until)
-        for method in methods:
-            if method != failed:
-                gate.unanswered(tour.team_id, method, "")
-        log.warning("launch rate limited", extra={"tour": tour_id, "method": failed})
-        return await _postpone_launch(deps, tour_id, until)
-    for method in methods:
-        gate.unanswered(tour.team_id, method, "")
-    if status >= 500 or code in TRANSIENT_ERRORS:
-        return await _postpone_launch(deps, tour_id, None)
-    if code == "channel_not_found" and failed == "conversations.members":
-        reason = (
-            f"I couldn't see who is in <#{request.channel_id}>: it is private and I'm not in "
-            "it. Type `/invite @Partnerbot` there, then `/partner tour` again — or pick the "
-            "people by name. No tour was started."
-        )
-    else:
-        reason = (
-            f"Slack refused to tell me whom to ask ({code}). No tour was started; type "
-            "`/partner tour` to try again."
-        )
-    log.warning("launch given up", extra={"tour": tour_id, "error": code})
-    async with deps.sessions.begin() as session:
-        locked = await get_tour(session, tour_id=tour_id, lock=True)
-        if locked is not None and locked.status is TourStatus.LAUNCHING:
-            await tour_services.abandon_launch(session, tour=locked, reason=reason, now=now)
-    deps.delivery.notify()
-    return False
-
-
-async def _postpone_launch(deps: Deps, tour_id: int, until: datetime | None) -> bool:
-    now = deps.clock.now()
-    async with deps.sessions.begin() as session:
-        tour = await get_tour(session, tour_id=tour_id, lock=True)
-        if tour is None or tour.status is not TourStatus.LAUNCHING:
-            return False
-        if until is None:  # no Retry-After: back off, doubling
-            until = now + min(LAUNCH_FIRST_WAIT * 2**tour.launch_attempts, LAUNCH_MAX_WAIT)
-        await tour_services.postpone_launch(session, tour=tour, until=until, now=now)
-    deps.delivery.notify()
-    return False
-
-
 async def resolve_due_launches(deps: Deps) -> int:
     async with deps.sessions() as session:
         due = await launches_due(session, now=deps.clock.now())
-    return sum([await resolve_launch(deps, tour_id) for tour_id in due])
+    return sum([await launch.resolve_launch(deps, tour_id) for tour_id in due])
 
 
 async def close_due_tours(deps: Deps) -> int:
@@ -394,7 +252,7 @@ async def ask_about_overdue(deps: Deps) -> int:
 
 async def post_weekly_updates(deps: Deps) -> int:
     async with deps.sessions.begin() as session:
-        return await checkins.post_due_digests(
+        return await digests.post_due_digests(
             session, now=deps.clock.now(), default_tz=deps.settings.default_timezone
         )
 

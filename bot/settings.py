@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     # (numpy, onnxruntime, the model: hundreds of MB) goes when it exits; off runs it in a thread
     # of the bot's own process, which then keeps that memory until it restarts.
     themes_in_child_process: bool = True
+    # Write the common DM answer (the next question of an open tour) from a read and one write
+    # trip (bot/services/dm.py); off, every DM takes the routed path in one ORM transaction.
+    dm_one_trip: bool = True
     # Optional "bring your own LLM" for naming and merging themes: off unless the URL is set.
     llm_base_url: AnyHttpUrl | None = None
     llm_api_key: SecretStr | None = None

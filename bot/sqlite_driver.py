@@ -1,4 +1,5 @@
-"""SQLAlchemy's aiosqlite adapter with one trip to the connection's thread per statement.
+"""SQLAlchemy's aiosqlite adapter with one trip to the connection's thread per statement: the
+one module that touches SQLAlchemy's and aiosqlite's private attributes.
 
 aiosqlite runs each sqlite3 call on the connection's own thread, and SQLAlchemy's adapter makes
 three or four such calls per statement (open a cursor, execute, fetch the rows, close it). Each
@@ -8,11 +9,18 @@ lock. Here the whole statement (cursor, execute, fetch, close) is one function r
 thread, and the adapter reads the finished result.
 
 The same thread also runs a whole unit of statements at once (`OneTripConnection.run_on_thread`
-with `RawStatements`): the DM answer path reads, and later writes, in one trip each.
+with `RawStatements`): the DM answer path reads, and later writes, in one trip each
+(bot/store/together.py, which touches no private attribute itself).
 
-This leans on two libraries' internals (SQLAlchemy 2.1's `AsyncAdapt_dbapi_cursor` and
-aiosqlite's `Connection._execute`); `one_trip_dbapi()` returns None when they are not as
-expected, and the engine then uses the stock adapter.
+What this leans on, checked against the versions in `CHECKED_AGAINST` (SQLAlchemy 2.1.9,
+aiosqlite 0.22.1): SQLAlchemy's `AsyncAdapt_aiosqlite_cursor` (`_adapt_connection`,
+`_connection`, `_cursor`, `_rows`, `_soft_closed_memoized`, `_execute_async`,
+`_executemany_async`, `_awaitable_cursor_close`), `AsyncAdapt_aiosqlite_connection`
+(`_cursor_cls`, `_execute_mutex`, `_connection`) and `AsyncAdapt_aiosqlite_dbapi`; aiosqlite's
+`Connection._execute` and `Connection._conn`; and a compiled statement's `positiontup`, `binds`
+and `construct_params`. `one_trip_dbapi()` runs the self-check at start (each engine asks): on
+other versions, or with any of these missing, it logs one warning and returns None, and the
+engine uses the stock adapter (every path still works, the DM answer a little slower).
 """
 
 from __future__ import annotations
@@ -20,6 +28,9 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
+import importlib.metadata
+import logging
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar, cast
@@ -32,6 +43,16 @@ from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
 T = TypeVar("T")
+
+log = logging.getLogger("bot.sqlite_driver")
+
+# The releases (major.minor.patch prefixes) whose internals this module was read against. A
+# release outside them turns the adapter off until someone has read the new internals, run
+# tests/test_together.py and added it here.
+CHECKED_AGAINST: dict[str, tuple[str, ...]] = {
+    "sqlalchemy": ("2.1.",),
+    "aiosqlite": ("0.20.", "0.21.", "0.22."),
+}
 
 
 class _Finished:
@@ -186,14 +207,50 @@ class OneTripDBAPI(sa_aiosqlite.AsyncAdapt_aiosqlite_dbapi):
 
 
 def one_trip_dbapi() -> OneTripDBAPI | None:
-    """The adapter for `create_async_engine(module=...)`, or None where the libraries'
-    internals this relies on are not there (the stock adapter is then used)."""
-    expected = (
-        hasattr(sa_aiosqlite.AsyncAdapt_aiosqlite_cursor, "_execute_async")
-        and hasattr(sa_aiosqlite.AsyncAdapt_aiosqlite_connection, "_cursor_cls")
-        and hasattr(aiosqlite.Connection, "_execute")
+    """The adapter for `create_async_engine(module=...)`, or None where the self-check finds the
+    libraries are not the ones this was checked against (the stock adapter is then used, and
+    the reason is logged once per process)."""
+    reason = self_check()
+    if reason is not None:
+        _fall_back_once(reason)
+        return None
+    return OneTripDBAPI(aiosqlite, sqlite3)
+
+
+def installed_version(package: str) -> str:
+    return importlib.metadata.version(package)
+
+
+def self_check() -> str | None:
+    """Why the one-trip adapter must not be used here, or None when it may: the installed
+    SQLAlchemy and aiosqlite are releases it was checked against, and every private attribute
+    it touches is where it was."""
+    for package, releases in CHECKED_AGAINST.items():
+        version = installed_version(package)
+        if not version.startswith(releases):
+            return f"{package} {version} is not one it was checked against ({', '.join(releases)}x)"
+    cursor = sa_aiosqlite.AsyncAdapt_aiosqlite_cursor
+    connection = sa_aiosqlite.AsyncAdapt_aiosqlite_connection
+    expected = {
+        "AsyncAdapt_aiosqlite_cursor._execute_async": hasattr(cursor, "_execute_async"),
+        "AsyncAdapt_aiosqlite_cursor._executemany_async": hasattr(cursor, "_executemany_async"),
+        "AsyncAdapt_aiosqlite_connection._cursor_cls": hasattr(connection, "_cursor_cls"),
+        "aiosqlite.Connection._execute": asyncio.iscoroutinefunction(
+            getattr(aiosqlite.Connection, "_execute", None)
+        ),
+        "SQLCompiler.construct_params": hasattr(SQLCompiler, "construct_params"),
+    }
+    missing = [name for name, present in expected.items() if not present]
+    return f"not found: {', '.join(missing)}" if missing else None
+
+
+@functools.cache
+def _fall_back_once(reason: str) -> None:
+    log.warning(
+        "SQLite: the one-trip adapter is off, the stock aiosqlite adapter is used (%s); "
+        "everything works, DM answers a little slower",
+        reason,
     )
-    return OneTripDBAPI(aiosqlite, sqlite3) if expected else None
 
 
 def as_sqlalchemy_error(

@@ -132,6 +132,15 @@ async def deps(settings: Settings, engine: AsyncEngine, clock: FrozenClock) -> A
     await deps.close()
 
 
+@pytest.fixture(params=[True, False], ids=["one-trip", "routed"])
+def dm_one_trip(request: pytest.FixtureRequest, deps: Deps) -> bool:
+    """A DM test that uses this runs twice: with DM_ONE_TRIP on (a plain answer planned from a
+    read and written in one trip) and off (every DM routed in one ORM transaction). Both must
+    give the same result; bot/services/dm.py's `answer_dm` reads the setting per message."""
+    deps.settings.dm_one_trip = request.param
+    return bool(request.param)
+
+
 @pytest.fixture
 def bolt_app(deps: Deps) -> AsyncApp:
     return build_app(deps)

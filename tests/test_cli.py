@@ -20,7 +20,6 @@ from sqlalchemy import func, select
 from bot.cli import main
 from bot.db import create_engine, create_session_factory
 from bot.flows.outcomes import InitiativeStatus
-from bot.flows.tour import respondent_key
 from bot.migrate import alembic_config
 from bot.models import (
     Checkin,
@@ -36,15 +35,10 @@ from bot.models import (
 )
 from bot.sandbox.fake_slack import FakeSlack
 from bot.store.tours import (
-    NewTour,
-    create_tour,
-    get_participant,
     mark_closed,
-    questions_of,
-    save_answer,
-    tour_secret,
 )
 from tests.conftest import START, empty_tables
+from tests.factories import answered, stored_tour
 
 
 @pytest.fixture
@@ -178,41 +172,16 @@ def _add_answered_tour(
         engine = create_engine(url)
         users = [f"U{n:03d}" for n in range(len(answers) + silent)]
         async with create_session_factory(engine).begin() as session:
-            tour = await create_tour(
+            tour = await stored_tour(
                 session,
-                NewTour(
-                    team_id="T1",
-                    enterprise_id=None,
-                    leader_id="ULEAD",
-                    title="Spring listening",
-                    channel_id="CTEAM",
-                    anonymous=anonymous,
-                    min_responses=3,
-                    close_date=START.date() + timedelta(days=7),
-                    closes_at=START + timedelta(days=7),
-                    leader_tz="UTC",
-                    reminders=True,
-                    questions=["What's working well?", "What challenges?"],
-                    invitees=[(user, "UTC") for user in users],
-                    skipped=0,
-                ),
-                now=START,
+                opened_at=START,
+                closes_at=START + timedelta(days=7),
+                title="Spring listening",
+                anonymous=anonymous,
+                reminders=True,
+                invitees=users,
             )
-            [first, _] = await questions_of(session, tour_id=tour.id)
-            secret = await tour_secret(session, tour_id=tour.id)
-            for user, text in zip(users, answers, strict=False):
-                key = respondent_key(anonymous=anonymous, user_id=user, secret=secret)
-                await save_answer(
-                    session,
-                    tour_id=tour.id,
-                    question_id=first.id,
-                    respondent=key,
-                    text=text,
-                    message_ts=None,
-                )
-                participant = await get_participant(session, tour_id=tour.id, user_id=user)
-                assert participant is not None
-                participant.responded = True
+            await answered(session, tour, dict(zip(users, answers, strict=False)))
             if closed:
                 await mark_closed(session, tour_id=tour.id, now=START + timedelta(days=7))
         await engine.dispose()

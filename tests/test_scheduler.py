@@ -8,7 +8,6 @@ import json
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,7 +19,6 @@ from bot import scheduler
 from bot.clock import FrozenClock
 from bot.db import TICK_LOCK, exclusive
 from bot.deps import Deps, build_deps
-from bot.flows.tour import respondent_key
 from bot.models import Theme, ThemeSource
 from bot.sandbox.fake_slack import FakeSlack
 from bot.scheduler import (
@@ -31,15 +29,10 @@ from bot.scheduler import (
 )
 from bot.settings import Settings
 from bot.store.tours import (
-    NewTour,
-    create_tour,
-    get_participant,
     mark_closed,
-    questions_of,
-    save_answer,
-    tour_secret,
 )
 from tests.conftest import START
+from tests.factories import answered, stored_tour
 
 TEXTS = [
     "Staging breaks every week.",
@@ -54,40 +47,8 @@ TEXTS = [
 async def closed_tour(deps: Deps) -> int:
     async with deps.sessions.begin() as session:
         users = [f"U{n}" for n in range(len(TEXTS))]
-        tour = await create_tour(
-            session,
-            NewTour(
-                team_id="T00000001",
-                enterprise_id=None,
-                leader_id="ULEAD",
-                title="Tour",
-                channel_id="CTEAM",
-                anonymous=True,
-                min_responses=3,
-                close_date=START.date(),
-                closes_at=START,
-                leader_tz="UTC",
-                reminders=False,
-                questions=["What's working well?", "What challenges?"],
-                invitees=[(user, "UTC") for user in users],
-                skipped=0,
-            ),
-            now=START - timedelta(days=7),
-        )
-        [_, challenges] = await questions_of(session, tour_id=tour.id)
-        secret = await tour_secret(session, tour_id=tour.id)
-        for user, text in zip(users, TEXTS, strict=True):
-            await save_answer(
-                session,
-                tour_id=tour.id,
-                question_id=challenges.id,
-                respondent=respondent_key(anonymous=True, user_id=user, secret=secret),
-                text=text,
-                message_ts=None,
-            )
-            participant = await get_participant(session, tour_id=tour.id, user_id=user)
-            assert participant is not None
-            participant.responded = True
+        tour = await stored_tour(session, team_id="T00000001", invitees=users)
+        await answered(session, tour, dict(zip(users, TEXTS, strict=True)), position=1)
         await mark_closed(session, tour_id=tour.id, now=START)
         return tour.id
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import bot.db
+import bot.sqlite_driver
 from bot.db import create_engine, is_sqlite
 from bot.models import ProcessedEvent
 from bot.store import dm_answers
@@ -224,3 +225,55 @@ async def test_a_unit_that_only_reads_does_not_wait_for_the_writers_without_the_
     finally:
         await engine.dispose()
     assert begun == ["BEGIN", "BEGIN IMMEDIATE"]
+
+
+@pytest.mark.parametrize(
+    ("package", "version", "one_trip"),
+    [
+        ("sqlalchemy", "2.1.9", True),
+        ("sqlalchemy", "2.2.0", False),
+        ("sqlalchemy", "2.0.36", False),
+        ("aiosqlite", "0.22.1", True),
+        ("aiosqlite", "0.23.0", False),
+    ],
+)
+async def test_the_one_trip_adapter_is_used_only_on_the_releases_it_was_checked_against(
+    package: str,
+    version: str,
+    one_trip: bool,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The start-up self-check: on a release of SQLAlchemy or aiosqlite whose internals were not
+    read, the engine falls back to the stock adapter and says so once, however many engines
+    are made; a unit of statements still writes and reads."""
+    installed = bot.sqlite_driver.installed_version
+    monkeypatch.setattr(
+        bot.sqlite_driver,
+        "installed_version",
+        lambda name: version if name == package else installed(name),
+    )
+    bot.sqlite_driver._fall_back_once.cache_clear()
+    engines = [create_engine(f"sqlite:///{tmp_path / f'check{n}.db'}") for n in (1, 2)]
+    try:
+        for engine in engines:
+            async with engine.begin() as connection:
+                await connection.run_sync(ProcessedEvent.metadata.create_all)
+            async with engine.connect() as connection:
+                raw = await connection.get_raw_connection()
+                adapted = isinstance(raw.dbapi_connection, bot.sqlite_driver.OneTripConnection)
+                assert adapted is one_trip
+                await write_together(
+                    connection, lambda run: dm_answers.claim_event(run, claim("E"))
+                )
+                assert await run_together(connection, lambda run: run(_KINDS, {}).rows) == [
+                    ("E", "message")
+                ]
+    finally:
+        for engine in engines:
+            await engine.dispose()
+    warned = [r for r in caplog.records if "one-trip adapter is off" in r.getMessage()]
+    assert len(warned) == (0 if one_trip else 1)
+    if warned:
+        assert f"{package} {version}" in warned[0].getMessage()

@@ -51,7 +51,8 @@ from bot.handlers.home import publish_home
 from bot.models import Poll, PollStatus, Tour, TourStatus
 from bot.refusals import findings as refused
 from bot.services import findings
-from bot.services.tour import export_tour, visibility_of
+from bot.services.tour import visibility_of
+from bot.services.tour_export import export_tour
 from bot.store import findings as store
 from bot.store.tours import get_tour, questions_of
 

@@ -47,7 +47,7 @@ from bot.handlers.initiatives import (
 )
 from bot.models import Initiative, Tour
 from bot.refusals import initiatives as initiative_refusals
-from bot.services import initiatives, outcomes
+from bot.services import initiatives
 
 log = logging.getLogger("bot.handlers.owners")
 
@@ -262,7 +262,7 @@ async def _log_win(
         or found[0].status is not InitiativeStatus.ACCEPTED
     ):
         return None
-    await outcomes.log_win(
+    await initiatives.log_win(
         session, initiative=found[0], author_id=user_id, text=text, now=deps.clock.now()
     )
     return found[0]

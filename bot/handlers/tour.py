@@ -50,7 +50,6 @@ from bot.handlers import naming
 from bot.handlers.common import leader_tour, notice, number_from_value
 from bot.handlers.context import (
     Replayed,
-    claim_event,
     claim_view,
     deps_of,
     event_claim,
@@ -61,7 +60,8 @@ from bot.handlers.forms import field, is_number, state_values, text_field
 from bot.handlers.home import publish_home
 from bot.models import Tour
 from bot.refusals import tour as refused
-from bot.scheduler import resolve_launch, suggest_themes_for
+from bot.scheduler import suggest_themes_for
+from bot.services import answers, dm, launch, tour_export
 from bot.services import tour as tours
 from bot.store import outbox
 from bot.store.tours import get_tour
@@ -206,7 +206,7 @@ async def handle_tour_launch_submission(
         if not await claim_view(session, context, view):
             log.info("replayed launch submission ignored")
             return
-        tour = await tours.start_launch(
+        tour = await launch.start_launch(
             session,
             team_id=team_id,
             enterprise_id=context.enterprise_id,
@@ -218,7 +218,7 @@ async def handle_tour_launch_submission(
         )
         tour.quote_min_responses = deps.settings.quote_min_responses
     try:
-        await resolve_launch(deps, tour.id)  # at once; put off to the tick if Slack is busy
+        await launch.resolve_launch(deps, tour.id)  # at once; put off to the tick if Slack is busy
     except Exception:
         # The tour is stored as launching: the launch job tries again within seconds, and the
         # leader hears from it. Saying "something went wrong" here would not be true.
@@ -248,41 +248,16 @@ async def handle_dm_reply(
     message_ts = str(event.get("ts") or "0")
 
     async def answer() -> outbox.Queued:
-        # Work out the common case from a read, so the write transaction (SQLite's one write
-        # lock) is a handful of statements; anything else, or a plan overtaken by another
-        # change, is worked out in full inside the write transaction. Either way the reply is
-        # queued in the outbox with the answer (a rate-limited reply is sent later, not lost).
-        now, lease_for = deps.clock.now(), deps.delivery.lease_for
-        async with deps.engine.connect() as connection:
-            plan = await tours.plan_dm_answer(
-                connection, team_id=team_id, user_id=user_id, text=text, message_ts=message_ts
-            )
-            if plan is not None:
-                queued = await tours.write_planned_answer(
-                    connection,
-                    plan,
-                    team_id=team_id,
-                    user_id=user_id,
-                    event=event_claim(context, body),
-                    now=now,
-                    lease_for=lease_for,
-                )
-                if queued is not None:
-                    return queued
-        async with deps.sessions.begin() as session:
-            await claim_event(session, context, body)
-            reply = await tours.handle_dm_reply(
-                session, team_id=team_id, user_id=user_id, text=text, message_ts=message_ts, now=now
-            )
-            return await tours.queue_reply(
-                session,
-                tours.reply_to(
-                    user_id, reply, team_id=team_id, source=body.get("event_id") or None
-                ),
-                team_id=team_id,
-                now=now,
-                lease_for=lease_for,
-            )
+        # The DM router decides what the message is and how its answer is written; the reply
+        # is queued in the outbox with the answer (a rate-limited reply is sent later, not lost).
+        return await dm.answer_dm(
+            deps,
+            team_id=team_id,
+            user_id=user_id,
+            text=text,
+            message_ts=message_ts,
+            event=event_claim(context, body),
+        )
 
     # Already acknowledged: Slack will not send it again, so a busy database must not lose it.
     queued = await retry_when_locked(answer)
@@ -311,7 +286,7 @@ async def handle_answer_form_button(
     if tour_id is None:
         raise refused.button_without_tour()
     async with deps.sessions.begin() as session:
-        result = await tours.answer_form(
+        result = await answers.answer_form(
             session, team_id=context.team_id or "", user_id=body["user"]["id"], tour_id=tour_id
         )
     if isinstance(result, Message):
@@ -357,7 +332,7 @@ async def handle_answer_form_submission(
                 typed=typed,
                 names=names,
             )
-            saved = await tours.save_answer_form(
+            saved = await answers.save_answer_form(
                 session,
                 team_id=team_id,
                 user_id=user_id,
@@ -370,9 +345,9 @@ async def handle_answer_form_submission(
                 raise Replayed
             queued = None
             if saved.tour_open:  # the reply (their answers) is queued with what it reports
-                queued = await tours.queue_reply(
+                queued = await answers.queue_reply(
                     session,
-                    tours.reply_to(
+                    answers.reply_to(
                         user_id, saved.reply, team_id=team_id, source=f"form:{view['id']}"
                     ),
                     team_id=team_id,
@@ -456,7 +431,7 @@ async def _send_export(
 ) -> None:
     reader = body["user"]["id"]
     async with deps.sessions() as session:
-        export = await tours.export_tour(session, tour=tour, reader_id=reader)
+        export = await tour_export.export_tour(session, tour=tour, reader_id=reader)
     if not export.answers_visible:
         why = withheld_reason(export.visibility, leader_id=tour.leader_id, reader_id=reader)
         raise refused.answers_withheld(

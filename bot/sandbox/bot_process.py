@@ -1,7 +1,7 @@
 """`partnerbot run` as a child process pointed at the fake Slack, started as an admin would start
 it: its environment, its log kept drained (a full pipe would stall it), the port it reports, and
 its health check. The benches and the crash tests start and kill the bot this way, and the
-benches their baseline, a bare Bolt app (bot/sandbox/bare_bolt.py), the same way."""
+benches their baseline, a bare Bolt app (bench/bare_bolt.py), the same way."""
 
 from __future__ import annotations
 
@@ -172,7 +172,7 @@ async def listening(
 
 
 @contextlib.asynccontextmanager
-async def _listening(
+async def healthy(
     argv: list[str], name: str, env: dict[str, str], cwd: Path, http: aiohttp.ClientSession
 ) -> AsyncIterator[ChildProcess]:
     """A server process that logs "listening for Slack" with its URL, yielded once /healthz
@@ -204,19 +204,7 @@ async def partnerbot_run(
     argv = [sys.executable, "-m", "bot", "run", "--role", role]
     if open_files is not None:
         argv = [sys.executable, "-c", _RUN_WITH_OPEN_FILES, str(open_files), "run", "--role", role]
-    async with _listening(argv, f"partnerbot run --role {role}", env, cwd, http) as child:
-        yield child
-
-
-@contextlib.asynccontextmanager
-async def bare_bolt_run(
-    env: dict[str, str], cwd: Path, http: aiohttp.ClientSession
-) -> AsyncIterator[ChildProcess]:
-    """The benches' baseline, `python -m bot.sandbox.bare_bolt` (see that module): a bare Bolt
-    app whose listeners only ack, and which answers a `message` event with one chat.postMessage
-    to its sender. It reads the Slack settings and PORT of `bot_env`; yielded once it answers."""
-    argv = [sys.executable, "-m", "bot.sandbox.bare_bolt"]
-    async with _listening(argv, "the bare Bolt app", env, cwd, http) as child:
+    async with healthy(argv, f"partnerbot run --role {role}", env, cwd, http) as child:
         yield child
 
 

@@ -21,7 +21,7 @@ from bot.flows.review import Side, side_name
 from bot.models import Checkin, Initiative, QuickWin, Tour
 from bot.sandbox.demo_stage import DemoFailure
 from bot.sandbox.transcript import wrap
-from bot.services.tour import TourExport, export_tour
+from bot.services.tour_export import TourExport, export_tour
 from bot.store.tours import list_tours
 
 

@@ -1,7 +1,8 @@
 """Step 4's rhythm as units of work: scheduling an owner's check-ins, the tick jobs that send
-what is due (check-ins, the one nudge, the "missed" mark, overdue questions, the weekly update),
-the owner's answers (by form or DM), snoozing and leave, and finishing an initiative with a
-celebration and a "you said → we did" DM to the people who answered the tour.
+what is due (check-ins, the one nudge, the "missed" mark, overdue questions; the weekly update
+is bot/services/digests.py), the owner's answers (by form or DM), snoozing and leave, and
+finishing an initiative with a celebration and a "you said → we did" DM to the people who
+answered the tour.
 
 All schedule state is in our tables. Each due item is claimed with FOR UPDATE SKIP LOCKED (on
 PostgreSQL; SQLite serialises writers anyway) and carries an idempotency key made of its local
@@ -12,29 +13,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.blocks import Message
 from bot.blocks.checkins import (
     MAX_NOTE,
-    MissedLine,
-    WinLine,
     render_celebration,
     render_checkin,
     render_checkin_thanks,
     render_checkin_unclear,
     render_closed_for_leader,
     render_confirm_done,
-    render_digest,
     render_loop_closed,
     render_new_due_for_leader,
     render_overdue,
     render_overdue_for_leader,
-    render_quiet_week,
 )
 from bot.blocks.initiatives import InitiativeCard
 from bot.flows.checkins import (
@@ -45,7 +42,6 @@ from bot.flows.checkins import (
     next_day_slot,
     read_checkin_reply,
     timing,
-    week_start,
 )
 from bot.flows.outcomes import InitiativeEvent, InitiativeStatus, Refused
 from bot.flows.tour import local_today, zone
@@ -53,25 +49,22 @@ from bot.flows.working_hours import Away
 from bot.models import (
     Checkin,
     CheckinState,
-    Digest,
     Initiative,
     LoopOptOut,
     Outcome,
     Participant,
-    QuickWin,
     Theme,
     Tour,
 )
-from bot.services import outcomes, working_hours
+from bot.services import initiatives, working_hours
 from bot.services.checkin_schedule import (
-    digest_time,
     next_slot,
     owner_zone,
     zone_check,
 )
 from bot.services.initiatives import card_from, card_of
 from bot.store import outbox
-from bot.store.inserts import insert_if_absent, insert_returning_id
+from bot.store.inserts import insert_returning_id
 from bot.store.outbox import Outgoing
 
 log = logging.getLogger("bot.services.checkins")
@@ -367,7 +360,9 @@ async def answer_checkin(
     initiative.last_status = status.value
     initiative.progress = progress
     if win and win.strip():
-        await outcomes.log_win(session, initiative=initiative, author_id=user_id, text=win, now=now)
+        await initiatives.log_win(
+            session, initiative=initiative, author_id=user_id, text=win, now=now
+        )
     if status is CheckinStatus.DONE:
         await finish(session, initiative=initiative, tour=tour, now=now)
         return Answered(finished=True)
@@ -479,7 +474,7 @@ async def finish(
 ) -> bool:
     """Done: celebrate in the team channel, and tell the people who answered the tour (once,
     unless they opted out). False if it was not under way."""
-    moved = await outcomes.move(session, initiative=initiative, event=InitiativeEvent.FINISH)
+    moved = await initiatives.move(session, initiative=initiative, event=InitiativeEvent.FINISH)
     if moved.refused is not None:
         return False
     initiative.done_at = now
@@ -583,7 +578,7 @@ async def close(
     """The owner stops it without it being done; the leader is told."""
     if initiative.owner_id != user_id:
         return NOT_YOURS
-    moved = await outcomes.move(session, initiative=initiative, event=InitiativeEvent.STOP)
+    moved = await initiatives.move(session, initiative=initiative, event=InitiativeEvent.STOP)
     if moved.refused is Refused.NOT_ALLOWED:
         return NOT_UNDER_WAY
     initiative.next_checkin_at = None
@@ -648,291 +643,3 @@ async def ask_overdue(
 
 
 # --- the weekly update -------------------------------------------------------------------------
-
-
-async def post_due_digests(
-    session: AsyncSession, *, now: datetime, default_tz: str, limit: int = BATCH
-) -> int:
-    """Each tour's weekly update, once per local week: sent, a one-line quiet week, or (past
-    the grace) recorded as skipped. Returns how many were posted."""
-    due = await session.scalars(
-        select(Tour)
-        .where(Tour.next_digest_at <= now)
-        .order_by(Tour.next_digest_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    posted = 0
-    for tour in due.all():
-        # One tour's trouble must not hold up every other tour's update in this tick.
-        try:
-            async with session.begin_nested():
-                posted += await _post_digests_of(session, tour=tour, now=now)
-        except Exception:
-            log.exception("weekly update failed", extra={"tour": tour.id})
-    return posted
-
-
-async def _post_digests_of(session: AsyncSession, *, tour: Tour, now: datetime) -> int:
-    posted = 0
-    at = digest_time(tour)
-    while tour.next_digest_at is not None and tour.next_digest_at <= now:
-        local_day = tour.next_digest_at.astimezone(zone(tour.leader_tz)).date()
-        slot = Slot(week_start(local_day), tour.next_digest_at)
-        if timing(slot.due_at, now) is Timing.STALE:
-            message, state = None, "skipped"
-        else:
-            composed = await _digest(session, tour=tour, slot=slot, now=now)
-            if composed is None:  # nothing under way any more: updates stop until there is
-                tour.next_digest_at = None
-                break
-            message, state = composed[0], "quiet" if composed[1] else "sent"
-        fresh = await insert_if_absent(
-            session,
-            Digest,
-            {
-                "tour_id": tour.id,
-                "period": slot.period,
-                "state": state,
-                "until": slot.due_at if message is not None else None,
-                "created_at": now,
-            },
-        )
-        if fresh and message is not None and tour.channel_id:
-            await outbox.enqueue(
-                session,
-                team_id=tour.team_id,
-                key=f"tour:{tour.id}:digest:{slot.key}",
-                method="chat.postMessage",
-                payload={"channel": tour.channel_id, **message.to_dict()},
-                now=now,
-            )
-            posted += 1
-        nxt = following(
-            slot, cadence_weeks=1, tz_name=tour.leader_tz, weekday=tour.digest_weekday, at=at
-        )
-        tour.next_digest_at = nxt.due_at
-    return posted
-
-
-async def _digest(
-    session: AsyncSession, *, tour: Tour, slot: Slot, now: datetime
-) -> tuple[Message, bool] | None:
-    """The week's update and whether it is a quiet one; None when the tour has nothing under
-    way or done (its update stops). It covers what happened since the last update posted (a
-    week, if none was), up to this slot: late, moved or skipped updates count nothing twice."""
-    last = await session.scalar(select(func.max(Digest.until)).where(Digest.tour_id == tour.id))
-    since = last if last is not None else slot.due_at - WEEK
-    until = slot.due_at
-    initiatives = (
-        await session.scalars(
-            select(Initiative)
-            .where(
-                Initiative.tour_id == tour.id,
-                or_(
-                    Initiative.status == InitiativeStatus.ACCEPTED,
-                    and_(
-                        Initiative.status == InitiativeStatus.DONE,
-                        Initiative.done_at > since,
-                        Initiative.done_at <= until,
-                    ),
-                ),
-            )
-            .order_by(Initiative.id)
-        )
-    ).all()
-    if not initiatives:
-        return None
-    ids = [i.id for i in initiatives]
-    wins = (
-        await session.execute(
-            select(QuickWin, Initiative.title, Theme.label, Initiative.status, Initiative.progress)
-            .join(Initiative, Initiative.id == QuickWin.initiative_id)
-            .join(Outcome, Outcome.id == Initiative.outcome_id)
-            .join(Theme, Theme.id == Outcome.theme_id)
-            .where(
-                Initiative.tour_id == tour.id,
-                QuickWin.logged_at > since,
-                QuickWin.logged_at <= until,
-            )
-            .order_by(QuickWin.logged_at)
-        )
-    ).all()
-    answered = await session.scalar(
-        select(func.count()).where(Checkin.initiative_id.in_(ids), Checkin.answered_at > since)
-    )
-    notes = await _notes_for_team(session, initiative_ids=ids, since=since, until=until)
-    missed = (
-        await session.execute(
-            select(Initiative.owner_id, Initiative.title)
-            .join(Checkin, Checkin.initiative_id == Initiative.id)
-            .where(
-                Initiative.id.in_(ids),
-                Checkin.state == CheckinState.MISSED,
-                Checkin.missed_at > since,
-                Checkin.missed_at <= until,
-            )
-        )
-    ).all()
-    away = (
-        await session.execute(
-            select(Initiative.owner_id, Initiative.title)
-            .join(Checkin, Checkin.initiative_id == Initiative.id)
-            .where(
-                Initiative.id.in_(ids),
-                Checkin.state == CheckinState.AWAY,
-                Checkin.due_at > since,
-                Checkin.due_at <= until,
-            )
-        )
-    ).all()
-    today = local_today(now, tour.leader_tz)
-    cards = [await card_of(session, i) for i in initiatives]
-    overdue = [
-        card
-        for card, i in zip(cards, initiatives, strict=True)
-        if i.status is InitiativeStatus.ACCEPTED and i.due_date is not None and i.due_date < today
-    ]
-    done = any(i.status is InitiativeStatus.DONE for i in initiatives)
-    if not wins and not answered and not missed and not away and not overdue and not done:
-        under_way = sum(i.status is InitiativeStatus.ACCEPTED for i in initiatives)
-        return render_quiet_week(tour_title=tour.title, under_way=under_way), True
-    message = render_digest(
-        tour_title=tour.title,
-        week_of=slot.period,
-        wins=[
-            WinLine(
-                author_id=win.author_id,
-                text=win.text,
-                initiative=title,
-                theme_label=label,
-                status=status,
-                progress=progress,
-            )
-            for win, title, label, status, progress in wins
-        ],
-        initiatives=cards,
-        missed=[MissedLine(owner_id=str(owner), initiative=title) for owner, title in missed],
-        overdue=overdue,
-        today=today,
-        notes=notes,
-        away=[MissedLine(owner_id=str(owner), initiative=title) for owner, title in away],
-    )
-    return message, False
-
-
-async def _notes_for_team(
-    session: AsyncSession, *, initiative_ids: Sequence[int], since: datetime, until: datetime
-) -> dict[int, str]:
-    """Each initiative's newest note for the team from a check-in answered in the update's
-    window: news once, not repeated every week after."""
-    rows = await session.execute(
-        select(Checkin.initiative_id, Checkin.note)
-        .where(
-            Checkin.initiative_id.in_(initiative_ids),
-            Checkin.note.is_not(None),
-            Checkin.answered_at > since,
-            Checkin.answered_at <= until,
-        )
-        .order_by(Checkin.answered_at)
-    )
-    return {initiative_id: note for initiative_id, note in rows.all() if note}
-
-
-# --- the export ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CheckinRecord:
-    """One period's check-in of one initiative, for the export. Owners answer as themselves
-    (their status, progress and note go to the team's weekly update), so it names them."""
-
-    initiative: str
-    owner_id: str | None
-    period: date
-    state: str
-    status: str | None
-    progress: int | None
-    note: str | None
-    answered_at: datetime | None
-
-    def record(self) -> dict[str, object]:
-        return {
-            "initiative": self.initiative,
-            "owner_id": self.owner_id,
-            "period": self.period.isoformat(),
-            "state": self.state,
-            "status": self.status,
-            "progress": self.progress,
-            "note": self.note,
-            "answered_at": self.answered_at.isoformat() if self.answered_at else None,
-        }
-
-
-@dataclass(frozen=True)
-class WinRecord:
-    """One quick win, for the export: it was posted in the team channel with its author."""
-
-    initiative: str
-    theme: str
-    author_id: str
-    text: str
-    logged_at: datetime
-
-    def record(self) -> dict[str, object]:
-        return {
-            "initiative": self.initiative,
-            "theme": self.theme,
-            "author_id": self.author_id,
-            "text": self.text,
-            "logged_at": self.logged_at.isoformat(),
-        }
-
-
-CHECKIN_COLUMNS = tuple(column.name for column in fields(CheckinRecord))
-WIN_COLUMNS = tuple(column.name for column in fields(WinRecord))
-
-
-async def checkins_for_export(session: AsyncSession, *, tour_id: int) -> list[CheckinRecord]:
-    """Every check-in of the tour's initiatives, by initiative, then period."""
-    rows = await session.execute(
-        select(Checkin, Initiative.title, Initiative.owner_id)
-        .join(Initiative, Initiative.id == Checkin.initiative_id)
-        .where(Initiative.tour_id == tour_id)
-        .order_by(Initiative.id, Checkin.period)
-    )
-    return [
-        CheckinRecord(
-            initiative=title,
-            owner_id=owner_id,
-            period=checkin.period,
-            state=checkin.state.value,
-            status=checkin.status,
-            progress=checkin.progress,
-            note=checkin.note,
-            answered_at=checkin.answered_at,
-        )
-        for checkin, title, owner_id in rows.all()
-    ]
-
-
-async def wins_for_export(session: AsyncSession, *, tour_id: int) -> list[WinRecord]:
-    """Every quick win logged for the tour's initiatives, oldest first."""
-    rows = await session.execute(
-        select(QuickWin, Initiative.title, Theme.label)
-        .join(Initiative, Initiative.id == QuickWin.initiative_id)
-        .join(Outcome, Outcome.id == Initiative.outcome_id)
-        .join(Theme, Theme.id == Outcome.theme_id)
-        .where(Initiative.tour_id == tour_id)
-        .order_by(QuickWin.logged_at, QuickWin.id)
-    )
-    return [
-        WinRecord(
-            initiative=title,
-            theme=label,
-            author_id=win.author_id,
-            text=win.text,
-            logged_at=win.logged_at,
-        )
-        for win, title, label in rows.all()
-    ]

@@ -1,12 +1,13 @@
 """Step 4 in Slack, as units of work: proposals with their channel card, backing, the leader's
 commitment under the cap with the owner's DM, the owner's answer back to the leader, quick wins,
-and what the App Home shows (my commitments; the leader's pipeline). The caller owns the
-transaction; Slack calls go through the outbox."""
+and the lifecycle moves under the cap beneath them. What the App Home shows of them (my
+commitments; the leader's pipeline) is bot/services/home.py. The caller owns the transaction;
+Slack calls go through the outbox."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import delete, func, select
@@ -15,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.blocks.initiatives import (
     InitiativeCard,
     OutcomeOption,
-    PipelineOutcome,
     render_accepted_for_leader,
     render_declined_for_leader,
     render_initiative_card,
@@ -24,13 +24,14 @@ from bot.blocks.initiatives import (
 )
 from bot.flows.outcomes import (
     ACTIVE,
+    DEFAULT_ACTIVE_CAP,
     InitiativeDraft,
     InitiativeEvent,
     InitiativeStatus,
     Refused,
-    next_checkin_day,
+    initiative_problems,
+    next_status,
 )
-from bot.flows.tour import local_today
 from bot.models import (
     Initiative,
     InitiativeBacking,
@@ -38,13 +39,15 @@ from bot.models import (
     Outcome,
     OutcomeShaper,
     Participant,
+    QuickWin,
     Theme,
     Tour,
 )
-from bot.services import outcomes, working_hours
+from bot.services import working_hours
 from bot.services.checkin_schedule import schedule_first
-from bot.services.outcomes import Moved, OutcomeError
+from bot.services.outcomes import OutcomeError
 from bot.store import outbox
+from bot.store.inserts import insert_if_absent
 
 __all__ = ["Moved", "OutcomeError"]
 
@@ -67,7 +70,7 @@ async def get_initiative(
     return (row[0], row[1]) if row else None
 
 
-async def _backers(session: AsyncSession, initiative_ids: Sequence[int]) -> dict[int, int]:
+async def backer_counts(session: AsyncSession, initiative_ids: Sequence[int]) -> dict[int, int]:
     if not initiative_ids:
         return {}
     rows = await session.execute(
@@ -112,7 +115,7 @@ async def card_of(session: AsyncSession, initiative: Initiative) -> InitiativeCa
             .where(Outcome.id == initiative.outcome_id)
         )
     ).one()
-    backers = (await _backers(session, [initiative.id])).get(initiative.id, 0)
+    backers = (await backer_counts(session, [initiative.id])).get(initiative.id, 0)
     return card_from(initiative, theme_label=row[0], outcome=row[1], backers=backers)
 
 
@@ -178,7 +181,7 @@ async def propose(
     if row is None:
         raise OutcomeError({"outcome": "Pick one of the outcomes the team agreed."})
     tour = row[0]
-    initiative = await outcomes.propose_initiative(
+    initiative = await propose_initiative(
         session,
         tour=tour,
         outcome_id=outcome_id,
@@ -249,9 +252,9 @@ async def toggle_backing(
         )
     )
     if getattr(removed, "rowcount", 0):
-        count = (await _backers(session, [initiative.id])).get(initiative.id, 0)
+        count = (await backer_counts(session, [initiative.id])).get(initiative.id, 0)
         return False, count
-    return True, await outcomes.back(session, initiative=initiative, user_id=user_id)
+    return True, await back(session, initiative=initiative, user_id=user_id)
 
 
 async def active_count(session: AsyncSession, *, tour_id: int) -> int:
@@ -299,7 +302,7 @@ async def commit(
         problems["checkin_day"] = "Choose a weekday."
     if problems:
         raise OutcomeError(problems)
-    moved = await outcomes.commit_initiative(
+    moved = await commit_initiative(
         session,
         initiative=initiative,
         owner_id=commitment.owner_id,
@@ -347,7 +350,7 @@ async def answer(
     """The owner accepts (their check-ins start, on their clock: `owner_tz`, or `default_tz`
     when Slack has none) or declines; the leader hears either way (a decline with a button to
     reassign). Only the owner can answer."""
-    moved = await outcomes.answer_offer(
+    moved = await answer_offer(
         session, initiative=initiative, user_id=user_id, accept=accept, reason=reason
     )
     if moved.refused is not None:
@@ -378,7 +381,7 @@ async def withdraw(
     place under the cap is free again, and the owner hears so."""
     if initiative.status is not InitiativeStatus.OFFERED:
         return Moved(initiative, Refused.NOT_ALLOWED)
-    moved = await outcomes.move(session, initiative=initiative, event=InitiativeEvent.STOP)
+    moved = await move(session, initiative=initiative, event=InitiativeEvent.STOP)
     if moved.refused is not None:
         return moved
     await outbox.enqueue(
@@ -418,84 +421,137 @@ async def owned(
     return list(rows.all())
 
 
-async def _cards(session: AsyncSession, initiatives: Sequence[Initiative]) -> list[InitiativeCard]:
-    if not initiatives:
-        return []
-    outcome_ids = {i.outcome_id for i in initiatives}
-    rows = await session.execute(
-        select(Outcome.id, Theme.label, Outcome.statement)
-        .join(Theme, Theme.id == Outcome.theme_id)
-        .where(Outcome.id.in_(outcome_ids))
+async def propose_initiative(
+    session: AsyncSession,
+    *,
+    tour: Tour,
+    outcome_id: int,
+    proposer_id: str,
+    draft: InitiativeDraft,
+    suggested_owner_id: str | None,
+    now: datetime,
+) -> Initiative:
+    outcome = await session.scalar(
+        select(Outcome).where(Outcome.id == outcome_id, Outcome.tour_id == tour.id)
     )
-    answers = {outcome_id: (label, statement) for outcome_id, label, statement in rows}
-    backers = await _backers(session, [i.id for i in initiatives])
-    return [
-        card_from(
-            i,
-            theme_label=answers[i.outcome_id][0],
-            outcome=answers[i.outcome_id][1],
-            backers=backers.get(i.id, 0),
-        )
-        for i in initiatives
-    ]
-
-
-async def commitments(
-    session: AsyncSession, *, team_id: str, user_id: str, now: datetime, tz: str
-) -> list[InitiativeCard]:
-    """What someone owns or is offered, with the day of each next check-in in their zone."""
-    mine = await owned(
-        session,
-        team_id=team_id,
-        user_id=user_id,
-        statuses=(InitiativeStatus.OFFERED, InitiativeStatus.ACCEPTED),
+    if outcome is None:
+        raise OutcomeError({"outcome": "Pick one of the outcomes the team agreed."})
+    problems = initiative_problems(draft)
+    if problems:
+        raise OutcomeError(problems)
+    initiative = Initiative(
+        tour_id=tour.id,
+        outcome_id=outcome.id,
+        title=draft.title.strip(),
+        implications=draft.implications.strip(),
+        tracking=draft.tracking.strip(),
+        first_quick_win=draft.first_quick_win.strip() or None,
+        proposer_id=proposer_id,
+        suggested_owner_id=suggested_owner_id,
+        status=InitiativeStatus.PROPOSED,
+        created_at=now,
     )
-    today = local_today(now, tz)
-    next_checkins = {
-        i.id: (
-            local_today(i.next_checkin_at, tz)
-            if i.next_checkin_at is not None
-            else next_checkin_day(
-                committed_on=local_today(i.committed_at, tz),
-                today=today,
-                cadence_weeks=i.cadence_weeks,
-                weekday=i.checkin_weekday,
-            )
-        )
-        for i in mine
-        if i.status is InitiativeStatus.ACCEPTED and i.committed_at is not None
-    }
-    return [
-        replace(card, next_checkin=next_checkins.get(card.initiative_id))
-        for card in await _cards(session, mine)
-    ]
+    session.add(initiative)
+    await session.flush()
+    return initiative
 
 
-async def pipeline(session: AsyncSession, *, tour: Tour) -> list[PipelineOutcome]:
-    """Themes → committed outcomes → initiatives, for the leader's Home."""
-    rows = await session.execute(
-        select(Theme.label, Outcome)
-        .join(Outcome, Outcome.theme_id == Theme.id)
-        .where(Theme.tour_id == tour.id)
-        .order_by(Theme.position)
+async def back(session: AsyncSession, *, initiative: Initiative, user_id: str) -> int:
+    """One backing per person (a second click changes nothing); returns the count."""
+    await insert_if_absent(
+        session, InitiativeBacking, {"initiative_id": initiative.id, "user_id": user_id}
     )
-    committed = rows.all()
-    if not committed:
-        return []
-    initiatives = (
-        await session.scalars(
-            select(Initiative).where(Initiative.tour_id == tour.id).order_by(Initiative.id)
-        )
-    ).all()
-    cards = await _cards(session, initiatives)
-    by_outcome: dict[int, list[InitiativeCard]] = {}
-    for initiative, card in zip(initiatives, cards, strict=True):
-        by_outcome.setdefault(initiative.outcome_id, []).append(card)
-    return [
-        PipelineOutcome(
-            theme_label=label,
-            statement=outcome.statement,
-            initiatives=by_outcome.get(outcome.id, []),
-        )
-        for label, outcome in committed
-    ]
+    count = await session.scalar(
+        select(func.count()).where(InitiativeBacking.initiative_id == initiative.id)
+    )
+    return int(count or 0)
+
+
+async def _active(session: AsyncSession, *, tour_id: int) -> int:
+    count = await session.scalar(
+        select(func.count()).where(Initiative.tour_id == tour_id, Initiative.status.in_(ACTIVE))
+    )
+    return int(count or 0)
+
+
+@dataclass(frozen=True)
+class Moved:
+    initiative: Initiative
+    refused: Refused | None = None
+
+
+async def move(
+    session: AsyncSession,
+    *,
+    initiative: Initiative,
+    event: InitiativeEvent,
+    cap: int = DEFAULT_ACTIVE_CAP,
+) -> Moved:
+    """Apply one lifecycle event under the tour's cap on active initiatives."""
+    step = next_status(
+        initiative.status,
+        event,
+        active=await _active(session, tour_id=initiative.tour_id),
+        cap=cap,
+    )
+    if step.refused is None:
+        initiative.status = step.status
+    return Moved(initiative, step.refused)
+
+
+async def commit_initiative(
+    session: AsyncSession,
+    *,
+    initiative: Initiative,
+    owner_id: str,
+    due_date: date,
+    cadence_weeks: int,
+    now: datetime,
+    cap: int = DEFAULT_ACTIVE_CAP,
+) -> Moved:
+    """The leader commits a proposal (or re-offers a declined one) to an owner."""
+    # Only a proposal is committed, and only a declined one reassigned: an offer still waiting
+    # for its owner is not silently moved to someone else by a second, older form.
+    if initiative.status is InitiativeStatus.PROPOSED:
+        event = InitiativeEvent.COMMIT
+    elif initiative.status is InitiativeStatus.DECLINED:
+        event = InitiativeEvent.REASSIGN
+    else:
+        return Moved(initiative, Refused.NOT_ALLOWED)
+    moved = await move(session, initiative=initiative, event=event, cap=cap)
+    if moved.refused is None:
+        initiative.owner_id = owner_id
+        initiative.due_date = due_date
+        initiative.cadence_weeks = cadence_weeks
+        initiative.decline_reason = None
+        initiative.committed_at = now
+    return moved
+
+
+async def answer_offer(
+    session: AsyncSession,
+    *,
+    initiative: Initiative,
+    user_id: str,
+    accept: bool,
+    reason: str | None = None,
+) -> Moved:
+    """The owner accepts or declines; nobody else can answer for them."""
+    if initiative.owner_id != user_id:
+        return Moved(initiative, Refused.NOT_ALLOWED)
+    event = InitiativeEvent.ACCEPT if accept else InitiativeEvent.DECLINE
+    moved = await move(session, initiative=initiative, event=event)
+    if moved.refused is None and not accept:
+        initiative.decline_reason = (reason or "").strip() or None
+    return moved
+
+
+async def log_win(
+    session: AsyncSession, *, initiative: Initiative, author_id: str, text: str, now: datetime
+) -> QuickWin:
+    win = QuickWin(
+        initiative_id=initiative.id, author_id=author_id, text=text.strip(), logged_at=now
+    )
+    session.add(win)
+    await session.flush()
+    return win

@@ -1,14 +1,12 @@
-"""Steps 3 and 4 as units of work, without Slack yet (issue #5 adds the handlers): outcome
-proposals and commitments, initiative proposals, backings, commitments under the cap, the
-owner's answer, quick wins, and the chain back to the theme for the export."""
+"""Step 3 as units of work: outcome proposals (by form or DM) and commitments, asking the
+leader's direct reports, letting go. Step 4's initiatives are bot/services/initiatives.py."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.blocks import Message
@@ -23,24 +21,13 @@ from bot.blocks.outcomes import (
     render_proposal_too_long,
 )
 from bot.flows.outcomes import (
-    ACTIVE,
-    DEFAULT_ACTIVE_CAP,
-    InitiativeDraft,
-    InitiativeEvent,
-    InitiativeStatus,
     OutcomeDraft,
-    Refused,
-    initiative_problems,
-    next_status,
     outcome_problems,
 )
 from bot.models import (
-    Initiative,
-    InitiativeBacking,
     Outcome,
     OutcomeProposal,
     OutcomeShaper,
-    QuickWin,
     Reflection,
     Theme,
     ThemeSource,
@@ -241,218 +228,6 @@ async def commit_outcome(
     outcome.committed_at = now
     await session.flush()
     return outcome
-
-
-async def propose_initiative(
-    session: AsyncSession,
-    *,
-    tour: Tour,
-    outcome_id: int,
-    proposer_id: str,
-    draft: InitiativeDraft,
-    suggested_owner_id: str | None,
-    now: datetime,
-) -> Initiative:
-    outcome = await session.scalar(
-        select(Outcome).where(Outcome.id == outcome_id, Outcome.tour_id == tour.id)
-    )
-    if outcome is None:
-        raise OutcomeError({"outcome": "Pick one of the outcomes the team agreed."})
-    problems = initiative_problems(draft)
-    if problems:
-        raise OutcomeError(problems)
-    initiative = Initiative(
-        tour_id=tour.id,
-        outcome_id=outcome.id,
-        title=draft.title.strip(),
-        implications=draft.implications.strip(),
-        tracking=draft.tracking.strip(),
-        first_quick_win=draft.first_quick_win.strip() or None,
-        proposer_id=proposer_id,
-        suggested_owner_id=suggested_owner_id,
-        status=InitiativeStatus.PROPOSED,
-        created_at=now,
-    )
-    session.add(initiative)
-    await session.flush()
-    return initiative
-
-
-async def back(session: AsyncSession, *, initiative: Initiative, user_id: str) -> int:
-    """One backing per person (a second click changes nothing); returns the count."""
-    await insert_if_absent(
-        session, InitiativeBacking, {"initiative_id": initiative.id, "user_id": user_id}
-    )
-    count = await session.scalar(
-        select(func.count()).where(InitiativeBacking.initiative_id == initiative.id)
-    )
-    return int(count or 0)
-
-
-async def _active(session: AsyncSession, *, tour_id: int) -> int:
-    count = await session.scalar(
-        select(func.count()).where(Initiative.tour_id == tour_id, Initiative.status.in_(ACTIVE))
-    )
-    return int(count or 0)
-
-
-@dataclass(frozen=True)
-class Moved:
-    initiative: Initiative
-    refused: Refused | None = None
-
-
-async def move(
-    session: AsyncSession,
-    *,
-    initiative: Initiative,
-    event: InitiativeEvent,
-    cap: int = DEFAULT_ACTIVE_CAP,
-) -> Moved:
-    """Apply one lifecycle event under the tour's cap on active initiatives."""
-    step = next_status(
-        initiative.status,
-        event,
-        active=await _active(session, tour_id=initiative.tour_id),
-        cap=cap,
-    )
-    if step.refused is None:
-        initiative.status = step.status
-    return Moved(initiative, step.refused)
-
-
-async def commit_initiative(
-    session: AsyncSession,
-    *,
-    initiative: Initiative,
-    owner_id: str,
-    due_date: date,
-    cadence_weeks: int,
-    now: datetime,
-    cap: int = DEFAULT_ACTIVE_CAP,
-) -> Moved:
-    """The leader commits a proposal (or re-offers a declined one) to an owner."""
-    # Only a proposal is committed, and only a declined one reassigned: an offer still waiting
-    # for its owner is not silently moved to someone else by a second, older form.
-    if initiative.status is InitiativeStatus.PROPOSED:
-        event = InitiativeEvent.COMMIT
-    elif initiative.status is InitiativeStatus.DECLINED:
-        event = InitiativeEvent.REASSIGN
-    else:
-        return Moved(initiative, Refused.NOT_ALLOWED)
-    moved = await move(session, initiative=initiative, event=event, cap=cap)
-    if moved.refused is None:
-        initiative.owner_id = owner_id
-        initiative.due_date = due_date
-        initiative.cadence_weeks = cadence_weeks
-        initiative.decline_reason = None
-        initiative.committed_at = now
-    return moved
-
-
-async def answer_offer(
-    session: AsyncSession,
-    *,
-    initiative: Initiative,
-    user_id: str,
-    accept: bool,
-    reason: str | None = None,
-) -> Moved:
-    """The owner accepts or declines; nobody else can answer for them."""
-    if initiative.owner_id != user_id:
-        return Moved(initiative, Refused.NOT_ALLOWED)
-    event = InitiativeEvent.ACCEPT if accept else InitiativeEvent.DECLINE
-    moved = await move(session, initiative=initiative, event=event)
-    if moved.refused is None and not accept:
-        initiative.decline_reason = (reason or "").strip() or None
-    return moved
-
-
-async def log_win(
-    session: AsyncSession, *, initiative: Initiative, author_id: str, text: str, now: datetime
-) -> QuickWin:
-    win = QuickWin(
-        initiative_id=initiative.id, author_id=author_id, text=text.strip(), logged_at=now
-    )
-    session.add(win)
-    await session.flush()
-    return win
-
-
-@dataclass(frozen=True)
-class ChainLink:
-    """One initiative with everything it answers, for the export: theme → outcome → it."""
-
-    theme: str
-    outcome: str
-    partner: str
-    measure: str
-    initiative: str
-    status: str
-    owner_id: str | None
-    due_date: date | None
-    cadence_weeks: int
-    implications: str
-    tracking: str
-    first_quick_win: str | None
-    proposer_id: str
-    backers: int
-    progress: int
-
-    def record(self) -> dict[str, object]:
-        return {
-            "theme": self.theme,
-            "outcome": self.outcome,
-            "partner": self.partner,
-            "measure": self.measure,
-            "initiative": self.initiative,
-            "status": self.status,
-            "owner_id": self.owner_id,
-            "due_date": self.due_date.isoformat() if self.due_date else None,
-            "cadence_weeks": self.cadence_weeks,
-            "implications": self.implications,
-            "tracking": self.tracking,
-            "first_quick_win": self.first_quick_win,
-            "proposer_id": self.proposer_id,
-            "backers": self.backers,
-            "progress": self.progress,
-        }
-
-
-async def chain(session: AsyncSession, *, tour: Tour) -> Sequence[ChainLink]:
-    backers = (
-        select(InitiativeBacking.initiative_id, func.count().label("backers"))
-        .group_by(InitiativeBacking.initiative_id)
-        .subquery()
-    )
-    rows = await session.execute(
-        select(Theme.label, Outcome, Initiative, func.coalesce(backers.c.backers, 0))
-        .join(Outcome, Outcome.theme_id == Theme.id)
-        .join(Initiative, Initiative.outcome_id == Outcome.id)
-        .outerjoin(backers, backers.c.initiative_id == Initiative.id)
-        .where(Theme.tour_id == tour.id)
-        .order_by(Theme.position, Initiative.id)
-    )
-    return [
-        ChainLink(
-            theme=label,
-            outcome=outcome.statement,
-            partner=outcome.partner,
-            measure=outcome.measure,
-            initiative=initiative.title,
-            status=initiative.status.value,
-            owner_id=initiative.owner_id,
-            due_date=initiative.due_date,
-            cadence_weeks=initiative.cadence_weeks,
-            implications=initiative.implications,
-            tracking=initiative.tracking,
-            first_quick_win=initiative.first_quick_win,
-            proposer_id=initiative.proposer_id,
-            backers=int(count),
-            progress=initiative.progress,
-        )
-        for label, outcome, initiative, count in rows.all()
-    ]
 
 
 # --- step 3 in Slack: asking direct reports, and committing ------------------------------------

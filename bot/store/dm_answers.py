@@ -3,7 +3,7 @@
 A DM answer is read in one unit (the person's open tours, the questions, when their answers
 last grew) and written in another (claim the event, check the tour is still open, move the
 person on if they are where the read left them, store the answer). Each function here runs one
-or two statements through the unit's `run`; bot/services/tour.py strings them together.
+or two statements through the unit's `run`; bot/services/answers.py strings them together.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ from bot.models import (
 )
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
-from bot.services.tour import export_tour
+from bot.services.tour_export import export_tour
 from tests.handlers.test_findings import (
     closed_tour,
     drain_outbox,

@@ -23,10 +23,8 @@ from bot.models import (
     Checkin,
     CheckinState,
     Initiative,
-    Outcome,
     Participant,
     QuickWin,
-    ThemeSource,
     Tour,
     TourStatus,
 )
@@ -34,8 +32,7 @@ from bot.sandbox.block_kit import validate_message
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 from bot.scheduler import run_tick
-from bot.store.findings import add_theme
-from bot.store.tours import NewTour, create_tour, mark_closed
+from tests.factories import committed_outcome, final_themes, stored_tour
 from tests.handlers.test_outcomes import buttons
 from tests.handlers.test_tour import rendered
 
@@ -70,51 +67,22 @@ async def offered_initiatives(
 ) -> dict[str, int]:
     """A closed tour whose outcome has one initiative offered to each owner."""
     async with sessions.begin() as session:
-        tour = await create_tour(
+        tour = await stored_tour(
             session,
-            NewTour(
-                team_id="T00000001",
-                enterprise_id=None,
-                leader_id="ULEAD",
-                title="Spring listening",
-                channel_id="CSQUAD",
-                anonymous=True,
-                min_responses=3,
-                close_date=START.date() - timedelta(days=10),
-                closes_at=START - timedelta(days=10),
-                leader_tz="Europe/Berlin",
-                reminders=False,
-                questions=["q"],
-                invitees=[(user, "UTC") for user in [*OWNERS, "UMEMBER"]],
-                skipped=0,
-            ),
-            now=START - timedelta(days=20),
+            opened_at=START - timedelta(days=20),
+            closes_at=START - timedelta(days=10),
+            closed_at=START - timedelta(days=10),
+            team_id="T00000001",
+            title="Spring listening",
+            channel_id="CSQUAD",
+            leader_tz="Europe/Berlin",
+            questions=["q"],
+            invitees=[*OWNERS, "UMEMBER"],
         )
-        await mark_closed(session, tour_id=tour.id, now=START - timedelta(days=10))
         for participant in await session.scalars(select(Participant)):
             participant.responded = True
-        theme = await add_theme(
-            session,
-            tour_id=tour.id,
-            source=ThemeSource.FINAL,
-            position=0,
-            label=THEME,
-            summary="",
-            kind="challenge",
-            answer_count=5,
-            quote_ids=[],
-        )
-        outcome = Outcome(
-            tour_id=tour.id,
-            theme_id=theme.id,
-            statement="Finance hears about slips the day we know",
-            partner="Finance",
-            measure="9 in 10 within a day",
-            target_date=date(2026, 6, 30),
-            committed_at=START,
-        )
-        session.add(outcome)
-        await session.flush()
+        [theme_id] = await final_themes(session, tour, [THEME], answer_count=5)
+        outcome = await committed_outcome(session, tour, theme_id)
         ids = {}
         for owner in OWNERS:
             initiative = Initiative(
@@ -590,6 +558,7 @@ async def test_a_win_logged_around_a_late_update_is_reported_exactly_once(
     assert ["Finance replied within the hour" in update for update in updates] == [False, True]
 
 
+@pytest.mark.usefixtures("dm_one_trip")
 async def test_a_checkin_reply_reaches_the_owner_who_finished_an_open_tour(
     slack: SignedSlack,
     fake_slack: FakeSlack,

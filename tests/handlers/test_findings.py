@@ -25,7 +25,7 @@ from bot.sandbox.block_kit import validate_message, validate_view
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 from bot.scheduler import run_tick
-from bot.services.tour import export_tour
+from bot.services.tour_export import export_tour
 from tests.handlers.test_tour import launch, rendered, reply, the_tour
 
 TEAM = [f"UT{n:02d}" for n in range(1, 16)]

@@ -343,7 +343,7 @@ async def test_initiatives_are_proposed_backed_committed_and_reassigned(
     assert "<@UT09>" in leader_home
 
     # The export: theme → outcome → initiative, with owners, due dates and implications.
-    from bot.services.tour import export_tour
+    from bot.services.tour_export import export_tour
     from tests.handlers.test_tour import the_tour
 
     async with sessions() as session:

@@ -22,7 +22,7 @@ from bot.deps import Deps
 from bot.models import Answer, Theme, ThemeQuote, ThemeSource
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
-from bot.services.tour import export_tour
+from bot.services.tour_export import export_tour
 from tests.handlers.test_findings import ANSWERS, closed_tour, drain_outbox, open_review
 from tests.handlers.test_findings import team as team  # the fixture
 from tests.handlers.test_tour import every_row, launch, rendered, reply, the_tour

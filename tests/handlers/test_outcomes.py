@@ -8,6 +8,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,6 +20,8 @@ from bot.models import Outcome, OutcomeProposal, Theme, ThemeSource
 from bot.sandbox.block_kit import validate_message
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
+from tests.conftest import START
+from tests.factories import committed_outcome, final_themes, stored_tour
 from tests.handlers.test_findings import (
     closed_tour,
     drain_outbox,
@@ -197,26 +200,24 @@ async def test_outcomes_are_proposed_committed_and_announced(
 
 
 async def test_the_export_carries_the_outcomes(
-    slack: SignedSlack,
-    fake_slack: FakeSlack,
-    deps: Deps,
-    clock: FrozenClock,
     sessions: async_sessionmaker[AsyncSession],
-    team: list[str],  # noqa: F811 - the fixture imported above
 ) -> None:
-    from bot.services.tour import export_tour
-    from tests.handlers.test_tour import the_tour
+    from bot.services.tour_export import export_tour
 
-    await test_outcomes_are_proposed_committed_and_announced(
-        slack, fake_slack, deps, clock, sessions, team
-    )
+    async with sessions.begin() as session:
+        tour = await stored_tour(session, closed_at=START)
+        first, second = await final_themes(session, tour, ["Slips told late", "Priorities"])
+        await committed_outcome(session, tour, first, partner="Finance")
+        await committed_outcome(session, tour, second, partner="Sales", statement="Sales knows")
     async with sessions() as session:
-        record = (await export_tour(session, tour=await the_tour(sessions))).record()
+        record = (await export_tour(session, tour=tour)).record()
     assert [o["partner"] for o in record["outcomes"]] == ["Finance", "Sales"]
     assert record["outcomes"][0]["outcome"] == "Finance hears about slips the day we know"
+    assert record["outcomes"][0]["theme"] == "Slips told late"
     assert record["initiatives"] == []  # step 4 comes next
 
 
+@pytest.mark.usefixtures("dm_one_trip")
 async def test_proposals_by_dm_reply_and_edits_until_the_leader_decides(
     slack: SignedSlack,
     fake_slack: FakeSlack,

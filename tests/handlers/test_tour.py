@@ -35,8 +35,9 @@ from bot.models import (
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 from bot.scheduler import run_tick
-from bot.services import tour as tour_services
-from bot.services.tour import export_tour
+from bot.services import answers as answer_services
+from bot.services import dm as dm_services
+from bot.services.tour_export import export_tour
 from bot.store.events import EventClaim, record_event
 from bot.store.tours import get_tour
 
@@ -212,6 +213,7 @@ async def test_launch_problems_come_back_inline(
 # --- the whole tour --------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("dm_one_trip")
 async def test_a_25_person_tour_from_launch_to_export(
     slack: SignedSlack,
     fake_slack: FakeSlack,
@@ -321,6 +323,7 @@ async def answers_in_db(sessions: async_sessionmaker[AsyncSession]) -> list[str]
         return sorted((await session.scalars(select(Answer.text))).all())
 
 
+@pytest.mark.usefixtures("dm_one_trip")
 async def test_retried_and_replayed_dm_events_store_one_answer(
     slack: SignedSlack,
     fake_slack: FakeSlack,
@@ -344,7 +347,7 @@ async def test_retried_and_replayed_dm_events_store_one_answer(
     assert len(fake_slack.dms_to("UM001")) == 2  # the invitation and one "Question 2"
 
 
-async def test_a_plain_dm_answer_is_written_as_planned_without_the_full_path(
+async def test_a_plain_dm_answer_takes_the_path_the_setting_names(
     slack: SignedSlack,
     fake_slack: FakeSlack,
     deps: Deps,
@@ -352,28 +355,33 @@ async def test_a_plain_dm_answer_is_written_as_planned_without_the_full_path(
     sessions: async_sessionmaker[AsyncSession],
     team: list[str],
     monkeypatch: pytest.MonkeyPatch,
+    dm_one_trip: bool,
 ) -> None:
-    """The busiest path, in one read and one write: a plan that silently failed to be written
-    (a value stored in the wrong form, say) would still be answered by the full path, slowly."""
+    """DM_ONE_TRIP on: the busiest path in one read and one write, never routed in full (a plan
+    that silently failed to be written would still be answered by the routed path, slowly).
+    Off: never planned, every DM routed in one ORM transaction. The same answers either way."""
     questions = [*DEFAULT_QUESTIONS, "What should we stop doing?"]
     await launch(slack, fake_slack, deps, users=team[:3], questions=questions)
     written: list[bool] = []
-    write = tour_services.write_planned_answer
+    routed: list[str] = []
+    write, route = answer_services.write_planned_answer, dm_services.route_dm
 
     async def noted(*args: Any, **kwargs: Any) -> Any:
         queued = await write(*args, **kwargs)
         written.append(queued is not None)  # None: the plan was overtaken, nothing written
         return queued
 
-    async def no_full_path(*_args: Any, **_kwargs: Any) -> Any:
-        raise AssertionError("the full path handled a plain answer")
+    async def noted_route(*args: Any, **kwargs: Any) -> Any:
+        routed.append(kwargs["text"])
+        return await route(*args, **kwargs)
 
-    monkeypatch.setattr(tour_services, "write_planned_answer", noted)
-    monkeypatch.setattr(tour_services, "handle_dm_reply", no_full_path)
-    for answer in ("Retros are honest", "Releases wait for sign-off"):
+    monkeypatch.setattr(answer_services, "write_planned_answer", noted)
+    monkeypatch.setattr(dm_services, "route_dm", noted_route)
+    sent = ["Retros are honest", "Releases wait for sign-off"]
+    for answer in sent:
         clock.advance(minutes=5)  # past the window in which a message joins the one before
         await reply(slack, deps, clock, "UM001", answer)
-    assert written == [True, True]
+    assert (written, routed) == (([True, True], []) if dm_one_trip else ([], sent))
     assert await answers_in_db(sessions) == ["Releases wait for sign-off", "Retros are honest"]
     async with sessions() as session:
         participant = await session.scalar(
@@ -401,7 +409,7 @@ async def test_one_event_on_both_paths_at_once_takes_its_locks_in_one_order(
     tour = await the_tour(sessions)
     clock.advance(minutes=1)
     async with deps.engine.connect() as connection:
-        plan = await tour_services.plan_dm_answer(
+        plan = await answer_services.plan_dm_answer(
             connection, team_id=tour.team_id, user_id="UM001", text="Hi", message_ts="1.0"
         )
     assert plan is not None
@@ -412,7 +420,7 @@ async def test_one_event_on_both_paths_at_once_takes_its_locks_in_one_order(
 
         async def planned() -> Any:
             async with deps.engine.connect() as connection:
-                return await tour_services.write_planned_answer(
+                return await answer_services.write_planned_answer(
                     connection,
                     plan,
                     team_id=tour.team_id,
@@ -447,8 +455,8 @@ async def test_a_dm_answer_overtaken_between_its_read_and_its_write_is_worked_ou
     """The bot plans a DM answer from a read and writes it only if the person is still on that
     question of an open tour; otherwise the message is worked out again inside the write."""
     await launch(slack, fake_slack, deps, users=team[:3])
-    planned = tour_services.plan_dm_answer
-    plans: list[tour_services.PlannedAnswer | None] = []
+    planned = answer_services.plan_dm_answer
+    plans: list[answer_services.PlannedAnswer | None] = []
 
     async def plan_then_overtake(session: AsyncSession, **kwargs: Any) -> Any:
         plan = await planned(session, **kwargs)
@@ -477,7 +485,7 @@ async def test_a_dm_answer_overtaken_between_its_read_and_its_write_is_worked_ou
                 )
         return plan
 
-    monkeypatch.setattr(tour_services, "plan_dm_answer", plan_then_overtake)
+    monkeypatch.setattr(answer_services, "plan_dm_answer", plan_then_overtake)
     answered = await reply(slack, deps, clock, "UM001", "Retros are honest")
 
     assert [plan.position if plan else None for plan in plans] == [0]  # the plan was made...
@@ -503,8 +511,8 @@ async def test_a_dm_planned_as_the_next_answer_joins_the_one_before_if_that_grew
     questions = [*DEFAULT_QUESTIONS, "What should we stop doing?"]
     await launch(slack, fake_slack, deps, users=team[:3], questions=questions)
     await reply(slack, deps, clock, "UM001", "Retros are honest")  # on question 2 now
-    planned = tour_services.plan_dm_answer
-    plans: list[tour_services.PlannedAnswer | None] = []
+    planned = answer_services.plan_dm_answer
+    plans: list[answer_services.PlannedAnswer | None] = []
 
     async def plan_then_grow(session: AsyncSession, **kwargs: Any) -> Any:
         plan = await planned(session, **kwargs)
@@ -516,7 +524,7 @@ async def test_a_dm_planned_as_the_next_answer_joins_the_one_before_if_that_grew
             )
         return plan
 
-    monkeypatch.setattr(tour_services, "plan_dm_answer", plan_then_grow)
+    monkeypatch.setattr(answer_services, "plan_dm_answer", plan_then_grow)
     answered = await reply(slack, deps, clock, "UM001", "and blameless")
 
     assert [plan.position if plan else None for plan in plans] == [1]  # planned as answer 2...
@@ -569,6 +577,7 @@ async def test_the_form_edits_and_adds_to_answers(
     assert len(fake_slack.dms_to("UM001")) == dms
 
 
+@pytest.mark.usefixtures("dm_one_trip")
 async def test_split_messages_join_skip_and_help(
     slack: SignedSlack,
     fake_slack: FakeSlack,
@@ -593,6 +602,7 @@ async def test_split_messages_join_skip_and_help(
     assert "Edit" in rendered(again)
 
 
+@pytest.mark.usefixtures("dm_one_trip")
 async def test_a_reply_goes_to_the_tour_whose_question_was_asked_last(
     slack: SignedSlack,
     fake_slack: FakeSlack,
@@ -613,6 +623,7 @@ async def test_a_reply_goes_to_the_tour_whose_question_was_asked_last(
     assert [tuple(row) for row in rows] == [("Ops tour", "answer for ops")]
 
 
+@pytest.mark.usefixtures("dm_one_trip")
 async def test_replies_with_no_tour_get_help(
     slack: SignedSlack, fake_slack: FakeSlack, deps: Deps, clock: FrozenClock
 ) -> None:
@@ -691,6 +702,7 @@ async def test_export_shows_counts_only_below_the_minimum(
     assert "2 of 5" in json.dumps(fake_slack.views[notice_id])
 
 
+@pytest.mark.usefixtures("dm_one_trip")
 async def test_named_tour_answers_carry_the_member(
     slack: SignedSlack,
     fake_slack: FakeSlack,
@@ -951,9 +963,11 @@ async def test_replies_reach_slack_through_the_outbox_and_keep_no_answer_at_rest
     clock: FrozenClock,
     sessions: async_sessionmaker[AsyncSession],
     team: list[str],
+    dm_one_trip: bool,
 ) -> None:
     """Each DM reply is an outbox row, sent at once; the thank-you, which in a named tour
-    quotes the person's answers, keeps none of them in the outbox once it is sent."""
+    quotes the person's answers, keeps none of them in the outbox once it is sent. The routed
+    path cannot tell which replies quote nothing, so it keeps every reply private."""
     await launch(slack, fake_slack, deps, users=team[:3], anonymous=False)
     await reply(slack, deps, clock, "UM001", "Retros are honest")
     thanks = await reply(slack, deps, clock, "UM001", "Releases wait for sign-off")
@@ -965,12 +979,14 @@ async def test_replies_reach_slack_through_the_outbox_and_keep_no_answer_at_rest
             )
         )
     assert [row.status for row in rows] == [OutboxStatus.SENT, OutboxStatus.SENT]
-    assert [row.private for row in rows] == [False, True]  # the next question quotes nothing
+    # The planned next question quotes nothing; the routed path keeps every reply private.
+    assert [row.private for row in rows] == [not dm_one_trip, True]
     stored = json.dumps([row.payload for row in rows])
     assert "Retros are honest" not in stored
     assert "Releases wait for sign-off" not in stored
 
 
+@pytest.mark.usefixtures("dm_one_trip")
 async def test_a_reply_that_cannot_be_sent_at_once_is_sent_later_and_nothing_false_is_said(
     slack: SignedSlack,
     fake_slack: FakeSlack,

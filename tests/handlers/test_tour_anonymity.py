@@ -22,7 +22,7 @@ from bot.models import Theme
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 from bot.scheduler import run_tick
-from bot.services.tour import export_tour
+from bot.services.tour_export import export_tour
 from tests.handlers.test_findings import ANSWERS, drain_outbox
 from tests.handlers.test_tour import launch, rendered, reply, the_tour
 

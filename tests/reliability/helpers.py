@@ -45,6 +45,7 @@ from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import Delivery, SignedSlack
 from bot.store.findings import add_theme, create_poll
 from bot.store.tours import NewTour, create_tour, mark_closed, save_answer
+from tests.factories import new_tour
 
 Json = dict[str, Any]
 
@@ -276,21 +277,16 @@ def _new_tour(
     team_id: str, title: str, channel: str, now: datetime, *, anonymous: bool, open_: bool
 ) -> NewTour:
     closes = now + timedelta(days=6) if open_ else now - timedelta(days=10)
-    return NewTour(
+    return new_tour(
         team_id=team_id,
-        enterprise_id=None,
-        leader_id="ULEAD",
         title=title,
         channel_id=channel,
         anonymous=anonymous,
-        min_responses=3,
-        close_date=closes.date(),
         closes_at=closes,
         leader_tz="Europe/Berlin",
-        reminders=False,
         questions=["What's working well?", "What challenges is your team experiencing?"],
-        invitees=[(person, "Europe/Berlin") for person in ("UALICE", "UBOB", "UCAROL")],
-        skipped=0,
+        invitees=("UALICE", "UBOB", "UCAROL"),
+        tz="Europe/Berlin",
     )
 
 
@@ -349,7 +345,7 @@ def without_replies(
     changed: dict[str, dict[str, list[tuple[Any, ...]]]],
 ) -> dict[str, dict[str, list[tuple[Any, ...]]]]:
     """The changes, less the bot's replies to DMs: each is queued in the outbox with the unit
-    of work it answers (bot/services/tour.py reply_to), and says what the bot told the person;
+    of work it answers (bot/services/answers.py reply_to), and says what the bot told the person;
     it changes nothing the team owns."""
     outbox = changed.get("outbox")
     if outbox is None:

@@ -42,7 +42,7 @@ from bot.models import (
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 from bot.scheduler import run_tick
-from bot.store.tours import NewTour, create_tour
+from tests.factories import stored_tour
 from tests.reliability.helpers import (
     Seeded,
     figure,
@@ -122,25 +122,16 @@ async def one_question_tour(
     sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, user_id: str
 ) -> int:
     async with sessions.begin() as session:
-        tour = await create_tour(
+        tour = await stored_tour(
             session,
-            NewTour(
-                team_id="T00000001",
-                enterprise_id=None,
-                leader_id="ULEAD",
-                title="Text abuse tour",
-                channel_id="CTEAM",
-                anonymous=False,
-                min_responses=3,
-                close_date=(clock.now() + timedelta(days=6)).date(),
-                closes_at=clock.now() + timedelta(days=6),
-                leader_tz="Europe/Berlin",
-                reminders=False,
-                questions=["What's working well?"],
-                invitees=[(user_id, "UTC")],
-                skipped=0,
-            ),
-            now=clock.now(),
+            opened_at=clock.now(),
+            closes_at=clock.now() + timedelta(days=6),
+            team_id="T00000001",
+            title="Text abuse tour",
+            anonymous=False,
+            leader_tz="Europe/Berlin",
+            questions=["What's working well?"],
+            invitees=[user_id],
         )
         return tour.id
 

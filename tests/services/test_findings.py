@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.flows.review import MAX_SUGGESTED_THEMES
 from bot.models import ThemeSource, Tour
 from bot.services import findings
 from bot.store.findings import add_theme, themes_of
-from bot.store.tours import NewTour, create_tour, mark_closed
 from bot.themes import SuggestedTheme, ThemeKind
 from tests.conftest import START
+from tests.factories import stored_tour
 
 
 def suggestion(label: str, kind: ThemeKind, answers: int = 2) -> SuggestedTheme:
@@ -28,28 +26,7 @@ def suggestion(label: str, kind: ThemeKind, answers: int = 2) -> SuggestedTheme:
 
 async def closed_tour(sessions: async_sessionmaker[AsyncSession]) -> Tour:
     async with sessions.begin() as session:
-        tour = await create_tour(
-            session,
-            NewTour(
-                team_id="T1",
-                enterprise_id=None,
-                leader_id="ULEAD",
-                title="Tour",
-                channel_id="CTEAM",
-                anonymous=True,
-                min_responses=3,
-                close_date=START.date(),
-                closes_at=START,
-                leader_tz="UTC",
-                reminders=False,
-                questions=["What's working well?", "What challenges?"],
-                invitees=[],
-                skipped=0,
-            ),
-            now=START - timedelta(days=7),
-        )
-        await mark_closed(session, tour_id=tour.id, now=START)
-    return tour
+        return await stored_tour(session, closed_at=START)
 
 
 async def test_suggestions_are_kept_challenges_first_up_to_the_review_limit(

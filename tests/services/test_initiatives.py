@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.flows.outcomes import InitiativeStatus, Refused
 from bot.models import OutboxMessage, Tour
-from bot.services import initiatives, outcomes
+from bot.services import home, initiatives, outcomes
 from tests.conftest import START
 from tests.services.test_outcomes import OUTCOME, PLAN, closed_tour_with_themes
 
@@ -214,7 +214,7 @@ async def test_commitments_and_pipeline(sessions: async_sessionmaker[AsyncSessio
             cap=3,
         )
     async with sessions.begin() as session:
-        offered = await initiatives.commitments(
+        offered = await home.commitments(
             session, team_id="T1", user_id="UO", now=START, tz="Europe/Berlin"
         )
         assert [(c.title, c.status, c.next_checkin) for c in offered] == [
@@ -232,14 +232,13 @@ async def test_commitments_and_pipeline(sessions: async_sessionmaker[AsyncSessio
             now=START,
         )
     async with sessions() as session:
-        [mine] = await initiatives.commitments(
+        [mine] = await home.commitments(
             session, team_id="T1", user_id="UO", now=START, tz="Europe/Berlin"
         )
         assert mine.next_checkin == date(2026, 3, 9)
         assert (
-            await initiatives.commitments(session, team_id="T2", user_id="UO", now=START, tz="UTC")
-            == []
+            await home.commitments(session, team_id="T2", user_id="UO", now=START, tz="UTC") == []
         )
-        [outcome] = await initiatives.pipeline(session, tour=tour)
+        [outcome] = await home.pipeline(session, tour=tour)
         assert outcome.theme_label == "Slips told late"
         assert [(c.title, c.owner_id) for c in outcome.initiatives] == [("Slip alerts", "UO")]

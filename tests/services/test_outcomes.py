@@ -8,11 +8,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.flows.outcomes import InitiativeDraft, InitiativeStatus, OutcomeDraft, Refused
-from bot.models import ThemeSource, Tour
-from bot.services import outcomes
-from bot.store.findings import add_theme
-from bot.store.tours import NewTour, create_tour, mark_closed
+from bot.models import Tour
+from bot.services import initiatives, outcomes, tour_export
 from tests.conftest import START
+from tests.factories import final_themes, stored_tour
 
 OUTCOME = OutcomeDraft(
     statement="Finance hears about slips the day we know",
@@ -32,43 +31,8 @@ async def closed_tour_with_themes(
     sessions: async_sessionmaker[AsyncSession],
 ) -> tuple[Tour, list[int]]:
     async with sessions.begin() as session:
-        tour = await create_tour(
-            session,
-            NewTour(
-                team_id="T1",
-                enterprise_id=None,
-                leader_id="ULEAD",
-                title="Tour",
-                channel_id="CTEAM",
-                anonymous=True,
-                min_responses=3,
-                close_date=START.date(),
-                closes_at=START,
-                leader_tz="UTC",
-                reminders=False,
-                questions=["q"],
-                invitees=[],
-                skipped=0,
-            ),
-            now=START - timedelta(days=7),
-        )
-        await mark_closed(session, tour_id=tour.id, now=START)
-        theme_ids = [
-            (
-                await add_theme(
-                    session,
-                    tour_id=tour.id,
-                    source=ThemeSource.FINAL,
-                    position=position,
-                    label=label,
-                    summary="",
-                    kind="challenge",
-                    answer_count=3,
-                    quote_ids=[],
-                )
-            ).id
-            for position, label in enumerate(["Slips told late", "Unclear priorities"])
-        ]
+        tour = await stored_tour(session, questions=["q"], closed_at=START)
+        theme_ids = await final_themes(session, tour, ["Slips told late", "Unclear priorities"])
     return tour, theme_ids
 
 
@@ -113,7 +77,7 @@ async def test_initiatives_under_the_cap_with_an_owner_who_declines(
             session, tour=tour, theme_id=slips, draft=OUTCOME, today=START.date(), now=START
         )
         proposed = [
-            await outcomes.propose_initiative(
+            await initiatives.propose_initiative(
                 session,
                 tour=tour,
                 outcome_id=outcome.id,
@@ -124,13 +88,13 @@ async def test_initiatives_under_the_cap_with_an_owner_who_declines(
             )
             for n in range(4)
         ]
-        assert await outcomes.back(session, initiative=proposed[0], user_id="UX") == 1
-        assert await outcomes.back(session, initiative=proposed[0], user_id="UX") == 1  # again
-        assert await outcomes.back(session, initiative=proposed[0], user_id="UY") == 2
+        assert await initiatives.back(session, initiative=proposed[0], user_id="UX") == 1
+        assert await initiatives.back(session, initiative=proposed[0], user_id="UX") == 1  # again
+        assert await initiatives.back(session, initiative=proposed[0], user_id="UY") == 2
 
         due = START.date() + timedelta(days=60)
         for n, initiative in enumerate(proposed[:3]):
-            moved = await outcomes.commit_initiative(
+            moved = await initiatives.commit_initiative(
                 session,
                 initiative=initiative,
                 owner_id=f"UO{n}",
@@ -139,7 +103,7 @@ async def test_initiatives_under_the_cap_with_an_owner_who_declines(
                 now=START,
             )
             assert moved.refused is None
-        fourth = await outcomes.commit_initiative(
+        fourth = await initiatives.commit_initiative(
             session,
             initiative=proposed[3],
             owner_id="UO3",
@@ -149,16 +113,16 @@ async def test_initiatives_under_the_cap_with_an_owner_who_declines(
         )
         assert fourth.refused is Refused.CAP_REACHED  # the article's "small number"
 
-        not_theirs = await outcomes.answer_offer(
+        not_theirs = await initiatives.answer_offer(
             session, initiative=proposed[0], user_id="UO1", accept=True
         )
         assert not_theirs.refused is Refused.NOT_ALLOWED  # only the owner answers
-        declined = await outcomes.answer_offer(
+        declined = await initiatives.answer_offer(
             session, initiative=proposed[0], user_id="UO0", accept=False, reason="On leave"
         )
         assert declined.initiative.status is InitiativeStatus.DECLINED
         assert declined.initiative.decline_reason == "On leave"
-        reassigned = await outcomes.commit_initiative(
+        reassigned = await initiatives.commit_initiative(
             session,
             initiative=proposed[0],
             owner_id="UO9",
@@ -169,11 +133,11 @@ async def test_initiatives_under_the_cap_with_an_owner_who_declines(
         assert reassigned.refused is None
         assert proposed[0].status is InitiativeStatus.OFFERED
         assert proposed[0].owner_id == "UO9"
-        await outcomes.answer_offer(session, initiative=proposed[1], user_id="UO1", accept=True)
-        await outcomes.log_win(
+        await initiatives.answer_offer(session, initiative=proposed[1], user_id="UO1", accept=True)
+        await initiatives.log_win(
             session, initiative=proposed[1], author_id="UO1", text="First alert sent", now=START
         )
-        links = await outcomes.chain(session, tour=tour)
+        links = await tour_export.chain(session, tour=tour)
     assert [(link.theme, link.initiative, link.status) for link in links] == [
         ("Slips told late", "Slip alerts", "offered"),
         ("Slips told late", "Slip alerts", "accepted"),

@@ -55,9 +55,21 @@ NAME = st.text(alphabet=string.ascii_lowercase, min_size=3, max_size=9).map(str.
 STOP_LIKE = {"The", "And", "For", "But", "Not", "You", "Our", "All", "Its", "His", "Her", "Was"}
 
 
+# A word the answers also write in lower case ("we need a coffee machine") is an everyday word,
+# not a name: the rule leaves it alone, so the test must not plant it as one.
+CORPUS_WORDS = {
+    word.strip(".,!?;:'\"()").casefold()
+    for text in (*COFFEE, *PARKING, *LAPTOPS)
+    for word in text.split()
+}
+
+
 @pytest.mark.parametrize("method", ["tfidf", "model"])
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(name=NAME.filter(lambda n: n not in STOP_LIKE), data=st.data())
+@given(
+    name=NAME.filter(lambda n: n not in STOP_LIKE and n.casefold() not in CORPUS_WORDS),
+    data=st.data(),
+)
 def test_a_name_nobody_listed_never_reaches_a_label_or_summary(
     method: Method, name: str, data: st.DataObject, request: pytest.FixtureRequest
 ) -> None:

@@ -3,30 +3,54 @@ against. Its listeners do nothing but ack, except that a `message` event is answ
 `chat.postMessage` to its sender, the same one Web API call Partnerbot's reply to a DM is, so a
 bench sees at the (fake) Slack that the listener ran, exactly as it sees the bot's reply.
 
-Run as `python -m bot.sandbox.bare_bolt` with SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET,
-SLACK_API_URL and PORT (0: any free port) set; it logs the port it got as JSON, in the same
-"listening for Slack" line the bot writes, and stops on SIGTERM. It imports nothing from the bot,
-so its memory and start-up are Bolt's alone.
+Run as `python bench/bare_bolt.py` (`bare_bolt_run` below starts it so) with
+SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_API_URL and PORT (0: any free port) set; it logs
+the port it got as JSON, in the same "listening for Slack" line the bot writes, and stops on
+SIGTERM. It imports nothing from the bot (`bare_bolt_run`, which the benches call, imports the
+bot's process helpers only when called), so its memory and start-up are Bolt's alone.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
 import signal
 import socket
-from typing import Any
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
+
+if TYPE_CHECKING:
+    from bot.sandbox.bot_process import ChildProcess
 
 ANY = re.compile(".*")
 EVENTS_PATH = "/slack/events"  # the bot's own (bot.app.EVENTS_PATH), so one URL shape serves both
 HEALTH_PATH = "/healthz"
 DONE_TEXT = "noted"
+SCRIPT = str(Path(__file__).resolve())
+
+
+@contextlib.asynccontextmanager
+async def bare_bolt_run(
+    env: dict[str, str], cwd: Path, http: aiohttp.ClientSession
+) -> AsyncIterator[ChildProcess]:
+    """The benches' baseline, this file run as a script: a bare Bolt app whose listeners only
+    ack, and which answers a `message` event with one chat.postMessage to its sender. It reads
+    the Slack settings and PORT of `bot_env`; yielded once it answers."""
+    from bot.sandbox.bot_process import healthy
+
+    argv = [sys.executable, SCRIPT]
+    async with healthy(argv, "the bare Bolt app", env, cwd, http) as child:
+        yield child
 
 
 def build_bare_app(token: str, signing_secret: str, api_url: str) -> AsyncApp:
