@@ -23,7 +23,7 @@ from bot.deps import Deps
 from bot.flows.review import MAX_SUGGESTED_THEMES
 from bot.flows.working_hours import Away, away
 from bot.models import Initiative
-from bot.services import checkin_schedule, checkins, digests, findings, launch, tour
+from bot.services import checkin_schedule, checkins, closing, digests, findings, launch, tour
 from bot.settings import Settings
 from bot.store.events import prune_events
 from bot.store.findings import tours_awaiting_suggestions
@@ -245,7 +245,7 @@ async def mark_missed_checkins(deps: Deps) -> int:
 
 async def ask_about_overdue(deps: Deps) -> int:
     async with deps.sessions.begin() as session:
-        return await checkins.ask_overdue(
+        return await closing.ask_overdue(
             session, now=deps.clock.now(), default_tz=deps.settings.default_timezone
         )
 

@@ -40,7 +40,7 @@ from bot.handlers.home import publish_home
 from bot.models import Checkin, Initiative, LoopOptOut, Tour
 from bot.refusals import checkins as checkin_refusals
 from bot.refusals import initiatives as initiative_refusals
-from bot.services import checkins
+from bot.services import checkins, closing
 from bot.services.checkin_schedule import owner_zone, reschedule_digest
 from bot.services.initiatives import get_initiative
 from bot.store.inserts import insert_if_absent
@@ -288,7 +288,7 @@ async def handle_extend_submission(
         if found is None:
             raise checkin_refusals.initiative_gone()
         initiative, tour = found
-        refused = await checkins.extend(
+        refused = await closing.extend(
             session,
             initiative=initiative,
             tour=tour,
@@ -325,12 +325,12 @@ async def handle_finish_or_stop(
         assert found is not None
         initiative, tour = found
         if finishing:
-            done = await checkins.finish(
+            done = await closing.finish(
                 session, initiative=initiative, tour=tour, now=deps.clock.now()
             )
             refused = None if done else checkins.NOT_UNDER_WAY
         else:
-            refused = await checkins.close(
+            refused = await closing.close(
                 session,
                 initiative=initiative,
                 tour=tour,
