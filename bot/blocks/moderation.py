@@ -3,7 +3,6 @@ the DM that tells a hidden answer's author (never naming them to anyone else).""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -21,6 +20,7 @@ from slack_sdk.models.views import View
 
 from bot.blocks import Message
 from bot.blocks.kit import clip, context_block, section_block
+from bot.blocks.metadata import TourMetadata
 from bot.blocks.tour import TourAction
 from bot.flows.moderation import MAX_REASON_LENGTH, AuthorReach
 from bot.text import shorten
@@ -129,7 +129,7 @@ def render_hide_modal(
         title="Hide an answer",
         submit="Hide it",
         close="Back",
-        private_metadata=json.dumps({"tour_id": tour_id}),
+        private_metadata=TourMetadata(tour_id=tour_id).dump(),
         blocks=blocks,
     )
 

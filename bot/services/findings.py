@@ -30,8 +30,6 @@ from bot.store import tours as tour_store
 from bot.store.events import click_kind, forget_claims
 from bot.themes import AnswerText, SuggestedTheme
 
-MAX_THEMES = MAX_FINAL_THEMES
-
 
 async def grouping_input(session: AsyncSession, *, tour: Tour) -> list[AnswerText] | None:
     """The answers to group (hidden ones left out), or None when the leader may not see themes
@@ -171,10 +169,10 @@ def review_problems(reviewed: Sequence[ReviewedTheme]) -> str | None:
     kept = [theme for theme in reviewed if theme.kept and theme.label.strip()]
     if not kept:
         return "Keep at least one theme, or write your own."
-    if len(kept) > MAX_THEMES:
+    if len(kept) > MAX_FINAL_THEMES:
         return (
-            f"No more than {MAX_THEMES} themes: untick one. People act on a few clear themes, "
-            "not a long list."
+            f"No more than {MAX_FINAL_THEMES} themes: untick one. People act on a few clear "
+            "themes, not a long list."
         )
     return None
 
@@ -206,7 +204,7 @@ async def save_review(
             sources.get(theme.based_on) if theme.based_on is not None else None,
             quote_ids.get(theme.based_on, []) if theme.based_on is not None else [],
         )
-        for theme in kept[:MAX_THEMES]
+        for theme in kept[:MAX_FINAL_THEMES]
     ]
     await store.clear_themes(session, tour_id=tour.id, source=ThemeSource.FINAL)
     for position, (theme, source, quotes) in enumerate(plans):
