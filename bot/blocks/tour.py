@@ -43,6 +43,7 @@ from bot.blocks.kit import (
     pack_sections,
     people,
     section_block,
+    text_input,
 )
 from bot.blocks.metadata import AnswerFormMetadata
 from bot.flows.tour import (
@@ -59,6 +60,8 @@ from bot.flows.tour import (
     question_block,
     zone,
 )
+
+MAX_WORKING_HOURS_TEXT = 60
 
 
 class TourAction(StrEnum):
@@ -180,6 +183,7 @@ def render_launch_modal(
     close_date: date,
     today: date,
     private_metadata: str,
+    working_hours: str = "",
 ) -> View:
     """What the leader fills in to start a tour. Initial values are raw text: they are what the
     leader edits and submits back, and modals never notify anyone."""
@@ -303,6 +307,17 @@ def render_launch_modal(
                 options=[reminders],
                 initial_options=[reminders],
             ),
+        ),
+        text_input(
+            LaunchBlock.WORKING_HOURS,
+            "Message people only in their own working hours",
+            initial=working_hours,
+            max_length=MAX_WORKING_HOURS_TEXT,
+            optional=True,
+        ),
+        context_block(
+            "Days and hours on each person's own clock, like Mon-Fri 09:00-18:00: invitations,"
+            " reminders and later prompts wait for them. Blank: the default."
         ),
     ]
     return View(

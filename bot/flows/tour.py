@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
-from bot.flows.working_hours import SlackStatus
+from bot.flows.working_hours import SlackStatus, parse_working_hours
 from bot.flows.working_hours import zone as zone  # where the rules below have long found it
 
 DEFAULT_QUESTIONS = ("What's working well?", "What challenges is your team experiencing?")
@@ -75,6 +75,8 @@ class LaunchForm:
     close_date: date | None
     results_channel_id: str | None
     reminders: bool
+    # When people may be messaged, as "Mon-Fri 09:00-18:00"; blank: the deployment's default
+    working_hours: str = ""
 
 
 class LaunchBlock(StrEnum):
@@ -89,6 +91,7 @@ class LaunchBlock(StrEnum):
     CLOSE_DATE = "tour.close_date"
     RESULTS = "tour.results"
     REMINDERS = "tour.reminders"
+    WORKING_HOURS = "tour.working_hours"
 
 
 def question_block(position: int) -> str:
@@ -98,6 +101,13 @@ def question_block(position: int) -> str:
 def validate_launch(form: LaunchForm, *, today: date) -> dict[str, str]:
     """Problems by block id (empty when the tour can start). `today` is the leader's date."""
     errors: dict[str, str] = {}
+    if form.working_hours.strip():
+        try:
+            parse_working_hours(form.working_hours.strip())
+        except ValueError as problem:
+            errors[LaunchBlock.WORKING_HOURS] = (
+                f"{problem}. Write days and hours like Mon-Fri 09:00-18:00, or leave it blank."
+            )
     if not form.title.strip():
         errors[LaunchBlock.TITLE] = "Give the tour a title, so people know what they're answering."
     elif len(form.title) > MAX_TITLE_LENGTH:

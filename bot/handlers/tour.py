@@ -98,6 +98,7 @@ async def handle_tour_command(
         close_date=date.fromordinal(today.toordinal() + DEFAULT_OPEN_DAYS),
         today=today,
         private_metadata=LaunchMetadata(leader_tz=leader.tz).dump(),
+        working_hours=deps.settings.working_hours,
     )
     # The trigger_id expires about 3 s after the command: open the modal first, then look up
     # what the submission will need while the leader fills it in.
@@ -142,6 +143,7 @@ def read_launch_form(view: dict[str, Any]) -> LaunchForm:
         close_date=close_date,
         results_channel_id=field(values, LaunchBlock.RESULTS),
         reminders="on" in (field(values, LaunchBlock.REMINDERS) or []),
+        working_hours=text_field(values, LaunchBlock.WORKING_HOURS).strip(),
     )
 
 

@@ -36,6 +36,7 @@ from bot.flows.working_hours import (
     away,
     hours_columns,
     next_allowed,
+    parse_working_hours,
     prompt_not_before,
     timing,
 )
@@ -112,7 +113,11 @@ async def resolve_launch(deps: Deps, tour_id: int) -> bool:
                 tour=locked,
                 audience=audience,
                 now=deps.clock.now(),
-                hours=deps.settings.tour_working_hours,
+                hours=(
+                    parse_working_hours(request.working_hours)
+                    if request.working_hours
+                    else deps.settings.tour_working_hours
+                ),
                 away_words=deps.settings.away_words,
             )
     deps.delivery.notify()
@@ -195,6 +200,7 @@ class LaunchRequest(BaseModel):
     channel_id: str | None
     include_leader: bool
     bot_user_id: str | None
+    working_hours: str | None = None  # the leader's window for this tour; None: the default
 
 
 async def start_launch(
@@ -240,6 +246,7 @@ async def start_launch(
         channel_id=form.channel_id,
         include_leader=leader_id in form.user_ids,
         bot_user_id=bot_user_id,
+        working_hours=form.working_hours.strip() or None,
     ).model_dump()
     tour.launch_next_at = now
     return tour

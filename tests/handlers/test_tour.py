@@ -74,6 +74,7 @@ def launch_values(
     results: str | None = "CTEAM",
     reminders: bool = True,
     title: str = "Listening tour – March 2026",
+    working_hours: str | None = None,
 ) -> dict[str, dict[str, Any]]:
     def one(block: str, value: Any) -> dict[str, Any]:
         return {block: {f"{block}.input": value}}
@@ -101,6 +102,10 @@ def launch_values(
     )
     checked = [{"value": "on"}] if reminders else []
     values |= one(LaunchBlock.REMINDERS, {"type": "checkboxes", "selected_options": checked})
+    if working_hours is not None:
+        values |= one(
+            LaunchBlock.WORKING_HOURS, {"type": "plain_text_input", "value": working_hours}
+        )
     return values
 
 

@@ -16,13 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import FrozenClock
 from bot.deps import Deps
+from bot.flows.tour import LaunchBlock
 from bot.models import OutboxMessage, Tour
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 from bot.scheduler import run_tick
 from bot.settings import Settings, load_settings
 from tests.conftest import SIGNING_SECRET
-from tests.handlers.test_tour import launch, rendered
+from tests.handlers.test_tour import launch, launch_values, open_launch_modal, rendered
 
 # Friday 11 December 2026, 09:00 in Berlin.
 LAUNCH = datetime(2026, 12, 11, 8, 0, tzinfo=UTC)
@@ -131,6 +132,50 @@ async def test_a_tour_from_berlin_reaches_everyone_in_their_own_working_hours(
             select(OutboxMessage).where(OutboxMessage.status == "pending")
         )
     assert waiting is None
+
+
+async def test_the_leader_sets_the_tours_own_working_hours_in_the_launch_form(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    world: dict[str, str],
+) -> None:
+    # A typo is refused inline, and nothing is stored.
+    view = await open_launch_modal(slack, fake_slack)
+    answer = await slack.view_submission(
+        "ULEAD",
+        view,
+        launch_values(users=tuple(world), close_date="2026-12-14", working_hours="weekdays 9-5"),
+    )
+    assert "Mon-Fri 09:00-18:00" in answer.json["errors"][LaunchBlock.WORKING_HOURS]
+    async with sessions() as session:
+        assert await session.scalar(select(Tour)) is None
+
+    await launch(
+        slack,
+        fake_slack,
+        deps,
+        users=tuple(world),
+        close_date="2026-12-14",
+        working_hours="Mon-Fri 12:00-14:00",
+    )
+    async with sessions() as session:
+        tour = await session.scalar(select(Tour))
+        assert tour is not None
+        assert (tour.work_start_minute, tour.work_end_minute, tour.work_days) == (
+            720,
+            840,
+            "01234",
+        )
+    for at in hours(LAUNCH + timedelta(hours=1), datetime(2026, 12, 11, 23, 0, tzinfo=UTC)):
+        clock.set(at)
+        await run_tick(deps)
+    # London at noon, its own window; Tokyo (17:00 at launch) waits for Monday noon.
+    [invitation] = fake_slack.dms_to("ULON")
+    assert local(invitation, "Europe/London").time() == time(12, 0)
+    assert fake_slack.dms_to("UTYO") == []
 
 
 async def test_a_member_on_vacation_at_launch_is_invited_when_back(
