@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 
 MAX_REASON_LENGTH = 300
@@ -44,6 +45,7 @@ def may_rewrite(*, anonymous: bool, is_open: bool) -> bool:
 # Names shorter than this are too often ordinary words ("Al", "Jo") to warn about.
 MIN_NAME_LENGTH = 3
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+_WORD = re.compile(r"\w+")
 
 
 def _spoken_names(names: Sequence[str]) -> set[str]:
@@ -56,20 +58,45 @@ def _spoken_names(names: Sequence[str]) -> set[str]:
     return spoken
 
 
-def people_named(text: str, names: Mapping[str, Sequence[str]], *, author: str) -> list[str]:
+@dataclass(frozen=True)
+class NameIndex:
+    """A workspace's spoken names by their first word, so checking an answer costs its words,
+    not the size of the workspace (it runs after every DM answer). Build it once per directory
+    snapshot with `NameIndex.of`."""
+
+    by_word: Mapping[str, tuple[tuple[str, str], ...]]  # first word -> (user id, name)
+    order: Mapping[str, int]  # user id -> its place in the directory, for a stable answer
+
+    @classmethod
+    def of(cls, names: Mapping[str, Sequence[str]]) -> NameIndex:
+        by_word: dict[str, list[tuple[str, str]]] = {}
+        for user_id, their_names in names.items():
+            for name in sorted(_spoken_names(their_names)):
+                first = _WORD.match(name)
+                by_word.setdefault(first.group() if first else "", []).append((user_id, name))
+        return cls(
+            by_word={word: tuple(pairs) for word, pairs in by_word.items()},
+            order={user_id: position for position, user_id in enumerate(names)},
+        )
+
+
+def people_named(
+    text: str, names: Mapping[str, Sequence[str]] | NameIndex, *, author: str
+) -> list[str]:
     """Who an answer names, besides its author: by a Slack mention, or by one of the names
     Slack has for them as a whole word, in any case. For a gentle warning, never a refusal."""
-    found = dict.fromkeys(user for user in _MENTION.findall(text) if user != author)
+    index = names if isinstance(names, NameIndex) else NameIndex.of(names)
+    mentioned = [user for user in _MENTION.findall(text) if user != author]
     folded = text.casefold()
-    for user_id, their_names in names.items():
-        if user_id == author or user_id in found:
-            continue
-        if any(
-            re.search(rf"(?<!\w){re.escape(name)}(?!\w)", folded)
-            for name in _spoken_names(their_names)
-        ):
-            found[user_id] = None
-    return list(found)
+    by_name: set[str] = set()
+    for word in dict.fromkeys([*_WORD.findall(folded), ""]):
+        for user_id, name in index.by_word.get(word, ()):
+            if user_id == author or user_id in by_name or user_id in mentioned:
+                continue
+            if re.search(rf"(?<!\w){re.escape(name)}(?!\w)", folded):
+                by_name.add(user_id)
+    ordered = sorted(by_name, key=lambda user_id: index.order.get(user_id, len(index.order)))
+    return list(dict.fromkeys([*mentioned, *ordered]))
 
 
 def naming_warning(named: Sequence[str]) -> str:

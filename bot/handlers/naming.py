@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.blocks.tour import TourAction
 from bot.deps import Deps
-from bot.flows.moderation import naming_warning, people_named
+from bot.flows.moderation import NameIndex, naming_warning, people_named
+from bot.flows.tour import DirectoryEntry
 from bot.models import Tour, TourStatus
 from bot.store.tours import focused_tour_id, get_tour
 
@@ -29,15 +30,31 @@ _WARNED: OrderedDict[str, set[str]] = OrderedDict()
 _WARNED_FORMS = 4096
 
 
-async def _names(deps: Deps, client: AsyncWebClient, team_id: str) -> dict[str, Sequence[str]]:
+# Each team's name index and the directory snapshot it was built from: rebuilt only when the
+# directory fetched its members again, not for every answer.
+_INDEXES: dict[str, tuple[Mapping[str, DirectoryEntry], NameIndex]] = {}
+
+
+def _index_of(team_id: str, members: Mapping[str, DirectoryEntry]) -> NameIndex:
+    cached = _INDEXES.get(team_id)
+    if cached is not None and cached[0] is members:
+        return cached[1]
+    index = NameIndex.of(
+        {user_id: entry.names for user_id, entry in members.items() if not entry.is_bot}
+    )
+    _INDEXES[team_id] = (members, index)
+    return index
+
+
+async def _names(deps: Deps, client: AsyncWebClient, team_id: str) -> NameIndex:
     """Everyone's names, from the directory's cache (one users.list a while); mentions alone
     when Slack cannot say in time."""
     try:
         members = await deps.directory.members(client, team_id=team_id, now=deps.clock.now())
     except (TimeoutError, SlackApiError, OSError) as error:
         log.warning("names unavailable for the naming warning", extra={"error": str(error)})
-        return {}
-    return {user_id: entry.names for user_id, entry in members.items() if not entry.is_bot}
+        return NameIndex.of({})
+    return _index_of(team_id, members)
 
 
 def _anonymous_and_open(tour: Tour | None) -> bool:

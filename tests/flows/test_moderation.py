@@ -5,6 +5,7 @@ import pytest
 from bot.flows.moderation import (
     MAX_REASON_LENGTH,
     AuthorReach,
+    NameIndex,
     author_reach,
     may_rewrite,
     naming_warning,
@@ -67,6 +68,8 @@ NAMES = {
 )
 def test_an_answer_naming_someone(text: str, named: list[str]) -> None:
     assert people_named(text, NAMES, author="UME") == named
+    # the index built once per directory snapshot answers the same
+    assert people_named(text, NameIndex.of(NAMES), author="UME") == named
 
 
 def test_the_warning_names_at_most_three_and_leaves_the_choice() -> None:
