@@ -117,6 +117,10 @@ async def warn_after_dm(
     (which anyone holding the bot token could read)."""
     if not text.strip():
         return
+    # Most answers name nobody: find out from the cached names before asking the database.
+    named = people_named(text, await _names(deps, client, team_id), author=user_id)
+    if not named:
+        return
     try:
         async with deps.sessions() as session:
             tour_id = await focused_tour_id(session, team_id=team_id, user_id=user_id)
@@ -125,9 +129,6 @@ async def warn_after_dm(
         log.warning("naming warning skipped", extra={"error": type(error).__name__})
         return
     if tour is None or not _anonymous_and_open(tour):
-        return
-    named = people_named(text, await _names(deps, client, team_id), author=user_id)
-    if not named:
         return
     warning = naming_warning(named)
     blocks = [
