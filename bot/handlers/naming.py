@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, SectionBlock
@@ -69,11 +69,11 @@ class Warned(Exception):
         self.errors = errors
 
 
-def cached_names(deps: Deps, team_id: str) -> dict[str, Sequence[str]]:
+def cached_names(deps: Deps, team_id: str) -> NameIndex:
     """Everyone's names as the directory last fetched them, without asking Slack: the form
     must answer within 3 seconds (with a cold cache, mentions alone are noticed)."""
     members = deps.directory.cached_members(team_id=team_id, now=deps.clock.now())
-    return {user_id: entry.names for user_id, entry in members.items() if not entry.is_bot}
+    return _index_of(team_id, members) if members else NameIndex.of({})
 
 
 async def check_form(
@@ -84,7 +84,7 @@ async def check_form(
     tour_id: int,
     view_id: str,
     typed: Mapping[int, str],
-    names: Mapping[str, Sequence[str]],
+    names: NameIndex,
 ) -> None:
     """Raise Warned with inline warnings, by the form's block id, for answers of an open
     anonymous tour that name someone and were not warned about in this form before. Runs in
