@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -236,102 +235,3 @@ async def _notes_for_team(
         .order_by(Checkin.answered_at)
     )
     return {initiative_id: note for initiative_id, note in rows.all() if note}
-
-
-# --- the export ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CheckinRecord:
-    """One period's check-in of one initiative, for the export. Owners answer as themselves
-    (their status, progress and note go to the team's weekly update), so it names them."""
-
-    initiative: str
-    owner_id: str | None
-    period: date
-    state: str
-    status: str | None
-    progress: int | None
-    note: str | None
-    answered_at: datetime | None
-
-    def record(self) -> dict[str, object]:
-        return {
-            "initiative": self.initiative,
-            "owner_id": self.owner_id,
-            "period": self.period.isoformat(),
-            "state": self.state,
-            "status": self.status,
-            "progress": self.progress,
-            "note": self.note,
-            "answered_at": self.answered_at.isoformat() if self.answered_at else None,
-        }
-
-
-@dataclass(frozen=True)
-class WinRecord:
-    """One quick win, for the export: it was posted in the team channel with its author."""
-
-    initiative: str
-    theme: str
-    author_id: str
-    text: str
-    logged_at: datetime
-
-    def record(self) -> dict[str, object]:
-        return {
-            "initiative": self.initiative,
-            "theme": self.theme,
-            "author_id": self.author_id,
-            "text": self.text,
-            "logged_at": self.logged_at.isoformat(),
-        }
-
-
-CHECKIN_COLUMNS = tuple(column.name for column in fields(CheckinRecord))
-WIN_COLUMNS = tuple(column.name for column in fields(WinRecord))
-
-
-async def checkins_for_export(session: AsyncSession, *, tour_id: int) -> list[CheckinRecord]:
-    """Every check-in of the tour's initiatives, by initiative, then period."""
-    rows = await session.execute(
-        select(Checkin, Initiative.title, Initiative.owner_id)
-        .join(Initiative, Initiative.id == Checkin.initiative_id)
-        .where(Initiative.tour_id == tour_id)
-        .order_by(Initiative.id, Checkin.period)
-    )
-    return [
-        CheckinRecord(
-            initiative=title,
-            owner_id=owner_id,
-            period=checkin.period,
-            state=checkin.state.value,
-            status=checkin.status,
-            progress=checkin.progress,
-            note=checkin.note,
-            answered_at=checkin.answered_at,
-        )
-        for checkin, title, owner_id in rows.all()
-    ]
-
-
-async def wins_for_export(session: AsyncSession, *, tour_id: int) -> list[WinRecord]:
-    """Every quick win logged for the tour's initiatives, oldest first."""
-    rows = await session.execute(
-        select(QuickWin, Initiative.title, Theme.label)
-        .join(Initiative, Initiative.id == QuickWin.initiative_id)
-        .join(Outcome, Outcome.id == Initiative.outcome_id)
-        .join(Theme, Theme.id == Outcome.theme_id)
-        .where(Initiative.tour_id == tour_id)
-        .order_by(QuickWin.logged_at, QuickWin.id)
-    )
-    return [
-        WinRecord(
-            initiative=title,
-            theme=label,
-            author_id=win.author_id,
-            text=win.text,
-            logged_at=win.logged_at,
-        )
-        for win, title, label in rows.all()
-    ]

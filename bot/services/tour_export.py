@@ -5,8 +5,8 @@ back to each theme."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -17,14 +17,15 @@ from bot.flows.tour import (
     Visibility,
 )
 from bot.models import (
+    Checkin,
     Initiative,
     InitiativeBacking,
     Outcome,
+    QuickWin,
     Theme,
     ThemeSource,
     Tour,
 )
-from bot.services import digests
 from bot.services.tour import visibility_of
 from bot.store import findings as findings_store
 from bot.store import tours as store
@@ -72,8 +73,8 @@ class TourExport:
     outcomes: list[tuple[str, str, str, str, date]] = field(default_factory=list)
     initiatives: list[ChainLink] = field(default_factory=list)
     # Step 4's follow-through: each check-in (status, progress, the owner's note) and quick win.
-    checkins: list[digests.CheckinRecord] = field(default_factory=list)
-    wins: list[digests.WinRecord] = field(default_factory=list)
+    checkins: list[CheckinRecord] = field(default_factory=list)
+    wins: list[WinRecord] = field(default_factory=list)
 
     @property
     def answers_visible(self) -> bool:
@@ -156,12 +157,12 @@ class TourExport:
                 for link in self.initiatives
             ]
         if table == "checkins":
-            columns = digests.CHECKIN_COLUMNS
+            columns = CHECKIN_COLUMNS
             return [list(columns)] + [
                 [checkin.record()[column] for column in columns] for checkin in self.checkins
             ]
         if table == "wins":
-            columns = digests.WIN_COLUMNS
+            columns = WIN_COLUMNS
             return [list(columns)] + [
                 [win.record()[column] for column in columns] for win in self.wins
             ]
@@ -219,8 +220,8 @@ async def export_tour(
             for label, o in committed.all()
         ],
         initiatives=list(await chain(session, tour=tour)),
-        checkins=await digests.checkins_for_export(session, tour_id=tour.id),
-        wins=await digests.wins_for_export(session, tour_id=tour.id),
+        checkins=await checkins_for_export(session, tour_id=tour.id),
+        wins=await wins_for_export(session, tour_id=tour.id),
     )
 
 
@@ -316,4 +317,103 @@ async def chain(session: AsyncSession, *, tour: Tour) -> Sequence[ChainLink]:
             progress=initiative.progress,
         )
         for label, outcome, initiative, count in rows.all()
+    ]
+
+
+# --- check-ins and quick wins, for the export -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckinRecord:
+    """One period's check-in of one initiative, for the export. Owners answer as themselves
+    (their status, progress and note go to the team's weekly update), so it names them."""
+
+    initiative: str
+    owner_id: str | None
+    period: date
+    state: str
+    status: str | None
+    progress: int | None
+    note: str | None
+    answered_at: datetime | None
+
+    def record(self) -> dict[str, object]:
+        return {
+            "initiative": self.initiative,
+            "owner_id": self.owner_id,
+            "period": self.period.isoformat(),
+            "state": self.state,
+            "status": self.status,
+            "progress": self.progress,
+            "note": self.note,
+            "answered_at": self.answered_at.isoformat() if self.answered_at else None,
+        }
+
+
+@dataclass(frozen=True)
+class WinRecord:
+    """One quick win, for the export: it was posted in the team channel with its author."""
+
+    initiative: str
+    theme: str
+    author_id: str
+    text: str
+    logged_at: datetime
+
+    def record(self) -> dict[str, object]:
+        return {
+            "initiative": self.initiative,
+            "theme": self.theme,
+            "author_id": self.author_id,
+            "text": self.text,
+            "logged_at": self.logged_at.isoformat(),
+        }
+
+
+CHECKIN_COLUMNS = tuple(column.name for column in fields(CheckinRecord))
+WIN_COLUMNS = tuple(column.name for column in fields(WinRecord))
+
+
+async def checkins_for_export(session: AsyncSession, *, tour_id: int) -> list[CheckinRecord]:
+    """Every check-in of the tour's initiatives, by initiative, then period."""
+    rows = await session.execute(
+        select(Checkin, Initiative.title, Initiative.owner_id)
+        .join(Initiative, Initiative.id == Checkin.initiative_id)
+        .where(Initiative.tour_id == tour_id)
+        .order_by(Initiative.id, Checkin.period)
+    )
+    return [
+        CheckinRecord(
+            initiative=title,
+            owner_id=owner_id,
+            period=checkin.period,
+            state=checkin.state.value,
+            status=checkin.status,
+            progress=checkin.progress,
+            note=checkin.note,
+            answered_at=checkin.answered_at,
+        )
+        for checkin, title, owner_id in rows.all()
+    ]
+
+
+async def wins_for_export(session: AsyncSession, *, tour_id: int) -> list[WinRecord]:
+    """Every quick win logged for the tour's initiatives, oldest first."""
+    rows = await session.execute(
+        select(QuickWin, Initiative.title, Theme.label)
+        .join(Initiative, Initiative.id == QuickWin.initiative_id)
+        .join(Outcome, Outcome.id == Initiative.outcome_id)
+        .join(Theme, Theme.id == Outcome.theme_id)
+        .where(Initiative.tour_id == tour_id)
+        .order_by(QuickWin.logged_at, QuickWin.id)
+    )
+    return [
+        WinRecord(
+            initiative=title,
+            theme=label,
+            author_id=win.author_id,
+            text=win.text,
+            logged_at=win.logged_at,
+        )
+        for win, title, label in rows.all()
     ]
