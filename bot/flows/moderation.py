@@ -80,12 +80,9 @@ class NameIndex:
         )
 
 
-def people_named(
-    text: str, names: Mapping[str, Sequence[str]] | NameIndex, *, author: str
-) -> list[str]:
+def people_named(text: str, index: NameIndex, *, author: str) -> list[str]:
     """Who an answer names, besides its author: by a Slack mention, or by one of the names
     Slack has for them as a whole word, in any case. For a gentle warning, never a refusal."""
-    index = names if isinstance(names, NameIndex) else NameIndex.of(names)
     mentioned = [user for user in _MENTION.findall(text) if user != author]
     folded = text.casefold()
     by_name: set[str] = set()
