@@ -7,12 +7,10 @@ it is killed with SIGKILL. On PostgreSQL the bot cannot reach the server's files
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import sqlite3
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -20,11 +18,12 @@ import pytest
 
 from bot.app import EVENTS_PATH
 from bot.blocks.tour import TourAction
-from bot.sandbox.bot_process import ChildProcess, bot_env, partnerbot_run
+from bot.sandbox.bot_process import bot_env, partnerbot_run
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 from tests.conftest import SIGNING_SECRET
 from tests.test_crash_processes import CHANNEL, launch_tour
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.skipif(
     bool(os.environ.get("TEST_DATABASE_URL")),
@@ -44,17 +43,6 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
             fake.add_user(member, f"member{n}", tz="Europe/Berlin")
         fake.add_channel(CHANNEL, "crash", members=[LEADER, *MEMBERS])
         yield fake
-
-
-async def until(
-    condition: Callable[[], bool], child: ChildProcess, what: str, timeout: float = 30
-) -> None:
-    """Polls another process's work (not the passing of time) until `condition()` holds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert child.process.returncode is None, "\n".join(child.lines[-20:])
-        assert time.monotonic() < deadline, f"{what} never happened"
-        await asyncio.sleep(0.05)
 
 
 def read(path: Path, query: str) -> list[tuple[object, ...]]:
@@ -84,10 +72,14 @@ async def test_a_closed_tours_key_and_timestamps_are_in_no_file_running_or_kille
     async with aiohttp.ClientSession() as http, partnerbot_run(env, tmp_path, http) as bot:
         slack = SignedSlack(bot.url + EVENTS_PATH, SIGNING_SECRET, fake_slack, session=http)
         await launch_tour(slack, fake_slack)
-        await until(lambda: all(fake_slack.dms_to(m) for m in MEMBERS), bot, "the invitations")
+        await eventually(
+            lambda: all(fake_slack.dms_to(m) for m in MEMBERS), "the invitations", child=bot
+        )
         for n, member in enumerate(MEMBERS):
             assert (await slack.dm(member, f"the answer of member {n}")).status == 200
-        await until(lambda: all(len(fake_slack.dms_to(m)) >= 2 for m in MEMBERS), bot, "replies")
+        await eventually(
+            lambda: all(len(fake_slack.dms_to(m)) >= 2 for m in MEMBERS), "replies", child=bot
+        )
 
         [(key,)] = read(path, "SELECT secret FROM tour_keys")
         stamps = [str(ts) for (ts,) in read(path, "SELECT last_message_ts FROM answers")]
@@ -101,7 +93,9 @@ async def test_a_closed_tours_key_and_timestamps_are_in_no_file_running_or_kille
 
         emptied = bot.log_messages().count(EMPTIED)  # once at start-up
         await slack.block_action(LEADER, TourAction.CLOSE, view=fake_slack.home_views[LEADER])
-        await until(lambda: bot.log_messages().count(EMPTIED) > emptied, bot, "the close", 60)
+        await eventually(
+            lambda: bot.log_messages().count(EMPTIED) > emptied, "the close", timeout=60, child=bot
+        )
         assert read(path, "SELECT status FROM tours") == [("closed",)]
         while_running = found_in_files(path, deleted)
 

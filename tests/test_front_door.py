@@ -9,7 +9,7 @@ import contextlib
 import logging
 import time
 import urllib.parse
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -34,6 +34,7 @@ from bot.logs import ClientErrorFilter, RepeatFilter
 from bot.sandbox.slack_requests import SignedSlack, sign
 from bot.settings import Settings, load_settings
 from tests.conftest import SIGNING_SECRET
+from tests.waiting import eventually
 
 # --- signature headers and bodies ----------------------------------------------------------------
 
@@ -198,14 +199,6 @@ async def closed_by_server(reader: asyncio.StreamReader, within: float) -> bool:
     return True
 
 
-async def eventually(condition: Callable[[], bool], within: float = 5.0) -> None:
-    """Yield to the server until `condition()` holds (it acts on a close in a later turn of
-    the event loop); fail after `within` seconds."""
-    async with asyncio.timeout(within):
-        while not condition():  # noqa: ASYNC110 - the guard has no event to wait on
-            await asyncio.sleep(0.01)
-
-
 async def healthz(server: RunningServer) -> int:
     async with aiohttp.ClientSession() as http, http.get(server.url + HEALTH_PATH) as response:
         return response.status
@@ -267,7 +260,7 @@ async def test_a_connection_that_sent_its_request_is_no_longer_on_the_clock(
         assert front_door.guard.waiting == 0
         writer.close()
         guard = front_door.guard
-        await eventually(lambda: guard.open == 0)
+        await eventually(lambda: guard.open == 0, "every connection closed", timeout=5)
         assert guard.timed_out == 0
     finally:
         await server.stop()
@@ -290,7 +283,7 @@ async def test_connections_past_the_per_client_cap_are_closed_at_once(
         # Another client is still served, and so is this one once it lets a connection go.
         assert await healthz(server) == 200
         held[0][1].close()
-        await eventually(lambda: guard.waiting == 2)  # the two half-sent ones still held
+        await eventually(lambda: guard.waiting == 2, "the two half-sent ones still held", timeout=5)
         again_reader, again_writer = await connect(server, "127.0.0.2")
         again_writer.write(b"GET /healthz HTTP/1.1\r\nHost: bot\r\nConnection: close\r\n\r\n")
         assert (await again_reader.read()).startswith(b"HTTP/1.1 200")

@@ -11,7 +11,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack, SocketSlack
 from bot.store import outbox
 from tests.conftest import SIGNING_SECRET, START, empty_tables
+from tests.waiting import eventually
 
 RUN = [sys.executable, "-m", "bot", "run"]
 STOP_WITHIN_SECONDS = 2.0
@@ -65,20 +66,6 @@ async def health(http: aiohttp.ClientSession, child: ChildProcess) -> tuple[int,
         return response.status, await response.json()
 
 
-async def eventually(check: Callable[[], Any], what: str, timeout: float = 20) -> None:
-    """Until `check()` (sync or async) is true: waiting for the process to act, not for
-    time to pass."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"never: {what}")
-
-
 async def healthz_says(
     http: aiohttp.ClientSession, child: ChildProcess, status: int, slack_contains: str
 ) -> dict[str, Any]:
@@ -88,7 +75,9 @@ async def healthz_says(
         seen.append(await health(http, child))
         return seen[-1][0] == status and slack_contains in str(seen[-1][1].get("slack"))
 
-    await eventually(check, f"/healthz {status} with {slack_contains!r} (last: {seen[-1:]})")
+    await eventually(
+        check, lambda: f"/healthz {status} with {slack_contains!r} (last: {seen[-1:]})"
+    )
     return seen[-1][1]
 
 
