@@ -118,6 +118,11 @@ NEGATIONS = frozenset(
 )
 # Words between a negation and what it negates: "not so great", "never really clear".
 DEGREE_WORDS = frozenset({"so", "very", "too", "really", "quite", "that", "particularly"})
+# A subject pronoun or relative word inside a run marks where one clause meets the next ("in
+# my opinion | its works", "the time | I face medical", "patients | that staff"): a phrase never
+# spans one. Possessives ("lifted my mood") and objects stay inside a phrase.
+CLAUSE_WORDS = frozenset({"i", "you", "he", "she", "it", "its", "we", "they", "that", "which"})
+CLAUSE_WORDS |= {"who", "whom", "whose", "what"}
 # Phrases stop at punctuation; a glued "themAction" (a lost line break) splits in two.
 CHUNK_BREAK = re.compile(r"[.!?;:,()\[\]{}\"\u201c\u201d\n|/*_~]+|\s[-\u2013\u2014]\s|\s&\s")
 GLUED = re.compile(r"(?<=[a-z])(?=[A-Z][a-z])")
@@ -182,6 +187,8 @@ def _grams(
             if all(key in stops or key in FILLER for key in keys):
                 continue
             if any(key in NEGATIONS for key in keys):
+                continue
+            if any(key in CLAUSE_WORDS for key in keys[1:-1]):
                 continue
             # two stop words in a row inside ("service that the give") is a sentence's
             # middle, not a phrase

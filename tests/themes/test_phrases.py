@@ -58,6 +58,24 @@ def test_a_negation_reaches_past_degree_words() -> None:
     assert "return journey" in texts
 
 
+@pytest.mark.parametrize(
+    ("text", "spanning", "kept"),
+    [
+        ("Keep on doing as you are, in my opinion its works", "opinion its works", "opinion"),
+        ("The time I face medical problems", "time I face medical", "medical problems"),
+        ("Patients that staff look after", "patients that staff", "staff look"),
+        ("The care I received", "care I received", "care"),
+        # a possessive stays inside a phrase: it does not start a clause
+        ("It lifted my mood", "lifted my mood", "lifted my mood"),
+    ],
+)
+def test_no_phrase_spans_two_clauses(text: str, spanning: str, kept: str) -> None:
+    texts = set(answer_phrases(text, set()).values())
+    assert kept in texts
+    if spanning != kept:
+        assert spanning.lower() not in texts
+
+
 def test_a_lost_line_break_splits_phrases() -> None:
     texts = set(answer_phrases("we never find themAction items pile up", set()).values())
     assert "action items" in texts
