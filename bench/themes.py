@@ -14,7 +14,8 @@ whole corpus:
 - seconds for 500 answers: warm (best of --repeats) and cold (a fresh process, model load
   included), with CPU seconds and the load average, since other jobs slow the wall clock.
 
-Usage: python bench/themes.py [--repeats 3] [--seeds 5]; writes bench/results/themes.json. Fails
+Usage: python bench/themes.py [--repeats 3] [--seeds 5] [--first-seed 1]; writes
+bench/results/themes.json (--first-seed 6 --seeds 15 checks on samples chosen on 1-5). Fails
 only when the current engine breaks a rule (label length, a name in a label or summary, a quote
 that is not its theme's, a theme mixing sides), never on a figure."""
 
@@ -121,16 +122,19 @@ def main_of(values: Sequence[str]) -> tuple[str, int]:
 def purity(notes: dict[str, Note], themes: list[Theme], level: str) -> dict[str, Any]:
     """Quote and answer purity, and whether the themes are different topics, with "topic" the
     coders' label (level "topic") or the framework's major category (level "domain")."""
-    quote_purity, answer_purity, mains = [], [], []
+    quote_purity, answer_purity, mains, ceiling = [], [], [], []
     for theme in themes:
         main, count = main_of([getattr(notes[i], level) for i in theme.answer_ids])
         mains.append(main)
         answer_purity.append(count / len(theme.answer_ids))
         _, in_quotes = main_of([getattr(notes[i], level) for i in theme.quote_ids])
         quote_purity.append(in_quotes / len(theme.quote_ids))
+        # the best any choice of as many quotes from the theme's answers could do
+        ceiling.append(min(count, len(theme.quote_ids)) / len(theme.quote_ids))
     return {
         "quote_purity": statistics.mean(quote_purity) if themes else None,
         "answer_purity": statistics.mean(answer_purity) if themes else None,
+        "quote_ceiling": statistics.mean(ceiling) if themes else None,
         "distinct": len(set(mains)) == len(mains) and len(mains) > 0,
     }
 
@@ -176,7 +180,7 @@ def broken_rules(notes: Sequence[Note], themes: list[Theme]) -> list[str]:
     return problems
 
 
-def agreement(notes: list[Note], seeds: int) -> dict[str, float | int]:
+def agreement(notes: list[Note], seeds: Sequence[int]) -> dict[str, float | int]:
     """How far the coders' topics follow the model's sense of "alike", whatever the grouping:
     over the 40-answer samples, the share of same-side answer pairs the model puts at cosine
     >= 0.5 that the coders gave one topic, and the share of answers whose nearest same-side
@@ -186,7 +190,7 @@ def agreement(notes: list[Note], seeds: int) -> dict[str, float | int]:
     encoder = shared_encoder()
     assert encoder is not None  # checked in main()
     close, nearest = [], []
-    for seed in range(1, seeds + 1):
+    for seed in seeds:
         picked = sample(notes, SAMPLE_SIZE, seed)
         vectors = encoder.encode([text_for_encoder(note.text) for note in picked])
         similarity = vectors @ vectors.T
@@ -264,6 +268,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3, help="warm timed runs (best is kept)")
     parser.add_argument("--seeds", type=int, default=5, help="40-answer samples per corpus")
+    parser.add_argument("--first-seed", type=int, default=1, help="seed of the first sample")
     args = parser.parse_args()
     if shared_encoder() is None:
         print("the model did not load: this bench compares model-based engines", file=sys.stderr)
@@ -278,10 +283,11 @@ def main() -> int:
     for corpus, path in CORPORA.items():
         notes = load(path)
         entry: dict[str, Any] = {"answers": len(notes), "samples": {}, "whole": {}, "seconds": {}}
-        entry["agreement"] = agreement(notes, args.seeds)
+        seeds = range(args.first_seed, args.first_seed + args.seeds)
+        entry["agreement"] = agreement(notes, seeds)
         for name, engine in ENGINES.items():
             per_seed = []
-            for seed in range(1, args.seeds + 1):
+            for seed in seeds:
                 picked = sample(notes, SAMPLE_SIZE, seed)
                 themes, groups = engine(picked)
                 per_seed.append(score(picked, themes, groups))
@@ -299,7 +305,8 @@ def main() -> int:
             }
         results["corpora"][corpus] = entry
     results["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
-    report(results, args.seeds)
+    results["seeds"] = list(seeds)
+    report(results, seeds)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {RESULTS.relative_to(HERE.parent)}")
@@ -308,7 +315,7 @@ def main() -> int:
     return 1 if problems else 0
 
 
-def report(results: dict[str, Any], seeds: int) -> None:
+def report(results: dict[str, Any], seeds: Sequence[int]) -> None:
     print(
         f"load average before {results['load_average_before']}, after "
         f"{results['load_average_after']}; {results['cpus']} CPUs; engine {results['engine']}"
@@ -333,7 +340,8 @@ def report(results: dict[str, Any], seeds: int) -> None:
         )
 
     print(
-        f"\n{seeds} random samples of {SAMPLE_SIZE} answers: means (quote and polarity purity,"
+        f"\n{len(seeds)} random samples of {SAMPLE_SIZE} answers (seeds {seeds[0]}-{seeds[-1]}):"
+        " means (quote and polarity purity,"
         " themes, unthemed, ARI), seeds whose top themes are all different topics (distinct),"
         " names in labels and summaries (total); topic = the coders' label, dom. = the"
         " framework's major category"
@@ -367,14 +375,25 @@ def report(results: dict[str, Any], seeds: int) -> None:
             f"{corpus:<6} {agreed['close_pairs_same_topic']:.2f} of {agreed['close_pairs']} pairs;"
             f" nearest neighbour {agreed['nearest_same_topic']:.2f}"
         )
+    print(
+        "\nquote purity (topic) against the best any choice of quotes could reach with the same"
+        " themes' answers (the coders' labels choosing)"
+    )
+    for corpus, entry in results["corpora"].items():
+        for name in ENGINES:
+            runs = entry["samples"][name]
+            print(
+                f"{corpus:<6} {name:<6} {mean([r['topic']['quote_purity'] for r in runs]):.2f}"
+                f" of at most {mean([r['topic']['quote_ceiling'] for r in runs]):.2f}"
+            )
     print("\nlabels, old -> new (same sample)")
     for corpus, entry in results["corpora"].items():
         for seed, (old, new) in enumerate(
-            zip(entry["samples"]["old"], entry["samples"]["new"], strict=True), start=1
+            zip(entry["samples"]["old"], entry["samples"]["new"], strict=True), start=seeds[0]
         ):
             print(f"  {corpus} seed {seed}: {' | '.join(old['labels'])}")
             print(f"  {'':<{len(corpus)}} {'':>6}  -> {' | '.join(new['labels'])}")
-    print("\nsummaries, seed 1, old -> new")
+    print(f"\nsummaries, seed {seeds[0]}, old -> new")
     for corpus, entry in results["corpora"].items():
         for summary in entry["samples"]["old"][0]["summaries"]:
             print(f"  {corpus} old: {summary}")
