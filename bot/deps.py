@@ -22,8 +22,10 @@ from bot.coalescer import Coalescer
 from bot.db import create_engine, create_read_session_factory, create_session_factory
 from bot.delivery import Delivery, SharedRateLimitRetryHandler
 from bot.directory import Directory
+from bot.installations import InstallationStore, InstalledTokens
 from bot.metrics import Metrics
 from bot.settings import Settings
+from bot.tokens import SingleToken, TokenSource
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,10 @@ class Deps:
     # Who the bot token is (auth.test), learned once by the start-up check (bot/startup.py)
     # and handed to every request by Bolt's `authorize`.
     identity: AuthorizeResult | None = None
+    # Which bot token speaks for a team (bot/tokens.py): SLACK_BOT_TOKEN's, or in OAuth mode
+    # the team's installation's, whose store is `installations`.
+    tokens: TokenSource = field(default_factory=lambda: SingleToken(None))
+    installations: InstallationStore | None = None
 
     @property
     def metrics(self) -> Metrics:
@@ -170,8 +176,20 @@ def build_deps(settings: Settings, *, clock: Clock | None = None) -> Deps:
         concurrency=settings.outbox_send_slots,
         batch_size=settings.outbox_send_slots,
     )
+    tokens: TokenSource
+    installations = None
+    if settings.oauth_enabled:
+        installations = InstallationStore(sessions, settings.token_cipher(), clock)
+        tokens = InstalledTokens(installations, sessions)
+        # A (re-)install resumes the workspace's held messages: wake the outbox for them.
+        installations.after_save.append(lambda _installation, _teams: delivery.notify())
+    else:
+        token = settings.slack_bot_token
+        tokens = SingleToken(token.get_secret_value() if token is not None else None)
     return Deps(
         settings=settings,
+        tokens=tokens,
+        installations=installations,
         engine=engine,
         sessions=sessions,
         reads=create_read_session_factory(engine),

@@ -1,6 +1,7 @@
 """Slack's word that the bot was removed from a workspace (`app_uninstalled`, or
 `tokens_revoked` naming the bot's token): the outbox holds that workspace's messages, and
-nothing is deleted (docs/OPERATIONS.md says what is kept and how a re-install resumes)."""
+nothing of its data is deleted (docs/OPERATIONS.md says what is kept and how a re-install
+resumes); installed by OAuth, the installation's tokens are deleted."""
 
 from __future__ import annotations
 
@@ -24,7 +25,17 @@ async def _stop_sending(context: AsyncBoltContext, body: dict[str, Any], *, by: 
     deps = deps_of(context)
     async with deps.sessions.begin() as session:
         await claim_event(session, context, body)
-        await stop_sending(session, team_id=team_id, now=deps.clock.now(), by=by)
+        stopped = await stop_sending(
+            session,
+            team_id=team_id,
+            now=deps.clock.now(),
+            by=by,
+            installed_by_oauth=deps.installations is not None,
+            enterprise_id=context.enterprise_id,
+            org_wide=bool(context.is_enterprise_install),
+        )
+    for team in stopped:  # its token is gone: nothing may send with a cached copy
+        deps.tokens.forget(team)
     log.warning(
         "Slack revoked the bot in this workspace; its messages are held, not sent, until it is "
         "re-installed",
