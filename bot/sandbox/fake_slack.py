@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -93,6 +94,15 @@ class _Caller:
     label: str
     teams: frozenset[str]
     enterprise_id: str | None = None
+
+
+@dataclass(frozen=True)
+class _OAuthGrant:
+    """An install a person approved: the code's workspace, installer and kind."""
+
+    team_id: str
+    user_id: str
+    org_wide: bool
 
 
 @dataclass
@@ -167,6 +177,12 @@ class FakeSlack:
         self.app_id = app_id
         self.app_token = app_token
         self.verification_token = "fake-verification-token"
+        # The app's OAuth credentials (Basic Information > App Credentials) and its redirect
+        # URL (OAuth & Permissions), for installs by OAuth (`authorize_url`, oauth.v2.access).
+        self.client_id = "1111111111.2222222222"
+        self.client_secret = "fake-client-secret"
+        self.oauth_redirect_url: str | None = None
+        self._oauth_codes: dict[str, _OAuthGrant] = {}
         self.trigger_ttl = trigger_ttl
         self.latency = 0.0
         self._clock = clock
@@ -220,6 +236,7 @@ class FakeSlack:
         self.app = web.Application()
         self.app.router.add_route("*", "/api/{method}", self._handle_api)
         self.app.router.add_post("/response/{url_id}", self._handle_response_url)
+        self.app.router.add_get("/oauth/v2/authorize", self._handle_authorize)
         self._socket_mode = SocketModeLink(
             app_id=app_id, warnings=self.warnings, notify=self._notify
         )
@@ -319,6 +336,87 @@ class FakeSlack:
     def _bot_in(self, channel: JsonDict) -> bool:
         bot = self.teams[channel["context_team_id"]].bot_user_id
         return bot in self._members[channel["id"]]
+
+    # --- installs by OAuth --------------------------------------------------------------
+
+    def issue_oauth_code(
+        self, team: str | None = None, *, user_id: str | None = None, org_wide: bool = False
+    ) -> str:
+        """What Slack's authorize page does once a person approves the install: a one-time
+        code for the app to exchange (oauth.v2.access). `org_wide` installs into the whole
+        Enterprise Grid organisation of `team` (its token: `add_org_install`)."""
+        home = self._team(team)
+        if org_wide and (home.enterprise_id is None or home.enterprise_id not in self.org_tokens):
+            raise ValueError(f"team {home.team_id!r} has no org-wide token; add_org_install first")
+        installer = user_id or next(
+            (
+                uid
+                for uid, user in self.users.items()
+                if user["team_id"] == home.team_id and not user["is_bot"] and uid != "USLACKBOT"
+            ),
+            "UINSTALLER",
+        )
+        code = f"code-{uuid.uuid4().hex}"
+        self._oauth_codes[code] = _OAuthGrant(home.team_id, installer, org_wide)
+        return code
+
+    async def _handle_authorize(self, request: web.Request) -> web.StreamResponse:
+        """Slack's authorize page, approved at once: back to the app's redirect URL with a code
+        and the state it was given. `team` (which Slack takes too) picks the workspace; `user`
+        the installer; `org_wide=1` installs into the team's organisation."""
+        query = request.query
+        if query.get("client_id") != self.client_id:
+            return web.Response(status=400, text="invalid_client_id")
+        redirect = query.get("redirect_uri") or self.oauth_redirect_url
+        if not redirect:
+            return web.Response(status=400, text="no redirect URL configured for the app")
+        try:
+            code = self.issue_oauth_code(
+                query.get("team") or None,
+                user_id=query.get("user") or None,
+                org_wide=_flag(query.get("org_wide")),
+            )
+        except (KeyError, ValueError) as error:
+            return web.Response(status=400, text=str(error))
+        location = f"{redirect}?{urlencode({'code': code, 'state': query.get('state', '')})}"
+        raise web.HTTPFound(location)
+
+    def _oauth_v2_access(self, request: web.Request, args: JsonDict) -> JsonDict:
+        client_id, client_secret = args.get("client_id"), args.get("client_secret")
+        scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                decoded = base64.b64decode(encoded).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                raise _Refusal("invalid_client_id") from None
+            client_id, _, client_secret = decoded.partition(":")
+        if client_id != self.client_id:
+            raise _Refusal("invalid_client_id")
+        if client_secret != self.client_secret:
+            raise _Refusal("bad_client_secret")
+        grant = self._oauth_codes.pop(str(args.get("code", "")), None)
+        if grant is None:
+            raise _Refusal("invalid_code")
+        team = self.teams[grant.team_id]
+        answer: JsonDict = {
+            "app_id": self.app_id,
+            "authed_user": {"id": grant.user_id},
+            "scope": "commands,chat:write,im:write,users:read",
+            "token_type": "bot",
+            "bot_user_id": team.bot_user_id,
+            "enterprise": (
+                {"id": team.enterprise_id, "name": f"Org {team.enterprise_id}"}
+                if team.enterprise_id
+                else None
+            ),
+            "is_enterprise_install": grant.org_wide,
+        }
+        if grant.org_wide:
+            assert team.enterprise_id is not None
+            answer.update(access_token=self.org_tokens[team.enterprise_id], team=None)
+        else:
+            answer.update(access_token=team.bot_token, team={"id": team.team_id, "name": team.name})
+        return answer
 
     # --- serving ---------------------------------------------------------------------------
 
@@ -709,9 +807,16 @@ class FakeSlack:
         caller: _Caller | None = None
         try:
             args = await self._read_args(request)
-            token = args.pop("token", None) or self._bearer(request)
-            caller = self._caller(token) if token else None
-            response, error = self._answer(method, args, token, caller, arrival)
+            if method == "oauth.v2.access":  # the app's credentials, not a token
+                response, error = (
+                    web.json_response({"ok": True, **self._oauth_v2_access(request, args)}),
+                    None,
+                )
+                args.pop("client_secret", None)
+            else:
+                token = args.pop("token", None) or self._bearer(request)
+                caller = self._caller(token) if token else None
+                response, error = self._answer(method, args, token, caller, arrival)
         except _Refusal as refusal:
             response = web.json_response({"ok": False, "error": refusal.error})
             error = refusal.error
