@@ -262,7 +262,7 @@ async def _tick(settings: Settings, at: datetime | None) -> int:
     from bot.deps import build_deps
     from bot.scheduler import run_tick
 
-    if settings.slack_bot_token is None:
+    if settings.slack_bot_token is None and not settings.oauth_enabled:
         raise SettingsError(
             "missing setting SLACK_BOT_TOKEN: tick may send messages; set it as for `run`"
         )

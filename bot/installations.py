@@ -408,7 +408,7 @@ async def check_installations(
     log.info(
         "mode: installed by OAuth into several workspaces (no token to check until one "
         "installs); encryption key and database checked",
-        extra={"mode": "oauth", "installations": installed},
+        extra={"installations": installed},
     )
     return CheckedInstallations(installed)
 

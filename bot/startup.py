@@ -221,9 +221,8 @@ async def check_slack(
         socket_url = str(opened["url"])
     status.problem, status.checked = None, True
     log.info(
-        "Slack tokens checked",
+        "mode: one workspace (SLACK_BOT_TOKEN); Slack tokens checked",
         extra={
-            "mode": "one workspace (SLACK_BOT_TOKEN)",
             "team_id": identity.get("team_id"),
             "bot_user_id": identity.get("user_id"),
         },
