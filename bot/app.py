@@ -27,6 +27,7 @@ from json import JSONDecodeError
 from typing import Any
 from urllib.parse import urljoin
 
+import aiohttp
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -310,10 +311,20 @@ class SlackHttpFrontDoor:
         )
         flow = self._app.oauth_flow
         bind(request="oauth")
-        if request.path == INSTALL_PATH:
-            bolt_response = await flow.handle_installation(bolt_request)
-        else:
-            bolt_response = await flow.handle_callback(bolt_request)
+        try:
+            if request.path == INSTALL_PATH:
+                bolt_response = await flow.handle_installation(bolt_request)
+            else:
+                bolt_response = await flow.handle_callback(bolt_request)
+        except (aiohttp.ClientError, TimeoutError) as error:
+            # Bolt turns Slack's refusals into its failure page, not a network failure.
+            log.warning("install: Slack not reachable", extra={"reason": type(error).__name__})
+            bolt_response = _page(
+                "Partnerbot was not installed",
+                "Slack could not be reached to finish the install. "
+                f'<a href="{INSTALL_PATH}">Start the install again</a>.',
+                status=502,
+            )
         response = web.Response(status=bolt_response.status, body=bolt_response.body.encode())
         for key, values in bolt_response.headers.items():
             if key and key.lower() != "content-length":

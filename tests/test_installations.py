@@ -478,3 +478,89 @@ def test_the_install_asks_for_the_manifests_bot_scopes(repo_root: Any) -> None:
     assert list(BOT_SCOPES) == manifest["oauth_config"]["scopes"]["bot"]
     assert manifest["oauth_config"]["redirect_urls"]
     assert all(url.endswith(REDIRECT_PATH) for url in manifest["oauth_config"]["redirect_urls"])
+
+
+async def test_a_revoked_bot_token_is_deleted_and_the_installation_kept(
+    bot: Running, fake: FakeSlack, engine: AsyncEngine
+) -> None:
+    for team in TEAMS:
+        assert (await install(bot, team.team_id)).status == 200
+    revoked, *kept = TEAMS
+    event = {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": [f"UBOT{revoked.team_id}"]}}
+    assert (await event_from(bot, revoked, event)).status == 200
+    assert await bot.deps.inflight.wait_idle(timeout=5)
+    async with engine.connect() as connection:
+        rows = (
+            await connection.execute(
+                select(SlackInstallation.team_id, SlackInstallation.bot_token_ciphertext)
+            )
+        ).all()
+    holding = {team_id: ciphertext is not None for team_id, ciphertext in rows}
+    assert holding == {revoked.team_id: False, **{team.team_id: True for team in kept}}
+    assert await bot.deps.tokens.bot_token(revoked.team_id) is None
+
+
+async def test_uninstalling_an_org_wide_install_stops_every_workspace_of_the_org(
+    bot: Running, fake: FakeSlack, engine: AsyncEngine
+) -> None:
+    assert (await install(bot, TEAMS[0].team_id)).status == 200
+    assert (await install(bot, GRID_TEAMS[0].team_id, org_wide=True)).status == 200
+    for team in GRID_TEAMS:  # each workspace of the org has been heard from
+        assert (await command_from(bot, team, org_wide=True)).status == 200
+    assert await bot.deps.inflight.wait_idle(timeout=5)
+    uninstalled = await event_from(bot, GRID_TEAMS[1], {"type": "app_uninstalled"}, org_wide=True)
+    assert uninstalled.status == 200
+    assert await bot.deps.inflight.wait_idle(timeout=5)
+    async with engine.connect() as connection:
+        left = (await connection.execute(select(SlackInstallation.team_id))).scalars().all()
+        revoked = (
+            (
+                await connection.execute(
+                    select(Workspace.team_id).where(Workspace.revoked_at.is_not(None))
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert left == [TEAMS[0].team_id]
+    assert sorted(revoked) == sorted(team.team_id for team in GRID_TEAMS)
+    for team in GRID_TEAMS:
+        assert await bot.deps.tokens.bot_token(team.team_id) is None
+    assert await bot.deps.tokens.bot_token(TEAMS[0].team_id) == TEAMS[0].token
+
+
+async def test_a_request_naming_another_installed_workspace_is_refused(
+    bot: Running, fake: FakeSlack
+) -> None:
+    alpha, bravo, _ = TEAMS
+    for team in (alpha, bravo):
+        assert (await install(bot, team.team_id)).status == 200
+    # signed, from Alpha's installation, but acting as a user of Bravo
+    fields = as_team(bot.slack.payloads.slash_command(alpha.leader, "tour"), alpha)
+    envelope = bot.slack.payloads.event_callback(
+        {"type": "app_home_opened", "user": bravo.leader, "tab": "home", "user_team": bravo.team_id}
+    )
+    assert (await bot.slack.deliver("events_api", as_team(envelope, alpha))).status == 200
+    assert (await bot.slack.deliver("slash_commands", fields)).status == 200
+    assert await bot.deps.inflight.wait_idle(timeout=5)
+    await fake.wait_for(lambda: len(fake.calls_to("views.open")) == 1)
+    assert modal_calls(fake) == {alpha.team_id: ["ok"]}
+    assert fake.calls_to("views.publish") == []  # Bravo's user got no Home from Alpha's token
+    assert fake.cross_team_violations == []
+
+
+async def test_slack_out_of_reach_at_the_redirect_is_a_clear_page(
+    bot: Running, fake: FakeSlack, engine: AsyncEngine
+) -> None:
+    async with bot.browser.get(bot.server.url + INSTALL_PATH) as page:
+        state = page.cookies[COOKIE].value
+    code = fake.issue_oauth_code(TEAMS[0].team_id)
+    await fake.stop()
+    query = urlencode({"code": code, "state": state})
+    async with bot.browser.get(
+        f"{bot.server.url}{REDIRECT_PATH}?{query}", headers={"Cookie": f"{COOKIE}={state}"}
+    ) as answer:
+        assert answer.status == 502
+        assert "Slack could not be reached" in await answer.text()
+    async with engine.connect() as connection:
+        assert (await connection.execute(select(SlackInstallation.id))).all() == []

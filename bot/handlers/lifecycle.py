@@ -19,7 +19,8 @@ log = logging.getLogger("bot.handlers")
 
 async def _stop_sending(context: AsyncBoltContext, body: dict[str, Any], *, by: str) -> None:
     team_id = context.team_id
-    if not team_id:
+    org_wide = bool(context.is_enterprise_install) and bool(context.enterprise_id)
+    if not team_id and not org_wide:  # an org-wide install's event may name the org alone
         log.warning("a revocation without a team ignored", extra={"event_type": by})
         return
     deps = deps_of(context)
@@ -32,7 +33,7 @@ async def _stop_sending(context: AsyncBoltContext, body: dict[str, Any], *, by: 
             by=by,
             installed_by_oauth=deps.installations is not None,
             enterprise_id=context.enterprise_id,
-            org_wide=bool(context.is_enterprise_install),
+            org_wide=org_wide,
         )
     for team in stopped:  # its token is gone: nothing may send with a cached copy
         deps.tokens.forget(team)

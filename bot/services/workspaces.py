@@ -13,7 +13,7 @@ from bot.store import installations, workspaces
 async def stop_sending(
     session: AsyncSession,
     *,
-    team_id: str,
+    team_id: str | None,
     now: datetime,
     by: str,
     installed_by_oauth: bool = False,
@@ -25,13 +25,12 @@ async def stop_sending(
     re-install carries on where it stopped (`Delivery.reinstate_own_workspace`, or the new
     installation's save). Installed by OAuth, the installation's tokens are deleted too
     (app_uninstalled: the whole installation; tokens_revoked: its bot token); an org-wide
-    install's revocation stops every workspace of the organisation. The teams stopped."""
-    teams = [team_id]
+    install's revocation (`org_wide`; its event may name no team) stops every workspace of the
+    organisation the bot knows. The teams stopped."""
+    teams = {team_id} if team_id else set()
     if installed_by_oauth and org_wide and enterprise_id:
-        teams = sorted(
-            {team_id, *await workspaces.teams_of_enterprise(session, enterprise_id=enterprise_id)}
-        )
-    for team in teams:
+        teams |= set(await workspaces.teams_of_enterprise(session, enterprise_id=enterprise_id))
+    for team in sorted(teams):
         await workspaces.revoke(session, team_id=team, now=now, by=by)
     if installed_by_oauth:
         installed_in = {"enterprise_id": enterprise_id, "team_id": None if org_wide else team_id}
@@ -39,4 +38,4 @@ async def stop_sending(
             await installations.forget_bot(session, **installed_in)
         else:
             await installations.remove(session, **installed_in)
-    return teams
+    return sorted(teams)
