@@ -143,6 +143,7 @@ class Deps:
             if clients is not None:
                 clients.forget(team_id)
         self.tokens.forget(team_id)
+        self.directory.forget(team_id)
 
     def share_connections(self, client: AsyncWebClient) -> None:
         """Give a listener's Web API client the one kept-alive HTTP session. Without a session

@@ -451,3 +451,33 @@ async def test_a_team_without_a_token_is_held_and_the_others_are_sent(
     assert await unsent_by_team(sessions) == {}
     assert all(m["team"] == TEAM_C for u in people[TEAM_C] for m in fake_slack.dms_to(u))
     assert fake_slack.cross_team_violations == []
+
+
+async def test_an_uninstall_forgets_that_teams_token_and_caches_only(
+    launched: dict[str, Workspace],
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    tokens: MappedTokens,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    for team_id in (TEAM_A, TEAM_C):  # both teams' members are in the directory's cache
+        client = await deps.client_for(team_id)
+        assert client is not None
+        await deps.directory.members(client, team_id=team_id, now=clock.now())
+    envelope = slack.payloads.event_callback({"type": "app_uninstalled"})
+
+    answer = await send_event(slack, as_team(envelope, TEAM_C))
+    await settle(deps)
+
+    assert answer.status == 200
+    assert TEAM_C in tokens.forgotten
+    assert TEAM_A not in tokens.forgotten
+    assert deps.directory.cached_members(team_id=TEAM_C, now=clock.now()) == {}
+    assert deps.directory.cached_members(team_id=TEAM_A, now=clock.now()) != {}
+    people = {TEAM_A: ["UALICE"], TEAM_C: [launched[TEAM_C].members[0]]}
+    clock.advance(seconds=2)  # past the one-a-second spacing of their DMs
+    await queue_fanout(sessions, clock, people, "after")
+    await deps.delivery.deliver_due()
+    assert await unsent_by_team(sessions) == {TEAM_C: 1}  # C's waits; A's went

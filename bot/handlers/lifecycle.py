@@ -25,6 +25,7 @@ async def _stop_sending(context: AsyncBoltContext, body: dict[str, Any], *, by: 
     async with deps.sessions.begin() as session:
         await claim_event(session, context, body)
         await stop_sending(session, team_id=team_id, now=deps.clock.now(), by=by)
+    deps.forget_team(team_id)  # its clients, cached token and directory entries
     log.warning(
         "Slack revoked the bot in this workspace; its messages are held, not sent, until it is "
         "re-installed",
