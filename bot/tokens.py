@@ -6,7 +6,8 @@ A deployment runs in one of two modes (exclusive, chosen by the settings):
   its own token, kept encrypted in the database (bot/installations.py).
 
 Everything that calls Slack outside a listener (the outbox, the scheduler, the directory) asks a
-`TokenSource` for the token of the row's team; listeners get theirs from Bolt's authorize.
+`TokenSource` for the token of the row's team, through `TeamClients` (a client per team);
+listeners get theirs from Bolt's authorize, which asks the same source (bot/app.py).
 """
 
 from __future__ import annotations
@@ -43,10 +44,11 @@ class SingleToken:
 
 
 class TeamClients:
-    """Web API clients, one per workspace token, made from a `template` client (its API URL,
-    timeout, retry handlers, and the HTTP session it holds when asked, so every team's calls
-    share the kept-alive connections). A client is cached by token: a new token (a re-install,
-    a rotation) gets a new client, and the old one is dropped."""
+    """Web API clients, one per workspace, made from a `template` client (its API URL, timeout,
+    retry handlers, and the HTTP session it holds when asked, so every team's calls share the
+    kept-alive connections). The token is asked of the `TokenSource` on every call (which
+    caches it); the team's client is kept until its token changes (a re-install, a rotation).
+    """
 
     def __init__(self, template: AsyncWebClient, tokens: TokenSource) -> None:
         self.template = template
