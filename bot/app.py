@@ -114,21 +114,29 @@ def build_app(deps: Deps, *, also_admit: frozenset[str] = frozenset()) -> AsyncA
     # once if its Retry-After is short, noting the window in the outbox's rate gate (which
     # paces the outbox's own client; docs/DELIVERY.md).
     shared = deps.client or slack_client(settings)
-    # The bot token reaches listeners through `authorize`, from the start-up check's auth.test
-    # (bot/startup.py): Bolt's own lazy auth.test made the first request after a restart wait
-    # on Slack. Bolt warns that a token on the app's client would go unused, so it has none.
+    # The bot token reaches listeners through `authorize`: the token that speaks for the
+    # request's team (`deps.tokens`), with who it is from the start-up check's auth.test
+    # (bot/startup.py) or, for another token, one auth.test the first time it is seen (Bolt's
+    # own lazy auth.test made the first request after a restart wait on Slack). Bolt warns that
+    # a token on the app's client would go unused, so it has none.
     client = AsyncWebClient(
         base_url=shared.base_url,
         timeout=shared.timeout,
         retry_handlers=shared.retry_handlers,
         logger=shared.logger,
     )
-    bot_token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+    identities: dict[str, AuthorizeResult] = {}
 
-    async def authorize() -> AuthorizeResult:
-        if deps.identity is None:  # started without the check (tests, benches): ask once
-            deps.identity = await identify(client, bot_token)
-        return deps.identity
+    async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult | None:
+        token = await deps.tokens.bot_token(team_id or "", enterprise_id)
+        if not token:
+            return None  # not installed there: Bolt refuses the request
+        if deps.identity is not None and deps.identity.bot_token == token:
+            return deps.identity
+        known = identities.get(token)
+        if known is None:  # started without the check (tests, benches), or another team
+            known = identities[token] = await identify(client, token)
+        return known
 
     signing_secret = settings.slack_signing_secret
     bolt_logger = logging.getLogger("bot.bolt")
@@ -141,6 +149,7 @@ def build_app(deps: Deps, *, also_admit: frozenset[str] = frozenset()) -> AsyncA
         oauth = oauth_options(deps, client)
     app = AsyncApp(
         client=client,
+        # Bolt's type says an AuthorizeResult, but it answers None ("not installed") itself.
         authorize=oauth.pop("authorize", authorize),
         **oauth,
         signing_secret=signing_secret.get_secret_value() if signing_secret else "",

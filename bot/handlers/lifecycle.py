@@ -35,8 +35,8 @@ async def _stop_sending(context: AsyncBoltContext, body: dict[str, Any], *, by: 
             enterprise_id=context.enterprise_id,
             org_wide=org_wide,
         )
-    for team in stopped:  # its token is gone: nothing may send with a cached copy
-        deps.tokens.forget(team)
+    for team in stopped:  # its clients, cached token and directory entries
+        deps.forget_team(team)
     log.warning(
         "Slack revoked the bot in this workspace; its messages are held, not sent, until it is "
         "re-installed",
