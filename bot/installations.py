@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.db import database_refuses_writes
-from bot.delivery import AUTH_ERRORS
+from bot.delivery import HELD_ERRORS
 from bot.encryption import TokenCipher, UnreadableToken
 from bot.models import SlackInstallation
 from bot.settings import Settings, SettingsError
@@ -83,7 +83,7 @@ class InstallationStore(AsyncInstallationStore):
                     )
             for team in teams:
                 await workspaces.reinstate(
-                    session, team_id=team, now=now, refused_errors=AUTH_ERRORS
+                    session, team_id=team, now=now, refused_errors=HELD_ERRORS
                 )
         log.info(
             "installed",

@@ -34,6 +34,7 @@ from bot.models import SlackInstallation, Workspace
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import Delivery, SignedSlack
 from bot.settings import Settings, load_settings
+from bot.store import outbox
 from tests.conftest import ALWAYS, SIGNING_SECRET
 
 # Fernet keys made for these tests (Fernet.generate_key()).
@@ -564,3 +565,56 @@ async def test_slack_out_of_reach_at_the_redirect_is_a_clear_page(
         assert "Slack could not be reached" in await answer.text()
     async with engine.connect() as connection:
         assert (await connection.execute(select(SlackInstallation.id))).all() == []
+
+
+async def queue_dm(bot: Running, team: Team, tag: str) -> None:
+    async with bot.deps.sessions.begin() as session:
+        await outbox.enqueue(
+            session,
+            team_id=team.team_id,
+            key=f"{tag}:{team.team_id}",
+            method="chat.postMessage",
+            payload={"channel": team.leader, "text": f"{tag} for {team.name}"},
+            now=bot.deps.clock.now(),
+        )
+
+
+def dms_sent(fake: FakeSlack) -> dict[str | None, list[str]]:
+    sent: dict[str | None, list[str]] = {}
+    for call in fake.calls_to("chat.postMessage"):
+        if call.ok:
+            sent.setdefault(call.team_id, []).append(str(call.args.get("text")))
+    return sent
+
+
+async def test_the_outbox_sends_with_each_installations_token_and_a_reinstall_resumes(
+    bot: Running, fake: FakeSlack, clock: FrozenClock
+) -> None:
+    for team in TEAMS:
+        assert (await install(bot, team.team_id)).status == 200
+        await queue_dm(bot, team, "hello")
+    await bot.deps.delivery.deliver_due()
+    assert dms_sent(fake) == {team.team_id: [f"hello for {team.name}"] for team in TEAMS}
+
+    gone = TEAMS[1]
+    assert (await event_from(bot, gone, {"type": "app_uninstalled"})).status == 200
+    assert await bot.deps.inflight.wait_idle(timeout=5)
+    clock.advance(seconds=5)  # past chat.postMessage's spacing in one channel
+    for team in TEAMS:
+        await queue_dm(bot, team, "later")
+    await bot.deps.delivery.deliver_due()
+    later = {
+        team: [text for text in texts if text.startswith("later")]
+        for team, texts in dms_sent(fake).items()
+    }
+    assert later == {
+        TEAMS[0].team_id: [f"later for {TEAMS[0].name}"],
+        gone.team_id: [],  # held, not sent, not failed
+        TEAMS[2].team_id: [f"later for {TEAMS[2].name}"],
+    }
+
+    assert (await install(bot, gone.team_id)).status == 200  # installed again
+    clock.advance(seconds=5)
+    await bot.deps.delivery.deliver_due()
+    assert dms_sent(fake)[gone.team_id] == [f"hello for {gone.name}", f"later for {gone.name}"]
+    assert fake.cross_team_violations == []
