@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import html
 import logging
 import re
 import signal
@@ -24,13 +25,18 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from json import JSONDecodeError
 from typing import Any
+from urllib.parse import urljoin
 
+import aiohttp
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.oauth.async_callback_options import AsyncCallbackOptions, AsyncFailureArgs
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.web.async_client import AsyncWebClient
@@ -40,16 +46,47 @@ from bot.db import database_refuses_writes
 from bot.deps import Deps, slack_client
 from bot.handlers import register_all
 from bot.handlers.middleware import install_middleware
+from bot.installations import (
+    STATE_LIFETIME,
+    CheckedInstallations,
+    InstalledAuthorize,
+    InstalledTokens,
+    StateStore,
+    check_installations,
+)
 from bot.logs import ClientErrorFilter, UnhandledRequestFilter, bind
 from bot.metrics import CONTENT_TYPE, request_kind
 from bot.settings import Settings
 from bot.socket_client import PatientSocketModeClient
-from bot.startup import CHECK_CALL_TIMEOUT, SlackStatus, TokenRefused, check_slack, identify
+from bot.startup import (
+    CHECK_CALL_TIMEOUT,
+    CheckedSlack,
+    SlackStatus,
+    TokenRefused,
+    check_slack,
+    identify,
+)
 
 log = logging.getLogger("bot.app")
 
 MAX_BODY_BYTES = 1024 * 1024
 EVENTS_PATH = "/slack/events"
+# OAuth mode: the "Add to Slack" page, and where Slack sends the installer back.
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+# The bot scopes an install asks for: manifest.yml's oauth_config.scopes.bot (a test keeps the
+# two the same).
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "im:write",
+    "im:history",
+    "users:read",
+    "channels:read",
+    "groups:read",
+    "channels:history",
+    "groups:history",
+)
 HEALTH_PATH = "/healthz"
 METRICS_PATH = "/metrics"
 # How long a scrape waits for the outbox's numbers before answering without them.
@@ -77,29 +114,44 @@ def build_app(deps: Deps, *, also_admit: frozenset[str] = frozenset()) -> AsyncA
     # once if its Retry-After is short, noting the window in the outbox's rate gate (which
     # paces the outbox's own client; docs/DELIVERY.md).
     shared = deps.client or slack_client(settings)
-    # The bot token reaches listeners through `authorize`, from the start-up check's auth.test
-    # (bot/startup.py): Bolt's own lazy auth.test made the first request after a restart wait
-    # on Slack. Bolt warns that a token on the app's client would go unused, so it has none.
+    # The bot token reaches listeners through `authorize`: the token that speaks for the
+    # request's team (`deps.tokens`), with who it is from the start-up check's auth.test
+    # (bot/startup.py) or, for another token, one auth.test the first time it is seen (Bolt's
+    # own lazy auth.test made the first request after a restart wait on Slack). Bolt warns that
+    # a token on the app's client would go unused, so it has none.
     client = AsyncWebClient(
         base_url=shared.base_url,
         timeout=shared.timeout,
         retry_handlers=shared.retry_handlers,
         logger=shared.logger,
     )
-    bot_token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+    identities: dict[str, AuthorizeResult] = {}
 
-    async def authorize() -> AuthorizeResult:
-        if deps.identity is None:  # started without the check (tests, benches): ask once
-            deps.identity = await identify(client, bot_token)
-        return deps.identity
+    async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult | None:
+        token = await deps.tokens.bot_token(team_id or "", enterprise_id)
+        if not token:
+            return None  # not installed there: Bolt refuses the request
+        if deps.identity is not None and deps.identity.bot_token == token:
+            return deps.identity
+        known = identities.get(token)
+        if known is None:  # started without the check (tests, benches), or another team
+            known = identities[token] = await identify(client, token)
+        return known
 
     signing_secret = settings.slack_signing_secret
     bolt_logger = logging.getLogger("bot.bolt")
     if not any(isinstance(f, UnhandledRequestFilter) for f in bolt_logger.filters):
         bolt_logger.addFilter(UnhandledRequestFilter())
+    # OAuth mode: each request's workspace's token from the installations, and Bolt's OAuth
+    # flow (GET /slack/install, /slack/oauth_redirect) saving into them.
+    oauth: dict[str, Any] = {}
+    if settings.oauth_enabled:
+        oauth = oauth_options(deps, client)
     app = AsyncApp(
         client=client,
-        authorize=authorize,
+        # Bolt's type says an AuthorizeResult, but it answers None ("not installed") itself.
+        authorize=oauth.pop("authorize", authorize),
+        **oauth,
         signing_secret=signing_secret.get_secret_value() if signing_secret else "",
         # Bolt's framework messages go to this logger too, through the payload filter.
         logger=bolt_logger,
@@ -114,6 +166,85 @@ def build_app(deps: Deps, *, also_admit: frozenset[str] = frozenset()) -> AsyncA
     install_middleware(app, deps, also_admit=also_admit)
     register_all(app, settings)
     return app
+
+
+def oauth_options(deps: Deps, client: AsyncWebClient) -> dict[str, Any]:
+    """AsyncApp's arguments for installs by OAuth: our authorize and Bolt's OAuth settings on
+    our stores. Slack's authorize page is beside its Web API (SLACK_API_URL), so the fake Slack
+    serves both."""
+    settings = deps.settings
+    tokens, store = deps.tokens, deps.installations
+    assert isinstance(tokens, InstalledTokens)
+    assert store is not None
+    assert settings.slack_client_id is not None
+    assert settings.slack_client_secret is not None
+    assert settings.slack_state_secret is not None
+    state_store = StateStore(
+        deps.sessions, deps.clock, secret=settings.slack_state_secret.get_secret_value()
+    )
+    oauth_settings = AsyncOAuthSettings(
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret.get_secret_value(),
+        scopes=list(BOT_SCOPES),
+        install_path=INSTALL_PATH,
+        redirect_uri_path=REDIRECT_PATH,
+        authorization_url=urljoin(settings.api_url, "../oauth/v2/authorize"),
+        installation_store=store,
+        installation_store_bot_only=True,
+        state_store=state_store,
+        state_expiration_seconds=int(STATE_LIFETIME.total_seconds()),
+        callback_options=AsyncCallbackOptions(success=_installed_page, failure=_failed_page),
+        logger=logging.getLogger("bot.bolt"),
+    )
+    return {
+        "authorize": InstalledAuthorize(tokens, deps.sessions, deps.clock),
+        "oauth_settings": oauth_settings,
+        "installation_store_bot_only": True,
+    }
+
+
+# Why an install did not finish, for the installer (Bolt's reasons).
+INSTALL_FAILURES = {
+    "invalid_state": "This install link has expired or was already used (a link is good once, "
+    "for 10 minutes).",
+    "invalid_browser": "This install was started in another browser (or its cookie was blocked).",
+    "missing_code": "Slack did not send the authorization code.",
+    "invalid_code": "Slack did not accept the authorization code (it is good once, briefly).",
+    "access_denied": "The install was cancelled in Slack.",
+    "storage_error": "The installation could not be saved; the operator can see why in the "
+    "bot's log.",
+}
+
+
+def _page(title: str, text: str, *, status: int) -> BoltResponse:
+    body = (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
+        f"<p>{text}</p></body></html>"
+    )
+    return BoltResponse(
+        status=status, body=body, headers={"Content-Type": "text/html; charset=utf-8"}
+    )
+
+
+async def _installed_page(args: Any) -> BoltResponse:
+    team = args.installation.team_name or args.installation.enterprise_name or "your workspace"
+    return _page(
+        "Partnerbot is installed",
+        f"Partnerbot is installed in {html.escape(team)}. Type <code>/partner help</code> in "
+        "Slack to start.",
+        status=200,
+    )
+
+
+async def _failed_page(args: AsyncFailureArgs) -> BoltResponse:
+    reason = INSTALL_FAILURES.get(args.reason, f"Slack said: {html.escape(args.reason)}.")
+    log.warning("install not finished", extra={"reason": args.reason})
+    return _page(
+        "Partnerbot was not installed",
+        f'{reason} <a href="{INSTALL_PATH}">Start the install again</a>.',
+        status=args.suggested_status_code,
+    )
 
 
 @dataclass
@@ -169,7 +300,46 @@ class SlackHttpFrontDoor:
             web_app.router.add_get(METRICS_PATH, self.metrics)
         if self._app is not None:
             web_app.router.add_post(EVENTS_PATH, self.slack_events)
+            if self._app.oauth_flow is not None:
+                web_app.router.add_get(INSTALL_PATH, self.oauth_page)
+                web_app.router.add_get(REDIRECT_PATH, self.oauth_page)
         return web_app
+
+    async def oauth_page(self, request: web.Request) -> web.Response:
+        """GET /slack/install (the "Add to Slack" page, which hands the browser a state) and
+        /slack/oauth_redirect (Slack sends the installer back with a code): Bolt's OAuth flow.
+        Browsers send no Slack signature; the connection caps and timeouts still apply."""
+        assert self._app is not None
+        assert self._app.oauth_flow is not None
+        if self._slack is not None and not self._slack.checked:
+            return web.Response(status=503, text="starting: try again in a moment")
+        bolt_request = AsyncBoltRequest(
+            body="",
+            query=request.query_string,
+            headers={key.lower(): request.headers.getall(key) for key in request.headers},
+        )
+        flow = self._app.oauth_flow
+        bind(request="oauth")
+        try:
+            if request.path == INSTALL_PATH:
+                bolt_response = await flow.handle_installation(bolt_request)
+            else:
+                bolt_response = await flow.handle_callback(bolt_request)
+        except (aiohttp.ClientError, TimeoutError) as error:
+            # Bolt turns Slack's refusals into its failure page, not a network failure.
+            log.warning("install: Slack not reachable", extra={"reason": type(error).__name__})
+            bolt_response = _page(
+                "Partnerbot was not installed",
+                "Slack could not be reached to finish the install. "
+                f'<a href="{INSTALL_PATH}">Start the install again</a>.',
+                status=502,
+            )
+        response = web.Response(status=bolt_response.status, body=bolt_response.body.encode())
+        for key, values in bolt_response.headers.items():
+            if key and key.lower() != "content-length":
+                for value in values:
+                    response.headers.add(key, value)
+        return response
 
     @web.middleware
     async def _arrived(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -494,10 +664,16 @@ async def serve(
         log.info("serving /healthz", extra={"url": f"http://{host}:{server.port}{HEALTH_PATH}"})
     else:
         log.info("listening for Slack", extra={"url": f"http://{host}:{server.port}{EVENTS_PATH}"})
-    checked = None
+    checked: CheckedSlack | CheckedInstallations | None = None
     try:
-        check_client = slack_client(settings, timeout=CHECK_CALL_TIMEOUT)
-        checked = await check_slack(settings, check_client, status, stop)
+        if settings.oauth_enabled:
+            # No token to check yet (each workspace brings its own when it installs): the
+            # keys must read what is stored, and the database must answer.
+            checked = await check_installations(deps.engine, deps.sessions, settings)
+            status.problem, status.checked = None, True
+        else:
+            check_client = slack_client(settings, timeout=CHECK_CALL_TIMEOUT)
+            checked = await check_slack(settings, check_client, status, stop)
     finally:
         if checked is None:  # stopped while checking, or a token refused
             await _within(server.stop(), "stopping the HTTP server")
@@ -505,7 +681,9 @@ async def serve(
             log.info("stopped")
     if checked is None:
         return
-    deps.identity = checked.identity
+    socket_url = None
+    if isinstance(checked, CheckedSlack):
+        deps.identity, socket_url = checked.identity, checked.socket_url
 
     def refused(refusal: TokenRefused) -> None:
         status.refused = refusal
@@ -520,7 +698,7 @@ async def serve(
     if settings.socket_mode and app is not None:
         status.problem = "Socket Mode connecting"
         socket_handler = socket_mode_handler(app, deps, status=status, on_refused=refused)
-        socket_handler.client.wss_uri = checked.socket_url  # the check's URL: no second call
+        socket_handler.client.wss_uri = socket_url  # the check's URL: no second call
         connecting = asyncio.create_task(socket_handler.connect_async())  # type: ignore[no-untyped-call]
     await stop.wait()
     await shut_down(deps, server, socket_handler, scheduler, delivery_task)

@@ -1,4 +1,4 @@
-"""The `partnerbot` command line: run, migrate, tick, tours, export, demo."""
+"""The `partnerbot` command line: run, migrate, tick, tours, export, rotate-keys, demo."""
 
 from __future__ import annotations
 
@@ -102,6 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     delete.add_argument("tour_id", type=int, metavar="TOUR_ID")
     delete.add_argument("--yes", action="store_true", help="really delete it")
+    commands.add_parser(
+        "rotate-keys",
+        help="re-encrypt every stored Slack token with the first key of "
+        "PARTNERBOT_ENCRYPTION_KEYS (OAuth mode)",
+        description="Re-encrypt the tokens of every installation with the first key of "
+        "PARTNERBOT_ENCRYPTION_KEYS; any key listed decrypts. To rotate: put the new key first, "
+        "run this, then drop the old key (docs/OPERATIONS.md). Safe to run again.",
+    )
     demo = commands.add_parser(
         "demo",
         help="play the four steps with a simulated team against a built-in Slack emulator",
@@ -195,6 +203,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(_erase_person(settings, args.user_id))
     if args.command == "delete-tour":
         return asyncio.run(_delete_tour(settings, args.tour_id, confirmed=args.yes))
+    if args.command == "rotate-keys":
+        return asyncio.run(_rotate_keys(settings))
     if args.command == "export":
         if args.table is not None and args.format != "csv":
             print(
@@ -252,7 +262,7 @@ async def _tick(settings: Settings, at: datetime | None) -> int:
     from bot.deps import build_deps
     from bot.scheduler import run_tick
 
-    if settings.slack_bot_token is None:
+    if settings.slack_bot_token is None and not settings.oauth_enabled:
         raise SettingsError(
             "missing setting SLACK_BOT_TOKEN: tick may send messages; set it as for `run`"
         )
@@ -263,6 +273,27 @@ async def _tick(settings: Settings, at: datetime | None) -> int:
     finally:
         await deps.close()
     print(f"tick at {clock.now().isoformat()}: {report.summary()}")
+    return 0
+
+
+async def _rotate_keys(settings: Settings) -> int:
+    from bot.db import create_engine, create_session_factory
+    from bot.encryption import UnreadableToken
+    from bot.installations import rotate_keys
+
+    cipher = settings.token_cipher()
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine).begin() as session:
+            tokens, installations = await rotate_keys(session, cipher)
+    except UnreadableToken as problem:
+        raise SettingsError(f"nothing re-encrypted: {problem}") from None
+    finally:
+        await engine.dispose()
+    print(
+        f"re-encrypted {tokens} tokens of {installations} installations with the first key of "
+        "PARTNERBOT_ENCRYPTION_KEYS"
+    )
     return 0
 
 

@@ -39,6 +39,7 @@ from bot.metrics import Metrics, OutboxBacklog
 from bot.models import OutboxMessage, OutboxStatus
 from bot.store import outbox, workspaces
 from bot.store.notices import tell_leaders_about_channel
+from bot.tokens import SingleToken, TeamClients, TokenSource
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,12 @@ AUTH_ERRORS = frozenset(
     {"invalid_auth", "token_revoked", "token_expired", "account_inactive_token", "not_authed"}
 )
 AUTH_HOLD = timedelta(hours=1)
+# No token speaks for the team (never installed here, or uninstalled and its tokens deleted):
+# its rows wait like a refused token's, asked about again sooner (an install may come any time).
+NO_TOKEN = "no_token"  # noqa: S105 - an error code, not a secret
+NO_TOKEN_HOLD = timedelta(minutes=1)
+# What a re-install makes due again at once.
+HELD_ERRORS = AUTH_ERRORS | {NO_TOKEN}
 # A channel post Slack refuses for good: the leader who chose the channel is told once.
 CHANNEL_ERRORS = frozenset({"channel_not_found", "is_archived", "not_in_channel"})
 # chat.postMessage allows about one message a second into one channel.
@@ -304,11 +311,16 @@ class RateGate:
         if pace is not None and pace.probing:
             pace.probe_out = False
 
-    def close_team(self, team_id: str, until: datetime) -> bool:
-        """Stop calling Slack for a team until `until`; True if it was open (log once)."""
+    def close_team(self, team_id: str, until: datetime, hold: timedelta = AUTH_HOLD) -> bool:
+        """Stop calling Slack for a team until `until` (`hold` from now); True if it was open
+        (log once)."""
         current = self._team_open_at.get(team_id)
         self._team_open_at[team_id] = until
-        return current is None or current <= until - AUTH_HOLD
+        return current is None or current <= until - hold
+
+    def open_team(self, team_id: str) -> None:
+        """The team's token works again (a re-install): its calls may go now."""
+        self._team_open_at.pop(team_id, None)
 
     def note_send(self, team_id: str, method: str, channel: str, at: datetime) -> None:
         """Reserve the channel's next second for a message about to be sent."""
@@ -433,10 +445,14 @@ class Delivery:
         max_backoff: timedelta = timedelta(minutes=10),
         rng: random.Random | None = None,
         metrics: Metrics | None = None,
+        tokens: TokenSource | None = None,
     ) -> None:
         self._sessions = sessions
         self.metrics = metrics or Metrics()
         self._client = client
+        # Each row is sent with its own team's token (one cached client per team over the one
+        # HTTP session); `client` is their template, and its token the single workspace's.
+        self.clients = TeamClients(client, tokens or SingleToken(client.token))
         self._clock = clock
         self._concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
@@ -462,10 +478,13 @@ class Delivery:
         # When to ask (again) whether this token's workspace, if revoked, is back; None: asked.
         self._reinstate_at: datetime | None = clock.now()
 
-    @property
-    def client(self) -> AsyncWebClient:
-        """The Web API client the outbox sends with (no retry handlers: the gate paces it)."""
-        return self._client
+    async def client_for(
+        self, team_id: str, enterprise_id: str | None = None
+    ) -> AsyncWebClient | None:
+        """The Web API client the outbox sends with for `team_id` (no retry handlers: the gate
+        paces it), or None when no token speaks for the team."""
+        self._use_shared_session()
+        return await self.clients.for_team(team_id, enterprise_id)
 
     def _use_shared_session(self) -> None:
         """One HTTP session (its connections kept alive) for every send, opened inside the
@@ -675,12 +694,19 @@ class Delivery:
             return True
         async with self._sessions.begin() as session:
             resumed = await workspaces.reinstate(
-                session, team_id=team_id, now=self._clock.now(), refused_errors=AUTH_ERRORS
+                session, team_id=team_id, now=self._clock.now(), refused_errors=HELD_ERRORS
             )
         if resumed:
             log.info("workspace re-installed: sending its held messages", extra={"team": team_id})
-            self.notify()
+            self.resume_team(team_id)
         return True
+
+    def resume_team(self, team_id: str) -> None:
+        """The team's workspace was (re-)installed: forget its client and any hold, and send its
+        waiting rows (`workspaces.reinstate` made them due)."""
+        self.clients.forget(team_id)
+        self.gate.open_team(team_id)
+        self.notify()
 
     async def _reinstate_when_due(self) -> None:
         if self._reinstate_at is None or self._clock.now() < self._reinstate_at:
@@ -778,16 +804,20 @@ class Delivery:
                 error = row.last_error if row.unanswered else "waiting out a rate limit"
                 await self._retry(row, at=open_at, error=error or UNANSWERED)
                 return DeliveryReport(retried=1)
+            client = await self.clients.for_team(row.team_id)
+            if client is None:
+                self.gate.unanswered(row.team_id, row.method, row.channel)
+                return await self._hold_team(row, NO_TOKEN)
             # (A thread reply is not in conversations.history; it is sent again unchecked.)
             if row.unanswered and row.method == "chat.postMessage" and not row.thread_reply:
-                checked = await self._check_posted(row, started)
+                checked = await self._check_posted(client, row, started)
                 if checked is not None:
                     self.gate.unanswered(row.team_id, row.method, row.channel)
                     return checked
             self.gate.note_send(row.team_id, row.method, row.channel, started)
             self._started.add(row.id)
             try:
-                response = await self._client.api_call(row.method, json=row.request())
+                response = await client.api_call(row.method, json=row.request())
             except SlackApiError as error:
                 return await self._record_api_error(row, error)
             except (aiohttp.ClientError, TimeoutError, OSError) as error:
@@ -807,7 +837,9 @@ class Delivery:
             await self._outcomes.record(sent)
             return DeliveryReport(sent=1)
 
-    async def _check_posted(self, row: _Claimed, now: datetime) -> DeliveryReport | None:
+    async def _check_posted(
+        self, client: AsyncWebClient, row: _Claimed, now: datetime
+    ) -> DeliveryReport | None:
         """The row's last attempt got no answer: if Slack posted it all the same, record it as
         sent and say so; None means it was not posted (or cannot be told), so send it."""
         # Both calls' turns are taken first (conversations.open and .history are Tier 3): a
@@ -820,7 +852,7 @@ class Delivery:
                 await self._retry(row, at=open_at, error=row.last_error or UNANSWERED)
                 return DeliveryReport(retried=1)
         try:
-            posted = await self._find_posted(row)
+            posted = await self._find_posted(client, row)
         except SlackApiError as error:
             status, code = error.response.status_code, error_code(error)
             if status == 429 or code == "ratelimited":
@@ -863,17 +895,17 @@ class Delivery:
         await self._outcomes.record(sent)
         return DeliveryReport(sent=1)
 
-    async def _find_posted(self, row: _Claimed) -> dict[str, Any] | None:
+    async def _find_posted(self, client: AsyncWebClient, row: _Claimed) -> dict[str, Any] | None:
         """The row's message in its conversation's history since the row was written, found by
         the mark in its metadata: {"channel", "ts"}, or None."""
         channel = str(row.payload.get("channel") or row.channel)
         if channel.startswith(("U", "W")):  # a DM posted to the user id: find the DM itself
-            opened = await self._client.conversations_open(users=channel)
+            opened = await client.conversations_open(users=channel)
             channel = str(opened["channel"]["id"])
         oldest = f"{(row.created_at - HISTORY_MARGIN).timestamp():.6f}"
         cursor: str | None = None
         for _ in range(HISTORY_PAGES):
-            page = await self._client.conversations_history(
+            page = await client.conversations_history(
                 channel=channel, oldest=oldest, limit=100, include_all_metadata=True, cursor=cursor
             )
             for message in page.get("messages") or []:
@@ -929,13 +961,16 @@ class Delivery:
         return DeliveryReport(failed=1)
 
     async def _hold_team(self, row: _Claimed, code: str) -> DeliveryReport:
-        """The team's token was refused: no more calls for the team for a while (logged once),
-        and its messages wait rather than fail."""
-        until = self._clock.now() + AUTH_HOLD
-        first = self.gate.close_team(row.team_id, until)
+        """The team's token was refused, or no token speaks for it: no more calls for the team
+        for a while (logged once), and its messages wait rather than fail."""
+        hold = NO_TOKEN_HOLD if code == NO_TOKEN else AUTH_HOLD
+        until = self._clock.now() + hold
+        first = self.gate.close_team(row.team_id, until, hold)
         if first:
             log.error(
-                "Slack refused the bot token; holding this team's messages",
+                "no bot token for this team; holding its messages"
+                if code == NO_TOKEN
+                else "Slack refused the bot token; holding this team's messages",
                 extra={"team": row.team_id, "error": code, "retry_at": until.isoformat()},
             )
         async with self._sessions.begin() as session:

@@ -22,8 +22,10 @@ from bot.coalescer import Coalescer
 from bot.db import create_engine, create_read_session_factory, create_session_factory
 from bot.delivery import Delivery, SharedRateLimitRetryHandler
 from bot.directory import Directory
+from bot.installations import InstallationStore, InstalledTokens
 from bot.metrics import Metrics
 from bot.settings import Settings
+from bot.tokens import SingleToken, TeamClients, TokenSource
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,14 @@ class Deps:
     # Who the bot token is (auth.test), learned once by the start-up check (bot/startup.py)
     # and handed to every request by Bolt's `authorize`.
     identity: AuthorizeResult | None = None
+    # Which token speaks for each workspace: every Slack call off a listener's own client (the
+    # outbox, the tick's jobs, the checks before an acknowledgement) uses the row's or the
+    # request's team's token, never another team's.
+    tokens: TokenSource = field(default_factory=lambda: SingleToken(None))
+    # OAuth mode: the installations the tokens come from (bot/installations.py).
+    installations: InstallationStore | None = None
+    _job_clients: TeamClients | None = field(default=None, init=False, repr=False)
+    _quick_clients: TeamClients | None = field(default=None, init=False, repr=False)
 
     @property
     def metrics(self) -> Metrics:
@@ -106,6 +116,37 @@ class Deps:
 
     def read_sessions(self) -> async_sessionmaker[AsyncSession]:
         return self.reads or self.sessions
+
+    async def client_for(
+        self, team_id: str, enterprise_id: str | None = None
+    ) -> AsyncWebClient | None:
+        """`client` (for work off the request path) with `team_id`'s token; None when there is
+        no client or no token speaks for the team (its work waits)."""
+        if self.client is None:
+            return None
+        if self._job_clients is None or self._job_clients.template is not self.client:
+            self._job_clients = TeamClients(self.client, self.tokens)
+        return await self._job_clients.for_team(team_id, enterprise_id)
+
+    async def quick_client_for(
+        self, team_id: str, enterprise_id: str | None = None
+    ) -> AsyncWebClient | None:
+        """`quick_client` (no retries, a short timeout: before an acknowledgement) with
+        `team_id`'s token; None as for `client_for`."""
+        if self.quick_client is None:
+            return None
+        if self._quick_clients is None or self._quick_clients.template is not self.quick_client:
+            self._quick_clients = TeamClients(self.quick_client, self.tokens)
+        return await self._quick_clients.for_team(team_id, enterprise_id)
+
+    def forget_team(self, team_id: str) -> None:
+        """The workspace uninstalled the app or revoked its tokens: drop every client and
+        token cached for it, so the next call asks the token source again."""
+        for clients in (self._job_clients, self._quick_clients, self.delivery.clients):
+            if clients is not None:
+                clients.forget(team_id)
+        self.tokens.forget(team_id)
+        self.directory.forget(team_id)
 
     def share_connections(self, client: AsyncWebClient) -> None:
         """Give a listener's Web API client the one kept-alive HTTP session. Without a session
@@ -148,10 +189,21 @@ def slack_client(
     )
 
 
-def build_deps(settings: Settings, *, clock: Clock | None = None) -> Deps:
+def build_deps(
+    settings: Settings, *, clock: Clock | None = None, tokens: TokenSource | None = None
+) -> Deps:
+    """The process's dependencies; `tokens` says which token speaks for each workspace (by
+    default `SLACK_BOT_TOKEN` for the one workspace, or in OAuth mode the installations')."""
     clock = clock or SystemClock()
     engine = create_engine(settings.database_url)
     sessions = create_session_factory(engine)
+    installations = None
+    if tokens is None and settings.oauth_enabled:
+        installations = InstallationStore(sessions, settings.token_cipher(), clock)
+        tokens = InstalledTokens(installations, sessions)
+    elif tokens is None:
+        token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+        tokens = SingleToken(token)
     if settings.outbox_lease_seconds < SAFE_OUTBOX_LEASE_SECONDS:
         log.warning(
             "OUTBOX_LEASE_SECONDS is shorter than a send may take: with more than one process "
@@ -169,9 +221,14 @@ def build_deps(settings: Settings, *, clock: Clock | None = None) -> Deps:
         lease_for=timedelta(seconds=settings.outbox_lease_seconds),
         concurrency=settings.outbox_send_slots,
         batch_size=settings.outbox_send_slots,
+        tokens=tokens,
     )
+    if installations is not None:
+        # A (re-)install resumes the workspace's held messages: wake the outbox for them.
+        installations.after_save.append(lambda _installation, _teams: delivery.notify())
     return Deps(
         settings=settings,
+        installations=installations,
         engine=engine,
         sessions=sessions,
         reads=create_read_session_factory(engine),
@@ -186,4 +243,5 @@ def build_deps(settings: Settings, *, clock: Clock | None = None) -> Deps:
             ],
         ),
         quick_client=slack_client(settings, timeout=2),
+        tokens=tokens,
     )

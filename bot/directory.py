@@ -1,6 +1,9 @@
 """What Slack knows about people and channels: the workspace's members from `users.list`
 (Tier 2), a channel's members, one person's profile and whether the bot is in a channel. The
-lookups that a modal submission needs are cached, so they can be answered before the ack."""
+lookups that a modal submission needs are cached, so they can be answered before the ack.
+
+Every cache is kept per team, and every lookup is given the client that speaks for that team
+(its token): one workspace's answers never stand in for another's."""
 
 from __future__ import annotations
 
@@ -80,9 +83,10 @@ class Directory:
         self._ttl = ttl
         self._channel_ttl = channel_ttl
         self._members: dict[str, tuple[datetime, dict[str, DirectoryEntry]]] = {}
-        self._people: dict[str, tuple[datetime, Person]] = {}
-        self._channels: dict[str, tuple[datetime, ChannelAccess]] = {}
-        self._channel_members: dict[str, tuple[datetime, frozenset[str]]] = {}
+        # Keyed by (team, user or channel id).
+        self._people: dict[tuple[str, str], tuple[datetime, Person]] = {}
+        self._channels: dict[tuple[str, str], tuple[datetime, ChannelAccess]] = {}
+        self._channel_members: dict[tuple[str, str], tuple[datetime, frozenset[str]]] = {}
         self._member_list_ttl = timedelta(minutes=1)
 
     async def members(
@@ -139,18 +143,21 @@ class Directory:
                 return members
 
     async def is_member(
-        self, client: AsyncWebClient, *, channel_id: str, user_id: str, now: datetime
+        self, client: AsyncWebClient, *, team_id: str, channel_id: str, user_id: str, now: datetime
     ) -> bool:
         """Whether someone is in a channel, from a member list kept for a minute (a burst of
         votes would otherwise page through conversations.members on every click)."""
-        cached = self._channel_members.get(channel_id)
+        key = (team_id, channel_id)
+        cached = self._channel_members.get(key)
         if cached is None or now - cached[0] >= self._member_list_ttl:
             cached = (now, frozenset(await self.channel_members(client, channel_id=channel_id)))
-            self._channel_members[channel_id] = cached
+            self._channel_members[key] = cached
         return user_id in cached[1]
 
-    async def person(self, client: AsyncWebClient, *, user_id: str, now: datetime) -> Person:
-        cached = self._people.get(user_id)
+    async def person(
+        self, client: AsyncWebClient, *, team_id: str, user_id: str, now: datetime
+    ) -> Person:
+        cached = self._people.get((team_id, user_id))
         if cached is not None and now - cached[0] < self._ttl:
             return cached[1]
         user = (await client.users_info(user=user_id))["user"]
@@ -163,13 +170,19 @@ class Directory:
             has_tz=bool(user.get("tz")),
             status=SlackStatus.of_user(user),
         )
-        self._people[user_id] = (now, person)
+        self._people[(team_id, user_id)] = (now, person)
         return person
 
     async def channel(
-        self, client: AsyncWebClient, *, channel_id: str, now: datetime, refresh: bool = False
+        self,
+        client: AsyncWebClient,
+        *,
+        team_id: str,
+        channel_id: str,
+        now: datetime,
+        refresh: bool = False,
     ) -> ChannelAccess:
-        cached = self._channels.get(channel_id)
+        cached = self._channels.get((team_id, channel_id))
         if not refresh and cached is not None and now - cached[0] < self._channel_ttl:
             return cached[1]
         try:
@@ -184,5 +197,12 @@ class Directory:
             if error.response.get("error") != "channel_not_found":
                 raise
             access = ChannelAccess(channel_id, visible=False, is_member=False, is_archived=False)
-        self._channels[channel_id] = (now, access)
+        self._channels[(team_id, channel_id)] = (now, access)
         return access
+
+    def forget(self, team_id: str) -> None:
+        """Drop everything cached about the team (the app was uninstalled there)."""
+        self._members.pop(team_id, None)
+        for cache in (self._people, self._channels, self._channel_members):
+            for key in [k for k in cache if k[0] == team_id]:
+                del cache[key]

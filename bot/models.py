@@ -171,6 +171,58 @@ class Workspace(Base):
     # The Slack event that revoked it: app_uninstalled or tokens_revoked.
     revoked_by: Mapped[str | None] = mapped_column(String(32))
     updated_at: Mapped[datetime]
+    # The Enterprise Grid organisation the team belongs to, when known: an org-wide install
+    # has no team of its own, and is found for a team through this.
+    enterprise_id: Mapped[str | None] = mapped_column(String(32), index=True)
+
+
+class SlackInstallation(Base):
+    """One installation of the app by OAuth (bot/installations.py): into a workspace, or
+    org-wide into an Enterprise Grid organisation (`is_enterprise_install`, no team). Every
+    token and the incoming webhook's URL are stored encrypted (`*_ciphertext`, Fernet with
+    PARTNERBOT_ENCRYPTION_KEYS); the ids and names beside them are not secret."""
+
+    __tablename__ = "slack_installations"
+    __table_args__ = (Index(None, "enterprise_id", "team_id", "installed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    app_id: Mapped[str | None] = mapped_column(String(32))
+    enterprise_id: Mapped[str | None] = mapped_column(String(32))
+    enterprise_name: Mapped[str | None] = mapped_column(String(200))
+    enterprise_url: Mapped[str | None] = mapped_column(String(300))
+    team_id: Mapped[str | None] = mapped_column(String(32))
+    team_name: Mapped[str | None] = mapped_column(String(200))
+    bot_token_ciphertext: Mapped[str | None] = mapped_column(Text)
+    bot_id: Mapped[str | None] = mapped_column(String(32))
+    bot_user_id: Mapped[str | None] = mapped_column(String(32))
+    bot_scopes: Mapped[str | None] = mapped_column(Text)
+    bot_refresh_token_ciphertext: Mapped[str | None] = mapped_column(Text)
+    bot_token_expires_at: Mapped[datetime | None]
+    # The installer.
+    user_id: Mapped[str] = mapped_column(String(32))
+    user_token_ciphertext: Mapped[str | None] = mapped_column(Text)
+    user_scopes: Mapped[str | None] = mapped_column(Text)
+    user_refresh_token_ciphertext: Mapped[str | None] = mapped_column(Text)
+    user_token_expires_at: Mapped[datetime | None]
+    # Whoever has an incoming webhook's URL may post with it: it is a secret too.
+    incoming_webhook_url_ciphertext: Mapped[str | None] = mapped_column(Text)
+    incoming_webhook_channel: Mapped[str | None] = mapped_column(String(200))
+    incoming_webhook_channel_id: Mapped[str | None] = mapped_column(String(32))
+    incoming_webhook_configuration_url: Mapped[str | None] = mapped_column(String(300))
+    is_enterprise_install: Mapped[bool] = mapped_column(default=False)
+    token_type: Mapped[str | None] = mapped_column(String(32))
+    installed_at: Mapped[datetime]
+
+
+class OAuthState(Base):
+    """An OAuth `state` handed to an installer's browser by GET /slack/install, good once and
+    until `expires_at`. Kept as its HMAC with SLACK_STATE_SECRET: the table alone does not
+    give a state that the callback would accept."""
+
+    __tablename__ = "oauth_states"
+
+    state_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class TourStatus(StrEnum):

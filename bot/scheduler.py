@@ -86,8 +86,11 @@ async def time_off(deps: Deps, people: Sequence[tuple[str, str]]) -> dict[str, A
     found: dict[str, Away] = {}
     for team_id in dict.fromkeys(team for team, _ in people):
         now = deps.clock.now()
+        client = await deps.client_for(team_id)
+        if client is None:  # no token for the workspace: nobody there counts as away
+            continue
         try:
-            members = await deps.directory.members(deps.client, team_id=team_id, now=now)
+            members = await deps.directory.members(client, team_id=team_id, now=now)
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
             log.warning("could not read Slack statuses", extra={"error": str(error)})
             continue
@@ -164,10 +167,11 @@ def llm_endpoint(settings: Settings) -> LlmEndpoint | None:
 async def _member_names(deps: Deps, team_id: str) -> list[str]:
     """Everyone's names in the workspace, to keep them out of theme labels. Without Slack
     (a token problem, an outage) the labels still drop @-mentions; log and go on."""
-    if deps.client is None:
+    client = await deps.client_for(team_id)
+    if client is None:
         return []
     try:
-        members = await deps.directory.members(deps.client, team_id=team_id, now=deps.clock.now())
+        members = await deps.directory.members(client, team_id=team_id, now=deps.clock.now())
     except SlackApiError as error:
         log.warning("could not list members for theme labels", extra={"error": str(error)})
         return []
@@ -181,16 +185,20 @@ async def refresh_owner_zones(deps: Deps) -> int:
         return 0
     async with deps.sessions() as session:
         stale = [
-            (i.id, i.owner_id)
-            for i in await checkins.zones_to_refresh(session, now=deps.clock.now())
+            (i.id, i.owner_id, team_id)
+            for i, team_id in await checkins.zones_to_refresh(session, now=deps.clock.now())
         ]
     zones: dict[int, str | None] = {}
     failed: list[int] = []
-    for initiative_id, owner_id in stale:
+    for initiative_id, owner_id, team_id in stale:
         try:
             assert owner_id is not None
+            client = await deps.client_for(team_id)
+            if client is None:  # no token for the workspace: held, asked again later
+                failed.append(initiative_id)
+                continue
             person = await deps.directory.person(
-                deps.client, user_id=owner_id, now=deps.clock.now()
+                client, team_id=team_id, user_id=owner_id, now=deps.clock.now()
             )
         except (SlackApiError, AssertionError) as error:
             log.warning("could not read an owner's time zone", extra={"error": str(error)})

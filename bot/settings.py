@@ -20,6 +20,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.encryption import KeyProblem, TokenCipher, parse_keys
 from bot.flows.outcomes import DEFAULT_ACTIVE_CAP, MAX_ACTIVE_CAP
 from bot.flows.working_hours import (
     DEFAULT_AWAY_EMOJI,
@@ -53,6 +54,14 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
+    # Install by OAuth into several workspaces (README.md "Install into several workspaces"):
+    # the app's credentials, a secret that signs the OAuth states, and the keys that encrypt
+    # the tokens at rest (comma-separated: the first encrypts, all decrypt). Exclusive with
+    # SLACK_BOT_TOKEN, which serves one workspace.
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_state_secret: SecretStr | None = None
+    partnerbot_encryption_keys: SecretStr | None = None
     slack_api_url: AnyHttpUrl = AnyHttpUrl("https://slack.com/api/")
     database_url: str = "sqlite:///./partnerbot.db"
     port: Annotated[int, Field(ge=0, le=65535)] = 3000
@@ -150,7 +159,26 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
+    @field_validator("partnerbot_encryption_keys")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                parse_keys(value.get_secret_value())
+            except KeyProblem as problem:
+                raise ValueError(str(problem)) from None
+        return value
+
+    @field_validator(
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "slack_client_id",
+        "slack_client_secret",
+        "slack_state_secret",
+        "partnerbot_encryption_keys",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -195,9 +223,47 @@ class Settings(BaseSettings):
             raise ValueError("LLM_MODEL is required when LLM_BASE_URL is set")
         return self
 
+    @model_validator(mode="after")
+    def _one_mode(self) -> Settings:
+        if self.oauth_enabled and self.slack_bot_token is not None:
+            raise ValueError(
+                "SLACK_BOT_TOKEN (one workspace) and SLACK_CLIENT_ID/SLACK_CLIENT_SECRET/"
+                "SLACK_STATE_SECRET (installs by OAuth into several workspaces) are exclusive; "
+                "unset one or the other"
+            )
+        if self.oauth_enabled and self.slack_app_token is not None:
+            raise ValueError(
+                "installs by OAuth (SLACK_CLIENT_ID) need HTTP mode for Slack's redirect; "
+                "unset SLACK_APP_TOKEN"
+            )
+        return self
+
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
+
+    @property
+    def oauth_enabled(self) -> bool:
+        """Installed by OAuth into several workspaces (else one workspace, SLACK_BOT_TOKEN)."""
+        return any(
+            value is not None
+            for value in (self.slack_client_id, self.slack_client_secret, self.slack_state_secret)
+        )
+
+    @property
+    def mode(self) -> str:
+        """Which mode is active, in words for the start-up log."""
+        if self.oauth_enabled:
+            return "installed by OAuth into several workspaces"
+        return "one workspace (SLACK_BOT_TOKEN)"
+
+    def token_cipher(self) -> TokenCipher:
+        """The cipher of PARTNERBOT_ENCRYPTION_KEYS; SettingsError (one line) without one."""
+        keys = self.partnerbot_encryption_keys
+        try:
+            return TokenCipher(keys.get_secret_value() if keys is not None else None)
+        except KeyProblem as problem:
+            raise SettingsError(f"{problem}, then set it in .env or the environment") from None
 
     @property
     def llm_remote_host(self) -> str | None:
@@ -220,6 +286,9 @@ class Settings(BaseSettings):
 
     def require_slack_credentials(self) -> None:
         """Stop with one line when the bot cannot talk to Slack in the chosen mode."""
+        if self.oauth_enabled:
+            self._require_oauth_credentials()
+            return
         missing = []
         if self.slack_bot_token is None:
             missing.append("SLACK_BOT_TOKEN")
@@ -232,7 +301,28 @@ class Settings(BaseSettings):
                 if self.socket_mode
                 else "HTTP mode (set SLACK_APP_TOKEN for Socket Mode)"
             )
+            if len(missing) == 2 and not self.socket_mode:
+                mode += (
+                    "; or, to install into several workspaces by OAuth, SLACK_CLIENT_ID, "
+                    "SLACK_CLIENT_SECRET, SLACK_STATE_SECRET, PARTNERBOT_ENCRYPTION_KEYS and "
+                    "SLACK_SIGNING_SECRET"
+                )
             raise SettingsError(f"missing setting {names} for {mode}: {APP_CREATION_HELP}")
+
+    def _require_oauth_credentials(self) -> None:
+        named = {
+            "SLACK_CLIENT_ID": self.slack_client_id,
+            "SLACK_CLIENT_SECRET": self.slack_client_secret,
+            "SLACK_STATE_SECRET": self.slack_state_secret,
+            "SLACK_SIGNING_SECRET": self.slack_signing_secret,
+        }
+        missing = [name for name, value in named.items() if value is None]
+        if missing:
+            raise SettingsError(
+                f"missing setting {' and '.join(missing)} for installs by OAuth into several "
+                'workspaces: README.md "Install into several workspaces" says where each is'
+            )
+        self.token_cipher()  # a missing key stops here, with how to make one
 
 
 def describe_validation_error(error: ValidationError) -> str:

@@ -221,8 +221,11 @@ async def check_slack(
         socket_url = str(opened["url"])
     status.problem, status.checked = None, True
     log.info(
-        "Slack tokens checked",
-        extra={"team_id": identity.get("team_id"), "bot_user_id": identity.get("user_id")},
+        "mode: one workspace (SLACK_BOT_TOKEN); Slack tokens checked",
+        extra={
+            "team_id": identity.get("team_id"),
+            "bot_user_id": identity.get("user_id"),
+        },
     )
     bot_token = settings.slack_bot_token.get_secret_value()
     return CheckedSlack(

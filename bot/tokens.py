@@ -6,13 +6,16 @@ A deployment runs in one of two modes (exclusive, chosen by the settings):
   its own token, kept encrypted in the database (bot/installations.py).
 
 Everything that calls Slack outside a listener (the outbox, the scheduler, the directory) asks a
-`TokenSource` for the token of the row's team; listeners get theirs from Bolt's authorize.
+`TokenSource` for the token of the row's team, through `TeamClients` (a client per team);
+listeners get theirs from Bolt's authorize, which asks the same source (bot/app.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
+
+from slack_sdk.web.async_client import AsyncWebClient
 
 
 class TokenSource(Protocol):
@@ -38,3 +41,44 @@ class SingleToken:
 
     def forget(self, team_id: str) -> None:
         return None
+
+
+class TeamClients:
+    """Web API clients, one per workspace, made from a `template` client (its API URL, timeout,
+    retry handlers, and the HTTP session it holds when asked, so every team's calls share the
+    kept-alive connections). The token is asked of the `TokenSource` on every call (which
+    caches it); the team's client is kept until its token changes (a re-install, a rotation).
+    """
+
+    def __init__(self, template: AsyncWebClient, tokens: TokenSource) -> None:
+        self.template = template
+        self.tokens = tokens
+        self._by_team: dict[str, AsyncWebClient] = {}
+
+    async def for_team(
+        self, team_id: str, enterprise_id: str | None = None
+    ) -> AsyncWebClient | None:
+        """The client that speaks for `team_id`, or None when no token does (never installed,
+        uninstalled): the caller holds that team's work, never uses another team's token."""
+        token = await self.tokens.bot_token(team_id, enterprise_id)
+        if not token:
+            self._by_team.pop(team_id, None)
+            return None
+        client = self._by_team.get(team_id)
+        if client is None or client.token != token:
+            template = self.template
+            client = AsyncWebClient(
+                token=token,
+                base_url=template.base_url,
+                timeout=template.timeout,
+                retry_handlers=template.retry_handlers,
+                logger=template.logger,
+            )
+            self._by_team[team_id] = client
+        client.session = self.template.session
+        return client
+
+    def forget(self, team_id: str) -> None:
+        """Drop the team's client and cached token (uninstalled, tokens revoked)."""
+        self._by_team.pop(team_id, None)
+        self.tokens.forget(team_id)

@@ -33,7 +33,13 @@ from bot.blocks.tour import render_notice_modal
 from bot.deps import Deps
 from bot.flows.checkins import CheckinStatus
 from bot.flows.tour import local_today
-from bot.handlers.common import initiative_from_button, leader_tour, may_lead, number_from_value
+from bot.handlers.common import (
+    initiative_from_button,
+    leader_tour,
+    may_lead,
+    number_from_value,
+    quick_client,
+)
 from bot.handlers.context import Replayed, claim_view, deps_of, register_listener
 from bot.handlers.forms import field, is_number, state_values, text_field
 from bot.handlers.home import publish_home
@@ -415,10 +421,11 @@ async def handle_digest_submission(
     if not (is_number(day) and int(day) < 7 and is_number(minute) and int(minute) < 24 * 60):
         await ack(response_action="errors", errors={CheckinBlock.DIGEST_DAY: "Choose a day."})
         return
-    assert deps.quick_client is not None
     async with deps.sessions() as session:
         tour = await get_tour(session, tour_id=metadata.tour_id, team_id=context.team_id or "")
-    if tour is None or not await may_lead(deps, deps.quick_client, tour, body["user"]["id"]):
+    if tour is None or not await may_lead(
+        deps, await quick_client(deps, tour.team_id), tour, body["user"]["id"]
+    ):
         raise checkin_refusals.not_the_leader()
     async with deps.sessions.begin() as session:
         locked = await get_tour(session, tour_id=tour.id, team_id=tour.team_id, lock=True)

@@ -66,7 +66,20 @@ async def may_lead(
             co_leader = await tour_controls.may_lead(own, tour=tour, user_id=user_id)
     if co_leader:
         return True
-    return (await deps.directory.person(client, user_id=user_id, now=deps.clock.now())).is_admin
+    person = await deps.directory.person(
+        client, team_id=tour.team_id, user_id=user_id, now=deps.clock.now()
+    )
+    return person.is_admin
+
+
+async def quick_client(deps: Deps, team_id: str) -> AsyncWebClient:
+    """`deps.quick_client` (no retries, a short timeout: for a check before the
+    acknowledgement) with the request's team's token. Bolt authorized the request with that
+    team's token, so one exists; if it vanished since (an uninstall), say so in one line."""
+    client = await deps.quick_client_for(team_id)
+    if client is None:
+        raise RuntimeError(f"no bot token for workspace {team_id}: is the app installed there?")
+    return client
 
 
 async def leader_tour(

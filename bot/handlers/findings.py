@@ -33,7 +33,7 @@ from bot.flows.poll import (
     poll_settings_problems,
 )
 from bot.flows.tour import close_instant, local_today
-from bot.handlers.common import leader_tour, may_lead, number_from_value
+from bot.handlers.common import leader_tour, may_lead, number_from_value, quick_client
 from bot.handlers.context import (
     claim_click,
     deps_of,
@@ -95,8 +95,7 @@ async def _steering_refusal(
     and only if enough people other than them answered to show the themes' quotes."""
     if tour is None:
         return "This review is out of date; open it again."
-    assert deps.quick_client is not None
-    if not await may_lead(deps, deps.quick_client, tour, user_id, session):
+    if not await may_lead(deps, await quick_client(deps, tour.team_id), tour, user_id, session):
         return f"Only <@{tour.leader_id}>, who leads this tour, or a workspace admin can."
     poll = await store.poll_of_tour(session, tour_id=tour.id)
     if poll is not None and poll.message_ts:
@@ -421,7 +420,11 @@ async def handle_vote(
 
 async def _in_channel(deps: Deps, client: AsyncWebClient, poll: Poll, user_id: str) -> bool:
     return await deps.directory.is_member(
-        client, channel_id=poll.channel_id, user_id=user_id, now=deps.clock.now()
+        client,
+        team_id=poll.team_id,
+        channel_id=poll.channel_id,
+        user_id=user_id,
+        now=deps.clock.now(),
     )
 
 

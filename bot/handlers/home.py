@@ -15,7 +15,7 @@ from bot.services.home import home_view
 
 async def publish_home(deps: Deps, client: AsyncWebClient, *, team_id: str, user_id: str) -> None:
     now = deps.clock.now()
-    person = await deps.directory.person(client, user_id=user_id, now=now)
+    person = await deps.directory.person(client, team_id=team_id, user_id=user_id, now=now)
     async with deps.sessions() as session:
         view = await home_view(
             session,

@@ -33,7 +33,7 @@ from bot.deps import Deps
 from bot.flows.commands import parse_command_text
 from bot.flows.outcomes import InitiativeDraft, InitiativeStatus, Refused
 from bot.flows.tour import local_today
-from bot.handlers.common import initiative_from_button, may_lead, number_from_value
+from bot.handlers.common import initiative_from_button, may_lead, number_from_value, quick_client
 from bot.handlers.context import (
     Replayed,
     claim_click,
@@ -73,7 +73,11 @@ async def on_team(
     if not tour.channel_id:
         return False
     return await deps.directory.is_member(
-        client, channel_id=tour.channel_id, user_id=user_id, now=deps.clock.now()
+        client,
+        team_id=tour.team_id,
+        channel_id=tour.channel_id,
+        user_id=user_id,
+        now=deps.clock.now(),
     )
 
 
@@ -419,8 +423,8 @@ async def handle_commit_submission(
             if metadata
             else None
         )
-    assert deps.quick_client is not None
-    if found is None or not await may_lead(deps, deps.quick_client, found[1], body["user"]["id"]):
+    quick = await quick_client(deps, team_id)
+    if found is None or not await may_lead(deps, quick, found[1], body["user"]["id"]):
         raise initiative_refusals.not_the_leader_to_commit()
     tour = found[1]
     values = state_values(view)
@@ -433,7 +437,7 @@ async def handle_commit_submission(
         errors[InitiativeBlock.OWNER] = "Choose who owns it."
     else:
         owner = await deps.directory.person(
-            deps.quick_client, user_id=owner_id, now=deps.clock.now()
+            quick, team_id=team_id, user_id=owner_id, now=deps.clock.now()
         )
         if owner.is_bot or owner.deleted:
             errors[InitiativeBlock.OWNER] = "Choose a person who is still in the workspace."

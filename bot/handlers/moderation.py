@@ -20,7 +20,7 @@ from bot.blocks.moderation import (
 )
 from bot.blocks.tour import withheld_reason
 from bot.flows.moderation import author_reach, may_rewrite, reason_problem
-from bot.handlers.common import leader_tour, may_lead, notice
+from bot.handlers.common import leader_tour, may_lead, notice, quick_client
 from bot.handlers.context import deps_of, register_listener
 from bot.handlers.findings import ANSWERS_PER_PAGE
 from bot.handlers.forms import field, is_number, metadata_tour_id, state_values, text_field
@@ -94,8 +94,9 @@ async def handle_hide_submission(
     if tour_id is not None:
         async with deps.sessions() as session:
             tour = await get_tour(session, tour_id=tour_id, team_id=team_id)
-    assert deps.quick_client is not None
-    if tour is None or not await may_lead(deps, deps.quick_client, tour, reader):
+    if tour is None or not await may_lead(
+        deps, await quick_client(deps, tour.team_id), tour, reader
+    ):
         await ack(
             response_action="errors",
             errors={ModerationBlock.ANSWER: "Only the tour's leaders or an admin can."},

@@ -36,7 +36,7 @@ from bot.deps import Deps
 from bot.flows.outcomes import OutcomeDraft, outcome_theme_choices
 from bot.flows.review import MAX_FINAL_THEMES
 from bot.flows.tour import local_today
-from bot.handlers.common import leader_tour, may_lead, number_from_value
+from bot.handlers.common import leader_tour, may_lead, number_from_value, quick_client
 from bot.handlers.context import (
     Replayed,
     claim_click,
@@ -116,8 +116,9 @@ async def _leaders_tour(
             if tour_id is not None
             else None
         )
-    assert deps.quick_client is not None
-    if tour is None or not await may_lead(deps, deps.quick_client, tour, user_id):
+    if tour is None or not await may_lead(
+        deps, await quick_client(deps, tour.team_id), tour, user_id
+    ):
         raise outcome_refusals.not_the_leader()
     return tour
 

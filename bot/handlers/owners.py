@@ -122,7 +122,9 @@ async def handle_accept(
     # cannot say, the default zone stands in until the re-read before the first check-in.
     owner_tz: str | None = None
     try:
-        person = await deps.directory.person(client, user_id=user_id, now=deps.clock.now())
+        person = await deps.directory.person(
+            client, team_id=team_id, user_id=user_id, now=deps.clock.now()
+        )
         owner_tz = person.tz if person.has_tz else None
     except SlackApiError as error:
         log.warning("could not read an owner's time zone", extra={"error": str(error)})

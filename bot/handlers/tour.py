@@ -47,7 +47,7 @@ from bot.flows.tour import (
 )
 from bot.flows.tour_controls import is_control
 from bot.handlers import naming
-from bot.handlers.common import leader_tour, notice, number_from_value
+from bot.handlers.common import leader_tour, notice, number_from_value, quick_client
 from bot.handlers.context import (
     Replayed,
     claim_view,
@@ -87,7 +87,10 @@ async def handle_tour_command(
     prefill = parse_prefill(parse_command_text(command.get("text")).arguments)
     typed_in = str(command.get("channel_id") or "")
     results = prefill.channel_id or (typed_in if typed_in.startswith(("C", "G")) else None)
-    leader = await deps.directory.person(client, user_id=command["user_id"], now=now)
+    team_id = context.team_id or ""
+    leader = await deps.directory.person(
+        client, team_id=team_id, user_id=command["user_id"], now=now
+    )
     today = local_today(now, leader.tz)
     view = render_launch_modal(
         title=default_title(today),
@@ -104,7 +107,7 @@ async def handle_tour_command(
     # what the submission will need while the leader fills it in.
     await client.views_open(trigger_id=command["trigger_id"], view=view.to_dict())
     if results:
-        await deps.directory.channel(client, channel_id=results, now=now)
+        await deps.directory.channel(client, team_id=team_id, channel_id=results, now=now)
 
 
 async def handle_results_channel_picked(
@@ -116,7 +119,11 @@ async def handle_results_channel_picked(
     channel_id = action.get("selected_conversation")
     if channel_id:
         await deps.directory.channel(
-            client, channel_id=str(channel_id), now=deps.clock.now(), refresh=True
+            client,
+            team_id=context.team_id or "",
+            channel_id=str(channel_id),
+            now=deps.clock.now(),
+            refresh=True,
         )
 
 
@@ -147,18 +154,20 @@ def read_launch_form(view: dict[str, Any]) -> LaunchForm:
     )
 
 
-async def results_channel_problem(deps: Deps, channel_id: str) -> str | None:
+async def results_channel_problem(deps: Deps, team_id: str, channel_id: str) -> str | None:
     """Why the bot could not post in the results channel, or None if it can.
 
     Usually answered from the cache the command and the channel pick filled; a cached "no" is
     checked again (the leader may have just invited the bot) with the quick client."""
-    assert deps.quick_client is not None
     now = deps.clock.now()
+    quick = await quick_client(deps, team_id)
     try:
-        access = await deps.directory.channel(deps.quick_client, channel_id=channel_id, now=now)
+        access = await deps.directory.channel(
+            quick, team_id=team_id, channel_id=channel_id, now=now
+        )
         if not access.is_member:
             access = await deps.directory.channel(
-                deps.quick_client, channel_id=channel_id, now=now, refresh=True
+                quick, team_id=team_id, channel_id=channel_id, now=now, refresh=True
             )
     except SlackApiError as error:
         if error.response.status_code != 429 and error.response.status_code < 500:
@@ -195,7 +204,7 @@ async def handle_tour_launch_submission(
     now = deps.clock.now()
     errors = validate_launch(form, today=local_today(now, leader_tz))
     if not errors and form.results_channel_id:
-        problem = await results_channel_problem(deps, form.results_channel_id)
+        problem = await results_channel_problem(deps, team_id, form.results_channel_id)
         if problem:
             errors[LaunchBlock.RESULTS] = problem
     if errors:

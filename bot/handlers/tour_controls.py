@@ -80,7 +80,7 @@ async def handle_tour_control(
         )
         return
     if control.verb is ControlVerb.CO_LEAD:
-        problem = await _co_leader_problem(deps, client, control.user_id or "")
+        problem = await _co_leader_problem(deps, client, team_id, control.user_id or "")
         if problem:
             await respond(text=problem, response_type="ephemeral")
             return
@@ -91,9 +91,13 @@ async def handle_tour_control(
     await respond(text=said, response_type="ephemeral")
 
 
-async def _co_leader_problem(deps: Deps, client: AsyncWebClient, user_id: str) -> str | None:
+async def _co_leader_problem(
+    deps: Deps, client: AsyncWebClient, team_id: str, user_id: str
+) -> str | None:
     try:
-        person = await deps.directory.person(client, user_id=user_id, now=deps.clock.now())
+        person = await deps.directory.person(
+            client, team_id=team_id, user_id=user_id, now=deps.clock.now()
+        )
     except SlackApiError:
         return f"Slack doesn't know <@{user_id}>."
     if person.deleted or person.is_bot:

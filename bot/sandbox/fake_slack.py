@@ -2,6 +2,12 @@
 the methods Partnerbot uses the way Slack does, including Block Kit limits, expiring trigger_ids,
 response_urls and 429/5xx faults, and serves Socket Mode on the URL apps.connections.open returns.
 Tests and `partnerbot demo` point slack_sdk's base_url at it.
+
+It can hold several workspaces (`add_team`): users and channels belong to one team, each bot token
+speaks for its team (an organisation's token for every team of its Enterprise Grid org), every
+call records whose token it carried, and a call that reaches into a team its token does not speak
+for is refused as Slack would (channel_not_found / user_not_found) and noted in
+`cross_team_violations`, which tests assert is empty.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -40,7 +47,9 @@ MAX_VIEW_STACK = 3
 
 @dataclass
 class ApiCall:
-    """One Web API request the fake answered (faulted and refused calls included)."""
+    """One Web API request the fake answered (faulted and refused calls included); `team_id`
+    is the team whose token it carried (an organisation's enterprise id for an org-wide token;
+    None when the token was missing or unknown)."""
 
     method: str
     args: JsonDict
@@ -48,6 +57,52 @@ class ApiCall:
     error: str | None
     http_status: int
     at: float
+    team_id: str | None = None
+
+
+@dataclass
+class SlackTeam:
+    """One workspace the fake serves."""
+
+    team_id: str
+    name: str
+    bot_token: str
+    bot_user_id: str
+    enterprise_id: str | None = None
+
+    @property
+    def domain(self) -> str:
+        return "".join(c for c in self.name.lower() if c.isalnum()) or "workspace"
+
+
+@dataclass(frozen=True)
+class CrossTeamViolation:
+    """A call whose token speaks for `token_team` that touched `target` (a user or channel) of
+    `target_team`: Slack refuses it, and an app that makes it is using the wrong token."""
+
+    method: str
+    token_team: str
+    target: str
+    target_team: str
+
+
+@dataclass(frozen=True)
+class _Caller:
+    """Whom a call's token speaks for: `label` (a team id, or the enterprise id of an org-wide
+    token) and the teams it may touch."""
+
+    label: str
+    teams: frozenset[str]
+    enterprise_id: str | None = None
+
+
+@dataclass(frozen=True)
+class _OAuthGrant:
+    """An install a person approved: the code's workspace, installer and kind."""
+
+    team_id: str
+    user_id: str
+    org_wide: bool
 
 
 @dataclass
@@ -91,11 +146,13 @@ def _flag(value: Any) -> bool:
 
 
 class FakeSlack:
-    """A Slack workspace and its Web API. `async with FakeSlack() as fake:` serves it."""
+    """Slack workspaces and their Web API. `async with FakeSlack() as fake:` serves it. The
+    constructor's team is the default one: helpers given no `team` act in it."""
 
     def __init__(
         self,
         *,
+        enterprise_id: str | None = None,
         team_id: str = "T00000001",
         team_name: str = "Acme",
         bot_token: str = "xoxb-fake-token",  # noqa: S107 - a fake, not a secret
@@ -108,13 +165,24 @@ class FakeSlack:
     ) -> None:
         self.team_id = team_id
         self.team_name = team_name
-        self.team_domain = "".join(c for c in team_name.lower() if c.isalnum()) or "workspace"
-        self.bot_token = bot_token
+        self.teams: dict[str, SlackTeam] = {
+            team_id: SlackTeam(team_id, team_name, bot_token, bot_user_id, enterprise_id)
+        }
+        self.team_domain = self.teams[team_id].domain
+        # enterprise id -> the bot token of the app's org-wide install there
+        self.org_tokens: dict[str, str] = {}
+        self.cross_team_violations: list[CrossTeamViolation] = []
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.app_id = app_id
         self.app_token = app_token
         self.verification_token = "fake-verification-token"
+        # The app's OAuth credentials (Basic Information > App Credentials) and its redirect
+        # URL (OAuth & Permissions), for installs by OAuth (`authorize_url`, oauth.v2.access).
+        self.client_id = "1111111111.2222222222"
+        self.client_secret = "fake-client-secret"
+        self.oauth_redirect_url: str | None = None
+        self._oauth_codes: dict[str, _OAuthGrant] = {}
         self.trigger_ttl = trigger_ttl
         self.latency = 0.0
         self._clock = clock
@@ -144,7 +212,7 @@ class FakeSlack:
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
 
-        self._methods: dict[str, Callable[[JsonDict], JsonDict]] = {
+        self._methods: dict[str, Callable[[JsonDict, _Caller], JsonDict]] = {
             "auth.test": self._auth_test,
             "team.info": self._team_info,
             "chat.postMessage": self._chat_post_message,
@@ -168,6 +236,7 @@ class FakeSlack:
         self.app = web.Application()
         self.app.router.add_route("*", "/api/{method}", self._handle_api)
         self.app.router.add_post("/response/{url_id}", self._handle_response_url)
+        self.app.router.add_get("/oauth/v2/authorize", self._handle_authorize)
         self._socket_mode = SocketModeLink(
             app_id=app_id, warnings=self.warnings, notify=self._notify
         )
@@ -180,6 +249,174 @@ class FakeSlack:
         )
         self.users[bot_user_id]["profile"]["bot_id"] = bot_id
         self.add_user("USLACKBOT", "slackbot", real_name="Slackbot", tz="America/Los_Angeles")
+
+    @property
+    def bot_token(self) -> str:
+        """The default team's bot token (assign to it to revoke or rotate it)."""
+        return self.teams[self.team_id].bot_token
+
+    @bot_token.setter
+    def bot_token(self, token: str) -> None:
+        self.teams[self.team_id].bot_token = token
+
+    def add_team(
+        self,
+        team_id: str,
+        name: str,
+        *,
+        bot_token: str,
+        enterprise_id: str | None = None,
+        bot_user_id: str | None = None,
+    ) -> SlackTeam:
+        """Another workspace, with the app installed (its bot user and `bot_token`)."""
+        if team_id in self.teams:
+            raise ValueError(f"team {team_id!r} already exists")
+        if any(t.bot_token == bot_token for t in self.teams.values()):
+            raise ValueError("each team needs its own bot token")
+        bot_user = bot_user_id or f"UBOT{team_id}"
+        team = SlackTeam(team_id, name, bot_token, bot_user, enterprise_id)
+        self.teams[team_id] = team
+        self.add_user(
+            bot_user,
+            "partnerbot",
+            real_name="Partnerbot",
+            tz="America/Los_Angeles",
+            is_bot=True,
+            team=team_id,
+        )
+        self.users[bot_user]["profile"]["bot_id"] = self.bot_id
+        return team
+
+    def add_org_install(self, enterprise_id: str, *, bot_token: str) -> None:
+        """An org-wide install on Enterprise Grid: `bot_token` speaks for every team of
+        `enterprise_id` (those added with that enterprise_id, now or later)."""
+        self.org_tokens[enterprise_id] = bot_token
+
+    def _team(self, team: str | None) -> SlackTeam:
+        try:
+            return self.teams[team or self.team_id]
+        except KeyError:
+            raise KeyError(f"unknown team {team!r}; add it with add_team first") from None
+
+    def _caller(self, token: str) -> _Caller | None:
+        for team in self.teams.values():
+            if team.bot_token == token:
+                return _Caller(team.team_id, frozenset({team.team_id}), team.enterprise_id)
+        for enterprise_id, org_token in self.org_tokens.items():
+            if org_token == token:
+                teams = frozenset(
+                    t.team_id for t in self.teams.values() if t.enterprise_id == enterprise_id
+                )
+                return _Caller(enterprise_id, teams, enterprise_id)
+        return None
+
+    def team_of_user(self, user_id: str) -> str:
+        return str(self.users[user_id]["team_id"])
+
+    def team_of_channel(self, channel_id: str) -> str:
+        channel = self.channels[channel_id]
+        return str(channel["context_team_id"])
+
+    def calls_by_team(self) -> dict[str | None, list[ApiCall]]:
+        """The calls made so far, by the team whose token they carried."""
+        grouped: dict[str | None, list[ApiCall]] = {}
+        for call in self.calls:
+            grouped.setdefault(call.team_id, []).append(call)
+        return grouped
+
+    def _reach(self, caller: _Caller, method: str, kind: str, target: str, team_id: str) -> None:
+        """Refuse (as Slack does: the object is not there for this token) and record a call
+        whose token does not speak for `team_id`, the team `target` belongs to."""
+        if team_id not in caller.teams:
+            self.cross_team_violations.append(
+                CrossTeamViolation(method, caller.label, target, team_id)
+            )
+            raise _Refusal(f"{kind}_not_found")
+
+    def _bot_in(self, channel: JsonDict) -> bool:
+        bot = self.teams[channel["context_team_id"]].bot_user_id
+        return bot in self._members[channel["id"]]
+
+    # --- installs by OAuth --------------------------------------------------------------
+
+    def issue_oauth_code(
+        self, team: str | None = None, *, user_id: str | None = None, org_wide: bool = False
+    ) -> str:
+        """What Slack's authorize page does once a person approves the install: a one-time
+        code for the app to exchange (oauth.v2.access). `org_wide` installs into the whole
+        Enterprise Grid organisation of `team` (its token: `add_org_install`)."""
+        home = self._team(team)
+        if org_wide and (home.enterprise_id is None or home.enterprise_id not in self.org_tokens):
+            raise ValueError(f"team {home.team_id!r} has no org-wide token; add_org_install first")
+        installer = user_id or next(
+            (
+                uid
+                for uid, user in self.users.items()
+                if user["team_id"] == home.team_id and not user["is_bot"] and uid != "USLACKBOT"
+            ),
+            "UINSTALLER",
+        )
+        code = f"code-{uuid.uuid4().hex}"
+        self._oauth_codes[code] = _OAuthGrant(home.team_id, installer, org_wide)
+        return code
+
+    async def _handle_authorize(self, request: web.Request) -> web.StreamResponse:
+        """Slack's authorize page, approved at once: back to the app's redirect URL with a code
+        and the state it was given. `team` (which Slack takes too) picks the workspace; `user`
+        the installer; `org_wide=1` installs into the team's organisation."""
+        query = request.query
+        if query.get("client_id") != self.client_id:
+            return web.Response(status=400, text="invalid_client_id")
+        redirect = query.get("redirect_uri") or self.oauth_redirect_url
+        if not redirect:
+            return web.Response(status=400, text="no redirect URL configured for the app")
+        try:
+            code = self.issue_oauth_code(
+                query.get("team") or None,
+                user_id=query.get("user") or None,
+                org_wide=_flag(query.get("org_wide")),
+            )
+        except (KeyError, ValueError) as error:
+            return web.Response(status=400, text=str(error))
+        location = f"{redirect}?{urlencode({'code': code, 'state': query.get('state', '')})}"
+        raise web.HTTPFound(location)
+
+    def _oauth_v2_access(self, request: web.Request, args: JsonDict) -> JsonDict:
+        client_id, client_secret = args.get("client_id"), args.get("client_secret")
+        scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                decoded = base64.b64decode(encoded).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                raise _Refusal("invalid_client_id") from None
+            client_id, _, client_secret = decoded.partition(":")
+        if client_id != self.client_id:
+            raise _Refusal("invalid_client_id")
+        if client_secret != self.client_secret:
+            raise _Refusal("bad_client_secret")
+        grant = self._oauth_codes.pop(str(args.get("code", "")), None)
+        if grant is None:
+            raise _Refusal("invalid_code")
+        team = self.teams[grant.team_id]
+        answer: JsonDict = {
+            "app_id": self.app_id,
+            "authed_user": {"id": grant.user_id},
+            "scope": "commands,chat:write,im:write,users:read",
+            "token_type": "bot",
+            "bot_user_id": team.bot_user_id,
+            "enterprise": (
+                {"id": team.enterprise_id, "name": f"Org {team.enterprise_id}"}
+                if team.enterprise_id
+                else None
+            ),
+            "is_enterprise_install": grant.org_wide,
+        }
+        if grant.org_wide:
+            assert team.enterprise_id is not None
+            answer.update(access_token=self.org_tokens[team.enterprise_id], team=None)
+        else:
+            answer.update(access_token=team.bot_token, team={"id": team.team_id, "name": team.name})
+        return answer
 
     # --- serving ---------------------------------------------------------------------------
 
@@ -235,11 +472,14 @@ class FakeSlack:
         deleted: bool = False,
         is_admin: bool = False,
         is_owner: bool = False,
+        team: str | None = None,
     ) -> JsonDict:
+        """A person (or bot) in `team` (default: the default team)."""
+        home = self._team(team)
         real = real_name if real_name is not None else name
         user: JsonDict = {
             "id": user_id,
-            "team_id": self.team_id,
+            "team_id": home.team_id,
             "name": name,
             "deleted": deleted,
             "real_name": real,
@@ -257,8 +497,8 @@ class FakeSlack:
                 "real_name_normalized": real,
                 "display_name": name,
                 "display_name_normalized": name,
-                "email": f"{name}@{self.team_domain}.example.com",
-                "team": self.team_id,
+                "email": f"{name}@{home.domain}.example.com",
+                "team": home.team_id,
                 "status_emoji": "",
                 "status_text": "",
                 "status_expiration": 0,
@@ -284,7 +524,10 @@ class FakeSlack:
         is_private: bool = False,
         bot_is_member: bool = True,
         is_archived: bool = False,
+        team: str | None = None,
     ) -> JsonDict:
+        """A channel of `team` (default: the default team)."""
+        home = self._team(team)
         channel: JsonDict = {
             "id": channel_id,
             "name": name,
@@ -296,11 +539,11 @@ class FakeSlack:
             "is_archived": is_archived,
             "is_general": name == "general",
             "created": int(self._clock()),
-            "context_team_id": self.team_id,
+            "context_team_id": home.team_id,
         }
         member_ids = list(members)
-        if bot_is_member and self.bot_user_id not in member_ids:
-            member_ids.append(self.bot_user_id)
+        if bot_is_member and home.bot_user_id not in member_ids:
+            member_ids.append(home.bot_user_id)
         self.channels[channel_id] = channel
         self._members[channel_id] = member_ids
         return self._channel_view(channel)
@@ -313,6 +556,7 @@ class FakeSlack:
         if existing is not None:
             return existing
         channel_id = f"D{user_id[1:]}" if len(user_id) > 1 else f"D{next(self._serial):08d}"
+        home = self._team(self.users[user_id]["team_id"])
         self.channels[channel_id] = {
             "id": channel_id,
             "is_im": True,
@@ -320,8 +564,9 @@ class FakeSlack:
             "user": user_id,
             "created": int(self._clock()),
             "is_user_deleted": bool(self.users[user_id]["deleted"]),
+            "context_team_id": home.team_id,
         }
-        self._members[channel_id] = [self.bot_user_id, user_id]
+        self._members[channel_id] = [home.bot_user_id, user_id]
         self._dm_by_user[user_id] = channel_id
         return channel_id
 
@@ -335,7 +580,8 @@ class FakeSlack:
 
     def issue_trigger_id(self, user_id: str) -> str:
         """A trigger_id as Slack puts in an interaction: single use, expires after trigger_ttl."""
-        trigger_id = f"{next(self._serial)}.{int(self._clock())}.{self.team_id.lower()}"
+        team_id = self.team_of_user(user_id) if user_id in self.users else self.team_id
+        trigger_id = f"{next(self._serial)}.{int(self._clock())}.{team_id.lower()}"
         self._triggers[trigger_id] = _Trigger(user_id=user_id, issued_at=self._clock())
         return trigger_id
 
@@ -508,10 +754,12 @@ class FakeSlack:
         error: str | None = None,
         retry_after: int = 1,
         times: int = 1,
+        team: str | None = None,
     ) -> None:
-        """Make the next `times` calls to `method` fail (429/5xx, or ok:false `error`)."""
+        """Make the next `times` calls to `method` fail (429/5xx, or ok:false `error`); with
+        `team`, only calls carrying that team's token (an org token: its enterprise id)."""
         self._faults.fail_next(
-            method, status=status, error=error, retry_after=retry_after, times=times
+            method, status=status, error=error, retry_after=retry_after, times=times, team=team
         )
 
     def inject_faults(
@@ -522,16 +770,25 @@ class FakeSlack:
         rate_5xx: float = 0.0,
         retry_after: int = 1,
         seed: int = 0,
+        team: str | None = None,
     ) -> None:
-        """Fail calls at random (reproducibly, by seed); method None means every method."""
+        """Fail calls at random (reproducibly, by seed); method None means every method, team
+        None every team."""
         self._faults.inject(
-            method, rate_429=rate_429, rate_5xx=rate_5xx, retry_after=retry_after, seed=seed
+            method,
+            rate_429=rate_429,
+            rate_5xx=rate_5xx,
+            retry_after=retry_after,
+            seed=seed,
+            team=team,
         )
 
-    def rate_limit_everything(self, *, seconds: float, retry_after: int) -> None:
-        """A rate-limit storm: every call answered 429 (Retry-After `retry_after`) for
-        `seconds` from now, on the fake's clock."""
-        self._faults.storm(seconds=seconds, retry_after=retry_after)
+    def rate_limit_everything(
+        self, *, seconds: float, retry_after: int, team: str | None = None
+    ) -> None:
+        """A rate-limit storm: every call (of `team`, or of every team) answered 429
+        (Retry-After `retry_after`) for `seconds` from now, on the fake's clock."""
+        self._faults.storm(seconds=seconds, retry_after=retry_after, team=team)
 
     def clear_faults(self) -> None:
         self._faults.clear()
@@ -547,10 +804,19 @@ class FakeSlack:
         if self.latency > 0:
             await asyncio.sleep(self.latency)
         args: JsonDict = {}
+        caller: _Caller | None = None
         try:
             args = await self._read_args(request)
-            token = args.pop("token", None) or self._bearer(request)
-            response, error = self._answer(method, args, token, arrival)
+            if method == "oauth.v2.access":  # the app's credentials, not a token
+                response, error = (
+                    web.json_response({"ok": True, **self._oauth_v2_access(request, args)}),
+                    None,
+                )
+                args.pop("client_secret", None)
+            else:
+                token = args.pop("token", None) or self._bearer(request)
+                caller = self._caller(token) if token else None
+                response, error = self._answer(method, args, token, caller, arrival)
         except _Refusal as refusal:
             response = web.json_response({"ok": False, "error": refusal.error})
             error = refusal.error
@@ -562,29 +828,43 @@ class FakeSlack:
                 error=error,
                 http_status=response.status,
                 at=self._clock(),
+                team_id=caller.label if caller is not None else None,
             )
         )
         await self._notify()
         return response
 
     def _answer(
-        self, method: str, args: JsonDict, token: str | None, arrival: int
+        self,
+        method: str,
+        args: JsonDict,
+        token: str | None,
+        caller: _Caller | None,
+        arrival: int,
     ) -> tuple[web.Response, str | None]:
         handler = self._methods.get(method)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"}), "unknown_method"
-        expected = self.app_token if method == "apps.connections.open" else self.bot_token
         if not token:
             return web.json_response({"ok": False, "error": "not_authed"}), "not_authed"
-        if token != expected:
+        if method == "apps.connections.open":
+            authorized = token == self.app_token
+            caller = _Caller(self.team_id, frozenset({self.team_id}))
+        else:
+            authorized = caller is not None
+        if not authorized or caller is None:
             return web.json_response({"ok": False, "error": "invalid_auth"}), "invalid_auth"
         fault = self._faults.arrive(
-            method, args, arrival=arrival, latest_arrival=self._latest_arrival
+            method,
+            args,
+            arrival=arrival,
+            latest_arrival=self._latest_arrival,
+            team=caller.label,
         )
         if fault is not None:
             return self._fault_response(fault)
         try:
-            body = handler(args)
+            body = handler(args, caller)
         except _Refusal as refusal:
             refused: JsonDict = {"ok": False, "error": refusal.error}
             if refusal.messages:
@@ -690,18 +970,26 @@ class FakeSlack:
         view = copy.deepcopy(channel)
         if not channel["is_im"]:
             members = self._members[channel["id"]]
-            view["is_member"] = self.bot_user_id in members
+            view["is_member"] = self._bot_in(channel)
             view["num_members"] = len(members)
         return view
 
-    def _visible_channel(self, channel_id: Any) -> JsonDict:
+    def _visible_channel(self, channel_id: Any, caller: _Caller, method: str) -> JsonDict:
         channel = self.channels.get(channel_id) if isinstance(channel_id, str) else None
+        if channel is None:
+            raise _Refusal("channel_not_found")
+        self._reach(caller, method, "channel", channel["id"], channel["context_team_id"])
         # A bot cannot see private channels it is not in: Slack says channel_not_found.
-        if channel is None or (
-            channel.get("is_private") and self.bot_user_id not in self._members[channel["id"]]
-        ):
+        if channel.get("is_private") and not self._bot_in(channel):
             raise _Refusal("channel_not_found")
         return channel
+
+    def _known_user(self, user_id: Any, caller: _Caller, method: str) -> JsonDict:
+        user = self.users.get(user_id) if isinstance(user_id, str) else None
+        if user is None:
+            raise _Refusal("user_not_found")
+        self._reach(caller, method, "user", user["id"], user["team_id"])
+        return user
 
     def _message_view(self, record: JsonDict) -> JsonDict:
         message: JsonDict = {
@@ -711,7 +999,7 @@ class FakeSlack:
             "app_id": self.app_id,
             "text": record["text"],
             "ts": record["ts"],
-            "team": self.team_id,
+            "team": record["team"],
         }
         if record["blocks"] is not None:
             message["blocks"] = copy.deepcopy(record["blocks"])
@@ -723,51 +1011,74 @@ class FakeSlack:
 
     # --- methods: auth, team -----------------------------------------------------------------
 
-    def _auth_test(self, args: JsonDict) -> JsonDict:
-        return {
-            "url": f"https://{self.team_domain}.slack.com/",
-            "team": self.team_name,
-            "user": self.users[self.bot_user_id]["name"],
-            "team_id": self.team_id,
-            "user_id": self.bot_user_id,
+    def _auth_test(self, args: JsonDict, caller: _Caller) -> JsonDict:
+        if caller.label not in self.teams:
+            # An org-wide token: Slack answers for the organisation, not a workspace.
+            return {
+                "url": f"https://{caller.label.lower()}.enterprise.slack.com/",
+                "team": "",
+                "user": "partnerbot",
+                "team_id": "",
+                "user_id": "",
+                "bot_id": self.bot_id,
+                "enterprise_id": caller.label,
+                "is_enterprise_install": True,
+            }
+        team = self.teams[caller.label]
+        answer: JsonDict = {
+            "url": f"https://{team.domain}.slack.com/",
+            "team": team.name,
+            "user": self.users[team.bot_user_id]["name"],
+            "team_id": team.team_id,
+            "user_id": team.bot_user_id,
             "bot_id": self.bot_id,
             "is_enterprise_install": False,
         }
+        if team.enterprise_id is not None:
+            answer["enterprise_id"] = team.enterprise_id
+        return answer
 
-    def _team_info(self, args: JsonDict) -> JsonDict:
+    def _team_info(self, args: JsonDict, caller: _Caller) -> JsonDict:
+        wanted = args.get("team") or (caller.label if caller.label in self.teams else None)
+        if wanted not in caller.teams:
+            raise _Refusal("team_not_found")
+        team = self.teams[wanted]
         return {
             "team": {
-                "id": self.team_id,
-                "name": self.team_name,
-                "domain": self.team_domain,
+                "id": team.team_id,
+                "name": team.name,
+                "domain": team.domain,
                 "email_domain": "",
                 "icon": {"image_default": True},
+                **({"enterprise_id": team.enterprise_id} if team.enterprise_id else {}),
             }
         }
 
-    def _apps_connections_open(self, args: JsonDict) -> JsonDict:
+    def _apps_connections_open(self, args: JsonDict, caller: _Caller) -> JsonDict:
         assert self._port is not None  # the fake answers requests only once started
         return {"url": self._socket_mode.issue_url(self._port)}
 
     # --- methods: chat -----------------------------------------------------------------------
 
-    def _post_target(self, channel_arg: Any) -> tuple[str, str | None]:
+    def _post_target(
+        self, channel_arg: Any, caller: _Caller, method: str
+    ) -> tuple[str, str | None]:
         """(channel id, DM user) for a channel argument; a user id means that user's DM."""
         if isinstance(channel_arg, str) and channel_arg in self.users:
-            user = self.users[channel_arg]
+            user = self._known_user(channel_arg, caller, method)
             if user["deleted"]:
                 raise _Refusal("account_inactive")
             if user["is_bot"]:
                 raise _Refusal("cannot_dm_bot")
             return self.dm_channel_id(channel_arg), channel_arg
-        channel = self._visible_channel(channel_arg)
+        channel = self._visible_channel(channel_arg, caller, method)
         if channel["is_im"]:
             if self.users[channel["user"]]["deleted"]:
                 raise _Refusal("account_inactive")
             return channel["id"], channel["user"]
         if channel["is_archived"]:
             raise _Refusal("is_archived")
-        if self.bot_user_id not in self._members[channel["id"]]:
+        if not self._bot_in(channel):
             raise _Refusal("not_in_channel")
         return channel["id"], None
 
@@ -800,9 +1111,10 @@ class FakeSlack:
             body["warning"] = "missing_text"
             body["response_metadata"] = {"warnings": ["missing_text"]}
 
-    def _chat_post_message(self, args: JsonDict) -> JsonDict:
-        channel_id, dm_user = self._post_target(args.get("channel"))
+    def _chat_post_message(self, args: JsonDict, caller: _Caller) -> JsonDict:
+        channel_id, dm_user = self._post_target(args.get("channel"), caller, "chat.postMessage")
         text, blocks = self._message_content(args)
+        team = self.teams[self.channels[channel_id]["context_team_id"]]
         record: JsonDict = {
             "channel": channel_id,
             "ts": self.next_ts(),
@@ -810,7 +1122,8 @@ class FakeSlack:
             "blocks": blocks,
             "thread_ts": args.get("thread_ts") or None,
             "dm_user": dm_user,
-            "user": self.bot_user_id,
+            "team": team.team_id,
+            "user": team.bot_user_id,
             "bot_id": self.bot_id,
             "metadata": args.get("metadata"),
         }
@@ -823,11 +1136,10 @@ class FakeSlack:
         self._note_missing_text(text, blocks, body)
         return body
 
-    def _chat_post_ephemeral(self, args: JsonDict) -> JsonDict:
-        user_id = args.get("user")
-        if not isinstance(user_id, str) or user_id not in self.users:
-            raise _Refusal("user_not_found")
-        channel_id, dm_user = self._post_target(args.get("channel"))
+    def _chat_post_ephemeral(self, args: JsonDict, caller: _Caller) -> JsonDict:
+        method = "chat.postEphemeral"
+        user_id = self._known_user(args.get("user"), caller, method)["id"]
+        channel_id, dm_user = self._post_target(args.get("channel"), caller, method)
         members = self._members[channel_id]
         if user_id not in members:
             raise _Refusal("user_not_in_channel")
@@ -842,29 +1154,30 @@ class FakeSlack:
                 "thread_ts": args.get("thread_ts") or None,
                 "message_ts": message_ts,
                 "dm_user": dm_user,
+                "team": self.channels[channel_id]["context_team_id"],
             }
         )
         body: JsonDict = {"message_ts": message_ts}
         self._note_missing_text(text, blocks, body)
         return body
 
-    def _find_message(self, args: JsonDict) -> JsonDict:
+    def _find_message(self, args: JsonDict, caller: _Caller, method: str) -> JsonDict:
         channel_id = args.get("channel")
-        self._visible_channel(channel_id)
+        self._visible_channel(channel_id, caller, method)
         for record in self.messages:
             if record["channel"] == channel_id and record["ts"] == args.get("ts"):
                 return record
         raise _Refusal("message_not_found")
 
-    def _chat_update(self, args: JsonDict) -> JsonDict:
-        record = self._find_message(args)
+    def _chat_update(self, args: JsonDict, caller: _Caller) -> JsonDict:
+        record = self._find_message(args, caller, "chat.update")
         text, blocks = self._message_content(args)
         if "text" in args:
             record["text"] = text or ""
         # Slack keeps a message's blocks unless the update sends blocks (an empty list clears).
         if "blocks" in args:
             record["blocks"] = blocks
-        record["edited"] = {"user": self.bot_user_id, "ts": self.next_ts()}
+        record["edited"] = {"user": record["user"], "ts": self.next_ts()}
         body: JsonDict = {
             "channel": record["channel"],
             "ts": record["ts"],
@@ -874,17 +1187,17 @@ class FakeSlack:
         self._note_missing_text(record["text"], record["blocks"], body)
         return body
 
-    def _chat_delete(self, args: JsonDict) -> JsonDict:
-        record = self._find_message(args)
+    def _chat_delete(self, args: JsonDict, caller: _Caller) -> JsonDict:
+        record = self._find_message(args, caller, "chat.delete")
         self.messages.remove(record)
         self.deleted_messages.append(record)
         return {"channel": record["channel"], "ts": record["ts"]}
 
     # --- methods: conversations and users ----------------------------------------------------
 
-    def _conversations_open(self, args: JsonDict) -> JsonDict:
+    def _conversations_open(self, args: JsonDict, caller: _Caller) -> JsonDict:
         if args.get("channel"):
-            channel = self._visible_channel(args["channel"])
+            channel = self._visible_channel(args["channel"], caller, "conversations.open")
             return {"channel": self._channel_view(channel), "no_op": True, "already_open": True}
         users = args.get("users")
         user_ids = users if isinstance(users, list) else str(users or "").split(",")
@@ -895,9 +1208,7 @@ class FakeSlack:
             # Partnerbot never opens group DMs; failing loudly beats pretending to support them.
             raise _Refusal("fake_slack_mpim_not_implemented")
         user_id = user_ids[0]
-        user = self.users.get(user_id)
-        if user is None:
-            raise _Refusal("user_not_found")
+        user = self._known_user(user_id, caller, "conversations.open")
         if user["is_bot"]:
             raise _Refusal("cannot_dm_bot")
         existed = user_id in self._dm_by_user
@@ -908,19 +1219,35 @@ class FakeSlack:
             opened = {"id": channel_id}
         return {"channel": opened, "no_op": existed, "already_open": existed}
 
-    def _conversations_info(self, args: JsonDict) -> JsonDict:
-        return {"channel": self._channel_view(self._visible_channel(args.get("channel")))}
+    def _conversations_info(self, args: JsonDict, caller: _Caller) -> JsonDict:
+        channel = self._visible_channel(args.get("channel"), caller, "conversations.info")
+        return {"channel": self._channel_view(channel)}
 
-    def _conversations_members(self, args: JsonDict) -> JsonDict:
-        channel = self._visible_channel(args.get("channel"))
+    def _conversations_members(self, args: JsonDict, caller: _Caller) -> JsonDict:
+        channel = self._visible_channel(args.get("channel"), caller, "conversations.members")
         page, next_cursor = self._page(self._members[channel["id"]], args)
         return {"members": page, "response_metadata": {"next_cursor": next_cursor}}
 
-    def _conversations_list(self, args: JsonDict) -> JsonDict:
+    def _listed_teams(self, args: JsonDict, caller: _Caller) -> frozenset[str]:
+        """The teams a list method answers for: the token's, narrowed by a `team_id` argument
+        (which an org-wide token needs to name one workspace)."""
+        wanted = args.get("team_id")
+        if not wanted:
+            return caller.teams
+        if wanted not in caller.teams:
+            raise _Refusal(
+                "team_not_found" if wanted not in self.teams else "team_access_not_granted"
+            )
+        return frozenset({wanted})
+
+    def _conversations_list(self, args: JsonDict, caller: _Caller) -> JsonDict:
         types = {t.strip() for t in str(args.get("types") or "public_channel").split(",")}
         exclude_archived = _flag(args.get("exclude_archived"))
+        teams = self._listed_teams(args, caller)
         listed = []
         for channel in self.channels.values():
+            if channel["context_team_id"] not in teams:
+                continue
             if channel["is_im"]:
                 kind = "im"
             elif channel["is_private"]:
@@ -929,7 +1256,7 @@ class FakeSlack:
                 kind = "public_channel"
             if kind not in types:
                 continue
-            if kind == "private_channel" and self.bot_user_id not in self._members[channel["id"]]:
+            if kind == "private_channel" and not self._bot_in(channel):
                 continue
             if exclude_archived and channel.get("is_archived"):
                 continue
@@ -937,11 +1264,11 @@ class FakeSlack:
         page, next_cursor = self._page(listed, args)
         return {"channels": page, "response_metadata": {"next_cursor": next_cursor}}
 
-    def _conversations_history(self, args: JsonDict) -> JsonDict:
+    def _conversations_history(self, args: JsonDict, caller: _Caller) -> JsonDict:
         """A conversation's messages, newest first (thread replies left out, as Slack does),
         between `oldest` and `latest`; with `include_all_metadata` each carries its metadata."""
-        channel = self._visible_channel(args.get("channel"))
-        if not channel["is_im"] and self.bot_user_id not in self._members[channel["id"]]:
+        channel = self._visible_channel(args.get("channel"), caller, "conversations.history")
+        if not channel["is_im"] and not self._bot_in(channel):
             raise _Refusal("not_in_channel")
         oldest = _timestamp_arg(args.get("oldest"), 0.0)
         latest = _timestamp_arg(args.get("latest"), float("inf"))
@@ -970,14 +1297,13 @@ class FakeSlack:
             "response_metadata": {"next_cursor": next_cursor},
         }
 
-    def _users_info(self, args: JsonDict) -> JsonDict:
-        user = self.users.get(args.get("user", ""))
-        if user is None:
-            raise _Refusal("user_not_found")
+    def _users_info(self, args: JsonDict, caller: _Caller) -> JsonDict:
+        user = self._known_user(args.get("user"), caller, "users.info")
         return {"user": self._user_view(user)}
 
-    def _users_list(self, args: JsonDict) -> JsonDict:
-        everyone = [self._user_view(user) for user in self.users.values()]
+    def _users_list(self, args: JsonDict, caller: _Caller) -> JsonDict:
+        teams = self._listed_teams(args, caller)
+        everyone = [self._user_view(u) for u in self.users.values() if u["team_id"] in teams]
         page, next_cursor = self._page(everyone, args)
         return {
             "members": page,
@@ -1013,10 +1339,19 @@ class FakeSlack:
 
     # --- methods: views ----------------------------------------------------------------------
 
-    def _trigger(self, trigger_id: Any) -> _Trigger:
+    def _trigger(self, trigger_id: Any, caller: _Caller, method: str) -> _Trigger:
         trigger = self._triggers.get(trigger_id) if isinstance(trigger_id, str) else None
         if trigger is None:
             raise _Refusal("invalid_trigger_id")
+        if trigger.user_id in self.users:
+            # A trigger is issued in the team of the user who acted; another team's token
+            # cannot open a modal with it.
+            team_id = self.team_of_user(trigger.user_id)
+            if team_id not in caller.teams:
+                self.cross_team_violations.append(
+                    CrossTeamViolation(method, caller.label, trigger.user_id, team_id)
+                )
+                raise _Refusal("invalid_trigger_id")
         if trigger.used:
             raise _Refusal("exchanged_trigger_id")
         if self._clock() - trigger.issued_at > self.trigger_ttl:
@@ -1064,16 +1399,17 @@ class FakeSlack:
         if external_id and any(v["external_id"] == external_id for v in self.views.values()):
             raise _Refusal("duplicate_external_id")
         view_id = f"V{next(self._serial):08d}"
+        team_id = self.team_of_user(user_id) if user_id in self.users else self.team_id
         stored: JsonDict = {
             "id": view_id,
-            "team_id": self.team_id,
+            "team_id": team_id,
             **self._view_content(view),
             "state": {"values": {}},
             "hash": self._new_hash(),
             "root_view_id": root or view_id,
             "previous_view_id": previous,
             "app_id": self.app_id,
-            "app_installed_team_id": self.team_id,
+            "app_installed_team_id": team_id,
             "bot_id": self.bot_id,
         }
         self.views[view_id] = stored
@@ -1088,8 +1424,8 @@ class FakeSlack:
         stack.append(stored["id"])
         return stored
 
-    def _views_open(self, args: JsonDict) -> JsonDict:
-        trigger = self._trigger(args.get("trigger_id"))
+    def _views_open(self, args: JsonDict, caller: _Caller) -> JsonDict:
+        trigger = self._trigger(args.get("trigger_id"), caller, "views.open")
         view = self._view_arg(args, expected_type="modal")
         # Opening a modal replaces whatever stack the user had.
         self._view_stacks[trigger.user_id] = []
@@ -1097,8 +1433,8 @@ class FakeSlack:
         trigger.used = True
         return {"view": stored}
 
-    def _views_push(self, args: JsonDict) -> JsonDict:
-        trigger = self._trigger(args.get("trigger_id"))
+    def _views_push(self, args: JsonDict, caller: _Caller) -> JsonDict:
+        trigger = self._trigger(args.get("trigger_id"), caller, "views.push")
         view = self._view_arg(args, expected_type="modal")
         if len(self._view_stacks.get(trigger.user_id, [])) >= MAX_VIEW_STACK:
             raise _Refusal("push_limit_reached")
@@ -1106,7 +1442,7 @@ class FakeSlack:
         trigger.used = True
         return {"view": stored}
 
-    def _views_update(self, args: JsonDict) -> JsonDict:
+    def _views_update(self, args: JsonDict, caller: _Caller) -> JsonDict:
         view_id, external_id = args.get("view_id"), args.get("external_id")
         if view_id:
             current = self.views.get(view_id)
@@ -1118,6 +1454,11 @@ class FakeSlack:
             raise _Refusal("invalid_arguments", ["[ERROR] view_id or external_id is required"])
         if current is None:
             raise _Refusal("not_found")
+        if current["team_id"] not in caller.teams:
+            self.cross_team_violations.append(
+                CrossTeamViolation("views.update", caller.label, current["id"], current["team_id"])
+            )
+            raise _Refusal("not_found")
         if args.get("hash") and args["hash"] != current["hash"]:
             raise _Refusal("hash_conflict")
         view = self._view_arg(args, expected_type=current["type"])
@@ -1125,10 +1466,8 @@ class FakeSlack:
         current["hash"] = self._new_hash()
         return {"view": current}
 
-    def _views_publish(self, args: JsonDict) -> JsonDict:
-        user_id = args.get("user_id")
-        if not isinstance(user_id, str) or user_id not in self.users:
-            raise _Refusal("user_not_found")
+    def _views_publish(self, args: JsonDict, caller: _Caller) -> JsonDict:
+        user_id = self._known_user(args.get("user_id"), caller, "views.publish")["id"]
         current = self.home_views.get(user_id)
         if args.get("hash") and current is not None and args["hash"] != current["hash"]:
             raise _Refusal("hash_conflict")

@@ -12,13 +12,14 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from bot.sandbox.block_kit import SELECT_TYPES, iter_elements
-from bot.sandbox.fake_slack import FakeSlack
+from bot.sandbox.fake_slack import FakeSlack, SlackTeam
 
 JsonDict = dict[str, Any]
 
 
 class SlackPayloads:
-    """Builds the payloads one workspace's Slack would send, from the fake's users and channels.
+    """Builds the payloads Slack would send, from the fake's users and channels; each carries
+    the team of the user who acts (the fake's default team for a user it does not know).
 
     Building one is the user's action: it issues a fresh trigger_id (and response_url) on the
     fake, remembered as `last_trigger_id` and `last_response_url`.
@@ -44,10 +45,11 @@ class SlackPayloads:
         """A slash command's fields: the form Slack posts, or the Socket Mode payload as is."""
         trigger_id = self._new_trigger(user_id)
         response_url = self._new_response_url()
+        team = self._home(user_id)
         return {
             "token": self.fake.verification_token,
-            "team_id": self.fake.team_id,
-            "team_domain": self.fake.team_domain,
+            "team_id": team.team_id,
+            "team_domain": team.domain,
             "channel_id": channel_id,
             "channel_name": self._channel_name(channel_id),
             "user_id": user_id,
@@ -69,9 +71,11 @@ class SlackPayloads:
     ) -> JsonDict:
         """The Events API envelope around `event`; a fresh event_id unless one is given."""
         event_id = event_id or f"Ev{int(self._clock())}{next(self._serial):06d}"
+        user = event.get("user")
+        team = self._home(user if isinstance(user, str) else None)
         return {
             "token": self.fake.verification_token,
-            "team_id": self.fake.team_id,
+            "team_id": team.team_id,
             "api_app_id": self.fake.app_id,
             "event": dict(event),
             "type": "event_callback",
@@ -79,9 +83,9 @@ class SlackPayloads:
             "event_time": int(self._clock()) if event_time is None else event_time,
             "authorizations": [
                 {
-                    "enterprise_id": None,
-                    "team_id": self.fake.team_id,
-                    "user_id": self.fake.bot_user_id,
+                    "enterprise_id": team.enterprise_id,
+                    "team_id": team.team_id,
+                    "user_id": team.bot_user_id,
                     "is_bot": True,
                     "is_enterprise_install": False,
                 }
@@ -115,7 +119,7 @@ class SlackPayloads:
             "ts": ts,
             "event_ts": ts,
             "channel_type": "im",
-            "team": self.fake.team_id,
+            "team": self._home(user_id).team_id,
             "client_msg_id": f"00000000-0000-4000-8000-{next(self._serial):012d}",
         }
         if thread_ts is not None:
@@ -172,7 +176,7 @@ class SlackPayloads:
             "api_app_id": self.fake.app_id,
             "token": self.fake.verification_token,
             "trigger_id": self._new_trigger(user_id),
-            "team": self._team(),
+            "team": self._team(user_id),
             "enterprise": None,
             "is_enterprise_install": False,
             "actions": [action],
@@ -211,7 +215,7 @@ class SlackPayloads:
         state = _state_values(stored, values)
         return {
             "type": "view_submission",
-            "team": self._team(),
+            "team": self._team(user_id),
             "user": self._user(user_id),
             "api_app_id": self.fake.app_id,
             "token": self.fake.verification_token,
@@ -235,7 +239,7 @@ class SlackPayloads:
         self.fake.close_view(user_id, stored["id"])
         return {
             "type": "view_closed",
-            "team": self._team(),
+            "team": self._team(user_id),
             "user": self._user(user_id),
             "api_app_id": self.fake.app_id,
             "token": self.fake.verification_token,
@@ -258,10 +262,21 @@ class SlackPayloads:
     def _user(self, user_id: str) -> JsonDict:
         user = self.fake.users.get(user_id)
         name = user["name"] if user is not None else user_id
-        return {"id": user_id, "username": name, "name": name, "team_id": self.fake.team_id}
+        return {
+            "id": user_id,
+            "username": name,
+            "name": name,
+            "team_id": self._home(user_id).team_id,
+        }
 
-    def _team(self) -> JsonDict:
-        return {"id": self.fake.team_id, "domain": self.fake.team_domain}
+    def _home(self, user_id: str | None) -> SlackTeam:
+        """The team `user_id` belongs to on the fake (the default team for a stranger)."""
+        user = self.fake.users.get(user_id) if user_id is not None else None
+        return self.fake.teams[user["team_id"] if user is not None else self.fake.team_id]
+
+    def _team(self, user_id: str) -> JsonDict:
+        team = self._home(user_id)
+        return {"id": team.team_id, "domain": team.domain}
 
     def _channel_name(self, channel_id: str) -> str:
         channel = self.fake.channels.get(channel_id)
@@ -313,7 +328,7 @@ def _slack_message(message: Mapping[str, Any], fake: FakeSlack) -> JsonDict:
         "bot_id": message.get("bot_id", fake.bot_id),
         "text": message.get("text", ""),
         "ts": message["ts"],
-        "team": fake.team_id,
+        "team": message.get("team", fake.team_id),
     }
     if message.get("blocks") is not None:
         shaped["blocks"] = message["blocks"]

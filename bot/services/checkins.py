@@ -68,10 +68,12 @@ PENDING = (CheckinState.SENT, CheckinState.NUDGED)
 
 async def zones_to_refresh(
     session: AsyncSession, *, now: datetime, limit: int = 50
-) -> list[Initiative]:
-    """Owners whose zone is due to be re-read (a day before each check-in)."""
-    rows = await session.scalars(
-        select(Initiative)
+) -> list[tuple[Initiative, str]]:
+    """Owners whose zone is due to be re-read (a day before each check-in), each initiative
+    with its tour's team (whose token reads the owner's profile)."""
+    rows = await session.execute(
+        select(Initiative, Tour.team_id)
+        .join(Tour, Tour.id == Initiative.tour_id)
         .where(
             Initiative.status == InitiativeStatus.ACCEPTED,
             Initiative.zone_check_at <= now,
@@ -79,7 +81,7 @@ async def zones_to_refresh(
         .order_by(Initiative.zone_check_at)
         .limit(limit)
     )
-    return list(rows.all())
+    return [(initiative, str(team_id)) for initiative, team_id in rows.tuples()]
 
 
 # --- the tick: check-ins, nudges, missed -------------------------------------------------------

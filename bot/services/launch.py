@@ -72,9 +72,14 @@ async def resolve_launch(deps: Deps, tour_id: int) -> bool:
     if tour is None or tour.status is not TourStatus.LAUNCHING:
         return False
     request = launch_request(tour)
-    team_id, gate, client = tour.team_id, deps.delivery.gate, deps.delivery.client
+    team_id, gate = tour.team_id, deps.delivery.gate
     now = deps.clock.now()
     methods = [m for m in LAUNCH_METHODS if request.channel_id or m != "conversations.members"]
+    client = await deps.delivery.client_for(team_id)
+    if client is None:
+        # No token speaks for the workspace (uninstalled meanwhile): the tick tries again.
+        log.warning("no bot token for a launch's workspace", extra={"tour": tour_id})
+        return await _postpone_launch(deps, tour_id, None)
     for method in methods:
         held = gate.admit(team_id, method, "", now)
         if held is not None:

@@ -76,3 +76,31 @@ async def reinstate(
             .execution_options(synchronize_session=False)
         )
     return was_revoked
+
+
+async def note_enterprise(
+    session: AsyncSession, *, team_id: str, enterprise_id: str, now: datetime
+) -> None:
+    """The team belongs to the Enterprise Grid organisation `enterprise_id` (how an org-wide
+    install is found for it)."""
+    await upsert(
+        session,
+        Workspace,
+        {"team_id": team_id, "enterprise_id": enterprise_id, "updated_at": now},
+        conflict=("team_id",),
+        update=("enterprise_id", "updated_at"),
+    )
+
+
+async def enterprise_of(session: AsyncSession, *, team_id: str) -> str | None:
+    found: str | None = await session.scalar(
+        select(Workspace.enterprise_id).where(Workspace.team_id == team_id)
+    )
+    return found
+
+
+async def teams_of_enterprise(session: AsyncSession, *, enterprise_id: str) -> list[str]:
+    teams = await session.scalars(
+        select(Workspace.team_id).where(Workspace.enterprise_id == enterprise_id)
+    )
+    return list(teams)

@@ -357,6 +357,10 @@ def without_replies(
     return rest
 
 
+# Tables whose rows belong to no team: an OAuth state is handed out before anyone chose one.
+NO_TEAM_TABLES = frozenset({"oauth_states"})
+
+
 def by_team(taken: Snapshot) -> dict[str, Snapshot]:
     """Split a snapshot by the team each row belongs to: directly (team_id), or through the
     tour, poll, initiative or theme it hangs from."""
@@ -379,6 +383,8 @@ def by_team(taken: Snapshot) -> dict[str, Snapshot]:
     split: dict[str, Snapshot] = {}
     for table, rows in taken.items():
         names = columns[table]
+        if table in NO_TEAM_TABLES:
+            continue
         if "team_id" in names:
             at, owner = names.index("team_id"), None
         else:
