@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -30,12 +31,13 @@ from bot.app import (
 from bot.clock import FrozenClock
 from bot.deps import Deps, build_deps
 from bot.installations import InstalledTokens
-from bot.models import SlackInstallation, Workspace
+from bot.models import SlackInstallation, Tour, Workspace
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import Delivery, SignedSlack
 from bot.settings import Settings, load_settings
 from bot.store import outbox
 from tests.conftest import ALWAYS, SIGNING_SECRET
+from tests.handlers.test_tour import launch_values
 
 # Fernet keys made for these tests (Fernet.generate_key()).
 OLD_KEY = "cw_0x689RpI-jtRR7oGtoGEnvEFbVBq-JqlAY-9i1y8="
@@ -617,4 +619,61 @@ async def test_the_outbox_sends_with_each_installations_token_and_a_reinstall_re
     clock.advance(seconds=5)
     await bot.deps.delivery.deliver_due()
     assert dms_sent(fake)[gone.team_id] == [f"hello for {gone.name}", f"later for {gone.name}"]
+    assert fake.cross_team_violations == []
+
+
+async def test_three_installed_workspaces_run_a_tour_at_once_each_with_its_own_token(
+    bot: Running, fake: FakeSlack, engine: AsyncEngine
+) -> None:
+    """The issue's acceptance: three workspaces install through the OAuth pages, then their
+    leaders launch a tour each at the same time; every call Slack receives — the listeners',
+    the launch's directory reads, the outbox's invitations — carries that workspace's token,
+    and no team's message reaches another team's people."""
+    members: dict[str, list[str]] = {}
+    for team in TEAMS:
+        assert (await install(bot, team.team_id)).status == 200
+        members[team.team_id] = [f"U{team.name.upper()[:5]}M{n}" for n in range(1, 4)]
+        for member in members[team.team_id]:
+            fake.add_user(member, member.lower(), team=team.team_id)
+        fake.add_channel(
+            f"C{team.team_id}",
+            f"{team.name.lower()}-team",
+            members=[team.leader, *members[team.team_id]],
+            team=team.team_id,
+        )
+    fake.calls.clear()
+
+    async def launch(team: Team) -> None:
+        answer = await bot.slack.slash_command(team.leader, "tour", channel_id=f"C{team.team_id}")
+        assert answer.status == 200, answer.text
+        await fake.wait_for(lambda: bool(fake.view_stack(team.leader)))
+        view = fake.views[fake.view_stack(team.leader)[-1]]
+        values = launch_values(
+            users=members[team.team_id],
+            results=f"C{team.team_id}",
+            anonymous=False,
+            title=f"{team.name} tour",
+        )
+        submitted = await bot.slack.view_submission(team.leader, view, values)
+        assert submitted.status == 200, submitted.text
+        assert submitted.problems == []
+
+    await asyncio.gather(*(launch(team) for team in TEAMS))
+    assert await bot.deps.inflight.wait_idle(timeout=10)
+    await bot.deps.delivery.deliver_due()
+
+    async with engine.connect() as connection:
+        tours = dict((await connection.execute(select(Tour.team_id, Tour.title))).all())
+    assert tours == {team.team_id: f"{team.name} tour" for team in TEAMS}
+    for team in TEAMS:
+        for member in members[team.team_id]:
+            [invitation] = fake.dms_to(member)
+            assert invitation["team"] == team.team_id
+            assert f"{team.name} tour" in json.dumps(invitation)
+    tokens = {team.token: team.team_id for team in TEAMS}
+    assert {call.team_id for call in fake.calls} == set(tokens.values())
+    for team in TEAMS:
+        used = {call.method for call in fake.calls if call.team_id == team.team_id}
+        assert {"views.open", "users.list", "chat.postMessage"} <= used, (team.name, used)
+    assert [(call.method, call.error) for call in fake.calls if not call.ok] == []
     assert fake.cross_team_violations == []
