@@ -19,20 +19,17 @@ import re
 import signal
 import socket
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from json import JSONDecodeError
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_sdk.socket_mode.aiohttp import SocketModeClient
-from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.connections import ConnectionGuard, ConnectionLimits, descriptor_headroom, self_check
@@ -43,8 +40,10 @@ from bot.handlers.middleware import install_middleware
 from bot.logs import ClientErrorFilter, UnhandledRequestFilter, bind
 from bot.metrics import CONTENT_TYPE, request_kind
 from bot.settings import Settings
-from bot.socket_client import PatientSocketModeClient
 from bot.startup import CHECK_CALL_TIMEOUT, SlackStatus, TokenRefused, check_slack, identify
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 log = logging.getLogger("bot.app")
 
@@ -61,8 +60,6 @@ SIGNATURE_MAX_AGE_SECONDS = 5 * 60
 # Slack's deepest payloads (a modal's state: view, state, values, block, action, options,
 # option, text) are about a dozen levels deep.
 MAX_JSON_DEPTH = 64
-# How often the Socket Mode client pings Slack; a connection silent for four pings is replaced.
-SOCKET_PING_SECONDS = 10.0
 # How long /healthz may reuse its last answer: it is polled, sometimes by several watchers.
 HEALTH_CACHE_SECONDS = 1.0
 HEALTH_TIMEOUT_SECONDS = 2.0
@@ -98,6 +95,9 @@ def build_app(deps: Deps, *, also_admit: frozenset[str] = frozenset()) -> AsyncA
     if not any(isinstance(f, UnhandledRequestFilter) for f in bolt_logger.filters):
         bolt_logger.addFilter(UnhandledRequestFilter())
     app = AsyncApp(
+        # Without a name Bolt takes the caller's file name from inspect.stack(), which reads
+        # the source of every frame on the stack into linecache for good (~0.6 MB).
+        name="partnerbot",
         client=client,
         authorize=authorize,
         signing_secret=signing_secret.get_secret_value() if signing_secret else "",
@@ -393,52 +393,6 @@ def client_error_logger() -> logging.Logger:
     return logger
 
 
-class MeasuredSocketModeHandler(AsyncSocketModeHandler):
-    """Bolt's Socket Mode adapter on a client that retries patiently (bot/socket_client.py),
-    each envelope counted and timed (bot/metrics.py) as the HTTP front door counts a request:
-    from its arrival to the acknowledgement sent back."""
-
-    def __init__(self, app: AsyncApp, client: PatientSocketModeClient, *, deps: Deps) -> None:
-        # Bolt's __init__ would make a client of its own; these are the attributes it sets.
-        self.app, self.app_token, self.client = app, client.app_token, client
-        client.socket_mode_request_listeners.append(self.handle)  # type: ignore[arg-type]
-        self._metrics = deps.metrics
-
-    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
-        started = time.perf_counter()
-        kind = request_kind(req.payload)
-        try:
-            await super().handle(client, req)
-        except Exception:
-            self._metrics.request(kind, 500, time.perf_counter() - started)
-            raise
-        self._metrics.request(kind, 200, time.perf_counter() - started)
-
-
-def socket_mode_handler(
-    app: AsyncApp,
-    deps: Deps,
-    *,
-    status: SlackStatus | None = None,
-    on_refused: Callable[[TokenRefused], None] | None = None,
-) -> AsyncSocketModeHandler:
-    """Bolt's Socket Mode adapter, asking apps.connections.open through `app.client` (so at
-    SLACK_API_URL), telling `status` how the connection is and `on_refused` when Slack refuses
-    the app token. Its client logs whole envelopes at DEBUG, user text included, so it gets a
-    slack_sdk logger, which configure_logging holds at INFO."""
-    settings = deps.settings
-    assert settings.slack_app_token is not None
-    client = PatientSocketModeClient(
-        settings.slack_app_token.get_secret_value(),
-        status=status or SlackStatus(),
-        refused=on_refused or (lambda refusal: log.error("%s", refusal)),
-        logger=logging.getLogger("slack_sdk.socket_mode"),
-        web_client=app.client,
-        ping_interval=SOCKET_PING_SECONDS,
-    )
-    return MeasuredSocketModeHandler(app, client, deps=deps)
-
-
 class Role(StrEnum):
     """What a `partnerbot run` process does (`--role`). On PostgreSQL web and worker replicas
     run side by side, so the outbox's sends never share an event loop with the acks; SQLite
@@ -518,6 +472,9 @@ async def serve(
         scheduler = start_scheduler(deps)
     socket_handler = None
     if settings.socket_mode and app is not None:
+        # Imported here: an HTTP-mode bot has no use for the Socket Mode modules (~0.3 MB).
+        from bot.socket_client import socket_mode_handler
+
         status.problem = "Socket Mode connecting"
         socket_handler = socket_mode_handler(app, deps, status=status, on_refused=refused)
         socket_handler.client.wss_uri = checked.socket_url  # the check's URL: no second call
