@@ -20,25 +20,22 @@ import re
 import signal
 import socket
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from json import JSONDecodeError
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 import aiohttp
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.oauth.async_callback_options import AsyncCallbackOptions, AsyncFailureArgs
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
-from slack_sdk.socket_mode.aiohttp import SocketModeClient
-from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.connections import ConnectionGuard, ConnectionLimits, descriptor_headroom, self_check
@@ -57,7 +54,6 @@ from bot.installations import (
 from bot.logs import ClientErrorFilter, UnhandledRequestFilter, bind
 from bot.metrics import CONTENT_TYPE, request_kind
 from bot.settings import Settings
-from bot.socket_client import PatientSocketModeClient
 from bot.startup import (
     CHECK_CALL_TIMEOUT,
     CheckedSlack,
@@ -66,6 +62,9 @@ from bot.startup import (
     check_slack,
     identify,
 )
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 log = logging.getLogger("bot.app")
 
@@ -98,8 +97,6 @@ SIGNATURE_MAX_AGE_SECONDS = 5 * 60
 # Slack's deepest payloads (a modal's state: view, state, values, block, action, options,
 # option, text) are about a dozen levels deep.
 MAX_JSON_DEPTH = 64
-# How often the Socket Mode client pings Slack; a connection silent for four pings is replaced.
-SOCKET_PING_SECONDS = 10.0
 # How long /healthz may reuse its last answer: it is polled, sometimes by several watchers.
 HEALTH_CACHE_SECONDS = 1.0
 HEALTH_TIMEOUT_SECONDS = 2.0
@@ -148,6 +145,10 @@ def build_app(deps: Deps, *, also_admit: frozenset[str] = frozenset()) -> AsyncA
     if settings.oauth_enabled:
         oauth = oauth_options(deps, client)
     app = AsyncApp(
+        # Without a name Bolt takes the caller's file name ("app.py") from inspect.stack(),
+        # which reads the source of every frame on the stack into linecache for good (~0.5 MB).
+        # Bolt names the loggers it gives listeners after it.
+        name="partnerbot",
         client=client,
         # Bolt's type says an AuthorizeResult, but it answers None ("not installed") itself.
         authorize=oauth.pop("authorize", authorize),
@@ -563,52 +564,6 @@ def client_error_logger() -> logging.Logger:
     return logger
 
 
-class MeasuredSocketModeHandler(AsyncSocketModeHandler):
-    """Bolt's Socket Mode adapter on a client that retries patiently (bot/socket_client.py),
-    each envelope counted and timed (bot/metrics.py) as the HTTP front door counts a request:
-    from its arrival to the acknowledgement sent back."""
-
-    def __init__(self, app: AsyncApp, client: PatientSocketModeClient, *, deps: Deps) -> None:
-        # Bolt's __init__ would make a client of its own; these are the attributes it sets.
-        self.app, self.app_token, self.client = app, client.app_token, client
-        client.socket_mode_request_listeners.append(self.handle)  # type: ignore[arg-type]
-        self._metrics = deps.metrics
-
-    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
-        started = time.perf_counter()
-        kind = request_kind(req.payload)
-        try:
-            await super().handle(client, req)
-        except Exception:
-            self._metrics.request(kind, 500, time.perf_counter() - started)
-            raise
-        self._metrics.request(kind, 200, time.perf_counter() - started)
-
-
-def socket_mode_handler(
-    app: AsyncApp,
-    deps: Deps,
-    *,
-    status: SlackStatus | None = None,
-    on_refused: Callable[[TokenRefused], None] | None = None,
-) -> AsyncSocketModeHandler:
-    """Bolt's Socket Mode adapter, asking apps.connections.open through `app.client` (so at
-    SLACK_API_URL), telling `status` how the connection is and `on_refused` when Slack refuses
-    the app token. Its client logs whole envelopes at DEBUG, user text included, so it gets a
-    slack_sdk logger, which configure_logging holds at INFO."""
-    settings = deps.settings
-    assert settings.slack_app_token is not None
-    client = PatientSocketModeClient(
-        settings.slack_app_token.get_secret_value(),
-        status=status or SlackStatus(),
-        refused=on_refused or (lambda refusal: log.error("%s", refusal)),
-        logger=logging.getLogger("slack_sdk.socket_mode"),
-        web_client=app.client,
-        ping_interval=SOCKET_PING_SECONDS,
-    )
-    return MeasuredSocketModeHandler(app, client, deps=deps)
-
-
 class Role(StrEnum):
     """What a `partnerbot run` process does (`--role`). On PostgreSQL web and worker replicas
     run side by side, so the outbox's sends never share an event loop with the acks; SQLite
@@ -696,6 +651,9 @@ async def serve(
         scheduler = start_scheduler(deps)
     socket_handler = None
     if settings.socket_mode and app is not None:
+        # Imported here: an HTTP-mode bot has no use for the Socket Mode modules (~0.3 MB).
+        from bot.socket_client import socket_mode_handler
+
         status.problem = "Socket Mode connecting"
         socket_handler = socket_mode_handler(app, deps, status=status, on_refused=refused)
         socket_handler.client.wss_uri = socket_url  # the check's URL: no second call

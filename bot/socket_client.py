@@ -15,14 +15,25 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 
+from bot.metrics import request_kind
 from bot.startup import SlackStatus, TokenRefused, backoff_seconds, one_line, refused_error
 
+if TYPE_CHECKING:
+    from slack_bolt.async_app import AsyncApp
+    from slack_sdk.socket_mode.request import SocketModeRequest
+
+    from bot.deps import Deps
+
 log = logging.getLogger("bot.socket_mode")
+
+# How often the Socket Mode client pings Slack; a connection silent for four pings is replaced.
+SOCKET_PING_SECONDS = 10.0
 
 # What `connect` below drives of slack_sdk's client.
 _DRIVEN = (
@@ -159,3 +170,49 @@ class PatientSocketModeClient(SocketModeClient):
     async def close(self) -> None:
         self._closing.set()
         await super().close()  # type: ignore[no-untyped-call]
+
+
+class MeasuredSocketModeHandler(AsyncSocketModeHandler):
+    """Bolt's Socket Mode adapter on a client that retries patiently (above),
+    each envelope counted and timed (bot/metrics.py) as the HTTP front door counts a request:
+    from its arrival to the acknowledgement sent back."""
+
+    def __init__(self, app: AsyncApp, client: PatientSocketModeClient, *, deps: Deps) -> None:
+        # Bolt's __init__ would make a client of its own; these are the attributes it sets.
+        self.app, self.app_token, self.client = app, client.app_token, client
+        client.socket_mode_request_listeners.append(self.handle)  # type: ignore[arg-type]
+        self._metrics = deps.metrics
+
+    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        started = time.perf_counter()
+        kind = request_kind(req.payload)
+        try:
+            await super().handle(client, req)
+        except Exception:
+            self._metrics.request(kind, 500, time.perf_counter() - started)
+            raise
+        self._metrics.request(kind, 200, time.perf_counter() - started)
+
+
+def socket_mode_handler(
+    app: AsyncApp,
+    deps: Deps,
+    *,
+    status: SlackStatus | None = None,
+    on_refused: Callable[[TokenRefused], None] | None = None,
+) -> AsyncSocketModeHandler:
+    """Bolt's Socket Mode adapter, asking apps.connections.open through `app.client` (so at
+    SLACK_API_URL), telling `status` how the connection is and `on_refused` when Slack refuses
+    the app token. Its client logs whole envelopes at DEBUG, user text included, so it gets a
+    slack_sdk logger, which configure_logging holds at INFO."""
+    settings = deps.settings
+    assert settings.slack_app_token is not None
+    client = PatientSocketModeClient(
+        settings.slack_app_token.get_secret_value(),
+        status=status or SlackStatus(),
+        refused=on_refused or (lambda refusal: log.error("%s", refusal)),
+        logger=logging.getLogger("slack_sdk.socket_mode"),
+        web_client=app.client,
+        ping_interval=SOCKET_PING_SECONDS,
+    )
+    return MeasuredSocketModeHandler(app, client, deps=deps)

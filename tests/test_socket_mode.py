@@ -14,7 +14,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from bot.app import serve, socket_mode_handler
+from bot.app import serve
 from bot.clock import FrozenClock
 from bot.deps import Deps
 from bot.handlers.context import listener
@@ -22,6 +22,7 @@ from bot.sandbox.block_kit import validate_message, validate_view
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SocketSlack
 from bot.settings import Settings
+from bot.socket_client import socket_mode_handler
 
 USAGES = ("/partner tour", "/partner win", "/partner initiative", "/partner help")
 
