@@ -6,8 +6,13 @@ dropping the old one (docs/OPERATIONS.md)."""
 from __future__ import annotations
 
 import binascii
+from typing import TYPE_CHECKING
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
+
+# `cryptography` is imported where a key is used, not with this module: loading it costs an idle
+# single-workspace bot, which never encrypts anything, about 8 MB.
 
 SETTING = "PARTNERBOT_ENCRYPTION_KEYS"
 MAKE_A_KEY = (
@@ -26,6 +31,8 @@ class UnreadableToken(Exception):
 
 def parse_keys(value: str | None) -> list[Fernet]:
     """The keys of the setting, first (the one that encrypts) first."""
+    from cryptography.fernet import Fernet
+
     parts = [part.strip() for part in (value or "").split(",") if part.strip()]
     if not parts:
         raise KeyProblem(f"{SETTING} is not set; {MAKE_A_KEY}")
@@ -45,7 +52,10 @@ class TokenCipher:
     """Encrypts with the first key, decrypts with any."""
 
     def __init__(self, keys: str | None) -> None:
+        from cryptography.fernet import InvalidToken, MultiFernet
+
         self._fernet = MultiFernet(parse_keys(keys))
+        self._invalid = InvalidToken
 
     def encrypt(self, plain: str | None) -> str | None:
         if plain is None:
@@ -57,7 +67,7 @@ class TokenCipher:
             return None
         try:
             return self._fernet.decrypt(stored.encode("ascii")).decode("utf-8")
-        except InvalidToken:
+        except self._invalid:
             raise UnreadableToken(
                 f"a stored token is encrypted with a key that is no longer in {SETTING}"
             ) from None
@@ -68,7 +78,7 @@ class TokenCipher:
             return None
         try:
             return self._fernet.rotate(stored.encode("ascii")).decode("ascii")
-        except InvalidToken:
+        except self._invalid:
             raise UnreadableToken(
                 f"a stored token is encrypted with a key that is no longer in {SETTING}: put "
                 "the old key back after the new one and run rotate-keys again"

@@ -1,6 +1,7 @@
 """What an idle `partnerbot run` keeps in memory (docs/PERFORMANCE.md, "Resident memory"): an
-HTTP-mode bot imports none of the Socket Mode modules, and building the Bolt app reads no source
-file into linecache. Each was measured in bench/memory.py's idle reading (~0.3 and ~0.5 MB)."""
+HTTP-mode bot imports none of the Socket Mode modules, a single-workspace bot does not load
+`cryptography` (it encrypts nothing), and building the Bolt app reads no source file into
+linecache. Each was measured in bench/memory.py's idle reading (~0.3, ~8 and ~0.5 MB)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Imported only when SLACK_APP_TOKEN is set (bot/app.py's serve).
 SOCKET_MODE = ("bot.socket_client", "slack_bolt.adapter.socket_mode", "slack_sdk.socket_mode")
+
+# Needed only to encrypt installations' tokens (OAuth mode): ~8 MB.
+OAUTH_ONLY = ("cryptography",)
 
 # What `partnerbot run --role all` imports and builds in HTTP mode, short of serving.
 PROBE = """
@@ -40,7 +44,9 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 
-def test_an_http_mode_bot_imports_no_socket_mode_module(tmp_path: Path) -> None:
+def test_a_single_workspace_http_bot_imports_no_socket_mode_or_oauth_module(
+    tmp_path: Path,
+) -> None:
     env = {
         key: value
         for key, value in os.environ.items()
@@ -62,7 +68,7 @@ def test_an_http_mode_bot_imports_no_socket_mode_module(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     modules = json.loads(done.stdout.splitlines()[-1])
     assert "slack_bolt.async_app" in modules  # the probe did its work
-    held = [m for m in modules if m.startswith(SOCKET_MODE)]
+    held = [m for m in modules if m.startswith(SOCKET_MODE + OAUTH_ONLY)]
     assert held == []
 
 
