@@ -671,7 +671,11 @@ class Delivery:
         """If a workspace is held as revoked (app_uninstalled, tokens_revoked), ask Slack whose
         this token is (auth.test): the workspace it works for was re-installed (a revoked
         token fails), so its held messages are sent again. True once answered (nothing held
-        counts); False if Slack could not be asked, to try again later."""
+        counts); False if Slack could not be asked, to try again later. With no token of its
+        own (installed by OAuth) there is nothing to ask: saving an installation reinstates its
+        workspaces."""
+        if not self._client.token:
+            return True
         async with self._sessions() as session:
             if not await workspaces.any_revoked(session):
                 return True

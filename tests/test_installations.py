@@ -677,3 +677,18 @@ async def test_three_installed_workspaces_run_a_tour_at_once_each_with_its_own_t
         assert {"views.open", "users.list", "chat.postMessage"} <= used, (team.name, used)
     assert [(call.method, call.error) for call in fake.calls if not call.ok] == []
     assert fake.cross_team_violations == []
+
+
+async def test_with_no_token_of_its_own_the_outbox_asks_slack_nothing_about_revoked_workspaces(
+    bot: Running, fake: FakeSlack
+) -> None:
+    """In single-workspace mode the outbox asks auth.test whether its token's workspace is back;
+    installed by OAuth it has no token of its own (a call without one is Slack's not_authed and
+    a misleading warning): a new installation is what reinstates a workspace."""
+    team = TEAMS[0]
+    assert (await install(bot, team.team_id)).status == 200
+    assert (await event_from(bot, team, {"type": "app_uninstalled"})).status == 200
+    assert await bot.deps.inflight.wait_idle(timeout=5)
+    fake.calls.clear()
+    assert await bot.deps.delivery.reinstate_own_workspace()
+    assert fake.calls_to("auth.test") == []
