@@ -16,6 +16,7 @@ from bot.settings import Settings, SettingsError, get_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 EXIT_USAGE = 2
 ROLES = ("web", "worker", "all")  # bot.app.Role's values; the parser does not import the app
@@ -335,25 +336,33 @@ async def _tours(settings: Settings) -> int:
 NAMES_TIMEOUT = 10
 
 
-async def _display_names(settings: Settings, *, team_id: str) -> dict[str, str] | None:
-    """People's display names from the workspace's member list (the directory's cache), or
-    None, said in one line, when there is no bot token or Slack does not answer: the export
-    then carries Slack ids only."""
+async def _display_names(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], *, team_id: str
+) -> dict[str, str] | None:
+    """People's display names from the workspace's member list (the directory's cache), read
+    with the token that speaks for the tour's workspace, or None, said in one line, when there
+    is no such token or Slack does not answer: the export then carries Slack ids only."""
     import aiohttp
     from slack_sdk.errors import SlackApiError
+    from slack_sdk.web.async_client import AsyncWebClient
 
     from bot.clock import SystemClock
-    from bot.deps import slack_client
+    from bot.deps import token_source
     from bot.directory import Directory
 
-    if settings.slack_bot_token is None:
+    tokens, _ = token_source(settings, sessions, SystemClock())
+    token = await tokens.bot_token(team_id)
+    if token is None:
         print(
-            "partnerbot: no SLACK_BOT_TOKEN, so people appear as Slack ids only (set it, as "
-            "for `run`, to add their display names)",
+            f"partnerbot: the app is not installed in workspace {team_id}, so people appear as "
+            "Slack ids only"
+            if settings.oauth_enabled
+            else "partnerbot: no SLACK_BOT_TOKEN, so people appear as Slack ids only (set it, "
+            "as for `run`, to add their display names)",
             file=sys.stderr,
         )
         return None
-    client = slack_client(settings, timeout=NAMES_TIMEOUT)
+    client = AsyncWebClient(token=token, base_url=settings.api_url, timeout=NAMES_TIMEOUT)
     try:
         return await Directory().display_names(client, team_id=team_id, now=SystemClock().now())
     except SlackApiError as error:
@@ -375,19 +384,20 @@ async def _export(settings: Settings, tour_id: int, output_format: str, table: s
     from bot.store.tours import get_tour
 
     engine = create_engine(settings.database_url)
+    sessions = create_session_factory(engine)
     try:
-        async with create_session_factory(engine)() as session:
+        async with sessions() as session:
             tour = await get_tour(session, tour_id=tour_id)
             export = await export_tour(session, tour=tour) if tour is not None else None
+        if export is None:
+            print(
+                f"partnerbot: no tour with id {tour_id}; `partnerbot tours` lists them",
+                file=sys.stderr,
+            )
+            return 1
+        names = await _display_names(settings, sessions, team_id=export.tour.team_id)
     finally:
         await engine.dispose()
-    if export is None:
-        print(
-            f"partnerbot: no tour with id {tour_id}; `partnerbot tours` lists them",
-            file=sys.stderr,
-        )
-        return 1
-    names = await _display_names(settings, team_id=export.tour.team_id)
     if output_format == "json":
         record = export.record()
         print(to_json(with_names(record, names) if names is not None else record))

@@ -189,6 +189,18 @@ def slack_client(
     )
 
 
+def token_source(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> tuple[TokenSource, InstallationStore | None]:
+    """Which token speaks for each workspace in the configured mode: `SLACK_BOT_TOKEN` for the
+    one workspace, or in OAuth mode the installations' (with their store)."""
+    if settings.oauth_enabled:
+        installations = InstallationStore(sessions, settings.token_cipher(), clock)
+        return InstalledTokens(installations, sessions), installations
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    return SingleToken(token), None
+
+
 def build_deps(
     settings: Settings, *, clock: Clock | None = None, tokens: TokenSource | None = None
 ) -> Deps:
@@ -198,12 +210,8 @@ def build_deps(
     engine = create_engine(settings.database_url)
     sessions = create_session_factory(engine)
     installations = None
-    if tokens is None and settings.oauth_enabled:
-        installations = InstallationStore(sessions, settings.token_cipher(), clock)
-        tokens = InstalledTokens(installations, sessions)
-    elif tokens is None:
-        token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-        tokens = SingleToken(token)
+    if tokens is None:
+        tokens, installations = token_source(settings, sessions, clock)
     if settings.outbox_lease_seconds < SAFE_OUTBOX_LEASE_SECONDS:
         log.warning(
             "OUTBOX_LEASE_SECONDS is shorter than a send may take: with more than one process "

@@ -658,7 +658,7 @@ async def test_export_checkins_and_quick_wins_tables(
 @pytest.mark.parametrize(
     ("token", "said"),
     [
-        (None, "partnerbot: no SLACK_BOT_TOKEN, so people appear as Slack ids only"),
+        (None, "partnerbot: no SLACK_BOT_TOKEN, so people appear as Slack ids only (set it"),
         ("xoxb-revoked", "partnerbot: no display names (invalid_auth from Slack's users.list)"),
     ],
 )
@@ -703,3 +703,64 @@ def test_export_says_which_anonymity_floor_holds_the_answers_back(
     assert json.loads(captured.out)["answers_visible"] is False
     assert "answer number" not in captured.out
     assert said in captured.err
+
+
+async def test_export_installed_by_oauth_reads_names_with_the_tours_workspace_token(
+    cli_env: str,
+    fake_slack: FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """In OAuth mode there is no SLACK_BOT_TOKEN: the export asks Slack for names with the token
+    of the tour's own workspace's installation (decrypted), and says so in one line when that
+    workspace has none."""
+    from slack_sdk.oauth.installation_store import Installation
+
+    from bot.clock import SystemClock
+    from bot.installations import InstallationStore
+    from bot.settings import load_settings
+
+    key = "cw_0x689RpI-jtRR7oGtoGEnvEFbVBq-JqlAY-9i1y8="  # Fernet.generate_key(), for tests
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    for name, value in {
+        "SLACK_CLIENT_ID": "1.2",
+        "SLACK_CLIENT_SECRET": "client-secret",
+        "SLACK_STATE_SECRET": "state-secret",
+        "PARTNERBOT_ENCRYPTION_KEYS": key,
+        "SLACK_API_URL": fake_slack.api_url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    fake_slack.add_team("T1", "Tour team", bot_token="xoxb-tour-team")
+    for user_id, name in PEOPLE.items():
+        fake_slack.add_user(user_id, name, tz="UTC", team="T1")
+    texts = ["fast deploys", "kind reviews", "clear priorities"]
+    await asyncio.to_thread(_add_answered_tour, cli_env, anonymous=False, answers=texts)
+
+    out, err = await _export([], capsys)  # not installed there yet
+    [line] = [line for line in err.splitlines() if line.startswith("partnerbot:")]
+    assert line == (
+        "partnerbot: the app is not installed in workspace T1, so people appear as Slack ids only"
+    )
+    assert "leader_name" not in json.loads(out)
+
+    engine = create_engine(cli_env)
+    store = InstallationStore(
+        create_session_factory(engine), load_settings().token_cipher(), SystemClock()
+    )
+    await store.async_save(
+        Installation(
+            app_id="A1",
+            team_id="T1",
+            user_id="ULEAD",
+            bot_token="xoxb-tour-team",
+            bot_id="B1",
+            bot_user_id="UBOT1",
+            bot_scopes=["users:read"],
+        )
+    )
+    await engine.dispose()
+    out, err = await _export([], capsys)
+    assert "partnerbot:" not in err
+    assert json.loads(out)["leader_name"] == "Dana Leader"
+    assert {call.team_id for call in fake_slack.calls_to("users.list")} == {"T1"}
+    assert fake_slack.cross_team_violations == []
