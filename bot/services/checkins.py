@@ -81,7 +81,7 @@ async def zones_to_refresh(
         .order_by(Initiative.zone_check_at)
         .limit(limit)
     )
-    return [(initiative, str(team_id)) for initiative, team_id in rows.tuples()]
+    return [(initiative, str(team_id)) for initiative, team_id in rows]
 
 
 # --- the tick: check-ins, nudges, missed -------------------------------------------------------
