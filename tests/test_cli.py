@@ -498,10 +498,12 @@ PEOPLE = {
 
 @pytest.fixture
 def named_slack(fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> FakeSlack:
-    """The fake Slack knows everyone by a display name, and the CLI has its token."""
+    """The fake Slack knows everyone by a display name in the tours' workspace (T1), and the
+    CLI has that workspace's token."""
+    fake_slack.add_team("T1", "Tour team", bot_token="xoxb-tour-team")
     for user_id, name in PEOPLE.items():
-        fake_slack.add_user(user_id, name, real_name=f"{name} (real)", tz="UTC")
-    monkeypatch.setenv("SLACK_BOT_TOKEN", fake_slack.bot_token)
+        fake_slack.add_user(user_id, name, real_name=f"{name} (real)", tz="UTC", team="T1")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-tour-team")
     monkeypatch.setenv("SLACK_API_URL", fake_slack.api_url)
     return fake_slack
 

@@ -692,3 +692,44 @@ async def test_with_no_token_of_its_own_the_outbox_asks_slack_nothing_about_revo
     fake.calls.clear()
     assert await bot.deps.delivery.reinstate_own_workspace()
     assert fake.calls_to("auth.test") == []
+
+
+async def test_an_org_wide_install_runs_a_tour_whose_people_span_two_workspaces(
+    bot: Running, fake: FakeSlack, engine: AsyncEngine
+) -> None:
+    """Enterprise Grid: one org-wide install; a leader in one workspace asks people of two
+    workspaces of the organisation. The directory names the workspace it lists (Slack requires
+    team_id with an org token) and every call carries the organisation's token."""
+    assert (await install(bot, GRID_TEAMS[0].team_id, org_wide=True)).status == 200
+    north, south = GRID_TEAMS
+    fake.add_user("UNORTHM1", "north-member", team=north.team_id)
+    fake.add_user("USOUTHM1", "south-member", team=south.team_id)
+    fake.add_channel(
+        "CGRIDTEAM",
+        "grid-team",
+        members=[north.leader, "UNORTHM1", "USOUTHM1"],
+        team=north.team_id,
+    )
+    fake.calls.clear()
+    answer = await bot.slack.slash_command(north.leader, "tour", channel_id="CGRIDTEAM")
+    assert answer.status == 200, answer.text
+    await fake.wait_for(lambda: bool(fake.view_stack(north.leader)))
+    view = fake.views[fake.view_stack(north.leader)[-1]]
+    values = launch_values(
+        users=["UNORTHM1", "USOUTHM1"], results="CGRIDTEAM", anonymous=False, title="Grid tour"
+    )
+    submitted = await bot.slack.view_submission(north.leader, view, values)
+    assert submitted.status == 200, submitted.text
+    assert submitted.problems == []
+    assert await bot.deps.inflight.wait_idle(timeout=10)
+    await bot.deps.delivery.deliver_due()
+
+    for member in ("UNORTHM1", "USOUTHM1"):
+        [invitation] = fake.dms_to(member)
+        assert "Grid tour" in json.dumps(invitation)
+    listed = fake.calls_to("users.list")
+    assert listed, "the launch reads the directory"
+    assert all(call.ok and call.args.get("team_id") == north.team_id for call in listed)
+    assert {call.team_id for call in fake.calls} == {GRID}  # the organisation's token only
+    assert [(call.method, call.error) for call in fake.calls if not call.ok] == []
+    assert fake.cross_team_violations == []

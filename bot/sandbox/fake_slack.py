@@ -1233,6 +1233,9 @@ class FakeSlack:
         (which an org-wide token needs to name one workspace)."""
         wanted = args.get("team_id")
         if not wanted:
+            if caller.label == caller.enterprise_id:
+                # Slack: team_id is "required if org token is used".
+                raise _Refusal("missing_argument")
             return caller.teams
         if wanted not in caller.teams:
             raise _Refusal(

@@ -57,7 +57,8 @@ class SlackPayloads:
             "command": command,
             "text": text,
             "api_app_id": self.fake.app_id,
-            "is_enterprise_install": "false",
+            **({"enterprise_id": team.enterprise_id} if team.enterprise_id else {}),
+            "is_enterprise_install": str(self._org_wide(user_id)).lower(),
             "response_url": response_url,
             "trigger_id": trigger_id,
         }
@@ -72,10 +73,14 @@ class SlackPayloads:
         """The Events API envelope around `event`; a fresh event_id unless one is given."""
         event_id = event_id or f"Ev{int(self._clock())}{next(self._serial):06d}"
         user = event.get("user")
-        team = self._home(user if isinstance(user, str) else None)
+        actor = user if isinstance(user, str) else None
+        team = self._home(actor)
+        org_wide = self._org_wide(actor)
         return {
             "token": self.fake.verification_token,
             "team_id": team.team_id,
+            **({"enterprise_id": team.enterprise_id} if team.enterprise_id else {}),
+            "is_enterprise_install": org_wide,
             "api_app_id": self.fake.app_id,
             "event": dict(event),
             "type": "event_callback",
@@ -84,10 +89,10 @@ class SlackPayloads:
             "authorizations": [
                 {
                     "enterprise_id": team.enterprise_id,
-                    "team_id": team.team_id,
+                    "team_id": None if org_wide else team.team_id,
                     "user_id": team.bot_user_id,
                     "is_bot": True,
-                    "is_enterprise_install": False,
+                    "is_enterprise_install": org_wide,
                 }
             ],
             "is_ext_shared_channel": False,
@@ -177,8 +182,8 @@ class SlackPayloads:
             "token": self.fake.verification_token,
             "trigger_id": self._new_trigger(user_id),
             "team": self._team(user_id),
-            "enterprise": None,
-            "is_enterprise_install": False,
+            "enterprise": self._enterprise(user_id),
+            "is_enterprise_install": self._org_wide(user_id),
             "actions": [action],
         }
         if view is not None:
@@ -222,8 +227,8 @@ class SlackPayloads:
             "trigger_id": self._new_trigger(user_id),
             "view": {**stored, "state": {"values": state}},
             "response_urls": [],
-            "enterprise": None,
-            "is_enterprise_install": False,
+            "enterprise": self._enterprise(user_id),
+            "is_enterprise_install": self._org_wide(user_id),
         }
 
     def view_closed(
@@ -245,8 +250,8 @@ class SlackPayloads:
             "token": self.fake.verification_token,
             "view": stored,
             "is_cleared": is_cleared,
-            "enterprise": None,
-            "is_enterprise_install": False,
+            "enterprise": self._enterprise(user_id),
+            "is_enterprise_install": self._org_wide(user_id),
         }
 
     def stored_view(self, view: Mapping[str, Any] | str) -> JsonDict:
@@ -273,6 +278,16 @@ class SlackPayloads:
         """The team `user_id` belongs to on the fake (the default team for a stranger)."""
         user = self.fake.users.get(user_id) if user_id is not None else None
         return self.fake.teams[user["team_id"] if user is not None else self.fake.team_id]
+
+    def _org_wide(self, user_id: str | None) -> bool:
+        """Whether the app reaches `user_id`'s workspace through an org-wide install (Enterprise
+        Grid): Slack then says so in every payload, and Bolt looks up the org's installation."""
+        enterprise_id = self._home(user_id).enterprise_id
+        return enterprise_id is not None and enterprise_id in self.fake.org_tokens
+
+    def _enterprise(self, user_id: str) -> JsonDict | None:
+        enterprise_id = self._home(user_id).enterprise_id
+        return {"id": enterprise_id, "name": enterprise_id} if enterprise_id else None
 
     def _team(self, user_id: str) -> JsonDict:
         team = self._home(user_id)
