@@ -20,7 +20,7 @@ import re
 import signal
 import socket
 import time
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from json import JSONDecodeError
@@ -198,7 +198,7 @@ def oauth_options(deps: Deps, client: AsyncWebClient) -> dict[str, Any]:
         logger=logging.getLogger("bot.bolt"),
     )
     return {
-        "authorize": InstalledAuthorize(tokens, deps.sessions, deps.clock),
+        "authorize": InstalledAuthorize(tokens),
         "oauth_settings": oauth_settings,
         "installation_store_bot_only": True,
     }
@@ -217,15 +217,16 @@ INSTALL_FAILURES = {
 }
 
 
-def _page(title: str, text: str, *, status: int) -> BoltResponse:
+def _page(title: str, text: str, *, status: int, cookie: str | None = None) -> BoltResponse:
     body = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
         f"<p>{text}</p></body></html>"
     )
-    return BoltResponse(
-        status=status, body=body, headers={"Content-Type": "text/html; charset=utf-8"}
-    )
+    headers: dict[str, str | Sequence[str]] = {"Content-Type": "text/html; charset=utf-8"}
+    if cookie is not None:
+        headers["Set-Cookie"] = [cookie]
+    return BoltResponse(status=status, body=body, headers=headers)
 
 
 async def _installed_page(args: Any) -> BoltResponse:
@@ -235,6 +236,8 @@ async def _installed_page(args: Any) -> BoltResponse:
         f"Partnerbot is installed in {html.escape(team)}. Type <code>/partner help</code> in "
         "Slack to start.",
         status=200,
+        # The install's state cookie has done its job (the state itself is good once).
+        cookie=args.settings.state_utils.build_set_cookie_for_deletion(),
     )
 
 

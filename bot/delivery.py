@@ -967,7 +967,14 @@ class Delivery:
     async def _hold_team(self, row: _Claimed, code: str) -> DeliveryReport:
         """The team's token was refused, or no token speaks for it: no more calls for the team
         for a while (logged once), and its messages wait rather than fail."""
-        hold = NO_TOKEN_HOLD if code == NO_TOKEN else AUTH_HOLD
+        installed = not self._client.token  # by OAuth: no token of the outbox's own
+        if code != NO_TOKEN and installed:
+            # Never again with this token: a minute later the outbox asks the installations
+            # afresh, without calling Slack, so a re-install handled by another process (the
+            # web role) is seen without a restart. (One workspace's SLACK_BOT_TOKEN is tried
+            # again after the hour, and `reinstate_own_workspace` asks Slack meanwhile.)
+            self.clients.refused(row.team_id)
+        hold = NO_TOKEN_HOLD if code == NO_TOKEN or installed else AUTH_HOLD
         until = self._clock.now() + hold
         first = self.gate.close_team(row.team_id, until, hold)
         if first:

@@ -14,6 +14,7 @@ from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
 )
+from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -232,8 +233,15 @@ def build_deps(
         tokens=tokens,
     )
     if installations is not None:
-        # A (re-)install resumes the workspace's held messages: wake the outbox for them.
-        installations.after_save.append(lambda _installation, _teams: delivery.notify())
+
+        def resume(_installation: Installation, teams: list[str]) -> None:
+            """A (re-)install made its workspaces' held messages due (`workspaces.reinstate`):
+            open their gates, which a refused token shut, and wake the outbox."""
+            for team in teams:
+                delivery.resume_team(team)
+            delivery.notify()
+
+        installations.after_save.append(resume)
     return Deps(
         settings=settings,
         installations=installations,

@@ -154,26 +154,6 @@ class Directory:
             self._channel_members[key] = cached
         return user_id in cached[1]
 
-    async def others_in_org(
-        self, client: AsyncWebClient, *, user_ids: list[str]
-    ) -> dict[str, DirectoryEntry]:
-        """People asked for by id who are not in the workspace's member list: on Enterprise
-        Grid, people of the organisation's other workspaces, which an org-wide token may read
-        one by one (`users.info`). Anyone Slack does not show is left out, as the member list
-        would leave them."""
-        found: dict[str, DirectoryEntry] = {}
-        for user_id in user_ids:
-            try:
-                user = (await client.users_info(user=user_id)).get("user")
-            except SlackApiError as error:
-                if error.response.get("error") in ("user_not_found", "user_not_visible"):
-                    continue
-                raise
-            if user:
-                entry = _entry(user)
-                found[entry.user_id] = entry
-        return found
-
     async def person(
         self, client: AsyncWebClient, *, team_id: str, user_id: str, now: datetime
     ) -> Person:

@@ -35,6 +35,9 @@ log = logging.getLogger("bot.installations")
 # How long an installer has between GET /slack/install and Slack's redirect back (Bolt's
 # default cookie lifetime is the same).
 STATE_LIFETIME = timedelta(minutes=10)
+# How long a found bot token is reused before the installation is read again: how soon a
+# process that did not handle an uninstall or a re-install (the worker, another replica) sees it.
+BOT_CACHE = timedelta(minutes=1)
 DATABASE_CHECK_SECONDS = 10.0
 
 
@@ -60,6 +63,7 @@ class InstallationStore(AsyncInstallationStore):
         self._sessions = sessions
         self._cipher = cipher
         self._clock = clock
+        self.clock = clock
         self.after_save: list[Callable[[Installation, list[str]], None]] = []
 
     @property
@@ -269,13 +273,42 @@ class InstalledTokens:
     """`bot.tokens.TokenSource` over the installations: a team's bot token is its own
     workspace install's, else its Grid organisation's org-wide install's (the organisation
     known from the request, or from `workspaces.enterprise_id`). Found bots are cached by team
-    until `forget` (an uninstall) or a new install there."""
+    (an org-wide install's also by organisation) for `BOT_CACHE` at most, and dropped at once
+    by `forget` (an uninstall here) or a new install: another process (the web role handles the
+    uninstall and the re-install, the worker sends) sees the change within that time. A stored
+    token no key reads counts as none (the workspace's work waits; logged once)."""
 
     def __init__(self, store: InstallationStore, sessions: async_sessionmaker[AsyncSession]):
         self._store = store
         self._sessions = sessions
-        self._bots: dict[str, Bot] = {}
+        self._clock = store.clock
+        self._bots: dict[str, tuple[datetime, Bot]] = {}
+        self._noted: set[str] = set()
+        self._unreadable: set[str] = set()
         store.after_save.append(self._installed)
+
+    def _cached(self, key: str) -> Bot | None:
+        found = self._bots.get(key)
+        if found is None or self._clock.now() - found[0] >= BOT_CACHE:
+            return None
+        return found[1]
+
+    async def _find(
+        self, *, enterprise_id: str | None, team_id: str | None, org_wide: bool = False
+    ) -> Bot | None:
+        try:
+            return await self._store.async_find_bot(
+                enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=org_wide
+            )
+        except UnreadableToken as problem:
+            where = team_id or enterprise_id or ""
+            if where not in self._unreadable:
+                self._unreadable.add(where)
+                log.error(
+                    "a workspace's stored token cannot be decrypted; its work waits",
+                    extra={"team": team_id, "enterprise": enterprise_id, "error": str(problem)},
+                )
+            return None
 
     async def bot(
         self,
@@ -287,36 +320,49 @@ class InstalledTokens:
         if is_enterprise_install or not team_id:
             if not enterprise_id:
                 return None
-            return await self._store.async_find_bot(
-                enterprise_id=enterprise_id, team_id=None, is_enterprise_install=True
-            )
-        cached = self._bots.get(team_id)
+            org = self._cached(f"org:{enterprise_id}")
+            if org is None:
+                org = await self._find(enterprise_id=enterprise_id, team_id=None, org_wide=True)
+                if org is not None:
+                    self._bots[f"org:{enterprise_id}"] = (self._clock.now(), org)
+            return org
+        cached = self._cached(team_id)
         if cached is not None:
             return cached
         if enterprise_id is None:
             async with self._sessions() as session:
                 enterprise_id = await workspaces.enterprise_of(session, team_id=team_id)
-        bot = await self._store.async_find_bot(enterprise_id=enterprise_id, team_id=team_id)
+        bot = await self._find(enterprise_id=enterprise_id, team_id=team_id)
         if bot is None and enterprise_id:
-            bot = await self._store.async_find_bot(
-                enterprise_id=enterprise_id, team_id=None, is_enterprise_install=True
-            )
+            bot = await self._find(enterprise_id=enterprise_id, team_id=None, org_wide=True)
         if bot is not None:
-            self._bots[team_id] = bot
+            self._bots[team_id] = (self._clock.now(), bot)
         return bot
 
     async def bot_token(self, team_id: str, enterprise_id: str | None = None) -> str | None:
         bot = await self.bot(team_id, enterprise_id)
         return bot.bot_token if bot is not None else None
 
+    async def note_workspace(self, team_id: str, enterprise_id: str) -> None:
+        """A request came from `team_id`, a workspace of `enterprise_id`'s organisation: noted
+        once, so the outbox and the scheduler, which know only a row's team, find the org-wide
+        install's token for it."""
+        if team_id in self._noted:
+            return
+        async with self._sessions.begin() as session:
+            await workspaces.note_enterprise(
+                session, team_id=team_id, enterprise_id=enterprise_id, now=self._clock.now()
+            )
+        self._noted.add(team_id)
+
     def forget(self, team_id: str) -> None:
         self._bots.pop(team_id, None)
 
     def forget_enterprise(self, enterprise_id: str) -> None:
         """Drop every team served by the organisation's org-wide install."""
-        for team_id, bot in list(self._bots.items()):
+        for key, (_, bot) in list(self._bots.items()):
             if bot.enterprise_id == enterprise_id and bot.is_enterprise_install:
-                del self._bots[team_id]
+                del self._bots[key]
 
     def _installed(self, installation: Installation, teams: list[str]) -> None:
         if installation.is_enterprise_install and installation.enterprise_id:
@@ -331,14 +377,9 @@ class InstalledAuthorize(AsyncAuthorize):
     org-wide install records the workspace's organisation, so the outbox and the scheduler
     find the org's token for it too."""
 
-    def __init__(
-        self, tokens: InstalledTokens, sessions: async_sessionmaker[AsyncSession], clock: Clock
-    ):
+    def __init__(self, tokens: InstalledTokens):
         super().__init__()  # type: ignore[no-untyped-call]
         self._tokens = tokens
-        self._sessions = sessions
-        self._clock = clock
-        self._noted: set[str] = set()
 
     async def __call__(
         self,
@@ -359,15 +400,8 @@ class InstalledAuthorize(AsyncAuthorize):
                 extra={"team": team_id, "enterprise": enterprise_id},
             )
             return None
-        if bot.is_enterprise_install and team_id and team_id not in self._noted:
-            async with self._sessions.begin() as session:
-                await workspaces.note_enterprise(
-                    session,
-                    team_id=team_id,
-                    enterprise_id=str(bot.enterprise_id),
-                    now=self._clock.now(),
-                )
-            self._noted.add(team_id)
+        if bot.is_enterprise_install and team_id and bot.enterprise_id:
+            await self._tokens.note_workspace(team_id, bot.enterprise_id)
         return AuthorizeResult(
             enterprise_id=bot.enterprise_id,
             team_id=None if bot.is_enterprise_install else bot.team_id,
@@ -388,23 +422,29 @@ async def check_installations(
     engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], settings: Settings
 ) -> CheckedInstallations:
     """OAuth mode's start-up check (there is no token to auth.test yet): the database answers
-    and the keys decrypt the newest stored token. A key that does not stops the bot with one
-    line (SettingsError), before a listener fails on it."""
+    and the keys decrypt every stored token. A token no key reads stops the bot with one line
+    (SettingsError), before a listener or the outbox fails on it."""
     cipher = settings.token_cipher()
     refused = await database_refuses_writes(engine, timeout=DATABASE_CHECK_SECONDS)
     if refused is not None:
         raise SettingsError(f"the database refuses writes at start ({refused}); check DATABASE_URL")
     async with sessions() as session:
-        installed = await installations.count(session)
-        newest = await installations.newest(session)
-    if newest is not None:
+        rows = await installations.every_installation(session, lock=False)
+    installed = len(rows)
+    unreadable = 0
+    for row in rows:
         try:
-            cipher.decrypt(newest.bot_token_ciphertext)
-        except UnreadableToken as problem:
-            raise SettingsError(
-                f"{problem}: put the key the tokens were encrypted with back into it "
-                "(docs/OPERATIONS.md, key rotation)"
-            ) from None
+            for stored in (row.bot_token_ciphertext, row.user_token_ciphertext):
+                cipher.decrypt(stored)
+        except UnreadableToken:
+            unreadable += 1
+    if unreadable:
+        raise SettingsError(
+            f"{unreadable} of {installed} installations have tokens that no key in "
+            "PARTNERBOT_ENCRYPTION_KEYS decrypts: put the key they were encrypted with back "
+            "(after the new one), run `partnerbot rotate-keys`, then drop it (docs/OPERATIONS.md, "
+            "key rotation)"
+        )
     log.info(
         "mode: installed by OAuth into several workspaces (no token to check until one "
         "installs); encryption key and database checked",

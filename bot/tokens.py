@@ -28,6 +28,11 @@ class TokenSource(Protocol):
         """Drop anything cached for `team_id` (the app was uninstalled or its tokens revoked)."""
         ...
 
+    async def note_workspace(self, team_id: str, enterprise_id: str) -> None:
+        """A request came from `team_id`, a workspace of `enterprise_id`'s Grid organisation:
+        remember it, so that work known only by its team finds the organisation's token."""
+        ...
+
 
 @dataclass(frozen=True)
 class SingleToken:
@@ -42,6 +47,9 @@ class SingleToken:
     def forget(self, team_id: str) -> None:
         return None
 
+    async def note_workspace(self, team_id: str, enterprise_id: str) -> None:
+        return None
+
 
 class TeamClients:
     """Web API clients, one per workspace, made from a `template` client (its API URL, timeout,
@@ -54,6 +62,9 @@ class TeamClients:
         self.template = template
         self.tokens = tokens
         self._by_team: dict[str, AsyncWebClient] = {}
+        # The token Slack last refused for each team: never used again, so a team whose token
+        # was revoked waits without a call until the source has another (a re-install).
+        self._refused: dict[str, str] = {}
 
     async def for_team(
         self, team_id: str, enterprise_id: str | None = None
@@ -61,6 +72,9 @@ class TeamClients:
         """The client that speaks for `team_id`, or None when no token does (never installed,
         uninstalled): the caller holds that team's work, never uses another team's token."""
         token = await self.tokens.bot_token(team_id, enterprise_id)
+        if token and token == self._refused.get(team_id):
+            self.tokens.forget(team_id)  # read the installation again next time
+            token = None
         if not token:
             self._by_team.pop(team_id, None)
             return None
@@ -79,6 +93,16 @@ class TeamClients:
         return client
 
     def forget(self, team_id: str) -> None:
-        """Drop the team's client and cached token (uninstalled, tokens revoked)."""
+        """Drop the team's client and cached token (uninstalled, tokens revoked, installed
+        again)."""
         self._by_team.pop(team_id, None)
+        self._refused.pop(team_id, None)
+        self.tokens.forget(team_id)
+
+    def refused(self, team_id: str) -> None:
+        """Slack refused the team's token (invalid_auth, token_revoked, ...): drop it, and never
+        send with that token again; the source is asked afresh each time."""
+        client = self._by_team.pop(team_id, None)
+        if client is not None and client.token:
+            self._refused[team_id] = client.token
         self.tokens.forget(team_id)

@@ -31,7 +31,7 @@ from bot.app import (
 from bot.clock import FrozenClock
 from bot.deps import Deps, build_deps
 from bot.installations import InstalledTokens
-from bot.models import SlackInstallation, Tour, Workspace
+from bot.models import Answer, SlackInstallation, Tour, Workspace
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import Delivery, SignedSlack
 from bot.settings import Settings, load_settings
@@ -167,6 +167,8 @@ async def install(bot: Running, team: str, *, org_wide: bool = False) -> Page:
         back = approved.headers["Location"]
     assert back.startswith(bot.server.url + REDIRECT_PATH)
     async with bot.browser.get(back, headers={"Cookie": f"{COOKIE}={cookie}"}) as done:
+        if done.status == 200:  # installed: the state cookie is cleared
+            assert done.cookies[COOKIE].value == "deleted"  # Bolt's expired cookie
         return Page(done.status, await done.text())
 
 
@@ -694,21 +696,20 @@ async def test_with_no_token_of_its_own_the_outbox_asks_slack_nothing_about_revo
     assert fake.calls_to("auth.test") == []
 
 
-async def test_an_org_wide_install_runs_a_tour_whose_people_span_two_workspaces(
+async def test_an_org_wide_install_runs_a_tour_in_one_workspace_of_the_organisation(
     bot: Running, fake: FakeSlack, engine: AsyncEngine
 ) -> None:
-    """Enterprise Grid: one org-wide install; a leader in one workspace asks people of two
-    workspaces of the organisation. The directory names the workspace it lists (Slack requires
-    team_id with an org token) and every call carries the organisation's token."""
+    """Enterprise Grid: one org-wide install. A leader's tour asks the people of the leader's
+    own workspace (someone picked from another workspace of the organisation is not asked: a
+    tour, its answers and its follow-through live in one workspace); the directory names the
+    workspace it lists, as Slack requires with an org token; a member's DM answer, whose event
+    names no team in its authorization, reaches the tour; every call carries the org's token."""
     assert (await install(bot, GRID_TEAMS[0].team_id, org_wide=True)).status == 200
     north, south = GRID_TEAMS
     fake.add_user("UNORTHM1", "north-member", team=north.team_id)
     fake.add_user("USOUTHM1", "south-member", team=south.team_id)
     fake.add_channel(
-        "CGRIDTEAM",
-        "grid-team",
-        members=[north.leader, "UNORTHM1", "USOUTHM1"],
-        team=north.team_id,
+        "CGRIDTEAM", "grid-team", members=[north.leader, "UNORTHM1"], team=north.team_id
     )
     fake.calls.clear()
     answer = await bot.slack.slash_command(north.leader, "tour", channel_id="CGRIDTEAM")
@@ -724,12 +725,107 @@ async def test_an_org_wide_install_runs_a_tour_whose_people_span_two_workspaces(
     assert await bot.deps.inflight.wait_idle(timeout=10)
     await bot.deps.delivery.deliver_due()
 
-    for member in ("UNORTHM1", "USOUTHM1"):
-        [invitation] = fake.dms_to(member)
-        assert "Grid tour" in json.dumps(invitation)
+    [invitation] = fake.dms_to("UNORTHM1")
+    assert "Grid tour" in json.dumps(invitation)
+    assert fake.dms_to("USOUTHM1") == []  # another workspace of the organisation
     listed = fake.calls_to("users.list")
     assert listed, "the launch reads the directory"
     assert all(call.ok and call.args.get("team_id") == north.team_id for call in listed)
+
+    mark = len(fake.calls)
+    assert (await bot.slack.dm("UNORTHM1", "More time for reviews")).status == 200
+    assert await bot.deps.inflight.wait_idle(timeout=10)
+    await bot.deps.delivery.deliver_due()
+    async with engine.connect() as connection:
+        answers = (await connection.execute(select(Answer.text))).scalars().all()
+    assert answers == ["More time for reviews"]
+    replies = [c for c in fake.calls[mark:] if c.method == "chat.postMessage"]
+    assert replies
+    assert all(c.ok and c.args.get("channel") == "UNORTHM1" for c in replies)
+
     assert {call.team_id for call in fake.calls} == {GRID}  # the organisation's token only
     assert [(call.method, call.error) for call in fake.calls if not call.ok] == []
     assert fake.cross_team_violations == []
+
+
+async def test_a_reinstall_handled_by_the_web_process_reaches_the_worker_without_a_restart(
+    bot: Running, fake: FakeSlack, clock: FrozenClock, database_url: str
+) -> None:
+    """Web and worker apart: the web process handles the re-install; the worker, which sent
+    with the old token and saw Slack refuse it, sends the held message with the new token two
+    minutes later, without a restart and without calling Slack with the refused token again."""
+    team = TEAMS[0]
+    assert (await install(bot, team.team_id)).status == 200
+    worker = build_deps(oauth_settings(fake, database_url), clock=clock)
+    try:
+        await queue_dm(bot, team, "first")
+        await worker.delivery.deliver_due()
+        assert dms_sent(fake)[team.team_id] == [f"first for {team.name}"]
+
+        fake.teams[team.team_id].bot_token = "xoxb-alpha-0001-reinstalled"  # the old one revoked
+        clock.advance(seconds=5)
+        await queue_dm(bot, team, "second")
+        await worker.delivery.deliver_due()
+        refused = [c for c in fake.calls_to("chat.postMessage") if not c.ok]
+        assert [c.error for c in refused] == ["invalid_auth"]
+        clock.advance(minutes=2)
+        await worker.delivery.deliver_due()  # the same token: held without a call
+        assert len([c for c in fake.calls_to("chat.postMessage") if not c.ok]) == 1
+
+        assert (await install(bot, team.team_id)).status == 200  # in the web process
+        clock.advance(minutes=2)
+        await worker.delivery.deliver_due()
+        assert dms_sent(fake)[team.team_id] == [f"first for {team.name}", f"second for {team.name}"]
+    finally:
+        await worker.close()
+
+
+async def test_a_reinstall_reopens_its_workspace_at_once_in_the_same_process(
+    bot: Running, fake: FakeSlack, clock: FrozenClock
+) -> None:
+    """A token Slack refused shuts the workspace's gate for a while; the install that follows,
+    in the same process, reopens it: the held message goes out at once."""
+    team = TEAMS[1]
+    assert (await install(bot, team.team_id)).status == 200
+    fake.teams[team.team_id].bot_token = "xoxb-bravo-0001-reinstalled"
+    await queue_dm(bot, team, "held")
+    await bot.deps.delivery.deliver_due()
+    assert dms_sent(fake).get(team.team_id, []) == []
+    assert (await install(bot, team.team_id)).status == 200
+    clock.advance(seconds=1)
+    await bot.deps.delivery.deliver_due()
+    assert dms_sent(fake)[team.team_id] == [f"held for {team.name}"]
+
+
+async def test_a_token_no_key_reads_stops_the_start_and_otherwise_holds_only_its_workspace(
+    bot: Running,
+    fake: FakeSlack,
+    clock: FrozenClock,
+    database_url: str,
+    browser: aiohttp.ClientSession,
+) -> None:
+    """An operator who put a new key first, skipped rotate-keys and dropped the old key: the
+    newest install (made with the new key) reads, an older one does not. The start-up check
+    counts every unreadable installation; a process already running holds only that workspace."""
+    from bot.installations import check_installations
+    from bot.settings import SettingsError
+
+    assert (await install(bot, TEAMS[0].team_id)).status == 200  # encrypted with OLD_KEY
+    await bot.stop()
+    both = await start(
+        oauth_settings(fake, database_url, keys=f"{NEW_KEY},{OLD_KEY}"), fake, clock, browser
+    )
+    try:
+        assert (await install(both, TEAMS[1].team_id)).status == 200  # with NEW_KEY
+    finally:
+        await both.stop()
+
+    new_only = oauth_settings(fake, database_url, keys=NEW_KEY)
+    running = build_deps(new_only, clock=clock)
+    try:
+        with pytest.raises(SettingsError, match="1 of 2 installations"):
+            await check_installations(running.engine, running.sessions, new_only)
+        assert await running.tokens.bot_token(TEAMS[0].team_id) is None
+        assert await running.tokens.bot_token(TEAMS[1].team_id) == TEAMS[1].token
+    finally:
+        await running.close()

@@ -71,6 +71,9 @@ class MappedTokens:
     def forget(self, team_id: str) -> None:
         self.forgotten.append(team_id)
 
+    async def note_workspace(self, team_id: str, enterprise_id: str) -> None:
+        return None
+
 
 @pytest.fixture
 def workspaces(fake_slack: FakeSlack) -> dict[str, Workspace]:

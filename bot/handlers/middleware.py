@@ -65,6 +65,21 @@ def claimed_teams(body: dict[str, Any]) -> set[str | None]:
     return teams
 
 
+def request_team(body: dict[str, Any]) -> str | None:
+    """The workspace a request comes from, as Slack names it: the envelope's or payload's team,
+    else the acting user's, else the event's."""
+    team = body.get("team")
+    for value in (
+        body.get("team_id"),
+        team.get("id") if isinstance(team, dict) else None,
+        (body.get("user") or {}).get("team_id") if isinstance(body.get("user"), dict) else None,
+        (body.get("event") or {}).get("team") if isinstance(body.get("event"), dict) else None,
+    ):
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
 def admitted(
     installed: AuthorizeResult | None,
     *,
@@ -117,6 +132,15 @@ def install_middleware(
                 },
             )
             return BoltResponse(status=200, body="")
+        if not context.team_id and context.is_enterprise_install:
+            # An org-wide install's events name no team in their authorization, so Bolt leaves
+            # `context.team_id` empty; the workspace is the one Slack says the request came from
+            # (admitted above as a workspace of the organisation).
+            workspace = request_team(body)
+            if workspace is not None:
+                context["team_id"] = workspace
+                if context.enterprise_id:
+                    await deps.tokens.note_workspace(workspace, context.enterprise_id)
         await next()
         return None
 

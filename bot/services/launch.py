@@ -47,7 +47,7 @@ from bot.models import (
     TourStatus,
 )
 from bot.services.tour import dm_payload
-from bot.store import outbox, workspaces
+from bot.store import outbox
 from bot.store import tours as store
 from bot.store.tours import get_tour
 
@@ -59,16 +59,6 @@ LAUNCH_FIRST_WAIT = timedelta(seconds=15)
 LAUNCH_MAX_WAIT = timedelta(minutes=10)
 # The directory calls a launch makes, as the outbox's gate names them.
 LAUNCH_METHODS = ("conversations.members", "users.list")
-
-
-# On Enterprise Grid a tour may ask people of the organisation's other workspaces; each is read
-# on its own (users.info, Tier 4), up to this many a launch.
-ORG_LOOKUPS = 100
-
-
-async def _in_an_organisation(deps: Deps, team_id: str) -> bool:
-    async with deps.sessions() as session:
-        return await workspaces.enterprise_of(session, team_id=team_id) is not None
 
 
 async def resolve_launch(deps: Deps, tour_id: int) -> bool:
@@ -99,10 +89,6 @@ async def resolve_launch(deps: Deps, tour_id: int) -> bool:
         if request.channel_id:
             requested += await deps.directory.channel_members(client, channel_id=request.channel_id)
         members = await deps.directory.members(client, team_id=team_id, now=now)
-        elsewhere = [u for u in dict.fromkeys(requested) if u not in members]
-        if elsewhere and await _in_an_organisation(deps, team_id):
-            elsewhere = elsewhere[:ORG_LOOKUPS]
-            members = {**members, **await deps.directory.others_in_org(client, user_ids=elsewhere)}
     except SlackApiError as error:
         return await _launch_refused(deps, tour_id, request, error, methods)
     except (aiohttp.ClientError, TimeoutError, OSError) as error:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import OAuthState, SlackInstallation
@@ -95,25 +95,13 @@ async def remove(
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def count(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.count()).select_from(SlackInstallation)) or 0)
-
-
-async def newest(session: AsyncSession) -> SlackInstallation | None:
-    """The installation saved last that holds a bot token."""
-    found: SlackInstallation | None = await session.scalar(
-        select(SlackInstallation)
-        .where(SlackInstallation.bot_token_ciphertext.is_not(None))
-        .order_by(SlackInstallation.installed_at.desc(), SlackInstallation.id.desc())
-        .limit(1)
-    )
-    return found
-
-
-async def every_installation(session: AsyncSession) -> Sequence[SlackInstallation]:
-    """All installations, locked for update where the database can (key rotation)."""
+async def every_installation(
+    session: AsyncSession, *, lock: bool = True
+) -> Sequence[SlackInstallation]:
+    """All installations; with `lock`, locked for update where the database can (key
+    rotation)."""
     query = select(SlackInstallation).order_by(SlackInstallation.id)
-    if session.get_bind().dialect.name != "sqlite":
+    if lock and session.get_bind().dialect.name != "sqlite":
         query = query.with_for_update()
     return (await session.scalars(query)).all()
 

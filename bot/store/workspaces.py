@@ -47,7 +47,8 @@ async def reinstate(
     refused_errors: Collection[str] = (),
 ) -> bool:
     """The bot works in the team again (a re-install): its rows are sent once more; those that
-    Slack's refusal of the old token put off (`last_error` in `refused_errors`) are due now.
+    Slack's refusal of the old token put off (`last_error` in `refused_errors`) are due now,
+    whether or not Slack's uninstall event came first (tokens are revoked before it is sent).
     True if the team was revoked."""
     was_revoked = bool(
         await session.scalar(
@@ -63,7 +64,7 @@ async def reinstate(
         conflict=("team_id",),
         update=("revoked_at", "revoked_by", "updated_at"),
     )
-    if was_revoked and refused_errors:
+    if refused_errors:
         await session.execute(
             update(OutboxMessage)
             .where(
