@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.flows.tour import respondent_key
 from bot.models import Outcome, ThemeSource, Tour
+from bot.store import outbox
 from bot.store.findings import add_theme
 from bot.store.tours import (
     NewTour,
@@ -155,3 +156,20 @@ async def committed_outcome(
     session.add(outcome)
     await session.flush()
     return outcome
+
+
+async def queued_dms(
+    session: AsyncSession, *, people: Mapping[str, Iterable[str]], tag: str, now: datetime
+) -> None:
+    """A DM queued in the outbox for each person, by team ({team_id: user ids}), reading
+    "<tag> for <user>", as the bot queues its own."""
+    for team_id, users in people.items():
+        for user in users:
+            await outbox.enqueue(
+                session,
+                team_id=team_id,
+                key=f"{tag}:{team_id}:{user}",
+                method="chat.postMessage",
+                payload={"channel": user, "text": f"{tag} for {user}"},
+                now=now,
+            )

@@ -405,17 +405,7 @@ async def test_uninstalling_one_workspace_deletes_its_tokens_and_leaves_the_othe
     assert answer.status == 200
     assert await bot.deps.inflight.wait_idle(timeout=5)
 
-    async with engine.connect() as connection:
-        left = (await connection.execute(select(SlackInstallation.team_id))).scalars().all()
-        revoked = (
-            (
-                await connection.execute(
-                    select(Workspace.team_id).where(Workspace.revoked_at.is_not(None))
-                )
-            )
-            .scalars()
-            .all()
-        )
+    left, revoked = await installed_and_revoked(engine)
     assert sorted(left) == sorted(team.team_id for team in kept)
     assert revoked == [gone.team_id]
     assert await bot.deps.tokens.bot_token(gone.team_id) is None  # the cache forgot it
@@ -516,17 +506,7 @@ async def test_uninstalling_an_org_wide_install_stops_every_workspace_of_the_org
     uninstalled = await event_from(bot, GRID_TEAMS[1], {"type": "app_uninstalled"}, org_wide=True)
     assert uninstalled.status == 200
     assert await bot.deps.inflight.wait_idle(timeout=5)
-    async with engine.connect() as connection:
-        left = (await connection.execute(select(SlackInstallation.team_id))).scalars().all()
-        revoked = (
-            (
-                await connection.execute(
-                    select(Workspace.team_id).where(Workspace.revoked_at.is_not(None))
-                )
-            )
-            .scalars()
-            .all()
-        )
+    left, revoked = await installed_and_revoked(engine)
     assert left == [TEAMS[0].team_id]
     assert sorted(revoked) == sorted(team.team_id for team in GRID_TEAMS)
     for team in GRID_TEAMS:
@@ -569,6 +549,18 @@ async def test_slack_out_of_reach_at_the_redirect_is_a_clear_page(
         assert "Slack could not be reached" in await answer.text()
     async with engine.connect() as connection:
         assert (await connection.execute(select(SlackInstallation.id))).all() == []
+
+
+async def installed_and_revoked(engine: AsyncEngine) -> tuple[list[str | None], list[str]]:
+    """The teams with an installation row, and the workspaces held as revoked."""
+    async with engine.connect() as connection:
+        left = (await connection.execute(select(SlackInstallation.team_id))).scalars().all()
+        revoked = (
+            await connection.execute(
+                select(Workspace.team_id).where(Workspace.revoked_at.is_not(None))
+            )
+        ).scalars()
+        return list(left), list(revoked)
 
 
 async def queue_dm(bot: Running, team: Team, tag: str) -> None:

@@ -27,7 +27,7 @@ from bot.models import OutboxMessage, OutboxStatus, Tour
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 from bot.settings import Settings
-from bot.store import outbox
+from tests.factories import queued_dms
 from tests.handlers.test_tour import launch_values
 from tests.reliability.helpers import (
     as_team,
@@ -224,16 +224,7 @@ async def queue_fanout(
     wave: str,
 ) -> None:
     async with sessions.begin() as session:
-        for team_id, users in people.items():
-            for user in users:
-                await outbox.enqueue(
-                    session,
-                    team_id=team_id,
-                    key=f"{wave}:{user}",
-                    method="chat.postMessage",
-                    payload={"channel": user, "text": f"{wave} hello {user}"},
-                    now=clock.now(),
-                )
+        await queued_dms(session, people=people, tag=wave, now=clock.now())
 
 
 async def unsent_by_team(sessions: async_sessionmaker[AsyncSession]) -> dict[str, int]:

@@ -18,7 +18,7 @@ from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 from bot.scheduler import run_tick
 from bot.settings import Settings
-from bot.store import outbox
+from tests.factories import queued_dms
 
 TEAM = "T00000001"  # the fake's workspace
 OTHER_TEAM = "T00000002"
@@ -39,15 +39,7 @@ async def queue_dms(
     sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, *, team_id: str, tag: str
 ) -> None:
     async with sessions.begin() as session:
-        for person in PEOPLE:
-            await outbox.enqueue(
-                session,
-                team_id=team_id,
-                key=f"{tag}:{team_id}:{person}",
-                method="chat.postMessage",
-                payload={"channel": person, "text": f"{tag} for {person}"},
-                now=clock.now(),
-            )
+        await queued_dms(session, people={team_id: PEOPLE}, tag=tag, now=clock.now())
 
 
 async def rows_of(

@@ -52,6 +52,7 @@ from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import Delivery, SignedSlack
 from bot.settings import Settings
 from bot.store import outbox
+from tests.factories import queued_dms
 from tests.reliability.helpers import (
     TEAM_A,
     Json,
@@ -379,15 +380,7 @@ async def test_the_outbox_worker_rides_out_the_outage_and_sends_each_message_onc
     for user in users:
         fake_slack.add_user(user, user.lower())
     async with sessions.begin() as session:
-        for user in users:
-            await outbox.enqueue(
-                session,
-                team_id=TEAM_A,
-                key=f"outage:{user}",
-                method="chat.postMessage",
-                payload={"channel": user, "text": f"outage test for {user}"},
-                now=clock.now(),
-            )
+        await queued_dms(session, people={TEAM_A: users}, tag="outage test", now=clock.now())
     stop = asyncio.Event()
     with caplog.at_level(logging.ERROR, logger="bot.delivery"):
         async with outage:

@@ -33,6 +33,7 @@ from bot.scheduler import run_tick
 from bot.settings import Settings
 from bot.store import outbox
 from bot.store.tours import next_launch_at
+from tests.factories import queued_dms
 from tests.handlers.test_tour import launch, launch_values, open_launch_modal
 from tests.reliability.catalog import submission, view_cases
 from tests.reliability.helpers import TEAM_A, Seeded, TcpProxy, figure, send
@@ -62,15 +63,7 @@ async def queue_dms(
     sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, users: list[str], tag: str
 ) -> None:
     async with sessions.begin() as session:
-        for user in users:
-            await outbox.enqueue(
-                session,
-                team_id=TEAM_A,
-                key=f"{tag}:{user}",
-                method="chat.postMessage",
-                payload={"channel": user, "text": f"{tag} for {user}"},
-                now=clock.now(),
-            )
+        await queued_dms(session, people={TEAM_A: users}, tag=tag, now=clock.now())
 
 
 def tally(fake: FakeSlack, users: list[str], marker: str) -> tuple[int, int, int]:
