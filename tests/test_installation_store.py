@@ -103,3 +103,23 @@ async def test_an_org_wide_install_is_found_for_the_org_not_for_a_team(
     assert own.bot_token == "xoxb-t9"
     # a team-scoped question does not get the org's install (InstalledTokens asks for it)
     assert await store.async_find_bot(enterprise_id="E1", team_id="T1") is None
+
+
+async def test_a_workspace_installed_before_it_joined_an_organisation_is_still_found(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    """Installed as a plain workspace (no enterprise_id), then the workspace joins a Grid
+    organisation: its requests now name the organisation, and its install is found, and
+    deleted on uninstall, all the same."""
+    store = InstallationStore(sessions, TokenCipher(KEY), clock)
+    await store.async_save(installation(clock, user="UANN", bot_token="xoxb-before-grid"))
+
+    bot = await store.async_find_bot(enterprise_id="E1", team_id="T1")
+    assert bot is not None
+    assert bot.bot_token == "xoxb-before-grid"
+    found = await store.async_find_installation(enterprise_id="E1", team_id="T1")
+    assert found is not None
+    assert found.user_id == "UANN"
+
+    await store.async_delete_installation(enterprise_id="E1", team_id="T1")
+    assert await store.async_find_bot(enterprise_id=None, team_id="T1") is None

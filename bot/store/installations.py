@@ -25,11 +25,15 @@ CIPHERTEXT_COLUMNS = (
 
 
 def _installed_in(enterprise_id: str | None, team_id: str | None) -> ColumnElement[bool]:
-    """Rows of the workspace `team_id` (in `enterprise_id`), or of the org-wide install of
-    `enterprise_id` when `team_id` is None. NULLs compare equal here (IS NOT DISTINCT FROM)."""
+    """Rows of the workspace `team_id`, or of the org-wide install of `enterprise_id` when
+    `team_id` is None. A workspace's id is Slack-wide, so its own install is found whatever
+    organisation the request names: one installed before its workspace joined a Grid
+    organisation (stored without `enterprise_id`) is still found, replaced and deleted."""
+    if team_id is not None:
+        return SlackInstallation.team_id == team_id
     return SlackInstallation.enterprise_id.is_not_distinct_from(
         enterprise_id
-    ) & SlackInstallation.team_id.is_not_distinct_from(team_id)
+    ) & SlackInstallation.team_id.is_(None)
 
 
 async def save(session: AsyncSession, *, values: dict[str, Any]) -> None:
