@@ -1,8 +1,8 @@
 """What rides in a modal's `private_metadata` (or a button's structured `value`): one pydantic
 model per kind, used by the renderer that writes it (`.dump()`) and by the handler that reads it
-back (`.read(view)`, `model_validate_json`), so the two cannot drift. Slack returns the string
-as it was sent, but anyone can forge a request: every id is bounded and is checked against the
-requesting team's rows before use."""
+back (`.read(view)`, None for a missing or forged one), so the two cannot drift. Slack returns
+the string as it was sent, but anyone can forge a request: every id is bounded and is checked
+against the requesting team's rows before use."""
 
 from __future__ import annotations
 

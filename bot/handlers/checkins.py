@@ -8,7 +8,6 @@ import re
 from datetime import date
 from typing import Any
 
-from pydantic import ValidationError
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -110,10 +109,9 @@ async def handle_checkin_submission(
 ) -> None:
     deps = deps_of(context)
     user_id = body["user"]["id"]
-    try:
-        metadata = CheckinMetadata.model_validate_json(view.get("private_metadata") or "")
-    except ValidationError:
-        raise checkin_refusals.check_in_form_out_of_date() from None
+    metadata = CheckinMetadata.read(view)
+    if metadata is None:
+        raise checkin_refusals.check_in_form_out_of_date()
     values = state_values(view)
     try:
         status = CheckinStatus(str(field(values, CheckinBlock.STATUS)))
@@ -237,10 +235,9 @@ async def handle_leave_submission(
     deps = deps_of(context)
     user_id = body["user"]["id"]
     back_on = _date(state_values(view), CheckinBlock.LEAVE_UNTIL)
-    try:
-        metadata = InitiativeMetadata.model_validate_json(view.get("private_metadata") or "")
-    except ValidationError:
-        raise checkin_refusals.form_out_of_date() from None
+    metadata = InitiativeMetadata.read(view)
+    if metadata is None:
+        raise checkin_refusals.form_out_of_date()
     if back_on is None or back_on <= local_today(deps.clock.now(), "Pacific/Kiritimati"):
         # The latest "today" anywhere: a day that has come nowhere yet is surely ahead.
         await ack(
@@ -279,10 +276,9 @@ async def handle_extend_submission(
 ) -> None:
     deps = deps_of(context)
     new_due = _date(state_values(view), CheckinBlock.NEW_DUE)
-    try:
-        metadata = InitiativeMetadata.model_validate_json(view.get("private_metadata") or "")
-    except ValidationError:
-        raise checkin_refusals.form_out_of_date() from None
+    metadata = InitiativeMetadata.read(view)
+    if metadata is None:
+        raise checkin_refusals.form_out_of_date()
     if new_due is None:
         await ack(response_action="errors", errors={CheckinBlock.NEW_DUE: "Pick a day."})
         return
@@ -414,10 +410,9 @@ async def handle_digest_submission(
     values = state_values(view)
     day = str(field(values, CheckinBlock.DIGEST_DAY) or "")
     minute = str(field(values, CheckinBlock.DIGEST_TIME) or "")
-    try:
-        metadata = TourMetadata.model_validate_json(view.get("private_metadata") or "")
-    except ValidationError:
-        raise checkin_refusals.form_out_of_date() from None
+    metadata = TourMetadata.read(view)
+    if metadata is None:
+        raise checkin_refusals.form_out_of_date()
     if not (is_number(day) and int(day) < 7 and is_number(minute) and int(minute) < 24 * 60):
         await ack(response_action="errors", errors={CheckinBlock.DIGEST_DAY: "Choose a day."})
         return

@@ -9,7 +9,6 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
-from pydantic import ValidationError
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -51,13 +50,6 @@ from bot.store.tours import get_tour
 log = logging.getLogger("bot.handlers.initiatives")
 
 DEFAULT_DUE_WEEKS = 6
-
-
-def initiative_metadata(view: dict[str, Any]) -> InitiativeMetadata | None:
-    try:
-        return InitiativeMetadata.model_validate_json(view.get("private_metadata") or "")
-    except ValidationError:
-        return None
 
 
 async def on_team(
@@ -196,10 +188,8 @@ async def handle_propose_submission(
     suggested = field(values, InitiativeBlock.SUGGESTED_OWNER)
     # The outcomes this person was offered when the form opened (after the team check), as
     # Slack returns them: no Slack call before the ack.
-    try:
-        offered = ProposeMetadata.model_validate_json(view.get("private_metadata") or "").outcomes
-    except ValidationError:
-        offered = []
+    proposed = ProposeMetadata.read(view)
+    offered = proposed.outcomes if proposed is not None else []
     if outcome_id not in offered:
         raise initiative_refusals.not_on_the_tours_team()
     try:
@@ -414,7 +404,7 @@ async def handle_commit_submission(
 ) -> None:
     deps = deps_of(context)
     team_id = context.team_id or ""
-    metadata = initiative_metadata(view)
+    metadata = InitiativeMetadata.read(view)
     async with deps.sessions() as session:
         found = (
             await initiatives.get_initiative(

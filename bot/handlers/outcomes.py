@@ -200,10 +200,9 @@ async def handle_proposal_submission(
 ) -> None:
     deps = deps_of(context)
     user_id = body["user"]["id"]
-    try:
-        metadata = ProposalMetadata.model_validate_json(view.get("private_metadata") or "")
-    except ValidationError:
-        raise outcome_refusals.form_out_of_date() from None
+    metadata = ProposalMetadata.read(view)
+    if metadata is None:
+        raise outcome_refusals.form_out_of_date()
     values = state_values(view)
     draft = OutcomeDraft(
         statement=text_field(values, OutcomeBlock.PROPOSAL_STATEMENT),

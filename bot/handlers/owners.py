@@ -41,10 +41,7 @@ from bot.handlers.context import (
 )
 from bot.handlers.forms import field, is_number, state_values, text_field
 from bot.handlers.home import publish_home
-from bot.handlers.initiatives import (
-    initiative_metadata,
-    request_redraw,
-)
+from bot.handlers.initiatives import request_redraw
 from bot.models import Initiative, Tour
 from bot.refusals import initiatives as initiative_refusals
 from bot.services import initiatives
@@ -183,7 +180,7 @@ async def handle_decline_submission(
     deps = deps_of(context)
     team_id = context.team_id or ""
     user_id = body["user"]["id"]
-    metadata = initiative_metadata(view)
+    metadata = InitiativeMetadata.read(view)
     reason = text_field(state_values(view), InitiativeBlock.REASON)
     if not reason.strip():
         await ack(

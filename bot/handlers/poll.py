@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pydantic import ValidationError
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -89,10 +88,8 @@ async def handle_insight_submission(
             errors={FindingsBlock.INSIGHT_TEXT: "Write your insight here."},
         )
         return
-    try:
-        poll_id = PollMetadata.model_validate_json(view.get("private_metadata") or "").poll_id
-    except ValidationError:
-        poll_id = None
+    metadata = PollMetadata.read(view)
+    poll_id = metadata.poll_id if metadata is not None else None
     chosen = field(values, FindingsBlock.INSIGHT_THEME)
     async with deps.sessions.begin() as session:
         poll = (

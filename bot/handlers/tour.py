@@ -7,7 +7,6 @@ import logging
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import ValidationError
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -197,10 +196,9 @@ async def handle_tour_launch_submission(
     leader_id = body["user"]["id"]
     team_id = context.team_id or ""
     form = read_launch_form(view)
-    try:
-        leader_tz = LaunchMetadata.model_validate_json(view.get("private_metadata") or "").leader_tz
-    except ValidationError:
-        leader_tz = "UTC"  # a modal opened by an older version; the close date is checked in UTC
+    opened = LaunchMetadata.read(view)
+    # A modal opened by an older version: the close date is checked in UTC.
+    leader_tz = opened.leader_tz if opened is not None else "UTC"
     now = deps.clock.now()
     errors = validate_launch(form, today=local_today(now, leader_tz))
     if not errors and form.results_channel_id:
@@ -320,10 +318,9 @@ async def handle_answer_form_submission(
     client: AsyncWebClient,
 ) -> None:
     deps = deps_of(context)
-    try:
-        metadata = AnswerFormMetadata.model_validate_json(view.get("private_metadata") or "")
-    except ValidationError:
-        raise refused.form_out_of_date() from None
+    metadata = AnswerFormMetadata.read(view)
+    if metadata is None:
+        raise refused.form_out_of_date()
     values = state_values(view)
     if not values:
         # A form always reports its boxes, empty or not: without them, nothing can be read,
