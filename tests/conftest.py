@@ -150,7 +150,8 @@ def bolt_app(deps: Deps) -> AsyncApp:
 async def app_server(bolt_app: AsyncApp, deps: Deps) -> AsyncIterator[RunningServer]:
     server = await start_http(SlackHttpFrontDoor(bolt_app, deps), host="127.0.0.1", port=0)
     yield server
-    assert await deps.inflight.wait_idle(timeout=10), "listeners still running at teardown"
+    idle = await deps.inflight.wait_idle(timeout=10)
+    assert idle, "listeners still running at teardown"
     await server.stop()
 
 
