@@ -1,7 +1,13 @@
 """Memory bench: peak resident memory of a `partnerbot run` process, idle and after launching a
 listening tour to 1,000 people, next to a bare Bolt app's process.
 Usage: python bench/memory.py [--members 1000] [--latency 0.05] [--settle 2] [--answers 2000]
-[--after-close 60] [--output PATH]; see bench/README.md.
+[--after-close 60] [--optimize 2] [--output PATH]; see bench/README.md.
+
+Both processes run as the Docker image runs them: at PYTHONOPTIMIZE=2 (`--optimize`; the
+image's default, bot/interpreter.py) with that level's bytecode cached, which the image compiles
+at build time. Here the bytecode goes to a cache of the bench's own (PYTHONPYCACHEPREFIX), written
+by starting each process once before it is measured. Both are also read idle at the other level
+(0, the interpreter's default, or 2), so the README can give both figures.
 
 `partnerbot run` (`python -m bot run`) starts as a child process in HTTP mode with PORT=0 (it
 logs the port it got: "listening for Slack"), SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET set,
@@ -182,10 +188,44 @@ async def close_the_tour(
 # --- the two processes ------------------------------------------------------------------------
 
 
+def at_level(env: dict[str, str], level: int, directory: Path) -> dict[str, str]:
+    """`env` with Python at optimisation `level`, its bytecode read from and written to the
+    bench's own cache (so a second start loads what the first compiled, as the image does)."""
+    env = {key: value for key, value in env.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    return env | {
+        "PYTHONOPTIMIZE": str(level),
+        "PYTHONPYCACHEPREFIX": str(directory / "bytecode"),
+    }
+
+
+async def idle_at(
+    fake: FakeSlack,
+    http: aiohttp.ClientSession,
+    args: argparse.Namespace,
+    directory: Path,
+    level: int,
+) -> dict[str, Any]:
+    """Both processes idle at `level`, each started once before to cache its bytecode."""
+    readings = {}
+    for name in ("bare Bolt app", "partnerbot"):
+        for warm_up in (True, False):
+            database = f"sqlite:///{directory / f'idle-{level}-{warm_up}.db'}"
+            env = at_level(bot_env(fake, secrets.token_hex(16), database), level, directory)
+            run = bare_bolt_run if name == "bare Bolt app" else partnerbot_run
+            async with run(env, directory, http) as child:
+                if warm_up:
+                    continue
+                await asyncio.sleep(args.settle)
+                readings[name] = memory_reading(child, f"idle at PYTHONOPTIMIZE={level}")
+    return readings
+
+
 async def measure_bare(
     fake: FakeSlack, http: aiohttp.ClientSession, args: argparse.Namespace, directory: Path
 ) -> dict[str, Any]:
-    env = bot_env(fake, secrets.token_hex(16), "sqlite://")
+    env = at_level(bot_env(fake, secrets.token_hex(16), "sqlite://"), args.optimize, directory)
+    async with bare_bolt_run(env, directory, http):  # compiles and caches its bytecode
+        pass
     async with bare_bolt_run(env, directory, http) as child:
         assert child.startup_seconds is not None
         startup = child.startup_seconds
@@ -198,8 +238,13 @@ async def measure_partnerbot(
     fake: FakeSlack, http: aiohttp.ClientSession, args: argparse.Namespace, directory: Path
 ) -> dict[str, Any]:
     secret = secrets.token_hex(16)
+    warm_up = f"sqlite:///{directory / 'warm-up.db'}"
+    async with partnerbot_run(  # compiles and caches its bytecode
+        at_level(bot_env(fake, secret, warm_up), args.optimize, directory), directory, http
+    ):
+        pass
     database = f"sqlite:///{directory / 'partnerbot.db'}"
-    env = bot_env(fake, secret, database)
+    env = at_level(bot_env(fake, secret, database), args.optimize, directory)
     problems: list[str] = []
     readings = []
     async with partnerbot_run(env, directory, http) as child:
@@ -272,11 +317,13 @@ async def measure(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
         fake.latency = args.latency
         bare = await measure_bare(fake, http, args, directory)
         ours = await measure_partnerbot(fake, http, args, directory)
+        other = await idle_at(fake, http, args, directory, 0 if args.optimize else 2)
     # Peak resident memory of the largest child waited for (both have exited), in KiB on Linux.
     children_max = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
     return {
         "bare_bolt": bare,
         "partnerbot": ours,
+        "other_level": other,
         "children_ru_maxrss_mb": round(children_max / MB, 1),
     }
 
@@ -285,7 +332,8 @@ def print_report(report: dict[str, Any], args: argparse.Namespace) -> None:
     ours, bare = report["partnerbot"], report["bare_bolt"]
     print(
         f"\nresident memory (MB) of `partnerbot run` (SQLite, HTTP mode), a tour to"
-        f" {args.members:,} people through the fake Slack at {args.latency * 1000:.0f} ms per call"
+        f" {args.members:,} people through the fake Slack at {args.latency * 1000:.0f} ms per call;"
+        f" Python at PYTHONOPTIMIZE={args.optimize}, its bytecode cached"
     )
     print(f"  {'':34} {'seconds':>8} {'RSS':>8} {'peak':>8}")
     for reading in bare["readings"]:
@@ -322,6 +370,9 @@ def print_report(report: dict[str, Any], args: argparse.Namespace) -> None:
             f" {args.after_close:g} s later RSS {closed['rss_mb']:.1f} MB ="
             f" idle {closed['rss_mb'] - idle['rss_mb']:+.1f} MB"
         )
+    for name, reading in report["other_level"].items():
+        label = f"{name}, {reading['at']}"
+        print(f"  {label:50} RSS {reading['rss_mb']:.1f}, peak {reading['peak_mb']:.1f}")
     print(f"  ru_maxrss of the children after they exited: {report['children_ru_maxrss_mb']} MB")
 
 
@@ -338,6 +389,13 @@ def main() -> int:
     )
     parser.add_argument(
         "--after-close", type=float, default=60, help="seconds after the themes for a reading"
+    )
+    parser.add_argument(
+        "--optimize",
+        type=int,
+        choices=(0, 2),
+        default=2,
+        help="PYTHONOPTIMIZE of both processes (2, as the Docker image runs them)",
     )
     parser.add_argument("--output", type=Path, default=RESULTS, help="where the JSON goes")
     args = parser.parse_args()

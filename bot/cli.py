@@ -245,7 +245,9 @@ async def _run(settings: Settings, role: str) -> None:
     from bot.app import Role, serve
     from bot.db import scrub_deleted
     from bot.deps import build_deps
+    from bot.interpreter import check_interpreter
 
+    check_interpreter()
     deps = build_deps(settings)
     if settings.llm_remote_host is not None:
         logging.getLogger("bot.cli").warning(

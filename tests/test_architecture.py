@@ -166,3 +166,43 @@ def test_the_docs_cite_nothing_outside_the_repository() -> None:
         if re.search(r"DESIGN(\.md| §)|\.\./shared", line)
     ]
     assert cited == []
+
+
+def side_effects_in_asserts(source: str) -> list[int]:
+    """Lines of `assert` statements that do something (await, call with `:=`): PYTHONOPTIMIZE,
+    which the Docker image runs with (bot/interpreter.py), strips the statement and the work."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Assert) and any(
+            isinstance(inner, ast.Await | ast.NamedExpr) for inner in ast.walk(node.test)
+        ):
+            lines.append(node.lineno)
+    return lines
+
+
+@pytest.mark.parametrize(
+    ("source", "found"),
+    [
+        ("async def f(x):\n    assert await x.wait()\n", [2]),
+        ("def f(x):\n    assert (y := x()) is not None\n", [2]),
+        ("async def f(x):\n    done = await x.wait()\n    assert done\n", []),
+        ("def f(x):\n    assert x is not None, 'no x'\n", []),
+    ],
+)
+def test_an_assert_that_does_work_is_found(source: str, found: list[int]) -> None:
+    assert side_effects_in_asserts(source) == found
+
+
+def test_no_assert_does_work_that_optimisation_would_strip() -> None:
+    """In bot/ the image strips every assert; in the tests' helpers (not test modules, whose
+    asserts pytest rewrites) a PYTHONOPTIMIZE run strips them too: a wait inside one vanishes."""
+    files = [
+        *BOT.rglob("*.py"),
+        *(p for p in (ROOT / "tests").rglob("*.py") if not p.name.startswith("test_")),
+    ]
+    found = {
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in files
+        for line in side_effects_in_asserts(path.read_text(encoding="utf-8"))
+    }
+    assert found == set()

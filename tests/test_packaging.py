@@ -59,6 +59,21 @@ def test_the_image_installs_the_lock_on_the_python_the_suite_runs_on() -> None:
     assert "--no-index" in dockerfile  # the final stage takes only the checked wheels
 
 
+def test_the_image_runs_with_the_bytecode_of_the_level_it_runs_at() -> None:
+    """The image runs Python at PYTHONOPTIMIZE=2 (bot/interpreter.py); with
+    PYTHONDONTWRITEBYTECODE the bot writes no bytecode, so the build compiles it at that level,
+    after the last install and before the level is switched on (pip runs at the default)."""
+    final = (ROOT / "Dockerfile").read_text(encoding="utf-8").rsplit("\nFROM ", 1)[1]
+    lines = [line.strip() for line in final.splitlines()]
+    compile_at = next(i for i, line in enumerate(lines) if "-m compileall" in line)
+    level_at = next(i for i, line in enumerate(lines) if line == "ENV PYTHONOPTIMIZE=2")
+    install_at = max(i for i, line in enumerate(lines) if "pip install" in line)
+    assert install_at < compile_at < level_at
+    assert "-o 2" in lines[compile_at]
+    assert "/usr/local/lib/python3" in lines[compile_at]  # the standard library and site-packages
+    assert "PYTHONDONTWRITEBYTECODE=1" in final
+
+
 def _compose() -> dict[str, Any]:
     """docker-compose.yml as Compose reads it: YAML, with the `<<` merge keys applied."""
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))

@@ -39,6 +39,44 @@ async def test_run_serves_health_and_stops_cleanly_on_a_signal(tmp_path: Path, s
     assert messages[-1] == "stopped"
 
 
+async def test_run_at_level_two_serves_and_warns_only_while_its_bytecode_is_not_cached(
+    tmp_path: Path,
+) -> None:
+    """The image runs `partnerbot run` at PYTHONOPTIMIZE=2 (bot/interpreter.py). Started with
+    no level-2 bytecode and not allowed to write any, it serves and warns that it compiled its
+    modules at start; allowed to write them, the next start finds them cached and says only the
+    level."""
+    bytecode = tmp_path / "bytecode"  # an empty cache: nothing here was compiled at level 2
+    messages = []
+    async with FakeSlack() as fake, aiohttp.ClientSession() as http:
+        for write in (False, True):
+            env = bot_env(fake, "secret", f"sqlite:///{tmp_path / 'run.db'}")
+            env |= {"PYTHONOPTIMIZE": "2", "PYTHONPYCACHEPREFIX": str(bytecode)}
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            if not write:
+                env["PYTHONDONTWRITEBYTECODE"] = "1"
+            async with partnerbot_run(env, tmp_path, http) as bot:
+                async with http.get(bot.url + HEALTH_PATH) as response:
+                    assert response.status == 200
+                bot.process.send_signal(signal.SIGTERM)
+                async with asyncio.timeout(30):
+                    assert await bot.process.wait() == 0, "\n".join(bot.lines)
+                    assert bot.reader is not None
+                    await bot.reader
+            messages.append(bot.log_messages())
+        # The second start wrote what it compiled: a third would find it all cached.
+        assert any(bytecode.rglob("*.opt-2.pyc"))
+    level = (
+        "python optimisation level 2: asserts and docstrings stripped (PYTHONOPTIMIZE=0 keeps them)"
+    )
+    compiled = [m for m in messages[0] if "compiled at start" in m]
+    assert level in messages[0], messages[0]
+    assert len(compiled) == 1, messages[0]
+    assert "compileall -o 2" in compiled[0]
+    assert level in messages[1]
+    assert not any("compiled at start" in m for m in messages[1])
+
+
 async def test_the_outbox_worker_wakes_on_notify_and_stops_when_told(
     deps: Deps, fake_slack: FakeSlack, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
