@@ -123,6 +123,19 @@ DEGREE_WORDS = frozenset({"so", "very", "too", "really", "quite", "that", "parti
 # spans one. Possessives ("lifted my mood") and objects stay inside a phrase.
 CLAUSE_WORDS = frozenset({"i", "you", "he", "she", "it", "its", "we", "they", "that", "which"})
 CLAUSE_WORDS |= {"who", "whom", "whose", "what"}
+# A phrase that stops where its last word's object starts ends in a verb without it, a fragment
+# no leader would write as a label: "giving | us help", "staff look | after me", "my care
+# staying | here." (see `_cut_before_object`). "You" and "her" may start a clause or a noun
+# ("the staff | you meet"), so only a verb particle before them marks an object.
+OBJECT_PRONOUNS = frozenset({"me", "us", "him", "them", "myself", "ourselves", "themselves"})
+PARTICLE_OBJECTS = OBJECT_PRONOUNS | {"you", "her"}
+PLACE_WORDS = frozenset({"here", "there"})
+# Particles that follow verbs ("look after me", "listen to you", "shout at us"); "with", "for" and
+# "of" follow nouns as often ("planning with us", "time for me"), so they mark no verb.
+VERB_PARTICLES = frozenset({"after", "to", "at"})
+# A copula or a degree word in the phrase makes its last word an adjective, whose complement is
+# no object: "staff were kind | to me", "therapist was supportive | of me", "very nice | to us".
+COPULAS = frozenset({"is", "are", "was", "were", "be", "been", "being", "am", "seem", "seemed"})
 # Phrases stop at punctuation; a glued "themAction" (a lost line break) splits in two.
 CHUNK_BREAK = re.compile(r"[.!?;:,()\[\]{}\"\u201c\u201d\n|/*_~]+|\s[-\u2013\u2014]\s|\s&\s")
 GLUED = re.compile(r"(?<=[a-z])(?=[A-Z][a-z])")
@@ -194,7 +207,32 @@ def _grams(
             # middle, not a phrase
             if any(a in stops and b in stops for a, b in pairwise(keys)):
                 continue
+            if size >= 2 and _cut_before_object(keys, run[start + size :]):
+                continue
             found.setdefault(keys, " ".join(surface for _, surface in gram))
+
+
+def _cut_before_object(keys: tuple[str, ...], after: list[tuple[str, str]]) -> bool:
+    """Whether a phrase (its folded `keys`) ends in a verb whose object or place follows it in
+    the same clause (`after`: the rest of the clause), so that the phrase alone is a fragment:
+    it stands right before an object pronoun ("giving | us help"); it ends in an -ing word and
+    "here" or "there" closes the clause ("my care staying | here."); or, holding no copula or
+    degree word, it stands before a verb particle and a pronoun ("staff look | after me",
+    "staff listen | to you"). Without part-of-speech tags this is a cue, not a parse: "The car
+    parking here." loses "car parking" in that answer alone."""
+    following = [key for key, _ in after[:2]]
+    if not following:
+        return False
+    if following[0] in OBJECT_PRONOUNS:
+        return True
+    if following[0] in PLACE_WORDS and len(after) == 1 and keys[-1].endswith("ing"):
+        return True
+    return (
+        len(following) == 2
+        and following[0] in VERB_PARTICLES
+        and following[1] in PARTICLE_OBJECTS
+        and not any(key in COPULAS or key in DEGREE_WORDS for key in keys)
+    )
 
 
 def has_substance(terms: Sequence[str]) -> bool:

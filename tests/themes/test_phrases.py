@@ -76,6 +76,44 @@ def test_no_phrase_spans_two_clauses(text: str, spanning: str, kept: str) -> Non
         assert spanning.lower() not in texts
 
 
+@pytest.mark.parametrize(
+    ("text", "fragment", "kept"),
+    [
+        # an object pronoun right after the phrase: its last word is a verb
+        ("Seriously and giving us help we need", "seriously and giving", "giving us help"),
+        ("The nurses helped me with everything", "nurses helped", "nurses"),
+        # an -ing word that "here" or "there" closes the clause after
+        ("Looked after me well all through my care staying here.", "care staying", "care"),
+        ("Parents visiting there.", "parents visiting", "parents"),
+        # a verb particle and a pronoun, with no copula or degree word in the phrase
+        ("Staff look after me.", "staff look", "staff"),
+        ("The way staff listen to you and your health", "staff listen", "health"),
+        ("Managers shout at us in stand-ups", "managers shout", "managers"),
+    ],
+)
+def test_no_phrase_stops_before_its_verbs_object(text: str, fragment: str, kept: str) -> None:
+    texts = set(answer_phrases(text, set()).values())
+    assert fragment not in texts
+    assert kept in texts
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("Staff were kind to me", "staff were kind"),  # a copula: "kind" is an adjective
+        ("Therapist was supportive of me.", "therapist was supportive"),  # "of" follows anything
+        ("Doctors very nice to us", "doctors very nice"),  # a degree word: an adjective
+        ("Great sprint planning with us", "sprint planning"),  # "with" follows nouns too
+        ("Lovely staff here.", "lovely staff"),  # "here" after a noun, not an -ing word
+        ("Car parking here is awful", "car parking"),  # "here" does not close the clause
+        ("The ward staff you meet are kind", "ward staff"),  # "you" starts the next clause
+        ("Patients that staff look after", "staff look"),  # no object follows
+    ],
+)
+def test_a_phrase_before_a_complement_or_a_new_clause_stays(text: str, phrase: str) -> None:
+    assert phrase in set(answer_phrases(text, set()).values())
+
+
 def test_a_lost_line_break_splits_phrases() -> None:
     texts = set(answer_phrases("we never find themAction items pile up", set()).values())
     assert "action items" in texts

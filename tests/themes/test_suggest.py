@@ -116,6 +116,27 @@ def test_obvious_groups_become_the_themes(method: Method, three_groups: list[Ans
     check_invariants(themes, three_groups, 3)
 
 
+def test_a_label_never_stops_before_its_verbs_object(encoder: SentenceEncoder) -> None:
+    # every answer says "staff look after me/us": "Staff look" is the phrase they share, but it
+    # is a verb cut from its object, a fragment no leader would write
+    given = answers(
+        (
+            0,
+            [
+                "The staff look after me so well.",
+                "Staff look after us day and night.",
+                "Night staff look after me with patience.",
+                "The staff look after me when I feel low.",
+            ],
+        ),
+        (1, ["Car parking is hard to find.", "More car parking spaces please."]),
+    )
+    themes = suggest_themes(given, method="model")
+    strength = next(theme for theme in themes if theme.kind == ThemeKind.STRENGTH)
+    assert strength.label.casefold().split()[-1] != "look"
+    check_invariants(themes, given, 3)
+
+
 PRIYA_ON_CALL = [
     "Priya carries the pager for the whole team every weekend.",
     "Thanks to Priya the pager handover finally works.",
