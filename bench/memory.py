@@ -198,6 +198,16 @@ def at_level(env: dict[str, str], level: int, directory: Path) -> dict[str, str]
     }
 
 
+async def compile_once(
+    run: Any, env: dict[str, str], directory: Path, http: aiohttp.ClientSession
+) -> None:
+    """Start the process (`bare_bolt_run` or `partnerbot_run`) once and stop it: it compiles its
+    modules into the bench's bytecode cache, as the image's build does, so the process measured
+    next loads them instead of compiling them at start."""
+    async with run(env, directory, http):
+        pass
+
+
 async def idle_at(
     fake: FakeSlack,
     http: aiohttp.ClientSession,
@@ -207,16 +217,18 @@ async def idle_at(
 ) -> dict[str, Any]:
     """Both processes idle at `level`, each started once before to cache its bytecode."""
     readings = {}
-    for name in ("bare Bolt app", "partnerbot"):
-        for warm_up in (True, False):
-            database = f"sqlite:///{directory / f'idle-{level}-{warm_up}.db'}"
-            env = at_level(bot_env(fake, secrets.token_hex(16), database), level, directory)
-            run = bare_bolt_run if name == "bare Bolt app" else partnerbot_run
-            async with run(env, directory, http) as child:
-                if warm_up:
-                    continue
-                await asyncio.sleep(args.settle)
-                readings[name] = memory_reading(child, f"idle at PYTHONOPTIMIZE={level}")
+    for name, run in (("bare Bolt app", bare_bolt_run), ("partnerbot", partnerbot_run)):
+        secret = secrets.token_hex(16)
+        warm_up = at_level(
+            bot_env(fake, secret, f"sqlite:///{directory / 'warm-up.db'}"), level, directory
+        )
+        await compile_once(run, warm_up, directory, http)
+        database = f"sqlite:///{directory / f'idle-{level}.db'}"
+        async with run(
+            at_level(bot_env(fake, secret, database), level, directory), directory, http
+        ) as child:
+            await asyncio.sleep(args.settle)
+            readings[name] = memory_reading(child, f"idle at PYTHONOPTIMIZE={level}")
     return readings
 
 
@@ -224,8 +236,7 @@ async def measure_bare(
     fake: FakeSlack, http: aiohttp.ClientSession, args: argparse.Namespace, directory: Path
 ) -> dict[str, Any]:
     env = at_level(bot_env(fake, secrets.token_hex(16), "sqlite://"), args.optimize, directory)
-    async with bare_bolt_run(env, directory, http):  # compiles and caches its bytecode
-        pass
+    await compile_once(bare_bolt_run, env, directory, http)
     async with bare_bolt_run(env, directory, http) as child:
         assert child.startup_seconds is not None
         startup = child.startup_seconds
@@ -239,10 +250,12 @@ async def measure_partnerbot(
 ) -> dict[str, Any]:
     secret = secrets.token_hex(16)
     warm_up = f"sqlite:///{directory / 'warm-up.db'}"
-    async with partnerbot_run(  # compiles and caches its bytecode
-        at_level(bot_env(fake, secret, warm_up), args.optimize, directory), directory, http
-    ):
-        pass
+    await compile_once(
+        partnerbot_run,
+        at_level(bot_env(fake, secret, warm_up), args.optimize, directory),
+        directory,
+        http,
+    )
     database = f"sqlite:///{directory / 'partnerbot.db'}"
     env = at_level(bot_env(fake, secret, database), args.optimize, directory)
     problems: list[str] = []
