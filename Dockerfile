@@ -27,6 +27,10 @@ RUN pip install --no-cache-dir --no-index --find-links /wheels partnerbot && rm 
 # turns it off (docs/PERFORMANCE.md, "Idle memory").
 RUN python -m compileall -q -j 0 -o 2 /usr/local/lib/python3.11
 ENV PYTHONOPTIMIZE=2
+# glibc gives each thread that allocates a memory arena of its own; the SQLite driver's threads
+# and the default executor's would keep ~2.5 MB more after a 1,000-person fan-out. Two arenas are
+# plenty for an asyncio process with a few helper threads (docs/PERFORMANCE.md).
+ENV MALLOC_ARENA_MAX=2
 USER partnerbot
 WORKDIR /data
 VOLUME ["/data"]

@@ -5,9 +5,10 @@ Usage: python bench/memory.py [--members 1000] [--latency 0.05] [--settle 2] [--
 
 Both processes run as the Docker image runs them: at PYTHONOPTIMIZE=2 (`--optimize`; the
 image's default, bot/interpreter.py) with that level's bytecode cached, which the image compiles
-at build time. Here the bytecode goes to a cache of the bench's own (PYTHONPYCACHEPREFIX), written
-by starting each process once before it is measured. Both are also read idle at the other level
-(0, the interpreter's default, or 2), so the README can give both figures.
+at build time, and with MALLOC_ARENA_MAX=2 (IMAGE_ENV). Here the bytecode goes to a cache of the
+bench's own (PYTHONPYCACHEPREFIX), written by starting each process once before it is measured.
+Both are also read idle at the other level (0, the interpreter's default, or 2), so the README
+can give both figures.
 
 `partnerbot run` (`python -m bot run`) starts as a child process in HTTP mode with PORT=0 (it
 logs the port it got: "listening for Slack"), SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET set,
@@ -188,14 +189,23 @@ async def close_the_tour(
 # --- the two processes ------------------------------------------------------------------------
 
 
+# What the Dockerfile's ENV sets for the running bot, besides PYTHONOPTIMIZE.
+IMAGE_ENV = {"MALLOC_ARENA_MAX": "2"}
+
+
 def at_level(env: dict[str, str], level: int, directory: Path) -> dict[str, str]:
-    """`env` with Python at optimisation `level`, its bytecode read from and written to the
-    bench's own cache (so a second start loads what the first compiled, as the image does)."""
+    """`env` as the image runs: Python at optimisation `level`, its bytecode read from and
+    written to the bench's own cache (so a second start loads what the first compiled, as the
+    image does), and the image's other runtime settings (IMAGE_ENV)."""
     env = {key: value for key, value in env.items() if key != "PYTHONDONTWRITEBYTECODE"}
-    return env | {
-        "PYTHONOPTIMIZE": str(level),
-        "PYTHONPYCACHEPREFIX": str(directory / "bytecode"),
-    }
+    return (
+        env
+        | IMAGE_ENV
+        | {
+            "PYTHONOPTIMIZE": str(level),
+            "PYTHONPYCACHEPREFIX": str(directory / "bytecode"),
+        }
+    )
 
 
 async def compile_once(

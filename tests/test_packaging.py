@@ -4,6 +4,7 @@ PostgreSQL, the migrations once, then web and worker apart."""
 
 from __future__ import annotations
 
+import ast
 import re
 import tomllib
 from pathlib import Path
@@ -72,6 +73,16 @@ def test_the_image_runs_with_the_bytecode_of_the_level_it_runs_at() -> None:
     assert "-o 2" in lines[compile_at]
     assert "/usr/local/lib/python3" in lines[compile_at]  # the standard library and site-packages
     assert "PYTHONDONTWRITEBYTECODE=1" in final
+
+
+def test_the_image_sets_what_the_memory_bench_measures_with() -> None:
+    """bench/memory.py measures the bot as the image runs it: the same runtime settings."""
+    bench = (ROOT / "bench" / "memory.py").read_text(encoding="utf-8")
+    settings = re.search(r"^IMAGE_ENV = (\{.*\})$", bench, flags=re.MULTILINE)
+    assert settings is not None
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    for name, value in ast.literal_eval(settings[1]).items():
+        assert f"ENV {name}={value}\n" in dockerfile, name
 
 
 def _compose() -> dict[str, Any]:
