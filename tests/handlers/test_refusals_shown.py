@@ -6,31 +6,45 @@ written."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.blocks.checkins import CheckinAction, CheckinBlock
 from bot.blocks.findings import FindingsAction
 from bot.blocks.initiatives import InitiativeAction
+from bot.blocks.metadata import InitiativeMetadata
+from bot.blocks.moderation import ModerationBlock
 from bot.blocks.outcomes import OutcomeAction, OutcomeView
 from bot.clock import FrozenClock
 from bot.deps import Deps
 from bot.flows.outcomes import InitiativeStatus
 from bot.models import (
+    Answer,
     Initiative,
     InitiativeBacking,
     Outcome,
     OutcomeProposal,
+    QuickWin,
     Tour,
     TourStatus,
     Vote,
 )
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
+from tests.handlers.test_checkins import (
+    LOCAL_TEN,
+    accepted,
+    checkins_to,
+    tick_at,
+)
+from tests.handlers.test_checkins import squad as squad  # the fixture
 from tests.handlers.test_findings import closed_tour, drain_outbox, post_findings
 from tests.handlers.test_findings import team as team  # the fixture
 from tests.handlers.test_initiatives import button_value, card_for, outcome_ids, propose
+from tests.handlers.test_moderation import a_quoted_answer, hide_values, open_hide_modal
 from tests.handlers.test_outcomes import buttons, poll_closed, shapers_asked, theme_options
 from tests.handlers.test_outcomes import (
     test_outcomes_are_proposed_committed_and_announced as outcomes_committed,
@@ -247,6 +261,13 @@ async def test_the_tour_controls_refuse_as_the_commands_answer(
     said = fake_slack.responses[-1]["body"]
     assert said["response_type"] == "ephemeral"
     assert said["replace_original"] is False
+    assert await command(slack, deps, clock, "ULEAD", f"extend 2026-03-01 {tour.id}") == (
+        "That day has passed; pick today or a later day."
+    )
+    await launch(slack, fake_slack, deps, users=team[5:8], title="Second tour")
+    second = await command(slack, deps, clock, "ULEAD", "cancel")
+    assert second.startswith("You lead 2 open tours (")
+    assert second.endswith("Add the number of the one you mean.")
     async with sessions.begin() as session:
         await session.execute(update(Tour).values(status=TourStatus.CLOSED))
     assert await command(slack, deps, clock, "ULEAD", f"cancel {tour.id}") == (
@@ -256,3 +277,126 @@ async def test_the_tour_controls_refuse_as_the_commands_answer(
         kept = await session.get(Tour, tour.id)
         assert kept is not None
         assert kept.status is TourStatus.CLOSED
+
+
+async def test_check_in_refusals_where_the_owner_clicked_or_typed(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    squad: list[str],
+) -> None:
+    ids = await accepted(slack, fake_slack, deps, sessions)
+    await tick_at(deps, clock, LOCAL_TEN["UBERLIN"])
+    [asked] = checkins_to(fake_slack, "UBERLIN")
+    answered = len(fake_slack.responses)
+    noted = len(fake_slack.ephemerals)
+    # Snooze on a check-in that is gone: a note under the question, which stays.
+    await slack.block_action(
+        "UBERLIN",
+        CheckinAction.SNOOZE,
+        value="999999",
+        message=asked,
+        channel_id=asked["channel"],
+    )
+    await deps.inflight.wait_idle(timeout=5)
+    assert ephemerals_to(fake_slack, "UBERLIN", noted) == ["I can't find that check-in any more."]
+    assert len(fake_slack.responses) == answered
+
+    async def open_form(action: str, owner: str) -> Any:
+        await slack.block_action(
+            owner, action, value=str(ids[owner]), channel_id=fake_slack.dm_channel_id(owner)
+        )
+        await deps.inflight.wait_idle(timeout=5)
+        return fake_slack.views[fake_slack.view_stack(owner)[-1]]
+
+    # Leave, submitted for an initiative that is gone: the form is replaced by why.
+    leave = await open_form(CheckinAction.LEAVE, "UBERLIN")
+    leave["private_metadata"] = InitiativeMetadata(initiative_id=999999).dump()
+    answer = await slack.view_submission(
+        "UBERLIN",
+        leave,
+        {
+            CheckinBlock.LEAVE_UNTIL: {
+                f"{CheckinBlock.LEAVE_UNTIL}.input": {
+                    "type": "datepicker",
+                    "selected_date": "2026-04-01",
+                }
+            }
+        },
+    )
+    assert answer.json is not None
+    assert answer.json["response_action"] == "update"
+    assert answer.json["view"]["title"]["text"] == "Check-in"
+    assert "I can't find that initiative any more." in json.dumps(answer.json["view"])
+    # A new due date that is not ahead: said next to the date, the form kept.
+    extend = await open_form(CheckinAction.EXTEND, "UTOKYO")
+    answer = await slack.view_submission(
+        "UTOKYO",
+        extend,
+        {
+            CheckinBlock.NEW_DUE: {
+                f"{CheckinBlock.NEW_DUE}.input": {
+                    "type": "datepicker",
+                    "selected_date": clock.now().date().isoformat(),
+                }
+            }
+        },
+    )
+    assert answer.json == {
+        "response_action": "errors",
+        "errors": {CheckinBlock.NEW_DUE: "Pick a day after today."},
+    }
+    async with sessions() as session:
+        kept = {
+            i.owner_id: (i.due_date, i.on_leave_until)
+            for i in await session.scalars(select(Initiative))
+        }
+    assert kept["UTOKYO"][0] == date(2026, 5, 29)
+    assert kept["UBERLIN"][1] is None
+
+
+async def test_hiding_an_answer_refused_next_to_the_answer_picked(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+) -> None:
+    await closed_tour(slack, fake_slack, deps, clock, team)
+    modal = await open_hide_modal(slack, fake_slack, deps)
+    # An answer that is not one of this tour's (gone, or forged).
+    answer = await slack.view_submission("ULEAD", modal, hide_values("999999"))
+    assert answer.json == {
+        "response_action": "errors",
+        "errors": {ModerationBlock.ANSWER: "That answer can't be hidden here any more."},
+    }
+    # Someone else submitting the leader's modal, next to the same input.
+    answer_id, _ = await a_quoted_answer(sessions)
+    forged = await slack.view_submission("UT02", modal, hide_values(answer_id))
+    assert forged.json == {
+        "response_action": "errors",
+        "errors": {ModerationBlock.ANSWER: "Only the tour's leaders or an admin can."},
+    }
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).where(Answer.hidden)) == 0
+
+
+async def test_a_win_button_with_no_initiative_opens_a_quick_wins_notice(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+) -> None:
+    # The button as the App Home of someone who owned an initiative shows it.
+    button = {"type": "button", "action_id": InitiativeAction.LOG_WIN, "value": ""}
+    home = {"id": "VHOME", "type": "home", "blocks": [{"type": "actions", "elements": [button]}]}
+    await slack.block_action("UT01", InitiativeAction.LOG_WIN, value="", view=home)
+    await deps.inflight.wait_idle(timeout=5)
+    notice = fake_slack.views[fake_slack.view_stack("UT01")[-1]]
+    assert notice["title"]["text"] == "Quick wins"
+    assert "You don't own an initiative yet" in json.dumps(notice)
+    assert await count(sessions, QuickWin) == 0
