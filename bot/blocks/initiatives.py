@@ -261,14 +261,6 @@ def render_propose_modal(
     )
 
 
-def render_no_outcomes(command: str) -> str:
-    return (
-        "I couldn't find agreed outcomes you can propose an initiative for. Initiatives are "
-        "proposed by the team of a listening tour once its leader has committed the outcomes; "
-        f"then `{command} initiative`, or the button on the announcement, opens the form."
-    )
-
-
 def render_initiative_card(card: InitiativeCard) -> Message:
     """The proposal's card in the team channel: what it is, what it answers, who backs it."""
     blocks: list[Block] = [
@@ -563,18 +555,6 @@ def render_win_logged(*, title: str) -> str:
     return (
         f"Logged your quick win for *{clip(one_line(title), 300)}*. The team will see it in "
         "the weekly update."
-    )
-
-
-def render_no_initiatives(command: str, *, offered: int = 0) -> str:
-    if offered:
-        return (
-            "You've been offered an initiative but haven't accepted it yet: accept it from the "
-            f"DM (or your App Home), then `{command} win <what happened>` logs a win."
-        )
-    return (
-        "You don't own an initiative yet, so there's nothing to log a win against. When your "
-        f"leader offers you one and you accept it, `{command} win <what happened>` logs a win."
     )
 
 

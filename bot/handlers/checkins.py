@@ -173,13 +173,11 @@ async def handle_snooze(
     deps = deps_of(context)
     async with deps.sessions.begin() as session:
         found = await checkin_from_button(session, context, action, lock=True)
-        refused = (
-            checkins.snooze(found[0], found[1], user_id=body["user"]["id"])
-            if found
-            else "I can't find that check-in any more."
-        )
+        if found is None:
+            raise checkin_refusals.checkin_gone()
+        refused = checkins.snooze(found[0], found[1], user_id=body["user"]["id"])
         text = ""
-        if found is not None and refused is None:
+        if refused is None:
             initiative = found[1]
             tz_name = owner_zone(initiative, deps.settings.default_timezone)
             upcoming = initiative.next_checkin_at
@@ -249,16 +247,13 @@ async def handle_leave_submission(
         found = await get_initiative(
             session, initiative_id=metadata.initiative_id, team_id=context.team_id or "", lock=True
         )
-        refused = (
-            await checkins.go_on_leave(
-                session, initiative=found[0], user_id=user_id, back_on=back_on
-            )
-            if found
-            else "I can't find that initiative any more."
+        if found is None:
+            raise checkin_refusals.initiative_gone()
+        refused = await checkins.go_on_leave(
+            session, initiative=found[0], user_id=user_id, back_on=back_on
         )
         if refused is not None:
             raise checkin_refusals.refused(refused)
-        assert found is not None
         title = found[0].title
     await ack(
         response_action="update",
@@ -299,11 +294,11 @@ async def handle_extend_submission(
             today=local_today(now, owner_zone(initiative, deps.settings.default_timezone)),
             now=now,
         )
-        if refused == "Pick a day after today.":
-            await ack(response_action="errors", errors={CheckinBlock.NEW_DUE: refused})
-            return
         if refused is not None:
-            raise checkin_refusals.refused(refused)
+            raise checkin_refusals.refused(
+                refused,
+                field=CheckinBlock.NEW_DUE if refused == closing.DAY_NOT_AHEAD else None,
+            )
     await ack()
     deps.delivery.notify()
 

@@ -43,16 +43,19 @@ async def handle_error(
         # deliver it again later, rather than drop the person's message.
         return BoltResponse(status=503, body="")
     if response is not None:
-        # Not acknowledged yet: the answer rides on the acknowledgement itself; a modal is
-        # replaced by a notice, anything else gets an ephemeral message.
-        answer: dict[str, Any] = (
-            {
+        # Not acknowledged yet: the answer rides on the acknowledgement itself; a modal shows
+        # it next to the input it names, or is replaced by a notice; anything else gets an
+        # ephemeral message.
+        answer: dict[str, Any]
+        if body.get("type") != "view_submission":
+            answer = {"response_type": "ephemeral", "text": text}
+        elif isinstance(error, UserFacingError) and error.field:
+            answer = {"response_action": "errors", "errors": {error.field: text}}
+        else:
+            answer = {
                 "response_action": "update",
                 "view": render_notice_modal(title=_title_of(error), text=text).to_dict(),
             }
-            if body.get("type") == "view_submission"
-            else {"response_type": "ephemeral", "text": text}
-        )
         return BoltResponse(
             status=200, body=answer, headers={"content-type": "application/json;charset=utf-8"}
         )
@@ -65,7 +68,8 @@ async def tell_after_ack(
 ) -> None:
     """A listener failed or refused after Slack had its acknowledgement: say so where the
     person is. A refused click is answered as the click's own notice: under the message it
-    came from, or in a small modal over the App Home or modal it came from."""
+    came from (or in its place, when the refusal says so), or in a small modal over the App
+    Home or modal it came from."""
     text = _message_for(error)
     if text is None:
         return
@@ -73,11 +77,13 @@ async def tell_after_ack(
         isinstance(error, UserFacingError)
         and body is not None
         and body.get("type") == "block_actions"
-        and context.client is not None
-        and (body.get("response_url") or body.get("trigger_id"))
     ):
-        await notice(context.client, body, error.title, text)
-        return
+        if error.replace_original and context.respond is not None and context.response_url:
+            await context.respond(text=text, replace_original=True)
+            return
+        if context.client is not None and (body.get("response_url") or body.get("trigger_id")):
+            await notice(context.client, body, error.title, text)
+            return
     await _tell(text, context)
 
 

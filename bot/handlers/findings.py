@@ -380,12 +380,7 @@ async def handle_vote(
     voter_id = body["user"]["id"]
     target = _poll_and_theme(action)
     if target is None:
-        await respond(
-            text="That button no longer points at a poll.",
-            response_type="ephemeral",
-            replace_original=False,
-        )
-        return
+        raise refused.button_without_poll()
     poll_id, theme_id = target
     async with deps.sessions() as session:
         poll = await store.get_poll(session, poll_id=poll_id, team_id=team_id)

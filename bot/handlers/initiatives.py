@@ -24,7 +24,6 @@ from bot.blocks.initiatives import (
     render_cap_reached,
     render_commit_modal,
     render_initiative_card,
-    render_no_outcomes,
     render_propose_modal,
 )
 from bot.blocks.metadata import InitiativeMetadata, ProposeMetadata
@@ -115,7 +114,6 @@ async def handle_initiative_command(
     command: dict[str, Any],
     context: AsyncBoltContext,
     client: AsyncWebClient,
-    respond: AsyncRespond,
 ) -> None:
     await ack()
     deps = deps_of(context)
@@ -129,11 +127,7 @@ async def handle_initiative_command(
         tour_id=None,
     )
     if not opened:
-        await respond(
-            text=render_no_outcomes(command["command"]),
-            response_type="ephemeral",
-            replace_original=False,
-        )
+        raise initiative_refusals.no_outcomes(command["command"])
 
 
 async def handle_propose_button(
@@ -260,32 +254,19 @@ async def handle_back(
     deps = deps_of(context)
     team_id = context.team_id or ""
     user_id = body["user"]["id"]
-    initiative_id = number_from_value(action)
 
     async def tell(text: str) -> None:
         await respond(text=text, response_type="ephemeral", replace_original=False)
 
-    async with deps.sessions() as session:
-        found = (
-            await initiatives.get_initiative(session, initiative_id=initiative_id, team_id=team_id)
-            if initiative_id is not None
-            else None
-        )
-    if found is None:
-        await tell("I can't find that initiative any more.")
-        return
-    initiative, tour = found
+    initiative, tour = await initiative_from_button(deps, body, action, team_id)
     if initiative.proposer_id == user_id:
         await tell(render_back_ack(backed=False, title=initiative.title, own=True))
         return
     if initiative.status is not InitiativeStatus.PROPOSED:
-        await tell("The leader has already decided on this one, so backing is closed.")
-        return
+        raise initiative_refusals.backing_closed()
     channel_id = (body.get("channel") or {}).get("id")
     if not await on_team(deps, client, tour, user_id, channel_id=channel_id):
-        await tell("Only the tour's team can back its initiatives.")
-        return
-    backed: bool | None = None
+        raise initiative_refusals.not_on_the_team_to_back()
     async with deps.sessions.begin() as session:
         if not await claim_click(session, context, body, action):
             return
@@ -293,13 +274,9 @@ async def handle_back(
             session, initiative_id=initiative.id, team_id=team_id, lock=True
         )
         assert locked is not None
-        if locked[0].status is InitiativeStatus.PROPOSED:
-            backed, _ = await initiatives.toggle_backing(
-                session, initiative=locked[0], user_id=user_id
-            )
-    if backed is None:
-        await tell("The leader has already decided on this one, so backing is closed.")
-        return
+        if locked[0].status is not InitiativeStatus.PROPOSED:
+            raise initiative_refusals.backing_closed()  # decided meanwhile: the claim rolls back
+        backed, _ = await initiatives.toggle_backing(session, initiative=locked[0], user_id=user_id)
     request_redraw(deps, client, initiative.id, team_id)
     await tell(render_back_ack(backed=backed, title=initiative.title))
 

@@ -20,11 +20,12 @@ from bot.blocks.moderation import (
 )
 from bot.blocks.tour import withheld_reason
 from bot.flows.moderation import author_reach, may_rewrite, reason_problem
-from bot.handlers.common import leader_tour, may_lead, notice, quick_client
+from bot.handlers.common import leader_tour, may_lead, quick_client
 from bot.handlers.context import deps_of, register_listener
 from bot.handlers.findings import ANSWERS_PER_PAGE
 from bot.handlers.forms import field, is_number, metadata_tour_id, state_values, text_field
 from bot.models import TourStatus
+from bot.refusals import moderation as refused
 from bot.services import moderation
 from bot.services.tour import visibility_of
 from bot.store.tours import get_tour
@@ -59,12 +60,11 @@ async def handle_open_hide_modal(
         )
         visibility = await visibility_of(session, tour=tour, reader_id=reader)
     if answers is None:
-        why = withheld_reason(visibility, leader_id=tour.leader_id, reader_id=reader)
-        await notice(client, body, "Hide an answer", why)
-        return
+        raise refused.answers_withheld(
+            withheld_reason(visibility, leader_id=tour.leader_id, reader_id=reader)
+        )
     if not answers:
-        await notice(client, body, "Hide an answer", "There are no answers on this page to hide.")
-        return
+        raise refused.no_answers_on_page()
     view = render_hide_modal(
         tour_id=tour.id,
         title=tour.title,
@@ -78,7 +78,8 @@ async def handle_open_hide_modal(
 async def handle_hide_submission(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
 ) -> None:
-    """Hide the picked answer. Refused, inline, to anyone but the tour's leaders and admins."""
+    """Hide the picked answer. Refused, next to the answer picked, to anyone but the tour's
+    leaders and admins."""
     deps = deps_of(context)
     values = state_values(view)
     reason = text_field(values, ModerationBlock.REASON)
@@ -97,11 +98,7 @@ async def handle_hide_submission(
     if tour is None or not await may_lead(
         deps, await quick_client(deps, tour.team_id), tour, reader
     ):
-        await ack(
-            response_action="errors",
-            errors={ModerationBlock.ANSWER: "Only the tour's leaders or an admin can."},
-        )
-        return
+        raise refused.not_a_leader(field=ModerationBlock.ANSWER)
     async with deps.sessions.begin() as session:
         locked = await get_tour(session, tour_id=tour.id, team_id=team_id, lock=True)
         assert locked is not None
@@ -114,11 +111,7 @@ async def handle_hide_submission(
             now=deps.clock.now(),
         )
     if not hidden.found:
-        await ack(
-            response_action="errors",
-            errors={ModerationBlock.ANSWER: "That answer can't be hidden here any more."},
-        )
-        return
+        raise refused.answer_gone(field=ModerationBlock.ANSWER)
     done = render_hidden_done(
         reach=hidden.reach,
         told=hidden.told,

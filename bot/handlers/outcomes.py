@@ -16,7 +16,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.blocks import Message
 from bot.blocks.metadata import PickedTheme, ProposalMetadata
 from bot.blocks.outcomes import (
     OutcomeAction,
@@ -156,8 +155,7 @@ async def handle_setup_submission(
                 session, tour=tour, user_ids=shapers, theme_ids=themes, now=deps.clock.now()
             )
     except outcomes.OutcomeError as refused:
-        await ack(response_action="errors", errors={OutcomeBlock.THEMES: str(refused)})
-        return
+        raise outcome_refusals.themes_refused(str(refused), field=OutcomeBlock.THEMES) from None
     await ack()
     deps.delivery.notify()
     log.info("outcome requests sent", extra={"tour": tour.id, "asked": asked})
@@ -325,38 +323,31 @@ async def handle_pick_theme(
     try:
         picked = PickedTheme.model_validate_json(str(action.get("value") or ""))
     except ValidationError:
-        await respond(text="That button no longer points at a theme.", replace_original=False)
-        return
+        raise outcome_refusals.button_without_theme() from None
     async with deps.sessions.begin() as session:
         if not await claim_click(session, context, body, action):
             return
         tour = await get_tour(session, tour_id=picked.tour, team_id=context.team_id or "")
         if tour is None or user_id not in await outcomes.shaper_ids(session, tour_id=tour.id):
-            message = Message(text="Only the people the leader asked can propose outcomes.")
-        else:
-            try:
-                proposal = await outcomes.propose_outcome(
-                    session,
-                    tour=tour,
-                    theme_id=picked.theme,
-                    author_id=user_id,
-                    draft=OutcomeDraft(
-                        statement=picked.text, partner="", measure="", target_date=None
-                    ),
-                    now=deps.clock.now(),
-                    require_measure=False,
-                )
-            except outcomes.OutcomeError as refused:
-                message = Message(text=str(refused))
-            else:
-                message = render_proposal_saved(
-                    theme_label=await _theme_label(
-                        session, tour_id=tour.id, theme_id=proposal.theme_id
-                    ),
-                    leader_id=tour.leader_id,
-                    proposal_id=proposal.id,
-                    statement=proposal.statement,
-                )
+            raise outcome_refusals.not_asked_to_propose_outcomes()
+        try:
+            proposal = await outcomes.propose_outcome(
+                session,
+                tour=tour,
+                theme_id=picked.theme,
+                author_id=user_id,
+                draft=OutcomeDraft(statement=picked.text, partner="", measure="", target_date=None),
+                now=deps.clock.now(),
+                require_measure=False,
+            )
+        except outcomes.OutcomeError as refused:
+            raise outcome_refusals.proposal_refused(str(refused)) from None
+        message = render_proposal_saved(
+            theme_label=await _theme_label(session, tour_id=tour.id, theme_id=proposal.theme_id),
+            leader_id=tour.leader_id,
+            proposal_id=proposal.id,
+            statement=proposal.statement,
+        )
     await respond(replace_original=True, **message.to_dict())
 
 

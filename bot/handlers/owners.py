@@ -22,7 +22,6 @@ from bot.blocks.initiatives import (
     InitiativeView,
     OwnedInitiative,
     render_decline_modal,
-    render_no_initiatives,
     render_offer_answered,
     render_win_logged,
     render_win_modal,
@@ -31,7 +30,7 @@ from bot.blocks.metadata import InitiativeMetadata
 from bot.deps import Deps
 from bot.flows.commands import parse_command_text
 from bot.flows.outcomes import InitiativeStatus
-from bot.handlers.common import initiative_from_button, notice, number_from_value
+from bot.handlers.common import initiative_from_button, number_from_value
 from bot.handlers.context import (
     Replayed,
     claim_click,
@@ -294,8 +293,7 @@ async def handle_win_command(
                 user_id=user_id,
                 statuses=(InitiativeStatus.OFFERED,),
             )
-        await tell(render_no_initiatives(command["command"], offered=len(offered)))
-        return
+        raise initiative_refusals.no_initiatives(command["command"], offered=len(offered))
     if len(mine) == 1 and text.strip() and len(typed) <= MAX_WIN:
         async with deps.sessions.begin() as session:
             logged = await _log_win(
@@ -319,10 +317,7 @@ async def handle_win_button(
     deps = deps_of(context)
     mine = await _owned(deps, context.team_id or "", body["user"]["id"])
     if not mine:
-        await notice(
-            client, body, "Quick wins", render_no_initiatives(deps.settings.partnerbot_command)
-        )
-        return
+        raise initiative_refusals.no_initiatives(deps.settings.partnerbot_command)
     view = render_win_modal(
         initiatives=[OwnedInitiative(i.id, i.title) for i in mine],
         text="",

@@ -20,6 +20,7 @@ from bot.flows.tour_controls import Control, ControlProblem, ControlVerb, is_con
 from bot.handlers.common import may_lead
 from bot.handlers.context import deps_of, register_listener
 from bot.models import Tour, TourStatus
+from bot.refusals import tour as refused
 from bot.services import tour_controls
 from bot.store import tour_controls as store
 from bot.store.tours import get_tour
@@ -36,20 +37,20 @@ async def is_tour_control_command(command: dict[str, Any]) -> bool:
     return parsed.subcommand == "tour" and is_control(parsed.arguments)
 
 
-async def _which_tour(deps: Deps, control: Control, *, team_id: str, user_id: str) -> Tour | str:
-    """The tour the command is about, or what to tell the person instead."""
+async def _which_tour(deps: Deps, control: Control, *, team_id: str, user_id: str) -> Tour:
+    """The tour the command is about; else a refusal that says which number to add."""
     async with deps.sessions() as session:
         if control.tour_id is not None:
             tour = await get_tour(session, tour_id=control.tour_id, team_id=team_id)
-            return tour if tour is not None else f"I can't find tour {control.tour_id}."
+            if tour is None:
+                raise refused.tour_number_unknown(control.tour_id)
+            return tour
         led = await store.open_tours_led(session, team_id=team_id, user_id=user_id)
     if not led:
-        return (
-            "You don't lead an open listening tour. Add the tour's number if it's someone else's."
-        )
+        raise refused.leads_no_open_tour()
     if len(led) > 1:
         listed = "; ".join(f"{tour.id}: {clip(tour.title, 80)}" for tour in led)
-        return f"You lead {len(led)} open tours ({listed}). Add the number of the one you mean."
+        raise refused.leads_several_tours(count=len(led), listed=listed)
     return led[0]
 
 
@@ -66,24 +67,14 @@ async def handle_tour_control(
     team_id = context.team_id or ""
     control = parse_control(parse_command_text(command.get("text")).arguments)
     if isinstance(control, ControlProblem):
-        await respond(text=control.message, response_type="ephemeral")
-        return
+        raise refused.control_refused(control.message)
     found = await _which_tour(deps, control, team_id=team_id, user_id=user_id)
-    if isinstance(found, str):
-        await respond(text=found, response_type="ephemeral")
-        return
     if not await may_lead(deps, client, found, user_id):
-        await respond(
-            text=f"Only <@{found.leader_id}>, who leads this tour, a co-leader or a workspace "
-            f"admin can {VERB_WORDS[control.verb]} it.",
-            response_type="ephemeral",
+        raise refused.not_a_leader_to_control(
+            leader_id=found.leader_id, verb=VERB_WORDS[control.verb]
         )
-        return
     if control.verb is ControlVerb.CO_LEAD:
-        problem = await _co_leader_problem(deps, client, team_id, control.user_id or "")
-        if problem:
-            await respond(text=problem, response_type="ephemeral")
-            return
+        await _check_co_leader(deps, client, team_id, control.user_id or "")
     said = await _apply(deps, control, found, team_id=team_id)
     deps.delivery.notify()
     if control.verb is ControlVerb.CANCEL and found.anonymous:
@@ -91,18 +82,16 @@ async def handle_tour_control(
     await respond(text=said, response_type="ephemeral")
 
 
-async def _co_leader_problem(
-    deps: Deps, client: AsyncWebClient, team_id: str, user_id: str
-) -> str | None:
+async def _check_co_leader(deps: Deps, client: AsyncWebClient, team_id: str, user_id: str) -> None:
+    """A refusal unless `user_id` is a person with an active account."""
     try:
         person = await deps.directory.person(
             client, team_id=team_id, user_id=user_id, now=deps.clock.now()
         )
     except SlackApiError:
-        return f"Slack doesn't know <@{user_id}>."
+        raise refused.co_leader_unknown(user_id) from None
     if person.deleted or person.is_bot:
-        return f"<@{user_id}> can't lead a tour: only a person with an active account can."
-    return None
+        raise refused.co_leader_inactive(user_id)
 
 
 async def _apply(deps: Deps, control: Control, found: Tour, *, team_id: str) -> str:
@@ -110,7 +99,7 @@ async def _apply(deps: Deps, control: Control, found: Tour, *, team_id: str) -> 
     async with deps.sessions.begin() as session:
         tour = await get_tour(session, tour_id=found.id, team_id=team_id, lock=True)
         if tour is None or tour.status is not TourStatus.OPEN:
-            return "This tour is not open any more: only an open tour can be changed."
+            raise refused.not_open_to_control()
         if control.verb is ControlVerb.CANCEL:
             await tour_controls.cancel_tour(
                 session, tour=tour, now=now, command=deps.settings.partnerbot_command
@@ -126,7 +115,7 @@ async def _apply(deps: Deps, control: Control, found: Tour, *, team_id: str) -> 
                 session, tour=tour, close_date=control.close_date, now=now
             )
             if moved.problem:
-                return moved.problem
+                raise refused.control_refused(moved.problem)
             return (
                 f"*{clip(tour.title, 300)}* now closes at the end of "
                 f"{format_day(control.close_date)}; the {moved.told} people asked are told once."
@@ -136,7 +125,7 @@ async def _apply(deps: Deps, control: Control, found: Tour, *, team_id: str) -> 
             session, tour=tour, user_id=control.user_id, now=now
         )
         if not added:
-            return f"<@{control.user_id}> already leads *{clip(tour.title, 300)}*."
+            raise refused.already_leads(user_id=control.user_id, title=clip(tour.title, 300))
         return (
             f"<@{control.user_id}> now co-leads *{clip(tour.title, 300)}*, with the same rights "
             "as you; they've been told."

@@ -11,9 +11,10 @@ def checkin_gone() -> UserFacingError:
     return UserFacingError("I can't find that check-in any more.", title=TITLE)
 
 
-def refused(text: str, *, title: str = TITLE) -> UserFacingError:
-    """A refusal worded by the check-in service (not theirs, already answered…)."""
-    return UserFacingError(text, title=title)
+def refused(text: str, *, title: str = TITLE, field: str | None = None) -> UserFacingError:
+    """A refusal worded by the check-in service (not theirs, already answered…); `field`, a
+    block id of the submitted form, shows it next to that input."""
+    return UserFacingError(text, title=title, field=field)
 
 
 def form_out_of_date() -> UserFacingError:

@@ -19,6 +19,10 @@ def findings_gone() -> UserFacingError:
     return UserFacingError("I can't find those findings any more.", title="Share an insight")
 
 
+def button_without_poll() -> UserFacingError:
+    return UserFacingError("That button no longer points at a poll.", title="Vote")
+
+
 def poll_gone() -> UserFacingError:
     return UserFacingError("I can't find that poll any more.", title="Close poll")
 

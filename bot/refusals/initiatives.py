@@ -38,6 +38,42 @@ def not_on_the_tours_team() -> UserFacingError:
     )
 
 
+def no_outcomes(command: str) -> UserFacingError:
+    """`command` is the slash command, as the person typed it."""
+    return UserFacingError(
+        "I couldn't find agreed outcomes you can propose an initiative for. Initiatives are "
+        "proposed by the team of a listening tour once its leader has committed the outcomes; "
+        f"then `{command} initiative`, or the button on the announcement, opens the form.",
+        title="Propose an initiative",
+    )
+
+
+def backing_closed() -> UserFacingError:
+    return UserFacingError(
+        "The leader has already decided on this one, so backing is closed.", title=TITLE
+    )
+
+
+def not_on_the_team_to_back() -> UserFacingError:
+    return UserFacingError("Only the tour's team can back its initiatives.", title=TITLE)
+
+
+def no_initiatives(command: str, *, offered: int = 0) -> UserFacingError:
+    """Nothing to log a win against; `offered` counts the offers not accepted yet."""
+    if offered:
+        text = (
+            "You've been offered an initiative but haven't accepted it yet: accept it from the "
+            f"DM (or your App Home), then `{command} win <what happened>` logs a win."
+        )
+    else:
+        text = (
+            "You don't own an initiative yet, so there's nothing to log a win against. When "
+            f"your leader offers you one and you accept it, `{command} win <what happened>` "
+            "logs a win."
+        )
+    return UserFacingError(text, title="Quick wins")
+
+
 def already_answered_offer() -> UserFacingError:
     return UserFacingError(
         "Its owner has already answered that offer, so it can't be withdrawn; close it "

@@ -23,6 +23,24 @@ def not_asked_to_propose() -> UserFacingError:
     return UserFacingError("Only the people the leader asked can propose.", title=TITLE)
 
 
+def not_asked_to_propose_outcomes() -> UserFacingError:
+    """Answers a theme picked under a DM reply, in place of the question."""
+    return UserFacingError(
+        "Only the people the leader asked can propose outcomes.", title=TITLE, replace_original=True
+    )
+
+
+def proposal_refused(text: str) -> UserFacingError:
+    """Step 3's rules refuse a theme picked under a DM reply (decided meanwhile): said in place
+    of the question, which no longer stands."""
+    return UserFacingError(text, title=TITLE, replace_original=True)
+
+
+def themes_refused(text: str, *, field: str) -> UserFacingError:
+    """Step 3's rules refuse the themes picked in the setup form: said next to them (`field`)."""
+    return UserFacingError(text, title="Set outcomes", field=field)
+
+
 def not_asked() -> UserFacingError:
     return UserFacingError("Only the people the leader asked can.", title=TITLE)
 

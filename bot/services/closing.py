@@ -43,6 +43,9 @@ from bot.store.outbox import Outgoing
 
 log = logging.getLogger("bot.services.closing")
 
+# A new due date that is not ahead: shown next to the date picked, the form kept.
+DAY_NOT_AHEAD = "Pick a day after today."
+
 
 # --- finishing, extending, closing --------------------------------------------------------------
 
@@ -137,7 +140,7 @@ async def extend(
     if initiative.status is not InitiativeStatus.ACCEPTED:
         return NOT_UNDER_WAY
     if new_due <= today:
-        return "Pick a day after today."
+        return DAY_NOT_AHEAD
     initiative.due_date = new_due
     card = await card_of(session, initiative)
     await _tell_leader(
