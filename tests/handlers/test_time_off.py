@@ -1,18 +1,22 @@
 """Time off read from Slack statuses, end to end: no reminder while someone's status says they
 are away, one once it has expired; a check-in that falls in an owner's time off is "away", not
-"missed", and the Friday update says so."""
+"missed", and the Friday update says so; the leader's Remind now skips people away and says how
+many; an outcome request and an initiative offer wait until their recipient is back."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.blocks.tour import TourAction
 from bot.clock import FrozenClock
 from bot.deps import Deps
-from bot.models import Checkin, CheckinState, Initiative
+from bot.models import Checkin, CheckinState, Initiative, OutboxMessage
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 from bot.scheduler import run_tick
@@ -109,3 +113,75 @@ async def test_an_owner_away_on_checkin_day_is_away_not_missed(
     assert "Away on check-in day, so no check-in: *Initiative of UBERLIN* (<@UBERLIN>)" in shown
     assert "Missed check-in: *Initiative of UBERLIN*" not in shown
     assert "Missed check-in: *Initiative of UTOKYO*" in shown
+
+
+async def outbox_keys(sessions: async_sessionmaker[AsyncSession], part: str) -> list[str]:
+    async with sessions() as session:
+        keys = await session.scalars(
+            select(OutboxMessage.idempotency_key).where(
+                OutboxMessage.idempotency_key.contains(part)
+            )
+        )
+    return sorted(keys)
+
+
+@pytest.mark.parametrize(
+    ("anonymous", "told"),
+    [
+        # Named: the leader is told how many were skipped as away.
+        (
+            False,
+            "Reminder on its way to 1 person who hasn't finished, each in their own working "
+            "hours. 1 person is away by their Slack status, so not reminded now: the tour's "
+            "next reminder reaches them once they're back.",
+        ),
+        # Anonymous: one count for everyone unfinished; statuses are public, so a separate
+        # away count would say whether the person on holiday has answered.
+        (
+            True,
+            "Reminder on its way to 2 people who haven't finished, each in their own working "
+            "hours. Anyone whose Slack status says they're away is not reminded now: the tour's "
+            "next reminder reaches them once they're back.",
+        ),
+    ],
+)
+async def test_remind_now_skips_people_away_and_the_tour_reminds_them_when_back(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    anonymous: bool,
+    told: str,
+) -> None:
+    await launch(
+        slack,
+        fake_slack,
+        deps,
+        users=("UALICE", "UBOB"),
+        close_date="2026-03-05",
+        anonymous=anonymous,
+    )
+    back = datetime(2026, 3, 5, 0, 0, tzinfo=NEW_YORK)  # Alice is away until Thursday
+    fake_slack.set_status(
+        "UALICE", emoji=":palm_tree:", text="Vacationing", expiration=int(back.timestamp())
+    )
+
+    clock.advance(days=1)  # Tuesday: Remind now is allowed again
+    await slack.block_action("ULEAD", TourAction.REMIND, view=fake_slack.home_views["ULEAD"])
+    await deps.inflight.wait_idle(timeout=5)
+    [notice] = fake_slack.view_stack("ULEAD")
+    assert told in json.dumps(fake_slack.views[notice], ensure_ascii=False)
+    await deps.delivery.deliver_due()
+    assert await outbox_keys(sessions, ":remind-now:") == ["tour:1:remind-now:2026-03-03:UBOB"]
+    assert reminders(fake_slack, "UBOB") != []
+    assert reminders(fake_slack, "UALICE") == []
+
+    at = clock.now()
+    while at < datetime(2026, 3, 6, 0, 0, tzinfo=UTC):
+        at += timedelta(hours=1)
+        clock.set(at)
+        assert (await run_tick(deps)).failed == []
+    # Back on Thursday, she has the tour's own reminder, once.
+    [reminded] = reminders(fake_slack, "UALICE")
+    assert (reminded.date(), reminded.hour) == (back.date(), 10)
