@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.deps import Deps
-from bot.flows.working_hours import Away, away, next_allowed, prompt_not_before
+from bot.flows.working_hours import Away, away, prompt_at
 from bot.models import Tour
 from bot.store.people import known_zones
 
@@ -74,9 +74,8 @@ async def not_before(
     zones = await known_zones(session, team_id=tour.team_id, user_ids=user_ids)
     zones[tour.leader_id] = tour.leader_tz
     hours = tour.working_hours
-    when: dict[str, datetime] = {}
-    for user_id in user_ids:
-        tz_name = zones.get(user_id, tour.leader_tz)
-        held = prompt_not_before(now, tz_name, hours, (time_off or {}).get(user_id))
-        when[user_id] = held or next_allowed(now, tz_name, hours)
-    return when
+    away_now = time_off or {}
+    return {
+        user_id: prompt_at(now, zones.get(user_id, tour.leader_tz), hours, away_now.get(user_id))
+        for user_id in user_ids
+    }

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.blocks.outcomes import OutcomeAction
 from bot.blocks.tour import TourAction
 from bot.clock import FrozenClock
 from bot.deps import Deps
@@ -28,9 +29,11 @@ from tests.handlers.test_checkins import (
     squad,
     tick_at,
 )
+from tests.handlers.test_findings import team
+from tests.handlers.test_outcomes import SHAPERS, buttons, poll_closed, theme_options
 from tests.handlers.test_tour import launch, rendered
 
-__all__ = ["squad"]  # the fixture, shared with the check-in tests
+__all__ = ["squad", "team"]  # the fixtures, shared with the check-in and findings tests
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -185,3 +188,69 @@ async def test_remind_now_skips_people_away_and_the_tour_reminds_them_when_back(
     # Back on Thursday, she has the tour's own reminder, once.
     [reminded] = reminders(fake_slack, "UALICE")
     assert (reminded.date(), reminded.hour) == (back.date(), 10)
+
+
+async def test_an_outcome_request_to_someone_away_waits_until_they_are_back(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+) -> None:
+    await poll_closed(slack, fake_slack, deps, clock, team)
+    # UT02 (Berlin) is out sick for three days.
+    back = clock.now() + timedelta(days=3)
+    fake_slack.set_status("UT02", emoji=":face_with_thermometer:", expiration=int(back.timestamp()))
+    before = {user: len(fake_slack.dms_to(user)) for user in SHAPERS}
+    clock.advance(minutes=11)  # past the directory's cached member list (10 minutes)
+
+    await slack.block_action(
+        "ULEAD", OutcomeAction.SET_OUTCOMES, view=fake_slack.home_views["ULEAD"]
+    )
+    await deps.inflight.wait_idle(timeout=5)
+    setup = fake_slack.views[fake_slack.view_stack("ULEAD")[-1]]
+    options = theme_options(setup)
+    answer = await slack.view_submission(
+        "ULEAD",
+        setup,
+        {
+            "outcomes.shapers": {
+                "outcomes.shapers.input": {"type": "multi_users_select", "selected_users": SHAPERS}
+            },
+            "outcomes.themes": {
+                "outcomes.themes.input": {
+                    "type": "checkboxes",
+                    "selected_options": options["options"][:1],
+                }
+            },
+        },
+    )
+    assert answer.status == 200
+    await deps.inflight.wait_idle(timeout=5)
+    for _ in range(3):  # past the one-a-second pacing; UT02's row is held
+        await deps.delivery.deliver_due()
+        clock.advance(seconds=1)
+
+    def requests(user: str) -> list[dict[str, object]]:
+        return [
+            m for m in fake_slack.dms_to(user)[before[user] :] if buttons(m, OutcomeAction.PROPOSE)
+        ]
+
+    assert [len(requests(user)) for user in SHAPERS] == [1, 0, 1]
+    async with sessions() as session:
+        held = (
+            await session.execute(
+                select(OutboxMessage.idempotency_key, OutboxMessage.next_attempt_at).where(
+                    OutboxMessage.idempotency_key.endswith(":outcome-request:UT02")
+                )
+            )
+        ).one()
+    assert held.next_attempt_at >= back  # held in the database, not dropped
+
+    # Back: the request arrives once, in her working hours, and ticks send nothing more.
+    for hours in range(0, 4 * 24, 3):
+        clock.set(back + timedelta(hours=hours))
+        assert (await run_tick(deps)).failed == []
+    [request] = requests("UT02")
+    assert datetime.fromtimestamp(float(request["ts"]), UTC) >= back
