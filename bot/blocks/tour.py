@@ -781,14 +781,14 @@ def render_remind_outcome(
         else "press Remind again once they're back"
     )
     if anonymous:
-        people = _unfinished(reminded.people + reminded.away)
+        everyone = _unfinished(reminded.people + reminded.away)
         return (
-            f"Reminder on its way to {people}, each in their own working "
+            f"Reminder on its way to {everyone}, each in their own working "
             f"hours. Anyone whose Slack status says they're away is not reminded now: {later}. "
             "(Who they are stays private.)"
         )
     away = (
-        f" {_people(reminded.away)} {'is' if reminded.away == 1 else 'are'} away by their "
+        f" {people(reminded.away)} {'is' if reminded.away == 1 else 'are'} away by their "
         f"Slack status, so not reminded now: {later}."
         if reminded.away
         else ""
@@ -799,10 +799,6 @@ def render_remind_outcome(
         f"Reminder on its way to {_unfinished(reminded.people)}, each in "
         f"their own working hours.{away} (Who they are stays private.)"
     )
-
-
-def _people(count: int) -> str:
-    return "1 person" if count == 1 else f"{count} people"
 
 
 def _unfinished(count: int) -> str:

@@ -13,10 +13,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.blocks.initiatives import InitiativeAction
 from bot.blocks.outcomes import OutcomeAction
 from bot.blocks.tour import TourAction
 from bot.clock import FrozenClock
 from bot.deps import Deps
+from bot.flows.outcomes import InitiativeStatus
 from bot.models import Checkin, CheckinState, Initiative, OutboxMessage
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
@@ -29,7 +31,15 @@ from tests.handlers.test_checkins import (
     squad,
     tick_at,
 )
-from tests.handlers.test_findings import team
+from tests.handlers.test_findings import drain_outbox, team
+from tests.handlers.test_initiatives import (
+    click,
+    commit_values,
+    open_commit,
+    outcome_ids,
+    outcomes_committed,
+    propose,
+)
 from tests.handlers.test_outcomes import SHAPERS, buttons, poll_closed, theme_options
 from tests.handlers.test_tour import launch, rendered
 
@@ -254,3 +264,68 @@ async def test_an_outcome_request_to_someone_away_waits_until_they_are_back(
         assert (await run_tick(deps)).failed == []
     [request] = requests("UT02")
     assert datetime.fromtimestamp(float(request["ts"]), UTC) >= back
+
+
+async def test_an_offer_to_an_owner_away_waits_and_the_leader_is_told(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+) -> None:
+    await outcomes_committed(slack, fake_slack, deps, clock, sessions, team)
+    [first, *_] = await outcome_ids(sessions)
+    await propose(
+        slack,
+        fake_slack,
+        deps,
+        proposer="UT04",
+        how="button",
+        outcome_id=first,
+        title="Slip alerts",
+        owner=None,
+    )
+    await drain_outbox(deps, clock)
+    # UT05 is on holiday (in German) until Friday 6 March, 00:00 UTC.
+    back = datetime(2026, 3, 6, 0, 0, tzinfo=UTC)
+    assert clock.now() < back - timedelta(days=2)
+    fake_slack.set_status("UT05", text="Urlaub bis Freitag", expiration=int(back.timestamp()))
+    clock.advance(minutes=11)  # past the directory's cached member list (10 minutes)
+    view = await open_commit(slack, fake_slack, deps, "Slip alerts")
+    due = (clock.now() + timedelta(days=30)).date().isoformat()
+
+    answer = await slack.view_submission("ULEAD", view, commit_values("UT05", due))
+    await deps.inflight.wait_idle(timeout=5)
+
+    # The leader is told at once, while deciding, with what they can do about it.
+    assert answer.json is not None
+    assert answer.json["response_action"] == "update"
+    told = rendered(answer.json["view"])
+    assert "Their Slack status says they're away until Friday 6 March" in told
+    assert "withdraw it from your App Home" in told
+    for _ in range(3):
+        await deps.delivery.deliver_due()
+        clock.advance(seconds=1)
+    assert [m for m in fake_slack.dms_to("UT05") if buttons(m, InitiativeAction.ACCEPT)] == []
+    async with sessions() as session:
+        initiative = await session.scalar(select(Initiative))
+        assert initiative is not None
+        assert initiative.status is InitiativeStatus.OFFERED
+        held = await session.scalar(
+            select(OutboxMessage.next_attempt_at).where(
+                OutboxMessage.idempotency_key.startswith(f"initiative:{initiative.id}:offer:")
+            )
+        )
+    assert held is not None
+    assert held >= back
+
+    # Back on Friday: one offer, in her working hours, and it can still be accepted.
+    for hours in range(0, 3 * 24, 3):
+        clock.set(back + timedelta(hours=hours))
+        assert (await run_tick(deps)).failed == []
+    [offer] = [m for m in fake_slack.dms_to("UT05") if buttons(m, InitiativeAction.ACCEPT)]
+    assert datetime.fromtimestamp(float(offer["ts"]), UTC) >= back
+    await click(slack, deps, "UT05", InitiativeAction.ACCEPT, offer)
+    async with sessions() as session:
+        assert await session.scalar(select(Initiative.status)) is InitiativeStatus.ACCEPTED
