@@ -45,6 +45,7 @@ from bot.flows.tour import (
     validate_launch,
 )
 from bot.flows.tour_controls import is_control
+from bot.flows.working_hours import Away
 from bot.handlers import naming
 from bot.handlers.common import leader_tour, notice, number_from_value, quick_client
 from bot.handlers.context import (
@@ -412,7 +413,7 @@ async def handle_leader_button(
     if kind is TourAction.EXPORT:
         await _send_export(deps, client, body, tour)
         return
-    away_now = {}
+    away_now: dict[str, Away] = {}
     if kind is TourAction.REMIND:
         # Who is away, by Slack status, before the transaction: no Slack call holds the lock.
         async with deps.sessions() as session:
