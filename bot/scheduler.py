@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,9 +20,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.db import LAUNCHES_LOCK, TICK_LOCK, exclusive, scrub_deleted
 from bot.deps import Deps
 from bot.flows.review import MAX_SUGGESTED_THEMES
-from bot.flows.working_hours import Away, away
 from bot.models import Initiative
 from bot.services import checkin_schedule, checkins, closing, digests, findings, launch, tour
+from bot.services.working_hours import time_off
 from bot.settings import Settings
 from bot.store.events import prune_events
 from bot.store.findings import tours_awaiting_suggestions
@@ -73,35 +72,6 @@ async def close_due_tours(deps: Deps) -> int:
     if closed:
         await scrub_deleted(deps.engine)  # the keys the closes destroyed, from every file
     return closed
-
-
-async def time_off(deps: Deps, people: Sequence[tuple[str, str]]) -> dict[str, Away]:
-    """Who of these (team, user) is away now, by their Slack status, read from the team's
-    `users.list` (Tier 2, a page per 200 people, kept by the directory for minutes) rather
-    than one `users.info` each: 300 owners due at once cost one or two calls. Nothing of it
-    is stored. When Slack will not say, everyone counts as present: a prompt that should have
-    waited beats a prompt never sent."""
-    if deps.client is None or not people:
-        return {}
-    found: dict[str, Away] = {}
-    for team_id in dict.fromkeys(team for team, _ in people):
-        now = deps.clock.now()
-        client = await deps.client_for(team_id)
-        if client is None:  # no token for the workspace: nobody there counts as away
-            continue
-        try:
-            members = await deps.directory.members(client, team_id=team_id, now=now)
-        except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
-            log.warning("could not read Slack statuses", extra={"error": str(error)})
-            continue
-        for team, user_id in people:
-            entry = members.get(user_id)
-            if team != team_id or entry is None:
-                continue
-            time_off_now = away(entry.status, now=now, words=deps.settings.away_words)
-            if time_off_now is not None:
-                found[user_id] = time_off_now
-    return found
 
 
 async def queue_due_reminders(deps: Deps) -> int:

@@ -198,7 +198,7 @@ async def test_scheduled_work_asks_each_team_with_its_own_token(
     clock: FrozenClock,
 ) -> None:
     """The tick's reminders read each team's statuses (users.list) with that team's token."""
-    from bot.scheduler import time_off
+    from bot.services.working_hours import time_off
 
     deps.directory = type(deps.directory)()  # nothing cached: every team is asked
     mark = len(fake_slack.calls)

@@ -402,6 +402,18 @@ def render_cap_reached(cap: int) -> str:
     )
 
 
+def render_offer_held(*, owner_id: str, back: date | None) -> str:
+    """The leader's word, on committing, that the owner is away by their Slack status: the
+    offer waits for them, and the leader may still give it to someone else."""
+    until = f"until {format_day(back)}" if back else "with no end date set"
+    when = "in their first working hours back" if back else "in their next working hours"
+    return (
+        f"Offered to <@{owner_id}>. Their Slack status says they're away {until}, so the offer "
+        f"waits and reaches them {when}; it has no deadline that runs while they're away. If "
+        "it can't wait, withdraw it from your App Home and offer it to someone else."
+    )
+
+
 def render_offer(*, card: InitiativeCard, leader_id: str) -> Message:
     """The owner's DM: what they are asked to own, with Accept and Decline."""
     due = format_day(card.due_date) if card.due_date else "no date yet"

@@ -760,8 +760,12 @@ def render_close_notice(
     )
 
 
-def render_remind_outcome(reminded: Reminded) -> str:
-    """What the leader is told after pressing Remind now (never who was reminded)."""
+def render_remind_outcome(
+    reminded: Reminded, *, anonymous: bool = True, automatic: bool = True
+) -> str:
+    """What the leader is told after pressing Remind now (never who was reminded). In an
+    anonymous tour the people away are not counted apart: with their statuses in plain sight,
+    "1 away" would tell the leader whether the one person on holiday has answered."""
     if reminded.outcome is RemindOutcome.CLOSED:
         return "This tour has closed, so there is nobody left to remind."
     if reminded.outcome is RemindOutcome.TOO_SOON:
@@ -771,11 +775,34 @@ def render_remind_outcome(reminded: Reminded) -> str:
         )
     if reminded.outcome is RemindOutcome.NOBODY:
         return "Everyone has already answered. Nobody needs a reminder."
-    people = "1 person" if reminded.people == 1 else f"{reminded.people} people"
-    return (
-        f"Reminder on its way to {people} who haven't finished, each in their own working hours. "
-        "(Who they are stays private.)"
+    later = (
+        "the tour's next reminder reaches them once they're back"
+        if automatic
+        else "press Remind again once they're back"
     )
+    if anonymous:
+        everyone = _unfinished(reminded.people + reminded.away)
+        return (
+            f"Reminder on its way to {everyone}, each in their own working "
+            f"hours. Anyone whose Slack status says they're away is not reminded now: {later}. "
+            "(Who they are stays private.)"
+        )
+    away = (
+        f" {people(reminded.away)} {'is' if reminded.away == 1 else 'are'} away by their "
+        f"Slack status, so not reminded now: {later}."
+        if reminded.away
+        else ""
+    )
+    if not reminded.people:
+        return f"Nobody reminded now.{away}"
+    return (
+        f"Reminder on its way to {_unfinished(reminded.people)}, each in "
+        f"their own working hours.{away} (Who they are stays private.)"
+    )
+
+
+def _unfinished(count: int) -> str:
+    return "1 person who hasn't finished" if count == 1 else f"{count} people who haven't finished"
 
 
 def render_notice_modal(*, title: str, text: str) -> View:

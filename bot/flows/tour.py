@@ -325,10 +325,12 @@ class RemindOutcome(StrEnum):
 
 @dataclass(frozen=True)
 class Reminded:
-    """What the leader's "Remind now" did."""
+    """What the leader's "Remind now" did: `people` reminded, `away` not, because their Slack
+    status says they are away (the tour's own reminders reach them once they are back)."""
 
     outcome: RemindOutcome
     people: int = 0
+    away: int = 0
 
 
 def manual_reminder_allowed(last: datetime | None, opened: datetime, now: datetime) -> bool:

@@ -181,6 +181,15 @@ def prompt_not_before(
     return next_allowed(max(now, time_off.until), tz_name, hours)
 
 
+def prompt_at(
+    now: datetime, tz_name: str | None, hours: WorkingHours, time_off: Away | None
+) -> datetime:
+    """When a prompt is queued to go: `prompt_not_before`, or, away with no end set, their next
+    window anyway (nothing would ever send it otherwise; it waits in their DM until they are
+    back)."""
+    return prompt_not_before(now, tz_name, hours, time_off) or next_allowed(now, tz_name, hours)
+
+
 @dataclass(frozen=True)
 class Timing:
     """How a fan-out will arrive, for the leader: how many at once, and the rest by when."""

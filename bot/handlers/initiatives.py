@@ -24,9 +24,11 @@ from bot.blocks.initiatives import (
     render_cap_reached,
     render_commit_modal,
     render_initiative_card,
+    render_offer_held,
     render_propose_modal,
 )
 from bot.blocks.metadata import InitiativeMetadata, ProposeMetadata
+from bot.blocks.tour import render_notice_modal
 from bot.deps import Deps
 from bot.flows.commands import parse_command_text
 from bot.flows.outcomes import InitiativeDraft, InitiativeStatus, Refused
@@ -44,6 +46,7 @@ from bot.handlers.home import publish_home
 from bot.models import Initiative, Outcome, Tour
 from bot.refusals import initiatives as initiative_refusals
 from bot.services import initiatives, outcomes
+from bot.services.working_hours import time_off
 from bot.store.tours import get_tour
 
 log = logging.getLogger("bot.handlers.initiatives")
@@ -429,6 +432,9 @@ async def handle_commit_submission(
         checkin_weekday=int(day) if is_number(day) else -1,
     )
     cap = deps.settings.initiative_cap
+    # Whether the owner is away, by Slack status (quick, bounded: before the ack): the offer
+    # then waits until they are back, and the leader is told so while still deciding.
+    owner_away = (await time_off(deps, [(team_id, owner_id)], quick=True)).get(owner_id)
     try:
         async with deps.sessions.begin() as session:
             # The tour row first: two commits at once must not both fit under the cap.
@@ -446,6 +452,7 @@ async def handle_commit_submission(
                     today=local_today(now, tour.leader_tz),
                     now=now,
                     cap=cap,
+                    time_off=owner_away,
                 )
             except outcomes.OutcomeError as refused:
                 await ack(
@@ -466,9 +473,20 @@ async def handle_commit_submission(
     except Replayed:
         await ack()
         return
-    await ack()
+    if owner_away is None:
+        await ack()
+    else:
+        back = local_today(owner_away.until, tour.leader_tz) if owner_away.until else None
+        held = render_offer_held(owner_id=owner_id, back=back)
+        await ack(
+            response_action="update",
+            view=render_notice_modal(title="Initiative offered", text=held).to_dict(),
+        )
     deps.delivery.notify()
-    log.info("initiative committed", extra={"tour": tour.id, "initiative": found[0].id})
+    log.info(
+        "initiative committed",
+        extra={"tour": tour.id, "initiative": found[0].id, "owner_away": owner_away is not None},
+    )
     request_redraw(deps, client, found[0].id, team_id)
     await publish_home(deps, client, team_id=team_id, user_id=tour.leader_id)
 

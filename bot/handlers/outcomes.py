@@ -55,6 +55,7 @@ from bot.handlers.home import publish_home
 from bot.models import Outcome, OutcomeProposal, Reflection, ThemeSource, Tour
 from bot.refusals import outcomes as outcome_refusals
 from bot.services import outcomes
+from bot.services.working_hours import time_off
 from bot.store import findings as findings_store
 from bot.store.tours import get_tour
 
@@ -144,6 +145,8 @@ async def handle_setup_submission(
             },
         )
         return
+    # Who is away, by Slack status, before the ack (quick, bounded): their request waits.
+    away_now = await time_off(deps, [(tour.team_id, user) for user in shapers], quick=True)
     try:
         async with deps.sessions.begin() as session:
             if not await claim_view(session, context, view):
@@ -152,13 +155,20 @@ async def handle_setup_submission(
             # Refused (themes that are not this tour's): the claim is rolled back with it, so
             # the corrected form is not taken for a replay.
             asked = await outcomes.ask_shapers(
-                session, tour=tour, user_ids=shapers, theme_ids=themes, now=deps.clock.now()
+                session,
+                tour=tour,
+                user_ids=shapers,
+                theme_ids=themes,
+                now=deps.clock.now(),
+                time_off=away_now,
             )
     except outcomes.OutcomeError as refused:
         raise outcome_refusals.themes_refused(str(refused), field=OutcomeBlock.THEMES) from None
     await ack()
     deps.delivery.notify()
-    log.info("outcome requests sent", extra={"tour": tour.id, "asked": asked})
+    log.info(
+        "outcome requests sent", extra={"tour": tour.id, "asked": asked, "away": len(away_now)}
+    )
     await publish_home(deps, client, team_id=tour.team_id, user_id=tour.leader_id)
 
 

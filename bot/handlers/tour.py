@@ -45,6 +45,7 @@ from bot.flows.tour import (
     validate_launch,
 )
 from bot.flows.tour_controls import is_control
+from bot.flows.working_hours import Away
 from bot.handlers import naming
 from bot.handlers.common import leader_tour, notice, number_from_value, quick_client
 from bot.handlers.context import (
@@ -62,8 +63,9 @@ from bot.refusals import tour as refused
 from bot.scheduler import suggest_themes_for
 from bot.services import answers, dm, launch, tour_export
 from bot.services import tour as tours
+from bot.services.working_hours import time_off
 from bot.store import outbox
-from bot.store.tours import get_tour
+from bot.store.tours import get_tour, unfinished_participants
 
 log = logging.getLogger("bot.handlers.tour")
 
@@ -411,11 +413,19 @@ async def handle_leader_button(
     if kind is TourAction.EXPORT:
         await _send_export(deps, client, body, tour)
         return
+    away_now: dict[str, Away] = {}
+    if kind is TourAction.REMIND:
+        # Who is away, by Slack status, before the transaction: no Slack call holds the lock.
+        async with deps.sessions() as session:
+            waiting = await unfinished_participants(session, tour_id=tour.id)
+        away_now = await time_off(deps, [(team_id, p.user_id) for _, p in waiting])
     async with deps.sessions.begin() as session:
         locked = await get_tour(session, tour_id=tour.id, team_id=team_id, lock=True)
         assert locked is not None
         if kind is TourAction.REMIND:
-            reminded = await tours.remind_now(session, tour=locked, now=deps.clock.now())
+            reminded = await tours.remind_now(
+                session, tour=locked, now=deps.clock.now(), time_off=away_now
+            )
         else:
             closed = await tours.close_tour(
                 session,
@@ -425,7 +435,12 @@ async def handle_leader_button(
             )
     deps.delivery.notify()
     if kind is TourAction.REMIND:
-        await notice(client, body, "Reminders", render_remind_outcome(reminded))
+        await notice(
+            client,
+            body,
+            "Reminders",
+            render_remind_outcome(reminded, anonymous=locked.anonymous, automatic=locked.reminders),
+        )
         return
     if not closed:
         raise refused.already_closed()

@@ -32,6 +32,7 @@ from bot.flows.outcomes import (
     initiative_problems,
     next_status,
 )
+from bot.flows.working_hours import Away
 from bot.models import (
     Initiative,
     InitiativeBacking,
@@ -286,9 +287,11 @@ async def commit(
     today: date,
     now: datetime,
     cap: int,
+    time_off: Away | None = None,
 ) -> Moved:
     """Offer a proposal (or a declined initiative) to an owner under the tour's cap, and DM
-    them the offer. Problems by field raise OutcomeError."""
+    them the offer, in their working hours and, when their Slack status says they are away
+    (`time_off`), in their first working hours back. Problems by field raise OutcomeError."""
     problems: dict[str, str] = {}
     if not commitment.title.strip():
         problems["title"] = "Give the initiative a short title."
@@ -325,10 +328,14 @@ async def commit(
         method="chat.postMessage",
         payload={"channel": commitment.owner_id, **offer.to_dict()},
         now=now,
-        # The offer waits for the owner's working hours.
+        # The offer waits for the owner's working hours, and for the end of their time off.
         not_before=(
             await working_hours.not_before(
-                session, tour=tour, user_ids=[commitment.owner_id], now=now
+                session,
+                tour=tour,
+                user_ids=[commitment.owner_id],
+                now=now,
+                time_off={commitment.owner_id: time_off} if time_off else None,
             )
         )[commitment.owner_id],
     )

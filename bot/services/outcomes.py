@@ -24,6 +24,7 @@ from bot.flows.outcomes import (
     OutcomeDraft,
     outcome_problems,
 )
+from bot.flows.working_hours import Away
 from bot.models import (
     Outcome,
     OutcomeProposal,
@@ -249,9 +250,11 @@ async def ask_shapers(
     user_ids: Sequence[str],
     theme_ids: Sequence[int],
     now: datetime,
+    time_off: Mapping[str, Away] | None = None,
 ) -> int:
     """Ask each direct report, by DM, for outcomes on the chosen themes; returns how many
-    were newly asked (asking someone again sends nothing twice)."""
+    were newly asked (asking someone again sends nothing twice). Someone away (`time_off`, by
+    user id, from their Slack status) is asked once, in their first working hours back."""
     themes = {
         theme.id: theme.label
         for theme in await session.scalars(
@@ -262,9 +265,9 @@ async def ask_shapers(
     if not chosen:
         raise OutcomeError({"themes": "Pick at least one of the themes."})
     asked = 0
-    # Each request waits for its recipient's working hours.
+    # Each request waits for its recipient's working hours, and for the end of their time off.
     when = await working_hours.not_before(
-        session, tour=tour, user_ids=list(dict.fromkeys(user_ids)), now=now
+        session, tour=tour, user_ids=list(dict.fromkeys(user_ids)), now=now, time_off=time_off
     )
     for user_id in dict.fromkeys(user_ids):
         if not await insert_if_absent(

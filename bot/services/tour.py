@@ -177,17 +177,28 @@ async def queue_due_reminders(
     return queued
 
 
-async def remind_now(session: AsyncSession, *, tour: Tour, now: datetime) -> Reminded:
+async def remind_now(
+    session: AsyncSession,
+    *,
+    tour: Tour,
+    now: datetime,
+    time_off: Mapping[str, Away] | None = None,
+) -> Reminded:
     """The leader's "Remind now": everyone who has not finished, each in their own working hours,
-    at most once a day, while the tour is open."""
+    at most once a day, while the tour is open. Someone away (`time_off`, by user id, from their
+    Slack status) is skipped and counted: their reminders_sent is untouched, so the tour's own
+    reminder still finds them due once they are back."""
     if tour.status is TourStatus.CLOSED:
         return Reminded(RemindOutcome.CLOSED)
     if not manual_reminder_allowed(tour.last_manual_reminder_at, tour.opens_at, now):
         return Reminded(RemindOutcome.TOO_SOON)
     tour.last_manual_reminder_at = now
     questions = await store.questions_of(session, tour_id=tour.id)
-    queued = 0
+    queued = away = 0
     for _, participant in await store.unfinished_participants(session, tour_id=tour.id):
+        if time_off and participant.user_id in time_off:
+            away += 1
+            continue
         if await _queue_reminder(
             session,
             tour=tour,
@@ -198,7 +209,8 @@ async def remind_now(session: AsyncSession, *, tour: Tour, now: datetime) -> Rem
             not_before=next_allowed(now, participant.tz, tour.working_hours),
         ):
             queued += 1
-    return Reminded(RemindOutcome.QUEUED if queued else RemindOutcome.NOBODY, queued)
+    outcome = RemindOutcome.QUEUED if queued or away else RemindOutcome.NOBODY
+    return Reminded(outcome, queued, away)
 
 
 async def visibility_of(

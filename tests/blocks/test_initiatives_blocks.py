@@ -25,6 +25,7 @@ from bot.blocks.initiatives import (
     render_declined_for_leader,
     render_initiative_card,
     render_offer,
+    render_offer_held,
     render_pipeline,
     render_propose_modal,
     render_win_modal,
@@ -861,3 +862,27 @@ def test_commitments_show_ten(count: int, note: str | None) -> None:
 )
 def test_progress_bar(percent: int, expected: str) -> None:
     assert progress_bar(percent) == expected
+
+
+@pytest.mark.parametrize(
+    ("back", "says"),
+    [
+        # Away until a known day: the offer waits for their first working hours back.
+        (
+            date(2026, 3, 6),
+            "away until Friday 6 March, so the offer waits and reaches them in "
+            "their first working hours back",
+        ),
+        # No end set: it goes in their next working hours, to be read when back.
+        (
+            None,
+            "away with no end date set, so the offer waits and reaches them in their next "
+            "working hours",
+        ),
+    ],
+)
+def test_the_leader_hears_an_offer_waits_for_an_owner_away(back: date | None, says: str) -> None:
+    told = render_offer_held(owner_id="UT05", back=back)
+    assert told.startswith("Offered to <@UT05>. Their Slack status says they're ")
+    assert says in told
+    assert "withdraw it from your App Home and offer it to someone else" in told

@@ -31,6 +31,7 @@ from bot.blocks.tour import (
     render_leader_confirmation,
     render_notice_modal,
     render_question,
+    render_remind_outcome,
     render_reminder,
     render_tour_closed_for_member,
     slack_time,
@@ -39,6 +40,8 @@ from bot.flows.tour import (
     DEFAULT_QUESTIONS,
     MAX_QUESTIONS,
     LaunchBlock,
+    Reminded,
+    RemindOutcome,
     Visibility,
     question_block,
 )
@@ -1433,3 +1436,59 @@ def test_action_and_view_ids_are_the_agreed_ones() -> None:
         "ANSWERS": "tour.answers",
         "NOTICE": "tour.notice",
     }
+
+
+@pytest.mark.parametrize(
+    ("reminded", "anonymous", "automatic", "says", "never"),
+    [
+        # Named, some away: the count apart, and when they will hear.
+        (
+            Reminded(RemindOutcome.QUEUED, 12, 3),
+            False,
+            True,
+            "12 people who haven't finished, each in their own working hours. 3 people are away "
+            "by their Slack status, so not reminded now: the tour's next reminder reaches them "
+            "once they're back.",
+            "Anyone",
+        ),
+        # Named, one away, reminders off: the leader is told to press again.
+        (
+            Reminded(RemindOutcome.QUEUED, 1, 1),
+            False,
+            False,
+            "1 person who hasn't finished, each in their own working hours. 1 person is away by "
+            "their Slack status, so not reminded now: press Remind again once they're back.",
+            "tour's next reminder",
+        ),
+        # Named, everyone left is away: nobody reminded now, and why.
+        (
+            Reminded(RemindOutcome.QUEUED, 0, 2),
+            False,
+            True,
+            "Nobody reminded now. 2 people are away",
+            "on its way",
+        ),
+        # Named, nobody away: as before, no word about time off.
+        (
+            Reminded(RemindOutcome.QUEUED, 4, 0),
+            False,
+            True,
+            "Reminder on its way to 4 people who haven't finished",
+            "away",
+        ),
+        # Anonymous: one count (reminded + away) and no away count of its own.
+        (
+            Reminded(RemindOutcome.QUEUED, 9, 3),
+            True,
+            True,
+            "Reminder on its way to 12 people who haven't finished",
+            "3 people",
+        ),
+    ],
+)
+def test_remind_now_tells_the_leader_about_people_away(
+    reminded: Reminded, anonymous: bool, automatic: bool, says: str, never: str
+) -> None:
+    told = render_remind_outcome(reminded, anonymous=anonymous, automatic=automatic)
+    assert says in told
+    assert never not in told

@@ -18,6 +18,7 @@ from bot.flows.working_hours import (
     hours_columns,
     next_allowed,
     parse_working_hours,
+    prompt_at,
     prompt_not_before,
     timing,
     when_label,
@@ -219,6 +220,25 @@ def test_status_of_user() -> None:
 )
 def test_prompt_not_before(time_off: Away | None, expected: datetime | None) -> None:
     assert prompt_not_before(utc(2026, 12, 7, 8), "Europe/London", OFFICE, time_off) == expected
+
+
+@pytest.mark.parametrize(
+    ("time_off", "expected"),
+    [
+        # Not away: their window (London opens at 09:00).
+        (None, utc(2026, 12, 7, 9)),
+        # Away until Thursday 00:00: Thursday's window, not before.
+        (Away(utc(2026, 12, 10)), utc(2026, 12, 10, 9)),
+        # Back on Saturday: the next working day, Monday.
+        (Away(utc(2026, 12, 12, 12)), utc(2026, 12, 14, 9)),
+        # Back mid-afternoon: at once then, inside the window.
+        (Away(utc(2026, 12, 8, 15, 30)), utc(2026, 12, 8, 15, 30)),
+        # Away with no end set: their next window anyway, to be read when back.
+        (Away(None), utc(2026, 12, 7, 9)),
+    ],
+)
+def test_prompt_at(time_off: Away | None, expected: datetime) -> None:
+    assert prompt_at(utc(2026, 12, 7, 8), "Europe/London", OFFICE, time_off) == expected
 
 
 def test_working_hours_must_make_sense() -> None:

@@ -1,18 +1,25 @@
 """Time off read from Slack statuses, end to end: no reminder while someone's status says they
 are away, one once it has expired; a check-in that falls in an owner's time off is "away", not
-"missed", and the Friday update says so."""
+"missed", and the Friday update says so; the leader's Remind now skips people away and says how
+many; an outcome request and an initiative offer wait until their recipient is back."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.blocks.initiatives import InitiativeAction
+from bot.blocks.outcomes import OutcomeAction
+from bot.blocks.tour import TourAction
 from bot.clock import FrozenClock
 from bot.deps import Deps
-from bot.models import Checkin, CheckinState, Initiative
+from bot.flows.outcomes import InitiativeStatus
+from bot.models import Checkin, CheckinState, Initiative, OutboxMessage
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 from bot.scheduler import run_tick
@@ -24,9 +31,19 @@ from tests.handlers.test_checkins import (
     squad,
     tick_at,
 )
+from tests.handlers.test_findings import drain_outbox, team
+from tests.handlers.test_initiatives import (
+    click,
+    commit_values,
+    open_commit,
+    outcome_ids,
+    outcomes_committed,
+    propose,
+)
+from tests.handlers.test_outcomes import SHAPERS, buttons, poll_closed, theme_options
 from tests.handlers.test_tour import launch, rendered
 
-__all__ = ["squad"]  # the fixture, shared with the check-in tests
+__all__ = ["squad", "team"]  # the fixtures, shared with the check-in and findings tests
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -109,3 +126,206 @@ async def test_an_owner_away_on_checkin_day_is_away_not_missed(
     assert "Away on check-in day, so no check-in: *Initiative of UBERLIN* (<@UBERLIN>)" in shown
     assert "Missed check-in: *Initiative of UBERLIN*" not in shown
     assert "Missed check-in: *Initiative of UTOKYO*" in shown
+
+
+async def outbox_keys(sessions: async_sessionmaker[AsyncSession], part: str) -> list[str]:
+    async with sessions() as session:
+        keys = await session.scalars(
+            select(OutboxMessage.idempotency_key).where(
+                OutboxMessage.idempotency_key.contains(part)
+            )
+        )
+    return sorted(keys)
+
+
+@pytest.mark.parametrize(
+    ("anonymous", "told"),
+    [
+        # Named: the leader is told how many were skipped as away.
+        (
+            False,
+            "Reminder on its way to 1 person who hasn't finished, each in their own working "
+            "hours. 1 person is away by their Slack status, so not reminded now: the tour's "
+            "next reminder reaches them once they're back.",
+        ),
+        # Anonymous: one count for everyone unfinished; statuses are public, so a separate
+        # away count would say whether the person on holiday has answered.
+        (
+            True,
+            "Reminder on its way to 2 people who haven't finished, each in their own working "
+            "hours. Anyone whose Slack status says they're away is not reminded now: the tour's "
+            "next reminder reaches them once they're back.",
+        ),
+    ],
+)
+async def test_remind_now_skips_people_away_and_the_tour_reminds_them_when_back(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    anonymous: bool,
+    told: str,
+) -> None:
+    await launch(
+        slack,
+        fake_slack,
+        deps,
+        users=("UALICE", "UBOB"),
+        close_date="2026-03-05",
+        anonymous=anonymous,
+    )
+    back = datetime(2026, 3, 5, 0, 0, tzinfo=NEW_YORK)  # Alice is away until Thursday
+    fake_slack.set_status(
+        "UALICE", emoji=":palm_tree:", text="Vacationing", expiration=int(back.timestamp())
+    )
+
+    clock.advance(days=1)  # Tuesday: Remind now is allowed again
+    await slack.block_action("ULEAD", TourAction.REMIND, view=fake_slack.home_views["ULEAD"])
+    await deps.inflight.wait_idle(timeout=5)
+    [notice] = fake_slack.view_stack("ULEAD")
+    assert told in json.dumps(fake_slack.views[notice], ensure_ascii=False)
+    await deps.delivery.deliver_due()
+    assert await outbox_keys(sessions, ":remind-now:") == ["tour:1:remind-now:2026-03-03:UBOB"]
+    assert reminders(fake_slack, "UBOB") != []
+    assert reminders(fake_slack, "UALICE") == []
+
+    at = clock.now()
+    while at < datetime(2026, 3, 6, 0, 0, tzinfo=UTC):
+        at += timedelta(hours=1)
+        clock.set(at)
+        assert (await run_tick(deps)).failed == []
+    # Back on Thursday, she has the tour's own reminder, once.
+    [reminded] = reminders(fake_slack, "UALICE")
+    assert (reminded.date(), reminded.hour) == (back.date(), 10)
+
+
+async def test_an_outcome_request_to_someone_away_waits_until_they_are_back(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+) -> None:
+    await poll_closed(slack, fake_slack, deps, clock, team)
+    # UT02 (Berlin) is out sick for three days.
+    back = clock.now() + timedelta(days=3)
+    fake_slack.set_status("UT02", emoji=":face_with_thermometer:", expiration=int(back.timestamp()))
+    before = {user: len(fake_slack.dms_to(user)) for user in SHAPERS}
+    clock.advance(minutes=11)  # past the directory's cached member list (10 minutes)
+
+    await slack.block_action(
+        "ULEAD", OutcomeAction.SET_OUTCOMES, view=fake_slack.home_views["ULEAD"]
+    )
+    await deps.inflight.wait_idle(timeout=5)
+    setup = fake_slack.views[fake_slack.view_stack("ULEAD")[-1]]
+    options = theme_options(setup)
+    answer = await slack.view_submission(
+        "ULEAD",
+        setup,
+        {
+            "outcomes.shapers": {
+                "outcomes.shapers.input": {"type": "multi_users_select", "selected_users": SHAPERS}
+            },
+            "outcomes.themes": {
+                "outcomes.themes.input": {
+                    "type": "checkboxes",
+                    "selected_options": options["options"][:1],
+                }
+            },
+        },
+    )
+    assert answer.status == 200
+    await deps.inflight.wait_idle(timeout=5)
+    for _ in range(3):  # past the one-a-second pacing; UT02's row is held
+        await deps.delivery.deliver_due()
+        clock.advance(seconds=1)
+
+    def requests(user: str) -> list[dict[str, object]]:
+        return [
+            m for m in fake_slack.dms_to(user)[before[user] :] if buttons(m, OutcomeAction.PROPOSE)
+        ]
+
+    assert [len(requests(user)) for user in SHAPERS] == [1, 0, 1]
+    async with sessions() as session:
+        held = (
+            await session.execute(
+                select(OutboxMessage.idempotency_key, OutboxMessage.next_attempt_at).where(
+                    OutboxMessage.idempotency_key.endswith(":outcome-request:UT02")
+                )
+            )
+        ).one()
+    assert held.next_attempt_at >= back  # held in the database, not dropped
+
+    # Back: the request arrives once, in her working hours, and ticks send nothing more.
+    for hours in range(0, 4 * 24, 3):
+        clock.set(back + timedelta(hours=hours))
+        assert (await run_tick(deps)).failed == []
+    [request] = requests("UT02")
+    assert datetime.fromtimestamp(float(request["ts"]), UTC) >= back
+
+
+async def test_an_offer_to_an_owner_away_waits_and_the_leader_is_told(
+    slack: SignedSlack,
+    fake_slack: FakeSlack,
+    deps: Deps,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    team: list[str],
+) -> None:
+    await outcomes_committed(slack, fake_slack, deps, clock, sessions, team)
+    [first, *_] = await outcome_ids(sessions)
+    await propose(
+        slack,
+        fake_slack,
+        deps,
+        proposer="UT04",
+        how="button",
+        outcome_id=first,
+        title="Slip alerts",
+        owner=None,
+    )
+    await drain_outbox(deps, clock)
+    # UT05 is on holiday (in German) until Friday 6 March, 00:00 UTC.
+    back = datetime(2026, 3, 6, 0, 0, tzinfo=UTC)
+    assert clock.now() < back - timedelta(days=2)
+    fake_slack.set_status("UT05", text="Urlaub bis Freitag", expiration=int(back.timestamp()))
+    clock.advance(minutes=11)  # past the directory's cached member list (10 minutes)
+    view = await open_commit(slack, fake_slack, deps, "Slip alerts")
+    due = (clock.now() + timedelta(days=30)).date().isoformat()
+
+    answer = await slack.view_submission("ULEAD", view, commit_values("UT05", due))
+    await deps.inflight.wait_idle(timeout=5)
+
+    # The leader is told at once, while deciding, with what they can do about it.
+    assert answer.json is not None
+    assert answer.json["response_action"] == "update"
+    told = rendered(answer.json["view"])
+    assert "Their Slack status says they're away until Friday 6 March" in told
+    assert "withdraw it from your App Home" in told
+    for _ in range(3):
+        await deps.delivery.deliver_due()
+        clock.advance(seconds=1)
+    assert [m for m in fake_slack.dms_to("UT05") if buttons(m, InitiativeAction.ACCEPT)] == []
+    async with sessions() as session:
+        initiative = await session.scalar(select(Initiative))
+        assert initiative is not None
+        assert initiative.status is InitiativeStatus.OFFERED
+        held = await session.scalar(
+            select(OutboxMessage.next_attempt_at).where(
+                OutboxMessage.idempotency_key.startswith(f"initiative:{initiative.id}:offer:")
+            )
+        )
+    assert held is not None
+    assert held >= back
+
+    # Back on Friday: one offer, in her working hours, and it can still be accepted.
+    for hours in range(0, 3 * 24, 3):
+        clock.set(back + timedelta(hours=hours))
+        assert (await run_tick(deps)).failed == []
+    [offer] = [m for m in fake_slack.dms_to("UT05") if buttons(m, InitiativeAction.ACCEPT)]
+    assert datetime.fromtimestamp(float(offer["ts"]), UTC) >= back
+    await click(slack, deps, "UT05", InitiativeAction.ACCEPT, offer)
+    async with sessions() as session:
+        assert await session.scalar(select(Initiative.status)) is InitiativeStatus.ACCEPTED
