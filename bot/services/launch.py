@@ -35,8 +35,8 @@ from bot.flows.working_hours import (
     WorkingHours,
     away,
     hours_columns,
-    next_allowed,
     parse_working_hours,
+    prompt_at,
     prompt_not_before,
     timing,
 )
@@ -277,10 +277,11 @@ async def finish_launch(
     hours = hours or WorkingHours()
     tour.work_start_minute, tour.work_end_minute, tour.work_days = hours_columns(hours)
     words = away_words or AwayWords()
-    # When each invitation may go: None while away with no end set (it then goes in their
-    # next working hours anyway, to be read when they are back).
+    time_off = {i.user_id: away(i.status, now=now, words=words) for i in audience.invitees}
+    # When each person will be asked, for the leader's confirmation: None while away with no
+    # end set ("when they're back"; the invitation goes in their next working hours anyway).
     asked_at = {
-        i.user_id: prompt_not_before(now, i.tz, hours, away(i.status, now=now, words=words))
+        i.user_id: prompt_not_before(now, i.tz, hours, time_off[i.user_id])
         for i in audience.invitees
     }
     questions = await store.questions_of(session, tour_id=tour.id)
@@ -313,7 +314,7 @@ async def finish_launch(
                 key=f"tour:{tour.id}:invite:{invitee.user_id}",
                 method="chat.postMessage",
                 payload=dm_payload(invitee.user_id, invitation),
-                not_before=asked_at[invitee.user_id] or next_allowed(now, invitee.tz, hours),
+                not_before=prompt_at(now, invitee.tz, hours, time_off[invitee.user_id]),
             )
             for invitee in audience.invitees
         ],
