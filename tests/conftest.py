@@ -25,6 +25,10 @@ from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 from bot.settings import Settings, load_settings
 
+# pytest rewrites asserts in test modules and conftest.py only; these shared modules' asserts
+# should say as much when a journey's step goes wrong.
+pytest.register_assert_rewrite("tests.journeys", "tests.factories", "tests.blocks.payloads")
+
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday morning
 
 

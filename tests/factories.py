@@ -13,8 +13,9 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.flows.outcomes import InitiativeDraft, OutcomeDraft
 from bot.flows.tour import respondent_key
 from bot.models import Outcome, ThemeSource, Tour
 from bot.store import outbox
@@ -173,3 +174,27 @@ async def queued_dms(
                 payload={"channel": user, "text": f"{tag} for {user}"},
                 now=now,
             )
+
+
+OUTCOME = OutcomeDraft(
+    statement="Finance hears about slips the day we know",
+    partner="Finance",
+    measure="9 in 10 slip notices within a day",
+    target_date=date(2026, 6, 30),
+)
+
+PLAN = InitiativeDraft(
+    title="Slip alerts",
+    implications="We tell Finance before the standup ends",
+    tracking="Count of notices per week",
+    first_quick_win="A slip template",
+)
+
+
+async def closed_tour_with_themes(
+    sessions: async_sessionmaker[AsyncSession],
+) -> tuple[Tour, list[int]]:
+    async with sessions.begin() as session:
+        tour = await stored_tour(session, questions=["q"], closed_at=START)
+        theme_ids = await final_themes(session, tour, ["Slips told late", "Unclear priorities"])
+    return tour, theme_ids

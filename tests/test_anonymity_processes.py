@@ -22,7 +22,7 @@ from bot.sandbox.bot_process import bot_env, partnerbot_run
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 from tests.conftest import SIGNING_SECRET
-from tests.test_crash_processes import CHANNEL, launch_tour
+from tests.journeys import CHANNEL, launch_tour
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.skipif(

@@ -206,3 +206,48 @@ def test_no_assert_does_work_that_optimisation_would_strip() -> None:
         for line in side_effects_in_asserts(path.read_text(encoding="utf-8"))
     }
     assert found == set()
+
+
+def imports_of_test_modules(source: str) -> list[int]:
+    """Lines importing from a `test_*` module (or importing one): shared setup lives in modules
+    that are not tests (tests/journeys.py, tests/factories.py, a conftest.py), so that a test
+    module is never another's setup and pytest never collects a test twice."""
+
+    def is_test_module(dotted: str) -> bool:
+        return dotted.rpartition(".")[2].startswith("test_")
+
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            named = [f"{module}.{alias.name}" for alias in node.names]
+            if is_test_module(module) or any(is_test_module(name) for name in named):
+                lines.append(node.lineno)
+        elif isinstance(node, ast.Import) and any(is_test_module(a.name) for a in node.names):
+            lines.append(node.lineno)
+    return lines
+
+
+@pytest.mark.parametrize(
+    ("source", "found"),
+    [
+        ("from tests.handlers.test_tour import launch\n", [1]),
+        ("def f():\n    from tests.test_crash_processes import launch_tour\n", [2]),
+        ("from .test_outcomes import buttons\n", [1]),
+        ("from tests.handlers import test_tour\n", [1]),
+        ("import tests.handlers.test_tour\n", [1]),
+        ("from tests.journeys import launch\nfrom tests.factories import stored_tour\n", []),
+        ("from tests.conftest import START\nimport pytest\n", []),
+    ],
+)
+def test_an_import_of_a_test_module_is_found(source: str, found: list[int]) -> None:
+    assert imports_of_test_modules(source) == found
+
+
+def test_no_test_setup_is_imported_from_a_test_module() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+        for line in imports_of_test_modules(path.read_text(encoding="utf-8"))
+    ]
+    assert found == []

@@ -24,8 +24,8 @@ from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 from bot.settings import SettingsError, load_settings
 from tests.conftest import SIGNING_SECRET
+from tests.journeys import CHANNEL, LEADER, launch_tour
 
-LEADER, CHANNEL = "ULEAD", "CCRASH"
 MEMBERS = [f"UMEMBER{n:04d}" for n in range(300)]
 DMS = len(MEMBERS) + 1  # an invitation each, and the leader's confirmation
 # The delivery worker's concurrent sends (bot/delivery.py). Each send in flight at the kill is
@@ -89,18 +89,6 @@ async def wait_until_outbox_settled(
         assert child.process.returncode is None, "\n".join(child.lines[-20:])
         assert time.monotonic() < deadline, f"the outbox never settled: {dict(counts)}"
         await asyncio.sleep(0.1)  # polling another process's work, not waiting for time
-
-
-async def launch_tour(slack: SignedSlack, fake: FakeSlack) -> None:
-    """The leader types `/partner tour #crash` and submits the launch modal as prefilled."""
-    command = await slack.slash_command(LEADER, f"tour <#{CHANNEL}|crash>", channel_id=CHANNEL)
-    assert command.status == 200, command.text
-    await fake.wait_for(lambda: bool(fake.view_stack(LEADER)), timeout=30)
-    view = fake.views[fake.view_stack(LEADER)[-1]]
-    answer = await slack.view_submission(LEADER, view, {})
-    assert answer.status == 200, answer.text
-    assert answer.json is None, answer.json  # no validation errors: the modal closes
-    assert not answer.problems
 
 
 async def test_run_killed_mid_fan_out_loses_no_invitation(

@@ -441,7 +441,7 @@ async def test_a_refused_team_channel_is_not_retried_and_its_leader_is_told_once
     clock: FrozenClock,
     error: str,
 ) -> None:
-    from tests.services.test_outcomes import closed_tour_with_themes
+    from tests.factories import closed_tour_with_themes
 
     await closed_tour_with_themes(sessions)  # a tour of T1 posting in CTEAM, led by ULEAD
     async with sessions.begin() as session:

@@ -37,7 +37,7 @@ from bot.sandbox.slack_requests import Delivery, SignedSlack
 from bot.settings import Settings, load_settings
 from bot.store import outbox
 from tests.conftest import ALWAYS, SIGNING_SECRET
-from tests.handlers.test_tour import launch_values
+from tests.journeys import launch_values
 
 # Fernet keys made for these tests (Fernet.generate_key()).
 OLD_KEY = "cw_0x689RpI-jtRR7oGtoGEnvEFbVBq-JqlAY-9i1y8="

@@ -28,7 +28,7 @@ from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 from bot.settings import Settings
 from tests.factories import queued_dms
-from tests.handlers.test_tour import launch_values
+from tests.journeys import launch_values
 from tests.reliability.helpers import (
     as_team,
     changes,

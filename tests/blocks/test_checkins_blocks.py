@@ -36,22 +36,20 @@ from bot.blocks.initiatives import InitiativeCard
 from bot.flows.checkins import CheckinStatus
 from bot.flows.outcomes import InitiativeStatus
 from bot.sandbox.block_kit import validate_message
-from tests.blocks.test_initiatives_blocks import (
-    CARD,
-    FRIDAY,
-    TODAY,
-    assert_no_raw_mrkdwn,
-    buttons,
-    contexts,
-    mrkdwn_texts,
-)
-from tests.blocks.test_outcomes_blocks import (
+from tests.blocks.payloads import (
     AMPERSANDS,
+    CARD,
     EVIL,
     EVIL_ESCAPED,
+    FRIDAY,
+    TODAY,
     assert_no_raw_markup,
+    assert_no_raw_mrkdwn,
+    buttons,
     by_block_id,
+    contexts,
     message_dict,
+    mrkdwn_texts,
     view_dict,
 )
 

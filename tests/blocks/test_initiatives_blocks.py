@@ -32,13 +32,18 @@ from bot.blocks.initiatives import (
 )
 from bot.flows.outcomes import InitiativeStatus
 from bot.sandbox.block_kit import validate_blocks
-from tests.blocks.test_outcomes_blocks import (
+from tests.blocks.payloads import (
     AMPERSANDS,
+    CARD,
     EVIL,
     EVIL_ESCAPED,
-    RAW_MARKUP,
+    FRIDAY,
+    TODAY,
     assert_no_raw_markup,
+    assert_no_raw_mrkdwn,
+    buttons,
     by_block_id,
+    contexts,
     message_dict,
     view_dict,
 )
@@ -50,22 +55,7 @@ D = InitiativeStatus.DECLINED
 DONE = InitiativeStatus.DONE
 CLOSED = InitiativeStatus.CLOSED
 
-TODAY = date(2026, 3, 16)  # a Monday
-FRIDAY = date(2026, 4, 3)
 
-CARD = InitiativeCard(
-    initiative_id=12,
-    tour_id=7,
-    title="Slip alerts",
-    theme_label="Speed",
-    outcome="Weekly releases",
-    implications="We tell Finance first",
-    tracking="Weekly count",
-    first_quick_win=None,
-    proposer_id="U1",
-    suggested_owner_id=None,
-    status=P,
-)
 # Every piece of user text at its longest, in the character that grows most when escaped.
 HUGE = replace(
     CARD,
@@ -94,36 +84,6 @@ def home_dicts(blocks: Sequence[Block]) -> list[dict[str, Any]]:
     payload = [block.to_dict() for block in blocks]
     assert validate_blocks(payload, surface="home") == []
     return payload
-
-
-def mrkdwn_texts(payload: Any) -> list[str]:
-    """Every mrkdwn text object's text, anywhere in a payload: what Slack parses for markup."""
-    found: list[str] = []
-    if isinstance(payload, dict):
-        if payload.get("type") == "mrkdwn":
-            found.append(payload["text"])
-        for value in payload.values():
-            found += mrkdwn_texts(value)
-    elif isinstance(payload, list):
-        for value in payload:
-            found += mrkdwn_texts(value)
-    return found
-
-
-def assert_no_raw_mrkdwn(payload: Any) -> None:
-    texts = mrkdwn_texts(payload)
-    assert texts
-    for text in texts:
-        for markup in RAW_MARKUP:
-            assert markup not in text
-
-
-def buttons(blocks: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
-
-
-def contexts(blocks: Sequence[dict[str, Any]]) -> list[str]:
-    return [e["text"] for b in blocks if b["type"] == "context" for e in b["elements"]]
 
 
 def test_ids_are_the_agreed_ones() -> None:

@@ -6,9 +6,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from slack_sdk.models.views import View
 
-from bot.blocks import Message
 from bot.blocks.home import TourCard, render_home
 from bot.blocks.initiatives import InitiativeAction
 from bot.blocks.outcomes import (
@@ -35,36 +33,17 @@ from bot.blocks.outcomes import (
     render_setup_modal,
 )
 from bot.blocks.tour import TourAction
-from bot.sandbox.block_kit import validate_message, validate_view
-
-EVIL = "<!channel> ping <@U999> & <#C1>"
-EVIL_ESCAPED = "&lt;!channel&gt; ping &lt;@U999&gt; &amp; &lt;#C1&gt;"
-RAW_MARKUP = ("<!channel>", "<@U999>", "<#C1>")
-# Escaping grows "&" five-fold: the worst case for any length limit.
-AMPERSANDS = "&" * 5_000
-
-
-def view_dict(view: View) -> dict[str, Any]:
-    payload = view.to_dict()
-    assert validate_view(payload) == []
-    return payload
-
-
-def message_dict(message: Message) -> dict[str, Any]:
-    payload = message.to_dict()
-    assert payload["text"]
-    assert validate_message(payload["text"], payload["blocks"]) == []
-    return payload
-
-
-def by_block_id(blocks: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {block["block_id"]: block for block in blocks if "block_id" in block}
-
-
-def assert_no_raw_markup(payload: dict[str, Any]) -> None:
-    rendered = json.dumps(payload)
-    for markup in RAW_MARKUP:
-        assert markup not in rendered
+from bot.sandbox.block_kit import validate_message
+from tests.blocks.payloads import (
+    AMPERSANDS,
+    EVIL,
+    EVIL_ESCAPED,
+    RAW_MARKUP,
+    assert_no_raw_markup,
+    by_block_id,
+    message_dict,
+    view_dict,
+)
 
 
 def test_ids_are_the_agreed_ones() -> None:

@@ -37,15 +37,16 @@ from bot.models import (
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 from bot.services.tour_export import export_tour
-from tests.handlers.test_findings import (
+from tests.journeys import (
     closed_tour,
     drain_outbox,
+    launch,
     post_findings,
+    reply,
+    the_tour,
     themes_of,
     vote,
 )
-from tests.handlers.test_findings import team as team  # the fixture
-from tests.handlers.test_tour import launch, reply, the_tour
 
 ANSWERS = 20
 # Kendall's tau of 20 answers stored in an order unrelated to their arrival is 0 give or take

@@ -15,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.blocks.checkins import CheckinView
-from bot.blocks.initiatives import InitiativeAction
 from bot.clock import FrozenClock
 from bot.deps import Deps
 from bot.flows.outcomes import InitiativeStatus
@@ -31,116 +30,20 @@ from bot.models import (
 from bot.sandbox.block_kit import validate_message
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
-from bot.scheduler import run_tick
-from tests.factories import committed_outcome, final_themes, stored_tour
-from tests.handlers.test_outcomes import buttons
-from tests.handlers.test_tour import rendered
+from tests.journeys import (
+    FRIDAY_UPDATE,
+    LOCAL_TEN,
+    OWNERS,
+    THEME,
+    accepted,
+    buttons,
+    checkins_to,
+    rendered,
+    tick_at,
+)
 
 Json = dict[str, Any]
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # Monday; New York moves to EDT on 8 March
-OWNERS = {
-    "UTOKYO": "Asia/Tokyo",
-    "UBERLIN": "Europe/Berlin",
-    "UNEWYORK": "America/New_York",
-}
-# Monday 9 March, 10:00 on each owner's clock.
-LOCAL_TEN = {
-    "UTOKYO": datetime(2026, 3, 9, 1, 0, tzinfo=UTC),
-    "UBERLIN": datetime(2026, 3, 9, 9, 0, tzinfo=UTC),
-    "UNEWYORK": datetime(2026, 3, 9, 14, 0, tzinfo=UTC),  # EDT since Sunday
-}
-FRIDAY_UPDATE = datetime(2026, 3, 13, 14, 0, tzinfo=UTC)  # 15:00 in Berlin, the leader's zone
-THEME = "Releases slip without warning"
-
-
-@pytest.fixture
-def squad(fake_slack: FakeSlack) -> list[str]:
-    for user_id, tz in OWNERS.items():
-        fake_slack.add_user(user_id, user_id.lower(), real_name=user_id.title(), tz=tz)
-    fake_slack.add_user("UMEMBER", "member", real_name="Mo Member", tz="Europe/Berlin")
-    fake_slack.add_channel("CSQUAD", "squad", members=["ULEAD", *OWNERS, "UMEMBER"])
-    return list(OWNERS)
-
-
-async def offered_initiatives(
-    sessions: async_sessionmaker[AsyncSession], *, weekday: int = 0
-) -> dict[str, int]:
-    """A closed tour whose outcome has one initiative offered to each owner."""
-    async with sessions.begin() as session:
-        tour = await stored_tour(
-            session,
-            opened_at=START - timedelta(days=20),
-            closes_at=START - timedelta(days=10),
-            closed_at=START - timedelta(days=10),
-            team_id="T00000001",
-            title="Spring listening",
-            channel_id="CSQUAD",
-            leader_tz="Europe/Berlin",
-            questions=["q"],
-            invitees=[*OWNERS, "UMEMBER"],
-        )
-        for participant in await session.scalars(select(Participant)):
-            participant.responded = True
-        [theme_id] = await final_themes(session, tour, [THEME], answer_count=5)
-        outcome = await committed_outcome(session, tour, theme_id)
-        ids = {}
-        for owner in OWNERS:
-            initiative = Initiative(
-                tour_id=tour.id,
-                outcome_id=outcome.id,
-                title=f"Initiative of {owner}",
-                implications="We tell partners first",
-                tracking="Escalations",
-                proposer_id="UMEMBER",
-                status=InitiativeStatus.OFFERED,
-                owner_id=owner,
-                due_date=date(2026, 5, 29),
-                cadence_weeks=1,
-                checkin_weekday=weekday,
-                created_at=START,
-                committed_at=START,
-            )
-            session.add(initiative)
-            await session.flush()
-            ids[owner] = initiative.id
-    return ids
-
-
-async def tick_at(deps: Deps, clock: FrozenClock, at: datetime) -> dict[str, int]:
-    clock.set(at)
-    report = await run_tick(deps)
-    for _ in range(5):  # the outbox paces one message a second per channel
-        if await deps.delivery.next_wakeup() is None:
-            break
-        clock.advance(seconds=1)
-        await deps.delivery.deliver_due()
-    clock.set(at)
-    assert report.failed == []
-    return report.counts
-
-
-def checkins_to(fake: FakeSlack, user_id: str) -> list[Json]:
-    return [m for m in fake.dms_to(user_id) if "check-in" in str(m.get("text")).lower()]
-
-
-async def accepted(
-    slack: SignedSlack,
-    fake_slack: FakeSlack,
-    deps: Deps,
-    sessions: async_sessionmaker[AsyncSession],
-    *,
-    weekday: int = 0,
-) -> dict[str, int]:
-    ids = await offered_initiatives(sessions, weekday=weekday)
-    for owner, initiative_id in ids.items():
-        await slack.block_action(
-            owner,
-            InitiativeAction.ACCEPT,
-            value=str(initiative_id),
-            channel_id=fake_slack.dm_channel_id(owner),
-        )
-        await deps.inflight.wait_idle(timeout=5)
-    return ids
 
 
 async def test_checkins_run_on_each_owners_clock_and_the_week_ends_in_an_update(

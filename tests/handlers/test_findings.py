@@ -15,171 +15,32 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.blocks import unescape
 from bot.blocks.findings import FindingsAction, FindingsView
-from bot.blocks.tour import TourAction
 from bot.clock import FrozenClock
 from bot.deps import Deps
 from bot.export import to_csv
 from bot.flows.review import MAX_SUGGESTED_THEMES, default_picks, side_rank
-from bot.models import Poll, PollStatus, Theme, ThemeSource, Vote
+from bot.models import Poll, PollStatus, ThemeSource, Vote
 from bot.sandbox.block_kit import validate_message, validate_view
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 from bot.scheduler import run_tick
 from bot.services.tour_export import export_tour
-from tests.handlers.test_tour import launch, rendered, reply, the_tour
-
-TEAM = [f"UT{n:02d}" for n in range(1, 16)]
-NAMES = ["Priya", "Marco", "Lena", "Tomás", "Aiko"]
-ANSWERS = {
-    0: [  # what's working well
-        "Code reviews are quick and kind, even for big pull requests.",
-        "Reviews come back within a day and the comments are helpful.",
-        "Pairing with Priya on reviews taught me a lot.",
-        "Our review culture is friendly: people explain instead of block.",
-        "The on-call rotation is fair and the runbooks help.",
-        "On-call is calm now that alerts are tuned.",
-        "Runbooks made my on-call week much less scary.",
-        "Standups are short and useful.",
-        "We celebrate releases together.",
-        "Marco keeps the on-call handover tidy.",
-        "Review turnaround is fast.",
-        "Friendly code review comments.",
-        "Alert noise dropped a lot on call.",
-        "Team lunches are great.",
-        "Retros lead to real changes.",
-    ],
-    1: [  # challenges
-        "Priorities change every week and nobody tells us why.",
-        "We learn about priority changes from other teams first.",
-        "Unclear priorities: three urgent projects at once.",
-        "The business never explains which project matters most.",
-        "Staging is down so often we wait half a day to test.",
-        "The staging environment breaks constantly.",
-        "Deploys to staging fail and block testing.",
-        "Lena can't test anything when staging is broken.",
-        "Priorities shift without warning from leadership.",
-        "Testing is blocked by flaky staging every sprint.",
-        "Nobody knows what the top priority is this quarter.",
-        "Staging outages waste hours every week.",
-        "Too many meetings on Thursdays.",
-        "Our roadmap priorities are a moving target.",
-        "Staging data is stale and breaks tests.",
-    ],
-}
-
-
-@pytest.fixture
-def team(fake_slack: FakeSlack) -> list[str]:
-    for user_id, n in zip(TEAM, range(len(TEAM)), strict=True):
-        name = NAMES[n % len(NAMES)]
-        fake_slack.add_user(user_id, name.lower(), real_name=f"{name} {n}", tz="Europe/Berlin")
-    fake_slack.add_channel("CSQUAD", "squad", members=["ULEAD", *TEAM])
-    fake_slack.add_user("UOUTSIDER", "outsider", tz="UTC")
-    return TEAM
-
-
-async def closed_tour(
-    slack: SignedSlack, fake_slack: FakeSlack, deps: Deps, clock: FrozenClock, team: list[str]
-) -> None:
-    """15 people answer both questions (30 answers), then the leader presses Close now."""
-    await launch(slack, fake_slack, deps, users=team, results="CSQUAD")
-    for index, member in enumerate(team):
-        await reply(slack, deps, clock, member, ANSWERS[0][index])
-        await reply(slack, deps, clock, member, ANSWERS[1][index])
-    await slack.block_action("ULEAD", TourAction.CLOSE, view=fake_slack.home_views["ULEAD"])
-    await deps.inflight.wait_idle(timeout=60)  # grouping 30 answers runs after the click
-    await drain_outbox(deps, clock)
-
-
-async def drain_outbox(deps: Deps, clock: FrozenClock) -> None:
-    """Deliver everything queued, letting the clock pass the one-a-second channel pacing."""
-    for _ in range(30):
-        await deps.delivery.deliver_due()
-        if await deps.delivery.next_wakeup() is None:
-            return
-        clock.advance(seconds=1)
-    raise AssertionError("the outbox did not drain")
+from tests.journeys import (
+    ANSWERS,
+    NAMES,
+    closed_tour,
+    drain_outbox,
+    open_review,
+    post_findings,
+    rendered,
+    the_tour,
+    themes_of,
+    vote,
+)
 
 
 def view_blocks(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {block["block_id"]: block for block in view["blocks"] if "block_id" in block}
-
-
-async def open_review(slack: SignedSlack, fake_slack: FakeSlack, deps: Deps) -> dict[str, Any]:
-    prompt = fake_slack.dms_to("ULEAD")[-1]
-    assert "review" in rendered(prompt).lower()
-    await slack.block_action(
-        "ULEAD", FindingsAction.REVIEW, message=prompt, channel_id=prompt["channel"]
-    )
-    await deps.inflight.wait_idle(timeout=5)
-    view: dict[str, Any] = fake_slack.views[fake_slack.view_stack("ULEAD")[-1]]
-    assert view["callback_id"] == FindingsView.REVIEW
-    return view
-
-
-async def post_findings(slack: SignedSlack, fake_slack: FakeSlack, deps: Deps) -> dict[str, Any]:
-    """Review: rename theme 1, drop theme 3; preview; post with the default poll."""
-    review = await open_review(slack, fake_slack, deps)
-    answer = await slack.view_submission(
-        "ULEAD",
-        review,
-        {
-            "theme.1.label": {"theme.1.label.input": "Priorities change without a why"},
-            "theme.3.keep": {"theme.3.keep.input": {"type": "checkboxes", "selected_options": []}},
-            "reflect.next": {"reflect.next.input": "Ask Finance to our planning."},
-        },
-    )
-    assert answer.json is not None
-    assert answer.json["response_action"] == "push"  # Back returns to the review
-    preview = fake_slack.views[fake_slack.view_stack("ULEAD")[-1]]
-    assert preview["callback_id"] == FindingsView.PREVIEW
-    posted = await slack.view_submission("ULEAD", preview, {})
-    assert posted.status == 200
-    await deps.inflight.wait_idle(timeout=5)
-    [message] = fake_slack.messages_in("CSQUAD")
-    return message
-
-
-async def vote(
-    slack: SignedSlack,
-    deps: Deps,
-    fake_slack: FakeSlack,
-    user: str,
-    theme_index: int,
-    *,
-    remove: bool = False,
-    message: dict[str, Any] | None = None,
-) -> str:
-    message = message or fake_slack.messages_in("CSQUAD")[0]
-    action = FindingsAction.UNVOTE if remove else FindingsAction.VOTE
-    buttons = [
-        element
-        for block in message["blocks"]
-        if block["type"] == "actions"
-        for element in block["elements"]
-        if element.get("action_id") == action
-    ]
-    answer = await slack.block_action(
-        user,
-        action,
-        value=buttons[theme_index]["value"],
-        message=message,
-        channel_id="CSQUAD",
-        block_id=None,
-    )
-    assert answer.status == 200
-    await deps.inflight.wait_idle(timeout=5)
-    said: str = slack.fake.responses[-1]["body"]["text"]
-    return said
-
-
-async def themes_of(sessions: async_sessionmaker[AsyncSession], source: ThemeSource) -> list[Theme]:
-    """The tour's suggested or final themes, in their order."""
-    async with sessions() as session:
-        found = await session.scalars(
-            select(Theme).where(Theme.source == source).order_by(Theme.position)
-        )
-        return list(found.all())
 
 
 async def test_themes_are_suggested_reviewed_posted_voted_and_closed(

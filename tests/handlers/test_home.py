@@ -21,25 +21,20 @@ from bot.models import Outcome, Tour, TourStatus
 from bot.sandbox.block_kit import validate_view
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
-from tests.handlers.test_findings import (
+from tests.journeys import (
     ANSWERS,
-    closed_tour,
-    drain_outbox,
-    team,  # noqa: F401 - the fixture
-)
-from tests.handlers.test_initiatives import (
+    buttons,
     click,
+    closed_tour,
     commit_values,
+    drain_outbox,
+    initiative_proposed,
+    launch,
     offer_to,
     open_commit,
-    outcome_ids,
-    propose,
+    rendered,
+    reply,
 )
-from tests.handlers.test_outcomes import buttons
-from tests.handlers.test_outcomes import (
-    test_outcomes_are_proposed_committed_and_announced as outcomes_committed,
-)
-from tests.handlers.test_tour import launch, rendered, reply
 
 Json = dict[str, Any]
 
@@ -74,22 +69,12 @@ async def test_closing_a_second_tour_keeps_the_first_tours_pipeline_and_commitme
     deps: Deps,
     clock: FrozenClock,
     sessions: async_sessionmaker[AsyncSession],
-    team: list[str],  # noqa: F811 - the fixture imported above
+    team: list[str],
 ) -> None:
     # Tour 1: outcomes agreed, and the leader owns one of its initiatives.
-    await outcomes_committed(slack, fake_slack, deps, clock, sessions, team)
-    [first_outcome, _] = await outcome_ids(sessions)
-    await propose(
-        slack,
-        fake_slack,
-        deps,
-        proposer="UT04",
-        how="button",
-        outcome_id=first_outcome,
-        title="Leader's partner lunch",
-        owner=None,
+    [first_outcome, _] = await initiative_proposed(
+        slack, fake_slack, deps, clock, sessions, team, title="Leader's partner lunch"
     )
-    await drain_outbox(deps, clock)
     form = await open_commit(slack, fake_slack, deps, "Leader's partner lunch")
     due = (clock.now() + timedelta(days=60)).date().isoformat()
     await slack.view_submission("ULEAD", form, commit_values("ULEAD", due))
@@ -157,7 +142,7 @@ async def test_the_home_queued_after_suggestions_is_the_home_the_tab_shows(
     fake_slack: FakeSlack,
     deps: Deps,
     clock: FrozenClock,
-    team: list[str],  # noqa: F811 - the fixture imported above
+    team: list[str],
 ) -> None:
     await closed_tour(slack, fake_slack, deps, clock, team)  # Close now, then themes suggested
     after_suggestions = home_of(fake_slack, "ULEAD")
@@ -170,7 +155,7 @@ async def test_the_home_queued_after_a_close_is_the_home_the_tab_shows(
     fake_slack: FakeSlack,
     deps: Deps,
     clock: FrozenClock,
-    team: list[str],  # noqa: F811 - the fixture imported above
+    team: list[str],
 ) -> None:
     await launch(slack, fake_slack, deps, users=team[:3])
     clock.advance(minutes=1)

@@ -17,22 +17,27 @@ from bot.blocks.initiatives import InitiativeAction, InitiativeView
 from bot.clock import FrozenClock
 from bot.deps import Deps
 from bot.flows.outcomes import InitiativeStatus
-from bot.models import Initiative, InitiativeBacking, Outcome, QuickWin
+from bot.models import Initiative, InitiativeBacking, QuickWin
 from bot.sandbox.block_kit import validate_message, validate_view
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 from bot.services import initiatives as initiatives_service
-from tests.handlers.test_findings import (
-    drain_outbox,
-    team,  # noqa: F401 - the fixture
-)
-from tests.handlers.test_outcomes import (
+from tests.journeys import (
+    button_value,
     buttons,
+    card_for,
+    click,
+    commit_values,
+    drain_outbox,
+    initiative_proposed,
+    offer_to,
+    open_commit,
+    outcome_ids,
+    outcomes_committed,
+    propose,
+    rendered,
+    top_view,
 )
-from tests.handlers.test_outcomes import (
-    test_outcomes_are_proposed_committed_and_announced as outcomes_committed,
-)
-from tests.handlers.test_tour import rendered
 
 Json = dict[str, Any]
 
@@ -45,123 +50,6 @@ PROPOSALS = [
 ]
 # Six backings, never by the proposer; UT10 also backs and takes it back (not counted).
 BACKINGS = [("UT01", 0), ("UT02", 0), ("UT03", 0), ("UT01", 2), ("UT09", 2), ("UT11", 3)]
-
-
-def top_view(fake: FakeSlack, user_id: str) -> Json:
-    view: Json = fake.views[fake.view_stack(user_id)[-1]]
-    return view
-
-
-def card_for(fake: FakeSlack, title: str) -> Json:
-    return next(m for m in fake.messages_in("CSQUAD") if title in rendered(m))
-
-
-def button_value(message: Json, action_id: str) -> str:
-    [button] = buttons(message, action_id)
-    return str(button["value"])
-
-
-async def outcome_ids(sessions: async_sessionmaker[AsyncSession]) -> list[int]:
-    async with sessions() as session:
-        return list((await session.scalars(select(Outcome.id).order_by(Outcome.theme_id))).all())
-
-
-async def propose(
-    slack: SignedSlack,
-    fake: FakeSlack,
-    deps: Deps,
-    *,
-    proposer: str,
-    how: str,
-    outcome_id: int,
-    title: str,
-    owner: str | None,
-    implications: str = "We'll tell partners first, before they ask.",
-) -> Any:
-    if how == "command":
-        answer = await slack.slash_command(proposer, "initiative", channel_id="CSQUAD")
-        assert answer.status == 200
-    else:
-        announcement = next(
-            m for m in fake.messages_in("CSQUAD") if buttons(m, InitiativeAction.PROPOSE)
-        )
-        await slack.block_action(
-            proposer,
-            InitiativeAction.PROPOSE,
-            value=button_value(announcement, InitiativeAction.PROPOSE),
-            message=announcement,
-            channel_id="CSQUAD",
-        )
-    await deps.inflight.wait_idle(timeout=5)
-    form = top_view(fake, proposer)
-    assert form["callback_id"] == InitiativeView.PROPOSE
-    values: Json = {
-        "initiative.outcome": {
-            "initiative.outcome.input": {
-                "type": "static_select",
-                "selected_option": {"value": str(outcome_id)},
-            }
-        },
-        "initiative.title": {"initiative.title.input": title},
-        "initiative.implications": {"initiative.implications.input": implications},
-        "initiative.tracking": {"initiative.tracking.input": "Count of partner escalations"},
-        "initiative.quick_win": {"initiative.quick_win.input": "A first alert this week"},
-    }
-    if owner:
-        values["initiative.suggested_owner"] = {
-            "initiative.suggested_owner.input": {"type": "users_select", "selected_user": owner}
-        }
-    answer = await slack.view_submission(proposer, form, values)
-    await deps.inflight.wait_idle(timeout=5)
-    return answer
-
-
-async def open_commit(slack: SignedSlack, fake: FakeSlack, deps: Deps, title: str) -> Json:
-    card = card_for(fake, title)
-    await slack.block_action(
-        "ULEAD",
-        InitiativeAction.COMMIT,
-        value=button_value(card, InitiativeAction.COMMIT),
-        message=card,
-        channel_id="CSQUAD",
-    )
-    await deps.inflight.wait_idle(timeout=5)
-    view = top_view(fake, "ULEAD")
-    assert view["callback_id"] == InitiativeView.COMMIT
-    return view
-
-
-def commit_values(owner: str, due: str, *, weeks: int = 1, title: str | None = None) -> Json:
-    values: Json = {
-        "initiative.owner": {
-            "initiative.owner.input": {"type": "users_select", "selected_user": owner}
-        },
-        "initiative.due": {"initiative.due.input": {"type": "datepicker", "selected_date": due}},
-        "initiative.cadence": {
-            "initiative.cadence.input": {
-                "type": "radio_buttons",
-                "selected_option": {"value": str(weeks)},
-            }
-        },
-    }
-    if title is not None:
-        values["initiative.title"] = {"initiative.title.input": title}
-    return values
-
-
-def offer_to(fake: FakeSlack, owner: str) -> Json:
-    return next(m for m in reversed(fake.dms_to(owner)) if buttons(m, InitiativeAction.ACCEPT))
-
-
-async def click(slack: SignedSlack, deps: Deps, user_id: str, action: str, message: Json) -> None:
-    await slack.block_action(
-        user_id,
-        action,
-        value=button_value(message, action),
-        message=message,
-        channel_id=message["channel"],
-    )
-    await deps.inflight.wait_idle(timeout=5)
 
 
 def last_ephemeral(fake: FakeSlack, user_id: str) -> str:
@@ -178,7 +66,7 @@ async def test_initiatives_are_proposed_backed_committed_and_reassigned(
     deps: Deps,
     clock: FrozenClock,
     sessions: async_sessionmaker[AsyncSession],
-    team: list[str],  # noqa: F811 - the fixture imported above
+    team: list[str],
 ) -> None:
     await outcomes_committed(slack, fake_slack, deps, clock, sessions, team)
     outcomes = await outcome_ids(sessions)
@@ -344,7 +232,7 @@ async def test_initiatives_are_proposed_backed_committed_and_reassigned(
 
     # The export: theme → outcome → initiative, with owners, due dates and implications.
     from bot.services.tour_export import export_tour
-    from tests.handlers.test_tour import the_tour
+    from tests.journeys import the_tour
 
     async with sessions() as session:
         record = (await export_tour(session, tour=await the_tour(sessions))).record()
@@ -364,22 +252,10 @@ async def slip_alerts_offered_to_ut05(
     deps: Deps,
     clock: FrozenClock,
     sessions: async_sessionmaker[AsyncSession],
-    team: list[str],  # noqa: F811
+    team: list[str],
 ) -> Json:
     """UT04 proposes "Slip alerts", the leader commits it to UT05: UT05's offer DM."""
-    await outcomes_committed(slack, fake_slack, deps, clock, sessions, team)
-    outcomes = await outcome_ids(sessions)
-    await propose(
-        slack,
-        fake_slack,
-        deps,
-        proposer="UT04",
-        how="button",
-        outcome_id=outcomes[0],
-        title="Slip alerts",
-        owner=None,
-    )
-    await drain_outbox(deps, clock)
+    await initiative_proposed(slack, fake_slack, deps, clock, sessions, team)
     view = await open_commit(slack, fake_slack, deps, "Slip alerts")
     due = (clock.now() + timedelta(days=30)).date().isoformat()
     await slack.view_submission("ULEAD", view, commit_values("UT05", due))
@@ -395,7 +271,7 @@ async def test_someone_else_cannot_answer_an_offer(
     deps: Deps,
     clock: FrozenClock,
     sessions: async_sessionmaker[AsyncSession],
-    team: list[str],  # noqa: F811
+    team: list[str],
     action: InitiativeAction,
 ) -> None:
     offer = await slip_alerts_offered_to_ut05(slack, fake_slack, deps, clock, sessions, team)
@@ -415,7 +291,7 @@ async def test_the_leader_withdraws_an_offer_its_owner_has_not_answered(
     deps: Deps,
     clock: FrozenClock,
     sessions: async_sessionmaker[AsyncSession],
-    team: list[str],  # noqa: F811
+    team: list[str],
 ) -> None:
     """From the App Home: only the leader may; the owner hears of it, their Accept no longer
     works, and the place under the cap is free for another commitment."""
@@ -475,7 +351,7 @@ async def test_a_forged_decline_form_cannot_redraw_another_message(
     deps: Deps,
     clock: FrozenClock,
     sessions: async_sessionmaker[AsyncSession],
-    team: list[str],  # noqa: F811
+    team: list[str],
 ) -> None:
     """The decline form's private_metadata once said which message to redraw: a request signed
     with the signing secret could point it at the channel's findings post. Where the offer is
@@ -508,7 +384,7 @@ async def test_an_accept_click_naming_another_message_redraws_only_the_offer(
     deps: Deps,
     clock: FrozenClock,
     sessions: async_sessionmaker[AsyncSession],
-    team: list[str],  # noqa: F811
+    team: list[str],
 ) -> None:
     """The Accept button redrew the message the click said it came from: a signed click could
     name the findings post as that message."""

@@ -17,22 +17,15 @@ from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 from bot.scheduler import run_tick
 from bot.services.initiatives import card_key, offer_key_prefix
-from tests.handlers.test_findings import (
-    drain_outbox,
-    team,  # noqa: F401 - the fixture
-)
-from tests.handlers.test_initiatives import (
+from tests.journeys import (
     card_for,
     click,
     commit_values,
+    drain_outbox,
+    initiative_proposed,
     open_commit,
-    outcome_ids,
-    propose,
+    rendered,
 )
-from tests.handlers.test_outcomes import (
-    test_outcomes_are_proposed_committed_and_announced as outcomes_committed,
-)
-from tests.handlers.test_tour import rendered
 
 
 async def row_by_key(sessions: async_sessionmaker[AsyncSession], prefix: str) -> OutboxMessage:
@@ -62,21 +55,9 @@ async def test_a_card_and_an_offer_are_redrawn_after_their_payloads_are_purged(
     deps: Deps,
     clock: FrozenClock,
     sessions: async_sessionmaker[AsyncSession],
-    team: list[str],  # noqa: F811 - the fixture imported above
+    team: list[str],
 ) -> None:
-    await outcomes_committed(slack, fake_slack, deps, clock, sessions, team)
-    outcomes = await outcome_ids(sessions)
-    await propose(
-        slack,
-        fake_slack,
-        deps,
-        proposer="UT04",
-        how="button",
-        outcome_id=outcomes[0],
-        title="Slip alerts",
-        owner=None,
-    )
-    await drain_outbox(deps, clock)
+    await initiative_proposed(slack, fake_slack, deps, clock, sessions, team)
     card = card_for(fake_slack, "Slip alerts")
 
     await purge_a_retention_later(deps, clock)

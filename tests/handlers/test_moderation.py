@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -19,61 +18,25 @@ from bot.blocks.moderation import ModerationAction, ModerationBlock, ModerationV
 from bot.blocks.tour import TourAction, TourView
 from bot.clock import FrozenClock
 from bot.deps import Deps
-from bot.models import Answer, Theme, ThemeQuote, ThemeSource
+from bot.models import Answer, Theme
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 from bot.services.tour_export import export_tour
-from tests.handlers.test_findings import ANSWERS, closed_tour, drain_outbox, open_review
-from tests.handlers.test_findings import team as team  # the fixture
-from tests.handlers.test_tour import every_row, launch, rendered, reply, the_tour
-
-REASON = "It names a colleague; could you say it without the name?"
-
-
-def top_view(fake: FakeSlack, user_id: str) -> dict[str, Any]:
-    view: dict[str, Any] = fake.views[fake.view_stack(user_id)[-1]]
-    return view
-
-
-async def open_hide_modal(slack: SignedSlack, fake: FakeSlack, deps: Deps) -> dict[str, Any]:
-    """From the leader's review: See all answers, then Hide an answer…"""
-    review = await open_review(slack, fake, deps)
-    await slack.block_action("ULEAD", FindingsAction.SEE_ANSWERS, view=review)
-    await deps.inflight.wait_idle(timeout=5)
-    answers_page = top_view(fake, "ULEAD")
-    await slack.block_action("ULEAD", ModerationAction.OPEN, view=answers_page)
-    await deps.inflight.wait_idle(timeout=5)
-    modal = top_view(fake, "ULEAD")
-    assert modal["callback_id"] == ModerationView.HIDE
-    return modal
-
-
-def hide_values(answer_id: str, reason: str = REASON) -> dict[str, Any]:
-    return {
-        ModerationBlock.ANSWER: {
-            f"{ModerationBlock.ANSWER}.input": {
-                "type": "static_select",
-                "selected_option": {"value": answer_id},
-            }
-        },
-        ModerationBlock.REASON: {f"{ModerationBlock.REASON}.input": reason},
-    }
-
-
-async def a_quoted_answer(sessions: async_sessionmaker[AsyncSession]) -> tuple[str, str]:
-    """(id, text) of an answer the leader's review quotes."""
-    async with sessions() as session:
-        row = (
-            await session.execute(
-                select(Answer.id, Answer.text)
-                .join(ThemeQuote, ThemeQuote.answer_id == Answer.id)
-                .join(Theme, Theme.id == ThemeQuote.theme_id)
-                .where(Theme.source == ThemeSource.SUGGESTED)
-                .order_by(Theme.position, ThemeQuote.position)
-            )
-        ).first()
-    assert row is not None
-    return row[0], row[1]
+from tests.journeys import (
+    ANSWERS,
+    a_quoted_answer,
+    closed_tour,
+    drain_outbox,
+    every_row,
+    hide_values,
+    launch,
+    open_hide_modal,
+    open_review,
+    rendered,
+    reply,
+    the_tour,
+    top_view,
+)
 
 
 async def theme_counts(sessions: async_sessionmaker[AsyncSession]) -> int:

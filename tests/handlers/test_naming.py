@@ -16,7 +16,7 @@ from bot.deps import Deps
 from bot.models import Answer
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
-from tests.handlers.test_tour import every_row, launch, reply
+from tests.journeys import every_row, launch, reply
 
 PEOPLE = {"UAMY": "Amy Adams", "UBEN": "Ben Brooks", "UCAL": "Cal Cruz", "UDEV": "Dev Das"}
 

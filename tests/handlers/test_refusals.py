@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -13,7 +14,13 @@ from bot.deps import Deps
 from bot.models import Answer
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
-from tests.handlers.test_tour import launch, team  # noqa: F401  (team is a fixture)
+from tests.journeys import launch, platform_team
+
+
+@pytest.fixture
+def team(fake_slack: FakeSlack) -> list[str]:
+    """#platform-team's 25 people rather than the handlers' #squad."""
+    return platform_team(fake_slack)
 
 
 async def _open_answer_form(slack: SignedSlack, fake: FakeSlack, deps: Deps) -> str:
@@ -32,7 +39,7 @@ async def test_a_refused_submission_replaces_the_modal_with_the_features_words(
     fake_slack: FakeSlack,
     deps: Deps,
     sessions: async_sessionmaker[AsyncSession],
-    team: list[str],  # noqa: F811
+    team: list[str],
 ) -> None:
     await launch(slack, fake_slack, deps, users=team[:3])
     form_id = await _open_answer_form(slack, fake_slack, deps)
@@ -52,7 +59,7 @@ async def test_a_refused_click_under_a_message_is_answered_there(
     slack: SignedSlack,
     fake_slack: FakeSlack,
     deps: Deps,
-    team: list[str],  # noqa: F811
+    team: list[str],
 ) -> None:
     await launch(slack, fake_slack, deps, users=team[:3])
     [invitation] = fake_slack.dms_to("UM001")
@@ -74,7 +81,7 @@ async def test_a_refused_click_on_the_app_home_opens_a_notice_with_the_features_
     slack: SignedSlack,
     fake_slack: FakeSlack,
     deps: Deps,
-    team: list[str],  # noqa: F811
+    team: list[str],
 ) -> None:
     await launch(slack, fake_slack, deps, users=team[:3])
     await slack.block_action("ULEAD", TourAction.CLOSE, view=fake_slack.home_views["ULEAD"])

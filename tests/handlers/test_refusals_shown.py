@@ -34,23 +34,28 @@ from bot.models import (
 )
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
-from tests.handlers.test_checkins import (
+from tests.journeys import (
     LOCAL_TEN,
+    a_quoted_answer,
     accepted,
+    button_value,
+    buttons,
+    card_for,
     checkins_to,
+    closed_tour,
+    command,
+    drain_outbox,
+    hide_values,
+    initiative_proposed,
+    launch,
+    open_hide_modal,
+    poll_closed,
+    post_findings,
+    shapers_asked,
+    the_tour,
+    theme_options,
     tick_at,
 )
-from tests.handlers.test_checkins import squad as squad  # the fixture
-from tests.handlers.test_findings import closed_tour, drain_outbox, post_findings
-from tests.handlers.test_findings import team as team  # the fixture
-from tests.handlers.test_initiatives import button_value, card_for, outcome_ids, propose
-from tests.handlers.test_moderation import a_quoted_answer, hide_values, open_hide_modal
-from tests.handlers.test_outcomes import buttons, poll_closed, shapers_asked, theme_options
-from tests.handlers.test_outcomes import (
-    test_outcomes_are_proposed_committed_and_announced as outcomes_committed,
-)
-from tests.handlers.test_tour import launch, the_tour
-from tests.handlers.test_tour_controls import command
 
 
 def ephemerals_to(fake: FakeSlack, user_id: str, since: int = 0) -> list[str]:
@@ -193,19 +198,7 @@ async def test_backing_is_refused_under_the_card(
     sessions: async_sessionmaker[AsyncSession],
     team: list[str],
 ) -> None:
-    await outcomes_committed(slack, fake_slack, deps, clock, sessions, team)
-    [outcome, *_] = await outcome_ids(sessions)
-    await propose(
-        slack,
-        fake_slack,
-        deps,
-        proposer="UT04",
-        how="button",
-        outcome_id=outcome,
-        title="Slip alerts",
-        owner=None,
-    )
-    await drain_outbox(deps, clock)
+    await initiative_proposed(slack, fake_slack, deps, clock, sessions, team)
     card = card_for(fake_slack, "Slip alerts")
     noted = len(fake_slack.ephemerals)
     value = button_value(card, InitiativeAction.BACK)

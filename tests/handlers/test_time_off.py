@@ -23,27 +23,23 @@ from bot.models import Checkin, CheckinState, Initiative, OutboxMessage
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 from bot.scheduler import run_tick
-from tests.handlers.test_checkins import (
+from tests.journeys import (
     FRIDAY_UPDATE,
     LOCAL_TEN,
+    SHAPERS,
     accepted,
+    buttons,
     checkins_to,
-    squad,
-    tick_at,
-)
-from tests.handlers.test_findings import drain_outbox, team
-from tests.handlers.test_initiatives import (
     click,
     commit_values,
+    initiative_proposed,
+    launch,
     open_commit,
-    outcome_ids,
-    outcomes_committed,
-    propose,
+    poll_closed,
+    rendered,
+    theme_options,
+    tick_at,
 )
-from tests.handlers.test_outcomes import SHAPERS, buttons, poll_closed, theme_options
-from tests.handlers.test_tour import launch, rendered
-
-__all__ = ["squad", "team"]  # the fixtures, shared with the check-in and findings tests
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -274,19 +270,7 @@ async def test_an_offer_to_an_owner_away_waits_and_the_leader_is_told(
     sessions: async_sessionmaker[AsyncSession],
     team: list[str],
 ) -> None:
-    await outcomes_committed(slack, fake_slack, deps, clock, sessions, team)
-    [first, *_] = await outcome_ids(sessions)
-    await propose(
-        slack,
-        fake_slack,
-        deps,
-        proposer="UT04",
-        how="button",
-        outcome_id=first,
-        title="Slip alerts",
-        owner=None,
-    )
-    await drain_outbox(deps, clock)
+    await initiative_proposed(slack, fake_slack, deps, clock, sessions, team)
     # UT05 is on holiday (in German) until Friday 6 March, 00:00 UTC.
     back = datetime(2026, 3, 6, 0, 0, tzinfo=UTC)
     assert clock.now() < back - timedelta(days=2)

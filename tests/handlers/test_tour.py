@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,7 +21,6 @@ from bot.errors import EventAlreadyProcessed
 from bot.flows.tour import DEFAULT_QUESTIONS, LaunchBlock, question_block
 from bot.models import (
     Answer,
-    Base,
     OutboxMessage,
     OutboxStatus,
     Participant,
@@ -40,9 +38,16 @@ from bot.services import dm as dm_services
 from bot.services.tour_export import export_tour
 from bot.store.events import EventClaim, record_event
 from bot.store.tours import get_tour
-
-MEMBERS = [f"UM{n:03d}" for n in range(1, 26)]
-ZONES = ["America/New_York", "Europe/Berlin", "Asia/Kolkata", "America/Los_Angeles", "UTC"]
+from tests.journeys import (
+    every_row,
+    launch,
+    launch_values,
+    open_launch_modal,
+    platform_team,
+    rendered,
+    reply,
+    the_tour,
+)
 
 WAITING_FOR_A_LOCK = text(
     "SELECT count(*) FROM pg_stat_activity"
@@ -52,107 +57,8 @@ WAITING_FOR_A_LOCK = text(
 
 @pytest.fixture
 def team(fake_slack: FakeSlack) -> list[str]:
-    """25 people in #platform-team across five time zones, plus a deactivated account and a
-    bot in the channel (which the tour must skip)."""
-    for number, user_id in enumerate(MEMBERS):
-        fake_slack.add_user(user_id, f"member{number}", tz=ZONES[number % len(ZONES)])
-    fake_slack.add_user("UGONE", "former", deleted=True)
-    fake_slack.add_user("UHELPER", "helperbot", is_bot=True)
-    fake_slack.add_channel("CPLATFORM", "platform", members=["ULEAD", *MEMBERS, "UGONE", "UHELPER"])
-    fake_slack.add_channel("CQUIET", "quiet", members=["ULEAD"], bot_is_member=False)
-    return MEMBERS
-
-
-def launch_values(
-    *,
-    users: Sequence[str] = (),
-    channel: str | None = None,
-    questions: Sequence[str] = DEFAULT_QUESTIONS,
-    anonymous: bool = True,
-    min_responses: str = "3",
-    close_date: str = "2026-03-09",
-    results: str | None = "CTEAM",
-    reminders: bool = True,
-    title: str = "Listening tour – March 2026",
-    working_hours: str | None = None,
-) -> dict[str, dict[str, Any]]:
-    def one(block: str, value: Any) -> dict[str, Any]:
-        return {block: {f"{block}.input": value}}
-
-    values: dict[str, dict[str, Any]] = {}
-    values |= one(LaunchBlock.TITLE, title)
-    values |= one(LaunchBlock.PEOPLE, {"type": "multi_users_select", "selected_users": list(users)})
-    values |= one(
-        LaunchBlock.CHANNEL,
-        {"type": "conversations_select", "selected_conversation": channel},
-    )
-    for position in range(5):
-        typed = questions[position] if position < len(questions) else ""
-        values |= one(question_block(position), typed)
-    choice = "anonymous" if anonymous else "named"
-    values |= one(
-        LaunchBlock.ANONYMITY,
-        {"type": "radio_buttons", "selected_option": {"value": choice}},
-    )
-    values |= one(LaunchBlock.MIN_RESPONSES, {"type": "number_input", "value": min_responses})
-    values |= one(LaunchBlock.CLOSE_DATE, {"type": "datepicker", "selected_date": close_date})
-    values |= one(
-        LaunchBlock.RESULTS,
-        {"type": "conversations_select", "selected_conversation": results},
-    )
-    checked = [{"value": "on"}] if reminders else []
-    values |= one(LaunchBlock.REMINDERS, {"type": "checkboxes", "selected_options": checked})
-    if working_hours is not None:
-        values |= one(
-            LaunchBlock.WORKING_HOURS, {"type": "plain_text_input", "value": working_hours}
-        )
-    return values
-
-
-async def open_launch_modal(slack: SignedSlack, fake: FakeSlack, text: str = "") -> dict[str, Any]:
-    answer = await slack.slash_command("ULEAD", f"tour {text}".strip(), channel_id="CTEAM")
-    assert answer.status == 200
-    await fake.wait_for(lambda: bool(fake.view_stack("ULEAD")))  # views.open follows the ack
-    [view_id] = fake.view_stack("ULEAD")
-    view: dict[str, Any] = fake.views[view_id]
-    return view
-
-
-async def launch(
-    slack: SignedSlack, fake: FakeSlack, deps: Deps, **values: Any
-) -> dict[str, Any] | None:
-    """Fill and submit the launch modal; returns Slack's view answer (errors) if any."""
-    view = await open_launch_modal(slack, fake)
-    answer = await slack.view_submission("ULEAD", view, launch_values(**values))
-    assert answer.status == 200
-    assert answer.problems == []
-    await deps.inflight.wait_idle(timeout=10)
-    await deps.delivery.deliver_due()
-    return answer.json
-
-
-async def reply(
-    slack: SignedSlack, deps: Deps, clock: FrozenClock, user_id: str, message: str
-) -> dict[str, Any]:
-    """A member writes in their DM a minute after their last message; returns the bot's reply."""
-    clock.advance(minutes=1)
-    before = len(slack.fake.dms_to(user_id))
-    assert (await slack.dm(user_id, message)).status == 200
-    await deps.inflight.wait_idle(timeout=10)
-    sent = slack.fake.dms_to(user_id)
-    assert len(sent) == before + 1, f"no reply to {user_id}"
-    return sent[-1]
-
-
-def rendered(message: Mapping[str, Any]) -> str:
-    return json.dumps(message.get("blocks") or [], ensure_ascii=False) + str(message.get("text"))
-
-
-async def the_tour(sessions: async_sessionmaker[AsyncSession]) -> Tour:
-    async with sessions() as session:
-        tour = await session.scalar(select(Tour))
-    assert tour is not None
-    return tour
+    """#platform-team's 25 people rather than the handlers' #squad."""
+    return platform_team(fake_slack)
 
 
 # --- launching -------------------------------------------------------------------------------
@@ -637,15 +543,6 @@ async def test_replies_with_no_tour_get_help(
 
 
 # --- anonymity -------------------------------------------------------------------------------
-
-
-async def every_row(sessions: async_sessionmaker[AsyncSession]) -> Iterator[tuple[str, str]]:
-    rows: list[tuple[str, str]] = []
-    async with sessions() as session:
-        for table in Base.metadata.sorted_tables:
-            result = await session.execute(text(f'SELECT * FROM "{table.name}"'))  # noqa: S608
-            rows += [(table.name, json.dumps([str(v) for v in row])) for row in result.all()]
-    return iter(rows)
 
 
 async def test_no_row_links_a_member_to_an_answer_in_an_anonymous_tour(

@@ -23,8 +23,7 @@ from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
 from bot.scheduler import run_tick
 from bot.services.tour_export import export_tour
-from tests.handlers.test_findings import ANSWERS, drain_outbox
-from tests.handlers.test_tour import launch, rendered, reply, the_tour
+from tests.journeys import ANSWERS, drain_outbox, launch, rendered, reply, the_tour
 
 PEOPLE = ["UAMY", "UBEN", "UCAL", "UDEV"]
 CHAT_METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral", "chat.scheduleMessage")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -14,26 +15,17 @@ from bot.deps import Deps
 from bot.models import Answer, OutboxMessage, Participant, Tour, TourKey, TourStatus
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
-from tests.handlers.test_findings import drain_outbox
-from tests.handlers.test_tour import launch, reply, the_tour
-from tests.handlers.test_tour import team as team  # the fixture
-
-
-async def command(
-    slack: SignedSlack, deps: Deps, clock: FrozenClock, user_id: str, text: str
-) -> str:
-    """Type `/partner tour …`; returns what the bot answered, only to them."""
-    before = len(slack.fake.responses)
-    assert (await slack.slash_command(user_id, f"tour {text}", channel_id="CTEAM")).status == 200
-    await deps.inflight.wait_idle(timeout=10)
-    await drain_outbox(deps, clock)
-    assert len(slack.fake.responses) == before + 1, "no answer to the command"
-    said: str = slack.fake.responses[-1]["body"]["text"]
-    return said
+from tests.journeys import command, launch, platform_team, reply, the_tour
 
 
 def told(fake: FakeSlack, user_id: str, words: str) -> int:
     return sum(1 for message in fake.dms_to(user_id) if words in str(message.get("text")))
+
+
+@pytest.fixture
+def team(fake_slack: FakeSlack) -> list[str]:
+    """#platform-team's 25 people rather than the handlers' #squad."""
+    return platform_team(fake_slack)
 
 
 async def test_only_leaders_use_the_controls(

@@ -23,7 +23,7 @@ from bot.sandbox.slack_requests import SignedSlack
 from bot.scheduler import run_tick
 from bot.settings import Settings, load_settings
 from tests.conftest import SIGNING_SECRET
-from tests.handlers.test_tour import launch, launch_values, open_launch_modal, rendered
+from tests.journeys import launch, launch_values, open_launch_modal, rendered
 
 # Friday 11 December 2026, 09:00 in Berlin.
 LAUNCH = datetime(2026, 12, 11, 8, 0, tzinfo=UTC)

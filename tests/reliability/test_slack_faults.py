@@ -34,7 +34,7 @@ from bot.settings import Settings
 from bot.store import outbox
 from bot.store.tours import next_launch_at
 from tests.factories import queued_dms
-from tests.handlers.test_tour import launch, launch_values, open_launch_modal
+from tests.journeys import launch, launch_values, open_launch_modal
 from tests.reliability.catalog import submission, view_cases
 from tests.reliability.helpers import TEAM_A, Seeded, TcpProxy, figure, send
 

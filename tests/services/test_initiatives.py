@@ -13,7 +13,7 @@ from bot.flows.outcomes import InitiativeStatus, Refused
 from bot.models import OutboxMessage, Tour
 from bot.services import home, initiatives, outcomes
 from tests.conftest import START
-from tests.services.test_outcomes import OUTCOME, PLAN, closed_tour_with_themes
+from tests.factories import OUTCOME, PLAN, closed_tour_with_themes
 
 DUE = date(2026, 5, 29)
 

@@ -2,38 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.flows.outcomes import InitiativeDraft, InitiativeStatus, OutcomeDraft, Refused
-from bot.models import Tour
+from bot.flows.outcomes import InitiativeStatus, OutcomeDraft, Refused
 from bot.services import initiatives, outcomes, tour_export
 from tests.conftest import START
-from tests.factories import final_themes, stored_tour
-
-OUTCOME = OutcomeDraft(
-    statement="Finance hears about slips the day we know",
-    partner="Finance",
-    measure="9 in 10 slip notices within a day",
-    target_date=date(2026, 6, 30),
-)
-PLAN = InitiativeDraft(
-    title="Slip alerts",
-    implications="We tell Finance before the standup ends",
-    tracking="Count of notices per week",
-    first_quick_win="A slip template",
-)
-
-
-async def closed_tour_with_themes(
-    sessions: async_sessionmaker[AsyncSession],
-) -> tuple[Tour, list[int]]:
-    async with sessions.begin() as session:
-        tour = await stored_tour(session, questions=["q"], closed_at=START)
-        theme_ids = await final_themes(session, tour, ["Slips told late", "Unclear priorities"])
-    return tour, theme_ids
+from tests.factories import OUTCOME, PLAN, closed_tour_with_themes
 
 
 async def test_proposals_and_one_committed_outcome_per_theme(
