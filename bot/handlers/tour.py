@@ -45,7 +45,6 @@ from bot.flows.tour import (
     validate_launch,
 )
 from bot.flows.tour_controls import is_control
-from bot.flows.working_hours import Away
 from bot.handlers import naming
 from bot.handlers.common import leader_tour, notice, number_from_value, quick_client
 from bot.handlers.context import (
@@ -63,9 +62,9 @@ from bot.refusals import tour as refused
 from bot.scheduler import suggest_themes_for
 from bot.services import answers, dm, launch, tour_export
 from bot.services import tour as tours
-from bot.services.working_hours import time_off
+from bot.services.working_hours import away_among_unfinished
 from bot.store import outbox
-from bot.store.tours import get_tour, unfinished_participants
+from bot.store.tours import get_tour
 
 log = logging.getLogger("bot.handlers.tour")
 
@@ -413,12 +412,7 @@ async def handle_leader_button(
     if kind is TourAction.EXPORT:
         await _send_export(deps, client, body, tour)
         return
-    away_now: dict[str, Away] = {}
-    if kind is TourAction.REMIND:
-        # Who is away, by Slack status, before the transaction: no Slack call holds the lock.
-        async with deps.sessions() as session:
-            waiting = await unfinished_participants(session, tour_id=tour.id)
-        away_now = await time_off(deps, [(team_id, p.user_id) for _, p in waiting])
+    away_now = await away_among_unfinished(deps, tour) if kind is TourAction.REMIND else {}
     async with deps.sessions.begin() as session:
         locked = await get_tour(session, tour_id=tour.id, team_id=team_id, lock=True)
         assert locked is not None

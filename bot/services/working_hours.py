@@ -17,6 +17,7 @@ from bot.deps import Deps
 from bot.flows.working_hours import Away, away, prompt_at
 from bot.models import Tour
 from bot.store.people import known_zones
+from bot.store.tours import unfinished_participants
 
 log = logging.getLogger("bot.services.working_hours")
 
@@ -58,6 +59,14 @@ async def time_off(
             if time_off_now is not None:
                 found[user_id] = time_off_now
     return found
+
+
+async def away_among_unfinished(deps: Deps, tour: Tour) -> dict[str, Away]:
+    """Who of the tour's people still to finish is away now (for "Remind now"), read before
+    the caller's transaction so no Slack call holds its lock."""
+    async with deps.sessions() as session:
+        waiting = await unfinished_participants(session, tour_id=tour.id)
+    return await time_off(deps, [(tour.team_id, p.user_id) for _, p in waiting])
 
 
 async def not_before(
