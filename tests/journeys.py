@@ -688,6 +688,19 @@ async def offered_initiatives(
     return ids
 
 
+async def tick_through(
+    deps: Deps, clock: FrozenClock, start: datetime, end: datetime, *, every: timedelta
+) -> None:
+    """Time passing: the tick at `start` and every `every` after it, before `end`, the clock
+    set to each; no tick may fail."""
+    at = start
+    while at < end:
+        clock.set(at)
+        report = await run_tick(deps)
+        assert report.failed == []
+        at += every
+
+
 async def tick_at(deps: Deps, clock: FrozenClock, at: datetime) -> dict[str, int]:
     clock.set(at)
     report = await run_tick(deps)

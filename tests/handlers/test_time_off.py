@@ -22,7 +22,6 @@ from bot.flows.outcomes import InitiativeStatus
 from bot.models import Checkin, CheckinState, Initiative, OutboxMessage
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import SignedSlack
-from bot.scheduler import run_tick
 from tests.journeys import (
     FRIDAY_UPDATE,
     LOCAL_TEN,
@@ -39,6 +38,7 @@ from tests.journeys import (
     rendered,
     theme_options,
     tick_at,
+    tick_through,
 )
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -65,11 +65,10 @@ async def test_a_member_on_vacation_is_reminded_once_when_back(
         "UALICE", emoji=":palm_tree:", text="Vacationing", expiration=int(back.timestamp())
     )
 
-    at = clock.now()
-    while at < datetime(2026, 3, 6, 0, 0, tzinfo=UTC):
-        at += timedelta(hours=1)
-        clock.set(at)
-        assert (await run_tick(deps)).failed == []
+    hourly = timedelta(hours=1)
+    await tick_through(
+        deps, clock, clock.now() + hourly, datetime(2026, 3, 6, 1, tzinfo=UTC), every=hourly
+    )
 
     # Nothing while away; one reminder on Thursday, her first working morning back.
     [reminded] = reminders(fake_slack, "UALICE")
@@ -186,11 +185,10 @@ async def test_remind_now_skips_people_away_and_the_tour_reminds_them_when_back(
     assert reminders(fake_slack, "UBOB") != []
     assert reminders(fake_slack, "UALICE") == []
 
-    at = clock.now()
-    while at < datetime(2026, 3, 6, 0, 0, tzinfo=UTC):
-        at += timedelta(hours=1)
-        clock.set(at)
-        assert (await run_tick(deps)).failed == []
+    hourly = timedelta(hours=1)
+    await tick_through(
+        deps, clock, clock.now() + hourly, datetime(2026, 3, 6, 1, tzinfo=UTC), every=hourly
+    )
     # Back on Thursday, she has the tour's own reminder, once.
     [reminded] = reminders(fake_slack, "UALICE")
     assert (reminded.date(), reminded.hour) == (back.date(), 10)
@@ -255,9 +253,7 @@ async def test_an_outcome_request_to_someone_away_waits_until_they_are_back(
     assert held.next_attempt_at >= back  # held in the database, not dropped
 
     # Back: the request arrives once, in her working hours, and ticks send nothing more.
-    for hours in range(0, 4 * 24, 3):
-        clock.set(back + timedelta(hours=hours))
-        assert (await run_tick(deps)).failed == []
+    await tick_through(deps, clock, back, back + timedelta(days=4), every=timedelta(hours=3))
     [request] = requests("UT02")
     assert datetime.fromtimestamp(float(request["ts"]), UTC) >= back
 
@@ -305,9 +301,7 @@ async def test_an_offer_to_an_owner_away_waits_and_the_leader_is_told(
     assert held >= back
 
     # Back on Friday: one offer, in her working hours, and it can still be accepted.
-    for hours in range(0, 3 * 24, 3):
-        clock.set(back + timedelta(hours=hours))
-        assert (await run_tick(deps)).failed == []
+    await tick_through(deps, clock, back, back + timedelta(days=3), every=timedelta(hours=3))
     [offer] = [m for m in fake_slack.dms_to("UT05") if buttons(m, InitiativeAction.ACCEPT)]
     assert datetime.fromtimestamp(float(offer["ts"]), UTC) >= back
     await click(slack, deps, "UT05", InitiativeAction.ACCEPT, offer)
